@@ -1,0 +1,75 @@
+"""Work that happens after Slack has been answered.
+
+Slack wants an answer within 3 seconds, while the calls a share or a reveal makes to
+Slack take 50-300 ms each. Listeners therefore acknowledge at once and hand the slow
+part to `Background`, which runs it as an asyncio task on the server's event loop.
+The number of tasks in flight is bounded: past the bound new work is refused (the
+caller tells the user to retry) instead of queueing past a trigger_id's 3-second life.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Coroutine
+from typing import Any
+
+from bot.errors import ShareSecretError
+
+
+class Overloaded(ShareSecretError):
+    """Too much work in flight; the request was not started."""
+
+
+class Background:
+    """A bounded set of fire-and-forget tasks that are logged, kept and drained."""
+
+    def __init__(self, *, limit: int, logger: logging.Logger) -> None:
+        self._limit = limit
+        self._logger = logger
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def check_capacity(self) -> None:
+        """Raise Overloaded when new work should be refused."""
+        if len(self._tasks) >= self._limit:
+            raise Overloaded(f"{len(self._tasks)} tasks in flight")
+
+    def spawn(self, work: Coroutine[Any, Any, None], *, name: str,
+              committed: bool = False) -> None:
+        """Start `work` now; past the limit raise Overloaded and close it unstarted.
+
+        `committed` work is started regardless: it finishes something the user was
+        already told has happened (a stored secret must be delivered).
+        """
+        if not committed and len(self._tasks) >= self._limit:
+            work.close()
+            raise Overloaded(f"{len(self._tasks)} tasks in flight")
+        task = asyncio.get_running_loop().create_task(work, name=name)
+        self._tasks.add(task)  # a strong reference, or the loop may collect the task
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            # The type and the frames, not the message: exception texts may quote payloads.
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            self._logger.error("background task %s failed: %s\n%s", task.get_name(),
+                               type(exc).__name__, frames.rstrip())
+
+    async def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` seconds for in-flight work, then cancel what is left."""
+        if not self._tasks:
+            return
+        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        for task in pending:
+            task.cancel()
+        if pending:
+            await asyncio.gather(*pending, return_exceptions=True)

@@ -1,0 +1,140 @@
+"""Configuration, read once at the entry point from the environment and an optional `.env`.
+
+Nothing else in the bot reads the environment: the entry point passes the fields
+down. Secret values are `SecretStr`, and no error message ever quotes a value.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from bot.crypto import MasterKey, parse_keys
+from bot.errors import ConfigError
+
+SLACK_API_URL = "https://slack.com/api/"
+_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
+class Settings(BaseSettings):
+    """Every setting, named as its environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", case_sensitive=False,
+                                      hide_input_in_errors=True)
+
+    slack_bot_token: SecretStr
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_API_URL
+    redis_url: SecretStr = SecretStr("redis://localhost:6379/0")  # may carry a password
+    redis_key_prefix: str = Field(default="ss", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
+    encryption_keys: Annotated[tuple[MasterKey, ...], NoDecode]
+    audit_channel_id: str | None = None
+    admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
+    port: int = Field(default=3000, ge=1, le=65535)
+    metadata_retention_days: int = Field(default=90, ge=1, le=3650)
+    max_in_flight: int = Field(default=1000, ge=1, le=100_000)
+    log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token(cls, value: SecretStr) -> SecretStr:
+        if not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token (it starts with xoxb-)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token (it starts with xapp-)")
+        return value
+
+    @field_validator("slack_signing_secret")
+    @classmethod
+    def _signing_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be an http(s) URL such as https://slack.com/api/")
+        # WebClient joins method names onto the base URL: it needs the trailing slash.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: SecretStr) -> SecretStr:
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme not in {"redis", "rediss", "unix"}:
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("encryption_keys", mode="before")
+    @classmethod
+    def _keys(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_keys(value)
+        return value
+
+    @field_validator("audit_channel_id", mode="before")
+    @classmethod
+    def _audit_channel(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is not None and not _CHANNEL_ID.match(value):
+            raise ValueError("must be a channel id such as C0123456789")
+        return value
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _admins(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        if any(not _USER_ID.match(v) for v in value):
+            raise ValueError("must be comma-separated user ids such as U0123456789")
+        return value
+
+    @model_validator(mode="after")
+    def _http_mode_needs_signing_secret(self) -> Settings:
+        if not self.socket_mode and self.slack_signing_secret is None:
+            raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode "
+                             "(or set SLACK_APP_TOKEN for Socket Mode)")
+        return self
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings; raise ConfigError with one line naming what is wrong."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(describe(exc)) from None
+
+
+def describe(exc: ValidationError) -> str:
+    """One line per problem, naming variables and never quoting their values."""
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        name = ".".join(str(part) for part in error["loc"]).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required but not set"
+        problems.append(f"{name} {message}" if name else message)
+    return "; ".join(problems)

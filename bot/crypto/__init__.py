@@ -1,0 +1,15 @@
+"""Encryption of secrets: pure functions, no I/O."""
+
+from bot.crypto.keyring import KeyRing, MasterKey, StaticKeyRing, generate_key_entry, parse_keys
+from bot.crypto.tokens import decrypt, encrypt, key_id_of
+
+__all__ = [
+    "KeyRing",
+    "MasterKey",
+    "StaticKeyRing",
+    "decrypt",
+    "encrypt",
+    "generate_key_entry",
+    "key_id_of",
+    "parse_keys",
+]

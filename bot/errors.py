@@ -1,0 +1,44 @@
+"""The exception tree of share-secret.
+
+Every error the bot raises on purpose derives from `ShareSecretError`, so a caller can
+catch the domain's failures without swallowing programming errors. Messages never
+contain secret material: they are safe to log.
+
+    ShareSecretError
+    ├── ConfigError            configuration missing or malformed (start-up stops)
+    ├── InvalidToken           a ciphertext could not be authenticated or decrypted
+    ├── ValidationFailed       user input rejected; carries per-field messages
+    └── StorageUnavailable     Redis could not be reached in time
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class ShareSecretError(Exception):
+    """Root of every error share-secret raises deliberately."""
+
+
+class ConfigError(ShareSecretError):
+    """A setting is missing or malformed; the message names the variable, never its value."""
+
+
+class InvalidToken(ShareSecretError):
+    """A ciphertext failed authentication, names an unknown key, or is malformed.
+
+    One detail-free error for every kind of bad token, as Fernet does: telling the
+    kinds apart would help an attacker more than an operator.
+    """
+
+
+class ValidationFailed(ShareSecretError):
+    """User input was rejected; `errors` maps a form field (block id) to a message."""
+
+    def __init__(self, errors: Mapping[str, str]) -> None:
+        super().__init__("invalid input: " + ", ".join(sorted(errors)))
+        self.errors = dict(errors)
+
+
+class StorageUnavailable(ShareSecretError):
+    """The secret store could not be reached; nothing was changed."""

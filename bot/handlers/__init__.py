@@ -1,0 +1,21 @@
+"""Slack listeners, one module per surface, each exposing `register(app, deps)`.
+
+Handlers are thin: parse the payload into typed values, call the service, render,
+respond. They never import redis or cryptography.
+"""
+
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.handlers import reveal, share_command, share_modal
+from bot.handlers.deps import Deps
+
+__all__ = ["Deps", "register_all"]
+
+
+def register_all(app: AsyncApp, deps: Deps) -> None:
+    """Attach every listener to the app."""
+    share_command.register(app, deps)
+    share_modal.register(app, deps)
+    reveal.register(app, deps)

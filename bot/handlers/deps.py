@@ -1,0 +1,48 @@
+"""What the listeners need, assembled once at start-up and passed down."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import aiohttp
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.audit import AuditLog
+from bot.background import Background
+from bot.people import PersonCache
+from bot.sharing import SharingService
+
+
+@dataclass(frozen=True)
+class Deps:
+    """The collaborators of every listener."""
+
+    service: SharingService
+    audit: AuditLog
+    background: Background
+    people_cache: PersonCache
+    http: aiohttp.ClientSession
+    logger: logging.Logger
+    clock: Callable[[], float] = field(default=time.time)
+
+    async def post_to_response_url(self, url: str | None, message: dict[str, object]) -> None:
+        """Post to an interaction's response_url (replace, or a private reply); log faults."""
+        if not url:
+            return
+        try:
+            response = await AsyncWebhookClient(url, session=self.http).send_dict(message)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            self.logger.warning("response_url post failed: %s", type(exc).__name__)
+            return
+        if response.status_code != 200:
+            self.logger.warning("response_url post refused: HTTP %s %s",
+                                response.status_code, response.body[:100])
+
+
+def workspace_of(context: AsyncBoltContext) -> str:
+    """The workspace (or, for org-wide installs, the organisation) a request came from."""
+    return context.team_id or context.enterprise_id or ""

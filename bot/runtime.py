@@ -1,0 +1,110 @@
+"""The one place that assembles the bot: clients, store, service and the Bolt app.
+
+Built from Settings inside the running event loop (aiohttp and redis.asyncio bind
+to it), and closed in reverse order at shutdown.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from dataclasses import dataclass
+
+import aiohttp
+import redis.asyncio as aioredis
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.audit import SlackAuditChannel
+from bot.background import Background
+from bot.config import Settings
+from bot.crypto import StaticKeyRing
+from bot.errors import ConfigError, StorageUnavailable
+from bot.handlers import Deps, register_all
+from bot.people import PersonCache
+from bot.sharing import SharingService
+from bot.storage import KeySpace, RedisSecretStore
+
+SLACK_TIMEOUT_SECONDS = 10
+REDIS_TIMEOUT_SECONDS = 2.0
+DRAIN_SECONDS = 10.0
+
+
+@dataclass
+class Runtime:
+    """Everything a running bot holds."""
+
+    settings: Settings
+    bolt: AsyncApp
+    redis: aioredis.Redis
+    http: aiohttp.ClientSession
+    store: RedisSecretStore
+    background: Background
+    logger: logging.Logger
+
+    @classmethod
+    async def start(cls, settings: Settings, *, logger: logging.Logger | None = None) -> Runtime:
+        logger = logger or logging.getLogger("bot")
+        http = aiohttp.ClientSession(
+            timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS),
+            connector=aiohttp.TCPConnector(limit=256, limit_per_host=256))
+        client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
+            session=http, timeout=SLACK_TIMEOUT_SECONDS, logger=logging.getLogger("slack_sdk"),
+            retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                            AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+        redis = aioredis.from_url(
+            settings.redis_url.get_secret_value(), socket_timeout=REDIS_TIMEOUT_SECONDS,
+            socket_connect_timeout=REDIS_TIMEOUT_SECONDS, health_check_interval=30)
+        store = RedisSecretStore(redis, keys=KeySpace(settings.redis_key_prefix),
+                                 metadata_retention_seconds=settings.metadata_retention_days
+                                 * 86400)
+        background = Background(limit=settings.max_in_flight, logger=logger)
+        deps = Deps(
+            service=SharingService(store=store, keyring=StaticKeyRing(settings.encryption_keys)),
+            audit=SlackAuditChannel(client, channel_id=settings.audit_channel_id,
+                                    logger=logging.getLogger("bot.audit")),
+            background=background, people_cache=PersonCache(), http=http, logger=logger)
+        signing_secret = settings.slack_signing_secret
+        bolt = AsyncApp(
+            client=client,
+            signing_secret=signing_secret.get_secret_value() if signing_secret else "",
+            # Listeners answer Slack themselves within microseconds and hand slow work
+            # to Background; Bolt's default would poll for ack() every 10 ms.
+            process_before_response=True,
+            request_verification_enabled=not settings.socket_mode,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        if bolt.oauth_flow is not None:
+            await http.close()
+            await redis.aclose()
+            raise ConfigError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET make Bolt switch to "
+                              "OAuth, which this deployment does not use: unset them")
+        bolt.error(_log_error(logger))
+        register_all(bolt, deps)
+        return cls(settings, bolt, redis, http, store, background, logger)
+
+    async def healthy(self) -> bool:
+        """Whether Redis answers."""
+        try:
+            return await self.store.ping()
+        except StorageUnavailable:
+            return False
+
+    async def close(self) -> None:
+        await self.background.drain(DRAIN_SECONDS)
+        await self.redis.aclose()
+        await self.http.close()
+
+
+def _log_error(logger: logging.Logger):  # type: ignore[no-untyped-def]
+    async def on_error(error: Exception) -> None:
+        # Type and frames only: a listener's exception text could quote the payload.
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        logger.error("unhandled error in a listener: %s\n%s", type(error).__name__,
+                     frames.rstrip())
+    return on_error

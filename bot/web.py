@@ -1,0 +1,133 @@
+"""The HTTP face of the bot, as a small ASGI app served by uvicorn.
+
+Routes: POST /slack/events (commands, interactivity, events) to Bolt, and GET
+/healthz and /readyz. Bodies are size-limited before they are read in full.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.config import Settings
+from bot.runtime import Runtime
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 512 * 1024  # Slack's largest payloads (a full modal's state) are far smaller
+
+
+class TooLarge(Exception):
+    pass
+
+
+class BotASGI:
+    """ASGI application; the runtime is built at lifespan start-up and closed at shutdown."""
+
+    def __init__(self, settings: Settings, *, logger: logging.Logger | None = None) -> None:
+        self._settings = settings
+        self._logger = logger or logging.getLogger("bot")
+        self.runtime: Runtime | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+        elif scope["type"] == "http":
+            await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    self.runtime = await Runtime.start(self._settings, logger=self._logger)
+                except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                if self.runtime is not None:
+                    await self.runtime.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path, method = scope["path"], scope["method"]
+        runtime = self.runtime
+        if runtime is None:
+            await _respond(send, 503, {"ok": False, "error": "starting"})
+        elif path == EVENTS_PATH:
+            if method != "POST":
+                await _respond(send, 405, {"ok": False, "error": "method not allowed"})
+                return
+            await self._slack(runtime, scope, receive, send)
+        elif path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
+            ok = await runtime.healthy()
+            await _respond(send, 200 if ok else 503,
+                           {"ok": ok, "redis": "up" if ok else "unreachable"})
+        else:
+            await _respond(send, 404, {"ok": False, "error": "not found"})
+
+    async def _slack(self, runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        try:
+            declared = int(dict(headers).get("content-length", "0"))
+        except ValueError:
+            declared = 0
+        if declared > MAX_BODY_BYTES:
+            await _respond(send, 413, {"ok": False, "error": "payload too large"})
+            return
+        try:
+            raw = await _read_body(receive)
+            body = raw.decode("utf-8")
+        except TooLarge:
+            await _respond(send, 413, {"ok": False, "error": "payload too large"})
+            return
+        except UnicodeDecodeError:
+            await _respond(send, 400, {"ok": False, "error": "body is not UTF-8"})
+            return
+        request = AsyncBoltRequest(body=body, query=scope.get("query_string", b"").decode(),
+                                   headers=_header_map(headers))
+        response = await runtime.bolt.async_dispatch(request)
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                                for k, vs in response.headers.items() for v in vs]})
+        await send({"type": "http.response.body", "body": response.body.encode("utf-8")})
+
+
+def _header_map(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    for key, value in headers:
+        result.setdefault(key, []).append(value)
+    return result
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            raise TooLarge  # client went away; answer and forget
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _respond(send: Send, status: int, payload: dict[str, Any]) -> None:
+    body = json.dumps(payload).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})

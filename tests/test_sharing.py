@@ -1,0 +1,190 @@
+"""The sharing service and the Redis store, against a real Redis server."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+import redis.asyncio as aioredis
+
+from bot.crypto import MasterKey, StaticKeyRing
+from bot.domain import RevealOutcome, ShareForm, Status, ViewState
+from bot.errors import ValidationFailed
+from bot.sharing import SharingService
+from bot.storage import CodeTaken, KeySpace, RedisSecretStore
+
+SECRET = "correct horse battery staple"
+
+
+class People:
+    """A directory where ids starting with B are bots."""
+
+    async def not_people(self, user_ids):
+        return {u: f"{u.lower()} (a bot)" for u in user_ids if u.startswith("B")}
+
+
+@pytest.fixture
+async def store(redis_url, redis_sync):
+    client = aioredis.from_url(redis_url)
+    yield RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
+    await client.aclose()
+
+
+@pytest.fixture
+def service(store, keyring):
+    return SharingService(store=store, keyring=keyring)
+
+
+def form(**changes) -> ShareForm:
+    values = {"team_id": "T1", "sender_id": "UALICE", "recipients": ("UBOB",), "text": SECRET,
+              "expiry_seconds": "3600", "origin_channel": "C1"}
+    values.update(changes)
+    return ShareForm(**values)
+
+
+async def reveal(service, record, user="UBOB", team="T1", shown=None):
+    async def show(plaintext, sender, code):
+        if shown is not None:
+            shown.append(plaintext)
+    return await service.reveal(secret_id=record.secret_id, user_id=user, team_id=team,
+                                show=show)
+
+
+async def test_share_stores_only_ciphertext_with_ttls(service, redis_sync):
+    """A shared secret is stored encrypted; the ciphertext carries the expiry TTL."""
+    record = await service.share(form(), people=People())
+    keys = KeySpace("ss")
+    ciphertext = redis_sync.get(keys.ciphertext(record.secret_id))
+    assert ciphertext and SECRET.encode() not in ciphertext
+    assert 3590 <= redis_sync.ttl(keys.ciphertext(record.secret_id)) <= 3600
+    assert 3600 + 3590 <= redis_sync.ttl(keys.meta(record.secret_id)) <= 7200
+    assert redis_sync.get(keys.code(record.code)) == record.secret_id.encode()
+    for key in redis_sync.scan_iter():
+        value = redis_sync.dump(key)
+        assert SECRET.encode() not in key and SECRET.encode() not in value
+
+
+@pytest.mark.parametrize(("changes", "field", "message"), [
+    ({"recipients": ()}, "recipients", "at least one"),
+    ({"recipients": tuple(f"U{i:04}" for i in range(129))}, "recipients", "at most 128"),
+    ({"recipients": ("UBOB", "BDEPLOY")}, "recipients", "bdeploy (a bot)"),
+    ({"text": None}, "secret", "Type or paste"),
+    ({"text": "  \n "}, "secret", "Type or paste"),
+    ({"text": "x" * 3001}, "secret", "at most 3000"),
+    ({"expiry_seconds": "12"}, "expiry", "Choose one"),
+])
+async def test_invalid_input_names_the_field_and_stores_nothing(service, redis_sync, changes,
+                                                                field, message):
+    """Each kind of bad input is refused on its own field, and Redis stays empty."""
+    with pytest.raises(ValidationFailed) as caught:
+        await service.share(form(**changes), people=People())
+    assert message in caught.value.errors[field]
+    assert redis_sync.dbsize() == 0
+
+
+async def test_exactly_3000_characters_and_128_recipients_are_accepted(service):
+    """The limits themselves are allowed."""
+    recipients = tuple(f"U{i:04}" for i in range(128))
+    record = await service.share(form(text="y" * 3000, recipients=recipients), people=People())
+    assert len(record.recipients) == 128
+
+
+async def test_reveal_once_then_unavailable(service, store):
+    """A recipient sees the secret once; the second try is unavailable and it is burned."""
+    record = await service.share(form(), people=People())
+    shown: list[str] = []
+    first = await reveal(service, record, shown=shown)
+    second = await reveal(service, record, shown=shown)
+    assert first.outcome is RevealOutcome.REVEALED
+    assert first.last_view
+    assert second.outcome is RevealOutcome.UNAVAILABLE
+    assert shown == [SECRET]
+    after = await store.get(record.secret_id)
+    assert after.status is Status.BURNED
+    assert after.views == {"UBOB": ViewState.VIEWED}
+
+
+async def test_non_recipient_and_other_team_are_refused_without_consuming(service):
+    """Strangers are refused (and told apart for the audit); the recipient still can reveal."""
+    record = await service.share(form(), people=People())
+    assert (await reveal(service, record, user="UEVE")).outcome is RevealOutcome.NOT_RECIPIENT
+    assert (await reveal(service, record, team="T2")).outcome is RevealOutcome.WRONG_TEAM
+    assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+
+
+async def test_two_recipients_each_reveal_once_and_ciphertext_goes_after_the_last(
+        service, redis_sync):
+    """With two recipients each gets one view; the ciphertext is deleted after the last."""
+    record = await service.share(form(recipients=("UBOB", "UCAROL")), people=People())
+    key = KeySpace("ss").ciphertext(record.secret_id)
+    first = await reveal(service, record, user="UBOB")
+    assert not first.last_view
+    assert redis_sync.exists(key)
+    assert (await reveal(service, record, user="UBOB")).outcome is RevealOutcome.UNAVAILABLE
+    assert (await reveal(service, record, user="UCAROL")).last_view
+    assert not redis_sync.exists(key)
+
+
+async def test_fifty_concurrent_reveals_yield_one_plaintext(service):
+    """Of 50 simultaneous clicks by the recipient exactly one sees the secret."""
+    record = await service.share(form(), people=People())
+    shown: list[str] = []
+    results = await asyncio.gather(*(reveal(service, record, shown=shown) for _ in range(50)))
+    assert shown == [SECRET]
+    assert sum(r.outcome is RevealOutcome.REVEALED for r in results) == 1
+
+
+async def test_failure_to_show_gives_the_view_back(service):
+    """When showing fails (Slack refused the modal), the secret is not used up."""
+    record = await service.share(form(), people=People())
+
+    async def broken(plaintext, sender, code):
+        raise ConnectionError("modal did not open")
+
+    with pytest.raises(ConnectionError):
+        await service.reveal(secret_id=record.secret_id, user_id="UBOB", team_id="T1",
+                             show=broken)
+    assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+
+
+async def test_decryption_failure_never_destroys(store, service):
+    """With the key gone from the ring, reveal fails but the secret stays revealable."""
+    record = await service.share(form(), people=People())
+    keyless = SharingService(store=store, keyring=StaticKeyRing([MasterKey("k9", b"9" * 32)]))
+    failed = await reveal(keyless, record)
+    assert failed.outcome is RevealOutcome.FAILED
+    assert failed.code == record.code
+    assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+
+
+async def test_ciphertext_gone_by_ttl_is_unavailable(service, redis_sync):
+    """Redis's TTL enforces expiry: once the ciphertext key expires, reveal is refused."""
+    record = await service.share(form(), people=People())
+    redis_sync.pexpire(KeySpace("ss").ciphertext(record.secret_id), 50)
+    await asyncio.sleep(0.2)
+    assert (await reveal(service, record)).outcome is RevealOutcome.UNAVAILABLE
+
+
+async def test_past_expiry_time_is_unavailable_even_before_redis_expires_it(store, keyring):
+    """The expiry time is checked too, so a reveal a moment after expiry is refused."""
+    now = time.time()
+    record = await SharingService(store=store, keyring=keyring, clock=lambda: now).share(
+        form(), people=People())
+    later = SharingService(store=store, keyring=keyring, clock=lambda: now + 3601)
+    assert (await reveal(later, record)).outcome is RevealOutcome.UNAVAILABLE
+
+
+async def test_unknown_and_malformed_ids_are_unavailable(service):
+    """Ids that were never issued, or are not ids at all, get the same answer."""
+    for secret_id in ("A" * 22, "../../etc", "", "x" * 5000):
+        result = await service.reveal(secret_id=secret_id, user_id="UBOB", team_id="T1",
+                                      show=None)  # type: ignore[arg-type]
+        assert result.outcome is RevealOutcome.UNAVAILABLE
+
+
+async def test_code_collision_is_detected(store, service):
+    """A share code already in use is never overwritten."""
+    record = await service.share(form(), people=People())
+    with pytest.raises(CodeTaken):
+        await store.create(record, b"other", now=time.time())
