@@ -42,6 +42,11 @@ BUSY = "Share-secret is very busy right now. Please try again in a few seconds."
 STORE_DOWN = "Couldn't save your secret, nothing was shared. Please try again in a minute."
 
 
+def notice(text: str) -> Message:
+    """A short private reply (to a slash command), as a JSON message with mrkdwn."""
+    return {"response_type": "ephemeral", "text": text, "blocks": [_section(text)]}
+
+
 def slack_date(ts: float) -> str:
     """A date Slack shows in each reader's own time zone, with a UTC fallback."""
     fallback = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M UTC")

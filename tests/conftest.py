@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -41,3 +42,76 @@ def redis_sync(redis_url: str) -> Iterator[redis.Redis]:
 @pytest.fixture
 def keyring() -> StaticKeyRing:
     return StaticKeyRing([MasterKey("k1", bytes(range(32)))])
+
+
+# -- the real bot against the Slack stand-in --------------------------------------------
+
+SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+BOT_TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
+AUDIT_CHANNEL = "C0AUDIT"
+GENERAL = "C0GENERAL"
+ALICE, BOB, CAROL, EVE, DEPLOYBOT = "U0ALICE", "U0BOB", "U0CAROL", "U0EVE", "U0DEPLOYBOT"
+
+
+def populate(slack) -> None:
+    """Acme's workspace: #general holds alice, bob and eve; carol is elsewhere."""
+    for user_id, name in [(ALICE, "alice"), (BOB, "bob"), (CAROL, "carol"), (EVE, "eve")]:
+        slack.add_user(user_id, name)
+    slack.add_user(DEPLOYBOT, "deploybot", is_bot=True)
+    slack.add_user("U0GONE", "gone", deleted=True)
+    slack.add_channel(GENERAL, "general", members=[ALICE, BOB, EVE])
+    slack.add_channel(AUDIT_CHANNEL, "share-secret-audit", members=[ALICE])
+
+
+@pytest.fixture(scope="session")
+def slack():
+    from tests.slack_stand_in import SlackStandIn
+
+    with SlackStandIn(bot_token=BOT_TOKEN, team_id="T0ACME", team_domain="acme") as stand_in:
+        populate(stand_in)
+        yield stand_in
+
+
+def bot_env(slack, redis_url: str, **overrides: str) -> dict[str, str]:
+    env = {
+        "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url, "REDIS_URL": redis_url,
+        "ENCRYPTION_KEYS": TEST_KEYS, "AUDIT_CHANNEL_ID": AUDIT_CHANNEL,
+        # DEBUG on purpose: the leak checks must hold at the chattiest level.
+        "LOG_LEVEL": "DEBUG",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture(scope="session")
+def bot(slack, redis_url, tmp_path_factory):
+    from tests.harness.bot_process import BotProcess
+
+    with BotProcess(bot_env(slack, redis_url), workdir=tmp_path_factory.mktemp("bot")) as process:
+        yield process
+
+
+@pytest.fixture
+def sim(bot, slack, redis_sync):
+    """Signed requests to the running bot; Redis flushed and stand-in records cleared."""
+    from tests.harness.slack_client import SlackSim
+
+    slack.reset()
+    populate(slack)
+    yield SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET)
+    settle(slack)
+
+
+def settle(slack, quiet: float = 0.15, timeout: float = 5.0) -> None:
+    """Wait until the bot has made no Slack call for `quiet` seconds, so work a test
+    started after its last assertion (a receipt, an audit post) cannot spill into the
+    next test."""
+    deadline = time.monotonic() + timeout
+    seen = -1
+    while time.monotonic() < deadline:
+        count = len(slack.calls)
+        if count == seen:
+            return
+        seen = count
+        time.sleep(quiet)

@@ -28,7 +28,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                          client: AsyncWebClient) -> None:
         text = (command.get("text") or "").strip()
         if text.lower() in {"help", "?"}:
-            await ack(text=render.HELP)
+            await ack(**render.notice(render.HELP))
             return
         view = render.share_modal(initial_users=mentioned_users(text),
                                   origin_channel=command.get("channel_id"))
@@ -36,7 +36,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             deps.background.spawn(_open(client, command.get("trigger_id"), view, deps),
                                   name="open-share-form")
         except Overloaded:
-            await ack(text=render.BUSY)
+            await ack(**render.notice(render.BUSY))
             return
         await ack()
 

@@ -1,0 +1,229 @@
+"""End to end: the real bot process, over HTTP, with a real Redis and the Slack stand-in."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.conftest import ALICE, AUDIT_CHANNEL, BOB, CAROL, DEPLOYBOT, EVE, GENERAL
+
+pytestmark = pytest.mark.e2e
+
+SECRET = "postgres://admin:Tr0ub4dor&3@db.internal:5432/prod"
+CODE = re.compile(r"[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}")
+
+
+def share(sim, recipients, *, sender=ALICE, channel=GENERAL, secret=SECRET, expiry=None):
+    """Alice types the command, fills the modal and presses Share."""
+    command = sim.slash_command(sender, channel)
+    assert command.status == 200
+    view = sim.opened_view(command.trigger_id)
+    reply = sim.submit(sender, view, recipients=recipients, secret=secret, expiry=expiry)
+    assert reply.status == 200
+    return reply
+
+
+def audit_texts(slack, count, timeout=5.0):
+    calls = slack.wait_for("chat.postMessage", count=count, timeout=timeout,
+                           where=lambda c: c.params.get("channel") == AUDIT_CHANNEL)
+    return [c.params["text"] for c in calls]
+
+
+def preformatted(view) -> str:
+    for block in view["blocks"]:
+        if block["type"] == "rich_text":
+            return block["elements"][0]["elements"][0]["text"]
+    raise AssertionError("no preformatted block in the view")
+
+
+def view_text(view) -> str:
+    return json.dumps(view["blocks"])
+
+
+def test_share_deliver_reveal_then_second_click_refused(sim, slack):
+    """The whole flow: share, ephemeral delivery, reveal once in a modal, then refusal."""
+    command = sim.slash_command(ALICE, GENERAL, f"<@{BOB}|bob>")
+    assert command.status == 200
+    assert command.body == b""
+    form = sim.opened_view(command.trigger_id)
+    assert form["blocks"][0]["element"]["initial_users"] == [BOB]
+
+    assert sim.submit(ALICE, form, recipients=[BOB], secret=SECRET).body == b""
+    message, button = sim.reveal_prompt(BOB)
+    assert message.ephemeral_to == BOB
+    assert message.channel == GENERAL
+    assert f"<@{ALICE}>" in message.text
+    assert "url" not in button
+
+    receipt = slack.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == ALICE)[0]
+    code = CODE.search(receipt.params["text"]).group()
+    assert f"<@{BOB}>" in receipt.params["text"]
+    assert "expires" in receipt.params["text"]
+
+    click = sim.click(BOB, message, button)
+    assert click.status == 200
+    shown = sim.shown_view(click.trigger_id)
+    assert preformatted(shown) == SECRET
+    assert "destroyed" in view_text(shown)
+    replaced = slack.wait_for("response_url")[0]
+    assert replaced.params["replace_original"] is True
+    assert "revealed" in replaced.params["text"]
+    assert replaced.context["message_ts"] == message.ts
+
+    again = sim.click(BOB, message, button)
+    assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
+
+    created, opened = audit_texts(slack, 2)
+    assert "Secret created" in created
+    assert code in created
+    assert f"<@{BOB}>" in created
+    assert "Secret opened" in opened
+    assert code in opened
+
+
+def test_recipient_outside_the_channel_gets_a_dm(sim, slack):
+    """Carol is not in #general, so her Reveal message comes as a DM from the bot."""
+    share(sim, [CAROL])
+    message, _ = sim.reveal_prompt(CAROL)
+    assert message.ephemeral_to is None
+    assert message.channel.startswith("D")
+
+
+def test_ephemeral_failure_falls_back_to_a_dm(sim, slack):
+    """When Slack refuses the ephemeral message, the recipient gets a DM instead."""
+    slack.fail("chat.postEphemeral", error="channel_not_found", times=1)
+    share(sim, [BOB])
+    message, _ = sim.reveal_prompt(BOB)
+    assert message.channel.startswith("D")
+
+
+def test_non_recipient_is_refused_and_recipient_can_still_reveal(sim, slack):
+    """Eve clicking Bob's button is told it isn't hers, audited, and Bob still reveals."""
+    share(sim, [BOB])
+    message, button = sim.reveal_prompt(BOB)
+    eve = sim.click(EVE, message, button)
+    assert "not shared with you" in view_text(sim.shown_view(eve.trigger_id))
+    texts = audit_texts(slack, 2)
+    assert "Access denied" in texts[1]
+    assert f"<@{EVE}>" in texts[1]
+    bob = sim.click(BOB, message, button)
+    assert preformatted(sim.shown_view(bob.trigger_id)) == SECRET
+
+
+def test_two_recipients_each_reveal_once(sim, slack):
+    """Bob and Carol each see the secret once; a second click by either is refused."""
+    share(sim, [BOB, CAROL])
+    for user in (BOB, CAROL):
+        message, button = sim.reveal_prompt(user)
+        assert preformatted(sim.shown_view(sim.click(user, message, button).trigger_id)) == SECRET
+        again = sim.click(user, message, button)
+        assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
+    assert "last view" in audit_texts(slack, 3)[2]
+
+
+def test_fifty_concurrent_clicks_reveal_exactly_once(sim, slack):
+    """50 simultaneous Reveal clicks yield exactly one modal holding the secret."""
+    share(sim, [BOB])
+    message, button = sim.reveal_prompt(BOB)
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        replies = list(pool.map(lambda _: sim.click(BOB, message, button), range(50)))
+    assert all(r.status == 200 for r in replies)
+    views = [sim.shown_view(r.trigger_id) for r in replies]
+    revealed = [v for v in views if any(b["type"] == "rich_text" for b in v["blocks"])]
+    assert len(revealed) == 1
+    assert preformatted(revealed[0]) == SECRET
+
+
+def test_bad_signature_and_stale_timestamp_get_401_and_change_nothing(sim, slack, redis_sync):
+    """Forged or replayed requests are refused before anything is parsed or stored."""
+    command = sim.slash_command(ALICE, GENERAL)
+    form = sim.opened_view(command.trigger_id)
+    slack.reset()
+    wrong = sim_post_submission(sim, form, signing_secret="wrong-secret")
+    stale = sim_post_submission(sim, form, timestamp=str(int(time.time()) - 301))
+    assert (wrong.status, wrong.json()) == (401, {"error": "invalid request"})
+    assert stale.status == 401
+    time.sleep(0.2)
+    assert redis_sync.dbsize() == 0
+    assert slack.calls_to("chat.postEphemeral") == []
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def sim_post_submission(sim, form, **signing):
+    """A share submission signed with the given secret or timestamp."""
+    from urllib.parse import urlencode
+
+    payload = {"type": "view_submission", "team": {"id": sim.team_id, "domain": "acme"},
+               "user": sim.user_obj(ALICE), "api_app_id": "A0SHARESECRET",
+               "trigger_id": "t", "view": {**form, "state": {"values": {
+                   "recipients": {"users": {"type": "multi_users_select",
+                                            "selected_users": [BOB]}},
+                   "secret": {"text": {"type": "plain_text_input", "value": SECRET}},
+                   "expiry": {"choice": {"type": "static_select", "selected_option": None}}}}}}
+    body = urlencode({"payload": json.dumps(payload)}).encode()
+    return sim.post(body, secret=signing.get("signing_secret"),
+                    timestamp=signing.get("timestamp"))
+
+
+@pytest.mark.parametrize(("recipients", "secret", "expiry", "block", "words"), [
+    ([], SECRET, None, "recipients", "at least one"),
+    ([BOB, DEPLOYBOT], SECRET, None, "recipients", "deploybot (a bot)"),
+    (["U0GONE"], SECRET, None, "recipients", "gone (deactivated)"),
+    ([BOB], "   ", None, "secret", "Type or paste"),
+    ([BOB], None, None, "secret", "Type or paste"),
+    ([BOB], SECRET, "999", "expiry", "Choose one"),
+])
+def test_invalid_form_input_is_answered_in_the_modal(sim, slack, redis_sync, recipients, secret,
+                                                     expiry, block, words):
+    """Bad input gets response_action errors on the right block; nothing is stored or sent."""
+    command = sim.slash_command(ALICE, GENERAL)
+    reply = sim.submit(ALICE, sim.opened_view(command.trigger_id), recipients=recipients,
+                       secret=secret, expiry=expiry)
+    answer = reply.json()
+    assert answer["response_action"] == "errors"
+    assert words in answer["errors"][block]
+    time.sleep(0.2)
+    assert redis_sync.dbsize() == 0
+    assert not any(c.params.get("channel") == AUDIT_CHANNEL
+                   for c in slack.calls_to("chat.postMessage"))
+
+
+def test_help_answers_privately(sim, slack):
+    """`/share-secret help` explains the command instead of opening the form."""
+    reply = sim.slash_command(ALICE, GENERAL, "help")
+    assert "Reveal" in reply.json()["text"]
+    time.sleep(0.2)
+    assert slack.calls_to("views.open") == []
+
+
+def test_no_plaintext_outside_the_reveal_modal(sim, slack, bot, redis_sync):
+    """After a full flow, the secret is in no Redis key or value, no log line, and no
+    message the bot sent except the reveal modal itself."""
+    share(sim, [BOB, CAROL])
+    message, button = sim.reveal_prompt(BOB)
+    sim.shown_view(sim.click(BOB, message, button).trigger_id)
+    sim.click(EVE, message, button)
+    audit_texts(slack, 3)
+    needle = SECRET.encode()
+    for key in redis_sync.scan_iter():
+        assert needle not in key
+        assert needle not in (redis_sync.dump(key) or b"")
+    assert SECRET not in bot.log_text()
+    outside_reveal = [c for c in slack.calls
+                      if not (c.method == "views.open" and "rich_text" in json.dumps(c.params))]
+    for call in outside_reveal:
+        assert SECRET not in json.dumps(call.params), call.describe()
+
+
+def test_health_and_http_edges(bot):
+    """/healthz answers 200 with Redis up; unknown paths 404; oversized bodies 413."""
+    assert bot.get("/healthz")[0] == 200
+    assert bot.get("/nope")[0] == 404
+    assert bot.get("/slack/events")[0] == 405
+    status, _ = bot.request("POST", "/slack/events", b"x" * (600 * 1024),
+                            {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 413
