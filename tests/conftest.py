@@ -115,3 +115,29 @@ def settle(slack, quiet: float = 0.15, timeout: float = 5.0) -> None:
             return
         seen = count
         time.sleep(quiet)
+
+
+def redis_contents(client: redis.Redis) -> list[bytes]:
+    """Every key and every value in the database, read by type (DUMP may compress)."""
+    found: list[bytes] = []
+    for key in client.scan_iter():
+        found.append(key)
+        kind = client.type(key)
+        if kind == b"string":
+            found.append(client.get(key) or b"")
+        elif kind == b"hash":
+            for field, value in client.hgetall(key).items():
+                found += [field, value]
+        elif kind == b"set":
+            found += list(client.smembers(key))
+        elif kind == b"zset":
+            found += [member for member, _ in client.zrange(key, 0, -1, withscores=True)]
+        elif kind == b"list":
+            found += client.lrange(key, 0, -1)
+        elif kind == b"stream":
+            for _, fields in client.xrange(key):
+                for field, value in fields.items():
+                    found += [field, value]
+        else:
+            raise AssertionError(f"unexpected Redis type {kind!r} at {key!r}")
+    return found

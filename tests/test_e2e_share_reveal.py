@@ -9,7 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import ALICE, AUDIT_CHANNEL, BOB, CAROL, DEPLOYBOT, EVE, GENERAL
+from tests.conftest import (
+    ALICE,
+    AUDIT_CHANNEL,
+    BOB,
+    CAROL,
+    DEPLOYBOT,
+    EVE,
+    GENERAL,
+    redis_contents,
+)
+from tests.test_manifest import SCOPES_FOR_CALLS
 
 pytestmark = pytest.mark.e2e
 
@@ -208,15 +218,16 @@ def test_no_plaintext_outside_the_reveal_modal(sim, slack, bot, redis_sync):
     sim.shown_view(sim.click(BOB, message, button).trigger_id)
     sim.click(EVE, message, button)
     audit_texts(slack, 3)
-    needle = SECRET.encode()
-    for key in redis_sync.scan_iter():
-        assert needle not in key
-        assert needle not in (redis_sync.dump(key) or b"")
+    contents = redis_contents(redis_sync)
+    assert contents
+    assert not [v for v in contents if SECRET.encode() in v]
     assert SECRET not in bot.log_text()
     outside_reveal = [c for c in slack.calls
                       if not (c.method == "views.open" and "rich_text" in json.dumps(c.params))]
     for call in outside_reveal:
         assert SECRET not in json.dumps(call.params), call.describe()
+    # Every method the bot called is one manifest.yml grants a scope for.
+    assert {c.method for c in slack.calls} - {"response_url"} <= SCOPES_FOR_CALLS.keys()
 
 
 def test_health_and_http_edges(bot):

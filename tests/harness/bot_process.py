@@ -31,7 +31,7 @@ class BotProcess:
 
     def start(self, timeout: float = 20.0) -> BotProcess:
         log = self.log_path.open("ab")
-        self._proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=self.workdir,  # noqa: S603
+        self._proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=self.workdir,
                                       env=self.env, stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

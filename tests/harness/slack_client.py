@@ -74,7 +74,7 @@ class SlackSim:
     def slash_command(self, user_id: str, channel_id: str, text: str = "",
                       **kwargs: Any) -> Reply:
         """Type `/share-secret text` in a channel."""
-        trigger = self.slack.new_trigger_id(user_id=user_id)
+        trigger = self.slack.new_trigger_id()
         form = {
             "token": "deprecated-verification-token", "team_id": self.team_id,
             "team_domain": self.team_domain, "channel_id": channel_id,
@@ -121,7 +121,7 @@ class SlackSim:
             "type": "view_submission", "team": {"id": self.team_id, "domain": self.team_domain},
             "user": self.user_obj(user_id), "api_app_id": API_APP_ID,
             "token": "deprecated-verification-token",
-            "trigger_id": self.slack.new_trigger_id(user_id=user_id, view_id=view.get("id")),
+            "trigger_id": self.slack.new_trigger_id(view_id=view.get("id")),
             "view": {**view, "state": {"values": values}},
             "response_urls": [], "is_enterprise_install": False, "enterprise": None,
         }
@@ -154,7 +154,7 @@ class SlackSim:
               **kwargs: Any) -> Reply:
         """Click a button in a message the bot sent."""
         ephemeral = message.ephemeral_to is not None
-        trigger = self.slack.new_trigger_id(user_id=user_id)
+        trigger = self.slack.new_trigger_id()
         payload: dict[str, Any] = {
             "type": "block_actions", "user": self.user_obj(user_id), "api_app_id": API_APP_ID,
             "token": "deprecated-verification-token",

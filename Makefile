@@ -1,0 +1,32 @@
+# share-secret: `make demo` shows the bot working, `make test` runs every test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test run install redis-server lint clean
+
+demo: install redis-server  ## run the real bot against the Slack stand-in and a throwaway Redis
+	$(BIN)/python -m scripts.demo
+
+test: install redis-server  ## run the whole test suite
+	$(BIN)/python -m pytest
+
+run: install  ## run the bot for real (credentials in .env or the environment)
+	$(BIN)/python -m bot
+
+lint: install
+	$(BIN)/ruff check bot tests scripts
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+redis-server:  ## tests and the demo start their own redis-server: make sure it is installed
+	@command -v redis-server >/dev/null || scripts/install-redis.sh
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,46 @@
+"""manifest.yml: a valid app manifest that matches what the code needs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from bot.handlers.share_command import COMMAND
+
+MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
+# Web API methods the bot calls, and the scope each needs (Slack's method docs).
+SCOPES_FOR_CALLS = {"chat.postMessage": "chat:write", "chat.postEphemeral": "chat:write",
+                    "conversations.open": "im:write", "users.info": "users:read",
+                    "views.open": None, "auth.test": None}
+
+
+def test_command_matches_the_handler_and_escapes_mentions():
+    """The manifest's slash command is the one the bot listens for, with ids escaped."""
+    [command] = MANIFEST["features"]["slash_commands"]
+    assert command["command"] == COMMAND
+    assert command["should_escape"] is True
+    assert command["url"].endswith("/slack/events")
+    assert len(command["description"]) <= 100
+
+
+def test_interactivity_points_at_the_events_endpoint():
+    """Button clicks and modal submissions reach POST /slack/events."""
+    interactivity = MANIFEST["settings"]["interactivity"]
+    assert interactivity["is_enabled"] is True
+    assert interactivity["request_url"].endswith("/slack/events")
+
+
+def test_scopes_are_exactly_what_the_bot_uses():
+    """No scope is missing for a method the bot calls, and none is requested in vain."""
+    needed = {"commands"} | {s for s in SCOPES_FOR_CALLS.values() if s}
+    assert set(MANIFEST["oauth_config"]["scopes"]["bot"]) == needed
+
+
+def test_limits_of_the_manifest_schema():
+    """Names and descriptions fit the lengths Slack's manifest schema allows."""
+    info = MANIFEST["display_information"]
+    assert len(info["name"]) <= 35
+    assert len(info["description"]) <= 140
+    assert len(info["long_description"]) <= 4000
+    assert len(MANIFEST["features"]["bot_user"]["display_name"]) <= 80
