@@ -1,0 +1,15 @@
+"""A Slack Web API stand-in: a real HTTP server that answers like Slack does.
+
+Usage, from the repository root::
+
+    from tests.slack_stand_in import SlackStandIn
+
+    with SlackStandIn(bot_token="xoxb-test-token") as slack:
+        client = WebClient(token="xoxb-test-token", base_url=slack.base_url)
+"""
+
+from .records import RecordedCall
+from .standin import DEFAULT_SCOPES, SlackStandIn
+from .state import Message
+
+__all__ = ["DEFAULT_SCOPES", "Message", "RecordedCall", "SlackStandIn"]

@@ -1,0 +1,109 @@
+"""From HTTP request to recorded answer: routing, latency, locking and recording."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from . import methods, response_urls
+from .faults import Fault
+from .records import RecordedCall
+from .server import HttpRequest
+from .state import State
+from .wire import Answer, ApiError, Parsed, parse_params, text_answer
+
+
+def serve(state: State, request: HttpRequest, *, root_url: str, latency: float) -> Answer:
+    """Answer one request: `/api/<method>` or `/response/<token>`; anything else is 404."""
+    if request.path.startswith("/api/"):
+        _delay(latency)
+        return _serve_api(state, request)
+    if request.path.startswith("/response/"):
+        _delay(latency)
+        return _serve_response_url(state, request, root_url)
+    return text_answer("not found", status=404)
+
+
+def _delay(latency: float) -> None:
+    # Sleeping before the state is touched models the request's way to Slack: a
+    # trigger_id spends the latency before it is exchanged, and the call is recorded
+    # just as its answer leaves.
+    if latency > 0:
+        time.sleep(latency)
+
+
+def _serve_api(state: State, request: HttpRequest) -> Answer:
+    method = request.path[len("/api/") :]
+    try:
+        parsed, refusal = parse_params(request), None
+    except ApiError as error:
+        parsed, refusal = Parsed({}, None), error
+    with state.lock:
+        if refusal is None:
+            answer = methods.call(state, method, parsed)
+        else:
+            answer = Answer(refusal.status, refusal.body())
+        _record(state, method, parsed.params, request, answer, None)
+    return answer
+
+
+def _serve_response_url(state: State, request: HttpRequest, root_url: str) -> Answer:
+    token = request.path[len("/response/") :]
+    payload: dict[str, Any] = {}
+    refusal: response_urls.ResponseUrlError | None = None
+    try:
+        payload = response_urls.decode_body(request.body)
+    except response_urls.ResponseUrlError as error:
+        refusal = error
+    with state.lock:
+        context = response_urls.context(state, token)
+        fault = state.faults.take("response_url")
+        try:
+            if fault is not None:
+                answer = _response_url_fault(fault)
+            elif refusal is not None:
+                raise refusal
+            else:
+                response_urls.post(state, token, payload)
+                answer = text_answer("ok")
+        except response_urls.ResponseUrlError as error:
+            answer = text_answer(error.code, status=error.status)
+        if context is not None:
+            context = {"url": root_url + request.path, **context}
+        _record(state, "response_url", payload, request, answer, context)
+    return answer
+
+
+def _response_url_fault(fault: Fault) -> Answer:
+    if fault.retry_after is not None:
+        return text_answer(
+            "ratelimited", status=429, headers={"Retry-After": str(fault.retry_after)}
+        )
+    return text_answer(fault.error, status=fault.status or 404)
+
+
+def _record(
+    state: State,
+    method: str,
+    params: dict[str, Any],
+    request: HttpRequest,
+    answer: Answer,
+    context: dict[str, Any] | None,
+) -> None:
+    if isinstance(answer.body, dict):
+        response = answer.body
+    elif answer.status == 200:
+        response = {"ok": True}
+    else:
+        response = {"ok": False, "error": answer.body}
+    state.calls.append(
+        RecordedCall(
+            method=method,
+            params=params,
+            headers=dict(request.headers),
+            status=answer.status,
+            response=response,
+            at=time.time(),
+            context=context,
+        )
+    )

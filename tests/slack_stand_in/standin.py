@@ -1,0 +1,308 @@
+"""SlackStandIn: the one fake of Slack we keep, as a real HTTP server."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any
+
+from . import response_urls, serving
+from . import views as modals
+from .faults import Fault
+from .records import RecordedCall
+from .server import HttpRequest, HttpServer
+from .state import Message, Settings, State
+from .wire import Answer
+from .workspace import Channel, User, Workspace
+
+DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "users:read")
+
+
+class SlackStandIn:
+    """A Slack Web API and response_url server on 127.0.0.1 for tests and demos.
+
+    Point `slack_sdk.WebClient(token=bot_token, base_url=slack.base_url)` at it.
+    Every call is recorded; faults and latency are set per test. `clock` measures
+    trigger and response_url lifetimes and can be replaced by a test.
+    """
+
+    def __init__(
+        self,
+        bot_token: str = "xoxb-test-token",
+        *,
+        team_id: str = "T0001",
+        team_domain: str = "acme",
+        team_name: str | None = None,
+        bot_user_id: str = "UBOT0001",
+        bot_name: str = "share-secret",
+        bot_id: str = "B0001",
+        app_id: str = "A0001",
+        scopes: Iterable[str] = DEFAULT_SCOPES,
+        trigger_ttl: float = 3.0,
+        response_url_ttl: float = 30 * 60.0,
+        response_url_max_uses: int = 5,
+        clock: Callable[[], float] = time.monotonic,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        settings = Settings(
+            bot_token=bot_token,
+            team_id=team_id,
+            team_domain=team_domain,
+            team_name=team_name or team_domain.capitalize(),
+            bot_id=bot_id,
+            app_id=app_id,
+            scopes=tuple(scopes),
+            trigger_ttl=trigger_ttl,
+            response_url_ttl=response_url_ttl,
+            response_url_max_uses=response_url_max_uses,
+        )
+        bot = User(
+            id=bot_user_id,
+            name=bot_name,
+            team_id=team_id,
+            real_name=bot_name,
+            display_name=bot_name,
+            is_bot=True,
+            bot_id=bot_id,
+            app_id=app_id,
+        )
+        self._state = State(settings, Workspace(team_id=team_id, bot_user=bot), clock)
+        self._server = HttpServer(self._serve, host=host, port=port)
+        self.latency = 0.0
+        """Seconds every Web API and response_url answer is delayed (per request thread)."""
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    def start(self) -> SlackStandIn:
+        """Start serving; returns self."""
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close open connections."""
+        self._server.stop()
+
+    def __enter__(self) -> SlackStandIn:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def root_url(self) -> str:
+        """`http://127.0.0.1:PORT`."""
+        return self._server.root_url
+
+    @property
+    def base_url(self) -> str:
+        """The Web API base for `WebClient(base_url=...)`, with its trailing slash."""
+        return self.root_url + "/api/"
+
+    @property
+    def bot_token(self) -> str:
+        """The only token the stand-in accepts."""
+        return self._state.settings.bot_token
+
+    @property
+    def bot_user_id(self) -> str:
+        """The bot's own user id (present in users.info with is_bot true)."""
+        return self._state.workspace.bot_user.id
+
+    @property
+    def bot_id(self) -> str:
+        """The bot id (`B...`) auth.test reports."""
+        return self._state.settings.bot_id
+
+    @property
+    def team_id(self) -> str:
+        """The workspace id."""
+        return self._state.settings.team_id
+
+    # -- the workspace ------------------------------------------------------------
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str,
+        *,
+        is_bot: bool = False,
+        deleted: bool = False,
+        is_admin: bool = False,
+        is_owner: bool = False,
+        real_name: str | None = None,
+        display_name: str | None = None,
+        tz: str = "America/Los_Angeles",
+        tz_offset: int = -28800,
+    ) -> None:
+        """Add (or replace) a workspace member."""
+        user = User(
+            id=user_id,
+            name=name,
+            team_id=self.team_id,
+            real_name=real_name or name,
+            display_name=display_name if display_name is not None else name,
+            is_bot=is_bot,
+            deleted=deleted,
+            is_admin=is_admin,
+            is_owner=is_owner,
+            tz=tz,
+            tz_offset=tz_offset,
+        )
+        with self._state.lock:
+            self._state.workspace.add_user(user)
+
+    def add_channel(
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        members: Iterable[str] = (),
+        bot_is_member: bool = True,
+        is_private: bool | None = None,
+        is_archived: bool = False,
+    ) -> None:
+        """Add (or replace) a channel. Private defaults to ids starting with G."""
+        member_ids = set(members)
+        if bot_is_member:
+            member_ids.add(self.bot_user_id)
+        channel = Channel(
+            id=channel_id,
+            name=name,
+            members=member_ids,
+            is_archived=is_archived,
+            is_private=channel_id.startswith("G") if is_private is None else is_private,
+        )
+        with self._state.lock:
+            self._state.workspace.add_channel(channel)
+
+    def set_member(self, channel_id: str, user_id: str, is_member: bool = True) -> None:
+        """Make a user (or the bot) join or leave a channel."""
+        with self._state.lock:
+            members = self._state.workspace.channels[channel_id].members
+            if is_member:
+                members.add(user_id)
+            else:
+                members.discard(user_id)
+
+    def post_as_user(self, channel_id: str, user_id: str, text: str) -> str:
+        """Seed a message a human wrote (the bot cannot update or delete it); return ts."""
+        with self._state.lock:
+            ts = self._state.new_ts()
+            self._state.messages[(channel_id, ts)] = Message(
+                channel=channel_id, ts=ts, author=user_id, text=text, blocks=None, via="user"
+            )
+            return ts
+
+    def new_trigger_id(self, *, view_id: str | None = None) -> str:
+        """A trigger id valid for `trigger_ttl` seconds and one use.
+
+        Pass `view_id` for a trigger from an interaction inside that modal, so that
+        views.push lands on its stack.
+        """
+        with self._state.lock:
+            return modals.new_trigger(self._state, view_id=view_id)
+
+    def new_response_url(
+        self, *, channel_id: str, user_id: str, message_ts: str | None = None
+    ) -> str:
+        """A response_url for an interaction by `user_id` in `channel_id`.
+
+        `message_ts` names the message the interaction came from (posted or
+        ephemeral), which replace_original / delete_original act on.
+        """
+        with self._state.lock:
+            token = response_urls.issue(
+                self._state, channel_id=channel_id, user_id=user_id, message_ts=message_ts
+            )
+        return f"{self.root_url}/response/{token}"
+
+    def close_view(self, view_id: str) -> None:
+        """Simulate the user closing the modal that holds `view_id`."""
+        with self._state.lock:
+            modals.close_stack(self._state, view_id)
+
+    # -- what happened ------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[RecordedCall]:
+        """A snapshot of every recorded call, oldest first."""
+        return self._state.calls.snapshot()
+
+    def calls_to(self, method: str) -> list[RecordedCall]:
+        """Recorded calls to one method ("chat.postMessage", "response_url")."""
+        return self._state.calls.matching(method)
+
+    def wait_for(
+        self,
+        method: str,
+        count: int = 1,
+        timeout: float = 5.0,
+        where: Callable[[RecordedCall], bool] | None = None,
+    ) -> list[RecordedCall]:
+        """Block until `count` matching calls are recorded; return those first `count`.
+
+        Raises AssertionError with a summary of every recorded call on timeout.
+        """
+        return self._state.calls.wait_for(method, count=count, timeout=timeout, where=where)
+
+    def sent_texts(self) -> list[str]:
+        """Every string the bot sent in any call's params (for leak checks)."""
+        return self._state.calls.sent_texts()
+
+    def messages(self, channel: str | None = None) -> list[Message]:
+        """Messages as they stand now (deleted ones flagged), oldest first; copies."""
+        with self._state.lock:
+            found = [m for m in self._state.messages.values() if channel in (None, m.channel)]
+            return copy.deepcopy(found)
+
+    def open_views(self) -> list[dict[str, Any]]:
+        """The modal views currently open, as views.* last answered them; copies."""
+        with self._state.lock:
+            return copy.deepcopy(list(self._state.views.values()))
+
+    # -- faults -------------------------------------------------------------------
+
+    def fail(
+        self, method: str, *, error: str, times: int | None = 1, status: int | None = None
+    ) -> None:
+        """The next `times` calls to `method` answer `{"ok": false, "error": error}`.
+
+        Web API methods answer HTTP 200 (Slack's way) unless `status` says otherwise;
+        "response_url" answers 404 with `error` as the text body. `times=None`
+        keeps failing until `clear_faults()`.
+        """
+        with self._state.lock:
+            self._state.faults.arm(method, Fault(error, status, None, times))
+
+    def rate_limit(self, method: str, *, retry_after: int = 1, times: int | None = 1) -> None:
+        """The next `times` calls to `method` answer HTTP 429 with `Retry-After`."""
+        with self._state.lock:
+            self._state.faults.arm(method, Fault("ratelimited", 429, int(retry_after), times))
+
+    def clear_faults(self) -> None:
+        """Disarm every fault."""
+        with self._state.lock:
+            self._state.faults.clear()
+
+    def reset(self) -> None:
+        """Forget calls, faults, latency, messages, views, triggers and response urls.
+
+        Users, channels and opened DMs stay.
+        """
+        with self._state.lock:
+            self._state.forget_conversation_state()
+            self._state.calls.clear()
+        self.latency = 0.0
+
+    # -- serving ------------------------------------------------------------------
+
+    def _serve(self, request: HttpRequest) -> Answer:
+        return serving.serve(self._state, request, root_url=self.root_url, latency=self.latency)
