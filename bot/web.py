@@ -15,6 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.config import Settings
 from bot.runtime import Runtime
+from bot.signing import SignatureCheck
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,6 +36,8 @@ class BotASGI:
     def __init__(self, settings: Settings, *, logger: logging.Logger | None = None) -> None:
         self._settings = settings
         self._logger = logger or logging.getLogger("bot")
+        secret = settings.slack_signing_secret
+        self._signature = SignatureCheck(secret.get_secret_value() if secret else "")
         self.runtime: Runtime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -87,10 +90,17 @@ class BotASGI:
             return
         try:
             raw = await _read_body(receive)
-            body = raw.decode("utf-8")
         except TooLarge:
             await _respond(send, 413, {"ok": False, "error": "payload too large"})
             return
+        # Before any parsing (Bolt parses the body as it builds its request object).
+        header = dict(headers)
+        if not self._signature.is_valid(raw, header.get("x-slack-request-timestamp"),
+                                        header.get("x-slack-signature")):
+            await _respond(send, 401, {"error": "invalid request"})
+            return
+        try:
+            body = raw.decode("utf-8")
         except UnicodeDecodeError:
             await _respond(send, 400, {"ok": False, "error": "body is not UTF-8"})
             return

@@ -157,6 +157,8 @@ def test_bad_signature_and_stale_timestamp_get_401_and_change_nothing(sim, slack
     stale = sim_post_submission(sim, form, timestamp=str(int(time.time()) - 301))
     assert (wrong.status, wrong.json()) == (401, {"error": "invalid request"})
     assert stale.status == 401
+    garbage = sim_post_submission(sim, form, timestamp="not-a-number")
+    assert garbage.status == 401
     time.sleep(0.2)
     assert redis_sync.dbsize() == 0
     assert slack.calls_to("chat.postEphemeral") == []
