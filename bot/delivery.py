@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,15 +16,15 @@ from bot.slack_calls import SLACK_FAILURES, failure_reason
 
 @dataclass(frozen=True)
 class DeliveryReport:
-    """Who got the Reveal message, and how."""
+    """Who got the Reveal message, and how; where the DMs are (to update them later)."""
 
     ephemeral: tuple[str, ...] = ()
-    direct: tuple[str, ...] = ()
+    direct: dict[str, tuple[str, str]] = field(default_factory=dict)
     failed: tuple[str, ...] = ()
 
 
 class Delivery:
-    """Sends a secret's messages through one Slack client (one workspace)."""
+    """Sends messages through one Slack client (one workspace)."""
 
     def __init__(self, client: AsyncWebClient, *, logger: logging.Logger) -> None:
         self._client = client
@@ -33,21 +33,22 @@ class Delivery:
     async def reveal_prompts(self, record: SecretRecord) -> DeliveryReport:
         """Send every recipient a Reveal message; report who could not be reached."""
         message = render.reveal_prompt(record)
-        routes = await asyncio.gather(*(self._send(user, record.origin_channel, message)
+        routes = await asyncio.gather(*(self.send(user, record.origin_channel, message)
                                         for user in record.recipients))
-        by_route: dict[str | None, list[str]] = {"ephemeral": [], "direct": [], None: []}
+        ephemeral, direct, failed = [], {}, []
         for user, route in zip(record.recipients, routes, strict=True):
-            by_route[route].append(user)
-        return DeliveryReport(tuple(by_route["ephemeral"]), tuple(by_route["direct"]),
-                              tuple(by_route[None]))
+            if route == "ephemeral":
+                ephemeral.append(user)
+            elif route is None:
+                failed.append(user)
+            else:
+                direct[user] = route
+        return DeliveryReport(tuple(ephemeral), direct, tuple(failed))
 
-    async def sender_receipt(self, record: SecretRecord, report: DeliveryReport) -> None:
-        """Tell the sender to whom the secret went, until when, and its share code."""
-        message = render.sender_confirmation(record, failed=report.failed)
-        await self._send(record.sender_id, record.origin_channel, message)
-
-    async def _send(self, user: str, channel: str | None,
-                    message: dict[str, Any]) -> str | None:
+    async def send(self, user: str, channel: str | None,
+                   message: dict[str, Any]) -> str | tuple[str, str] | None:
+        """Privately in `channel` if possible ("ephemeral"), else by DM ((channel, ts)).
+        None when neither worked."""
         # Ephemeral first where the conversation is known: the person sees it where they
         # are. It fails when they are not a member (or the bot cannot post there), and
         # then a DM from the bot, which also persists, is the fallback.
@@ -58,10 +59,22 @@ class Delivery:
             except SLACK_FAILURES as exc:
                 self._logger.info("ephemeral delivery to %s in %s failed (%s); sending a DM",
                                   user, channel, failure_reason(exc))
+        return await self.dm(user, message)
+
+    async def dm(self, user: str, message: dict[str, Any]) -> tuple[str, str] | None:
+        """A DM from the bot; returns where it is, or None (logged) when it failed."""
         try:
             opened = await self._client.conversations_open(users=user)
-            await self._client.chat_postMessage(channel=opened["channel"]["id"], **message)
-            return "direct"
+            posted = await self._client.chat_postMessage(channel=opened["channel"]["id"],
+                                                         **message)
+            return posted["channel"], posted["ts"]
         except SLACK_FAILURES as exc:
-            self._logger.warning("delivery to %s failed: %s", user, failure_reason(exc))
+            self._logger.warning("DM to %s failed: %s", user, failure_reason(exc))
             return None
+
+    async def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
+        """Replace a message the bot posted (a DM); failures are logged, not raised."""
+        try:
+            await self._client.chat_update(channel=channel, ts=ts, **message)
+        except SLACK_FAILURES as exc:
+            self._logger.info("could not update a message: %s", failure_reason(exc))

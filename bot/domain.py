@@ -12,8 +12,12 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from bot.options import Format, ViewLimit
+
 MAX_RECIPIENTS = 128
 MAX_SECRET_CHARS = 3000  # Slack's plain_text_input limit: the modal cannot carry more.
+MAX_LABEL_CHARS = 150
+MIN_PASSPHRASE_CHARS, MAX_PASSPHRASE_CHARS = 4, 200
 
 # Unambiguous characters for share codes: no 0/O, 1/I/L, and no U (avoids accidental words).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -21,44 +25,13 @@ CODE_GROUPS, CODE_GROUP_LEN = 3, 4
 _SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 
-class Expiry(enum.Enum):
-    """How long a secret can be revealed; the value is its lifetime in seconds."""
-
-    ONE_HOUR = 3600
-    ONE_DAY = 86400
-    SEVEN_DAYS = 7 * 86400
-    THIRTY_DAYS = 30 * 86400
-
-    @property
-    def label(self) -> str:
-        return _EXPIRY_LABELS[self]
-
-    @classmethod
-    def default(cls) -> Expiry:
-        return cls.ONE_DAY
-
-    @classmethod
-    def parse(cls, seconds: str | None) -> Expiry | None:
-        """The expiry whose lifetime is `seconds` (as a string), or None."""
-        for member in cls:
-            if seconds == str(member.value):
-                return member
-        return None
-
-
-_EXPIRY_LABELS = {
-    Expiry.ONE_HOUR: "1 hour",
-    Expiry.ONE_DAY: "24 hours",
-    Expiry.SEVEN_DAYS: "7 days",
-    Expiry.THIRTY_DAYS: "30 days",
-}
-
-
 class Status(enum.Enum):
-    """Where a secret is in its life."""
+    """Where a secret is in its life: active, then burned, expired or revoked."""
 
     ACTIVE = "active"
     BURNED = "burned"  # every allowed view was used; the ciphertext is gone
+    EXPIRED = "expired"
+    REVOKED = "revoked"
 
 
 class ViewState(enum.Enum):
@@ -101,13 +74,20 @@ def normalize_share_code(text: str) -> str | None:
 
 @dataclass(frozen=True)
 class ShareForm:
-    """What a sender submitted, before validation."""
+    """What a sender submitted, before validation: raw strings, None where left empty."""
 
     team_id: str
     sender_id: str
     recipients: tuple[str, ...]
     text: str | None
-    expiry_seconds: str | None
+    expiry_seconds: str | None = None
+    custom_expiry: str | None = None
+    view_mode: str | None = None
+    total_views: str | None = None
+    format: str | None = None
+    label: str | None = None
+    passphrase: str | None = None
+    notify: bool = True
     origin_channel: str | None = None
 
 
@@ -123,14 +103,28 @@ class SecretRecord:
     created_at: float
     expires_at: float
     origin_channel: str | None = None
+    label: str | None = None
+    format: Format = Format.TEXT
+    view_limit: ViewLimit = field(default_factory=ViewLimit)
+    has_passphrase: bool = False
+    notify: bool = True
     status: Status = Status.ACTIVE
+    views_used: int = 0
+    ended_at: float | None = None
+    ended_by: str | None = None
     views: Mapping[str, ViewState] = field(default_factory=dict)
     viewed_at: Mapping[str, float] = field(default_factory=dict)
+    dm_messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
-    def expiry_label(self) -> str:
-        expiry = Expiry.parse(str(round(self.expires_at - self.created_at)))
-        return expiry.label if expiry else f"{round(self.expires_at - self.created_at)} s"
+    def views_allowed(self) -> int | None:
+        """How many views in all (None: unlimited until expiry)."""
+        return self.view_limit.allowed(len(self.recipients))
+
+    @property
+    def name(self) -> str:
+        """How to call it in messages: its label, else its code."""
+        return self.label or self.code
 
 
 class RevealOutcome(enum.Enum):
@@ -139,8 +133,11 @@ class RevealOutcome(enum.Enum):
     REVEALED = "revealed"
     NOT_RECIPIENT = "not_recipient"
     WRONG_TEAM = "wrong_team"
-    UNAVAILABLE = "unavailable"  # unknown, already viewed, expired or burned: one answer
-    FAILED = "failed"  # could not be decrypted or shown; the view was given back
+    UNAVAILABLE = "unavailable"  # unknown, already viewed, expired, revoked: one answer
+    FAILED = "failed"  # could not be decrypted; the view was given back
+    NEEDS_PASSPHRASE = "needs_passphrase"
+    WRONG_PASSPHRASE = "wrong_passphrase"  # the view was given back
+    LOCKED = "locked"  # too many wrong passphrases; try later
 
 
 class AuditAction(enum.Enum):
@@ -148,13 +145,19 @@ class AuditAction(enum.Enum):
 
     SECRET_CREATED = "secret_created"
     SECRET_OPENED = "secret_opened"
+    SECRET_BURNED = "secret_burned"
+    SECRET_EXPIRED = "secret_expired"
+    SECRET_REVOKED = "secret_revoked"
     ACCESS_DENIED = "access_denied"
+    PASSPHRASE_FAILED = "passphrase_failed"
+    PASSPHRASE_LOCKED = "passphrase_locked"
+    SECRET_REQUESTED = "secret_requested"
     REVEAL_FAILED = "reveal_failed"
 
 
 @dataclass(frozen=True)
 class AuditEvent:
-    """One thing that happened. `detail` is a fixed phrase chosen by the code, never input."""
+    """One thing that happened, with metadata only: never a secret's content."""
 
     action: AuditAction
     at: float

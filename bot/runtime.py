@@ -7,11 +7,14 @@ to it), and closed in reverse order at shutdown.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import aiohttp
 import redis.asyncio as aioredis
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -25,6 +28,8 @@ from bot.config import Settings
 from bot.crypto import StaticKeyRing
 from bot.errors import ConfigError, StorageUnavailable
 from bot.handlers import Deps, register_all
+from bot.jobs import Sweeper, start_scheduler
+from bot.lifecycle import LifecycleService
 from bot.people import PersonCache
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore
@@ -45,9 +50,13 @@ class Runtime:
     store: RedisSecretStore
     background: Background
     logger: logging.Logger
+    sweeper: Sweeper
+    scheduler: AsyncIOScheduler | None
 
     @classmethod
-    async def start(cls, settings: Settings, *, logger: logging.Logger | None = None) -> Runtime:
+    async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
+                    clock: Callable[[], float] = time.time) -> Runtime:
+        """Build everything; `clock` is a seam for tests that move time."""
         logger = logger or logging.getLogger("bot")
         http = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS),
@@ -64,11 +73,15 @@ class Runtime:
                                  metadata_retention_seconds=settings.metadata_retention_days
                                  * 86400)
         background = Background(limit=settings.max_in_flight, logger=logger)
+        lifecycle = LifecycleService(store=store, clock=clock)
+        audit = SlackAuditChannel(client, channel_id=settings.audit_channel_id,
+                                  logger=logging.getLogger("bot.audit"))
         deps = Deps(
-            service=SharingService(store=store, keyring=StaticKeyRing(settings.encryption_keys)),
-            audit=SlackAuditChannel(client, channel_id=settings.audit_channel_id,
-                                    logger=logging.getLogger("bot.audit")),
-            background=background, people_cache=PersonCache(), http=http, logger=logger)
+            service=SharingService(store=store, keyring=StaticKeyRing(settings.encryption_keys),
+                                   clock=clock),
+            lifecycle=lifecycle, audit=audit, background=background,
+            people_cache=PersonCache(), http=http, logger=logger, clock=clock)
+        sweeper = Sweeper(lifecycle=lifecycle, notices=deps.notices(client), logger=logger)
         signing_secret = settings.slack_signing_secret
         bolt = AsyncApp(
             client=client,
@@ -88,7 +101,9 @@ class Runtime:
                               "OAuth, which this deployment does not use: unset them")
         bolt.error(_log_error(logger))
         register_all(bolt, deps)
-        return cls(settings, bolt, redis, http, store, background, logger)
+        scheduler = start_scheduler(sweeper, interval_seconds=settings.sweep_interval_seconds) \
+            if settings.sweep_interval_seconds > 0 else None
+        return cls(settings, bolt, redis, http, store, background, logger, sweeper, scheduler)
 
     async def healthy(self) -> bool:
         """Whether Redis answers."""
@@ -98,6 +113,8 @@ class Runtime:
             return False
 
     async def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         await self.background.drain(DRAIN_SECONDS)
         await self.redis.aclose()
         await self.http.close()

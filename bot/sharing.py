@@ -1,13 +1,15 @@
 """Sharing and revealing secrets: the service the Slack handlers call.
 
 It validates what a sender typed, encrypts it, stores it, and later hands it to a
-recipient exactly once. It knows nothing of Slack: people are checked through a
-`PeopleDirectory`, and a secret is shown through a callback the caller passes in, so
-that a failure to show it gives the view back instead of destroying the secret.
+recipient as often as the view limit allows. It knows nothing of Slack: people are
+checked through a `PeopleDirectory`, and a secret is shown through a callback the
+caller passes in, so that a failure to show it gives the view back instead of
+destroying the secret.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -15,9 +17,6 @@ from typing import Protocol
 
 from bot import crypto
 from bot.domain import (
-    MAX_RECIPIENTS,
-    MAX_SECRET_CHARS,
-    Expiry,
     RevealOutcome,
     SecretRecord,
     ShareForm,
@@ -26,9 +25,13 @@ from bot.domain import (
     new_share_code,
 )
 from bot.errors import InvalidToken, ValidationFailed
+from bot.formats import FormatError, normalize
+from bot.share_form import ValidShare, validate
 from bot.storage import Claim, CodeTaken
 
 _CODE_ATTEMPTS = 5
+# Wrong passphrases: this many within the window lock the secret for the lock time.
+PASSPHRASE_TRIES, PASSPHRASE_WINDOW, PASSPHRASE_LOCK = 5, 10 * 60, 30 * 60
 
 
 class PeopleDirectory(Protocol):
@@ -49,22 +52,31 @@ class SecretStore(Protocol):
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None: ...
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
                     now: float) -> Claim: ...
-    async def confirm(self, secret_id: str, *, user_id: str, now: float) -> str: ...
+    async def confirm(self, secret_id: str, *, user_id: str,
+                      now: float) -> tuple[str, int]: ...
     async def release(self, secret_id: str, *, user_id: str) -> bool: ...
+    async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
+                             lock_seconds: int) -> tuple[int, bool]: ...
+    async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
 
 
-# show(plaintext, sender_id, share_code): display the secret; raising gives the view back.
-ShowSecret = Callable[[str, str, str], Awaitable[None]]
+# show(plaintext, claim): display the secret; raising gives the view back.
+ShowSecret = Callable[[str, Claim], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class RevealResult:
-    """How a reveal ended. `code` and `sender_id` are known unless the secret is unknown."""
+    """How a reveal ended, with what the caller needs to tell people about it."""
 
     outcome: RevealOutcome
     code: str | None = None
     sender_id: str | None = None
+    label: str | None = None
+    notify: bool = False
     last_view: bool = False
+    views_used: int = 0
+    tries_left: int | None = None  # after a wrong passphrase
+    locked_seconds: int = 0
 
 
 class SharingService:
@@ -78,19 +90,18 @@ class SharingService:
 
     async def share(self, form: ShareForm, *, people: PeopleDirectory) -> SecretRecord:
         """Validate, encrypt and store a secret; raise ValidationFailed on bad input."""
-        expiry = _validate(form)
+        valid = validate(form)
+        try:
+            text = normalize(valid.format, valid.text)
+        except FormatError as exc:
+            raise ValidationFailed({"secret": str(exc)}) from None
         refused = await people.not_people(form.recipients)
         if refused:
             raise ValidationFailed({"recipients": _refusal(refused)})
-        assert form.text is not None  # checked by _validate
         now = self._clock()
         for _ in range(_CODE_ATTEMPTS):
-            record = SecretRecord(
-                secret_id=new_secret_id(), code=new_share_code(), team_id=form.team_id,
-                sender_id=form.sender_id, recipients=form.recipients, created_at=now,
-                expires_at=now + expiry.value, origin_channel=form.origin_channel)
-            ciphertext = crypto.encrypt(form.text.encode("utf-8"), record_id=record.secret_id,
-                                        keyring=self._keyring)
+            record = _record(form, valid, now)
+            ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase)
             try:
                 await self._store.create(record, ciphertext, now=now)
             except CodeTaken:
@@ -98,36 +109,80 @@ class SharingService:
             return record
         raise CodeTaken("no free share code found")  # 2^59 codes: would mean a broken RNG
 
-    async def reveal(self, *, secret_id: str, user_id: str, team_id: str,
-                     show: ShowSecret) -> RevealResult:
-        """Show a secret to a recipient once.
+    async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
+        """Remember where recipients' Reveal DMs are (channel, ts), to update them later."""
+        await self._store.note_dms(secret_id, dms)
+
+    async def _encrypt(self, text: str, record_id: str, passphrase: str | None) -> bytes:
+        def work() -> bytes:
+            return crypto.encrypt(text.encode("utf-8"), record_id=record_id,
+                                  keyring=self._keyring, passphrase=passphrase)
+        # scrypt takes tens of milliseconds of CPU: keep it off the event loop.
+        return await asyncio.to_thread(work) if passphrase is not None else work()
+
+    async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
+                     passphrase: str | None = None) -> RevealResult:
+        """Show a secret to a recipient, if they have a view left.
 
         The view is claimed atomically, decrypted and shown; only once `show` returns is
-        it confirmed. If decryption fails, or `show` raises, the view is given back.
+        it confirmed. A failed decryption, a wrong passphrase or a raising `show` gives
+        the view back.
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
         claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
                                         now=self._clock())
+        if claim.outcome == "locked":
+            return RevealResult(RevealOutcome.LOCKED, code=claim.code,
+                                locked_seconds=max(1, claim.locked_ms // 1000))
         if claim.outcome != "claimed":
             return RevealResult(_OUTCOMES[claim.outcome], code=claim.code)
+        if claim.has_passphrase and passphrase is None:
+            await self._store.release(secret_id, user_id=user_id)
+            return RevealResult(RevealOutcome.NEEDS_PASSPHRASE, code=claim.code)
         assert claim.ciphertext is not None
-        assert claim.code is not None
-        assert claim.sender_id is not None
         try:
-            plaintext = crypto.decrypt(claim.ciphertext, record_id=secret_id,
-                                       keyring=self._keyring).decode("utf-8")
+            plaintext = await self._decrypt(claim.ciphertext, secret_id, passphrase)
         except (InvalidToken, UnicodeDecodeError):
             await self._store.release(secret_id, user_id=user_id)
-            return RevealResult(RevealOutcome.FAILED, code=claim.code, sender_id=claim.sender_id)
+            return await self._failed(secret_id, claim, passphrase)
         try:
-            await show(plaintext, claim.sender_id, claim.code)
+            await show(plaintext, claim)
         except BaseException:
             await self._store.release(secret_id, user_id=user_id)
             raise
-        state = await self._store.confirm(secret_id, user_id=user_id, now=self._clock())
+        state, used = await self._store.confirm(secret_id, user_id=user_id, now=self._clock())
         return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
-                            last_view=state == "burned")
+                            label=claim.label, notify=claim.notify, last_view=state == "burned",
+                            views_used=used)
+
+    async def _decrypt(self, ciphertext: bytes, record_id: str, passphrase: str | None) -> str:
+        def work() -> str:
+            return crypto.decrypt(ciphertext, record_id=record_id, keyring=self._keyring,
+                                  passphrase=passphrase).decode("utf-8")
+        return await asyncio.to_thread(work) if passphrase is not None else work()
+
+    async def _failed(self, secret_id: str, claim: Claim,
+                      passphrase: str | None) -> RevealResult:
+        key_known = _key_known(claim.ciphertext or b"", self._keyring)
+        if passphrase is None or not claim.has_passphrase or not key_known:
+            # Not the person's fault: a key was removed, or the data is damaged.
+            return RevealResult(RevealOutcome.FAILED, code=claim.code, sender_id=claim.sender_id)
+        failures, locked = await self._store.record_failure(
+            secret_id, allowed=PASSPHRASE_TRIES, window_seconds=PASSPHRASE_WINDOW,
+            lock_seconds=PASSPHRASE_LOCK)
+        if locked:
+            return RevealResult(RevealOutcome.LOCKED, code=claim.code, sender_id=claim.sender_id,
+                                locked_seconds=PASSPHRASE_LOCK, tries_left=0)
+        return RevealResult(RevealOutcome.WRONG_PASSPHRASE, code=claim.code,
+                            sender_id=claim.sender_id, tries_left=PASSPHRASE_TRIES - failures)
+
+
+def _key_known(token: bytes, keyring: crypto.KeyRing) -> bool:
+    try:
+        return keyring.key(crypto.key_id_of(token)) is not None
+    except InvalidToken:
+        return False
 
 
 _OUTCOMES = {
@@ -138,23 +193,13 @@ _OUTCOMES = {
 }
 
 
-def _validate(form: ShareForm) -> Expiry:
-    errors: dict[str, str] = {}
-    if not form.recipients:
-        errors["recipients"] = "Pick at least one person to share the secret with."
-    elif len(form.recipients) > MAX_RECIPIENTS:
-        errors["recipients"] = f"Pick at most {MAX_RECIPIENTS} people."
-    if form.text is None or not form.text.strip():
-        errors["secret"] = "Type or paste the secret to share."
-    elif len(form.text) > MAX_SECRET_CHARS:
-        errors["secret"] = f"A secret can be at most {MAX_SECRET_CHARS} characters."
-    expiry = Expiry.parse(form.expiry_seconds) if form.expiry_seconds else Expiry.default()
-    if expiry is None:
-        errors["expiry"] = "Choose one of the expiry options."
-    if errors:
-        raise ValidationFailed(errors)
-    assert expiry is not None
-    return expiry
+def _record(form: ShareForm, valid: ValidShare, now: float) -> SecretRecord:
+    return SecretRecord(
+        secret_id=new_secret_id(), code=new_share_code(), team_id=form.team_id,
+        sender_id=form.sender_id, recipients=form.recipients, created_at=now,
+        expires_at=now + valid.lifetime, origin_channel=form.origin_channel,
+        label=valid.label, format=valid.format, view_limit=valid.view_limit,
+        has_passphrase=valid.passphrase is not None, notify=form.notify)
 
 
 def _refusal(refused: Mapping[str, str]) -> str:

@@ -123,7 +123,7 @@ def play(sim: SlackSim, slack: SlackStandIn) -> None:
     stranger = sim.click("U0EVE", message, button)
     say("eve", "replays bob's button:", view_lines(sim.shown_view(stranger.trigger_id)))
 
-    audit = slack.wait_for("chat.postMessage", count=3,
+    audit = slack.wait_for("chat.postMessage", count=4,
                            where=lambda c: c.params.get("channel") == AUDIT)
     say("admins", "see in #secrets-audit:", [readable(c.params["text"]) for c in audit])
 

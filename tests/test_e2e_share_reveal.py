@@ -132,7 +132,9 @@ def test_two_recipients_each_reveal_once(sim, slack):
         assert preformatted(sim.shown_view(sim.click(user, message, button).trigger_id)) == SECRET
         again = sim.click(user, message, button)
         assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
-    assert "last view" in audit_texts(slack, 3)[2]
+    texts = audit_texts(slack, 4)
+    assert "Secret burned" in texts[3]
+    assert "last view" in texts[3]
 
 
 def test_fifty_concurrent_clicks_reveal_exactly_once(sim, slack):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.handlers.share_command import COMMAND
+from bot.handlers.command import COMMAND
 
 MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
 # Web API methods the bot calls, and the scope each needs (Slack's method docs).

@@ -45,7 +45,7 @@ def form(**changes) -> ShareForm:
 
 
 async def reveal(service, record, user="UBOB", team="T1", shown=None):
-    async def show(plaintext, sender, code):
+    async def show(plaintext, claim):
         if shown is not None:
             shown.append(plaintext)
     return await service.reveal(secret_id=record.secret_id, user_id=user, team_id=team,
@@ -139,7 +139,7 @@ async def test_failure_to_show_gives_the_view_back(service):
     """When showing fails (Slack refused the modal), the secret is not used up."""
     record = await service.share(form(), people=People())
 
-    async def broken(plaintext, sender, code):
+    async def broken(plaintext, claim):
         raise ConnectionError("modal did not open")
 
     with pytest.raises(ConnectionError):

@@ -1,7 +1,7 @@
 """Encryption of secrets: pure functions, no I/O."""
 
 from bot.crypto.keyring import KeyRing, MasterKey, StaticKeyRing, generate_key_entry, parse_keys
-from bot.crypto.tokens import decrypt, encrypt, key_id_of
+from bot.crypto.tokens import decrypt, encrypt, key_id_of, needs_passphrase
 
 __all__ = [
     "KeyRing",
@@ -11,5 +11,6 @@ __all__ = [
     "encrypt",
     "generate_key_entry",
     "key_id_of",
+    "needs_passphrase",
     "parse_keys",
 ]

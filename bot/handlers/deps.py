@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 from slack_bolt.context.async_context import AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.audit import AuditLog
 from bot.background import Background
+from bot.lifecycle import LifecycleService
+from bot.notices import Notices
 from bot.people import PersonCache
 from bot.sharing import SharingService
 
@@ -22,6 +26,7 @@ class Deps:
     """The collaborators of every listener."""
 
     service: SharingService
+    lifecycle: LifecycleService
     audit: AuditLog
     background: Background
     people_cache: PersonCache
@@ -29,7 +34,16 @@ class Deps:
     logger: logging.Logger
     clock: Callable[[], float] = field(default=time.time)
 
-    async def post_to_response_url(self, url: str | None, message: dict[str, object]) -> None:
+    def notices(self, client: AsyncWebClient) -> Notices:
+        """Notices through the client of the workspace a request came from."""
+        return Notices(client, audit=self.audit, logger=self.logger, clock=self.clock)
+
+    def later(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Run follow-up work after the answer to Slack (it always runs: it finishes
+        something already done, like telling people about a revoke)."""
+        self.background.spawn(work, name=name, committed=True)
+
+    async def post_to_response_url(self, url: str | None, message: dict[str, Any]) -> None:
         """Post to an interaction's response_url (replace, or a private reply); log faults."""
         if not url:
             return
@@ -40,9 +54,15 @@ class Deps:
             return
         if response.status_code != 200:
             self.logger.warning("response_url post refused: HTTP %s %s",
-                                response.status_code, response.body[:100])
+                                response.status_code, response.body[:40])
 
 
 def workspace_of(context: AsyncBoltContext) -> str:
     """The workspace (or, for org-wide installs, the organisation) a request came from."""
     return context.team_id or context.enterprise_id or ""
+
+
+def user_of(body: dict[str, Any]) -> str:
+    """The id of the person who acted, from an interaction payload."""
+    user = body.get("user")
+    return str(user.get("id", "")) if isinstance(user, dict) else ""

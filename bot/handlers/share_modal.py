@@ -10,10 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.background import Overloaded
-from bot.delivery import Delivery
 from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
 from bot.errors import StorageUnavailable, ValidationFailed
-from bot.handlers.deps import Deps, workspace_of
+from bot.handlers.deps import Deps, user_of, workspace_of
 from bot.people import SlackPeople
 
 
@@ -23,23 +22,42 @@ def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:
     values = (view.get("state") or {}).get("values") or {}
 
     def field(block: str, action: str) -> dict[str, Any]:
-        found = (values.get(block) or {}).get(action)
+        found = (values.get(block) or {}).get(action) if isinstance(values, dict) else None
         return found if isinstance(found, dict) else {}
 
+    def string(block: str, action: str) -> str | None:
+        value = field(block, action).get("value")
+        return value if isinstance(value, str) else None
+
+    def choice(block: str, action: str) -> str | None:
+        option = field(block, action).get("selected_option")
+        value = option.get("value") if isinstance(option, dict) else None
+        return value if isinstance(value, str) else None
+
     users = field(render.RECIPIENTS_BLOCK, render.RECIPIENTS_ACTION).get("selected_users")
-    text = field(render.SECRET_BLOCK, render.SECRET_ACTION).get("value")
-    option = field(render.EXPIRY_BLOCK, render.EXPIRY_ACTION).get("selected_option") or {}
+    checked = field(render.NOTIFY_BLOCK, render.NOTIFY_ACTION).get("selected_options")
     try:
         metadata = json.loads(view.get("private_metadata") or "{}")
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, TypeError):
         metadata = {}
     channel = metadata.get("ch") if isinstance(metadata, dict) else None
     return ShareForm(
         team_id=team_id,
-        sender_id=(body.get("user") or {}).get("id", ""),
-        recipients=tuple(dict.fromkeys(u for u in (users or []) if isinstance(u, str))),
-        text=text if isinstance(text, str) else None,
-        expiry_seconds=option.get("value") if isinstance(option, dict) else None,
+        sender_id=user_of(body),
+        recipients=tuple(dict.fromkeys(u for u in (users if isinstance(users, list) else [])
+                                       if isinstance(u, str))),
+        text=string(render.SECRET_BLOCK, render.SECRET_ACTION),
+        expiry_seconds=choice(render.EXPIRY_BLOCK, render.EXPIRY_ACTION),
+        custom_expiry=string(render.CUSTOM_EXPIRY_BLOCK, render.CUSTOM_EXPIRY_ACTION),
+        view_mode=choice(render.VIEWS_BLOCK, render.VIEWS_ACTION),
+        total_views=string(render.TOTAL_VIEWS_BLOCK, render.TOTAL_VIEWS_ACTION),
+        format=choice(render.FORMAT_BLOCK, render.FORMAT_ACTION),
+        label=string(render.LABEL_BLOCK, render.LABEL_ACTION),
+        passphrase=string(render.PASSPHRASE_BLOCK, render.PASSPHRASE_ACTION),
+        # A form without the checkbox block (an older form) keeps the default: notify.
+        notify=(render.NOTIFY_BLOCK not in values) or any(
+            isinstance(o, dict) and o.get("value") == render.NOTIFY_VALUE
+            for o in (checked if isinstance(checked, list) else [])),
         origin_channel=channel if isinstance(channel, str) else None,
     )
 
@@ -59,21 +77,31 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await ack(response_action="errors",
                       errors={render.SECRET_BLOCK: render.STORE_DOWN})
             return
-        deps.background.spawn(_deliver(client, record, deps), name="deliver-secret",
-                              committed=True)
+        deps.later(_deliver(client, record, deps), name="deliver-secret")
         await ack()
 
     app.view(render.SHARE_CALLBACK)(on_submit)
 
 
 async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> None:
-    delivery = Delivery(client, logger=deps.logger)
-    created = AuditEvent(
+    notices = deps.notices(client)
+    # The audit post goes first so that "created" precedes any "opened" in the channel.
+    await notices.audit(AuditEvent(
         AuditAction.SECRET_CREATED, at=record.created_at, actor=record.sender_id,
         team_id=record.team_id, code=record.code, secret_id=record.secret_id,
         recipients=record.recipients, channel=record.origin_channel,
-        expires_at=record.expires_at)
-    # The audit post goes first so that "created" precedes any "opened" in the channel.
-    await deps.audit.record(created)
-    report = await delivery.reveal_prompts(record)
-    await delivery.sender_receipt(record, report)
+        expires_at=record.expires_at, detail=_options(record)))
+    report = await notices.delivery.reveal_prompts(record)
+    if report.direct:
+        await deps.service.note_dms(record.secret_id, report.direct)
+    await notices.delivery.send(record.sender_id, record.origin_channel,
+                                render.sender_confirmation(record, failed=report.failed))
+
+
+def _options(record: SecretRecord) -> str | None:
+    notes = [record.view_limit.describe(len(record.recipients))]
+    if record.has_passphrase:
+        notes.append("passphrase")
+    if record.label:
+        notes.append(f"label: {record.label[:60]}")
+    return ", ".join(notes)

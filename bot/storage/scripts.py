@@ -1,58 +1,140 @@
 """Lua scripts for the multi-step changes that must be atomic.
 
-A reveal is two steps: `CLAIM` hands out the ciphertext and marks the recipient's
-view as claimed in one atomic step (so of any number of concurrent clicks exactly one
-per allowed view wins); `CONFIRM` records the view once the secret has been shown,
-and deletes the ciphertext when it was the last. `RELEASE` gives a claimed view back
-when it could not be shown (decryption failed, Slack refused the modal), so a fault
-never destroys a secret.
+All keys a script touches belong to one secret and share its hash tag, so every
+script runs within one Redis Cluster slot.
 
-Per-recipient state lives in the meta hash under `r:<user id>`:
-"0" pending, "c<unix time>" claimed, "v<unix time>" viewed.
+A reveal is two steps: `CLAIM` checks the person and the limits, reserves one view
+and hands out the ciphertext, atomically (of any number of concurrent clicks exactly
+one per allowed view wins); `CONFIRM` records the view once the secret has been shown,
+and deletes the ciphertext when it was the last. `RELEASE` gives a claimed view back
+when the secret could not be shown (decryption failed, wrong passphrase, Slack
+refused the modal), so a fault never destroys a secret.
+
+Meta hash fields: `left` views remaining (absent: unlimited), `claims` views handed
+out but not yet confirmed, `used` views confirmed, `st` status, `end`/`eby` when and
+by whom it ended. Per recipient `r:<user id>`: "0" never viewed, "v<time>" viewed,
+"c<time>|<previous>" a view in flight.
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext
+# ARGV[1] ciphertext, ARGV[2] ttl ms, ARGV[3] meta ttl ms, ARGV[4..] meta field/value pairs
+CREATE = """
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
+# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] passphrase lock
 # ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds)
-# -> {"claimed", ciphertext, code, sender} | {"unknown"} | {"wrong_team", code}
-#    | {"not_recipient", code} | {"unavailable", code}
+# -> {"claimed", ciphertext, code, sender, label, notify, passphrase}
+#    | {"unknown"} | {outcome, code} for wrong_team, not_recipient, unavailable
+#    | {"locked", code, lock ms left}
 CLAIM = """
-local team = redis.call('HGET', KEYS[1], 'team')
+local m = KEYS[1]
+local team = redis.call('HGET', m, 'team')
 if not team then return {'unknown'} end
-local code = redis.call('HGET', KEYS[1], 'code')
+local code = redis.call('HGET', m, 'code')
 if team ~= ARGV[2] then return {'wrong_team', code} end
-local slot = redis.call('HGET', KEYS[1], 'r:' .. ARGV[1])
+local field = 'r:' .. ARGV[1]
+local slot = redis.call('HGET', m, field)
 if not slot then return {'not_recipient', code} end
-if slot ~= '0' or redis.call('HGET', KEYS[1], 'st') ~= 'active'
-    or tonumber(redis.call('HGET', KEYS[1], 'exp')) <= tonumber(ARGV[3]) then
+if redis.call('HGET', m, 'st') ~= 'active'
+    or tonumber(redis.call('HGET', m, 'exp')) <= tonumber(ARGV[3]) then
   return {'unavailable', code}
 end
+local lock = redis.call('PTTL', KEYS[3])
+if lock > 0 then return {'locked', code, lock} end
+local first = string.sub(slot, 1, 1)
+if first == 'c' then return {'unavailable', code} end
+local left = redis.call('HGET', m, 'left')
+if (redis.call('HGET', m, 'mode') or 'each') == 'each' and first ~= '0' then
+  return {'unavailable', code}
+end
+if left and tonumber(left) <= 0 then return {'unavailable', code} end
 local ciphertext = redis.call('GET', KEYS[2])
 if not ciphertext then return {'unavailable', code} end
-redis.call('HSET', KEYS[1], 'r:' .. ARGV[1], 'c' .. ARGV[3])
-return {'claimed', ciphertext, code, redis.call('HGET', KEYS[1], 'from')}
+if left then redis.call('HINCRBY', m, 'left', -1) end
+redis.call('HINCRBY', m, 'claims', 1)
+redis.call('HSET', m, field, 'c' .. ARGV[3] .. '|' .. slot)
+local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp')
+return {'claimed', ciphertext, code, info[1], info[2] or '', info[3] or '1', info[4] or '0'}
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext
-# ARGV[1] user id, ARGV[2] now (unix seconds)
-# -> "viewed" | "burned" (that was the last view) | "not_claimed"
+# ARGV[1] user id, ARGV[2] now (unix seconds), ARGV[3] metadata retention ms
+# -> {"viewed" | "burned", views used} | {"not_claimed", 0}
 CONFIRM = """
+local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
-local slot = redis.call('HGET', KEYS[1], field)
-if not slot or string.sub(slot, 1, 1) ~= 'c' then return 'not_claimed' end
-redis.call('HSET', KEYS[1], field, 'v' .. ARGV[2])
-if redis.call('HINCRBY', KEYS[1], 'pend', -1) > 0 then return 'viewed' end
-redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], 'st', 'burned', 'end', ARGV[2])
-return 'burned'
+local slot = redis.call('HGET', m, field)
+if not slot or string.sub(slot, 1, 1) ~= 'c' then return {'not_claimed', 0} end
+redis.call('HSET', m, field, 'v' .. ARGV[2])
+local claims = redis.call('HINCRBY', m, 'claims', -1)
+local used = redis.call('HINCRBY', m, 'used', 1)
+local left = redis.call('HGET', m, 'left')
+if left and tonumber(left) <= 0 and claims <= 0 and redis.call('HGET', m, 'st') == 'active' then
+  redis.call('DEL', KEYS[2])
+  redis.call('HSET', m, 'st', 'burned', 'end', ARGV[2])
+  redis.call('PEXPIRE', m, ARGV[3])
+  return {'burned', used}
+end
+return {'viewed', used}
 """
 
 # KEYS[1] meta hash
 # ARGV[1] user id
 # -> 1 when a claimed view was given back, 0 otherwise
 RELEASE = """
+local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
-local slot = redis.call('HGET', KEYS[1], field)
+local slot = redis.call('HGET', m, field)
 if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
-redis.call('HSET', KEYS[1], field, '0')
+local bar = string.find(slot, '|', 1, true)
+redis.call('HSET', m, field, string.sub(slot, bar + 1))
+redis.call('HINCRBY', m, 'claims', -1)
+if redis.call('HEXISTS', m, 'left') == 1 then redis.call('HINCRBY', m, 'left', 1) end
+return 1
+"""
+
+# KEYS[1] meta hash, KEYS[2] ciphertext
+# ARGV[1] status to end with ("revoked" | "expired"), ARGV[2] now, ARGV[3] who (or ""),
+# ARGV[4] metadata retention ms
+# -> the status the secret had ("active" means this call ended it) | "unknown"
+#    | "not_due" (expiring a secret whose expiry time has not come)
+END = """
+local m = KEYS[1]
+local status = redis.call('HGET', m, 'st')
+if not status then return 'unknown' end
+if status ~= 'active' then return status end
+if ARGV[1] == 'expired' and tonumber(redis.call('HGET', m, 'exp')) > tonumber(ARGV[2]) then
+  return 'not_due'
+end
+redis.call('DEL', KEYS[2])
+redis.call('HSET', m, 'st', ARGV[1], 'end', ARGV[2])
+if ARGV[3] ~= '' then redis.call('HSET', m, 'eby', ARGV[3]) end
+redis.call('PEXPIRE', m, ARGV[4])
+return 'active'
+"""
+
+# KEYS[1] failure counter, KEYS[2] lock
+# ARGV[1] failures allowed, ARGV[2] window ms, ARGV[3] lock ms
+# -> {failures so far in the window, 1 if this failure locked the secret else 0}
+FAIL = """
+local failures = redis.call('INCR', KEYS[1])
+if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if failures >= tonumber(ARGV[1]) then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
+  redis.call('DEL', KEYS[1])
+  return {failures, 1}
+end
+return {failures, 0}
+"""
+
+# KEYS[1] meta hash
+# ARGV field/value pairs to add, only if the hash still exists
+NOTE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 """

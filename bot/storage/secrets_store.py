@@ -19,8 +19,16 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.domain import SecretRecord, Status, ViewState
 from bot.errors import ShareSecretError, StorageUnavailable
+from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import scripts
 from bot.storage.keys import KeySpace
+
+# Remind a sender of an unread secret an hour before it expires, if it lived long enough
+# for a reminder to be news.
+REMINDER_BEFORE_SECONDS = 3600
+REMINDER_MIN_LIFETIME = 2 * 3600
+# A sender's index keeps ids as long as any of them can still have metadata.
+SENDER_INDEX_SECONDS = 30 * 86400
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -32,12 +40,16 @@ class CodeTaken(ShareSecretError):
 
 @dataclass(frozen=True)
 class Claim:
-    """The answer to a claim: an outcome, and the ciphertext when it was `claimed`."""
+    """The answer to a claim: an outcome, and what the reveal needs when `claimed`."""
 
-    outcome: str  # claimed | unknown | wrong_team | not_recipient | unavailable
+    outcome: str  # claimed | unknown | wrong_team | not_recipient | unavailable | locked
     ciphertext: bytes | None = None
     code: str | None = None
     sender_id: str | None = None
+    label: str | None = None
+    notify: bool = True
+    has_passphrase: bool = False
+    locked_ms: int = 0
 
 
 def _unavailable_on_redis_errors(
@@ -60,48 +72,64 @@ class RedisSecretStore:
                  metadata_retention_seconds: int) -> None:
         self._redis = redis
         self._keys = keys
-        self._retention = metadata_retention_seconds
+        self._retention_ms = metadata_retention_seconds * 1000
+        self._create = redis.register_script(scripts.CREATE)
         self._claim = redis.register_script(scripts.CLAIM)
         self._confirm = redis.register_script(scripts.CONFIRM)
         self._release = redis.register_script(scripts.RELEASE)
+        self._end = redis.register_script(scripts.END)
+        self._fail = redis.register_script(scripts.FAIL)
+        self._note = redis.register_script(scripts.NOTE)
 
     @_unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
-        """Store a new secret; raise CodeTaken if its share code is already used."""
+        """Store a new secret and index it; raise CodeTaken if its share code is used."""
         ttl_ms = max(1, round((record.expires_at - now) * 1000))
-        meta_ttl_ms = ttl_ms + self._retention * 1000
-        # The code index lives in another hash slot, so it cannot join the transaction
-        # below under Redis Cluster; reserving it first leaves at worst an orphan code
-        # key that expires, never a secret without its code.
+        meta_ttl_ms = ttl_ms + self._retention_ms
+        # The code index lives in another hash slot than the secret: reserving it first
+        # leaves at worst an orphan code key that expires, never a secret without a code.
         if not await self._redis.set(self._keys.code(record.code), record.secret_id,
                                      nx=True, px=meta_ttl_ms):
             raise CodeTaken(record.code)
-        meta = self._keys.meta(record.secret_id)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._keys.ciphertext(record.secret_id), ciphertext, px=ttl_ms)
-            pipe.hset(meta, mapping=_meta_fields(record))
-            pipe.pexpire(meta, meta_ttl_ms)
+        sent = self._keys.by_sender(record.team_id, record.sender_id)
+        fields = [item for pair in _meta_fields(record).items() for item in pair]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            # The secret itself (ciphertext and metadata) is written atomically by a script;
+            # the indexes, in other slots, follow in the same round trip.
+            await self._create(keys=[self._keys.meta(record.secret_id),
+                                     self._keys.ciphertext(record.secret_id)],
+                               args=[ciphertext, ttl_ms, meta_ttl_ms, *fields], client=pipe)
+            pipe.zadd(self._keys.expiries(), {record.secret_id: record.expires_at})
+            if record.notify and record.expires_at - record.created_at >= REMINDER_MIN_LIFETIME:
+                pipe.zadd(self._keys.reminders(),
+                          {record.secret_id: record.expires_at - REMINDER_BEFORE_SECONDS})
+            pipe.zadd(sent, {record.secret_id: record.created_at})
+            pipe.zremrangebyscore(sent, "-inf", now - SENDER_INDEX_SECONDS)
+            pipe.pexpire(sent, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
             await pipe.execute()
 
     @_unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float) -> Claim:
-        """Atomically hand out the ciphertext to a recipient with an unused view."""
+        """Atomically hand out the ciphertext to a recipient with a view left."""
         reply = await self._claim(keys=[self._keys.meta(secret_id),
-                                        self._keys.ciphertext(secret_id)],
+                                        self._keys.ciphertext(secret_id),
+                                        self._keys.lock(secret_id)],
                                   args=[user_id, team_id, int(now)])
         outcome = reply[0].decode()
         if outcome == "claimed":
             return Claim(outcome, ciphertext=bytes(reply[1]), code=reply[2].decode(),
-                         sender_id=reply[3].decode())
-        return Claim(outcome, code=reply[1].decode() if len(reply) > 1 else None)
+                         sender_id=reply[3].decode(), label=reply[4].decode() or None,
+                         notify=reply[5] == b"1", has_passphrase=reply[6] == b"1")
+        code = reply[1].decode() if len(reply) > 1 else None
+        return Claim(outcome, code=code, locked_ms=int(reply[2]) if len(reply) > 2 else 0)
 
     @_unavailable_on_redis_errors
-    async def confirm(self, secret_id: str, *, user_id: str, now: float) -> str:
-        """Record a claimed view as seen: "viewed", "burned" (last view) or "not_claimed"."""
-        reply = await self._confirm(keys=[self._keys.meta(secret_id),
-                                          self._keys.ciphertext(secret_id)],
-                                    args=[user_id, int(now)])
-        return reply.decode()
+    async def confirm(self, secret_id: str, *, user_id: str, now: float) -> tuple[str, int]:
+        """Record a claimed view as seen: ("viewed" | "burned" | "not_claimed", views used)."""
+        state, used = await self._confirm(
+            keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
+            args=[user_id, int(now), self._retention_ms])
+        return state.decode(), int(used)
 
     @_unavailable_on_redis_errors
     async def release(self, secret_id: str, *, user_id: str) -> bool:
@@ -109,12 +137,95 @@ class RedisSecretStore:
         return bool(await self._release(keys=[self._keys.meta(secret_id)], args=[user_id]))
 
     @_unavailable_on_redis_errors
+    async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
+                             lock_seconds: int) -> tuple[int, bool]:
+        """Count a wrong passphrase; lock the secret when `allowed` is reached."""
+        failures, locked = await self._fail(
+            keys=[self._keys.failures(secret_id), self._keys.lock(secret_id)],
+            args=[allowed, window_seconds * 1000, lock_seconds * 1000])
+        return int(failures), bool(locked)
+
+    @_unavailable_on_redis_errors
+    async def end(self, secret_id: str, *, status: Status, now: float,
+                  actor: str | None = None) -> str:
+        """End an active secret (revoked or expired) and delete its ciphertext.
+
+        Returns the status it had: "active" means this call ended it; anything else
+        ("burned", "revoked", "unknown", "not_due" ...) means it did nothing.
+        """
+        previous = await self._end(
+            keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
+            args=[status.value, int(now), actor or "", self._retention_ms])
+        return previous.decode()
+
+    @_unavailable_on_redis_errors
+    async def end_many(self, secret_ids: list[str], *, status: Status,
+                       now: float) -> list[str]:
+        """`end` for many secrets in one round trip (the sweep's batch)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for secret_id in secret_ids:
+                await self._end(keys=[self._keys.meta(secret_id),
+                                      self._keys.ciphertext(secret_id)],
+                                args=[status.value, int(now), "", self._retention_ms],
+                                client=pipe)
+            return [r.decode() for r in await pipe.execute()]
+
+    @_unavailable_on_redis_errors
+    async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]:
+        """The metadata of several secrets in one round trip (unknown ones left out)."""
+        if not secret_ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for secret_id in secret_ids:
+                pipe.hgetall(self._keys.meta(secret_id))
+            found = await pipe.execute()
+        return [_record_from(i, f) for i, f in zip(secret_ids, found, strict=True) if f]
+
+    @_unavailable_on_redis_errors
     async def get(self, secret_id: str) -> SecretRecord | None:
         """A secret's metadata, or None when it is unknown or its retention has passed."""
         fields = await self._redis.hgetall(self._keys.meta(secret_id))
-        if not fields:
-            return None
-        return _record_from(secret_id, {k.decode(): v.decode() for k, v in fields.items()})
+        return _record_from(secret_id, fields) if fields else None
+
+    @_unavailable_on_redis_errors
+    async def id_for_code(self, code: str) -> str | None:
+        found = await self._redis.get(self._keys.code(code))
+        return found.decode() if found else None
+
+    @_unavailable_on_redis_errors
+    async def sent_by(self, team_id: str, user_id: str, *, limit: int) -> list[SecretRecord]:
+        """A sender's most recent secrets, newest first (forgetting ones past retention)."""
+        key = self._keys.by_sender(team_id, user_id)
+        ids = [i.decode() for i in await self._redis.zrevrange(key, 0, limit - 1)]
+        records = await self.get_many(ids)
+        gone = set(ids) - {r.secret_id for r in records}
+        if gone:
+            await self._redis.zrem(key, *gone)
+        return records
+
+    @_unavailable_on_redis_errors
+    async def due(self, index: str, *, now: float, limit: int) -> list[str]:
+        """Ids in the "expiries" or "reminders" index whose time has come, oldest first."""
+        key = self._keys.expiries() if index == "expiries" else self._keys.reminders()
+        return [i.decode() for i in
+                await self._redis.zrangebyscore(key, "-inf", now, start=0, num=limit)]
+
+    @_unavailable_on_redis_errors
+    async def drop(self, index: str, secret_ids: list[str]) -> int:
+        """Remove ids from an index; returns how many were there. ZREM is atomic, so of
+        several processes dropping the same id exactly one is told it removed it."""
+        if not secret_ids:
+            return 0
+        key = self._keys.expiries() if index == "expiries" else self._keys.reminders()
+        return int(await self._redis.zrem(key, *secret_ids))
+
+    @_unavailable_on_redis_errors
+    async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
+        """Remember where recipients' Reveal DMs are, so revoke and expiry can update them.
+        Only while the secret's metadata exists: never recreate a hash that has gone."""
+        fields = [item for user, (channel, ts) in dms.items()
+                  for item in (f"d:{user}", f"{channel}:{ts}")]
+        await self._note(keys=[self._keys.meta(secret_id)], args=fields)
 
     @_unavailable_on_redis_errors
     async def ping(self) -> bool:
@@ -122,6 +233,7 @@ class RedisSecretStore:
 
 
 def _meta_fields(record: SecretRecord) -> dict[str, Any]:
+    # Short names and omitted defaults: this hash is most of a secret's memory.
     fields: dict[str, Any] = {
         "code": record.code,
         "team": record.team_id,
@@ -130,27 +242,44 @@ def _meta_fields(record: SecretRecord) -> dict[str, Any]:
         "at": int(record.created_at),
         "exp": int(record.expires_at),
         "st": record.status.value,
-        "pend": len(record.recipients),
+        "used": 0,
+        "claims": 0,
     }
+    allowed = record.views_allowed
+    if allowed is not None:
+        fields["left"] = allowed
+    if record.view_limit.mode is not ViewMode.EACH_ONCE:
+        fields["mode"] = record.view_limit.mode.value
     if record.origin_channel:
         fields["ch"] = record.origin_channel
+    if record.label:
+        fields["lbl"] = record.label
+    if record.format is not Format.TEXT:
+        fields["fmt"] = record.format.value
+    if record.has_passphrase:
+        fields["pp"] = "1"
+    if not record.notify:
+        fields["nt"] = "0"
     fields.update({f"r:{user}": "0" for user in record.recipients})
     return fields
 
 
-def _record_from(secret_id: str, fields: Mapping[str, str]) -> SecretRecord:
+def _record_from(secret_id: str, raw: Mapping[bytes, bytes]) -> SecretRecord:
+    fields = {k.decode(): v.decode() for k, v in raw.items()}
     recipients = tuple(u for u in fields.get("to", "").split(",") if u)
     views: dict[str, ViewState] = {}
     viewed_at: dict[str, float] = {}
     for user in recipients:
         slot = fields.get(f"r:{user}", "0")
-        if slot.startswith("v"):
-            views[user] = ViewState.VIEWED
-            viewed_at[user] = float(slot[1:])
-        elif slot.startswith("c"):
+        if slot.startswith("c"):
             views[user] = ViewState.CLAIMED
-        else:
-            views[user] = ViewState.PENDING
+            slot = slot.partition("|")[2]
+        if slot.startswith("v"):
+            views.setdefault(user, ViewState.VIEWED)
+            viewed_at[user] = float(slot[1:])
+        views.setdefault(user, ViewState.PENDING)
+    mode = ViewMode(fields.get("mode", ViewMode.EACH_ONCE.value))
+    dms = {k[2:]: tuple(v.rsplit(":", 1)) for k, v in fields.items() if k.startswith("d:")}
     return SecretRecord(
         secret_id=secret_id,
         code=fields["code"],
@@ -160,7 +289,18 @@ def _record_from(secret_id: str, fields: Mapping[str, str]) -> SecretRecord:
         created_at=float(fields["at"]),
         expires_at=float(fields["exp"]),
         origin_channel=fields.get("ch"),
+        label=fields.get("lbl"),
+        format=Format(fields.get("fmt", Format.TEXT.value)),
+        view_limit=ViewLimit(mode, int(fields["left"]) + int(fields.get("used", 0))
+                             + int(fields.get("claims", 0))
+                             if mode is ViewMode.TOTAL else None),
+        has_passphrase=fields.get("pp") == "1",
+        notify=fields.get("nt", "1") == "1",
         status=Status(fields.get("st", "active")),
+        views_used=int(fields.get("used", 0)),
+        ended_at=float(fields["end"]) if "end" in fields else None,
+        ended_by=fields.get("eby"),
         views=views,
         viewed_at=viewed_at,
+        dm_messages={u: (c[0], c[1]) for u, c in dms.items() if len(c) == 2},
     )

@@ -1,0 +1,92 @@
+"""Checking and tidying structured secrets (JSON, YAML, .env) before they are stored.
+
+Errors name the line that failed, for the sender's eyes only (they are shown in the
+share form and never logged, since they can quote what was typed).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import yaml
+
+from bot.domain import MAX_SECRET_CHARS
+from bot.errors import ShareSecretError
+from bot.options import Format
+
+_ENV_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$")
+
+
+class FormatError(ShareSecretError):
+    """The text is not valid in the chosen format; the message names the line."""
+
+
+def normalize(fmt: Format, text: str) -> str:
+    """Validate `text` as `fmt` and return it as it should be shown on reveal."""
+    if fmt is Format.JSON:
+        tidy = _json(text)
+    elif fmt is Format.YAML:
+        tidy = _yaml(text)
+    elif fmt is Format.ENV:
+        tidy = _env(text)
+    else:
+        return text
+    # A tidier form that no longer fits Slack's limits is not worth losing the secret over.
+    return tidy if len(tidy) <= MAX_SECRET_CHARS else text
+
+
+def _json(text: str) -> str:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FormatError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: "
+                          f"{exc.msg}.") from None
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _yaml(text: str) -> str:
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise FormatError(f"Not valid YAML: {where}: {exc.problem or exc.context}.") from None
+    except yaml.YAMLError:
+        raise FormatError("Not valid YAML.") from None
+    if not documents or all(d is None for d in documents):
+        raise FormatError("Not valid YAML: it is empty.")
+    return text.strip("\n")  # YAML is already written for people: shown as typed
+
+
+def _env(text: str) -> str:
+    lines = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[len("export "):].lstrip()
+        match = _ENV_LINE.match(line)
+        if not match:
+            raise FormatError(f"Not a valid .env: line {number} is not KEY=value.")
+        key, value = match.groups()
+        lines.append(f"{key}={_env_value(value, number)}")
+    if not lines:
+        raise FormatError("Not a valid .env: there is no KEY=value line.")
+    return "\n".join(lines)
+
+
+def _env_value(value: str, number: int) -> str:
+    if value[:1] in {'"', "'"}:
+        quote = value[0]
+        end = value.find(quote, 1)
+        while end != -1 and quote == '"' and value[end - 1] == "\\":
+            end = value.find(quote, end + 1)
+        if end == -1:
+            raise FormatError(f"Not a valid .env: line {number} has an unclosed {quote} quote.")
+        rest = value[end + 1:].strip()
+        if rest and not rest.startswith("#"):
+            raise FormatError(f"Not a valid .env: line {number} has text after the quotes.")
+        return value[:end + 1]
+    return re.split(r"\s+#", value, maxsplit=1)[0].rstrip()

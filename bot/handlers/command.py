@@ -1,0 +1,128 @@
+"""`/share-secret [@people | help | list | status CODE | revoke CODE | request @person why]`."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import render
+from bot.background import Overloaded
+from bot.domain import AuditAction, AuditEvent
+from bot.errors import StorageUnavailable, ValidationFailed
+from bot.handlers.deps import Deps, workspace_of
+from bot.people import SlackPeople
+from bot.slack_calls import SLACK_FAILURES, failure_reason
+
+COMMAND = "/share-secret"
+# Escaped mentions as Slack sends them with should_escape: <@U123> or <@U123|name>.
+_MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
+UNAVAILABLE = "Share-secret can't reach its storage right now. Please try again in a minute."
+
+
+def mentioned_users(text: str) -> list[str]:
+    """User ids mentioned in a command's text, in order, without repeats."""
+    return list(dict.fromkeys(_MENTION.findall(text)))
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def on_command(ack: AsyncAck, command: dict[str, Any], client: AsyncWebClient,
+                         context: AsyncBoltContext) -> None:
+        text = (command.get("text") or "").strip()
+        first, _, rest = text.partition(" ")
+        word = first.lower()
+        team, user = workspace_of(context), str(command.get("user_id", ""))
+        try:
+            if word in {"help", "?"}:
+                await ack(**render.notice(render.HELP))
+            elif word == "list":
+                records = await deps.lifecycle.sent_by(team_id=team, user_id=user)
+                await ack(**render.secret_list(records, now=deps.clock()))
+            elif word == "status":
+                record = await deps.lifecycle.find(team_id=team, user_id=user, code=rest)
+                await ack(**(render.secret_status(record, now=deps.clock()) if record
+                             else render.notice(render.NOT_FOUND)))
+            elif word == "revoke":
+                revocation = await deps.lifecycle.revoke(team_id=team, user_id=user, code=rest)
+                if revocation.record is None:
+                    await ack(**render.notice(render.NOT_FOUND))
+                    return
+                await ack(**render.notice(render.revoked_notice(revocation.record,
+                                                                revocation.previous)))
+                if revocation.revoked:
+                    deps.later(deps.notices(client).revoked(revocation.record, actor=user),
+                               name="after-revoke")
+            elif word == "request":
+                await _request(ack, client, deps, team=team, requester=user, text=rest,
+                               response_url=command.get("response_url"))
+            elif first and not _MENTION.match(first):
+                await ack(**render.notice(
+                    f"I don't know `{render.escape(word[:40])}`. To pick people, mention "
+                    f"them: `/share-secret @alice`.\n\n{render.HELP}"))
+            else:
+                await _open_form(ack, client, deps, command, mentioned_users(text))
+        except StorageUnavailable:
+            await ack(**render.notice(UNAVAILABLE))
+
+    app.command(COMMAND)(on_command)
+
+
+async def _open_form(ack: AsyncAck, client: AsyncWebClient, deps: Deps,
+                     command: dict[str, Any], users: list[str]) -> None:
+    view = render.share_modal(initial_users=users, origin_channel=command.get("channel_id"))
+    try:
+        deps.background.spawn(_views_open(client, command.get("trigger_id"), view, deps),
+                              name="open-share-form")
+    except Overloaded:
+        await ack(**render.notice(render.BUSY))
+        return
+    await ack()
+
+
+async def _views_open(client: AsyncWebClient, trigger_id: str | None, view: render.View,
+                      deps: Deps) -> None:
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SLACK_FAILURES as exc:
+        deps.logger.warning("could not open a view: %s", failure_reason(exc))
+
+
+async def _request(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: str,
+                   requester: str, text: str, response_url: str | None) -> None:
+    asked = [u for u in mentioned_users(text) if u != requester]
+    reason = _MENTION.sub("", text).strip()[:300] or None
+    if not asked:
+        await ack(**render.notice("Mention who should share the secret: "
+                                  "`/share-secret request @alice staging DB password`"))
+        return
+    await ack(**render.notice(f":inbox_tray: Asking {render.mentions(asked)} to share a "
+                              "secret with you."))
+    deps.later(_send_requests(client, deps, team=team, requester=requester, asked=asked,
+                              reason=reason, response_url=response_url), name="request")
+
+
+async def _send_requests(client: AsyncWebClient, deps: Deps, *, team: str, requester: str,
+                         asked: list[str], reason: str | None,
+                         response_url: str | None) -> None:
+    try:
+        refused = await SlackPeople(client, team_id=team,
+                                    cache=deps.people_cache).not_people(tuple(asked))
+    except ValidationFailed:
+        await deps.post_to_response_url(response_url, render.notice(
+            ":warning: Couldn't check those people with Slack just now; nobody was asked."))
+        return
+    notices = deps.notices(client)
+    failed = list(refused.values())
+    for person in (u for u in asked if u not in refused):
+        where = await notices.delivery.dm(person, render.request_message(requester=requester,
+                                                                        reason=reason))
+        if where is None:
+            failed.append(f"<@{person}>")
+            continue
+        await notices.audit(AuditEvent(AuditAction.SECRET_REQUESTED, at=deps.clock(),
+                                       actor=requester, team_id=team, recipients=(person,)))
+    if failed:
+        await deps.post_to_response_url(response_url, render.notice(
+            f":warning: Couldn't ask {', '.join(failed)}."))

@@ -1,0 +1,80 @@
+"""The Revoke button (on receipts, lists and status) and the Share it button (requests)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import render
+from bot.errors import StorageUnavailable
+from bot.handlers.command import UNAVAILABLE
+from bot.handlers.deps import Deps, user_of, workspace_of
+from bot.slack_calls import SLACK_FAILURES, failure_reason
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def on_revoke(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                        client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()
+        deps.later(_revoke(client, deps, team=workspace_of(context), user=user_of(body),
+                           secret_id=str(action.get("value") or ""),
+                           block=str(action.get("block_id") or ""),
+                           response_url=body.get("response_url")), name="revoke")
+
+    async def on_answer_request(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                                client: AsyncWebClient) -> None:
+        await ack()
+        try:
+            request = json.loads(action.get("value") or "{}")
+        except json.JSONDecodeError:
+            request = {}
+        requester = request.get("to") if isinstance(request, dict) else None
+        if not isinstance(requester, str):
+            return
+        reason = request.get("why") if isinstance(request.get("why"), str) else None
+        view = render.share_modal(initial_users=[requester], requested_by=requester,
+                                  request_reason=reason or None)
+        deps.later(_open(client, body.get("trigger_id"), view, deps), name="answer-request")
+
+    app.action(render.REVOKE_ACTION)(on_revoke)
+    app.action(render.ANSWER_REQUEST_ACTION)(on_answer_request)
+
+
+async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, secret_id: str,
+                  block: str, response_url: str | None) -> None:
+    try:
+        revocation = await deps.lifecycle.revoke(team_id=team, user_id=user,
+                                                 secret_id=secret_id)
+    except StorageUnavailable:
+        await deps.post_to_response_url(response_url, _private(UNAVAILABLE))
+        return
+    if revocation.record is None:
+        await deps.post_to_response_url(response_url, _private(render.NOT_FOUND))
+        return
+    if block == "receipt":  # the receipt loses its button and says what happened
+        await deps.post_to_response_url(response_url, {
+            **render.notice(render.revoked_notice(revocation.record, revocation.previous)),
+            "replace_original": True})
+    else:  # a list or status: shown again, as it is now
+        now = deps.clock()
+        fresh = render.secret_status(revocation.record, now=now) if block == "status" else \
+            render.secret_list(await deps.lifecycle.sent_by(team_id=team, user_id=user),
+                               now=now)
+        await deps.post_to_response_url(response_url, {**fresh, "replace_original": True})
+    if revocation.revoked:
+        await deps.notices(client).revoked(revocation.record, actor=user)
+
+
+def _private(text: str) -> dict[str, Any]:
+    return {**render.notice(text), "replace_original": False}
+
+
+async def _open(client: AsyncWebClient, trigger_id: str | None, view: render.View,
+                deps: Deps) -> None:
+    try:
+        await client.views_open(trigger_id=trigger_id, view=view)
+    except SLACK_FAILURES as exc:
+        deps.logger.warning("could not open a view: %s", failure_reason(exc))

@@ -1,0 +1,121 @@
+"""A secret's life after it is shared: revoke, look up, list, expire, remind.
+
+Like `sharing`, this knows nothing of Slack. Sweeps are safe to run in several
+processes at once: each secret is ended by an atomic status change in Redis, so
+exactly one process learns that it was the one that expired it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.domain import SecretRecord, Status, normalize_share_code
+
+SWEEP_BATCH = 1000
+
+
+class LifecycleStore(Protocol):
+    """What lifecycle needs from storage (see bot.storage.RedisSecretStore)."""
+
+    async def get(self, secret_id: str) -> SecretRecord | None: ...
+    async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]: ...
+    async def id_for_code(self, code: str) -> str | None: ...
+    async def end(self, secret_id: str, *, status: Status, now: float,
+                  actor: str | None = None) -> str: ...
+    async def end_many(self, secret_ids: list[str], *, status: Status,
+                       now: float) -> list[str]: ...
+    async def sent_by(self, team_id: str, user_id: str, *,
+                      limit: int) -> list[SecretRecord]: ...
+    async def due(self, index: str, *, now: float, limit: int) -> list[str]: ...
+    async def drop(self, index: str, secret_ids: list[str]) -> int: ...
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """The outcome of a revoke: the secret (None if not found) and its status before."""
+
+    record: SecretRecord | None
+    previous: str = "unknown"  # "active" means this revoke ended it
+
+    @property
+    def revoked(self) -> bool:
+        return self.previous == "active"
+
+
+class LifecycleService:
+    """Operations on stored secrets by their sender, and the expiry sweeps."""
+
+    def __init__(self, *, store: LifecycleStore,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._clock = clock
+
+    async def record(self, secret_id: str) -> SecretRecord | None:
+        """A secret's metadata by id, for the bot's own follow-ups (no ownership check)."""
+        return await self._store.get(secret_id)
+
+    async def find(self, *, team_id: str, user_id: str, secret_id: str | None = None,
+                   code: str | None = None) -> SecretRecord | None:
+        """A secret of this sender by id or typed code; None for anyone else's (so that
+        a guessed code tells nothing about whether it exists)."""
+        if code is not None:
+            canonical = normalize_share_code(code)
+            secret_id = await self._store.id_for_code(canonical) if canonical else None
+        record = await self._store.get(secret_id) if secret_id else None
+        if record is None or record.team_id != team_id or record.sender_id != user_id:
+            return None
+        return record
+
+    async def revoke(self, *, team_id: str, user_id: str, secret_id: str | None = None,
+                     code: str | None = None) -> Revocation:
+        """Revoke one of the sender's secrets: the ciphertext is deleted at once."""
+        record = await self.find(team_id=team_id, user_id=user_id, secret_id=secret_id,
+                                 code=code)
+        if record is None:
+            return Revocation(None)
+        previous = await self._store.end(record.secret_id, status=Status.REVOKED,
+                                         now=self._clock(), actor=user_id)
+        if previous == "active":
+            await self._store.drop("expiries", [record.secret_id])
+            await self._store.drop("reminders", [record.secret_id])
+        return Revocation(await self._store.get(record.secret_id) or record, previous)
+
+    async def sent_by(self, *, team_id: str, user_id: str, limit: int = 50
+                      ) -> list[SecretRecord]:
+        return await self._store.sent_by(team_id, user_id, limit=limit)
+
+    async def sweep_expired(self, *, limit: int = SWEEP_BATCH) -> list[SecretRecord]:
+        """Expire the secrets whose time has come; return those this call expired.
+
+        Costs what expired (a range of a sorted index), not what is stored.
+        """
+        now = self._clock()
+        due = await self._store.due("expiries", now=now, limit=limit)
+        if not due:
+            return []
+        previous = await self._store.end_many(due, status=Status.EXPIRED, now=now)
+        settled = [i for i, p in zip(due, previous, strict=True) if p != "not_due"]
+        await self._store.drop("expiries", settled)
+        await self._store.drop("reminders", settled)
+        return await self._store.get_many(
+            [i for i, p in zip(due, previous, strict=True) if p == "active"])
+
+    async def due_reminders(self, *, limit: int = SWEEP_BATCH) -> list[SecretRecord]:
+        """Active, unread secrets whose sender should hear they expire within the hour.
+
+        Each reminder is taken by removing it from its index: of several processes, only
+        the one whose removal succeeded sends it.
+        """
+        due = await self._store.due("reminders", now=self._clock(), limit=limit)
+        reminders = []
+        for secret_id in due:
+            if not await self._store.drop("reminders", [secret_id]):
+                continue  # another process took it
+            record = await self._store.get(secret_id)
+            if record and record.status is Status.ACTIVE and record.views_used == 0 \
+                    and record.notify:
+                reminders.append(record)
+        return reminders

@@ -1,0 +1,70 @@
+"""Telling people what happened to a secret, after the fact, through Slack.
+
+Shared by the listeners (after a reveal or revoke) and the scheduled sweeps (after an
+expiry), so every path words and audits an event the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import render
+from bot.audit import AuditLog
+from bot.delivery import Delivery
+from bot.domain import AuditAction, AuditEvent, SecretRecord
+
+
+class Notices:
+    """Audit events plus the messages to senders and recipients that go with them."""
+
+    def __init__(self, client: AsyncWebClient, *, audit: AuditLog, logger: logging.Logger,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.delivery = Delivery(client, logger=logger)
+        self._audit = audit
+        self._clock = clock
+
+    def event(self, action: AuditAction, record: SecretRecord | None, *, actor: str,
+              team_id: str, detail: str | None = None, channel: str | None = None,
+              code: str | None = None, secret_id: str | None = None) -> AuditEvent:
+        return AuditEvent(action, at=self._clock(), actor=actor, team_id=team_id,
+                          code=record.code if record else code,
+                          secret_id=record.secret_id if record else secret_id,
+                          channel=channel, detail=detail)
+
+    async def audit(self, event: AuditEvent) -> None:
+        await self._audit.record(event)
+
+    async def revoked(self, record: SecretRecord, *, actor: str) -> None:
+        """After a revoke: audit it and strike out the recipients' Reveal DMs."""
+        await self._audit.record(self.event(AuditAction.SECRET_REVOKED, record, actor=actor,
+                                            team_id=record.team_id))
+        await self._retire_prompts(record, "was revoked")
+
+    async def expired(self, record: SecretRecord) -> None:
+        """After an expiry: audit it, tell the sender, strike out the Reveal DMs."""
+        unread = [u for u in record.recipients if u not in record.viewed_at]
+        detail = "unread" if len(unread) == len(record.recipients) else \
+            f"viewed by {len(record.recipients) - len(unread)} of {len(record.recipients)}"
+        await self._audit.record(self.event(AuditAction.SECRET_EXPIRED, record,
+                                            actor=record.sender_id, team_id=record.team_id,
+                                            detail=detail))
+        if record.notify:
+            await self.delivery.dm(record.sender_id, render.expired_notice(record))
+        await self._retire_prompts(record, "expired")
+
+    async def remind(self, record: SecretRecord) -> None:
+        await self.delivery.dm(record.sender_id,
+                               render.reminder_notice(record, now=self._clock()))
+
+    async def _retire_prompts(self, record: SecretRecord, why: str) -> None:
+        message = render.ended_prompt(record, why)
+        # Ephemeral prompts cannot be edited by the bot; a click on one gets the standard
+        # "no longer available". DMs can, so they stop offering a button that cannot work.
+        await asyncio.gather(*(self.delivery.update(channel, ts, message)
+                               for user, (channel, ts) in record.dm_messages.items()
+                               if user not in record.viewed_at))

@@ -1,0 +1,35 @@
+"""Audit lines for the admin channel: who did what to which secret, when. Never content."""
+
+from __future__ import annotations
+
+from bot.domain import AuditAction, AuditEvent
+from bot.render.blocks import Message, escape, mentions, slack_date
+
+_PHRASES = {
+    AuditAction.SECRET_CREATED: (":lock:", "Secret created", "by"),
+    AuditAction.SECRET_OPENED: (":unlock:", "Secret opened", "by"),
+    AuditAction.SECRET_BURNED: (":fire:", "Secret burned", "after a view by"),
+    AuditAction.SECRET_EXPIRED: (":hourglass:", "Secret expired", "sent by"),
+    AuditAction.SECRET_REVOKED: (":no_entry_sign:", "Secret revoked", "by"),
+    AuditAction.ACCESS_DENIED: (":no_entry:", "Access denied", "to"),
+    AuditAction.PASSPHRASE_FAILED: (":key:", "Wrong passphrase", "from"),
+    AuditAction.PASSPHRASE_LOCKED: (":lock:", "Secret locked", "after wrong passphrases from"),
+    AuditAction.SECRET_REQUESTED: (":inbox_tray:", "Secret requested", "by"),
+    AuditAction.REVEAL_FAILED: (":warning:", "Reveal failed", "for"),
+}
+
+
+def audit_message(event: AuditEvent) -> Message:
+    """One readable line per event: what, which secret, who, details, when."""
+    emoji, what, preposition = _PHRASES[event.action]
+    subject = f" `{event.code}`" if event.code else ""
+    text = f"{emoji} *{what}*{subject} {preposition} <@{event.actor}>"
+    if event.recipients:
+        to = "from" if event.action is AuditAction.SECRET_REQUESTED else "for"
+        text += f" {to} {mentions(event.recipients)}"
+    if event.expires_at and event.action is AuditAction.SECRET_CREATED:
+        text += f", expires {slack_date(event.expires_at)}"
+    if event.detail:
+        text += f" ({escape(event.detail)})"
+    text += f" · {slack_date(event.at)}"
+    return {"text": text, "unfurl_links": False, "unfurl_media": False}

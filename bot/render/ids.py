@@ -1,0 +1,24 @@
+"""The callback, block and action ids that handlers read back from Slack's payloads."""
+
+SHARE_CALLBACK = "share_secret"
+UNLOCK_CALLBACK = "unlock_secret"
+
+REVEAL_ACTION = "reveal_secret"
+REVEAL_LOCKED_ACTION = "reveal_with_passphrase"
+REVOKE_ACTION = "revoke_secret"
+ANSWER_REQUEST_ACTION = "answer_request"
+
+# Share form fields: block id (= the field name validation reports) and action id.
+RECIPIENTS_BLOCK, RECIPIENTS_ACTION = "recipients", "users"
+SECRET_BLOCK, SECRET_ACTION = "secret", "text"
+FORMAT_BLOCK, FORMAT_ACTION = "format", "choice"
+LABEL_BLOCK, LABEL_ACTION = "label", "text"
+EXPIRY_BLOCK, EXPIRY_ACTION = "expiry", "choice"
+CUSTOM_EXPIRY_BLOCK, CUSTOM_EXPIRY_ACTION = "custom_expiry", "text"
+VIEWS_BLOCK, VIEWS_ACTION = "views", "choice"
+TOTAL_VIEWS_BLOCK, TOTAL_VIEWS_ACTION = "total_views", "number"
+PASSPHRASE_BLOCK, PASSPHRASE_ACTION = "passphrase", "text"
+NOTIFY_BLOCK, NOTIFY_ACTION = "notify", "choice"
+NOTIFY_VALUE = "notify"
+
+UNLOCK_BLOCK, UNLOCK_ACTION = "passphrase", "text"

@@ -1,0 +1,166 @@
+"""What senders see: receipts, lists, status, notices, and requests for secrets."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from bot.domain import SecretRecord, Status, ViewState
+from bot.render import ids
+from bot.render.blocks import (
+    Block,
+    Message,
+    button,
+    context,
+    escape,
+    in_words,
+    mentions,
+    notice,
+    quoted_name,
+    section,
+    slack_date,
+)
+
+HELP = (
+    "*Share a secret* (a password, API key, credentials) so it never sits in chat history.\n"
+    "• `/share-secret` opens a form; `/share-secret @alice @bob` picks the recipients.\n"
+    "• Each recipient gets a *Reveal* button and sees the secret privately; once the views "
+    "you allowed are used, or it expires, it is destroyed.\n"
+    "• `/share-secret list` shows what you shared; `/share-secret status CODE` one of them.\n"
+    "• `/share-secret revoke CODE` destroys a secret at once.\n"
+    "• `/share-secret request @alice what for` asks Alice to share a secret with you."
+)
+BUSY = "Share-secret is very busy right now. Please try again in a few seconds."
+STORE_DOWN = "Couldn't save your secret, nothing was shared. Please try again in a minute."
+NOT_FOUND = "None of your secrets has that code. `/share-secret list` shows them."
+
+_STATUS_WORDS = {Status.ACTIVE: ":large_green_circle: active", Status.BURNED: ":fire: burned",
+                 Status.EXPIRED: ":hourglass: expired", Status.REVOKED: ":no_entry_sign: revoked"}
+
+
+def _revoke_button(record: SecretRecord) -> dict[str, object]:
+    return button("Revoke", action_id=ids.REVOKE_ACTION, value=record.secret_id,
+                  style="danger", confirm={
+                      "title": {"type": "plain_text", "text": "Revoke this secret?"},
+                      "text": {"type": "mrkdwn",
+                               "text": "Nobody will be able to reveal it any more."},
+                      "confirm": {"type": "plain_text", "text": "Revoke"},
+                      "deny": {"type": "plain_text", "text": "Keep it"}})
+
+
+def views_summary(record: SecretRecord) -> str:
+    allowed = record.views_allowed
+    return f"{record.views_used} of {allowed} views" if allowed is not None else \
+        f"{record.views_used} views (unlimited)"
+
+
+def sender_confirmation(record: SecretRecord, *, failed: Sequence[str] = ()) -> Message:
+    """The sender's private receipt: to whom, until when, the share code, and Revoke."""
+    reached = [u for u in record.recipients if u not in failed]
+    named = f" *{escape(record.label)}*" if record.label else ""
+    lines = [f":white_check_mark: Your secret{named} was shared with {mentions(reached)}."
+             if reached
+             else ":x: Your secret could not be delivered to anyone."]
+    if failed:
+        lines.append(f":warning: Couldn't reach {mentions(failed)}; they did not get it.")
+    limit = record.view_limit.describe(len(record.recipients))
+    lines.append(f"It expires {slack_date(record.expires_at)}; {limit}. "
+                 f"Share code: `{record.code}`")
+    if record.has_passphrase:
+        lines.append(":key: Send the passphrase to them another way (phone, another app), "
+                     "never in Slack.")
+    body = "\n".join(lines)
+    return {"text": body, "blocks": [
+        section(body),
+        {"type": "actions", "block_id": "receipt", "elements": [_revoke_button(record)]}]}
+
+
+def status_line(record: SecretRecord, now: float) -> str:
+    who = mentions(record.recipients[:5]) + (
+        f" and {len(record.recipients) - 5} more" if len(record.recipients) > 5 else "")
+    if record.status is Status.ACTIVE:
+        when = f"expires in {in_words(record.expires_at - now)}"
+    else:
+        when = f"ended {slack_date(record.ended_at or record.expires_at)}"
+    return (f"{quoted_name(record.label, record.code)} to {who} · "
+            f"{_STATUS_WORDS[record.status]} · {views_summary(record)} · {when}")
+
+
+def secret_list(records: Sequence[SecretRecord], *, now: float) -> Message:
+    """`/share-secret list`: active secrets first, then recently ended ones."""
+    if not records:
+        return notice("You have no secrets shared in the last 30 days. `/share-secret` "
+                      "shares one.")
+    ordered = sorted(records, key=lambda r: (r.status is not Status.ACTIVE, -r.created_at))
+    blocks: list[Block] = [section("*Your secrets*")]
+    for record in ordered[:20]:
+        line = section(status_line(record, now))
+        if record.status is Status.ACTIVE:
+            line["accessory"] = _revoke_button(record)
+        blocks.append(line)
+    if len(ordered) > 20:
+        blocks.append(context(f"{len(ordered) - 20} older secrets are not shown."))
+    return {"response_type": "ephemeral", "text": "Your secrets", "blocks": blocks}
+
+
+def secret_status(record: SecretRecord, *, now: float) -> Message:
+    """`/share-secret status CODE`: one secret, who viewed it and when."""
+    lines = [status_line(record, now), f"Shared {slack_date(record.created_at)}"]
+    for user in record.recipients:
+        state = record.views.get(user, ViewState.PENDING)
+        seen = record.viewed_at.get(user)
+        lines.append(f"• <@{user}>: " + (f"viewed {slack_date(seen)}" if seen
+                                         else "viewing now" if state is ViewState.CLAIMED
+                                         else "not viewed"))
+    if record.status is Status.REVOKED and record.ended_by:
+        lines.append(f"Revoked by <@{record.ended_by}>.")
+    blocks: list[Block] = [section("\n".join(lines))]
+    if record.status is Status.ACTIVE:
+        blocks.append({"type": "actions", "block_id": "status",
+                       "elements": [_revoke_button(record)]})
+    return {"response_type": "ephemeral", "text": f"Secret {record.code}", "blocks": blocks}
+
+
+def revoked_notice(record: SecretRecord, previous: str) -> str:
+    name = quoted_name(record.label, record.code)
+    if previous == "active":
+        return f":no_entry_sign: Revoked {name}. Nobody can reveal it any more."
+    return f"{name} had already ended ({previous}); there was nothing to revoke."
+
+
+def viewed_receipt(*, viewer: str, label: str | None, code: str, used: int,
+                   allowed: int | None) -> Message:
+    """The sender's DM when someone reveals their secret."""
+    count = f" ({used} of {allowed} views)" if allowed is not None else f" ({used} views)"
+    body = f":eyes: <@{viewer}> viewed {quoted_name(label, code)}{count}."
+    return {"text": body, "blocks": [section(body)]}
+
+
+def expired_notice(record: SecretRecord) -> Message:
+    unread = [u for u in record.recipients if u not in record.viewed_at]
+    if len(unread) == len(record.recipients):
+        how = "unread"
+    else:
+        how = f"without being viewed by {mentions(unread)}" if unread else "after it was viewed"
+    body = f":hourglass: Your secret {quoted_name(record.label, record.code)} expired {how}."
+    return {"text": body, "blocks": [section(body)]}
+
+
+def reminder_notice(record: SecretRecord, *, now: float) -> Message:
+    body = (f":alarm_clock: Your secret {quoted_name(record.label, record.code)} for "
+            f"{mentions(record.recipients)} hasn't been viewed yet and expires in "
+            f"{in_words(record.expires_at - now)}.")
+    return {"text": body, "blocks": [section(body)]}
+
+
+def request_message(*, requester: str, reason: str | None) -> Message:
+    """What someone asked for a secret gets: who asks, why, and a Share it button."""
+    why = f": _{escape(reason)}_" if reason else "."
+    body = f":inbox_tray: <@{requester}> asks you to share a secret with them{why}"
+    value = json.dumps({"to": requester, "why": reason or ""})
+    return {"text": f"<@{requester}> asks you to share a secret with them", "blocks": [
+        section(body),
+        {"type": "actions", "block_id": "request", "elements": [
+            button("Share it", action_id=ids.ANSWER_REQUEST_ACTION, value=value,
+                   style="primary")]},
+        context("The secret will be encrypted and shown to them once, privately.")]}
