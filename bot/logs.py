@@ -15,5 +15,10 @@ def configure(level: str) -> None:
     logging.basicConfig(
         level=level.upper(), stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s", force=True)
+    quiet_libraries()
+
+
+def quiet_libraries() -> None:
+    """Hold the libraries that log bodies at WARNING or above."""
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)

@@ -32,10 +32,9 @@ from bot.jobs import Sweeper, start_scheduler
 from bot.lifecycle import LifecycleService
 from bot.people import PersonCache
 from bot.sharing import SharingService
-from bot.storage import KeySpace, RedisSecretStore
+from bot.storage import KeySpace, RedisSecretStore, connect
 
 SLACK_TIMEOUT_SECONDS = 10
-REDIS_TIMEOUT_SECONDS = 2.0
 DRAIN_SECONDS = 10.0
 
 
@@ -66,9 +65,7 @@ class Runtime:
             session=http, timeout=SLACK_TIMEOUT_SECONDS, logger=logging.getLogger("slack_sdk"),
             retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
                             AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
-        redis = aioredis.from_url(
-            settings.redis_url.get_secret_value(), socket_timeout=REDIS_TIMEOUT_SECONDS,
-            socket_connect_timeout=REDIS_TIMEOUT_SECONDS, health_check_interval=30)
+        redis = connect(settings.redis_url.get_secret_value())
         store = RedisSecretStore(redis, keys=KeySpace(settings.redis_key_prefix),
                                  metadata_retention_seconds=settings.metadata_retention_days
                                  * 86400)

@@ -30,8 +30,15 @@ from bot.share_form import ValidShare, validate
 from bot.storage import Claim, CodeTaken
 
 _CODE_ATTEMPTS = 5
-# Wrong passphrases: this many within the window lock the secret for the lock time.
-PASSPHRASE_TRIES, PASSPHRASE_WINDOW, PASSPHRASE_LOCK = 5, 10 * 60, 30 * 60
+
+
+@dataclass(frozen=True)
+class PassphrasePolicy:
+    """Wrong passphrases: `tries` within `window` seconds lock a secret for `lock` seconds."""
+
+    tries: int = 5
+    window: int = 10 * 60
+    lock: int = 30 * 60
 
 
 class PeopleDirectory(Protocol):
@@ -83,10 +90,12 @@ class SharingService:
     """Share and reveal secrets. Collaborators are passed in; nothing is read globally."""
 
     def __init__(self, *, store: SecretStore, keyring: crypto.KeyRing,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 passphrases: PassphrasePolicy | None = None) -> None:
         self._store = store
         self._keyring = keyring
         self._clock = clock
+        self._passphrases = passphrases or PassphrasePolicy()
 
     async def share(self, form: ShareForm, *, people: PeopleDirectory) -> SecretRecord:
         """Validate, encrypt and store a secret; raise ValidationFailed on bad input."""
@@ -168,14 +177,15 @@ class SharingService:
         if passphrase is None or not claim.has_passphrase or not key_known:
             # Not the person's fault: a key was removed, or the data is damaged.
             return RevealResult(RevealOutcome.FAILED, code=claim.code, sender_id=claim.sender_id)
+        policy = self._passphrases
         failures, locked = await self._store.record_failure(
-            secret_id, allowed=PASSPHRASE_TRIES, window_seconds=PASSPHRASE_WINDOW,
-            lock_seconds=PASSPHRASE_LOCK)
+            secret_id, allowed=policy.tries, window_seconds=policy.window,
+            lock_seconds=policy.lock)
         if locked:
             return RevealResult(RevealOutcome.LOCKED, code=claim.code, sender_id=claim.sender_id,
-                                locked_seconds=PASSPHRASE_LOCK, tries_left=0)
+                                locked_seconds=policy.lock, tries_left=0)
         return RevealResult(RevealOutcome.WRONG_PASSPHRASE, code=claim.code,
-                            sender_id=claim.sender_id, tries_left=PASSPHRASE_TRIES - failures)
+                            sender_id=claim.sender_id, tries_left=policy.tries - failures)
 
 
 def _key_known(token: bytes, keyring: crypto.KeyRing) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -33,8 +34,10 @@ class TooLarge(Exception):
 class BotASGI:
     """ASGI application; the runtime is built at lifespan start-up and closed at shutdown."""
 
-    def __init__(self, settings: Settings, *, logger: logging.Logger | None = None) -> None:
+    def __init__(self, settings: Settings, *, logger: logging.Logger | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self._settings = settings
+        self._clock = clock
         self._logger = logger or logging.getLogger("bot")
         secret = settings.slack_signing_secret
         self._signature = SignatureCheck(secret.get_secret_value() if secret else "")
@@ -51,7 +54,8 @@ class BotASGI:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
-                    self.runtime = await Runtime.start(self._settings, logger=self._logger)
+                    self.runtime = await Runtime.start(self._settings, logger=self._logger,
+                                                       clock=self._clock)
                 except Exception as exc:  # noqa: BLE001 - reported to the server, which exits
                     await send({"type": "lifespan.startup.failed", "message": str(exc)})
                     return

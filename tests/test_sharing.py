@@ -6,13 +6,12 @@ import asyncio
 import time
 
 import pytest
-import redis.asyncio as aioredis
 
 from bot.crypto import MasterKey, StaticKeyRing
 from bot.domain import RevealOutcome, ShareForm, Status, ViewState
 from bot.errors import ValidationFailed
 from bot.sharing import SharingService
-from bot.storage import CodeTaken, KeySpace, RedisSecretStore
+from bot.storage import CodeTaken, KeySpace, RedisSecretStore, connect
 from tests.conftest import redis_contents
 
 SECRET = "correct horse battery staple"
@@ -27,7 +26,7 @@ class People:
 
 @pytest.fixture
 async def store(redis_url, redis_sync):
-    client = aioredis.from_url(redis_url)
+    client = connect(redis_url)
     yield RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
     await client.aclose()
 

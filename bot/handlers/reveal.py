@@ -150,7 +150,8 @@ async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResul
     elif outcome is RevealOutcome.WRONG_PASSPHRASE:
         await audit(AuditAction.PASSPHRASE_FAILED, f"{result.tries_left} tries left")
     elif outcome is RevealOutcome.LOCKED and result.tries_left == 0:
-        await audit(AuditAction.PASSPHRASE_LOCKED, "locked for 30 minutes")
+        await audit(AuditAction.PASSPHRASE_LOCKED,
+                    f"locked for {max(1, result.locked_seconds // 60)} minutes")
 
 
 async def _open(client: AsyncWebClient, click: Click, view: render.View, deps: Deps) -> None:

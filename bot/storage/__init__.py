@@ -1,6 +1,7 @@
 """Persistence of secrets. Only this package talks to Redis."""
 
+from bot.storage.connection import connect
 from bot.storage.keys import KeySpace
 from bot.storage.secrets_store import Claim, CodeTaken, RedisSecretStore
 
-__all__ = ["Claim", "CodeTaken", "KeySpace", "RedisSecretStore"]
+__all__ = ["Claim", "CodeTaken", "KeySpace", "RedisSecretStore", "connect"]

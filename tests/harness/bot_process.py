@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from port_for import get_port
@@ -17,12 +17,19 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 class BotProcess:
-    """Starts the bot in HTTP mode and talks to it over real HTTP."""
+    """Starts the bot and talks to it over real HTTP.
 
-    def __init__(self, env: Mapping[str, str], *, workdir: Path) -> None:
+    The bot counts as started when `ready()` holds: by default when GET /healthz
+    answers 200 (HTTP mode). A bot in Socket Mode serves no HTTP, so its tests pass
+    a check of their own, such as "the Socket Mode stand-in saw a connection".
+    """
+
+    def __init__(self, env: Mapping[str, str], *, workdir: Path,
+                 ready: Callable[[], bool] | None = None) -> None:
         self.port = get_port(None)
         self.workdir = workdir
         self.log_path = workdir / "bot.log"
+        self._ready = ready or self._healthy
         # A clean environment: only what we pass, so nothing from the developer's shell
         # (or a .env in the repo: the process runs in workdir) leaks in.
         self.env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(REPO),
@@ -37,20 +44,29 @@ class BotProcess:
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"bot exited with {self._proc.returncode}:\n{self.log_text()}")
-            try:
-                if self.get("/healthz")[0] == 200:
-                    return self
-            except OSError:
-                pass
+            if self._ready():
+                return self
             time.sleep(0.05)
         self.stop()
-        raise RuntimeError(f"bot did not become healthy:\n{self.log_text()}")
+        raise RuntimeError(f"bot did not become ready:\n{self.log_text()}")
 
-    def stop(self) -> None:
+    def _healthy(self) -> bool:
+        try:
+            return self.get("/healthz")[0] == 200
+        except OSError:
+            return False
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status once the process has ended, else None."""
+        return self._proc.poll() if self._proc else None
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """SIGTERM, then SIGKILL if the bot has not exited after `timeout` seconds."""
         if self._proc and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
             try:
-                self._proc.wait(15)
+                self._proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()

@@ -3,6 +3,8 @@
 Dispatch order for one call: unknown method, armed fault, token, scope, method.
 Every answer carries `x-oauth-scopes` (Bolt reads it from auth.test to learn the
 bot's scopes) and `x-accepted-oauth-scopes`, spelled lower-case as Bolt looks them up.
+App-level methods (apps.connections.open) take the app-level token instead of the
+bot token.
 """
 
 from __future__ import annotations
@@ -79,6 +81,20 @@ def conversations_open(state: State, params: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def apps_connections_open(state: State, params: dict[str, Any]) -> dict[str, Any]:
+    """A one-time Socket Mode websocket URL
+    (https://docs.slack.dev/reference/methods/apps.connections.open)."""
+    if state.socket_url is None:
+        raise ApiError("internal_error")
+    return {"url": state.socket_url()}
+
+
+# The app-level token's scope for Socket Mode; unverified: the scope headers Slack
+# sends with app-level answers.
+CONNECTIONS_SCOPE = "connections:write"
+# Methods called with the app-level token (xapp-) instead of the bot token.
+APP_LEVEL_METHODS: dict[str, Method] = {"apps.connections.open": apps_connections_open}
+
 # Method name -> (function, scope the bot token needs or None).
 METHODS: dict[str, tuple[Method, str | None]] = {
     "auth.test": (auth_test, None),
@@ -96,6 +112,8 @@ METHODS: dict[str, tuple[Method, str | None]] = {
 
 def call(state: State, method: str, parsed: Parsed) -> Answer:
     """Answer one Web API call. The caller holds the state lock."""
+    if method in APP_LEVEL_METHODS:
+        return _call_app_level(state, method, parsed)
     scopes = ",".join(state.settings.scopes)
     entry = METHODS.get(method)
     needed = entry[1] if entry else None
@@ -119,6 +137,29 @@ def call(state: State, method: str, parsed: Parsed) -> Answer:
             raise ApiError("missing_scope", needed=scope, provided=scopes)
         body = add_warnings({"ok": True, **function(state, parsed.params)}, parsed.warnings)
         return json_answer(body, headers=headers)
+    except ApiError as error:
+        return json_answer(error.body(), status=error.status, headers=headers)
+
+
+def _call_app_level(state: State, method: str, parsed: Parsed) -> Answer:
+    headers = {"x-oauth-scopes": CONNECTIONS_SCOPE, "x-accepted-oauth-scopes": CONNECTIONS_SCOPE}
+    try:
+        fault = state.faults.take(method)
+        if fault is not None:
+            return fault_answer(fault, headers)
+        if not parsed.token:
+            raise ApiError("not_authed")
+        # A bot or user token is the wrong kind here (slack-ruby-client#363 quotes
+        # not_allowed_token_type for a bot token on apps.connections.open).
+        if not parsed.token.startswith("xapp-"):
+            raise ApiError("not_allowed_token_type")
+        # The method page: the token must travel in the Authorization header, "passing
+        # it as a POST parameter will result in an error" (python-slack-sdk#1877 quotes
+        # invalid_auth for that).
+        if not parsed.bearer or parsed.token != state.settings.app_token:
+            raise ApiError("invalid_auth")
+        body = {"ok": True, **APP_LEVEL_METHODS[method](state, parsed.params)}
+        return json_answer(add_warnings(body, parsed.warnings), headers=headers)
     except ApiError as error:
         return json_answer(error.body(), status=error.status, headers=headers)
 

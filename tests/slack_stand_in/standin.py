@@ -13,6 +13,7 @@ from . import views as modals
 from .faults import Fault
 from .records import RecordedCall
 from .server import HttpRequest, HttpServer
+from .socket_mode import SocketModeServer
 from .state import Message, Settings, State
 from .wire import Answer
 from .workspace import Channel, User, Workspace
@@ -25,13 +26,15 @@ class SlackStandIn:
 
     Point `slack_sdk.WebClient(token=bot_token, base_url=slack.base_url)` at it.
     Every call is recorded; faults and latency are set per test. `clock` measures
-    trigger and response_url lifetimes and can be replaced by a test.
+    trigger and response_url lifetimes and can be replaced by a test. Socket Mode
+    (apps.connections.open with `app_token`, and the websocket) is `socket`.
     """
 
     def __init__(
         self,
         bot_token: str = "xoxb-test-token",
         *,
+        app_token: str | None = None,
         team_id: str = "T0001",
         team_domain: str = "acme",
         team_name: str | None = None,
@@ -49,6 +52,7 @@ class SlackStandIn:
     ) -> None:
         settings = Settings(
             bot_token=bot_token,
+            app_token=app_token or f"xapp-1-{app_id}-1-stand-in",
             team_id=team_id,
             team_domain=team_domain,
             team_name=team_name or team_domain.capitalize(),
@@ -71,6 +75,9 @@ class SlackStandIn:
         )
         self._state = State(settings, Workspace(team_id=team_id, bot_user=bot), clock)
         self._server = HttpServer(self._serve, host=host, port=port)
+        self.socket = SocketModeServer(app_id=app_id, host=host)
+        """Slack's Socket Mode side: envelopes, acknowledgements, dropped connections."""
+        self._state.socket_url = self.socket.issue_url
         self.latency = 0.0
         """Seconds every Web API and response_url answer is delayed (per request thread)."""
 
@@ -82,8 +89,9 @@ class SlackStandIn:
         return self
 
     def stop(self) -> None:
-        """Stop serving and close open connections."""
+        """Stop serving and close open connections (websockets included)."""
         self._server.stop()
+        self.socket.stop()
 
     def __enter__(self) -> SlackStandIn:
         return self.start()
@@ -108,8 +116,13 @@ class SlackStandIn:
 
     @property
     def bot_token(self) -> str:
-        """The only token the stand-in accepts."""
+        """The only token the bot's methods accept (apps.connections.open takes app_token)."""
         return self._state.settings.bot_token
+
+    @property
+    def app_token(self) -> str:
+        """The app-level token (`xapp-...`) apps.connections.open accepts."""
+        return self._state.settings.app_token
 
     @property
     def bot_user_id(self) -> str:
@@ -293,13 +306,15 @@ class SlackStandIn:
             self._state.faults.clear()
 
     def reset(self) -> None:
-        """Forget calls, faults, latency, messages, views, triggers and response urls.
+        """Forget calls, faults, latency, messages, views, triggers, response urls and
+        Socket Mode acknowledgements.
 
-        Users, channels and opened DMs stay.
+        Users, channels, opened DMs and open websocket connections stay.
         """
         with self._state.lock:
             self._state.forget_conversation_state()
             self._state.calls.clear()
+        self.socket.reset()
         self.latency = 0.0
 
     # -- serving ------------------------------------------------------------------

@@ -45,6 +45,7 @@ class Settings:
     """Identity and limits of the pretend workspace."""
 
     bot_token: str
+    app_token: str
     team_id: str
     team_domain: str
     team_name: str
@@ -70,6 +71,8 @@ class State:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
     stacks: dict[str, list[str]] = field(default_factory=dict)  # root view id -> view ids
     response_urls: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Mints a one-time Socket Mode websocket URL; set by the stand-in.
+    socket_url: Callable[[], str] | None = None
     _last_ts_micros: int = 0
 
     def __post_init__(self) -> None:

@@ -91,11 +91,16 @@ _WARNING_MESSAGES = {
 
 @dataclass(frozen=True)
 class Parsed:
-    """A Web API request's arguments, the token presented, and Content-Type warnings."""
+    """A Web API request's arguments, the token presented, and Content-Type warnings.
+
+    `bearer` tells whether the token came in `Authorization: Bearer` rather than as an
+    argument (app-level methods accept it only there).
+    """
 
     params: dict[str, Any]
     token: str | None
     warnings: tuple[str, ...] = ()
+    bearer: bool = False
 
 
 def parse_params(request: HttpRequest) -> Parsed:
@@ -115,9 +120,10 @@ def parse_params(request: HttpRequest) -> Parsed:
                 params[name] = json.loads(value)
     token = params.pop("token", None)
     auth = request.header("authorization")
-    if auth and auth.lower().startswith("bearer "):
+    bearer = bool(auth and auth.lower().startswith("bearer "))
+    if auth and bearer:
         token = auth[len("bearer ") :].strip()
-    return Parsed(params, token if isinstance(token, str) else None, warnings)
+    return Parsed(params, token if isinstance(token, str) else None, warnings, bearer)
 
 
 def add_warnings(body: dict[str, Any], warnings: tuple[str, ...]) -> dict[str, Any]:

@@ -1,0 +1,345 @@
+"""Secret lifecycle at the service level, against a real Redis, with a clock we move."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bot.domain import RevealOutcome, ShareForm, Status
+from bot.errors import ValidationFailed
+from bot.lifecycle import LifecycleService
+from bot.sharing import PassphrasePolicy, SharingService
+from bot.storage import KeySpace, RedisSecretStore, connect
+from tests.conftest import redis_contents
+from tests.harness.bot_process import REPO
+from tests.harness.inprocess import FakeClock
+
+SECRET = "s3cr3t-value-for-lifecycle"
+
+
+class People:
+    async def not_people(self, user_ids):
+        return {}
+
+
+@pytest.fixture
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture
+async def store(redis_url, redis_sync):
+    client = connect(redis_url)
+    yield RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
+    await client.aclose()
+
+
+@pytest.fixture
+def service(store, keyring, clock):
+    return SharingService(store=store, keyring=keyring, clock=clock,
+                          passphrases=PassphrasePolicy(tries=5, window=600, lock=1))
+
+
+@pytest.fixture
+def lifecycle(store, clock):
+    return LifecycleService(store=store, clock=clock)
+
+
+def form(**changes) -> ShareForm:
+    values = {"team_id": "T1", "sender_id": "UALICE", "recipients": ("UBOB",), "text": SECRET}
+    values.update(changes)
+    return ShareForm(**values)
+
+
+async def reveal(service, record, user="UBOB", passphrase=None, shown=None):
+    async def show(plaintext, claim):
+        if shown is not None:
+            shown.append(plaintext)
+    return await service.reveal(secret_id=record.secret_id, user_id=user, team_id="T1",
+                                show=show, passphrase=passphrase)
+
+
+# -- expiry -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("custom", "seconds"), [("5m", 300), ("90 minutes", 5400),
+                                                 ("12h", 43200), ("30d", 2592000)])
+async def test_custom_expiry_within_bounds_sets_the_ttl(service, redis_sync, custom, seconds):
+    """Custom expiries from 5 minutes to 30 days are accepted and become the Redis TTL."""
+    record = await service.share(form(custom_expiry=custom), people=People())
+    assert record.expires_at - record.created_at == seconds
+    assert seconds - 5 <= redis_sync.ttl(KeySpace("ss").ciphertext(record.secret_id)) <= seconds
+
+
+@pytest.mark.parametrize("custom", ["4m", "299s", "31d", "soon", "0h", "-5m"])
+async def test_custom_expiry_out_of_bounds_is_refused(service, redis_sync, custom):
+    """Anything shorter than 5 minutes, longer than 30 days or unreadable is refused."""
+    with pytest.raises(ValidationFailed) as caught:
+        await service.share(form(custom_expiry=custom), people=People())
+    assert "5 minutes and 30 days" in caught.value.errors["custom_expiry"]
+    assert redis_sync.dbsize() == 0
+
+
+# -- view limits ------------------------------------------------------------------------
+
+async def test_total_of_one_view_is_burned_after_one(service, store):
+    """A total of 1 view: the first reveal burns it, whoever the recipient."""
+    record = await service.share(form(recipients=("UBOB", "UCAROL"), view_mode="total",
+                                      total_views="1"), people=People())
+    assert (await reveal(service, record, "UCAROL")).last_view
+    assert (await reveal(service, record, "UBOB")).outcome is RevealOutcome.UNAVAILABLE
+    assert (await store.get(record.secret_id)).status is Status.BURNED
+
+
+async def test_total_views_are_shared_and_may_repeat(service, store):
+    """A total of 3 views can be used by one recipient three times; the 4th is refused."""
+    record = await service.share(form(view_mode="total", total_views="3"), people=People())
+    results = [await reveal(service, record) for _ in range(4)]
+    assert [r.outcome for r in results[:3]] == [RevealOutcome.REVEALED] * 3
+    assert [r.views_used for r in results[:3]] == [1, 2, 3]
+    assert results[2].last_view
+    assert results[3].outcome is RevealOutcome.UNAVAILABLE
+
+
+@pytest.mark.parametrize(("total", "ok"), [("1", True), ("1000", True), ("0", False),
+                                           ("1001", False), ("", False), ("2.5", False)])
+async def test_total_view_bounds(service, total, ok):
+    """Totals from 1 to 1000 are accepted; anything else is refused on its field."""
+    attempt = service.share(form(view_mode="total", total_views=total), people=People())
+    if ok:
+        record = await attempt
+        assert record.views_allowed == int(total)
+    else:
+        with pytest.raises(ValidationFailed) as caught:
+            await attempt
+        assert "1 to 1000" in caught.value.errors["total_views"]
+
+
+async def test_total_of_1000_concurrent_views_is_exact(service):
+    """With a total of 1000, 1000 concurrent reveals succeed and the 1001st does not."""
+    recipients = tuple(f"U{i:04}" for i in range(100))
+    record = await service.share(form(recipients=recipients, view_mode="total",
+                                      total_views="1000"), people=People())
+    results = await asyncio.gather(*(reveal(service, record, recipients[i % 100])
+                                     for i in range(1100)))
+    revealed = [r for r in results if r.outcome is RevealOutcome.REVEALED]
+    assert len(revealed) == 1000
+    assert sum(r.last_view for r in revealed) == 1
+
+
+async def test_unlimited_views_until_expiry(service, lifecycle, clock):
+    """Unlimited: any number of views, until the sweep expires it."""
+    record = await service.share(form(view_mode="unlimited"), people=People())
+    for _ in range(5):
+        assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+    clock.advance(86400 + 1)
+    assert (await reveal(service, record)).outcome is RevealOutcome.UNAVAILABLE
+    assert [r.secret_id for r in await lifecycle.sweep_expired()] == [record.secret_id]
+
+
+# -- formats ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("fmt", "text", "words"), [
+    ("json", '{"user": "admin",\n "password": }', "line 2"),
+    ("yaml", "user: admin\npassword: [unclosed\n", "line 3"),
+    ("env", "# creds\nexport DB_USER=admin\nthis line is wrong\n", "line 3"),
+    ("env", 'TOKEN="abc\n', "line 1 has an unclosed"),
+])
+async def test_bad_structured_secrets_name_the_line(service, redis_sync, fmt, text, words):
+    """Invalid JSON, YAML or .env is refused on the secret field, naming the line."""
+    with pytest.raises(ValidationFailed) as caught:
+        await service.share(form(format=fmt, text=text), people=People())
+    assert words in caught.value.errors["secret"]
+    assert redis_sync.dbsize() == 0
+
+
+@pytest.mark.parametrize(("fmt", "text", "shown"), [
+    ("json", '{"user":"admin","password":"p@ss"}',
+     '{\n  "user": "admin",\n  "password": "p@ss"\n}'),
+    ("yaml", "user: admin\npassword: p@ss\n", "user: admin\npassword: p@ss"),
+    ("env", "# prod\nexport DB_USER=admin\n\nDB_PASS='p@ss word' # note\nX=1 # c\n",
+     "DB_USER=admin\nDB_PASS='p@ss word'\nX=1"),
+])
+async def test_structured_secrets_are_shown_tidied(service, fmt, text, shown):
+    """Valid JSON is pretty-printed, YAML kept, .env reduced to KEY=value lines."""
+    record = await service.share(form(format=fmt, text=text), people=People())
+    seen: list[str] = []
+    await reveal(service, record, shown=seen)
+    assert seen == [shown]
+
+
+# -- passphrases ------------------------------------------------------------------------
+
+async def test_passphrase_right_wrong_lockout_unlock(service, store, redis_sync):
+    """Wrong passphrases never use the view; five lock it; after the lock it opens."""
+    record = await service.share(form(passphrase="correct horse"), people=People())
+    assert (await reveal(service, record)).outcome is RevealOutcome.NEEDS_PASSPHRASE
+    tries = [await reveal(service, record, passphrase=f"wrong {i}") for i in range(4)]
+    assert [t.tries_left for t in tries] == [4, 3, 2, 1]
+    fifth = await reveal(service, record, passphrase="wrong again")
+    assert fifth.outcome is RevealOutcome.LOCKED
+    assert fifth.tries_left == 0
+    locked = await reveal(service, record, passphrase="correct horse")
+    assert locked.outcome is RevealOutcome.LOCKED
+    await asyncio.sleep(1.1)  # the test policy locks for one second
+    shown: list[str] = []
+    opened = await reveal(service, record, passphrase=" correct horse\n", shown=shown)
+    assert opened.outcome is RevealOutcome.REVEALED
+    assert shown == [SECRET]
+    contents = redis_contents(redis_sync)
+    assert not [v for v in contents if b"correct horse" in v or SECRET.encode() in v]
+
+
+async def test_passphrase_is_needed_even_with_the_master_key(service, store, keyring):
+    """Redis contents plus the master key alone cannot decrypt a passphrase secret."""
+    from bot import crypto
+    from bot.errors import InvalidToken
+
+    record = await service.share(form(passphrase="tr0ub4dor"), people=People())
+    claim = await store.claim(record.secret_id, user_id="UBOB", team_id="T1", now=time.time())
+    with pytest.raises(InvalidToken):
+        crypto.decrypt(claim.ciphertext, record_id=record.secret_id, keyring=keyring)
+    with pytest.raises(InvalidToken):
+        crypto.decrypt(claim.ciphertext, record_id=record.secret_id, keyring=keyring,
+                       passphrase="")
+
+
+@pytest.mark.parametrize("passphrase", ["abc", "x" * 201])
+async def test_passphrase_length_is_checked(service, passphrase):
+    """A passphrase of 4 to 200 characters is required when one is given."""
+    with pytest.raises(ValidationFailed) as caught:
+        await service.share(form(passphrase=passphrase), people=People())
+    assert "4 to 200" in caught.value.errors["passphrase"]
+
+
+# -- revoke, find, list -----------------------------------------------------------------
+
+async def test_revoke_deletes_at_once_and_only_for_the_sender(service, lifecycle, store,
+                                                               redis_sync):
+    """Only the sender can revoke; afterwards the ciphertext is gone and reveals refused."""
+    record = await service.share(form(label="Staging DB"), people=People())
+    stranger = await lifecycle.revoke(team_id="T1", user_id="UEVE", code=record.code)
+    assert stranger.record is None
+    done = await lifecycle.revoke(team_id="T1", user_id="UALICE",
+                                  code=record.code.lower().replace("-", " "))
+    assert done.revoked
+    assert done.record.status is Status.REVOKED
+    assert done.record.ended_by == "UALICE"
+    assert not redis_sync.exists(KeySpace("ss").ciphertext(record.secret_id))
+    assert (await reveal(service, record)).outcome is RevealOutcome.UNAVAILABLE
+    again = await lifecycle.revoke(team_id="T1", user_id="UALICE", secret_id=record.secret_id)
+    assert (again.revoked, again.previous) == (False, "revoked")
+
+
+async def test_revoke_racing_a_reveal_ends_cleanly(service, lifecycle, store, redis_sync):
+    """Revoke and reveal at once, 40 times: one wins each time and nothing is half done."""
+    outcomes = set()
+    for _ in range(40):
+        record = await service.share(form(), people=People())
+        revealed, revoked = await asyncio.gather(
+            reveal(service, record),
+            lifecycle.revoke(team_id="T1", user_id="UALICE", secret_id=record.secret_id))
+        after = await store.get(record.secret_id)
+        raw = redis_sync.hgetall(KeySpace("ss").meta(record.secret_id))
+        assert raw[b"claims"] == b"0"
+        assert not redis_sync.exists(KeySpace("ss").ciphertext(record.secret_id))
+        if revealed.outcome is RevealOutcome.REVEALED:
+            # The reveal claimed first; a revoke that came after it found it burned, or
+            # revoked it while the view was being shown (then nothing more can be seen).
+            assert after.status in (Status.BURNED, Status.REVOKED)
+        else:
+            assert revealed.outcome is RevealOutcome.UNAVAILABLE
+            assert revoked.revoked
+            assert after.status is Status.REVOKED
+        outcomes.add((revealed.outcome, revoked.previous))
+    assert len(outcomes) >= 1
+
+
+async def test_list_shows_the_senders_own_secrets(service, lifecycle):
+    """A sender's list holds their secrets, newest first, and nobody else's."""
+    first = await service.share(form(label="one"), people=People())
+    second = await service.share(form(label="two"), people=People())
+    await service.share(form(sender_id="UCAROL"), people=People())
+    listed = await lifecycle.sent_by(team_id="T1", user_id="UALICE")
+    assert {r.secret_id for r in listed} == {first.secret_id, second.secret_id}
+
+
+# -- sweeps and retention ---------------------------------------------------------------
+
+async def test_sweep_expires_what_is_due_and_nothing_else(service, lifecycle, clock, store,
+                                                          redis_sync):
+    """The sweep marks due secrets expired, deletes their ciphertext, leaves the rest."""
+    short = await service.share(form(expiry_seconds="3600"), people=People())
+    long = await service.share(form(expiry_seconds="86400"), people=People())
+    assert await lifecycle.sweep_expired() == []
+    clock.advance(3601)
+    expired = await lifecycle.sweep_expired()
+    assert [r.secret_id for r in expired] == [short.secret_id]
+    assert expired[0].status is Status.EXPIRED
+    assert not redis_sync.exists(KeySpace("ss").ciphertext(short.secret_id))
+    assert (await store.get(long.secret_id)).status is Status.ACTIVE
+    assert await lifecycle.sweep_expired() == []
+
+
+async def test_reminder_is_due_once_for_unread_secrets(service, lifecycle, clock):
+    """An unread secret is due for one reminder an hour before it expires."""
+    unread = await service.share(form(expiry_seconds="86400"), people=People())
+    read = await service.share(form(expiry_seconds="86400"), people=People())
+    await reveal(service, read)
+    clock.advance(86400 - 3599)
+    assert [r.secret_id for r in await lifecycle.due_reminders()] == [unread.secret_id]
+    assert await lifecycle.due_reminders() == []
+
+
+SWEEP_IN_A_PROCESS = """
+import asyncio, json, sys
+import redis.asyncio as aioredis
+from bot.lifecycle import LifecycleService
+from bot.storage import KeySpace, RedisSecretStore, connect
+
+async def main():
+    client = aioredis.from_url(sys.argv[1])
+    store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
+    service = LifecycleService(store=store, clock=lambda: float(sys.argv[2]))
+    ended = []
+    while batch := await service.sweep_expired(limit=50):
+        ended += [r.secret_id for r in batch]
+    print(json.dumps(ended))
+    await client.aclose()
+
+asyncio.run(main())
+"""
+
+
+async def test_two_processes_sweeping_at_once_expire_each_secret_once(service, clock,
+                                                                       redis_url):
+    """Two sweeper processes on one Redis: every expiry is handled, and exactly once."""
+    records = [await service.share(form(expiry_seconds="3600"), people=People())
+               for _ in range(300)]
+    later = str(clock.now + 3601)
+    procs = [subprocess.Popen([sys.executable, "-c", SWEEP_IN_A_PROCESS, redis_url, later],
+                              stdout=subprocess.PIPE, cwd=REPO) for _ in range(2)]
+    results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
+    assert all(p.returncode == 0 for p in procs)
+    assert not set(results[0]) & set(results[1])
+    assert set(results[0]) | set(results[1]) == {r.secret_id for r in records}
+
+
+async def test_retention_removes_metadata_after_the_end(keyring, clock, redis_url, redis_sync):
+    """Ended secrets keep metadata for the retention period only; then Redis drops it."""
+    client = connect(redis_url)
+    store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=1)
+    service = SharingService(store=store, keyring=keyring, clock=clock)
+    record = await service.share(form(), people=People())
+    meta = KeySpace("ss").meta(record.secret_id)
+    assert redis_sync.pttl(meta) > 86400 * 1000
+    await reveal(service, record)  # burns it: metadata now lives for the retention only
+    assert 0 < redis_sync.pttl(meta) <= 1000
+    assert (await store.get(record.secret_id)).status is Status.BURNED
+    await asyncio.sleep(1.1)
+    assert await store.get(record.secret_id) is None
+    await client.aclose()
