@@ -1,21 +1,35 @@
 """Audit events: what happened to which secret, by whom. Never any content.
 
-Events are logged and posted to the admin channel. `AuditLog` is the seam: the
-handlers only ever call `record`, so a durable log can replace the direct post.
+`DurableAuditLog.record` writes each event to the Redis Stream first (the system of
+record) and logs it. `AuditOutbox` then delivers the stream to the admin channel, in
+order, from whichever process holds the delivery lease: retried with backoff while
+Slack fails (errors, 429 with Retry-After, outages), resumed after restarts, and
+grouped into fewer messages under a burst, since Slack accepts about one message per
+second per channel.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import secrets
 from typing import Protocol
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.domain import AuditAction, AuditEvent
+from bot.errors import StorageUnavailable
 from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.storage.audit_stream import AuditStream
 
-__all__ = ["AuditAction", "AuditEvent", "AuditLog", "SlackAuditChannel"]
+__all__ = ["AuditAction", "AuditEvent", "AuditLog", "AuditOutbox", "DurableAuditLog"]
+
+LEASE_SECONDS = 15.0
+MAX_BACKOFF_SECONDS = 60.0
+BATCH = 20  # events per message under a burst; keeps a message short and readable
 
 
 class AuditLog(Protocol):
@@ -26,33 +40,88 @@ class AuditLog(Protocol):
         ...
 
 
-class SlackAuditChannel:
-    """Logs every event and posts it, readable, to the admin channel (when one is set)."""
+class DurableAuditLog:
+    """Appends every event to the audit stream and logs it (metadata only)."""
 
-    def __init__(self, client: AsyncWebClient, *, channel_id: str | None,
-                 logger: logging.Logger) -> None:
-        self._client = client
-        self._channel_id = channel_id
+    def __init__(self, stream: AuditStream, *, logger: logging.Logger) -> None:
+        self._stream = stream
         self._logger = logger
 
     async def record(self, event: AuditEvent) -> None:
-        self._logger.info(
-            "audit %s code=%s actor=%s team=%s", event.action.value, event.code, event.actor,
-            event.team_id, extra={"audit": _fields(event)})
-        if not self._channel_id:
-            return
-        message = render.audit_message(event)
         try:
-            await self._client.chat_postMessage(channel=self._channel_id, **message)
+            event_id = await self._stream.append(event)
+        except StorageUnavailable:
+            event_id = "unstored"
+            self._logger.error("audit event %s could not be stored: Redis is unreachable",
+                               event.action.value)
+        self._logger.info("audit %s id=%s code=%s actor=%s team=%s", event.action.value,
+                          event_id, event.code, event.actor, event.team_id)
+
+
+class AuditOutbox:
+    """Posts the audit stream to the admin channel, once, in order, whatever happens."""
+
+    def __init__(self, stream: AuditStream, client: AsyncWebClient, *, channel_id: str,
+                 logger: logging.Logger, post_interval: float = 1.0) -> None:
+        self._stream = stream
+        self._client = client
+        self._channel = channel_id
+        self._logger = logger
+        self._interval = post_interval
+        self._owner = secrets.token_hex(8)  # this process, as a lease holder
+        self._failures = 0
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set. (A flag rather than only cancellation: the Redis
+        client can turn a cancellation in flight into a connection error.)"""
+        while not stop.is_set():
+            wait = await self.step()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+
+    async def step(self) -> float:
+        """One attempt: hold the lease and post the next batch. Returns seconds to wait."""
+        try:
+            if not await self._stream.hold_lease(self._owner, seconds=LEASE_SECONDS):
+                return LEASE_SECONDS / 3  # another process delivers; stand by
+            posted = await self._post_next()
+        except StorageUnavailable:
+            return self._backoff(None)
         except SLACK_FAILURES as exc:
-            self._logger.error("audit post of %s failed: %s", event.action.value,
-                               failure_reason(exc))
+            return self._backoff(exc)
+        self._failures = 0
+        return self._interval if posted else self._interval / 2
+
+    async def _post_next(self) -> int:
+        cursor = await self._stream.delivered()
+        events = await self._stream.after(cursor, count=BATCH)
+        if not events:
+            return 0
+        await self._client.chat_postMessage(channel=self._channel,
+                                            **render.audit_batch(events))
+        last = events[-1].event_id
+        assert last is not None
+        if not await self._stream.mark_delivered(self._owner, last):
+            # The lease ran out while Slack answered: another process may post these too.
+            self._logger.warning("audit lease lost while posting %d events", len(events))
+        return len(events)
+
+    def _backoff(self, exc: BaseException | None) -> float:
+        self._failures += 1
+        retry_after = _retry_after(exc)
+        wait = retry_after if retry_after is not None else min(
+            MAX_BACKOFF_SECONDS, self._interval * 2 ** self._failures)
+        reason = failure_reason(exc) if exc else "Redis unreachable"
+        self._logger.warning("audit delivery failed (%s); retrying in %.1f s", reason, wait)
+        return wait
 
 
-def _fields(event: AuditEvent) -> dict[str, object]:
-    return {
-        "event": event.action.value, "at": event.at, "actor": event.actor,
-        "team": event.team_id, "code": event.code, "secret_id": event.secret_id,
-        "recipients": list(event.recipients), "channel": event.channel,
-        "detail": event.detail,
-    }
+def _retry_after(exc: BaseException | None) -> float | None:
+    if isinstance(exc, SlackApiError) and exc.response.status_code == 429:
+        value = exc.response.headers.get("Retry-After") or exc.response.headers.get(
+            "retry-after")
+        try:
+            return max(1.0, float(value)) if value else None
+        except (TypeError, ValueError):
+            return None
+    return None

@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
     port: int = Field(default=3000, ge=1, le=65535)
     metadata_retention_days: int = Field(default=90, ge=1, le=3650)
+    audit_retention_days: int = Field(default=365, ge=1, le=3650)
+    audit_post_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     max_in_flight: int = Field(default=1000, ge=1, le=100_000)
     sweep_interval_seconds: float = Field(default=30, ge=0, le=3600)  # 0: no sweeps here
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")

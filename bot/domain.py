@@ -148,11 +148,13 @@ class AuditAction(enum.Enum):
     SECRET_BURNED = "secret_burned"
     SECRET_EXPIRED = "secret_expired"
     SECRET_REVOKED = "secret_revoked"
+    SECRET_REVOKED_ADMIN = "secret_revoked_admin"
     ACCESS_DENIED = "access_denied"
     PASSPHRASE_FAILED = "passphrase_failed"
     PASSPHRASE_LOCKED = "passphrase_locked"
     SECRET_REQUESTED = "secret_requested"
     REVEAL_FAILED = "reveal_failed"
+    ADMIN_VIEWED = "admin_viewed"
 
 
 @dataclass(frozen=True)
@@ -169,3 +171,4 @@ class AuditEvent:
     channel: str | None = None
     expires_at: float | None = None
     detail: str | None = None
+    event_id: str | None = None  # assigned by the audit stream

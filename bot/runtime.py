@@ -6,11 +6,12 @@ to it), and closed in reverse order at shutdown.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiohttp
 import redis.asyncio as aioredis
@@ -22,7 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import SlackAuditChannel
+from bot.audit import AuditOutbox, DurableAuditLog
 from bot.background import Background
 from bot.config import Settings
 from bot.crypto import StaticKeyRing
@@ -33,6 +34,7 @@ from bot.lifecycle import LifecycleService
 from bot.people import PersonCache
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
+from bot.storage.audit_stream import AuditStream
 
 SLACK_TIMEOUT_SECONDS = 10
 DRAIN_SECONDS = 10.0
@@ -51,6 +53,9 @@ class Runtime:
     logger: logging.Logger
     sweeper: Sweeper
     scheduler: AsyncIOScheduler | None
+    audit_stream: AuditStream
+    outbox_task: asyncio.Task[None] | None = None
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
@@ -71,8 +76,9 @@ class Runtime:
                                  * 86400)
         background = Background(limit=settings.max_in_flight, logger=logger)
         lifecycle = LifecycleService(store=store, clock=clock)
-        audit = SlackAuditChannel(client, channel_id=settings.audit_channel_id,
-                                  logger=logging.getLogger("bot.audit"))
+        audit_stream = AuditStream(redis, prefix=settings.redis_key_prefix,
+                                   retention_seconds=settings.audit_retention_days * 86400)
+        audit = DurableAuditLog(audit_stream, logger=logging.getLogger("bot.audit"))
         deps = Deps(
             service=SharingService(store=store, keyring=StaticKeyRing(settings.encryption_keys),
                                    clock=clock),
@@ -100,7 +106,20 @@ class Runtime:
         register_all(bolt, deps)
         scheduler = start_scheduler(sweeper, interval_seconds=settings.sweep_interval_seconds) \
             if settings.sweep_interval_seconds > 0 else None
-        return cls(settings, bolt, redis, http, store, background, logger, sweeper, scheduler)
+        outbox = None
+        if settings.audit_channel_id:
+            outbox = AuditOutbox(audit_stream, client, channel_id=settings.audit_channel_id,
+                                 logger=logging.getLogger("bot.audit"),
+                                 post_interval=settings.audit_post_interval_seconds)
+        else:
+            logger.warning("AUDIT_CHANNEL_ID is not set: audit events are stored and logged "
+                           "but not posted to Slack")
+        runtime = cls(settings, bolt, redis, http, store, background, logger, sweeper,
+                      scheduler, audit_stream)
+        if outbox is not None:
+            runtime.outbox_task = asyncio.get_running_loop().create_task(
+                outbox.run(runtime.stopping), name="audit-outbox")
+        return runtime
 
     async def healthy(self) -> bool:
         """Whether Redis answers."""
@@ -113,6 +132,14 @@ class Runtime:
         if self.scheduler is not None:
             self.scheduler.shutdown(wait=False)
         await self.background.drain(DRAIN_SECONDS)
+        if self.outbox_task is not None:
+            # Stopped last, after the drained work has recorded its events; whatever it
+            # has not posted yet stays in the stream for the next process.
+            self.stopping.set()
+            try:
+                await asyncio.wait_for(self.outbox_task, timeout=DRAIN_SECONDS)
+            except (TimeoutError, asyncio.CancelledError):
+                self.logger.warning("the audit outbox did not stop in time")
         await self.redis.aclose()
         await self.http.close()
 

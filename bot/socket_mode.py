@@ -49,8 +49,10 @@ async def run(settings: Settings, *, logger: logging.Logger) -> None:
             with contextlib.suppress(asyncio.CancelledError):
                 await connecting
     finally:
-        await handler.close_async()
-        await runtime.close()
+        try:
+            await handler.close_async()
+        finally:
+            await runtime.close()
 
 
 async def _check_app_token(runtime: Runtime, app_token: str) -> None:

@@ -79,6 +79,7 @@ def bot_env(slack, redis_url: str, **overrides: str) -> dict[str, str]:
         "ENCRYPTION_KEYS": TEST_KEYS, "AUDIT_CHANNEL_ID": AUDIT_CHANNEL,
         # DEBUG on purpose: the leak checks must hold at the chattiest level.
         "LOG_LEVEL": "DEBUG",
+        "AUDIT_POST_INTERVAL_SECONDS": "0.05",
     }
     env.update(overrides)
     return env
@@ -141,3 +142,22 @@ def redis_contents(client: redis.Redis) -> list[bytes]:
         else:
             raise AssertionError(f"unexpected Redis type {kind!r} at {key!r}")
     return found
+
+
+def audit_lines(slack, count: int, timeout: float = 10.0) -> list[str]:
+    """Wait until the admin channel holds at least `count` audit lines (the outbox may
+    group several events into one message); return them in order."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = [line for call in slack.calls_to("chat.postMessage")
+                 if call.ok and call.params.get("channel") == AUDIT_CHANNEL
+                 for line in call.params.get("text", "").split("\n")]
+        if len(lines) >= count or time.monotonic() > deadline:
+            assert len(lines) >= count, f"{len(lines)} audit lines, wanted {count}: {lines}"
+            return lines
+        time.sleep(0.02)
+
+
+def stored_secrets(client: redis.Redis) -> list[bytes]:
+    """Every key except the audit log's (which records refusals too)."""
+    return [k for k in client.scan_iter() if b"{audit}" not in k]

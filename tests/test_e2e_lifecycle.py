@@ -19,9 +19,11 @@ from tests.conftest import (
     GENERAL,
     SIGNING_SECRET,
     TEST_KEYS,
+    audit_lines,
     populate,
     redis_contents,
     settle,
+    stored_secrets,
 )
 from tests.harness.inprocess import FakeClock, InProcessBot
 from tests.harness.slack_client import SlackSim
@@ -41,7 +43,8 @@ def live(slack, redis_url, clock):
     settings = Settings(_env_file=None, slack_bot_token=BOT_TOKEN,
                         slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.base_url,
                         redis_url=redis_url, encryption_keys=TEST_KEYS,
-                        audit_channel_id=AUDIT_CHANNEL, sweep_interval_seconds=0)
+                        audit_channel_id=AUDIT_CHANNEL, sweep_interval_seconds=0,
+                        audit_post_interval_seconds=0.05)
     with InProcessBot(settings, clock=clock) as bot:
         yield bot
 
@@ -63,11 +66,6 @@ def share(sim, recipients, *, channel=GENERAL, secret=SECRET, **fields):
     assert reply.body == b"", reply.body
     settle(sim.slack)  # delivery done: prompts sent, their places noted, receipt sent
     return view
-
-
-def audit(slack, count):
-    return [c.params["text"] for c in slack.wait_for(
-        "chat.postMessage", count=count, where=lambda c: c.params.get("channel") == AUDIT_CHANNEL)]
 
 
 def texts_to(slack, user):
@@ -114,7 +112,7 @@ def test_invalid_json_is_refused_in_the_form(sim, redis_sync):
     reply = sim.submit(ALICE, sim.opened_view(command.trigger_id), recipients=[BOB],
                        secret='{"a": 1,,}', format="json")
     assert "line 1" in reply.json()["errors"]["secret"]
-    assert redis_sync.dbsize() == 0
+    assert stored_secrets(redis_sync) == []
 
 
 def test_passphrase_flow(sim, slack):
@@ -136,7 +134,7 @@ def test_passphrase_flow(sim, slack):
     assert answer["response_action"] == "update"
     assert preformatted(answer["view"]) == SECRET
     assert "Unlock" in ask["title"]["text"]
-    texts = audit(slack, 3)
+    texts = audit_lines(slack, 3)
     assert "Wrong passphrase" in texts[1]
     assert "Secret opened" in texts[2]
     assert slack.wait_for("response_url")[0].params["replace_original"] is True
@@ -161,7 +159,7 @@ def test_revoke_from_the_receipt(sim, slack):
     assert "was revoked" in update.params["text"]
     late = sim.click(CAROL, message, button)
     assert "no longer available" in json.dumps(sim.shown_view(late.trigger_id))
-    assert "Secret revoked" in audit(slack, 2)[1]
+    assert "Secret revoked" in audit_lines(slack, 2)[1]
 
 
 def test_commands_list_status_revoke_help(sim, slack):
@@ -191,7 +189,7 @@ def test_expiry_sweep_tells_the_sender(sim, slack, live, clock, redis_sync):
     assert live.call(live.runtime.sweeper.run_once()) == 1
     assert live.call(live.runtime.sweeper.run_once()) == 0
     assert any("expired unread" in t for t in texts_to(slack, ALICE))
-    assert "Secret expired" in audit(slack, 2)[1]
+    assert "Secret expired" in audit_lines(slack, 2)[1]
     assert slack.wait_for("chat.update")[0].params["text"].endswith("can no longer be viewed.")
     assert not [v for v in redis_contents(redis_sync) if SECRET.encode() in v]
 
@@ -219,7 +217,7 @@ def test_request_a_secret(sim, slack):
     form = sim.shown_view(click.trigger_id)
     assert form["blocks"][1]["element"]["initial_users"] == [ALICE]
     assert "staging DB password" in json.dumps(form["blocks"][0])
-    assert "Secret requested" in audit(slack, 1)[0]
+    assert "Secret requested" in audit_lines(slack, 1)[0]
 
 
 def test_decryption_failure_never_destroys(sim, slack, live, redis_sync):
@@ -232,7 +230,7 @@ def test_decryption_failure_never_destroys(sim, slack, live, redis_sync):
     redis_sync.set(key, original[:-1] + bytes([original[-1] ^ 1]), keepttl=True)
     failed = sim.shown_view(sim.click(BOB, message, button).trigger_id)
     assert "couldn't be opened" in json.dumps(failed)
-    assert "Reveal failed" in audit(slack, 2)[1]
+    assert "Reveal failed" in audit_lines(slack, 2)[1]
     redis_sync.set(key, original, keepttl=True)
     assert preformatted(sim.shown_view(sim.click(BOB, message, button).trigger_id)) == SECRET
 

@@ -17,7 +17,9 @@ from tests.conftest import (
     DEPLOYBOT,
     EVE,
     GENERAL,
+    audit_lines,
     redis_contents,
+    stored_secrets,
 )
 from tests.test_manifest import SCOPES_FOR_CALLS
 
@@ -35,12 +37,6 @@ def share(sim, recipients, *, sender=ALICE, channel=GENERAL, secret=SECRET, expi
     reply = sim.submit(sender, view, recipients=recipients, secret=secret, expiry=expiry)
     assert reply.status == 200
     return reply
-
-
-def audit_texts(slack, count, timeout=5.0):
-    calls = slack.wait_for("chat.postMessage", count=count, timeout=timeout,
-                           where=lambda c: c.params.get("channel") == AUDIT_CHANNEL)
-    return [c.params["text"] for c in calls]
 
 
 def preformatted(view) -> str:
@@ -87,7 +83,7 @@ def test_share_deliver_reveal_then_second_click_refused(sim, slack):
     again = sim.click(BOB, message, button)
     assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
 
-    created, opened = audit_texts(slack, 2)
+    created, opened = audit_lines(slack, 2)[:2]
     assert "Secret created" in created
     assert code in created
     assert f"<@{BOB}>" in created
@@ -117,7 +113,7 @@ def test_non_recipient_is_refused_and_recipient_can_still_reveal(sim, slack):
     message, button = sim.reveal_prompt(BOB)
     eve = sim.click(EVE, message, button)
     assert "not shared with you" in view_text(sim.shown_view(eve.trigger_id))
-    texts = audit_texts(slack, 2)
+    texts = audit_lines(slack, 2)
     assert "Access denied" in texts[1]
     assert f"<@{EVE}>" in texts[1]
     bob = sim.click(BOB, message, button)
@@ -132,7 +128,7 @@ def test_two_recipients_each_reveal_once(sim, slack):
         assert preformatted(sim.shown_view(sim.click(user, message, button).trigger_id)) == SECRET
         again = sim.click(user, message, button)
         assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
-    texts = audit_texts(slack, 4)
+    texts = audit_lines(slack, 4)
     assert "Secret burned" in texts[3]
     assert "last view" in texts[3]
 
@@ -162,7 +158,7 @@ def test_bad_signature_and_stale_timestamp_get_401_and_change_nothing(sim, slack
     garbage = sim_post_submission(sim, form, timestamp="not-a-number")
     assert garbage.status == 401
     time.sleep(0.2)
-    assert redis_sync.dbsize() == 0
+    assert stored_secrets(redis_sync) == []
     assert slack.calls_to("chat.postEphemeral") == []
     assert slack.calls_to("chat.postMessage") == []
 
@@ -201,7 +197,7 @@ def test_invalid_form_input_is_answered_in_the_modal(sim, slack, redis_sync, rec
     assert answer["response_action"] == "errors"
     assert words in answer["errors"][block]
     time.sleep(0.2)
-    assert redis_sync.dbsize() == 0
+    assert stored_secrets(redis_sync) == []
     assert not any(c.params.get("channel") == AUDIT_CHANNEL
                    for c in slack.calls_to("chat.postMessage"))
 
@@ -221,7 +217,7 @@ def test_no_plaintext_outside_the_reveal_modal(sim, slack, bot, redis_sync):
     message, button = sim.reveal_prompt(BOB)
     sim.shown_view(sim.click(BOB, message, button).trigger_id)
     sim.click(EVE, message, button)
-    audit_texts(slack, 3)
+    audit_lines(slack, 3)
     contents = redis_contents(redis_sync)
     assert contents
     assert not [v for v in contents if SECRET.encode() in v]

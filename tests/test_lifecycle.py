@@ -15,7 +15,7 @@ from bot.errors import ValidationFailed
 from bot.lifecycle import LifecycleService
 from bot.sharing import PassphrasePolicy, SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
-from tests.conftest import redis_contents
+from tests.conftest import redis_contents, stored_secrets
 from tests.harness.bot_process import REPO
 from tests.harness.inprocess import FakeClock
 
@@ -81,7 +81,7 @@ async def test_custom_expiry_out_of_bounds_is_refused(service, redis_sync, custo
     with pytest.raises(ValidationFailed) as caught:
         await service.share(form(custom_expiry=custom), people=People())
     assert "5 minutes and 30 days" in caught.value.errors["custom_expiry"]
-    assert redis_sync.dbsize() == 0
+    assert stored_secrets(redis_sync) == []
 
 
 # -- view limits ------------------------------------------------------------------------
@@ -154,7 +154,7 @@ async def test_bad_structured_secrets_name_the_line(service, redis_sync, fmt, te
     with pytest.raises(ValidationFailed) as caught:
         await service.share(form(format=fmt, text=text), people=People())
     assert words in caught.value.errors["secret"]
-    assert redis_sync.dbsize() == 0
+    assert stored_secrets(redis_sync) == []
 
 
 @pytest.mark.parametrize(("fmt", "text", "shown"), [

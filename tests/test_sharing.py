@@ -12,7 +12,7 @@ from bot.domain import RevealOutcome, ShareForm, Status, ViewState
 from bot.errors import ValidationFailed
 from bot.sharing import SharingService
 from bot.storage import CodeTaken, KeySpace, RedisSecretStore, connect
-from tests.conftest import redis_contents
+from tests.conftest import redis_contents, stored_secrets
 
 SECRET = "correct horse battery staple"
 
@@ -79,7 +79,7 @@ async def test_invalid_input_names_the_field_and_stores_nothing(service, redis_s
     with pytest.raises(ValidationFailed) as caught:
         await service.share(form(**changes), people=People())
     assert message in caught.value.errors[field]
-    assert redis_sync.dbsize() == 0
+    assert stored_secrets(redis_sync) == []
 
 
 async def test_exactly_3000_characters_and_128_recipients_are_accepted(service):

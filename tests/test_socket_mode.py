@@ -22,6 +22,7 @@ from tests.conftest import (
     populate,
     redis_contents,
     settle,
+    stored_secrets,
 )
 from tests.harness.bot_process import BotProcess
 from tests.harness.socket_client import SocketSim
@@ -127,7 +128,7 @@ def test_invalid_input_is_answered_in_the_ack(sim, slack, redis_sync, recipients
     assert reply.payload["response_action"] == "errors"
     assert words in reply.payload["errors"][block]
     time.sleep(0.2)
-    assert redis_sync.dbsize() == 0
+    assert stored_secrets(redis_sync) == []
 
 
 def test_help_is_the_ack_payload(sim, slack):

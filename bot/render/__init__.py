@@ -4,7 +4,7 @@ Wording and layout change here and nowhere else. No function takes a secret's co
 except `revealed_modal`, the one place it is ever shown.
 """
 
-from bot.render.audit import audit_message
+from bot.render.audit import audit_batch, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
 from bot.render.ids import *  # noqa: F403 - the ids are part of this package's interface
 from bot.render.manage import (
@@ -39,7 +39,7 @@ from bot.render.reveal import (
 from bot.render.share import share_modal
 
 __all__ = [
-    "BUSY", "HELP", "NOT_FOUND", "STORE_DOWN", "Message", "View", "audit_message",
+    "BUSY", "HELP", "NOT_FOUND", "STORE_DOWN", "Message", "View", "audit_batch", "audit_message",
     "ended_prompt", "escape", "expired_notice", "locked", "locked_modal", "mentions",
     "not_for_you_modal", "notice", "passphrase_modal", "reminder_notice", "request_message",
     "reveal_failed_modal", "reveal_prompt", "reveal_retry_message", "revealed_message",

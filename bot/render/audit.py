@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.domain import AuditAction, AuditEvent
 from bot.render.blocks import Message, escape, mentions, slack_date
 
@@ -11,6 +13,8 @@ _PHRASES = {
     AuditAction.SECRET_BURNED: (":fire:", "Secret burned", "after a view by"),
     AuditAction.SECRET_EXPIRED: (":hourglass:", "Secret expired", "sent by"),
     AuditAction.SECRET_REVOKED: (":no_entry_sign:", "Secret revoked", "by"),
+    AuditAction.SECRET_REVOKED_ADMIN: (":no_entry_sign:", "Secret revoked by an admin", "by"),
+    AuditAction.ADMIN_VIEWED: (":mag:", "Admin looked at", "by"),
     AuditAction.ACCESS_DENIED: (":no_entry:", "Access denied", "to"),
     AuditAction.PASSPHRASE_FAILED: (":key:", "Wrong passphrase", "from"),
     AuditAction.PASSPHRASE_LOCKED: (":lock:", "Secret locked", "after wrong passphrases from"),
@@ -19,10 +23,17 @@ _PHRASES = {
 }
 
 
+def audit_batch(events: Sequence[AuditEvent]) -> Message:
+    """Several events in one message, one line each (a burst, delivered together)."""
+    return {"text": "\n".join(audit_message(e)["text"] for e in events),
+            "unfurl_links": False, "unfurl_media": False}
+
+
 def audit_message(event: AuditEvent) -> Message:
     """One readable line per event: what, which secret, who, details, when."""
     emoji, what, preposition = _PHRASES[event.action]
-    subject = f" `{event.code}`" if event.code else ""
+    subject = f" `{event.code}`" if event.code else (
+        " secrets" if event.action is AuditAction.ADMIN_VIEWED else "")
     text = f"{emoji} *{what}*{subject} {preposition} <@{event.actor}>"
     if event.recipients:
         to = "from" if event.action is AuditAction.SECRET_REQUESTED else "for"

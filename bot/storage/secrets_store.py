@@ -8,19 +8,17 @@ never pickle.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.domain import SecretRecord, Status, ViewState
-from bot.errors import ShareSecretError, StorageUnavailable
+from bot.errors import ShareSecretError
 from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import scripts
+from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
 # Remind a sender of an unread secret an hour before it expires, if it lived long enough
@@ -30,8 +28,6 @@ REMINDER_MIN_LIFETIME = 2 * 3600
 # A sender's index keeps ids as long as any of them can still have metadata.
 SENDER_INDEX_SECONDS = 30 * 86400
 
-P = ParamSpec("P")
-T = TypeVar("T")
 
 
 class CodeTaken(ShareSecretError):
@@ -52,19 +48,6 @@ class Claim:
     locked_ms: int = 0
 
 
-def _unavailable_on_redis_errors(
-        method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
-    # Redis faults become one domain error; the driver's message (which may echo a
-    # command's arguments) is not carried along.
-    @functools.wraps(method)
-    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
-        try:
-            return await method(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError, OSError):
-            raise StorageUnavailable("the secret store is unreachable") from None
-    return wrapper
-
-
 class RedisSecretStore:
     """Secrets in Redis. The connection is passed in; keys come from a KeySpace."""
 
@@ -81,7 +64,7 @@ class RedisSecretStore:
         self._fail = redis.register_script(scripts.FAIL)
         self._note = redis.register_script(scripts.NOTE)
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
         """Store a new secret and index it; raise CodeTaken if its share code is used."""
         ttl_ms = max(1, round((record.expires_at - now) * 1000))
@@ -108,7 +91,7 @@ class RedisSecretStore:
             pipe.pexpire(sent, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
             await pipe.execute()
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float) -> Claim:
         """Atomically hand out the ciphertext to a recipient with a view left."""
         reply = await self._claim(keys=[self._keys.meta(secret_id),
@@ -123,7 +106,7 @@ class RedisSecretStore:
         code = reply[1].decode() if len(reply) > 1 else None
         return Claim(outcome, code=code, locked_ms=int(reply[2]) if len(reply) > 2 else 0)
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def confirm(self, secret_id: str, *, user_id: str, now: float) -> tuple[str, int]:
         """Record a claimed view as seen: ("viewed" | "burned" | "not_claimed", views used)."""
         state, used = await self._confirm(
@@ -131,12 +114,12 @@ class RedisSecretStore:
             args=[user_id, int(now), self._retention_ms])
         return state.decode(), int(used)
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def release(self, secret_id: str, *, user_id: str) -> bool:
         """Give a claimed view back (it could not be shown)."""
         return bool(await self._release(keys=[self._keys.meta(secret_id)], args=[user_id]))
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
                              lock_seconds: int) -> tuple[int, bool]:
         """Count a wrong passphrase; lock the secret when `allowed` is reached."""
@@ -145,7 +128,7 @@ class RedisSecretStore:
             args=[allowed, window_seconds * 1000, lock_seconds * 1000])
         return int(failures), bool(locked)
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def end(self, secret_id: str, *, status: Status, now: float,
                   actor: str | None = None) -> str:
         """End an active secret (revoked or expired) and delete its ciphertext.
@@ -158,7 +141,7 @@ class RedisSecretStore:
             args=[status.value, int(now), actor or "", self._retention_ms])
         return previous.decode()
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def end_many(self, secret_ids: list[str], *, status: Status,
                        now: float) -> list[str]:
         """`end` for many secrets in one round trip (the sweep's batch)."""
@@ -170,7 +153,7 @@ class RedisSecretStore:
                                 client=pipe)
             return [r.decode() for r in await pipe.execute()]
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]:
         """The metadata of several secrets in one round trip (unknown ones left out)."""
         if not secret_ids:
@@ -181,18 +164,18 @@ class RedisSecretStore:
             found = await pipe.execute()
         return [_record_from(i, f) for i, f in zip(secret_ids, found, strict=True) if f]
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def get(self, secret_id: str) -> SecretRecord | None:
         """A secret's metadata, or None when it is unknown or its retention has passed."""
         fields = await self._redis.hgetall(self._keys.meta(secret_id))
         return _record_from(secret_id, fields) if fields else None
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def id_for_code(self, code: str) -> str | None:
         found = await self._redis.get(self._keys.code(code))
         return found.decode() if found else None
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def sent_by(self, team_id: str, user_id: str, *, limit: int) -> list[SecretRecord]:
         """A sender's most recent secrets, newest first (forgetting ones past retention)."""
         key = self._keys.by_sender(team_id, user_id)
@@ -203,14 +186,14 @@ class RedisSecretStore:
             await self._redis.zrem(key, *gone)
         return records
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def due(self, index: str, *, now: float, limit: int) -> list[str]:
         """Ids in the "expiries" or "reminders" index whose time has come, oldest first."""
         key = self._keys.expiries() if index == "expiries" else self._keys.reminders()
         return [i.decode() for i in
                 await self._redis.zrangebyscore(key, "-inf", now, start=0, num=limit)]
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def drop(self, index: str, secret_ids: list[str]) -> int:
         """Remove ids from an index; returns how many were there. ZREM is atomic, so of
         several processes dropping the same id exactly one is told it removed it."""
@@ -219,7 +202,7 @@ class RedisSecretStore:
         key = self._keys.expiries() if index == "expiries" else self._keys.reminders()
         return int(await self._redis.zrem(key, *secret_ids))
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
         """Remember where recipients' Reveal DMs are, so revoke and expiry can update them.
         Only while the secret's metadata exists: never recreate a hash that has gone."""
@@ -227,7 +210,7 @@ class RedisSecretStore:
                   for item in (f"d:{user}", f"{channel}:{ts}")]
         await self._note(keys=[self._keys.meta(secret_id)], args=fields)
 
-    @_unavailable_on_redis_errors
+    @unavailable_on_redis_errors
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
 

@@ -1,0 +1,133 @@
+"""The audit log's system of record: a Redis Stream, and the outbox cursor over it.
+
+Events are appended (XADD) before anything is posted to Slack. One process at a time
+holds the delivery lease and moves the cursor past what it has posted; the cursor only
+moves while the lease is held, so two processes never post the same events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from bot.domain import AuditAction, AuditEvent
+from bot.storage.faults import unavailable_on_redis_errors
+
+# KEYS[1] lease; ARGV[1] owner, ARGV[2] lease ms -> 1 when the caller holds the lease
+ACQUIRE = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+"""
+
+# KEYS[1] lease, KEYS[2] cursor; ARGV[1] owner, ARGV[2] new cursor -> 1 if moved
+ADVANCE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    prefix: str = "ss"
+
+    # One hash tag for the three keys, so the scripts run in one Cluster slot.
+    @property
+    def stream(self) -> str:
+        return f"{self.prefix}:{{audit}}:events"
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.prefix}:{{audit}}:delivered"
+
+    @property
+    def lease(self) -> str:
+        return f"{self.prefix}:{{audit}}:lease"
+
+
+class AuditStream:
+    """Append, read and deliver audit events."""
+
+    def __init__(self, redis: aioredis.Redis, *, prefix: str, retention_seconds: int) -> None:
+        self._redis = redis
+        self._keys = AuditKeys(prefix)
+        self._retention_ms = retention_seconds * 1000
+        self._acquire = redis.register_script(ACQUIRE)
+        self._advance = redis.register_script(ADVANCE)
+
+    @unavailable_on_redis_errors
+    async def append(self, event: AuditEvent) -> str:
+        """Store an event; returns its id. Entries older than the retention are trimmed."""
+        oldest = f"{max(0, int(event.at * 1000) - self._retention_ms)}-0"
+        event_id = await self._redis.xadd(self._keys.stream, encode(event), minid=oldest,
+                                          approximate=True)
+        return event_id.decode()
+
+    @unavailable_on_redis_errors
+    async def after(self, event_id: str, *, count: int) -> list[AuditEvent]:
+        """Up to `count` events after `event_id`, oldest first."""
+        entries = await self._redis.xrange(self._keys.stream, f"({event_id}", "+", count=count)
+        return [decode(i, f) for i, f in entries]
+
+    @unavailable_on_redis_errors
+    async def between(self, start: str = "-", end: str = "+", *,
+                      count: int) -> list[AuditEvent]:
+        """Events with ids in [start, end] (ids or millisecond times), oldest first."""
+        entries = await self._redis.xrange(self._keys.stream, start, end, count=count)
+        return [decode(i, f) for i, f in entries]
+
+    @unavailable_on_redis_errors
+    async def latest(self, *, count: int, before: str = "+") -> list[AuditEvent]:
+        """The newest events (before an id), newest first."""
+        entries = await self._redis.xrevrange(self._keys.stream, before, "-", count=count)
+        return [decode(i, f) for i, f in entries]
+
+    @unavailable_on_redis_errors
+    async def delivered(self) -> str:
+        """The id of the last event posted to Slack ("0-0" before the first)."""
+        found = await self._redis.get(self._keys.cursor)
+        return found.decode() if found else "0-0"
+
+    @unavailable_on_redis_errors
+    async def hold_lease(self, owner: str, *, seconds: float) -> bool:
+        """Take or renew the delivery lease; False while another process holds it."""
+        return bool(await self._acquire(keys=[self._keys.lease],
+                                        args=[owner, int(seconds * 1000)]))
+
+    @unavailable_on_redis_errors
+    async def mark_delivered(self, owner: str, event_id: str) -> bool:
+        """Move the cursor, only while `owner` still holds the lease."""
+        return bool(await self._advance(keys=[self._keys.lease, self._keys.cursor],
+                                        args=[owner, event_id]))
+
+    @unavailable_on_redis_errors
+    async def length(self) -> int:
+        return int(await self._redis.xlen(self._keys.stream))
+
+
+def encode(event: AuditEvent) -> dict[str, str]:
+    fields = {"event": event.action.value, "at": f"{event.at:.3f}", "actor": event.actor,
+              "team": event.team_id}
+    optional: Mapping[str, str | None] = {
+        "code": event.code, "secret_id": event.secret_id,
+        "recipients": ",".join(event.recipients) or None, "channel": event.channel,
+        "expires_at": f"{event.expires_at:.0f}" if event.expires_at else None,
+        "detail": event.detail}
+    fields.update({k: v for k, v in optional.items() if v})
+    return fields
+
+
+def decode(event_id: bytes | str, raw: Mapping[bytes, bytes]) -> AuditEvent:
+    fields = {k.decode(): v.decode() for k, v in raw.items()}
+    return AuditEvent(
+        AuditAction(fields["event"]), at=float(fields["at"]), actor=fields["actor"],
+        team_id=fields["team"], code=fields.get("code"), secret_id=fields.get("secret_id"),
+        recipients=tuple(r for r in fields.get("recipients", "").split(",") if r),
+        channel=fields.get("channel"),
+        expires_at=float(fields["expires_at"]) if "expires_at" in fields else None,
+        detail=fields.get("detail"),
+        event_id=event_id.decode() if isinstance(event_id, bytes) else event_id)

@@ -1,0 +1,28 @@
+"""Redis faults, turned into the domain's one storage error."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from typing import ParamSpec, TypeVar
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from bot.errors import StorageUnavailable
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+def unavailable_on_redis_errors(
+        method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+    # Redis faults become one domain error; the driver's message (which may echo a
+    # command's arguments) is not carried along.
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return await method(*args, **kwargs)
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            raise StorageUnavailable("the secret store is unreachable") from None
+    return wrapper
