@@ -78,6 +78,8 @@ class AuditOutbox:
             wait = await self.step()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)
+        with contextlib.suppress(StorageUnavailable):
+            await self._stream.let_go(self._owner)
 
     async def step(self) -> float:
         """One attempt: hold the lease and post the next batch. Returns seconds to wait."""

@@ -23,6 +23,13 @@ redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
 """
 
+# KEYS[1] lease; ARGV[1] owner -> 1 if the owner held it and let go
+RELEASE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1])
+return 1
+"""
+
 # KEYS[1] lease, KEYS[2] cursor; ARGV[1] owner, ARGV[2] new cursor -> 1 if moved
 ADVANCE = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
@@ -58,13 +65,15 @@ class AuditStream:
         self._retention_ms = retention_seconds * 1000
         self._acquire = redis.register_script(ACQUIRE)
         self._advance = redis.register_script(ADVANCE)
+        self._release = redis.register_script(RELEASE)
 
     @unavailable_on_redis_errors
     async def append(self, event: AuditEvent) -> str:
         """Store an event; returns its id. Entries older than the retention are trimmed."""
         oldest = f"{max(0, int(event.at * 1000) - self._retention_ms)}-0"
+        # Exact trimming: MINID only ever removes from the head, so it costs what it trims.
         event_id = await self._redis.xadd(self._keys.stream, encode(event), minid=oldest,
-                                          approximate=True)
+                                          approximate=False)
         return event_id.decode()
 
     @unavailable_on_redis_errors
@@ -97,6 +106,11 @@ class AuditStream:
         """Take or renew the delivery lease; False while another process holds it."""
         return bool(await self._acquire(keys=[self._keys.lease],
                                         args=[owner, int(seconds * 1000)]))
+
+    @unavailable_on_redis_errors
+    async def let_go(self, owner: str) -> None:
+        """Give the lease up (at shutdown), so another process takes over at once."""
+        await self._release(keys=[self._keys.lease], args=[owner])
 
     @unavailable_on_redis_errors
     async def mark_delivered(self, owner: str, event_id: str) -> bool:

@@ -1,0 +1,177 @@
+"""The durable audit log: stream first, then delivered to Slack once, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+
+import pytest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.audit import AuditOutbox, DurableAuditLog
+from bot.domain import AuditAction, AuditEvent
+from bot.storage import connect
+from bot.storage.audit_stream import AuditStream
+from tests.conftest import AUDIT_CHANNEL, BOT_TOKEN, bot_env
+from tests.harness.bot_process import BotProcess
+
+SEQ = re.compile(r"\(seq (\d+)\)")
+
+
+def event(n: int, at: float | None = None) -> AuditEvent:
+    return AuditEvent(AuditAction.SECRET_OPENED, at=at or time.time(), actor="U0BOB",
+                      team_id="T0ACME", code="ABCD-EFGH-JKMN", detail=f"seq {n:04}")
+
+
+def delivered(slack) -> list[int]:
+    """Sequence numbers of the events the admin channel received, in order."""
+    return [int(m) for c in slack.calls_to("chat.postMessage")
+            if c.ok and c.params.get("channel") == AUDIT_CHANNEL
+            for m in SEQ.findall(c.params["text"])]
+
+
+async def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def stream(redis_url, redis_sync):
+    client = connect(redis_url)
+    yield AuditStream(client, prefix="ss", retention_seconds=365 * 86400)
+    await client.aclose()
+
+
+@pytest.fixture
+async def outbox_factory(stream, slack):
+    slack.reset()
+    clients, stops, tasks = [], [], []
+
+    def start(*, retry_handlers=None) -> None:
+        client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url,
+                                retry_handlers=retry_handlers or [])
+        outbox = AuditOutbox(stream, client, channel_id=AUDIT_CHANNEL,
+                             logger=__import__("logging").getLogger("test"), post_interval=0.02)
+        stop = asyncio.Event()
+        clients.append(client)
+        stops.append(stop)
+        tasks.append(asyncio.create_task(outbox.run(stop)))
+
+    async def stop(index: int) -> None:
+        stops[index].set()
+        await tasks[index]
+
+    yield start, stop
+    for s in stops:
+        s.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def test_events_are_stored_before_any_delivery(stream):
+    """record() writes to the stream; the event is there with an id, content-free fields."""
+    log = DurableAuditLog(stream, logger=__import__("logging").getLogger("test"))
+    await log.record(event(1))
+    [stored] = await stream.after("0-0", count=10)
+    assert stored.action is AuditAction.SECRET_OPENED
+    assert stored.detail == "seq 0001"
+    assert stored.event_id
+
+
+async def test_failures_and_rate_limits_then_recovery_deliver_each_once_in_order(
+        stream, slack, outbox_factory):
+    """Slack fails (errors, then 429 with Retry-After) and recovers: all events arrive,
+    once each, in order, grouped into fewer messages than events."""
+    for n in range(30):
+        await stream.append(event(n))
+    slack.fail("chat.postMessage", error="internal_error", times=3)
+    slack.rate_limit("chat.postMessage", retry_after=1, times=2)
+    start, _ = outbox_factory
+    start()
+    await wait_until(lambda: len(delivered(slack)) >= 30)
+    for n in range(30, 40):  # more events after recovery
+        await stream.append(event(n))
+    await wait_until(lambda: len(delivered(slack)) >= 40)
+    await asyncio.sleep(0.2)
+    assert delivered(slack) == list(range(40))
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.ok]
+    assert len(posts) < 40
+    refused = [c for c in slack.calls_to("chat.postMessage") if not c.ok]
+    assert sum(c.status == 429 for c in refused) == 2
+    assert await stream.delivered() == (await stream.latest(count=1))[0].event_id
+
+
+async def test_restart_in_between_loses_nothing(stream, slack, outbox_factory):
+    """An outbox stopped mid-stream leaves the rest for the next one, which resumes where
+    the first stopped, without repeating anything."""
+    start, stop = outbox_factory
+    for n in range(10):
+        await stream.append(event(n))
+    slack.fail("chat.postMessage", error="service_unavailable", times=None)
+    start()
+    await asyncio.sleep(0.3)
+    await stop(0)  # "crash" while Slack is down: nothing delivered yet
+    assert delivered(slack) == []
+    slack.clear_faults()
+    for n in range(10, 20):  # events while no process delivers
+        await stream.append(event(n))
+    start()
+    await wait_until(lambda: len(delivered(slack)) >= 20)
+    await asyncio.sleep(0.2)
+    assert delivered(slack) == list(range(20))
+
+
+async def test_two_outboxes_at_once_post_each_event_once(stream, slack, outbox_factory):
+    """Two delivery loops on one Redis (as two replicas run): each event is posted once."""
+    start, _ = outbox_factory
+    start()
+    start()
+    for n in range(60):
+        await stream.append(event(n))
+        await asyncio.sleep(0.005)
+    await wait_until(lambda: len(delivered(slack)) >= 60)
+    await asyncio.sleep(0.3)
+    assert delivered(slack) == list(range(60))
+
+
+def test_two_bot_processes_deliver_each_event_once(slack, redis_url, redis_sync, tmp_path):
+    """Two real bot processes sharing one Redis post every audit event exactly once."""
+    slack.reset()
+    bots = [BotProcess(bot_env(slack, redis_url), workdir=tmp_path / str(i)) for i in range(2)]
+    for i, bot in enumerate(bots):
+        (tmp_path / str(i)).mkdir()
+        bot.start()
+    try:
+        async def append() -> None:
+            client = connect(redis_url)
+            stream = AuditStream(client, prefix="ss", retention_seconds=86400)
+            for n in range(40):
+                await stream.append(event(n))
+            await client.aclose()
+        asyncio.run(append())
+        deadline = time.monotonic() + 20
+        while len(delivered(slack)) < 40 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert delivered(slack) == list(range(40))
+    finally:
+        for bot in bots:
+            bot.stop()
+
+
+async def test_retention_trims_the_stream_by_time(redis_url, redis_sync):
+    """Events older than AUDIT_RETENTION_DAYS are trimmed as new ones arrive."""
+    client = connect(redis_url)
+    stream = AuditStream(client, prefix="ss", retention_seconds=86400)
+    old = time.time() - 3 * 86400
+    redis_sync.xadd("ss:{audit}:events", {"event": "secret_opened", "at": str(old),
+                                          "actor": "U1", "team": "T1"},
+                    id=f"{int(old * 1000)}-0")
+    for n in range(200):
+        await stream.append(event(n))
+    remaining = await stream.between(count=1000)
+    assert all(e.at > time.time() - 86400 for e in remaining)
+    assert len(remaining) == 200
+    await client.aclose()
