@@ -21,6 +21,16 @@ def main(argv: list[str] | None = None) -> int:
                                       "when SLACK_APP_TOKEN is set")
     keygen = commands.add_parser("keygen", help="print a fresh ENCRYPTION_KEYS entry")
     keygen.add_argument("--id", dest="key_id", help="the key id (default: random)")
+    audit = commands.add_parser("audit", help="the audit log").add_subparsers(
+        dest="audit_command", required=True)
+    export = audit.add_parser("export", help="write audit events as JSON Lines to stdout")
+    export.add_argument("--since", help="ISO date or time (UTC unless it says otherwise)")
+    export.add_argument("--until", help="ISO date or time")
+    export.add_argument("--event", help="only this event, e.g. secret_opened")
+    export.add_argument("--actor", help="only events by this user id, e.g. U0123ABCD")
+    admin = commands.add_parser("admin", help="administration").add_subparsers(
+        dest="admin_command", required=True)
+    admin.add_parser("stats", help="counts of secrets by status, the oldest active one")
     args = parser.parse_args(argv)
 
     if args.command == "keygen":
@@ -30,7 +40,32 @@ def main(argv: list[str] | None = None) -> int:
             print(f"share-secret: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         return 0
+    if args.command in {"audit", "admin"}:
+        return _tool(args)
     return serve()
+
+
+def _tool(args: argparse.Namespace) -> int:
+    from redis.exceptions import RedisError
+
+    from bot import cli_tools
+    from bot.config import load_settings
+    from bot.errors import StorageUnavailable
+
+    try:
+        settings = load_settings()
+        if args.command == "audit":
+            asyncio.run(cli_tools.export_audit(settings, since=args.since, until=args.until,
+                                               event=args.event, actor=args.actor))
+        else:
+            asyncio.run(cli_tools.admin_stats(settings))
+    except ConfigError as exc:
+        print(f"share-secret: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (StorageUnavailable, RedisError, OSError):
+        print("share-secret: Redis is unreachable (check REDIS_URL)", file=sys.stderr)
+        return 1
+    return 0
 
 
 def serve() -> int:
