@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(default=1000, ge=1, le=100_000)
     sweep_interval_seconds: float = Field(default=30, ge=0, le=3600)  # 0: no sweeps here
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
+    # Read only to refuse them: Bolt switches to its OAuth flow by itself when both are
+    # set in the environment, which this deployment does not use.
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -114,6 +118,13 @@ class Settings(BaseSettings):
         if any(not _USER_ID.match(v) for v in value):
             raise ValueError("must be comma-separated user ids such as U0123456789")
         return value
+
+    @model_validator(mode="after")
+    def _no_oauth_yet(self) -> Settings:
+        if self.slack_client_id or self.slack_client_secret:
+            raise ValueError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are for Slack's OAuth "
+                             "install flow, which this deployment does not use: unset them")
+        return self
 
     @model_validator(mode="after")
     def _http_mode_needs_signing_secret(self) -> Settings:

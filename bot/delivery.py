@@ -13,6 +13,8 @@ from bot import render
 from bot.domain import SecretRecord
 from bot.slack_calls import SLACK_FAILURES, failure_reason
 
+DELIVERY_CONCURRENCY = 8
+
 
 @dataclass(frozen=True)
 class DeliveryReport:
@@ -33,8 +35,14 @@ class Delivery:
     async def reveal_prompts(self, record: SecretRecord) -> DeliveryReport:
         """Send every recipient a Reveal message; report who could not be reached."""
         message = render.reveal_prompt(record)
-        routes = await asyncio.gather(*(self.send(user, record.origin_channel, message)
-                                        for user in record.recipients))
+        # A few at a time: conversations.open is rate-limited (Tier 3, ~50 a minute).
+        slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def one(user: str) -> str | tuple[str, str] | None:
+            async with slots:
+                return await self.send(user, record.origin_channel, message)
+
+        routes = await asyncio.gather(*(one(user) for user in record.recipients))
         ephemeral, direct, failed = [], {}, []
         for user, route in zip(record.recipients, routes, strict=True):
             if route == "ephemeral":

@@ -134,6 +134,7 @@ class RevealOutcome(enum.Enum):
     NOT_RECIPIENT = "not_recipient"
     WRONG_TEAM = "wrong_team"
     UNAVAILABLE = "unavailable"  # unknown, already viewed, expired, revoked: one answer
+    IN_FLIGHT = "in_flight"  # this person's own reveal is already under way (a double click)
     FAILED = "failed"  # could not be decrypted; the view was given back
     NEEDS_PASSPHRASE = "needs_passphrase"
     WRONG_PASSPHRASE = "wrong_passphrase"  # the view was given back

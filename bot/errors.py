@@ -8,7 +8,8 @@ contain secret material: they are safe to log.
     ├── ConfigError            configuration missing or malformed (start-up stops)
     ├── InvalidToken           a ciphertext could not be authenticated or decrypted
     ├── ValidationFailed       user input rejected; carries per-field messages
-    └── StorageUnavailable     Redis could not be reached in time
+    ├── StorageUnavailable     Redis could not be reached in time
+    └── NotShown               a secret was certainly not displayed (its view is given back)
 """
 
 from __future__ import annotations
@@ -42,3 +43,8 @@ class ValidationFailed(ShareSecretError):
 
 class StorageUnavailable(ShareSecretError):
     """The secret store could not be reached; nothing was changed."""
+
+
+class NotShown(ShareSecretError):
+    """Showing a secret failed in a way that proves nobody saw it (Slack refused the
+    modal before opening it); any other failure may have shown it."""

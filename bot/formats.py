@@ -37,11 +37,29 @@ def normalize(fmt: Format, text: str) -> str:
 
 
 def _json(text: str) -> str:
+    floats: list[str] = []
+
+    def no_constants(name: str) -> None:
+        raise FormatError(f"Not valid JSON: {name} is not allowed.")
+
+    def no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        keys = [k for k, _ in pairs]
+        if len(set(keys)) != len(keys):
+            raise FormatError("Not valid JSON: a key appears twice in one object.")
+        return dict(pairs)
+
+    def keep_float(raw: str) -> float:
+        floats.append(raw)
+        return float(raw)
+
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=no_constants, object_pairs_hook=no_duplicates,
+                           parse_float=keep_float)
     except json.JSONDecodeError as exc:
         raise FormatError(f"Not valid JSON: line {exc.lineno}, column {exc.colno}: "
                           f"{exc.msg}.") from None
+    if floats:  # re-printing could change how a number is written (1.10 -> 1.1)
+        return text.strip()
     return json.dumps(value, indent=2, ensure_ascii=False)
 
 
@@ -60,6 +78,8 @@ def _yaml(text: str) -> str:
 
 
 def _env(text: str) -> str:
+    """Checked line by line, shown as typed: comments, `export` and quoting are part of
+    what the sender meant to pass on."""
     lines = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
@@ -74,7 +94,7 @@ def _env(text: str) -> str:
         lines.append(f"{key}={_env_value(value, number)}")
     if not lines:
         raise FormatError("Not a valid .env: there is no KEY=value line.")
-    return "\n".join(lines)
+    return text.strip("\n")
 
 
 def _env_value(value: str, number: int) -> str:

@@ -24,7 +24,7 @@ class LifecycleStore(Protocol):
     async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]: ...
     async def id_for_code(self, code: str) -> str | None: ...
     async def end(self, secret_id: str, *, status: Status, now: float,
-                  actor: str | None = None) -> str: ...
+                  actor: str | None = None) -> tuple[str, int]: ...
     async def end_many(self, secret_ids: list[str], *, status: Status,
                        now: float) -> list[str]: ...
     async def sent_by(self, team_id: str, user_id: str, *,
@@ -39,6 +39,7 @@ class Revocation:
 
     record: SecretRecord | None
     previous: str = "unknown"  # "active" means this revoke ended it
+    in_flight: int = 0  # views handed out at that moment: someone may be reading it
 
     @property
     def revoked(self) -> bool:
@@ -76,14 +77,15 @@ class LifecycleService:
                                  code=code)
         if record is None:
             return Revocation(None)
-        previous = await self._store.end(record.secret_id, status=Status.REVOKED,
-                                         now=self._clock(), actor=user_id)
+        previous, in_flight = await self._store.end(record.secret_id, status=Status.REVOKED,
+                                                    now=self._clock(), actor=user_id)
         if previous == "active":
             await self._store.drop("expiries", [record.secret_id])
             await self._store.drop("reminders", [record.secret_id])
-        return Revocation(await self._store.get(record.secret_id) or record, previous)
+        return Revocation(await self._store.get(record.secret_id) or record, previous,
+                          in_flight if previous == "active" else 0)
 
-    async def sent_by(self, *, team_id: str, user_id: str, limit: int = 50
+    async def sent_by(self, *, team_id: str, user_id: str, limit: int = 200
                       ) -> list[SecretRecord]:
         return await self._store.sent_by(team_id, user_id, limit=limit)
 

@@ -53,8 +53,7 @@ class Notices:
         await self._audit.record(self.event(AuditAction.SECRET_EXPIRED, record,
                                             actor=record.sender_id, team_id=record.team_id,
                                             detail=detail))
-        if record.notify:
-            await self.delivery.dm(record.sender_id, render.expired_notice(record))
+        await self.delivery.dm(record.sender_id, render.expired_notice(record))
         await self._retire_prompts(record, "expired")
 
     async def remind(self, record: SecretRecord) -> None:

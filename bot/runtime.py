@@ -27,7 +27,7 @@ from bot.audit import AuditOutbox, DurableAuditLog
 from bot.background import Background
 from bot.config import Settings
 from bot.crypto import StaticKeyRing
-from bot.errors import ConfigError, StorageUnavailable
+from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
 from bot.jobs import Sweeper, start_scheduler
 from bot.lifecycle import LifecycleService
@@ -97,11 +97,6 @@ class Runtime:
             request_verification_enabled=False,
             logger=logging.getLogger("slack_bolt"),
         )
-        if bolt.oauth_flow is not None:
-            await http.close()
-            await redis.aclose()
-            raise ConfigError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET make Bolt switch to "
-                              "OAuth, which this deployment does not use: unset them")
         bolt.error(_log_error(logger))
         register_all(bolt, deps)
         scheduler = start_scheduler(sweeper, interval_seconds=settings.sweep_interval_seconds) \

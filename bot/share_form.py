@@ -94,7 +94,7 @@ def _view_limit(form: ShareForm, errors: dict[str, str]) -> ViewLimit | None:
     if mode is not ViewMode.TOTAL:
         return ViewLimit(mode) if mode else None
     raw = (form.total_views or "").strip()
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_TOTAL_VIEWS:
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= MAX_TOTAL_VIEWS:
         errors["total_views"] = f"For a total number of views, give a number from 1 to " \
                                 f"{MAX_TOTAL_VIEWS}."
         return None

@@ -10,6 +10,7 @@ destroying the secret.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -24,12 +25,16 @@ from bot.domain import (
     new_secret_id,
     new_share_code,
 )
-from bot.errors import InvalidToken, ValidationFailed
+from bot.errors import InvalidToken, NotShown, ValidationFailed
 from bot.formats import FormatError, normalize
 from bot.share_form import ValidShare, validate
 from bot.storage import Claim, CodeTaken
 
 _CODE_ATTEMPTS = 5
+# The share form must be answered within Slack's 3 s: what runs before the answer gets this.
+PRE_ANSWER_SECONDS = 2.0
+SLOW = "Slack or share-secret is slow to answer right now; nothing was shared. Please try again."
+KDF_CONCURRENCY = 2  # scrypt runs at most this many at once (one per core here)
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,9 @@ class RevealResult:
     notify: bool = False
     last_view: bool = False
     views_used: int = 0
+    can_view_again: bool = False  # this person has views left (total or unlimited modes)
+    has_passphrase: bool = False
+    uncertain: bool = False  # showing failed in a way that may have shown it anyway
     tries_left: int | None = None  # after a wrong passphrase
     locked_seconds: int = 0
 
@@ -96,24 +104,35 @@ class SharingService:
         self._keyring = keyring
         self._clock = clock
         self._passphrases = passphrases or PassphrasePolicy()
+        self._kdf_slots = asyncio.Semaphore(KDF_CONCURRENCY)
 
     async def share(self, form: ShareForm, *, people: PeopleDirectory) -> SecretRecord:
-        """Validate, encrypt and store a secret; raise ValidationFailed on bad input."""
+        """Validate, encrypt and store a secret; raise ValidationFailed on bad input.
+
+        Runs before Slack is answered, so the slow parts (asking Slack about the
+        recipients, a passphrase's scrypt) are bounded in time; past the bound nothing
+        is stored and the sender is asked to try again.
+        """
         valid = validate(form)
         try:
             text = normalize(valid.format, valid.text)
         except FormatError as exc:
             raise ValidationFailed({"secret": str(exc)}) from None
-        refused = await people.not_people(form.recipients)
-        if refused:
-            raise ValidationFailed({"recipients": _refusal(refused)})
         now = self._clock()
+        record = _record(form, valid, now)
+        try:
+            async with asyncio.timeout(PRE_ANSWER_SECONDS):
+                refused = await people.not_people(form.recipients)
+                if refused:
+                    raise ValidationFailed({"recipients": _refusal(refused)})
+                ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase)
+        except TimeoutError:
+            raise ValidationFailed({"recipients": SLOW}) from None
         for _ in range(_CODE_ATTEMPTS):
-            record = _record(form, valid, now)
-            ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase)
             try:
                 await self._store.create(record, ciphertext, now=now)
             except CodeTaken:
+                record = dataclasses.replace(record, code=new_share_code())
                 continue
             return record
         raise CodeTaken("no free share code found")  # 2^59 codes: would mean a broken RNG
@@ -126,16 +145,21 @@ class SharingService:
         def work() -> bytes:
             return crypto.encrypt(text.encode("utf-8"), record_id=record_id,
                                   keyring=self._keyring, passphrase=passphrase)
-        # scrypt takes tens of milliseconds of CPU: keep it off the event loop.
-        return await asyncio.to_thread(work) if passphrase is not None else work()
+        if passphrase is None:
+            return work()
+        # scrypt costs ~100 ms of CPU and 32 MiB: off the event loop, a few at a time.
+        async with self._kdf_slots:
+            return await asyncio.to_thread(work)
 
     async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
                      passphrase: str | None = None) -> RevealResult:
         """Show a secret to a recipient, if they have a view left.
 
         The view is claimed atomically, decrypted and shown; only once `show` returns is
-        it confirmed. A failed decryption, a wrong passphrase or a raising `show` gives
-        the view back.
+        it confirmed. A failed decryption, a wrong passphrase, or `show` raising NotShown
+        gives the view back. Any other failure of `show` may have displayed the secret
+        (Slack opened the modal but its answer was lost), so the view is confirmed and
+        the result says `uncertain`: a secret is never shown twice for one view.
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
@@ -155,21 +179,30 @@ class SharingService:
         except (InvalidToken, UnicodeDecodeError):
             await self._store.release(secret_id, user_id=user_id)
             return await self._failed(secret_id, claim, passphrase)
+        uncertain = False
         try:
             await show(plaintext, claim)
-        except BaseException:
+        except NotShown:
             await self._store.release(secret_id, user_id=user_id)
             raise
+        except Exception:  # noqa: BLE001 - reported as `uncertain`; the caller logs it
+            uncertain = True
         state, used = await self._store.confirm(secret_id, user_id=user_id, now=self._clock())
         return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
                             label=claim.label, notify=claim.notify, last_view=state == "burned",
-                            views_used=used)
+                            views_used=used, uncertain=uncertain,
+                            has_passphrase=claim.has_passphrase,
+                            can_view_again=claim.mode != "each" and (
+                                claim.views_left is None or claim.views_left > 0))
 
     async def _decrypt(self, ciphertext: bytes, record_id: str, passphrase: str | None) -> str:
         def work() -> str:
             return crypto.decrypt(ciphertext, record_id=record_id, keyring=self._keyring,
                                   passphrase=passphrase).decode("utf-8")
-        return await asyncio.to_thread(work) if passphrase is not None else work()
+        if passphrase is None:
+            return work()
+        async with self._kdf_slots:
+            return await asyncio.to_thread(work)
 
     async def _failed(self, secret_id: str, claim: Claim,
                       passphrase: str | None) -> RevealResult:
@@ -199,6 +232,7 @@ _OUTCOMES = {
     "unknown": RevealOutcome.UNAVAILABLE,
     "unavailable": RevealOutcome.UNAVAILABLE,
     "not_recipient": RevealOutcome.NOT_RECIPIENT,
+    "in_flight": RevealOutcome.IN_FLIGHT,
     "wrong_team": RevealOutcome.WRONG_TEAM,
 }
 

@@ -161,3 +161,25 @@ def audit_lines(slack, count: int, timeout: float = 10.0) -> list[str]:
 def stored_secrets(client: redis.Redis) -> list[bytes]:
     """Every key except the audit log's (which records refusals too)."""
     return [k for k in client.scan_iter() if b"{audit}" not in k]
+
+
+def strings_in(value: object) -> list[str]:
+    """Every string inside a decoded JSON value (so a search is not fooled by escaping)."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (*strings_in(k), *strings_in(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in strings_in(v)]
+    return []
+
+
+def sent_outside_reveals(slack, needle: str) -> list[str]:
+    """Descriptions of calls to Slack, other than the views showing a secret, that carry
+    `needle` anywhere in their arguments."""
+    def reveals(call) -> bool:
+        view = call.params.get("view") if isinstance(call.params.get("view"), dict) else {}
+        return call.method in {"views.open", "views.update"} and \
+            view.get("title", {}).get("text") == "Your secret"
+    return [call.describe() for call in slack.calls if not reveals(call)
+            and any(needle in s for s in strings_in(dict(call.params)))]

@@ -21,6 +21,7 @@ VALID = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
 def env(monkeypatch, tmp_path):
     """A clean environment in an empty directory (so no .env is read by accident)."""
     for name in ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
+                 "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET",
                  "REDIS_URL", "ENCRYPTION_KEYS", "AUDIT_CHANNEL_ID", "ADMIN_USER_IDS", "HOST",
                  "PORT", "LOG_LEVEL"]:
         monkeypatch.delenv(name, raising=False)
@@ -78,6 +79,8 @@ def test_dotenv_file_is_read(env, tmp_path):
     ({"AUDIT_CHANNEL_ID": "#audit"}, "AUDIT_CHANNEL_ID must be a channel id"),
     ({"ADMIN_USER_IDS": "alice"}, "ADMIN_USER_IDS must be comma-separated user ids"),
     ({"PORT": "99999"}, "PORT"),
+    ({"SLACK_CLIENT_ID": "123.456", "SLACK_CLIENT_SECRET": "shhh-client-secret"},
+     "OAuth install flow"),
 ])
 def test_bad_values_name_the_variable_never_the_value(env, changes, named):
     """Each missing or malformed value is named in one line that quotes no value."""

@@ -22,6 +22,7 @@ from tests.conftest import (
     audit_lines,
     populate,
     redis_contents,
+    sent_outside_reveals,
     settle,
     stored_secrets,
 )
@@ -116,28 +117,47 @@ def test_invalid_json_is_refused_in_the_form(sim, redis_sync):
 
 
 def test_passphrase_flow(sim, slack):
-    """Reveal asks for the passphrase; a wrong one is refused and audited; the right one
-    shows the secret in the same window, and the Reveal message is updated."""
+    """Reveal asks for the passphrase; the form is answered at once and then updated: a
+    wrong passphrase with tries left (audited, view kept), the right one with the secret;
+    the Reveal message is updated."""
     share(sim, [BOB], passphrase="blue-harbour-42")
     receipt = slack.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == ALICE)
     assert "another way" in receipt[0].params["text"]
     message, button = sim.reveal_prompt(BOB)
     assert button["action_id"] == "reveal_with_passphrase"
     ask = sim.shown_view(sim.click(BOB, message, button).trigger_id)
-    opened = slack.calls_to("views.open")[-1].response["view"]
-    wrong = sim.submit_form(BOB, opened, {"passphrase": {"text": {
-        "type": "plain_text_input", "value": "red-harbour-42"}}})
-    assert "4 more tries" in wrong.json()["errors"]["passphrase"]
-    right = sim.submit_form(BOB, opened, {"passphrase": {"text": {
-        "type": "plain_text_input", "value": "blue-harbour-42"}}})
-    answer = right.json()
-    assert answer["response_action"] == "update"
-    assert preformatted(answer["view"]) == SECRET
     assert "Unlock" in ask["title"]["text"]
-    texts = audit_lines(slack, 3)
-    assert "Wrong passphrase" in texts[1]
-    assert "Secret opened" in texts[2]
+    opened = slack.calls_to("views.open")[-1].response["view"]
+
+    def unlock(passphrase: str, count: int) -> dict:
+        reply = sim.submit_form(BOB, opened, {"passphrase": {"text": {
+            "type": "plain_text_input", "value": passphrase}}})
+        assert reply.json()["response_action"] == "update"
+        assert "Checking" in json.dumps(reply.json()["view"])
+        update = slack.wait_for("views.update", count=count)[-1]
+        assert update.params["view_id"] == opened["id"]
+        return update.params["view"]
+
+    assert "4 more tries" in json.dumps(unlock("red-harbour-42", 1))
+    assert preformatted(unlock("blue-harbour-42", 2)) == SECRET
+    lines = audit_lines(slack, 3)
+    assert "Wrong passphrase" in lines[1]
+    assert "Secret opened" in lines[2]
     assert slack.wait_for("response_url")[0].params["replace_original"] is True
+
+
+def test_unlimited_views_keep_the_reveal_button(sim, slack):
+    """With unlimited views the recipient's message keeps a Reveal button, which works
+    again; the modal says it can be viewed again."""
+    share(sim, [BOB], views="unlimited")
+    message, button = sim.reveal_prompt(BOB)
+    first = sim.shown_view(sim.click(BOB, message, button).trigger_id)
+    assert "view it again" in json.dumps(first)
+    replaced = slack.wait_for("response_url")[0].params
+    again = next(e for b in replaced["blocks"] if b["type"] == "actions" for e in b["elements"])
+    assert again["value"] == button["value"]
+    second = sim.shown_view(sim.click(BOB, message, button).trigger_id)
+    assert preformatted(second) == SECRET
 
 
 def test_revoke_from_the_receipt(sim, slack):
@@ -240,16 +260,16 @@ def test_nothing_secret_in_logs_redis_or_slack(sim, slack, live, redis_sync):
     any message other than the reveal itself."""
     share(sim, [BOB], passphrase="quiet-mountain-7")
     message, button = sim.reveal_prompt(BOB)
-    sim.click(BOB, message, button)
-    opened = slack.calls_to("views.open")[-1].response["view"]
+    trigger = sim.click(BOB, message, button).trigger_id
+    sim.shown_view(trigger)
+    opened = next(c.response["view"] for c in slack.calls_to("views.open")
+                  if c.params["trigger_id"] == trigger)
     sim.submit_form(BOB, opened, {"passphrase": {"text": {"type": "plain_text_input",
                                                           "value": "quiet-mountain-7"}}})
+    slack.wait_for("views.update")
     settle(slack)
     for needle in (SECRET, "quiet-mountain-7"):
         assert needle not in live.log_text()
         assert not [v for v in redis_contents(redis_sync) if needle.encode() in v]
-    for call in slack.calls:
-        if call.method == "views.open" and "rich_text" in json.dumps(call.params):
-            continue
-        assert SECRET not in json.dumps(call.params)
-        assert "quiet-mountain-7" not in json.dumps(call.params)
+    assert sent_outside_reveals(slack, SECRET) == []
+    assert sent_outside_reveals(slack, "quiet-mountain-7") == []

@@ -19,6 +19,8 @@ from tests.conftest import (
     GENERAL,
     audit_lines,
     redis_contents,
+    sent_outside_reveals,
+    settle,
     stored_secrets,
 )
 from tests.test_manifest import SCOPES_FOR_CALLS
@@ -80,6 +82,7 @@ def test_share_deliver_reveal_then_second_click_refused(sim, slack):
     assert "revealed" in replaced.params["text"]
     assert replaced.context["message_ts"] == message.ts
 
+    slack.wait_for("response_url")
     again = sim.click(BOB, message, button)
     assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
 
@@ -126,6 +129,7 @@ def test_two_recipients_each_reveal_once(sim, slack):
     for user in (BOB, CAROL):
         message, button = sim.reveal_prompt(user)
         assert preformatted(sim.shown_view(sim.click(user, message, button).trigger_id)) == SECRET
+        slack.wait_for("response_url", where=lambda c, u=user: c.context["user_id"] == u)
         again = sim.click(user, message, button)
         assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
     texts = audit_lines(slack, 4)
@@ -140,10 +144,15 @@ def test_fifty_concurrent_clicks_reveal_exactly_once(sim, slack):
     with ThreadPoolExecutor(max_workers=50) as pool:
         replies = list(pool.map(lambda _: sim.click(BOB, message, button), range(50)))
     assert all(r.status == 200 for r in replies)
-    views = [sim.shown_view(r.trigger_id) for r in replies]
+    settle(slack)
+    views = [c.params["view"] for c in slack.calls_to("views.open")
+             if c.params["trigger_id"] in {r.trigger_id for r in replies}]
     revealed = [v for v in views if any(b["type"] == "rich_text" for b in v["blocks"])]
     assert len(revealed) == 1
     assert preformatted(revealed[0]) == SECRET
+    # Clicks while the first was being shown get nothing (it is on screen); later ones
+    # get the standard refusal.
+    assert all("no longer available" in view_text(v) for v in views if v not in revealed)
 
 
 def test_bad_signature_and_stale_timestamp_get_401_and_change_nothing(sim, slack, redis_sync):
@@ -222,10 +231,7 @@ def test_no_plaintext_outside_the_reveal_modal(sim, slack, bot, redis_sync):
     assert contents
     assert not [v for v in contents if SECRET.encode() in v]
     assert SECRET not in bot.log_text()
-    outside_reveal = [c for c in slack.calls
-                      if not (c.method == "views.open" and "rich_text" in json.dumps(c.params))]
-    for call in outside_reveal:
-        assert SECRET not in json.dumps(call.params), call.describe()
+    assert sent_outside_reveals(slack, SECRET) == []
     # Every method the bot called is one manifest.yml grants a scope for.
     assert {c.method for c in slack.calls} - {"response_url"} <= SCOPES_FOR_CALLS.keys()
 
@@ -238,3 +244,32 @@ def test_health_and_http_edges(bot):
     status, _ = bot.request("POST", "/slack/events", b"x" * (600 * 1024),
                             {"Content-Type": "application/x-www-form-urlencoded"})
     assert status == 413
+
+
+def test_a_lost_answer_to_the_reveal_modal_never_shows_the_secret_twice(sim, slack):
+    """Slack opens the modal but its answer is lost: the bot must not retry or give the
+    view back (that would show the secret a second time); it tells the recipient."""
+    share(sim, [BOB])
+    message, button = sim.reveal_prompt(BOB)
+    slack.lose_answers("views.open")
+    sim.click(BOB, message, button)
+    warning = slack.wait_for("response_url", where=lambda c: "did not confirm" in c.params.get(
+        "text", ""))[0]
+    assert warning.params["replace_original"] is False
+    again = sim.click(BOB, message, button)
+    assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
+    showing = [c for c in slack.calls_to("views.open") if "rich_text" in json.dumps(c.params)]
+    assert len(showing) == 1
+    assert "display not confirmed" in "\n".join(audit_lines(slack, 2))
+
+
+def test_an_expired_trigger_gives_the_view_back(sim, slack):
+    """When Slack refuses the modal (expired trigger), nothing was shown: the view is given
+    back and the recipient is asked to click again, which then works."""
+    share(sim, [BOB])
+    message, button = sim.reveal_prompt(BOB)
+    slack.fail("views.open", error="expired_trigger_id", times=1)
+    sim.click(BOB, message, button)
+    slack.wait_for("response_url", where=lambda c: "click" in c.params.get("text", ""))
+    again = sim.click(BOB, message, button)
+    assert preformatted(sim.shown_view(again.trigger_id)) == SECRET

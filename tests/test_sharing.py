@@ -9,7 +9,7 @@ import pytest
 
 from bot.crypto import MasterKey, StaticKeyRing
 from bot.domain import RevealOutcome, ShareForm, Status, ViewState
-from bot.errors import ValidationFailed
+from bot.errors import NotShown, ValidationFailed
 from bot.sharing import SharingService
 from bot.storage import CodeTaken, KeySpace, RedisSecretStore, connect
 from tests.conftest import redis_contents, stored_secrets
@@ -134,17 +134,32 @@ async def test_fifty_concurrent_reveals_yield_one_plaintext(service):
     assert sum(r.outcome is RevealOutcome.REVEALED for r in results) == 1
 
 
-async def test_failure_to_show_gives_the_view_back(service):
-    """When showing fails (Slack refused the modal), the secret is not used up."""
+async def test_certain_failure_to_show_gives_the_view_back(service):
+    """When showing certainly failed (Slack refused the modal), the view is not used up."""
     record = await service.share(form(), people=People())
 
-    async def broken(plaintext, claim):
-        raise ConnectionError("modal did not open")
+    async def refused(plaintext, claim):
+        raise NotShown("expired_trigger_id")
 
-    with pytest.raises(ConnectionError):
+    with pytest.raises(NotShown):
         await service.reveal(secret_id=record.secret_id, user_id="UBOB", team_id="T1",
-                             show=broken)
+                             show=refused)
     assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+
+
+async def test_uncertain_failure_to_show_uses_the_view(service):
+    """When showing failed in a way that may have shown it (a lost answer), the view is
+    used up rather than risk showing the secret twice, and the result says so."""
+    record = await service.share(form(), people=People())
+
+    async def lost(plaintext, claim):
+        raise ConnectionResetError("answer lost")
+
+    result = await service.reveal(secret_id=record.secret_id, user_id="UBOB", team_id="T1",
+                                  show=lost)
+    assert result.outcome is RevealOutcome.REVEALED
+    assert result.uncertain
+    assert (await reveal(service, record)).outcome is RevealOutcome.UNAVAILABLE
 
 
 async def test_decryption_failure_never_destroys(store, service):

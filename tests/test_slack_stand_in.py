@@ -835,3 +835,22 @@ def test_reset_forgets_calls_and_faults_but_keeps_the_workspace(slack, client):
     assert slack.messages() == []
     assert client.users_info(user="U0ALICE")["ok"]
     assert client.chat_postMessage(channel="C0GENERAL", text="x")["ok"]
+
+
+def test_lost_answer_takes_effect_but_the_caller_sees_a_disconnect():
+    """lose_answers: the call happens and is recorded, but no answer comes back."""
+    import http.client
+
+    with SlackStandIn(bot_token="xoxb-t") as slack:
+        slack.add_user("U1", "one")
+        slack.lose_answers("chat.postMessage")
+        conn = http.client.HTTPConnection("127.0.0.1", int(slack.base_url.split(":")[2]
+                                                           .split("/")[0]), timeout=5)
+        conn.request("POST", "/api/chat.postMessage", body=b'{"channel":"U1","text":"hi"}',
+                     headers={"Authorization": "Bearer xoxb-t",
+                              "Content-Type": "application/json"})
+        with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+            conn.getresponse()
+        [call] = slack.calls_to("chat.postMessage")
+        assert call.ok
+        assert len(slack.messages()) == 1

@@ -49,8 +49,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 if revocation.record is None:
                     await ack(**render.notice(render.NOT_FOUND))
                     return
-                await ack(**render.notice(render.revoked_notice(revocation.record,
-                                                                revocation.previous)))
+                await ack(**render.notice(render.revoked_notice(
+                    revocation.record, revocation.previous, revocation.in_flight)))
                 if revocation.revoked:
                     deps.later(deps.notices(client).revoked(revocation.record, actor=user),
                                name="after-revoke")

@@ -34,6 +34,13 @@ class Deps:
     logger: logging.Logger
     clock: Callable[[], float] = field(default=time.time)
 
+    def without_retries(self, client: AsyncWebClient) -> AsyncWebClient:
+        """The same workspace's client, minus retries: for calls that must happen at most
+        once (showing a secret), where a retry after a lost answer could show it twice."""
+        return AsyncWebClient(token=client.token, base_url=client.base_url,
+                              session=client.session, timeout=client.timeout,
+                              logger=client.logger, retry_handlers=[])
+
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""
         return Notices(client, audit=self.audit, logger=self.logger, clock=self.clock)
@@ -60,6 +67,11 @@ class Deps:
 def workspace_of(context: AsyncBoltContext) -> str:
     """The workspace (or, for org-wide installs, the organisation) a request came from."""
     return context.team_id or context.enterprise_id or ""
+
+
+def as_dict(value: object) -> dict[str, Any]:
+    """`value` if it is a JSON object, else an empty one (payloads can be malformed)."""
+    return value if isinstance(value, dict) else {}
 
 
 def user_of(body: dict[str, Any]) -> str:

@@ -56,7 +56,8 @@ async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, s
         return
     if block == "receipt":  # the receipt loses its button and says what happened
         await deps.post_to_response_url(response_url, {
-            **render.notice(render.revoked_notice(revocation.record, revocation.previous)),
+            **render.notice(render.revoked_notice(revocation.record, revocation.previous,
+                                         revocation.in_flight)),
             "replace_original": True})
     else:  # a list or status: shown again, as it is now
         now = deps.clock()

@@ -1,27 +1,35 @@
 """Reveal: show a secret privately to a recipient who has a view left; refuse anyone else.
 
-Two ways in: the Reveal button (answered at once, the work done after the answer),
-and for passphrase-protected secrets the unlock form, whose submission is answered
-with the secret itself (`response_action: update`) or with an error in the form.
+Two ways in: the Reveal button, and for passphrase-protected secrets the unlock form.
+Both are answered at once; the work (Redis, decryption, Slack) happens after. The
+secret is shown in a modal opened (or updated) with a client that never retries: a
+retried call could open a second modal with the same secret.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.background import Overloaded
 from bot.domain import AuditAction, RevealOutcome
-from bot.errors import StorageUnavailable
-from bot.handlers.deps import Deps, user_of, workspace_of
+from bot.errors import NotShown, StorageUnavailable
+from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.sharing import RevealResult
 from bot.slack_calls import SLACK_FAILURES, failure_reason
 from bot.storage import Claim
+
+# Slack's answers that prove no modal was opened or changed.
+_NOT_OPENED = {"invalid_trigger_id", "expired_trigger_id", "exchanged_trigger_id",
+               "invalid_arguments", "view_too_large", "not_found", "ratelimited"}
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,7 @@ class Click:
     trigger_id: str
     response_url: str | None
     channel: str | None
+    view_id: str | None = None  # the unlock form, when the passphrase came from one
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -57,53 +66,118 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     async def on_unlock(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                         context: AsyncBoltContext) -> None:
-        await _unlock(ack, body, client, context, deps)
+        view = as_dict(body.get("view"))
+        metadata = _metadata(view)
+        values = as_dict(as_dict(view.get("state")).get("values"))
+        entered = as_dict(as_dict(values.get(render.UNLOCK_BLOCK)).get(render.UNLOCK_ACTION))
+        passphrase = entered.get("value")
+        if not isinstance(passphrase, str) or not passphrase.strip():
+            await ack(response_action="errors",
+                      errors={render.UNLOCK_BLOCK: "Type the passphrase."})
+            return
+        url = metadata.get("url")
+        click = Click(secret_id=str(metadata.get("id") or ""), user_id=user_of(body),
+                      team_id=workspace_of(context), trigger_id="",
+                      response_url=url if isinstance(url, str) else None, channel=None,
+                      view_id=str(view.get("id") or "") or None)
+        # Answer at once with a holding view; scrypt and Redis run after the answer, and
+        # the view is updated with the secret (or the refusal) when it is ready.
+        await ack(response_action="update", view=render.opening_modal())
+        deps.later(_reveal(client, click, deps, passphrase=passphrase), name="unlock-secret")
 
     app.action(render.REVEAL_ACTION)(on_reveal)
     app.action(render.REVEAL_LOCKED_ACTION)(on_locked_reveal)
     app.view(render.UNLOCK_CALLBACK)(on_unlock)
 
 
+def _metadata(view: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return as_dict(json.loads(view.get("private_metadata") or "{}"))
+    except (json.JSONDecodeError, TypeError):
+        return {}
+
+
 def _click(body: dict[str, Any], action: dict[str, Any], context: AsyncBoltContext) -> Click:
-    value = action.get("value")
-    channel = body.get("channel")
+    value, url = action.get("value"), body.get("response_url")
     return Click(secret_id=value if isinstance(value, str) else "", user_id=user_of(body),
                  team_id=workspace_of(context), trigger_id=str(body.get("trigger_id") or ""),
-                 response_url=body.get("response_url") if isinstance(
-                     body.get("response_url"), str) else None,
-                 channel=channel.get("id") if isinstance(channel, dict) else None)
+                 response_url=url if isinstance(url, str) else None,
+                 channel=as_dict(body.get("channel")).get("id"))
 
 
-async def _reveal(client: AsyncWebClient, click: Click, deps: Deps) -> None:
+async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
+                  passphrase: str | None = None) -> None:
+    display = _display(deps.without_retries(client), click)
+
     async def show(plaintext: str, claim: Claim) -> None:
         assert claim.sender_id is not None
         assert claim.code is not None
-        await client.views_open(trigger_id=click.trigger_id, view=render.revealed_modal(
-            plaintext, sender_id=claim.sender_id, code=claim.code, label=claim.label))
+        await _certain(display(render.revealed_modal(
+            plaintext, sender_id=claim.sender_id, code=claim.code, label=claim.label,
+            mode=claim.mode, views_left=claim.views_left)))
 
     try:
         result = await deps.service.reveal(secret_id=click.secret_id, user_id=click.user_id,
-                                           team_id=click.team_id, show=show)
+                                           team_id=click.team_id, show=show,
+                                           passphrase=passphrase)
     except StorageUnavailable:
-        await _open(client, click, render.store_down_modal(), deps)
+        await _quietly(display(render.store_down_modal()), deps)
         return
-    except SLACK_FAILURES as exc:
-        # The modal could not be opened (e.g. the trigger expired); the view was given back.
-        deps.logger.warning("could not show a secret: %s", failure_reason(exc))
-        await deps.post_to_response_url(click.response_url, render.reveal_retry_message())
+    except NotShown as exc:
+        # Nothing was shown and the view was given back: the person can simply retry.
+        deps.logger.warning("could not show a secret: %s", exc)
+        if click.view_id is None:
+            await deps.post_to_response_url(click.response_url, render.reveal_retry_message())
         return
     if result.outcome is RevealOutcome.NEEDS_PASSPHRASE:
-        await _open(client, click, render.passphrase_modal(
-            secret_id=click.secret_id, response_url=click.response_url), deps)
+        await _quietly(display(render.passphrase_modal(
+            secret_id=click.secret_id, response_url=click.response_url)), deps)
         return
-    view = _refusal_view(result)
-    if view is not None:
-        await _open(client, click, view, deps)
+    if result.outcome is RevealOutcome.WRONG_PASSPHRASE:
+        await _quietly(display(render.passphrase_modal(
+            secret_id=click.secret_id, response_url=click.response_url,
+            error=render.wrong_passphrase(result.tries_left or 0))), deps)
+    elif result.outcome is not RevealOutcome.REVEALED:
+        view = _refusal_view(result)
+        if view is not None:
+            await _quietly(display(view), deps)
+    elif result.uncertain:
+        deps.logger.warning("Slack did not confirm that a secret was shown")
+        await deps.post_to_response_url(click.response_url,
+                                        render.reveal_unconfirmed_message(result.sender_id))
     await after_reveal(client, click, result, deps)
 
 
+def _display(client: AsyncWebClient, click: Click) -> Callable[[render.View],
+                                                                Awaitable[Any]]:
+    """Opens a modal for a click, or replaces the unlock form the passphrase came from."""
+    if click.view_id:
+        return lambda view: client.views_update(view_id=click.view_id, view=view)
+    return lambda view: client.views_open(trigger_id=click.trigger_id, view=view)
+
+
+async def _certain(call: Awaitable[Any]) -> None:
+    """Run a Slack call that shows a secret; raise NotShown only when Slack's answer
+    proves nothing was shown (any other failure propagates as it is)."""
+    try:
+        await call
+    except SlackApiError as exc:
+        if exc.response.status_code == 429 or exc.response.get("error") in _NOT_OPENED:
+            raise NotShown(failure_reason(exc)) from None
+        raise
+    except aiohttp.ClientConnectorError:
+        raise NotShown("could not connect to Slack") from None
+
+
+async def _quietly(call: Awaitable[Any], deps: Deps) -> None:
+    try:
+        await call
+    except SLACK_FAILURES as exc:
+        deps.logger.warning("could not show a notice: %s", failure_reason(exc))
+
+
 def _refusal_view(result: RevealResult) -> render.View | None:
-    """The notice for a reveal that did not show the secret (None when it did)."""
+    """The notice for a reveal that did not show the secret (None: say nothing)."""
     outcome = result.outcome
     if outcome in (RevealOutcome.NOT_RECIPIENT, RevealOutcome.WRONG_TEAM):
         return render.not_for_you_modal()
@@ -113,7 +187,7 @@ def _refusal_view(result: RevealResult) -> render.View | None:
         return render.locked_modal(result.locked_seconds)
     if outcome is RevealOutcome.UNAVAILABLE:
         return render.unavailable_modal()
-    return None
+    return None  # IN_FLIGHT: a double click; the first click is showing it
 
 
 async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResult,
@@ -132,8 +206,10 @@ async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResul
         assert result.sender_id is not None
         assert result.code is not None
         await deps.post_to_response_url(click.response_url, render.revealed_message(
-            sender_id=result.sender_id, code=result.code, label=result.label, at=deps.clock()))
-        await audit(AuditAction.SECRET_OPENED)
+            sender_id=result.sender_id, code=result.code, label=result.label, at=deps.clock(),
+            reveal_again=_again(click, result)))
+        await audit(AuditAction.SECRET_OPENED,
+                    "display not confirmed by Slack" if result.uncertain else None)
         if result.last_view:
             await audit(AuditAction.SECRET_BURNED, "last view used; ciphertext deleted")
         if result.notify and result.sender_id != click.user_id:
@@ -154,53 +230,13 @@ async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResul
                     f"locked for {max(1, result.locked_seconds // 60)} minutes")
 
 
+def _again(click: Click, result: RevealResult) -> tuple[str, str] | None:
+    """The (action id, secret id) of a Reveal button to keep, when views are left."""
+    if not result.can_view_again:
+        return None
+    action = render.REVEAL_LOCKED_ACTION if result.has_passphrase else render.REVEAL_ACTION
+    return action, click.secret_id
+
+
 async def _open(client: AsyncWebClient, click: Click, view: render.View, deps: Deps) -> None:
-    try:
-        await client.views_open(trigger_id=click.trigger_id, view=view)
-    except SLACK_FAILURES as exc:
-        deps.logger.warning("could not open a view: %s", failure_reason(exc))
-
-
-async def _unlock(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
-                  context: AsyncBoltContext, deps: Deps) -> None:
-    view = body.get("view") or {}
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except (json.JSONDecodeError, TypeError):
-        metadata = {}
-    metadata = metadata if isinstance(metadata, dict) else {}
-    values = ((view.get("state") or {}).get("values") or {})
-    entered = ((values.get(render.UNLOCK_BLOCK) or {}).get(render.UNLOCK_ACTION) or {})
-    passphrase = entered.get("value") if isinstance(entered, dict) else None
-    click = Click(secret_id=str(metadata.get("id") or ""), user_id=user_of(body),
-                  team_id=workspace_of(context), trigger_id="",
-                  response_url=metadata.get("url") if isinstance(metadata.get("url"), str)
-                  else None, channel=None)
-    if not isinstance(passphrase, str) or not passphrase.strip():
-        await ack(response_action="errors", errors={render.UNLOCK_BLOCK: "Type the passphrase."})
-        return
-    shown: list[render.View] = []
-
-    async def show(plaintext: str, claim: Claim) -> None:
-        assert claim.sender_id is not None
-        assert claim.code is not None
-        shown.append(render.revealed_modal(plaintext, sender_id=claim.sender_id,
-                                           code=claim.code, label=claim.label))
-
-    try:
-        result = await deps.service.reveal(secret_id=click.secret_id, user_id=click.user_id,
-                                           team_id=click.team_id, show=show,
-                                           passphrase=passphrase)
-    except StorageUnavailable:
-        await ack(response_action="update", view=render.store_down_modal())
-        return
-    if result.outcome is RevealOutcome.WRONG_PASSPHRASE:
-        await ack(response_action="errors", errors={
-            render.UNLOCK_BLOCK: render.wrong_passphrase(result.tries_left or 0)})
-    elif result.outcome is RevealOutcome.LOCKED:
-        await ack(response_action="errors", errors={
-            render.UNLOCK_BLOCK: render.locked(result.locked_seconds)})
-    else:
-        await ack(response_action="update",
-                  view=shown[0] if shown else _refusal_view(result) or render.unavailable_modal())
-    deps.later(after_reveal(client, click, result, deps), name="after-unlock")
+    await _quietly(client.views_open(trigger_id=click.trigger_id, view=view), deps)

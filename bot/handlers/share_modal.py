@@ -12,18 +12,17 @@ from bot import render
 from bot.background import Overloaded
 from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
 from bot.errors import StorageUnavailable, ValidationFailed
-from bot.handlers.deps import Deps, user_of, workspace_of
+from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.people import SlackPeople
 
 
 def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:
     """Read the submitted form; missing or odd fields become None for validation to name."""
-    view = body.get("view") or {}
-    values = (view.get("state") or {}).get("values") or {}
+    view = as_dict(body.get("view"))
+    values = as_dict(as_dict(view.get("state")).get("values"))
 
     def field(block: str, action: str) -> dict[str, Any]:
-        found = (values.get(block) or {}).get(action) if isinstance(values, dict) else None
-        return found if isinstance(found, dict) else {}
+        return as_dict(as_dict(values.get(block)).get(action))
 
     def string(block: str, action: str) -> str | None:
         value = field(block, action).get("value")

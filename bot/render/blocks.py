@@ -15,7 +15,12 @@ def text(value: str, *, kind: str = "plain_text") -> dict[str, Any]:
     return {"type": kind, "text": value, **({"emoji": True} if kind == "plain_text" else {})}
 
 
+SECTION_LIMIT = 3000  # Slack's limit for a section's text
+
+
 def section(markdown: str, **extra: Any) -> Block:
+    if len(markdown) > SECTION_LIMIT:  # a last guard; callers keep lists short themselves
+        markdown = markdown[:SECTION_LIMIT - 1] + "…"
     return {"type": "section", "text": text(markdown, kind="mrkdwn"), **extra}
 
 
@@ -50,8 +55,11 @@ def slack_date(ts: float) -> str:
     return f"<!date^{int(ts)}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
-def mentions(users: Iterable[str]) -> str:
-    return ", ".join(f"<@{u}>" for u in users)
+def mentions(users: Iterable[str], *, limit: int = 20) -> str:
+    """People by mention, at most `limit` of them and then "and N more"."""
+    people = list(users)
+    shown = ", ".join(f"<@{u}>" for u in people[:limit])
+    return shown + (f" and {len(people) - limit} more" if len(people) > limit else "")
 
 
 def escape(value: str) -> str:

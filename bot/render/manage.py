@@ -33,6 +33,8 @@ HELP = (
 BUSY = "Share-secret is very busy right now. Please try again in a few seconds."
 STORE_DOWN = "Couldn't save your secret, nothing was shared. Please try again in a minute."
 NOT_FOUND = "None of your secrets has that code. `/share-secret list` shows them."
+STATUS_PEOPLE = 20  # recipients listed one by one in `status`; the rest are counted
+REASON_CHARS = 150
 
 _STATUS_WORDS = {Status.ACTIVE: ":large_green_circle: active", Status.BURNED: ":fire: burned",
                  Status.EXPIRED: ":hourglass: expired", Status.REVOKED: ":no_entry_sign: revoked"}
@@ -76,8 +78,7 @@ def sender_confirmation(record: SecretRecord, *, failed: Sequence[str] = ()) -> 
 
 
 def status_line(record: SecretRecord, now: float) -> str:
-    who = mentions(record.recipients[:5]) + (
-        f" and {len(record.recipients) - 5} more" if len(record.recipients) > 5 else "")
+    who = mentions(record.recipients, limit=5)
     if record.status is Status.ACTIVE:
         when = f"expires in {in_words(record.expires_at - now)}"
     else:
@@ -106,12 +107,16 @@ def secret_list(records: Sequence[SecretRecord], *, now: float) -> Message:
 def secret_status(record: SecretRecord, *, now: float) -> Message:
     """`/share-secret status CODE`: one secret, who viewed it and when."""
     lines = [status_line(record, now), f"Shared {slack_date(record.created_at)}"]
-    for user in record.recipients:
+    for user in record.recipients[:STATUS_PEOPLE]:
         state = record.views.get(user, ViewState.PENDING)
         seen = record.viewed_at.get(user)
         lines.append(f"• <@{user}>: " + (f"viewed {slack_date(seen)}" if seen
                                          else "viewing now" if state is ViewState.CLAIMED
                                          else "not viewed"))
+    if len(record.recipients) > STATUS_PEOPLE:
+        seen = sum(1 for u in record.recipients[STATUS_PEOPLE:] if u in record.viewed_at)
+        lines.append(f"… and {len(record.recipients) - STATUS_PEOPLE} more, {seen} of whom "
+                     "viewed it.")
     if record.status is Status.REVOKED and record.ended_by:
         lines.append(f"Revoked by <@{record.ended_by}>.")
     blocks: list[Block] = [section("\n".join(lines))]
@@ -121,8 +126,12 @@ def secret_status(record: SecretRecord, *, now: float) -> Message:
     return {"response_type": "ephemeral", "text": f"Secret {record.code}", "blocks": blocks}
 
 
-def revoked_notice(record: SecretRecord, previous: str) -> str:
+def revoked_notice(record: SecretRecord, previous: str, in_flight: int = 0) -> str:
     name = quoted_name(record.label, record.code)
+    if previous == "active" and in_flight:
+        return (f":no_entry_sign: Revoked {name}. Nobody can reveal it any more, but "
+                f"{'someone was' if in_flight == 1 else f'{in_flight} people were'} opening "
+                "it at that moment and may have seen it.")
     if previous == "active":
         return f":no_entry_sign: Revoked {name}. Nobody can reveal it any more."
     return f"{name} had already ended ({previous}); there was nothing to revoke."
@@ -155,9 +164,11 @@ def reminder_notice(record: SecretRecord, *, now: float) -> Message:
 
 def request_message(*, requester: str, reason: str | None) -> Message:
     """What someone asked for a secret gets: who asks, why, and a Share it button."""
+    reason = (reason or "")[:REASON_CHARS]
     why = f": _{escape(reason)}_" if reason else "."
     body = f":inbox_tray: <@{requester}> asks you to share a secret with them{why}"
-    value = json.dumps({"to": requester, "why": reason or ""})
+    # A button value holds at most 2000 characters: 150 of any script fit as UTF-8 JSON.
+    value = json.dumps({"to": requester, "why": reason}, ensure_ascii=False)
     return {"text": f"<@{requester}> asks you to share a secret with them", "blocks": [
         section(body),
         {"type": "actions", "block_id": "request", "elements": [

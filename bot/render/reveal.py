@@ -42,27 +42,58 @@ def reveal_prompt(record: SecretRecord) -> Message:
     }
 
 
+def after_view(mode: str, views_left: int | None) -> str:
+    """What happens to the secret now that it has been shown (worded for the viewer)."""
+    if mode == "unlimited":
+        return "You can view it again until it expires."
+    if views_left == 0:
+        return "That was the last view: it has now been destroyed."
+    if mode == "total":
+        return f"{views_left} view{'s' if views_left != 1 else ''} left in all."
+    return "That was your one view: it cannot be shown to you again."
+
+
 def revealed_modal(plaintext: str, *, sender_id: str, code: str, label: str | None,
-                   last_view: bool = True) -> View:
+                   mode: str = "each", views_left: int | None = 0) -> View:
     """The one place a secret is shown: a modal, so it never lands in a conversation."""
-    after = ("It has now been destroyed." if last_view
-             else "This view has been used up.")
+    after = after_view(mode, views_left)
     return modal("Your secret", [
         section(f"From <@{sender_id}> · {quoted_name(label, code)}"),
         # Preformatted rich text shows the secret verbatim: no mrkdwn, no escaping.
         {"type": "rich_text", "elements": [{"type": "rich_text_preformatted",
                                             "elements": [{"type": "text", "text": plaintext}]}]},
-        context(f":fire: {after} Copy it before you close this window: it will not be "
-                "shown to you again."),
+        context(f":fire: {after} Copy what you need before you close this window."),
     ], close="Done")
 
 
 
-def revealed_message(*, sender_id: str, code: str, label: str | None, at: float) -> Message:
-    """What the recipient's Reveal message becomes once they have seen the secret."""
+def revealed_message(*, sender_id: str, code: str, label: str | None, at: float,
+                     reveal_again: tuple[str, str] | None = None) -> Message:
+    """What the recipient's Reveal message becomes once they have seen the secret; it
+    keeps a Reveal button when they may view it again (`(action id, secret id)`)."""
     body = (f":unlock: You revealed {quoted_name(label, code)} from <@{sender_id}> "
             f"{slack_date(at)}.")
-    return {"replace_original": True, "text": body, "blocks": [section(body)]}
+    blocks = [section(body)]
+    if reveal_again:
+        action, secret_id = reveal_again
+        blocks.append({"type": "actions", "block_id": "reveal", "elements": [
+            button("Reveal again", action_id=action, value=secret_id)]})
+    return {"replace_original": True, "text": body, "blocks": blocks}
+
+
+def reveal_unconfirmed_message(sender_id: str | None) -> Message:
+    """Slack did not confirm the secret was shown; the view counts as used, to be safe."""
+    who = f"<@{sender_id}>" if sender_id else "the sender"
+    return {"response_type": "ephemeral", "replace_original": False,
+            "text": f":warning: Slack did not confirm that the secret was shown to you. If you "
+                    f"did not see it, ask {who} to share it again: to be safe, that view "
+                    "counts as used."}
+
+
+def opening_modal() -> View:
+    """Shown while the passphrase is checked (it takes a moment on purpose)."""
+    return modal("Unlock secret", [section(":hourglass_flowing_sand: Checking the "
+                                           "passphrase…")])
 
 
 def ended_prompt(record: SecretRecord, why: str) -> Message:
@@ -72,17 +103,20 @@ def ended_prompt(record: SecretRecord, why: str) -> Message:
     return {"text": body, "blocks": [section(body)]}
 
 
-def passphrase_modal(*, secret_id: str, response_url: str | None) -> View:
+def passphrase_modal(*, secret_id: str, response_url: str | None,
+                     error: str | None = None) -> View:
     """Asks a recipient for the passphrase before the secret is revealed."""
     metadata = json.dumps({"id": secret_id, "url": response_url})
+    intro = f":x: {error}" if error else (":key: This secret is protected by a passphrase. "
+                                          "The sender should have given it to you outside "
+                                          "Slack.")
     return modal("Unlock secret", [
-        section(":key: This secret is protected by a passphrase. The sender should have "
-                "given it to you outside Slack."),
+        section(intro),
         {"type": "input", "block_id": ids.UNLOCK_BLOCK, "label": text("Passphrase"),
          "element": {"type": "plain_text_input", "action_id": ids.UNLOCK_ACTION,
                      "max_length": 200}},
-        context("A wrong passphrase does not use up your view. After 5 wrong tries in 10 "
-                "minutes the secret is locked for 30 minutes."),
+        context("A wrong passphrase does not use up your view. Too many wrong tries lock "
+                "the secret for a while."),
     ], close="Cancel", submit=text("Reveal"), callback_id=ids.UNLOCK_CALLBACK,
         private_metadata=metadata)
 

@@ -27,8 +27,8 @@ return 1
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] passphrase lock
 # ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds)
-# -> {"claimed", ciphertext, code, sender, label, notify, passphrase}
-#    | {"unknown"} | {outcome, code} for wrong_team, not_recipient, unavailable
+# -> {"claimed", ciphertext, code, sender, label, notify, passphrase, mode, views left}
+#    | {"unknown"} | {outcome, code} for wrong_team, not_recipient, unavailable, in_flight
 #    | {"locked", code, lock ms left}
 CLAIM = """
 local m = KEYS[1]
@@ -46,11 +46,10 @@ end
 local lock = redis.call('PTTL', KEYS[3])
 if lock > 0 then return {'locked', code, lock} end
 local first = string.sub(slot, 1, 1)
-if first == 'c' then return {'unavailable', code} end
+if first == 'c' then return {'in_flight', code} end
 local left = redis.call('HGET', m, 'left')
-if (redis.call('HGET', m, 'mode') or 'each') == 'each' and first ~= '0' then
-  return {'unavailable', code}
-end
+local mode = redis.call('HGET', m, 'mode') or 'each'
+if mode == 'each' and first ~= '0' then return {'unavailable', code} end
 if left and tonumber(left) <= 0 then return {'unavailable', code} end
 local ciphertext = redis.call('GET', KEYS[2])
 if not ciphertext then return {'unavailable', code} end
@@ -58,7 +57,8 @@ if left then redis.call('HINCRBY', m, 'left', -1) end
 redis.call('HINCRBY', m, 'claims', 1)
 redis.call('HSET', m, field, 'c' .. ARGV[3] .. '|' .. slot)
 local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp')
-return {'claimed', ciphertext, code, info[1], info[2] or '', info[3] or '1', info[4] or '0'}
+return {'claimed', ciphertext, code, info[1], info[2] or '', info[3] or '1', info[4] or '0',
+        mode, left and (tonumber(left) - 1) or -1}
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext
@@ -100,21 +100,23 @@ return 1
 # KEYS[1] meta hash, KEYS[2] ciphertext
 # ARGV[1] status to end with ("revoked" | "expired"), ARGV[2] now, ARGV[3] who (or ""),
 # ARGV[4] metadata retention ms
-# -> the status the secret had ("active" means this call ended it) | "unknown"
-#    | "not_due" (expiring a secret whose expiry time has not come)
+# -> {the status the secret had ("active" means this call ended it) | "unknown"
+#     | "not_due" (expiring a secret whose expiry time has not come),
+#     views in flight at that moment (handed out, perhaps being read)}
 END = """
 local m = KEYS[1]
 local status = redis.call('HGET', m, 'st')
-if not status then return 'unknown' end
-if status ~= 'active' then return status end
+if not status then return {'unknown', 0} end
+local claims = tonumber(redis.call('HGET', m, 'claims') or '0')
+if status ~= 'active' then return {status, claims} end
 if ARGV[1] == 'expired' and tonumber(redis.call('HGET', m, 'exp')) > tonumber(ARGV[2]) then
-  return 'not_due'
+  return {'not_due', claims}
 end
 redis.call('DEL', KEYS[2])
 redis.call('HSET', m, 'st', ARGV[1], 'end', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', m, 'eby', ARGV[3]) end
 redis.call('PEXPIRE', m, ARGV[4])
-return 'active'
+return {'active', claims}
 """
 
 # KEYS[1] failure counter, KEYS[2] lock

@@ -25,7 +25,7 @@ from bot.storage.keys import KeySpace
 # for a reminder to be news.
 REMINDER_BEFORE_SECONDS = 3600
 REMINDER_MIN_LIFETIME = 2 * 3600
-# A sender's index keeps ids as long as any of them can still have metadata.
+# A sender's index keeps ids for 30 days (the longest expiry); `list` shows no older ones.
 SENDER_INDEX_SECONDS = 30 * 86400
 
 
@@ -39,6 +39,7 @@ class Claim:
     """The answer to a claim: an outcome, and what the reveal needs when `claimed`."""
 
     outcome: str  # claimed | unknown | wrong_team | not_recipient | unavailable | locked
+    #              | in_flight (this person's own reveal is already under way)
     ciphertext: bytes | None = None
     code: str | None = None
     sender_id: str | None = None
@@ -46,6 +47,8 @@ class Claim:
     notify: bool = True
     has_passphrase: bool = False
     locked_ms: int = 0
+    mode: str = "each"
+    views_left: int | None = None  # after this claim, in all (None: unlimited)
 
 
 class RedisSecretStore:
@@ -100,9 +103,11 @@ class RedisSecretStore:
                                   args=[user_id, team_id, int(now)])
         outcome = reply[0].decode()
         if outcome == "claimed":
+            left = int(reply[8])
             return Claim(outcome, ciphertext=bytes(reply[1]), code=reply[2].decode(),
                          sender_id=reply[3].decode(), label=reply[4].decode() or None,
-                         notify=reply[5] == b"1", has_passphrase=reply[6] == b"1")
+                         notify=reply[5] == b"1", has_passphrase=reply[6] == b"1",
+                         mode=reply[7].decode(), views_left=None if left < 0 else left)
         code = reply[1].decode() if len(reply) > 1 else None
         return Claim(outcome, code=code, locked_ms=int(reply[2]) if len(reply) > 2 else 0)
 
@@ -130,16 +135,17 @@ class RedisSecretStore:
 
     @unavailable_on_redis_errors
     async def end(self, secret_id: str, *, status: Status, now: float,
-                  actor: str | None = None) -> str:
+                  actor: str | None = None) -> tuple[str, int]:
         """End an active secret (revoked or expired) and delete its ciphertext.
 
-        Returns the status it had: "active" means this call ended it; anything else
-        ("burned", "revoked", "unknown", "not_due" ...) means it did nothing.
+        Returns the status it had ("active" means this call ended it; anything else,
+        "burned", "revoked", "unknown", "not_due" ..., means it did nothing) and how
+        many views were in flight at that moment (handed out, perhaps being read).
         """
-        previous = await self._end(
+        previous, in_flight = await self._end(
             keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
             args=[status.value, int(now), actor or "", self._retention_ms])
-        return previous.decode()
+        return previous.decode(), int(in_flight)
 
     @unavailable_on_redis_errors
     async def end_many(self, secret_ids: list[str], *, status: Status,
@@ -151,7 +157,7 @@ class RedisSecretStore:
                                       self._keys.ciphertext(secret_id)],
                                 args=[status.value, int(now), "", self._retention_ms],
                                 client=pipe)
-            return [r.decode() for r in await pipe.execute()]
+            return [r[0].decode() for r in await pipe.execute()]
 
     @unavailable_on_redis_errors
     async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]:

@@ -114,6 +114,11 @@ class _Handler(BaseHTTPRequestHandler):
         )
         try:
             answer = self.server.app(request)
+            if getattr(answer, "lost", False):
+                # Models an answer lost on the way back: the caller cannot know whether
+                # the call happened (it did).
+                self.close_connection = True
+                return
             payload, content_type = answer.encoded()
             status, headers = answer.status, dict(answer.headers)
         except Exception:

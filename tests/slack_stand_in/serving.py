@@ -44,6 +44,9 @@ def _serve_api(state: State, request: HttpRequest) -> Answer:
         else:
             answer = Answer(refusal.status, refusal.body())
         _record(state, method, parsed.params, request, answer, None)
+        if state.lost_answers.get(method, 0) > 0:
+            state.lost_answers[method] -= 1
+            answer = Answer(answer.status, answer.body, answer.headers, lost=True)
     return answer
 
 

@@ -300,10 +300,18 @@ class SlackStandIn:
         with self._state.lock:
             self._state.faults.arm(method, Fault("ratelimited", 429, int(retry_after), times))
 
+    def lose_answers(self, method: str, *, times: int = 1) -> None:
+        """The next `times` calls to `method` take effect (and are recorded) but their
+        answer is lost: the connection closes before it is sent, as when a network drops
+        the reply. The caller sees a disconnect and cannot know the call succeeded."""
+        with self._state.lock:
+            self._state.lost_answers[method] = self._state.lost_answers.get(method, 0) + times
+
     def clear_faults(self) -> None:
-        """Disarm every fault."""
+        """Disarm every fault (and forget answers still to be lost)."""
         with self._state.lock:
             self._state.faults.clear()
+            self._state.lost_answers.clear()
 
     def reset(self) -> None:
         """Forget calls, faults, latency, messages, views, triggers, response urls and

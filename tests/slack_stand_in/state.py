@@ -66,6 +66,7 @@ class State:
     clock: Callable[[], float]
     lock: threading.Condition = field(default_factory=threading.Condition)
     faults: Faults = field(default_factory=Faults)
+    lost_answers: dict[str, int] = field(default_factory=dict)  # method -> answers to lose
     messages: dict[tuple[str, str], Message] = field(default_factory=dict)
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -91,6 +92,7 @@ class State:
     def forget_conversation_state(self) -> None:
         """Drop messages, views, triggers, response urls and faults; keep the workspace."""
         self.faults.clear()
+        self.lost_answers.clear()
         self.messages.clear()
         self.triggers.clear()
         self.views.clear()

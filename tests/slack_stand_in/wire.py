@@ -67,6 +67,7 @@ class Answer:
     status: int
     body: dict[str, Any] | str
     headers: Mapping[str, str] = field(default_factory=dict)
+    lost: bool = False  # the call took effect, but the connection drops before the answer
 
     def encoded(self) -> tuple[bytes, str]:
         """The body bytes and their Content-Type."""

@@ -1,0 +1,96 @@
+"""Rendering stays within Slack's Block Kit limits and escapes what people type."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from bot import render
+from bot.domain import SecretRecord, Status, ViewState
+from bot.handlers.share_modal import parse_share_form
+from bot.options import ViewLimit, ViewMode
+
+MANY = tuple(f"U{i:08}" for i in range(128))
+
+
+def record(**changes) -> SecretRecord:
+    values = {"secret_id": "x" * 22, "code": "ABCD-EFGH-JKMN", "team_id": "T1",
+              "sender_id": "U0ALICE", "recipients": MANY, "created_at": time.time(),
+              "expires_at": time.time() + 3600, "label": "&" * 150, "has_passphrase": True,
+              "view_limit": ViewLimit(ViewMode.EACH_ONCE)}
+    values.update(changes)
+    return SecretRecord(**values)
+
+
+def section_texts(message) -> list[str]:
+    return [b["text"]["text"] for b in message["blocks"] if b["type"] == "section"] + [
+        b["text"]["text"] for b in message["blocks"]
+        if b["type"] == "section" and "text" in b]
+
+
+def test_share_modal_fits_a_modal():
+    """The share form: title and buttons ≤ 24 characters, ≤ 100 blocks, metadata ≤ 3000."""
+    view = render.share_modal(initial_users=MANY, origin_channel="C0GENERAL",
+                              requested_by="U1", request_reason="<!channel> please")
+    assert len(view["blocks"]) <= 100
+    for key in ("title", "submit", "close"):
+        assert len(view[key]["text"]) <= 24
+    assert len(view["private_metadata"]) <= 3000
+    assert "<!channel>" not in json.dumps(view)
+
+
+@pytest.mark.parametrize("message", [
+    render.sender_confirmation(record(), failed=MANY[:64]),
+    render.secret_status(record(views={u: ViewState.VIEWED for u in MANY},
+                                viewed_at={u: time.time() for u in MANY}), now=time.time()),
+    render.secret_list([record(secret_id=f"{i:022}") for i in range(50)], now=time.time()),
+    render.expired_notice(record(status=Status.EXPIRED)),
+    render.reminder_notice(record(), now=time.time()),
+    render.reveal_prompt(record()),
+])
+def test_messages_fit_slacks_limits_with_128_recipients(message):
+    """With 128 recipients and a 150-character label, every section stays ≤ 3000
+    characters and a message ≤ 50 blocks."""
+    assert len(message["blocks"]) <= 50
+    assert all(len(text) <= 3000 for text in section_texts(message))
+
+
+def test_labels_are_escaped_everywhere():
+    """A label typed as `<!channel>` cannot ping anyone in any message."""
+    loud = record(label="<!channel> <@U0EVE> &", recipients=("U0BOB",))
+    for message in (render.sender_confirmation(loud), render.reveal_prompt(loud),
+                    render.secret_status(loud, now=time.time()),
+                    render.expired_notice(loud)):
+        dumped = json.dumps(message)
+        assert "<!channel>" not in dumped
+        assert "<@U0EVE>" not in dumped
+
+
+def test_request_button_value_fits_with_any_reason():
+    """However long or exotic the reason, the Share it button's value is ≤ 2000."""
+    message = render.request_message(requester="U0ALICE", reason="\U0001d530\U0001d522" * 300)
+    button = message["blocks"][1]["elements"][0]
+    assert len(button["value"]) <= 2000
+    assert json.loads(button["value"])["to"] == "U0ALICE"
+
+
+@pytest.mark.parametrize("body", [
+    {}, {"view": []}, {"view": {"state": "x"}}, {"view": {"state": {"values": []}}},
+    {"view": {"state": {"values": {"recipients": {"users": {"selected_users": "U1"}}}}}},
+    {"view": {"private_metadata": "not json"}, "user": "U1"},
+])
+def test_malformed_submissions_parse_to_an_empty_form(body):
+    """Odd payload shapes never raise: they become empty fields for validation to name."""
+    form = parse_share_form(body, team_id="T1")
+    assert form.recipients == ()
+    assert form.text is None
+
+
+def test_after_view_wording_follows_the_mode():
+    """The reveal modal says what happens next, per view mode."""
+    assert "last view" in render.reveal.after_view("each", 0)
+    assert "one view" in render.reveal.after_view("each", 3)
+    assert "2 views left" in render.reveal.after_view("total", 2)
+    assert "again" in render.reveal.after_view("unlimited", None)
