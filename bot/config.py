@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     encryption_keys: Annotated[tuple[MasterKey, ...], NoDecode]
     audit_channel_id: str | None = None
     admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
+    admins_include_workspace_admins: bool = False
     host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
     port: int = Field(default=3000, ge=1, le=65535)
     metadata_retention_days: int = Field(default=90, ge=1, le=3650)

@@ -15,6 +15,17 @@ from typing import Protocol
 from bot.domain import SecretRecord, Status, normalize_share_code
 
 SWEEP_BATCH = 1000
+BROWSE_SCAN_LIMIT = 5000  # index entries an admin page may look through
+
+
+def _matches(record: SecretRecord, status: str | None, sender_id: str | None) -> bool:
+    if sender_id and record.sender_id != sender_id:
+        return False
+    if status == "active":
+        return record.status is Status.ACTIVE
+    if status == "ended":
+        return record.status is not Status.ACTIVE
+    return True
 
 
 class LifecycleStore(Protocol):
@@ -30,6 +41,8 @@ class LifecycleStore(Protocol):
     async def sent_by(self, team_id: str, user_id: str, *,
                       limit: int) -> list[SecretRecord]: ...
     async def due(self, index: str, *, now: float, limit: int) -> list[str]: ...
+    async def in_team(self, team_id: str, *, start: int,
+                      count: int) -> list[SecretRecord]: ...
     async def drop(self, index: str, secret_ids: list[str]) -> int: ...
 
 
@@ -58,23 +71,26 @@ class LifecycleService:
         """A secret's metadata by id, for the bot's own follow-ups (no ownership check)."""
         return await self._store.get(secret_id)
 
-    async def find(self, *, team_id: str, user_id: str, secret_id: str | None = None,
+    async def find(self, *, team_id: str, user_id: str | None, secret_id: str | None = None,
                    code: str | None = None) -> SecretRecord | None:
-        """A secret of this sender by id or typed code; None for anyone else's (so that
-        a guessed code tells nothing about whether it exists)."""
+        """A secret by id or typed code, if it belongs to this workspace and (unless
+        `user_id` is None, for admins) to this sender; None otherwise, so that a guessed
+        code tells nothing about whether it exists."""
         if code is not None:
             canonical = normalize_share_code(code)
             secret_id = await self._store.id_for_code(canonical) if canonical else None
         record = await self._store.get(secret_id) if secret_id else None
-        if record is None or record.team_id != team_id or record.sender_id != user_id:
+        if record is None or record.team_id != team_id or (
+                user_id is not None and record.sender_id != user_id):
             return None
         return record
 
     async def revoke(self, *, team_id: str, user_id: str, secret_id: str | None = None,
-                     code: str | None = None) -> Revocation:
-        """Revoke one of the sender's secrets: the ciphertext is deleted at once."""
-        record = await self.find(team_id=team_id, user_id=user_id, secret_id=secret_id,
-                                 code=code)
+                     code: str | None = None, as_admin: bool = False) -> Revocation:
+        """Revoke a secret (the sender's own, or any in the workspace `as_admin`): the
+        ciphertext is deleted at once."""
+        record = await self.find(team_id=team_id, user_id=None if as_admin else user_id,
+                                 secret_id=secret_id, code=code)
         if record is None:
             return Revocation(None)
         previous, in_flight = await self._store.end(record.secret_id, status=Status.REVOKED,
@@ -88,6 +104,23 @@ class LifecycleService:
     async def sent_by(self, *, team_id: str, user_id: str, limit: int = 200
                       ) -> list[SecretRecord]:
         return await self._store.sent_by(team_id, user_id, limit=limit)
+
+    async def browse(self, *, team_id: str, status: str | None = None,
+                     sender_id: str | None = None, page: int = 0,
+                     page_size: int = 20) -> tuple[list[SecretRecord], bool]:
+        """One page of a workspace's secrets for admins, newest first, filtered by status
+        ("active" or "ended") and sender; and whether there is a next page."""
+        wanted = page * page_size + page_size + 1
+        found: list[SecretRecord] = []
+        start = 0
+        while len(found) < wanted and start < BROWSE_SCAN_LIMIT:
+            chunk = await self._store.in_team(team_id, start=start, count=200)
+            if not chunk:
+                break
+            start += 200
+            found += [r for r in chunk if _matches(r, status, sender_id)]
+        shown = found[page * page_size:page * page_size + page_size]
+        return shown, len(found) > (page + 1) * page_size
 
     async def sweep_expired(self, *, limit: int = SWEEP_BATCH) -> list[SecretRecord]:
         """Expire the secrets whose time has come; return those this call expired.

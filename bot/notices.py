@@ -39,11 +39,18 @@ class Notices:
     async def audit(self, event: AuditEvent) -> None:
         await self._audit.record(event)
 
-    async def revoked(self, record: SecretRecord, *, actor: str) -> None:
-        """After a revoke: audit it and strike out the recipients' Reveal DMs."""
-        await self._audit.record(self.event(AuditAction.SECRET_REVOKED, record, actor=actor,
-                                            team_id=record.team_id))
+    async def revoked(self, record: SecretRecord, *, actor: str, by_admin: bool = False,
+                      in_flight: int = 0) -> None:
+        """After a revoke: audit it, strike out the recipients' Reveal DMs, and when an
+        admin did it, tell the sender."""
+        action = AuditAction.SECRET_REVOKED_ADMIN if by_admin else AuditAction.SECRET_REVOKED
+        detail = "a view was in progress at that moment" if in_flight else None
+        await self._audit.record(self.event(action, record, actor=actor,
+                                            team_id=record.team_id, detail=detail))
         await self._retire_prompts(record, "was revoked")
+        if by_admin and actor != record.sender_id:
+            await self.delivery.dm(record.sender_id,
+                                   render.revoked_by_admin_notice(record, admin=actor))
 
     async def expired(self, record: SecretRecord) -> None:
         """After an expiry: audit it, tell the sender, strike out the Reveal DMs."""

@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.admins import Admins
 from bot.audit import AuditOutbox, DurableAuditLog
 from bot.background import Background
 from bot.config import Settings
@@ -83,7 +84,10 @@ class Runtime:
             service=SharingService(store=store, keyring=StaticKeyRing(settings.encryption_keys),
                                    clock=clock),
             lifecycle=lifecycle, audit=audit, background=background,
-            people_cache=PersonCache(), http=http, logger=logger, clock=clock)
+            people_cache=PersonCache(),
+            admins=Admins(settings.admin_user_ids,
+                          include_workspace_admins=settings.admins_include_workspace_admins),
+            audit_stream=audit_stream, http=http, logger=logger, clock=clock)
         sweeper = Sweeper(lifecycle=lifecycle, notices=deps.notices(client), logger=logger)
         signing_secret = settings.slack_signing_secret
         bolt = AsyncApp(

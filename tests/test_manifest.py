@@ -12,7 +12,8 @@ MANIFEST = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text
 # Web API methods the bot calls, and the scope each needs (Slack's method docs).
 SCOPES_FOR_CALLS = {"chat.postMessage": "chat:write", "chat.postEphemeral": "chat:write",
                     "conversations.open": "im:write", "users.info": "users:read",
-                    "views.open": None, "auth.test": None}
+                    "chat.update": "chat:write", "views.open": None, "views.update": None,
+                    "views.publish": None, "auth.test": None}
 
 
 def test_command_matches_the_handler_and_escapes_mentions():
@@ -44,3 +45,18 @@ def test_limits_of_the_manifest_schema():
     assert len(info["description"]) <= 140
     assert len(info["long_description"]) <= 4000
     assert len(MANIFEST["features"]["bot_user"]["display_name"]) <= 80
+
+
+def test_home_tab_events_and_shortcut_match_the_handlers():
+    """The Home tab is on, app_home_opened is delivered, and the global shortcut's
+    callback id is the one the bot listens for."""
+    from bot import render
+
+    assert MANIFEST["features"]["app_home"]["home_tab_enabled"] is True
+    events = MANIFEST["settings"]["event_subscriptions"]
+    assert events["bot_events"] == ["app_home_opened"]
+    assert events["request_url"].endswith("/slack/events")
+    [shortcut] = MANIFEST["features"]["shortcuts"]
+    assert shortcut["type"] == "global"
+    assert shortcut["callback_id"] == render.SHORTCUT_CALLBACK
+    assert len(shortcut["name"]) <= 80

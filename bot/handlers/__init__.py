@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import command, manage, reveal, share_modal
+from bot.handlers import admin, command, home, manage, reveal, share_modal
 from bot.handlers.deps import Deps
 
 __all__ = ["Deps", "register_all"]
@@ -20,3 +20,5 @@ def register_all(app: AsyncApp, deps: Deps) -> None:
     share_modal.register(app, deps)
     reveal.register(app, deps)
     manage.register(app, deps)
+    home.register(app, deps)
+    admin.register(app, deps)

@@ -12,9 +12,11 @@ from bot import render
 from bot.background import Overloaded
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable, ValidationFailed
+from bot.handlers import admin
 from bot.handlers.deps import Deps, workspace_of
+from bot.handlers.home import publish_home
+from bot.lifecycle import Revocation
 from bot.people import SlackPeople
-from bot.slack_calls import SLACK_FAILURES, failure_reason
 
 COMMAND = "/share-secret"
 # Escaped mentions as Slack sends them with should_escape: <@U123> or <@U123|name>.
@@ -52,8 +54,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await ack(**render.notice(render.revoked_notice(
                     revocation.record, revocation.previous, revocation.in_flight)))
                 if revocation.revoked:
-                    deps.later(deps.notices(client).revoked(revocation.record, actor=user),
+                    deps.later(after_revoke(client, deps, revocation, user=user),
                                name="after-revoke")
+            elif word == "admin":
+                await admin.command(ack, client, deps, team=team, user=user, text=rest,
+                                    mentioned=mentioned_users(rest))
             elif word == "request":
                 await _request(ack, client, deps, team=team, requester=user, text=rest,
                                response_url=command.get("response_url"))
@@ -73,20 +78,12 @@ async def _open_form(ack: AsyncAck, client: AsyncWebClient, deps: Deps,
                      command: dict[str, Any], users: list[str]) -> None:
     view = render.share_modal(initial_users=users, origin_channel=command.get("channel_id"))
     try:
-        deps.background.spawn(_views_open(client, command.get("trigger_id"), view, deps),
+        deps.background.spawn(deps.open_view(client, command.get("trigger_id"), view),
                               name="open-share-form")
     except Overloaded:
         await ack(**render.notice(render.BUSY))
         return
     await ack()
-
-
-async def _views_open(client: AsyncWebClient, trigger_id: str | None, view: render.View,
-                      deps: Deps) -> None:
-    try:
-        await client.views_open(trigger_id=trigger_id, view=view)
-    except SLACK_FAILURES as exc:
-        deps.logger.warning("could not open a view: %s", failure_reason(exc))
 
 
 async def _request(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: str,
@@ -126,3 +123,12 @@ async def _send_requests(client: AsyncWebClient, deps: Deps, *, team: str, reque
     if failed:
         await deps.post_to_response_url(response_url, render.notice(
             f":warning: Couldn't ask {', '.join(failed)}."))
+
+
+async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
+                       user: str) -> None:
+    """Tell everyone concerned about a sender's revoke and refresh their Home tab."""
+    assert revocation.record is not None
+    await deps.notices(client).revoked(revocation.record, actor=user,
+                                       in_flight=revocation.in_flight)
+    await publish_home(client, deps, team=revocation.record.team_id, user=user)

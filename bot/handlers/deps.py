@@ -13,12 +13,15 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.admins import Admins
 from bot.audit import AuditLog
 from bot.background import Background
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
 from bot.people import PersonCache
 from bot.sharing import SharingService
+from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.storage.audit_stream import AuditStream
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,8 @@ class Deps:
     audit: AuditLog
     background: Background
     people_cache: PersonCache
+    admins: Admins
+    audit_stream: AuditStream
     http: aiohttp.ClientSession
     logger: logging.Logger
     clock: Callable[[], float] = field(default=time.time)
@@ -49,6 +54,14 @@ class Deps:
         """Run follow-up work after the answer to Slack (it always runs: it finishes
         something already done, like telling people about a revoke)."""
         self.background.spawn(work, name=name, committed=True)
+
+    async def open_view(self, client: AsyncWebClient, trigger_id: object,
+                        view: dict[str, Any]) -> None:
+        """views.open for a notice or a form; a failure is logged (nothing to undo)."""
+        try:
+            await client.views_open(trigger_id=trigger_id, view=view)
+        except SLACK_FAILURES as exc:
+            self.logger.warning("could not open a view: %s", failure_reason(exc))
 
     async def post_to_response_url(self, url: str | None, message: dict[str, Any]) -> None:
         """Post to an interaction's response_url (replace, or a private reply); log faults."""

@@ -10,9 +10,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.errors import StorageUnavailable
-from bot.handlers.command import UNAVAILABLE
+from bot.handlers.command import UNAVAILABLE, after_revoke
 from bot.handlers.deps import Deps, user_of, workspace_of
-from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.handlers.home import publish_home
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -37,7 +37,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         reason = request.get("why") if isinstance(request.get("why"), str) else None
         view = render.share_modal(initial_users=[requester], requested_by=requester,
                                   request_reason=reason or None)
-        deps.later(_open(client, body.get("trigger_id"), view, deps), name="answer-request")
+        deps.later(deps.open_view(client, body.get("trigger_id"), view), name="answer-request")
 
     app.action(render.REVOKE_ACTION)(on_revoke)
     app.action(render.ANSWER_REQUEST_ACTION)(on_answer_request)
@@ -66,16 +66,11 @@ async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, s
                                now=now)
         await deps.post_to_response_url(response_url, {**fresh, "replace_original": True})
     if revocation.revoked:
-        await deps.notices(client).revoked(revocation.record, actor=user)
+        await after_revoke(client, deps, revocation, user=user)
+    else:
+        await publish_home(client, deps, team=team, user=user)
 
 
 def _private(text: str) -> dict[str, Any]:
     return {**render.notice(text), "replace_original": False}
 
-
-async def _open(client: AsyncWebClient, trigger_id: str | None, view: render.View,
-                deps: Deps) -> None:
-    try:
-        await client.views_open(trigger_id=trigger_id, view=view)
-    except SLACK_FAILURES as exc:
-        deps.logger.warning("could not open a view: %s", failure_reason(exc))

@@ -60,8 +60,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                                client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
         click = _click(body, action, context)
-        deps.later(_open(client, click, render.passphrase_modal(
-            secret_id=click.secret_id, response_url=click.response_url), deps),
+        deps.later(deps.open_view(client, click.trigger_id, render.passphrase_modal(
+            secret_id=click.secret_id, response_url=click.response_url)),
             name="ask-passphrase")
 
     async def on_unlock(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
@@ -237,6 +237,3 @@ def _again(click: Click, result: RevealResult) -> tuple[str, str] | None:
     action = render.REVEAL_LOCKED_ACTION if result.has_passphrase else render.REVEAL_ACTION
     return action, click.secret_id
 
-
-async def _open(client: AsyncWebClient, click: Click, view: render.View, deps: Deps) -> None:
-    await _quietly(client.views_open(trigger_id=click.trigger_id, view=view), deps)

@@ -13,6 +13,7 @@ from bot.background import Overloaded
 from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
 from bot.errors import StorageUnavailable, ValidationFailed
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
+from bot.handlers.home import publish_home
 from bot.people import SlackPeople
 
 
@@ -95,6 +96,7 @@ async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> 
         await deps.service.note_dms(record.secret_id, report.direct)
     await notices.delivery.send(record.sender_id, record.origin_channel,
                                 render.sender_confirmation(record, failed=report.failed))
+    await publish_home(client, deps, team=record.team_id, user=record.sender_id)
 
 
 def _options(record: SecretRecord) -> str | None:

@@ -6,6 +6,7 @@ except `revealed_modal`, the one place it is ever shown.
 
 from bot.render.audit import audit_batch, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
+from bot.render.home import AdminPage, admin_audit, admin_list, home_view
 from bot.render.ids import *  # noqa: F403 - the ids are part of this package's interface
 from bot.render.manage import (
     BUSY,
@@ -15,6 +16,7 @@ from bot.render.manage import (
     expired_notice,
     reminder_notice,
     request_message,
+    revoked_by_admin_notice,
     revoked_notice,
     secret_list,
     secret_status,
@@ -41,13 +43,45 @@ from bot.render.reveal import (
 from bot.render.share import share_modal
 
 __all__ = [
-    "BUSY", "HELP", "NOT_FOUND", "STORE_DOWN", "Message", "View", "audit_batch", "audit_message",
-    "ended_prompt", "escape", "expired_notice", "locked", "locked_modal", "mentions",
-    "not_for_you_modal", "notice", "opening_modal", "passphrase_modal", "reminder_notice",
+    "BUSY",
+    "HELP",
+    "NOT_FOUND",
+    "STORE_DOWN",
+    "AdminPage",
+    "Message",
+    "View",
+    "admin_audit",
+    "admin_list",
+    "audit_batch",
+    "audit_message",
+    "ended_prompt",
+    "escape",
+    "expired_notice",
+    "home_view",
+    "locked",
+    "locked_modal",
+    "mentions",
+    "not_for_you_modal",
+    "notice",
+    "opening_modal",
+    "passphrase_modal",
+    "reminder_notice",
     "request_message",
-    "reveal_failed_modal", "reveal_prompt", "reveal_retry_message",
-    "reveal_unconfirmed_message", "revealed_message",
-    "revealed_modal", "revoked_notice", "secret_list", "secret_status", "sender_confirmation",
-    "share_modal", "slack_date", "store_down_modal", "unavailable_modal", "viewed_receipt",
+    "reveal_failed_modal",
+    "reveal_prompt",
+    "reveal_retry_message",
+    "reveal_unconfirmed_message",
+    "revealed_message",
+    "revealed_modal",
+    "revoked_by_admin_notice",
+    "revoked_notice",
+    "secret_list",
+    "secret_status",
+    "sender_confirmation",
+    "share_modal",
+    "slack_date",
+    "store_down_modal",
+    "unavailable_modal",
+    "viewed_receipt",
     "wrong_passphrase",
 ]

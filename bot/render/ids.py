@@ -22,3 +22,10 @@ NOTIFY_BLOCK, NOTIFY_ACTION = "notify", "choice"
 NOTIFY_VALUE = "notify"
 
 UNLOCK_BLOCK, UNLOCK_ACTION = "passphrase", "text"
+
+OPEN_FORM_ACTION = "open_share_form"
+SHORTCUT_CALLBACK = "share_secret_shortcut"
+ADMIN_REVOKE_ACTION = "admin_revoke"
+ADMIN_STATUS_ACTION = "admin_filter_status"
+ADMIN_SENDER_ACTION = "admin_filter_sender"
+ADMIN_PAGE_ACTION = "admin_page"

@@ -40,8 +40,9 @@ _STATUS_WORDS = {Status.ACTIVE: ":large_green_circle: active", Status.BURNED: ":
                  Status.EXPIRED: ":hourglass: expired", Status.REVOKED: ":no_entry_sign: revoked"}
 
 
-def _revoke_button(record: SecretRecord) -> dict[str, object]:
-    return button("Revoke", action_id=ids.REVOKE_ACTION, value=record.secret_id,
+def revoke_button(record: SecretRecord, *,
+                  action_id: str = ids.REVOKE_ACTION) -> dict[str, object]:
+    return button("Revoke", action_id=action_id, value=record.secret_id,
                   style="danger", confirm={
                       "title": {"type": "plain_text", "text": "Revoke this secret?"},
                       "text": {"type": "mrkdwn",
@@ -74,7 +75,7 @@ def sender_confirmation(record: SecretRecord, *, failed: Sequence[str] = ()) -> 
     body = "\n".join(lines)
     return {"text": body, "blocks": [
         section(body),
-        {"type": "actions", "block_id": "receipt", "elements": [_revoke_button(record)]}]}
+        {"type": "actions", "block_id": "receipt", "elements": [revoke_button(record)]}]}
 
 
 def status_line(record: SecretRecord, now: float) -> str:
@@ -97,7 +98,7 @@ def secret_list(records: Sequence[SecretRecord], *, now: float) -> Message:
     for record in ordered[:20]:
         line = section(status_line(record, now))
         if record.status is Status.ACTIVE:
-            line["accessory"] = _revoke_button(record)
+            line["accessory"] = revoke_button(record)
         blocks.append(line)
     if len(ordered) > 20:
         blocks.append(context(f"{len(ordered) - 20} older secrets are not shown."))
@@ -122,7 +123,7 @@ def secret_status(record: SecretRecord, *, now: float) -> Message:
     blocks: list[Block] = [section("\n".join(lines))]
     if record.status is Status.ACTIVE:
         blocks.append({"type": "actions", "block_id": "status",
-                       "elements": [_revoke_button(record)]})
+                       "elements": [revoke_button(record)]})
     return {"response_type": "ephemeral", "text": f"Secret {record.code}", "blocks": blocks}
 
 
@@ -175,3 +176,10 @@ def request_message(*, requester: str, reason: str | None) -> Message:
             button("Share it", action_id=ids.ANSWER_REQUEST_ACTION, value=value,
                    style="primary")]},
         context("The secret will be encrypted and shown to them once, privately.")]}
+
+
+def revoked_by_admin_notice(record: SecretRecord, *, admin: str) -> Message:
+    body = (f":no_entry_sign: Your secret {quoted_name(record.label, record.code)} for "
+            f"{mentions(record.recipients)} was revoked by <@{admin}>, a share-secret admin. "
+            "Nobody can reveal it any more.")
+    return {"text": body, "blocks": [section(body)]}

@@ -40,6 +40,10 @@ class KeySpace:
         """Sorted set: secret ids by the time their sender should be reminded."""
         return f"{self.prefix}:reminders"
 
+    def by_team(self, team_id: str) -> str:
+        """Sorted set: a workspace's secret ids by creation time (for admins)."""
+        return f"{self.prefix}:team:{team_id}"
+
     def by_sender(self, team_id: str, user_id: str) -> str:
         """Sorted set: one sender's secret ids by creation time."""
         return f"{self.prefix}:sent:{team_id}:{user_id}"

@@ -25,7 +25,7 @@ from bot.storage.keys import KeySpace
 # for a reminder to be news.
 REMINDER_BEFORE_SECONDS = 3600
 REMINDER_MIN_LIFETIME = 2 * 3600
-# A sender's index keeps ids for 30 days (the longest expiry); `list` shows no older ones.
+# Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.
 SENDER_INDEX_SECONDS = 30 * 86400
 
 
@@ -89,9 +89,10 @@ class RedisSecretStore:
             if record.notify and record.expires_at - record.created_at >= REMINDER_MIN_LIFETIME:
                 pipe.zadd(self._keys.reminders(),
                           {record.secret_id: record.expires_at - REMINDER_BEFORE_SECONDS})
-            pipe.zadd(sent, {record.secret_id: record.created_at})
-            pipe.zremrangebyscore(sent, "-inf", now - SENDER_INDEX_SECONDS)
-            pipe.pexpire(sent, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
+            for index in (sent, self._keys.by_team(record.team_id)):
+                pipe.zadd(index, {record.secret_id: record.created_at})
+                pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
+                pipe.pexpire(index, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
             await pipe.execute()
 
     @unavailable_on_redis_errors
@@ -191,6 +192,14 @@ class RedisSecretStore:
         if gone:
             await self._redis.zrem(key, *gone)
         return records
+
+    @unavailable_on_redis_errors
+    async def in_team(self, team_id: str, *, start: int, count: int) -> list[SecretRecord]:
+        """A workspace's secrets, newest first, `count` index entries from `start` (some
+        may be gone past retention and are left out)."""
+        key = self._keys.by_team(team_id)
+        ids = [i.decode() for i in await self._redis.zrevrange(key, start, start + count - 1)]
+        return await self.get_many(ids)
 
     @unavailable_on_redis_errors
     async def due(self, index: str, *, now: float, limit: int) -> list[str]:

@@ -1,0 +1,43 @@
+"""Who is an admin: the ADMIN_USER_IDS, and optionally the workspace's admins and owners."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.slack_calls import SLACK_FAILURES
+
+CACHE_SECONDS = 300
+
+
+class Admins:
+    """Answers "may this person administer share-secret?" (workspace roles cached briefly,
+    per process: a cache, so replicas may differ for a few minutes at most)."""
+
+    def __init__(self, user_ids: tuple[str, ...], *, include_workspace_admins: bool,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._ids = frozenset(user_ids)
+        self._workspace = include_workspace_admins
+        self._clock = clock
+        self._roles: dict[tuple[str, str], tuple[bool, float]] = {}
+
+    async def is_admin(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> bool:
+        if user_id in self._ids:
+            return True
+        if not self._workspace:
+            return False
+        cached = self._roles.get((team_id, user_id))
+        if cached and cached[1] > self._clock():
+            return cached[0]
+        try:
+            user = (await client.users_info(user=user_id))["user"]
+        except SLACK_FAILURES:
+            return False  # when Slack cannot say, the answer is no
+        verdict = bool(user.get("is_admin") or user.get("is_owner")
+                       or user.get("is_primary_owner"))
+        if len(self._roles) > 10_000:
+            self._roles.clear()
+        self._roles[(team_id, user_id)] = (verdict, self._clock() + CACHE_SECONDS)
+        return verdict

@@ -1,0 +1,97 @@
+"""The App Home tab, the "Share a secret" entry points, and the admin panel on it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import render
+from bot.domain import AuditAction
+from bot.errors import StorageUnavailable
+from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
+from bot.slack_calls import SLACK_FAILURES, failure_reason
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    async def on_home_opened(event: dict[str, Any], client: AsyncWebClient,
+                             context: AsyncBoltContext) -> None:
+        if event.get("tab") != "home":
+            return
+        state = _state(as_dict(event.get("view")))
+        deps.later(publish_home(client, deps, team=workspace_of(context),
+                                user=str(event.get("user") or ""), **state), name="home")
+
+    async def on_open_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+        await ack()
+        deps.later(deps.open_view(client, body.get("trigger_id"), render.share_modal()),
+                   name="open-share-form")
+
+    async def on_admin_view(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
+                            client: AsyncWebClient, context: AsyncBoltContext) -> None:
+        await ack()
+        state = _state(as_dict(body.get("view")))
+        kind = action.get("action_id")
+        if kind == render.ADMIN_STATUS_ACTION:
+            value = as_dict(action.get("selected_option")).get("value")
+            state.update(status=value if value in ("active", "ended") else None, page=0)
+        elif kind == render.ADMIN_SENDER_ACTION:
+            user = action.get("selected_user")
+            state.update(sender=user if isinstance(user, str) else None, page=0)
+        else:
+            value = str(action.get("value") or "0")
+            state["page"] = int(value) if value.isascii() and value.isdigit() else 0
+        deps.later(publish_home(client, deps, team=workspace_of(context), user=user_of(body),
+                                **state), name="home-admin")
+
+    app.event("app_home_opened")(on_home_opened)
+    app.action(render.OPEN_FORM_ACTION)(on_open_form)
+    app.shortcut(render.SHORTCUT_CALLBACK)(on_open_form)
+    for action_id in (render.ADMIN_STATUS_ACTION, render.ADMIN_SENDER_ACTION,
+                      render.ADMIN_PAGE_ACTION):
+        app.action(action_id)(on_admin_view)
+
+
+def _state(view: dict[str, Any]) -> dict[str, Any]:
+    """The admin panel's filters, kept in the Home view's private_metadata."""
+    try:
+        saved = as_dict(json.loads(view.get("private_metadata") or "{}"))
+    except (json.JSONDecodeError, TypeError):
+        saved = {}
+    page = saved.get("page")
+    status, sender = saved.get("status"), saved.get("sender")
+    return {"status": status if status in ("active", "ended") else None,
+            "sender": sender if isinstance(sender, str) else None,
+            "page": page if isinstance(page, int) and 0 <= page < 1000 else 0}
+
+
+async def publish_home(client: AsyncWebClient, deps: Deps, *, team: str, user: str,
+                       status: str | None = None, sender: str | None = None,
+                       page: int = 0) -> None:
+    """Render and publish a user's Home tab (with the admin panel for admins)."""
+    if not user:
+        return
+    try:
+        mine = await deps.lifecycle.sent_by(team_id=team, user_id=user)
+        admin = None
+        if await deps.admins.is_admin(client, team_id=team, user_id=user):
+            records, has_next = await deps.lifecycle.browse(
+                team_id=team, status=status, sender_id=sender, page=page)
+            admin = render.AdminPage(records, status=status, sender_id=sender, page=page,
+                                     has_next=has_next)
+            notices = deps.notices(client)
+            await notices.audit(notices.event(
+                AuditAction.ADMIN_VIEWED, None, actor=user, team_id=team,
+                detail=f"Home panel, page {page + 1}, status {status or 'all'}"
+                       + (f", sender {sender}" if sender else "")))
+    except StorageUnavailable:
+        deps.logger.warning("could not render a Home tab: the secret store is unreachable")
+        return
+    view = render.home_view(mine, now=deps.clock(), admin=admin)
+    try:
+        await client.views_publish(user_id=user, view=view)
+    except SLACK_FAILURES as exc:
+        deps.logger.warning("could not publish a Home tab: %s", failure_reason(exc))
+
