@@ -109,6 +109,46 @@ class SlackUsers:
                                   "blocks": message.blocks, "user": self.slack.bot_user_id}
         return payload
 
+    def home_opened(self, user_id: str) -> dict[str, Any]:
+        """The Events API body Slack sends when a user opens the app's Home tab."""
+        home = self.slack.home_of(user_id)
+        event: dict[str, Any] = {"type": "app_home_opened", "user": user_id,
+                                 "channel": f"D{user_id[1:]}", "tab": "home",
+                                 "event_ts": f"{time.time():.6f}"}
+        if home:  # Slack includes the Home view last published, if any
+            event["view"] = home
+        return {"token": "deprecated-verification-token", "team_id": self.team_id,
+                "api_app_id": API_APP_ID, "event": event, "type": "event_callback",
+                "event_id": f"Ev{time.time_ns()}", "event_time": int(time.time()),
+                "authorizations": [{"team_id": self.team_id, "user_id": self.slack.bot_user_id,
+                                    "is_bot": True, "is_enterprise_install": False}]}
+
+    def home_action(self, user_id: str, element: dict[str, Any], *, block_id: str,
+                    value: dict[str, Any] | None = None) -> dict[str, Any]:
+        """block_actions from an element of the user's Home tab (a button or a select);
+        `value` is what the element reports (e.g. {"selected_user": "U1"})."""
+        home = self.slack.home_of(user_id)
+        assert home is not None, f"no Home tab was published for {user_id}"
+        action = {"action_id": element["action_id"], "block_id": block_id,
+                  "type": element["type"], "action_ts": f"{time.time():.6f}"}
+        action.update(value if value is not None else {"value": element.get("value")})
+        return {"type": "block_actions", "user": self.user_obj(user_id),
+                "api_app_id": API_APP_ID, "token": "deprecated-verification-token",
+                "container": {"type": "view", "view_id": home["id"]},
+                "trigger_id": self.slack.new_trigger_id(),
+                "team": {"id": self.team_id, "domain": self.team_domain},
+                "enterprise": None, "is_enterprise_install": False, "view": home,
+                "actions": [action]}
+
+    def global_shortcut(self, user_id: str, callback_id: str) -> dict[str, Any]:
+        """The payload of a global shortcut chosen from Slack's shortcut menu."""
+        return {"type": "shortcut", "token": "deprecated-verification-token",
+                "action_ts": f"{time.time():.6f}",
+                "team": {"id": self.team_id, "domain": self.team_domain},
+                "user": self.user_obj(user_id), "is_enterprise_install": False,
+                "enterprise": None, "callback_id": callback_id,
+                "trigger_id": self.slack.new_trigger_id()}
+
     # -- what people see ----------------------------------------------------------
 
     def opened_view(self, trigger_id: str, timeout: float = 5.0) -> dict[str, Any]:

@@ -98,3 +98,22 @@ class SlackSim(SlackUsers):
         reply = self.interaction(payload, **kwargs)
         reply.trigger_id = payload["trigger_id"]
         return reply
+
+    def open_home(self, user_id: str, **kwargs: Any) -> Reply:
+        """Open the app's Home tab (an Events API delivery, JSON body)."""
+        return self.post(json.dumps(self.home_opened(user_id)).encode(),
+                         content_type="application/json", **kwargs)
+
+    def click_home(self, user_id: str, element: dict[str, Any], *, block_id: str,
+                   value: dict[str, Any] | None = None, **kwargs: Any) -> Reply:
+        """Click (or choose in) an element of the user's Home tab."""
+        payload = self.home_action(user_id, element, block_id=block_id, value=value)
+        reply = self.interaction(payload, **kwargs)
+        reply.trigger_id = payload["trigger_id"]
+        return reply
+
+    def shortcut(self, user_id: str, callback_id: str, **kwargs: Any) -> Reply:
+        payload = self.global_shortcut(user_id, callback_id)
+        reply = self.interaction(payload, **kwargs)
+        reply.trigger_id = payload["trigger_id"]
+        return reply

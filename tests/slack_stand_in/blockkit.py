@@ -71,6 +71,25 @@ def modal_errors(view: Any) -> list[str]:
     return errors
 
 
+def home_errors(view: Any) -> list[str]:
+    """Problems with a Home tab view object (views.publish); empty when valid."""
+    if not isinstance(view, dict):
+        return [_error("must be an object", "/view")]
+    errors: list[str] = []
+    if view.get("type") != "home":
+        errors.append(_error("must be `home`", "/view/type"))
+    blocks = view.get("blocks")
+    if blocks is None:
+        errors.append(_error("missing required field: blocks", "/view"))
+    else:
+        errors += _blocks(blocks, "/view/blocks", MODAL_MAX_BLOCKS)  # also 100 for Home
+    for name, limit in (("private_metadata", 3000), ("callback_id", 255), ("external_id", 255)):
+        value = view.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            errors.append(_too_long(limit, f"/view/{name}"))
+    return errors
+
+
 def view_too_large(view: Any) -> bool:
     """Whether the encoded view is over Slack's 250 kB."""
     return len(json.dumps(view).encode("utf-8")) > VIEW_MAX_BYTES

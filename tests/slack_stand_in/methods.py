@@ -107,6 +107,7 @@ METHODS: dict[str, tuple[Method, str | None]] = {
     "views.open": (views.views_open, None),
     "views.push": (views.views_push, None),
     "views.update": (views.views_update, None),
+    "views.publish": (views.views_publish, None),
 }
 
 

@@ -276,6 +276,12 @@ class SlackStandIn:
             found = [m for m in self._state.messages.values() if channel in (None, m.channel)]
             return copy.deepcopy(found)
 
+    def home_of(self, user_id: str) -> dict[str, Any] | None:
+        """The Home tab last published for a user (as views.publish answered it)."""
+        with self._state.lock:
+            home = self._state.homes.get(user_id)
+            return dict(home) if home else None
+
     def open_views(self) -> list[dict[str, Any]]:
         """The modal views currently open, as views.* last answered them; copies."""
         with self._state.lock:

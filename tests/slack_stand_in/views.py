@@ -178,3 +178,33 @@ def close_stack(state: State, view_id: str) -> None:
             for member in stack:
                 state.views.pop(member, None)
             del state.stacks[root]
+
+
+def views_publish(state: State, params: dict[str, Any]) -> dict[str, Any]:
+    """Publish a user's Home tab (replacing the previous one); answer the stored view."""
+    user_id = str(params.get("user_id") or "")
+    if not user_id:
+        raise ApiError("invalid_arguments", messages=["missing required field: user_id"])
+    if user_id not in state.workspace.users:
+        raise ApiError("user_not_found")
+    view = params.get("view")
+    if blockkit.view_too_large(view):
+        raise ApiError("view_too_large")
+    problems = blockkit.home_errors(view)
+    if problems:
+        raise ApiError("invalid_arguments", messages=problems)
+    current = state.homes.get(user_id)
+    given_hash = params.get("hash")
+    if given_hash and current and given_hash != current["hash"]:
+        raise ApiError("hash_conflict")
+    assert isinstance(view, dict)
+    stored = {
+        "id": current["id"] if current else f"V{secrets.token_hex(5).upper()}",
+        "team_id": state.settings.team_id, "type": "home",
+        "blocks": copy.deepcopy(view.get("blocks", [])),
+        "private_metadata": view.get("private_metadata") or "",
+        "callback_id": view.get("callback_id") or "", "state": {"values": {}},
+        "hash": _new_hash(), "app_id": state.settings.app_id, "bot_id": state.settings.bot_id,
+    }
+    state.homes[user_id] = stored
+    return {"view": copy.deepcopy(stored)}
