@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test run install redis-server lint clean
+.PHONY: demo test run install redis-server lint clean bench
 
 demo: install redis-server  ## run the real bot against the Slack stand-in and a throwaway Redis
 	$(BIN)/python -m scripts.demo
@@ -14,8 +14,15 @@ test: install redis-server  ## run the whole test suite
 run: install  ## run the bot for real (credentials in .env or the environment)
 	$(BIN)/python -m bot
 
+bench: install redis-server $(VENV)/.bench-installed  ## performance benchmark: prints a table, writes benchmarks/results/
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+$(VENV)/.bench-installed: pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
 lint: install
-	$(BIN)/ruff check bot tests scripts
+	$(BIN)/ruff check bot tests scripts benchmarks
 
 install: $(VENV)/.installed
 

@@ -1,0 +1,228 @@
+"""The targets of issue 3, checked against one run's results, and the printed table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+LEVELS = (1, 16, 64)
+
+
+def _get(results: dict[str, Any], *path: Any) -> Any:
+    node: Any = results
+    for part in path:
+        if not isinstance(node, dict) or str(part) not in node:
+            return None
+        node = node[str(part)]
+    return node
+
+
+def best_peer(results: dict[str, Any], op: str, level: int) -> tuple[float | None, str | None]:
+    """snappass's better throughput of its two servings at this level, and which."""
+    best: tuple[float | None, str | None] = (None, None)
+    for serving, runs in (results.get("snappass") or {}).items():
+        rate = _get(runs, op, level, "throughput")
+        if rate is not None and (best[0] is None or rate > best[0]):
+            best = (rate, serving)
+    return best
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every target as {name, measured, limit, passed (True/False/None when not measured)}."""
+    out: list[dict[str, Any]] = []
+
+    def check(name: str, measured: Any, limit: str, passed: bool | None) -> None:
+        out.append({"name": name, "measured": measured, "limit": limit, "passed": passed})
+
+    bot0, bot100 = _get(results, "bot", "0ms") or {}, _get(results, "bot", "100ms") or {}
+    floor = results.get("floor") or {}
+    def shown_rate(runs: dict[str, Any], level: int) -> float | None:
+        """Reveals per second that actually showed the secret within 3 s (a click that
+        was acknowledged but refused, or whose trigger expired, is no reveal)."""
+        run = _get(runs, "reveal", level)
+        if not run or "delivered" not in run:
+            return None
+        return run["delivered"] / run["window_s"]
+
+    for level in LEVELS:
+        reveal = shown_rate(bot0, level)
+        share = _get(bot0, "submission", level, "throughput")
+        peer_reveal, reveal_by = best_peer(results, "reveal", level)
+        peer_create, create_by = best_peer(results, "create", level)
+        if reveal is not None and peer_reveal:
+            check(f"reveal throughput (shown/s) vs snappass reveal @{level}",
+                  f"{reveal / peer_reveal:.2f}x ({reveal:.0f} vs {peer_reveal:.0f}/s, "
+                  f"{reveal_by})", ">= 1.5x", reveal / peer_reveal >= 1.5)
+        if share is not None and peer_create:
+            check(f"share throughput vs snappass create @{level}",
+                  f"{share / peer_create:.2f}x ({share:.0f} vs {peer_create:.0f}/s, "
+                  f"{create_by})", ">= 1.0x", share / peer_create >= 1.0)
+        for name, ours, kind in (("reveal (shown/s)", reveal, "block_actions"),
+                                 ("share", share, "view_submission")):
+            base = _get(floor, kind, level, "throughput")
+            if ours is not None and base:
+                check(f"{name} throughput vs framework floor @{level}",
+                      f"{ours / base:.2f}x ({ours:.0f} vs {base:.0f}/s)", ">= 0.5x",
+                      ours / base >= 0.5)
+    for scenario in ("reveal", "command", "submission"):
+        p50 = _get(bot0, scenario, 1, "ack_p50_ms")
+        if p50 is not None:
+            check(f"{scenario} ack p50 @1", f"{p50:.2f} ms", "<= 2 ms", p50 <= 2.0)
+        for latency, runs in (("0ms", bot0), ("100ms", bot100)):
+            for level in LEVELS:
+                run = _get(runs, scenario, level) or {}
+                if run.get("ack_p50_ms") is not None:
+                    ratio = run["ack_p99_ms"] / run["ack_p50_ms"]
+                    check(f"{scenario} ack p99/p50 @{level}, Slack {latency}",
+                          f"{ratio:.1f}x ({run['ack_p99_ms']:.2f}/{run['ack_p50_ms']:.2f} ms)",
+                          "<= 3x", ratio <= 3.0)
+            p99 = _get(runs, scenario, 64, "ack_p99_ms")
+            if p99 is not None:
+                check(f"{scenario} ack p99 @64, Slack {latency}", f"{p99:.1f} ms", "<= 50 ms",
+                      p99 <= 50.0)
+    for latency, runs in (("0ms", bot0), ("100ms", bot100)):
+        for level in LEVELS:
+            run = _get(runs, "reveal", level)
+            if not run or "acked" not in run:
+                continue
+            late = run["acked"] - run["within_1s"]
+            check(f"every acked reveal shown within 1 s @{level}, Slack {latency}",
+                  f"{run['within_1s']}/{run['acked']} (missing {run['missing']}, "
+                  f"refused {sum(run['refused'].values())})", "all", late == 0)
+            first, last = run.get("e2e_first_fifth_p50_ms"), run.get("e2e_last_fifth_p50_ms")
+            if first is not None and last is not None:
+                check(f"no backlog growth @{level}, Slack {latency}",
+                      f"e2e p50 {first:.0f} -> {last:.0f} ms, drain "
+                      f"{run['drain_after_last_request_ms']:.0f} ms",
+                      "last fifth <= 2x first + 50 ms", last <= 2 * first + 50)
+    overload = results.get("overload")
+    if overload:
+        counts = overload.get("outcomes", {})
+        expired = sum(v for k, v in counts.items() if "expired_trigger_id" in k)
+        check("overload (Slack 1 s): no trigger outlives its 3 s",
+              f"{expired} expired, {counts.get('busy notice', 0)} told busy, "
+              f"{counts.get('views.open ok', 0)} shown", "0 expired", expired == 0)
+    for level in LEVELS:
+        r0, r100 = shown_rate(bot0, level), shown_rate(bot100, level)
+        if r0 and r100 is not None:
+            check(f"reveals shown/s, Slack 100 ms vs 0 ms @{level}", f"{r100 / r0:.2f}x",
+                  ">= 0.8x", r100 / r0 >= 0.8)
+    for scenario in ("reveal", "command", "submission"):
+        e2e = _get(bot100, scenario, 64, "e2e_p99_ms")
+        if e2e is not None:
+            check(f"{scenario} e2e p99 @64, Slack 100 ms", f"{e2e:.0f} ms", "<= 400 ms",
+                  e2e <= 400)
+    best = max((shown_rate(bot100, level) or 0 for level in LEVELS), default=0)
+    if bot100:
+        check("reveals shown/s with Slack 100 ms (best level)", f"{best:.0f}/s", ">= 500/s",
+              best >= 500)
+    memory = results.get("memory")
+    if memory:
+        check("Redis bytes per active 100-byte secret", f"{memory['bytes_per_secret']:.0f} B",
+              "<= 1024 B", memory["bytes_per_secret"] <= 1024)
+    sweep = results.get("sweep")
+    if sweep:
+        if sweep.get("available"):
+            check(f"sweep {sweep['large']} vs {sweep['small']} expired among "
+                  f"{sweep['stored']:,}", f"{sweep['ratio']}x", "<= 12x",
+                  sweep["ratio"] is not None and sweep["ratio"] <= 12)
+        else:
+            check("sweep cost", sweep["reason"], "<= 12x", None)
+    startup = results.get("startup")
+    if startup:
+        check("start-up to /readyz 200 (max of runs)", f"{startup['max_s']:.2f} s", "<= 1.5 s",
+              startup["max_s"] <= 1.5)
+    return out
+
+
+def _fmt(value: Any, spec: str = ".1f") -> str:
+    if value is None:
+        return "-"
+    return format(value, spec)
+
+
+def table(results: dict[str, Any]) -> str:
+    """The printed report: HTTP runs, references, storage figures, targets."""
+    m = results["machine"]
+    lines = [f"share-secret benchmark, {results['date']}, bot at "
+             f"{results.get('bot_version', '?')}"
+             f"{' (QUICK: smoke figures only)' if results.get('quick') else ''}",
+             f"machine: {m['cpu_model']}, nproc {m['nproc']}, {m['memory_gib']} GiB, "
+             f"{m['kernel']}; Python {m['python']}; {m['redis']}",
+             f"runs: closed loop, warm-up {results['timing']['warmup']} s + "
+             f"{results['timing']['duration']} s per row; one server process; load generator, "
+             "server, Redis and Slack stand-in share the machine's cores", ""]
+    head = (f"{'server / scenario':<44}{'conns':>6}{'req/s':>9}{'ack p50':>9}{'p95':>8}"
+            f"{'p99':>8}{'done/s':>8}{'e2e p50':>9}{'e2e p99':>9}{'shown/acked':>13}  cpu ms/req "
+            "(server, stand-in, redis, loadgen)")
+    lines += [head, "-" * len(head)]
+
+    def row(label: str, run: dict[str, Any] | None) -> None:
+        if not run:
+            return
+        cpu = run.get("cpu_ms_per_request", {})
+        shown = (f"{run['delivered']}/{run['acked']}" if "acked" in run else "")
+        lines.append(
+            f"{label:<44}{run['concurrency']:>6}{_fmt(run['throughput'], '.0f'):>9}"
+            f"{_fmt(run['ack_p50_ms'], '.2f'):>9}{_fmt(run['ack_p95_ms'], '.2f'):>8}"
+            f"{_fmt(run['ack_p99_ms'], '.2f'):>8}"
+            f"{_fmt(run['delivered'] / run['window_s'] if 'delivered' in run else None, '.0f'):>8}"
+            f"{_fmt(run.get('e2e_p50_ms'), '.0f'):>9}"
+            f"{_fmt(run.get('e2e_p99_ms'), '.0f'):>9}{shown:>13}  "
+            + ", ".join(_fmt(cpu.get(k), ".2f") for k in ("server", "stand-in", "redis",
+                                                           "load generator"))
+            + (" EXHAUSTED" if run.get("exhausted") else "")
+            + (f" NOISY(other processes: {run['foreign_cpu_cores']} cores)"
+               if (run.get("foreign_cpu_cores") or 0) > 0.15 else "")
+            + (f" errors={run['errors']}" if run.get("errors") else ""))
+
+    for latency in ("0ms", "100ms"):
+        runs = _get(results, "bot", latency) or {}
+        for scenario, label in (("reveal", "reveal click"), ("command", "/share-secret"),
+                                ("submission", "share submit")):
+            for level in LEVELS:
+                row(f"bot {label} (Slack {latency})", _get(runs, scenario, level))
+    for kind in ("block_actions", "view_submission", "slash"):
+        for level in LEVELS:
+            row(f"floor: Bolt ack-only, {kind}", _get(results, "floor", kind, level))
+    for serving, runs in (results.get("snappass") or {}).items():
+        for op in ("create", "reveal"):
+            for level in LEVELS:
+                row(f"snappass {op} ({serving})", _get(runs, op, level))
+    overload = results.get("overload")
+    if overload:
+        row("bot reveal OVERLOAD (Slack 1000 ms)", overload.get("run"))
+        lines.append(f"    overload outcomes: {overload.get('outcomes')}")
+    lines.append("")
+    floor = results.get("storage_floor")
+    if floor:
+        lines.append("storage floor (redis.asyncio + hiredis, round trips from Python):")
+        for key, value in floor.items():
+            lines.append(f"    {key:<12} {value['ops_per_s']:>7}/s  p50 {value['p50_ms']:.3f} ms"
+                         f"  p99 {value['p99_ms']:.3f} ms")
+    memory = results.get("memory")
+    if memory:
+        lines.append(f"memory: {memory['bytes_per_secret']:.0f} B per active secret "
+                     f"(used_memory delta over {memory['secrets']:,} secrets, "
+                     f"{memory['keys_per_secret']} keys per secret)")
+        lines.append("    MEMORY USAGE per secret by kind of key: " + ", ".join(
+            f"{k} {v:.0f} B" for k, v in memory["memory_usage_per_secret"].items()))
+    sweep = results.get("sweep")
+    if sweep:
+        if sweep.get("available"):
+            lines.append(f"sweep: {sweep['small']} expired among {sweep['stored']:,}: "
+                         f"{sweep['small_s'] * 1000:.0f} ms; {sweep['large']}: "
+                         f"{sweep['large_s'] * 1000:.0f} ms (x{sweep['ratio']}); "
+                         f"{sweep['small']} among {sweep['baseline_stored']:,}: "
+                         f"{sweep['small_among_baseline_s'] * 1000:.0f} ms")
+        else:
+            lines.append(f"sweep: {sweep['reason']}")
+    startup = results.get("startup")
+    if startup:
+        lines.append(f"start-up to /readyz 200: median {startup['median_s']:.2f} s, "
+                     f"max {startup['max_s']:.2f} s over {len(startup['runs_s'])} starts "
+                     f"(bare interpreter + imports: {startup.get('import_s', 0):.2f} s)")
+    lines += ["", "targets:"]
+    for t in results.get("targets", []):
+        mark = {True: "PASS", False: "FAIL", None: "N/A "}[t["passed"]]
+        lines.append(f"  {mark}  {t['name']}: {t['measured']}  (target {t['limit']})")
+    return "\n".join(lines)

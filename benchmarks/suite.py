@@ -1,0 +1,351 @@
+"""The whole benchmark: start everything, run every scenario, collect one result dict."""
+
+# ruff: noqa: S603, S607 - a benchmark that starts its own local processes
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import math
+import os
+import platform
+import re
+import secrets
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from benchmarks import payloads, storage
+from benchmarks.http_runs import Timing, run
+from benchmarks.procs import (
+    PYTHON,
+    REPO,
+    RedisServer,
+    StandIn,
+    child_env,
+    free_port,
+    redis_server,
+    start_server,
+)
+from benchmarks.report import LEVELS, targets
+from benchmarks.standin_proc import AUDIT, BOT_TOKEN, GENERAL, TEAM_ID
+from benchmarks.stats import outcome_counts
+from bot import render
+from bot.crypto import generate_key_entry
+
+RECIPIENTS = [f"U0R{i:07d}" for i in range(1, 201)]
+SENDER_PREFIX = "U0S"
+OVERLOAD_LATENCY = 1.0
+# The titles of the modal that shows a secret and of the share form (bot/render).
+REVEALED_TITLE = "Your secret"
+FORM_TITLE = "Share a secret"
+
+
+def machine_facts() -> dict[str, Any]:
+    model = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    redis_version = subprocess.run(["redis-server", "--version"], capture_output=True,
+                                   text=True, check=False).stdout.strip()
+    return {"nproc": os.cpu_count(), "cpu_model": model,
+            "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+            "kernel": f"{platform.system()} {platform.release()}",
+            "python": platform.python_version(),
+            "redis": redis_version.split(" sha=")[0], "loadavg_at_start": os.getloadavg()}
+
+
+class Suite:
+    def __init__(self, *, quick: bool, only: set[str] | None, log=print,
+                 profile_dir: Path | None = None, checkpoint_path: Path | None = None,
+                 sweep_stored: int | None = None) -> None:
+        self.quick = quick
+        self.checkpoint_path = checkpoint_path
+        self.sweep_stored = sweep_stored
+        self.profile_dir = profile_dir
+        self.only = only
+        self.log = log
+        self.timing = Timing(warmup=0.3, duration=1.5) if quick else Timing(1.0, 5.0)
+        self.signing_secret = secrets.token_hex(16)
+        self.keys = generate_key_entry("bench")
+        self.results: dict[str, Any] = {
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "quick": quick, "machine": machine_facts(),
+            "timing": {"warmup": self.timing.warmup, "duration": self.timing.duration},
+            "levels": list(LEVELS),
+        }
+
+    def checkpoint(self) -> None:
+        """Save what has been measured so far (a long run that is stopped keeps it)."""
+        if self.checkpoint_path is not None:
+            self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+            self.checkpoint_path.write_text(json.dumps(self.results, indent=1, default=str))
+
+    def wanted(self, name: str) -> bool:
+        return self.only is None or name in self.only
+
+    # -- the whole run ------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        with tempfile.TemporaryDirectory(prefix="share-secret-bench-") as tmp, \
+                redis_server() as redis:
+            workdir = Path(tmp)
+            slack = StandIn(workdir)
+            try:
+                self._populate(slack)
+                if self.wanted("startup"):
+                    self.results["startup"] = self.startup(slack, redis, workdir)
+                    self.checkpoint()
+                if self.wanted("floor"):
+                    self.results["floor"] = self.floor(slack, redis, workdir)
+                    self.checkpoint()
+                if self.wanted("bot"):
+                    self.bot(slack, redis, workdir)
+                    self.checkpoint()
+                if self.wanted("snappass"):
+                    self.results["snappass"] = self.snappass(slack, redis, workdir)
+                    self.checkpoint()
+            finally:
+                slack.stop()
+            if self.wanted("storage"):
+                self.log("storage floor ...")
+                self.results["storage_floor"] = asyncio.run(storage.storage_floor(
+                    redis.url.replace("/0", "/3"), levels=LEVELS,
+                    seconds=0.3 if self.quick else 1.0))
+                self.checkpoint()
+        if self.wanted("memory") or self.wanted("sweep"):
+            with redis_server() as fresh:
+                if self.wanted("memory"):
+                    count = 10_000 if self.quick else 100_000
+                    self.log(f"memory: {count:,} secrets ...")
+                    self.results["memory"] = asyncio.run(storage.memory_per_secret(
+                        fresh.url, self.keys, count=count))
+                    self.checkpoint()
+                if self.wanted("sweep"):
+                    stored, small, large = ((50_000, 100, 1_000) if self.quick
+                                            else (1_000_000, 1_000, 10_000))
+                    stored = self.sweep_stored or stored
+                    self.log(f"sweep: {small:,} / {large:,} expired among {stored:,} ...")
+                    self.results["sweep"] = asyncio.run(storage.sweep_cost(
+                        fresh.url, self.keys, stored=stored, small=small, large=large))
+        self.results["targets"] = targets(self.results)
+        return self.results
+
+    def _populate(self, slack: StandIn) -> None:
+        slack.control("users", {"ids": RECIPIENTS, "channel": GENERAL})
+        senders = 8_000 if self.quick else 40_000
+        for start in range(0, senders, 5_000):
+            slack.control("users", {"ids": [f"{SENDER_PREFIX}{n:07d}" for n in
+                                            range(start, min(senders, start + 5_000))],
+                                    "channel": GENERAL})
+
+    # -- the servers ----------------------------------------------------------------------
+
+    def _bot_env(self, slack: StandIn, redis: RedisServer, port: int) -> dict[str, str]:
+        return child_env(
+            SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=self.signing_secret,
+            SLACK_API_URL=slack.base_url, REDIS_URL=redis.url, ENCRYPTION_KEYS=self.keys,
+            AUDIT_CHANNEL_ID=AUDIT, LOG_LEVEL="INFO", HOST="127.0.0.1", PORT=str(port))
+
+    def start_bot(self, slack: StandIn, redis: RedisServer, workdir: Path, name: str = "bot"):
+        port = free_port()
+        return start_server(name, [PYTHON, "-m", "bot"], self._bot_env(slack, redis, port),
+                            port=port, workdir=workdir)
+
+    def startup(self, slack: StandIn, redis: RedisServer, workdir: Path) -> dict[str, Any]:
+        """Process start until GET /readyz answers 200 (polled every 5 ms)."""
+        self.log("start-up ...")
+        runs = []
+        for i in range(2 if self.quick else 5):
+            server = self.start_bot(slack, redis, workdir, name=f"startup-{i}")
+            runs.append(round(server.ready_seconds or 0.0, 3))
+            server.stop()
+        t0 = time.perf_counter()
+        subprocess.run([PYTHON, "-c", "import bot.web, bot.runtime, uvicorn, uvloop"],
+                       cwd=workdir, env=child_env(), check=True)
+        imports = time.perf_counter() - t0
+        return {"runs_s": runs, "median_s": statistics.median(runs), "max_s": max(runs),
+                "import_s": round(imports, 3)}
+
+    def _http(self, server, slack, redis, **kwargs: Any) -> dict[str, Any]:
+        profile_to = None
+        if self.profile_dir is not None and server.name == "bot":
+            self.profile_dir.mkdir(parents=True, exist_ok=True)
+            latency = slack.latency
+            profile_to = self.profile_dir / (f"{kwargs['kind']}-{kwargs['concurrency']}-"
+                                             f"{round(latency * 1000)}ms.txt")
+        result = run(server=server, slack=slack, redis=redis, timing=self.timing,
+                     signing_secret=self.signing_secret, profile_to=profile_to, **kwargs)
+        self.log(f"  {server.name:<22} {kwargs['kind']:<16} @{kwargs['concurrency']:<3} "
+                 f"{result['throughput']:>8.0f}/s  ack p50 {result['ack_p50_ms']} "
+                 f"p99 {result['ack_p99_ms']} ms"
+                 + (f"  e2e p99 {result.get('e2e_p99_ms')} ms "
+                    f"shown {result.get('delivered')}/{result.get('acked')}"
+                    if "acked" in result else ""))
+        return result
+
+    def floor(self, slack: StandIn, redis: RedisServer, workdir: Path) -> dict[str, Any]:
+        self.log("framework floor (Bolt AsyncApp, ack only) ...")
+        port = free_port()
+        server = start_server("floor", [PYTHON, "-m", "benchmarks.floor_app"], child_env(
+            PORT=str(port), SLACK_SIGNING_SECRET=self.signing_secret, SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_API_URL=slack.base_url), port=port, workdir=workdir)
+        out: dict[str, Any] = {}
+        fake_clicks = [[f"bench{i:018d}ab", f"U0F{i:07d}"] for i in range(80_000)]
+        try:
+            for kind, template, items in (
+                    ("block_actions", payloads.reveal_click(team_id=TEAM_ID, channel=GENERAL),
+                     fake_clicks),
+                    ("view_submission", payloads.share_submission(team_id=TEAM_ID,
+                                                                  channel=GENERAL), None),
+                    ("slash", payloads.slash_command(team_id=TEAM_ID, channel=GENERAL),
+                     RECIPIENTS * 400)):
+                out[kind] = {}
+                for level in LEVELS:
+                    out[kind][str(level)] = self._http(
+                        server, slack, redis, kind=kind, concurrency=level, template=template,
+                        items=items, extra={"sender_prefix": SENDER_PREFIX,
+                                            "recipients": RECIPIENTS})
+        finally:
+            server.stop()
+        return out
+
+    def _clicks_needed(self, kind: str, level: int) -> int:
+        rate = ((self.results.get("floor") or {}).get(kind, {}).get(str(level), {})
+                .get("throughput") or 3000)
+        return math.ceil(1.3 * rate * (self.timing.warmup + self.timing.duration)) + 200
+
+    def bot(self, slack: StandIn, redis: RedisServer, workdir: Path) -> None:
+        self.results["bot"] = {}
+        server = self.start_bot(slack, redis, workdir)
+        reveal = payloads.reveal_click(team_id=TEAM_ID, channel=GENERAL)
+        command = payloads.slash_command(team_id=TEAM_ID, channel=GENERAL)
+        submit = payloads.share_submission(team_id=TEAM_ID, channel=GENERAL)
+        try:
+            for latency_ms in (0, 100):
+                self.log(f"bot, Slack answering after {latency_ms} ms ...")
+                slack.control("latency", {"seconds": latency_ms / 1000})
+                runs: dict[str, Any] = {"reveal": {}, "command": {}, "submission": {}}
+                for level in LEVELS:
+                    clicks = self._seed(redis, self._clicks_needed("block_actions", level),
+                                        tag=f"{latency_ms}x{level}")
+                    runs["reveal"][str(level)] = self._http(
+                        server, slack, redis, kind="block_actions", concurrency=level,
+                        template=reveal, items=clicks, mint=True, e2e="views",
+                        title=REVEALED_TITLE)
+                for level in LEVELS:
+                    runs["command"][str(level)] = self._http(
+                        server, slack, redis, kind="slash", concurrency=level, template=command,
+                        items=RECIPIENTS * 400, mint=True, e2e="views", title=FORM_TITLE)
+                for level in LEVELS:
+                    runs["submission"][str(level)] = self._http(
+                        server, slack, redis, kind="view_submission", concurrency=level,
+                        template=submit, e2e="prompts",
+                        extra={"sender_prefix": SENDER_PREFIX, "recipients": RECIPIENTS})
+                self.results["bot"][f"{latency_ms}ms"] = runs
+            if self.wanted("overload"):
+                self.log(f"bot overloaded: Slack answering after {OVERLOAD_LATENCY} s ...")
+                slack.control("latency", {"seconds": OVERLOAD_LATENCY})
+                clicks = self._seed(redis, self._clicks_needed("block_actions", 64), tag="ov")
+                result = self._http(server, slack, redis, kind="block_actions", concurrency=64,
+                                    template=reveal, items=clicks, mint=True, e2e="views",
+                                    title=REVEALED_TITLE, settle_timeout=90.0)
+                calls = slack.control("calls")["calls"]
+                self.results["overload"] = {"latency_s": OVERLOAD_LATENCY, "run": result,
+                                            "outcomes": outcome_counts(calls, render.BUSY)}
+        finally:
+            slack.control("latency", {"seconds": 0})
+            self.results["bot_log"] = log_summary(server.log_text())
+            server.stop()
+
+    def _seed(self, redis: RedisServer, clicks: int, *, tag: str) -> list[list[str]]:
+        t0 = time.perf_counter()
+        made = asyncio.run(storage.seed_secrets(redis.url, self.keys, count=(clicks + 1) // 2,
+                                                team_id=TEAM_ID, channel=GENERAL, tag=tag))
+        self.log(f"  seeded {len(made) // 2} secrets in {time.perf_counter() - t0:.1f} s")
+        return made
+
+    # -- the peer -------------------------------------------------------------------------
+
+    def snappass(self, slack: StandIn, redis: RedisServer, workdir: Path) -> dict[str, Any]:
+        url = redis.url.replace("/0", "/2")
+        out: dict[str, Any] = {}
+        gunicorn = str(Path(PYTHON).parent / "gunicorn")
+        servings = {
+            "uvicorn+a2wsgi": [PYTHON, "-m", "benchmarks.peer_app"],
+            "gunicorn gthread": [gunicorn, "--workers", "1", "--worker-class", "gthread",
+                                 "--threads", "16", "--bind", "127.0.0.1:{port}",
+                                 "--log-level", "warning", "snappass.main:app"],
+        }
+        for serving, argv in servings.items():
+            self.log(f"snappass ({serving}) ...")
+            port = free_port()
+            server = start_server(f"snappass-{serving.split()[0]}",
+                                  [a.format(port=port) for a in argv],
+                                  child_env(PORT=str(port), REDIS_URL=url, NO_SSL="true"),
+                                  port=port, workdir=workdir, ready_path="/")
+            runs: dict[str, Any] = {"create": {}, "reveal": {}}
+            try:
+                for level in LEVELS:
+                    runs["create"][str(level)] = self._http(
+                        server, slack, redis, kind="snappass_create", concurrency=level,
+                        template=payloads.snappass_create())
+                for level in LEVELS:
+                    rate = max(runs["create"][str(level)]["throughput"] * 2, 2000)
+                    count = math.ceil(1.3 * rate * (self.timing.warmup + self.timing.duration))
+                    tokens = seed_snappass(url, count)
+                    runs["reveal"][str(level)] = self._http(
+                        server, slack, redis, kind="snappass_reveal", concurrency=level,
+                        items=tokens)
+            finally:
+                server.stop()
+            out[serving] = runs
+        return out
+
+
+def log_summary(text: str) -> dict[str, int]:
+    """Warnings and errors in a server log, counted by logger and message (no values)."""
+    counts: dict[str, int] = {}
+    for line in text.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[2] in ("WARNING", "ERROR", "CRITICAL"):
+            key = parts[2] + " " + re.sub(r"\b[UC][A-Z0-9]{6,}\b|\d+", "#", parts[3])[:120]
+            counts[key] = counts.get(key, 0) + 1
+        elif line.startswith(("Traceback", "  File")) is False and "Error" in line[:40]:
+            counts[line[:120]] = counts.get(line[:120], 0) + 1
+    return counts
+
+
+def seed_snappass(redis_url: str, count: int) -> list[str]:
+    """Secrets stored exactly as snappass's set_password stores them; return their tokens."""
+    import uuid
+
+    import redis
+    from snappass.main import REDIS_PREFIX, TOKEN_SEPARATOR, encrypt
+
+    client = redis.Redis.from_url(redis_url)
+    tokens = []
+    pipe = client.pipeline(transaction=False)
+    for i in range(count):
+        key = REDIS_PREFIX + uuid.uuid4().hex
+        encrypted, fernet_key = encrypt(payloads.SECRET_100)
+        pipe.setex(key, 86400, encrypted)
+        tokens.append(TOKEN_SEPARATOR.join([key, fernet_key.decode()]))
+        if i % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    client.close()
+    return tokens
+
+
+__all__ = ["REPO", "Suite"]

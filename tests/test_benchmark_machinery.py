@@ -1,0 +1,74 @@
+"""The benchmark's own machinery (benchmarks/): parsing, signing, matching, targets.
+
+Cheap and not timing-based: the benchmark itself runs with `make bench`.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs
+
+from slack_sdk.signature import SignatureVerifier
+
+from benchmarks import payloads, report, stats
+from benchmarks.load import Source, parse_response, sign
+
+
+def test_parse_response_reads_content_length_and_waits_for_the_whole_body() -> None:
+    """A response is complete only once Content-Length bytes of body are in."""
+    raw = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+    assert parse_response(raw[:-1]) is None
+    assert parse_response(raw + b"HTTP/1.1") == (200, b"hello", len(raw))
+
+
+def test_parse_response_reads_chunked_bodies() -> None:
+    """uvicorn chunks answers that carry no length; chunks are joined."""
+    raw = (b"HTTP/1.1 401 Unauthorized\r\nTransfer-Encoding: chunked\r\n\r\n"
+           b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n")
+    assert parse_response(raw[:-2]) is None
+    assert parse_response(raw) == (401, b"abcde", len(raw))
+
+
+def test_requests_are_signed_as_slack_signs_them() -> None:
+    """The load generator's signature verifies with the Slack SDK's verifier."""
+    body = b"payload=%7B%7D"
+    verifier = SignatureVerifier("s3cret", clock=type("C", (), {"now": lambda self: 1700000000})())
+    assert verifier.is_valid(body, "1700000000", sign(b"s3cret", "1700000000", body))
+
+
+def test_templates_become_slack_shaped_payloads() -> None:
+    """Placeholders survive URL-encoding and are replaced by the request's values."""
+    source = Source({"kind": "view_submission", "signing_secret": "x",
+                     "template": payloads.share_submission(team_id="T1", channel="C1"),
+                     "sender_prefix": "U0S", "recipients": ["U0R1", "U0R2"]})
+    prepared = source._build(None, 7, trigger="1.2.abc", response_url="http://x/y")
+    payload = json.loads(parse_qs(prepared.body.decode())["payload"][0])
+    assert payload["user"]["id"] == "U0S0000007"
+    values = payload["view"]["state"]["values"]
+    assert values["recipients"]["users"]["selected_users"] == ["U0R1", "U0R2"]
+    assert prepared.key == "U0S0000007"
+
+
+def test_end_to_end_matches_modals_by_trigger_and_counts_notices_as_refused() -> None:
+    """A click counts as shown only when its trigger opened the modal it asked for."""
+    load = {"records": [["t1", 100.0, 0.001, 200], ["t2", 100.0, 0.001, 200],
+                        ["t3", 100.0, 0.001, 200]]}
+    calls = [["views.open", 100.05, True, None, "t1", None, None, "Your secret | From"],
+             ["views.open", 100.10, True, None, "t2", None, None, "Share-secret | :warning:"]]
+    figures = stats.end_to_end_views(load, calls, title="Your secret")
+    assert figures["delivered"] == 1
+    assert figures["missing"] == 1
+    assert sum(figures["refused"].values()) == 1
+    assert figures["e2e_p50_ms"] == 50.0
+
+
+def test_targets_compare_against_the_faster_peer_serving() -> None:
+    """The reveal ratio (secrets shown per second) is taken against snappass's better
+    serving at that level."""
+    results = {"bot": {"0ms": {"reveal": {"1": {"throughput": 900.0, "delivered": 1500,
+                                                "window_s": 5.0}}}},
+               "snappass": {"a": {"reveal": {"1": {"throughput": 100.0}}},
+                            "b": {"reveal": {"1": {"throughput": 250.0}}}}}
+    [check] = [t for t in report.targets(results) if "vs snappass reveal" in t["name"]]
+    assert check["passed"] is False
+    assert "250" in check["measured"]
