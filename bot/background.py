@@ -3,16 +3,24 @@
 Slack wants an answer within 3 seconds, while the calls a share or a reveal makes to
 Slack take 50-300 ms each. Listeners therefore acknowledge at once and hand the slow
 part to `Background`, which runs it as an asyncio task on the server's event loop.
-The number of tasks in flight is bounded: past the bound new work is refused (the
-caller tells the user to retry) instead of queueing past a trigger_id's 3-second life.
+
+Work runs in two lanes with their own concurrency: INTERACTIVE work holds a trigger_id
+(which dies 3 s after the click) and must not wait behind FOLLOW_UP work (receipts,
+message updates, deliveries), which can. Interactive work also checks its deadline
+when it gets a slot (`Deadline`), and past it tells the person to retry instead of
+acting on a dead trigger. The number of tasks in flight is bounded: past the bound new
+work is refused at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
+import time
 import traceback
 from collections.abc import Coroutine
+from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import ShareSecretError
@@ -22,6 +30,27 @@ class Overloaded(ShareSecretError):
     """Too much work in flight; the request was not started."""
 
 
+class Lane(enum.Enum):
+    INTERACTIVE = "interactive"
+    FOLLOW_UP = "follow_up"
+
+
+LANE_CONCURRENCY = {Lane.INTERACTIVE: 48, Lane.FOLLOW_UP: 32}
+# A trigger_id lives 3 s; work that starts later than this after the click is too late
+# to be sure its views.open lands in time.
+TRIGGER_BUDGET_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a request arrived (monotonic seconds), to tell whether its trigger is fresh."""
+
+    received: float = field(default_factory=time.monotonic)
+
+    def expired(self, budget: float = TRIGGER_BUDGET_SECONDS) -> bool:
+        return time.monotonic() - self.received > budget
+
+
 class Background:
     """A bounded set of fire-and-forget tasks that are logged, kept and drained."""
 
@@ -29,6 +58,7 @@ class Background:
         self._limit = limit
         self._logger = logger
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = {lane: asyncio.Semaphore(n) for lane, n in LANE_CONCURRENCY.items()}
 
     @property
     def in_flight(self) -> int:
@@ -40,18 +70,22 @@ class Background:
             raise Overloaded(f"{len(self._tasks)} tasks in flight")
 
     def spawn(self, work: Coroutine[Any, Any, None], *, name: str,
-              committed: bool = False) -> None:
-        """Start `work` now; past the limit raise Overloaded and close it unstarted.
+              lane: Lane = Lane.INTERACTIVE, committed: bool = False) -> None:
+        """Queue `work` in its lane; past the limit raise Overloaded and close it unstarted.
 
-        `committed` work is started regardless: it finishes something the user was
+        `committed` work is taken regardless: it finishes something the user was
         already told has happened (a stored secret must be delivered).
         """
         if not committed and len(self._tasks) >= self._limit:
             work.close()
             raise Overloaded(f"{len(self._tasks)} tasks in flight")
-        task = asyncio.get_running_loop().create_task(work, name=name)
+        task = asyncio.get_running_loop().create_task(self._in_lane(work, lane), name=name)
         self._tasks.add(task)  # a strong reference, or the loop may collect the task
         task.add_done_callback(self._finished)
+
+    async def _in_lane(self, work: Coroutine[Any, Any, None], lane: Lane) -> None:
+        async with self._slots[lane]:
+            await work
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)

@@ -25,7 +25,7 @@ from bot.domain import (
     new_secret_id,
     new_share_code,
 )
-from bot.errors import InvalidToken, NotShown, ValidationFailed
+from bot.errors import InvalidToken, NotShown, StorageUnavailable, ValidationFailed
 from bot.formats import FormatError, normalize
 from bot.share_form import ValidShare, validate
 from bot.storage import Claim, CodeTaken
@@ -35,6 +35,7 @@ _CODE_ATTEMPTS = 5
 PRE_ANSWER_SECONDS = 2.0
 SLOW = "Slack or share-secret is slow to answer right now; nothing was shared. Please try again."
 KDF_CONCURRENCY = 2  # scrypt runs at most this many at once (one per core here)
+CONFIRM_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class RevealResult:
     can_view_again: bool = False  # this person has views left (total or unlimited modes)
     has_passphrase: bool = False
     uncertain: bool = False  # showing failed in a way that may have shown it anyway
+    recorded: bool = True  # False: shown, but Redis could not record the view
     tries_left: int | None = None  # after a wrong passphrase
     locked_seconds: int = 0
 
@@ -187,13 +189,27 @@ class SharingService:
             raise
         except Exception:  # noqa: BLE001 - reported as `uncertain`; the caller logs it
             uncertain = True
-        state, used = await self._store.confirm(secret_id, user_id=user_id, now=self._clock())
+        state, used = await self._confirm_after_show(secret_id, user_id)
         return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
                             label=claim.label, notify=claim.notify, last_view=state == "burned",
                             views_used=used, uncertain=uncertain,
+                            recorded=state != "unrecorded",
                             has_passphrase=claim.has_passphrase,
                             can_view_again=claim.mode != "each" and (
                                 claim.views_left is None or claim.views_left > 0))
+
+    async def _confirm_after_show(self, secret_id: str, user_id: str) -> tuple[str, int]:
+        # The secret has been shown: the view must be recorded, and nothing may be shown
+        # again for it. A Redis blip is retried; if it lasts, the claim stays open (and is
+        # reported as not recorded) rather than being given back.
+        for attempt in range(CONFIRM_ATTEMPTS):
+            try:
+                return await self._store.confirm(secret_id, user_id=user_id,
+                                                 now=self._clock())
+            except StorageUnavailable:
+                if attempt + 1 < CONFIRM_ATTEMPTS:
+                    await asyncio.sleep(0.2 * (attempt + 1))
+        return "unrecorded", 0
 
     async def _decrypt(self, ciphertext: bytes, record_id: str, passphrase: str | None) -> str:
         def work() -> str:

@@ -202,3 +202,38 @@ async def test_code_collision_is_detected(store, service):
     record = await service.share(form(), people=People())
     with pytest.raises(CodeTaken):
         await store.create(record, b"other", now=time.time())
+
+
+async def test_a_redis_blip_after_showing_never_shows_twice(service, store, monkeypatch):
+    """If recording the view fails after the secret was shown, it is retried; and even if
+    it keeps failing the reveal reports success (never a second modal) and the view
+    stays taken."""
+    from bot.errors import StorageUnavailable
+
+    record = await service.share(form(), people=People())
+    calls = {"n": 0}
+    real_confirm = store.confirm
+
+    async def flaky_confirm(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise StorageUnavailable("blip")
+        return await real_confirm(*args, **kwargs)
+
+    monkeypatch.setattr(store, "confirm", flaky_confirm)
+    shown: list[str] = []
+    result = await reveal(service, record, shown=shown)
+    assert result.outcome is RevealOutcome.REVEALED
+    assert result.recorded
+    assert calls["n"] == 2
+
+    async def down(*args, **kwargs):
+        raise StorageUnavailable("down")
+
+    other = await service.share(form(), people=People())
+    monkeypatch.setattr(store, "confirm", down)
+    lost = await reveal(service, other, shown=shown)
+    assert lost.outcome is RevealOutcome.REVEALED
+    assert not lost.recorded
+    assert (await reveal(service, other)).outcome is RevealOutcome.IN_FLIGHT
+    assert shown == [SECRET, SECRET]

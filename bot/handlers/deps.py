@@ -13,9 +13,10 @@ from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot import render
 from bot.admins import Admins
 from bot.audit import AuditLog
-from bot.background import Background
+from bot.background import Background, Deadline, Lane, Overloaded
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
 from bot.people import PersonCache
@@ -53,11 +54,31 @@ class Deps:
     def later(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
         """Run follow-up work after the answer to Slack (it always runs: it finishes
         something already done, like telling people about a revoke)."""
-        self.background.spawn(work, name=name, committed=True)
+        self.background.spawn(work, name=name, lane=Lane.FOLLOW_UP, committed=True)
+
+    def now_or_busy(self, work: Coroutine[Any, Any, None], *, name: str,
+                    response_url: object) -> None:
+        """Run trigger-bound work (it opens a view) after the answer; when the bot is too
+        busy, tell the person privately to try again instead."""
+        try:
+            self.background.spawn(work, name=name)
+        except Overloaded:
+            self.later(self.busy(response_url), name="busy")
+
+    async def busy(self, response_url: object) -> None:
+        """Tell someone privately that the bot could not act in time (nothing happened)."""
+        await self.post_to_response_url(response_url if isinstance(response_url, str)
+                                        else None, {**render.notice(render.BUSY),
+                                                    "replace_original": False})
 
     async def open_view(self, client: AsyncWebClient, trigger_id: object,
-                        view: dict[str, Any]) -> None:
-        """views.open for a notice or a form; a failure is logged (nothing to undo)."""
+                        view: dict[str, Any], *, deadline: Deadline | None = None,
+                        response_url: object = None) -> None:
+        """views.open for a notice or a form; a failure is logged (nothing to undo). Past
+        the trigger's deadline the person is told to try again instead."""
+        if deadline is not None and deadline.expired():
+            await self.busy(response_url)
+            return
         try:
             await client.views_open(trigger_id=trigger_id, view=view)
         except SLACK_FAILURES as exc:

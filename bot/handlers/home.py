@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.background import Deadline
 from bot.domain import AuditAction
 from bot.errors import StorageUnavailable
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
@@ -26,8 +27,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     async def on_open_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
         await ack()
-        deps.later(deps.open_view(client, body.get("trigger_id"), render.share_modal()),
-                   name="open-share-form")
+        deps.now_or_busy(deps.open_view(client, body.get("trigger_id"), render.share_modal(),
+                                        deadline=Deadline()),
+                         name="open-share-form", response_url=body.get("response_url"))
 
     async def on_admin_view(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                             client: AsyncWebClient, context: AsyncBoltContext) -> None:

@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.background import Deadline
 from bot.errors import StorageUnavailable
 from bot.handlers.command import UNAVAILABLE, after_revoke
 from bot.handlers.deps import Deps, user_of, workspace_of
@@ -37,7 +38,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         reason = request.get("why") if isinstance(request.get("why"), str) else None
         view = render.share_modal(initial_users=[requester], requested_by=requester,
                                   request_reason=reason or None)
-        deps.later(deps.open_view(client, body.get("trigger_id"), view), name="answer-request")
+        deps.now_or_busy(deps.open_view(client, body.get("trigger_id"), view,
+                                        deadline=Deadline(),
+                                        response_url=body.get("response_url")),
+                         name="answer-request", response_url=body.get("response_url"))
 
     app.action(render.REVOKE_ACTION)(on_revoke)
     app.action(render.ANSWER_REQUEST_ACTION)(on_answer_request)

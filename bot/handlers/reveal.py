@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.background import Overloaded
+from bot.background import Deadline
 from bot.domain import AuditAction, RevealOutcome
 from bot.errors import NotShown, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
@@ -43,6 +43,7 @@ class Click:
     response_url: str | None
     channel: str | None
     view_id: str | None = None  # the unlock form, when the passphrase came from one
+    deadline: Deadline = field(default_factory=Deadline)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -50,19 +51,18 @@ def register(app: AsyncApp, deps: Deps) -> None:
                         client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
         click = _click(body, action, context)
-        try:
-            deps.background.spawn(_reveal(client, click, deps), name="reveal-secret")
-        except Overloaded:
-            deps.later(deps.post_to_response_url(click.response_url, render.notice(
-                render.BUSY) | {"replace_original": False}), name="reveal-busy")
+        deps.now_or_busy(_reveal(client, click, deps), name="reveal-secret",
+                         response_url=click.response_url)
 
     async def on_locked_reveal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
         click = _click(body, action, context)
-        deps.later(deps.open_view(client, click.trigger_id, render.passphrase_modal(
-            secret_id=click.secret_id, response_url=click.response_url)),
-            name="ask-passphrase")
+        deps.now_or_busy(deps.open_view(
+            client, click.trigger_id, render.passphrase_modal(
+                secret_id=click.secret_id, response_url=click.response_url),
+            deadline=click.deadline, response_url=click.response_url),
+            name="ask-passphrase", response_url=click.response_url)
 
     async def on_unlock(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                         context: AsyncBoltContext) -> None:
@@ -107,6 +107,11 @@ def _click(body: dict[str, Any], action: dict[str, Any], context: AsyncBoltConte
 
 async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
                   passphrase: str | None = None) -> None:
+    if click.view_id is None and click.deadline.expired():
+        # Waited too long for a turn: the trigger may die before a modal could open.
+        # Nothing was claimed; the person can simply click again.
+        await deps.busy(click.response_url)
+        return
     display = _display(deps.without_retries(client), click)
 
     async def show(plaintext: str, claim: Claim) -> None:
@@ -141,11 +146,15 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
         view = _refusal_view(result)
         if view is not None:
             await _quietly(display(view), deps)
+    elif not result.recorded:
+        deps.logger.error("a secret was shown but its view could not be recorded")
     elif result.uncertain:
         deps.logger.warning("Slack did not confirm that a secret was shown")
-        await deps.post_to_response_url(click.response_url,
-                                        render.reveal_unconfirmed_message(result.sender_id))
-    await after_reveal(client, click, result, deps)
+        deps.later(deps.post_to_response_url(
+            click.response_url, render.reveal_unconfirmed_message(result.sender_id)),
+            name="reveal-unconfirmed")
+    # The rest (message update, audit, receipt) can wait: it frees the trigger-bound lane.
+    deps.later(after_reveal(client, click, result, deps), name="after-reveal")
 
 
 def _display(client: AsyncWebClient, click: Click) -> Callable[[render.View],

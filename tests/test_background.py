@@ -1,0 +1,71 @@
+"""Post-ack work: bounded, in two lanes, with a deadline for trigger-bound work."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+
+from bot.background import LANE_CONCURRENCY, Background, Deadline, Lane, Overloaded
+
+
+async def test_lanes_bound_concurrency_and_do_not_block_each_other():
+    """Each lane runs at most its share at once; a full follow-up lane does not delay
+    interactive work."""
+    background = Background(limit=1000, logger=logging.getLogger("test"))
+    running = {Lane.INTERACTIVE: 0, Lane.FOLLOW_UP: 0}
+    peak = dict(running)
+    release = asyncio.Event()
+
+    async def work(lane: Lane) -> None:
+        running[lane] += 1
+        peak[lane] = max(peak[lane], running[lane])
+        await release.wait()
+        running[lane] -= 1
+
+    for _ in range(100):
+        background.spawn(work(Lane.FOLLOW_UP), name="f", lane=Lane.FOLLOW_UP)
+    started = asyncio.Event()
+
+    async def urgent() -> None:
+        started.set()
+
+    background.spawn(urgent(), name="urgent")
+    await asyncio.wait_for(started.wait(), 1)
+    for _ in range(100):
+        background.spawn(work(Lane.INTERACTIVE), name="i")
+    await asyncio.sleep(0.05)
+    assert peak == {lane: LANE_CONCURRENCY[lane] for lane in Lane}
+    release.set()
+    await background.drain(5)
+    assert background.in_flight == 0
+
+
+async def test_work_past_the_limit_is_refused_unless_committed():
+    """Past MAX_IN_FLIGHT new work is refused at once (and not started), but committed
+    follow-ups are always taken."""
+    background = Background(limit=2, logger=logging.getLogger("test"))
+    gate = asyncio.Event()
+
+    async def wait() -> None:
+        await gate.wait()
+
+    background.spawn(wait(), name="a")
+    background.spawn(wait(), name="b")
+    refused = wait()
+    with pytest.raises(Overloaded):
+        background.spawn(refused, name="c")
+    assert refused.cr_frame is None  # closed, never run
+    background.spawn(wait(), name="d", lane=Lane.FOLLOW_UP, committed=True)
+    assert background.in_flight == 3
+    gate.set()
+    await background.drain(5)
+
+
+def test_deadline_expires_after_the_trigger_budget():
+    """A request older than the budget is too late to open a view for."""
+    assert not Deadline().expired()
+    assert Deadline(received=time.monotonic() - 2.5).expired()
+    assert not Deadline(received=time.monotonic() - 2.5).expired(budget=3.0)
