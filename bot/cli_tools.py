@@ -11,7 +11,7 @@ from typing import TextIO
 import redis.asyncio as aioredis
 
 from bot.config import Settings
-from bot.domain import AuditEvent
+from bot.domain import AuditEvent, code_of
 from bot.errors import ConfigError
 from bot.storage import connect
 from bot.storage.audit_stream import AuditStream
@@ -115,12 +115,12 @@ async def _tally(client: aioredis.Redis, keys: list[bytes], counts: Counter[str]
                  oldest: tuple[float, str] | None) -> tuple[float, str] | None:
     async with client.pipeline(transaction=False) as pipe:
         for key in keys:
-            pipe.hmget(key, "st", "at", "code")
+            pipe.hmget(key, "st", "at", "id")
         rows = await pipe.execute()
-    for status, created, code in rows:
+    for status, created, secret_id in rows:
         if status is None:
             continue
         counts[status.decode()] += 1
         if status == b"active" and (oldest is None or float(created) < oldest[0]):
-            oldest = (float(created), code.decode())
+            oldest = (float(created), code_of(secret_id.decode()))
     return oldest

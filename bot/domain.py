@@ -22,7 +22,11 @@ MIN_PASSPHRASE_CHARS, MAX_PASSPHRASE_CHARS = 4, 200
 # Unambiguous characters for share codes: no 0/O, 1/I/L, and no U (avoids accidental words).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
 CODE_GROUPS, CODE_GROUP_LEN = 3, 4
-_SECRET_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")
+# A secret id is its share code (12 characters, no dashes) followed by 16 characters of
+# URL-safe base64 (96 more random bits): 155 random bits in all. The code part names the
+# secret in storage (no separate code index is needed); the rest must match too.
+_SECRET_ID = re.compile(r"^[" + "23456789ABCDEFGHJKMNPQRSTVWXYZ" + r"]{12}[A-Za-z0-9_-]{16}$")
+HANDLE_LEN = 12
 
 
 class Status(enum.Enum):
@@ -42,9 +46,15 @@ class ViewState(enum.Enum):
     VIEWED = "viewed"
 
 
-def new_secret_id() -> str:
-    """A fresh secret id: 128 random bits, URL-safe base64 (22 characters)."""
-    return secrets.token_urlsafe(16)
+def new_secret_id(code: str) -> str:
+    """A fresh secret id for a share code: the code's characters, then 96 random bits."""
+    return code.replace("-", "") + secrets.token_urlsafe(12)
+
+
+def code_of(secret_id: str) -> str:
+    """The share code inside a secret id (or a storage handle)."""
+    handle = secret_id[:HANDLE_LEN]
+    return "-".join(handle[i:i + CODE_GROUP_LEN] for i in range(0, HANDLE_LEN, CODE_GROUP_LEN))
 
 
 def is_secret_id(value: object) -> bool:

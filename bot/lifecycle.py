@@ -15,6 +15,10 @@ from typing import Protocol
 from bot.domain import SecretRecord, Status, normalize_share_code
 
 SWEEP_BATCH = 1000
+# Remind a sender of an unread secret an hour before it expires, if it lived long enough
+# for a reminder to be news.
+REMINDER_BEFORE_SECONDS = 3600
+REMINDER_MIN_LIFETIME = 2 * 3600
 BROWSE_SCAN_LIMIT = 5000  # index entries an admin page may look through
 
 
@@ -33,7 +37,6 @@ class LifecycleStore(Protocol):
 
     async def get(self, secret_id: str) -> SecretRecord | None: ...
     async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]: ...
-    async def id_for_code(self, code: str) -> str | None: ...
     async def end(self, secret_id: str, *, status: Status, now: float,
                   actor: str | None = None) -> tuple[str, int]: ...
     async def end_many(self, secret_ids: list[str], *, status: Status,
@@ -77,8 +80,7 @@ class LifecycleService:
         `user_id` is None, for admins) to this sender; None otherwise, so that a guessed
         code tells nothing about whether it exists."""
         if code is not None:
-            canonical = normalize_share_code(code)
-            secret_id = await self._store.id_for_code(canonical) if canonical else None
+            secret_id = normalize_share_code(code)  # a code finds its secret directly
         record = await self._store.get(secret_id) if secret_id else None
         if record is None or record.team_id != team_id or (
                 user_id is not None and record.sender_id != user_id):
@@ -96,8 +98,7 @@ class LifecycleService:
         previous, in_flight = await self._store.end(record.secret_id, status=Status.REVOKED,
                                                     now=self._clock(), actor=user_id)
         if previous == "active":
-            await self._store.drop("expiries", [record.secret_id])
-            await self._store.drop("reminders", [record.secret_id])
+            await self._store.drop([record.secret_id])
         return Revocation(await self._store.get(record.secret_id) or record, previous,
                           in_flight if previous == "active" else 0)
 
@@ -128,29 +129,30 @@ class LifecycleService:
         Costs what expired (a range of a sorted index), not what is stored.
         """
         now = self._clock()
-        due = await self._store.due("expiries", now=now, limit=limit)
+        due = await self._store.due(now=now, limit=limit)
         if not due:
             return []
         previous = await self._store.end_many(due, status=Status.EXPIRED, now=now)
         settled = [i for i, p in zip(due, previous, strict=True) if p != "not_due"]
-        await self._store.drop("expiries", settled)
-        await self._store.drop("reminders", settled)
+        await self._store.drop(settled)
         return await self._store.get_many(
-            [i for i, p in zip(due, previous, strict=True) if p == "active"])
+            [i for i, p in zip(due, previous, strict=True) if p == "active"])  # by handle
 
-    async def due_reminders(self, *, limit: int = SWEEP_BATCH) -> list[SecretRecord]:
+    async def due_reminders(self) -> list[SecretRecord]:
         """Active, unread secrets whose sender should hear they expire within the hour.
 
-        Each reminder is taken by removing it from its index: of several processes, only
-        the one whose removal succeeded sends it.
+        Read from the expiry index between a cursor and an hour from now, so a pass costs
+        what entered the window since the last one. Each reminder is taken by setting a
+        flag on the secret (HSETNX): of several processes, one sends it.
         """
-        due = await self._store.due("reminders", now=self._clock(), limit=limit)
+        now = self._clock()
+        until = now + REMINDER_BEFORE_SECONDS
+        _, ids = await self._store.expiring(until=until)
         reminders = []
-        for secret_id in due:
-            if not await self._store.drop("reminders", [secret_id]):
-                continue  # another process took it
-            record = await self._store.get(secret_id)
-            if record and record.status is Status.ACTIVE and record.views_used == 0 \
-                    and record.notify:
+        for record in await self._store.get_many(ids):
+            if record.status is Status.ACTIVE and record.views_used == 0 and record.notify \
+                    and record.expires_at - record.created_at >= REMINDER_MIN_LIFETIME \
+                    and await self._store.take_reminder(record.secret_id):
                 reminders.append(record)
+        await self._store.move_reminder_cursor(until)
         return reminders

@@ -10,7 +10,6 @@ destroying the secret.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -121,23 +120,24 @@ class SharingService:
         except FormatError as exc:
             raise ValidationFailed({"secret": str(exc)}) from None
         now = self._clock()
-        record = _record(form, valid, now)
         try:
             async with asyncio.timeout(PRE_ANSWER_SECONDS):
                 refused = await people.not_people(form.recipients)
                 if refused:
                     raise ValidationFailed({"recipients": _refusal(refused)})
-                ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase)
+                for _ in range(_CODE_ATTEMPTS):
+                    record = _record(form, valid, now)
+                    # The ciphertext is bound to the id, which holds the code: a taken
+                    # code (odds 1 in 2^59 per secret stored) means encrypting again.
+                    ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase)
+                    try:
+                        await self._store.create(record, ciphertext, now=now)
+                    except CodeTaken:
+                        continue
+                    return record
         except TimeoutError:
             raise ValidationFailed({"recipients": SLOW}) from None
-        for _ in range(_CODE_ATTEMPTS):
-            try:
-                await self._store.create(record, ciphertext, now=now)
-            except CodeTaken:
-                record = dataclasses.replace(record, code=new_share_code())
-                continue
-            return record
-        raise CodeTaken("no free share code found")  # 2^59 codes: would mean a broken RNG
+        raise CodeTaken("no free share code found")  # would mean a broken RNG
 
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
         """Remember where recipients' Reveal DMs are (channel, ts), to update them later."""
@@ -254,8 +254,9 @@ _OUTCOMES = {
 
 
 def _record(form: ShareForm, valid: ValidShare, now: float) -> SecretRecord:
+    code = new_share_code()
     return SecretRecord(
-        secret_id=new_secret_id(), code=new_share_code(), team_id=form.team_id,
+        secret_id=new_secret_id(code), code=code, team_id=form.team_id,
         sender_id=form.sender_id, recipients=form.recipients, created_at=now,
         expires_at=now + valid.lifetime, origin_channel=form.origin_channel,
         label=valid.label, format=valid.format, view_limit=valid.view_limit,

@@ -89,13 +89,14 @@ def test_admin_stats_counts_by_status(redis_url, redis_sync, tmp_path):
     """`admin stats` counts secrets by status and names the oldest active one."""
     for n, (status, created) in enumerate([("active", 200), ("active", 100), ("burned", 50),
                                            ("revoked", 60), ("expired", 70)]):
-        redis_sync.hset(f"ss:{{id{n}}}:m", mapping={"st": status, "at": created,
-                                                    "code": f"CODE-{n}"})
+        code = f"ABC{n}" + "DEFGHJKM"
+        redis_sync.hset(f"ss:{{{code}}}:m", mapping={"st": status, "at": created,
+                                                     "id": code + "x" * 16})
     done = run(["admin", "stats"], redis_url, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "active   2" in done.stdout
     assert "burned   1" in done.stdout
-    assert "Oldest active secret: CODE-1" in done.stdout
+    assert "Oldest active secret: ABC1-DEFG-HJKM" in done.stdout
 
 
 def test_unreachable_redis_is_one_clear_line(tmp_path):

@@ -1,12 +1,21 @@
 """Every Redis key name share-secret uses, built in one place.
 
-The keys of one secret share the hash tag `{secret_id}` so that multi-key scripts
-stay within one Redis Cluster slot. Indexes are keys of their own.
+A secret's keys are named by its handle: the share code's 12 characters, which start
+its id (so the code finds the secret without an index of its own). They share the hash
+tag `{handle}`, so multi-key scripts stay within one Redis Cluster slot. Indexes are
+keys of their own and hold handles.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from bot.domain import HANDLE_LEN
+
+
+def handle(secret: str) -> str:
+    """The storage handle of a secret id (or of a share code, with or without dashes)."""
+    return secret.replace("-", "")[:HANDLE_LEN]
 
 
 @dataclass(frozen=True)
@@ -15,30 +24,27 @@ class KeySpace:
 
     prefix: str = "ss"
 
-    def ciphertext(self, secret_id: str) -> str:
-        return f"{self.prefix}:{{{secret_id}}}:c"
+    def ciphertext(self, secret: str) -> str:
+        return f"{self.prefix}:{{{handle(secret)}}}:c"
 
-    def meta(self, secret_id: str) -> str:
-        return f"{self.prefix}:{{{secret_id}}}:m"
+    def meta(self, secret: str) -> str:
+        return f"{self.prefix}:{{{handle(secret)}}}:m"
 
-    def failures(self, secret_id: str) -> str:
+    def failures(self, secret: str) -> str:
         """Wrong passphrases within the current window."""
-        return f"{self.prefix}:{{{secret_id}}}:f"
+        return f"{self.prefix}:{{{handle(secret)}}}:f"
 
-    def lock(self, secret_id: str) -> str:
+    def lock(self, secret: str) -> str:
         """Present while the secret is locked after too many wrong passphrases."""
-        return f"{self.prefix}:{{{secret_id}}}:l"
-
-    def code(self, code: str) -> str:
-        return f"{self.prefix}:code:{code}"
+        return f"{self.prefix}:{{{handle(secret)}}}:l"
 
     def expiries(self) -> str:
         """Sorted set: ids by expiry time (a sweep costs what expired, not what is stored)."""
         return f"{self.prefix}:expiries"
 
-    def reminders(self) -> str:
-        """Sorted set: secret ids by the time their sender should be reminded."""
-        return f"{self.prefix}:reminders"
+    def reminded_until(self) -> str:
+        """The expiry time up to which reminders have been looked for (a sweep cursor)."""
+        return f"{self.prefix}:reminded-until"
 
     def by_team(self, team_id: str) -> str:
         """Sorted set: a workspace's secret ids by creation time (for admins)."""

@@ -18,7 +18,9 @@ by whom it ended. Per recipient `r:<user id>`: "0" never viewed, "v<time>" viewe
 
 # KEYS[1] meta hash, KEYS[2] ciphertext
 # ARGV[1] ciphertext, ARGV[2] ttl ms, ARGV[3] meta ttl ms, ARGV[4..] meta field/value pairs
+# -> 1, or 0 when the share code (the keys' handle) is already taken
 CREATE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -26,38 +28,37 @@ return 1
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] passphrase lock
-# ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds)
-# -> {"claimed", ciphertext, code, sender, label, notify, passphrase, mode, views left}
-#    | {"unknown"} | {outcome, code} for wrong_team, not_recipient, unavailable, in_flight
-#    | {"locked", code, lock ms left}
+# ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id
+# -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left}
+#    | {outcome} for unknown, wrong_team, not_recipient, unavailable, in_flight
+#    | {"locked", lock ms left}
 CLAIM = """
 local m = KEYS[1]
 local team = redis.call('HGET', m, 'team')
-if not team then return {'unknown'} end
-local code = redis.call('HGET', m, 'code')
-if team ~= ARGV[2] then return {'wrong_team', code} end
+if not team or redis.call('HGET', m, 'id') ~= ARGV[4] then return {'unknown'} end
+if team ~= ARGV[2] then return {'wrong_team'} end
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
-if not slot then return {'not_recipient', code} end
+if not slot then return {'not_recipient'} end
 if redis.call('HGET', m, 'st') ~= 'active'
     or tonumber(redis.call('HGET', m, 'exp')) <= tonumber(ARGV[3]) then
-  return {'unavailable', code}
+  return {'unavailable'}
 end
 local lock = redis.call('PTTL', KEYS[3])
-if lock > 0 then return {'locked', code, lock} end
+if lock > 0 then return {'locked', lock} end
 local first = string.sub(slot, 1, 1)
-if first == 'c' then return {'in_flight', code} end
+if first == 'c' then return {'in_flight'} end
 local left = redis.call('HGET', m, 'left')
 local mode = redis.call('HGET', m, 'mode') or 'each'
-if mode == 'each' and first ~= '0' then return {'unavailable', code} end
-if left and tonumber(left) <= 0 then return {'unavailable', code} end
+if mode == 'each' and first ~= '0' then return {'unavailable'} end
+if left and tonumber(left) <= 0 then return {'unavailable'} end
 local ciphertext = redis.call('GET', KEYS[2])
-if not ciphertext then return {'unavailable', code} end
+if not ciphertext then return {'unavailable'} end
 if left then redis.call('HINCRBY', m, 'left', -1) end
 redis.call('HINCRBY', m, 'claims', 1)
 redis.call('HSET', m, field, 'c' .. ARGV[3] .. '|' .. slot)
 local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp')
-return {'claimed', ciphertext, code, info[1], info[2] or '', info[3] or '1', info[4] or '0',
+return {'claimed', ciphertext, info[1], info[2] or '', info[3] or '1', info[4] or '0',
         mode, left and (tonumber(left) - 1) or -1}
 """
 
@@ -139,4 +140,10 @@ NOTE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
+"""
+
+# KEYS[1] meta hash -> 1 for the first caller while the secret exists, else 0
+REMIND = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+return redis.call('HSETNX', KEYS[1], 'rem', '1')
 """

@@ -14,17 +14,13 @@ from typing import Any
 
 import redis.asyncio as aioredis
 
-from bot.domain import SecretRecord, Status, ViewState
+from bot.domain import HANDLE_LEN, SecretRecord, Status, ViewState, code_of
 from bot.errors import ShareSecretError
 from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import scripts
 from bot.storage.faults import unavailable_on_redis_errors
-from bot.storage.keys import KeySpace
+from bot.storage.keys import KeySpace, handle
 
-# Remind a sender of an unread secret an hour before it expires, if it lived long enough
-# for a reminder to be news.
-REMINDER_BEFORE_SECONDS = 3600
-REMINDER_MIN_LIFETIME = 2 * 3600
 # Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.
 SENDER_INDEX_SECONDS = 30 * 86400
 
@@ -66,31 +62,25 @@ class RedisSecretStore:
         self._end = redis.register_script(scripts.END)
         self._fail = redis.register_script(scripts.FAIL)
         self._note = redis.register_script(scripts.NOTE)
+        self._remind = redis.register_script(scripts.REMIND)
 
     @unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
         """Store a new secret and index it; raise CodeTaken if its share code is used."""
         ttl_ms = max(1, round((record.expires_at - now) * 1000))
         meta_ttl_ms = ttl_ms + self._retention_ms
-        # The code index lives in another hash slot than the secret: reserving it first
-        # leaves at worst an orphan code key that expires, never a secret without a code.
-        if not await self._redis.set(self._keys.code(record.code), record.secret_id,
-                                     nx=True, px=meta_ttl_ms):
+        name = handle(record.secret_id)
+        fields = [item for pair in _meta_fields(record).items() for item in pair]
+        # The secret itself (ciphertext and metadata) is written atomically, only if its
+        # code is free; the indexes, in other slots, follow.
+        if not await self._create(keys=[self._keys.meta(name), self._keys.ciphertext(name)],
+                                  args=[ciphertext, ttl_ms, meta_ttl_ms, *fields]):
             raise CodeTaken(record.code)
         sent = self._keys.by_sender(record.team_id, record.sender_id)
-        fields = [item for pair in _meta_fields(record).items() for item in pair]
         async with self._redis.pipeline(transaction=False) as pipe:
-            # The secret itself (ciphertext and metadata) is written atomically by a script;
-            # the indexes, in other slots, follow in the same round trip.
-            await self._create(keys=[self._keys.meta(record.secret_id),
-                                     self._keys.ciphertext(record.secret_id)],
-                               args=[ciphertext, ttl_ms, meta_ttl_ms, *fields], client=pipe)
-            pipe.zadd(self._keys.expiries(), {record.secret_id: record.expires_at})
-            if record.notify and record.expires_at - record.created_at >= REMINDER_MIN_LIFETIME:
-                pipe.zadd(self._keys.reminders(),
-                          {record.secret_id: record.expires_at - REMINDER_BEFORE_SECONDS})
+            pipe.zadd(self._keys.expiries(), {name: record.expires_at})
             for index in (sent, self._keys.by_team(record.team_id)):
-                pipe.zadd(index, {record.secret_id: record.created_at})
+                pipe.zadd(index, {name: record.created_at})
                 pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
                 pipe.pexpire(index, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
             await pipe.execute()
@@ -101,16 +91,16 @@ class RedisSecretStore:
         reply = await self._claim(keys=[self._keys.meta(secret_id),
                                         self._keys.ciphertext(secret_id),
                                         self._keys.lock(secret_id)],
-                                  args=[user_id, team_id, int(now)])
+                                  args=[user_id, team_id, int(now), secret_id])
         outcome = reply[0].decode()
         if outcome == "claimed":
-            left = int(reply[8])
-            return Claim(outcome, ciphertext=bytes(reply[1]), code=reply[2].decode(),
-                         sender_id=reply[3].decode(), label=reply[4].decode() or None,
-                         notify=reply[5] == b"1", has_passphrase=reply[6] == b"1",
-                         mode=reply[7].decode(), views_left=None if left < 0 else left)
-        code = reply[1].decode() if len(reply) > 1 else None
-        return Claim(outcome, code=code, locked_ms=int(reply[2]) if len(reply) > 2 else 0)
+            left = int(reply[7])
+            return Claim(outcome, ciphertext=bytes(reply[1]), code=code_of(secret_id),
+                         sender_id=reply[2].decode(), label=reply[3].decode() or None,
+                         notify=reply[4] == b"1", has_passphrase=reply[5] == b"1",
+                         mode=reply[6].decode(), views_left=None if left < 0 else left)
+        return Claim(outcome, code=code_of(secret_id) if outcome != "unknown" else None,
+                     locked_ms=int(reply[1]) if outcome == "locked" else 0)
 
     @unavailable_on_redis_errors
     async def confirm(self, secret_id: str, *, user_id: str, now: float) -> tuple[str, int]:
@@ -161,26 +151,27 @@ class RedisSecretStore:
             return [r[0].decode() for r in await pipe.execute()]
 
     @unavailable_on_redis_errors
-    async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]:
-        """The metadata of several secrets in one round trip (unknown ones left out)."""
-        if not secret_ids:
+    async def get_many(self, handles: list[str]) -> list[SecretRecord]:
+        """The metadata of several secrets by handle, in one round trip (gone ones left
+        out)."""
+        if not handles:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
-            for secret_id in secret_ids:
-                pipe.hgetall(self._keys.meta(secret_id))
+            for name in handles:
+                pipe.hgetall(self._keys.meta(name))
             found = await pipe.execute()
-        return [_record_from(i, f) for i, f in zip(secret_ids, found, strict=True) if f]
+        return [_record_from(f) for f in found if f]
 
     @unavailable_on_redis_errors
-    async def get(self, secret_id: str) -> SecretRecord | None:
-        """A secret's metadata, or None when it is unknown or its retention has passed."""
-        fields = await self._redis.hgetall(self._keys.meta(secret_id))
-        return _record_from(secret_id, fields) if fields else None
-
-    @unavailable_on_redis_errors
-    async def id_for_code(self, code: str) -> str | None:
-        found = await self._redis.get(self._keys.code(code))
-        return found.decode() if found else None
+    async def get(self, secret: str) -> SecretRecord | None:
+        """A secret's metadata by id (which must match in full) or by share code; None
+        when it is unknown or its retention has passed."""
+        fields = await self._redis.hgetall(self._keys.meta(secret))
+        if not fields:
+            return None
+        record = _record_from(fields)
+        by_code = len(secret.replace("-", "")) == HANDLE_LEN
+        return record if by_code or record.secret_id == secret else None
 
     @unavailable_on_redis_errors
     async def sent_by(self, team_id: str, user_id: str, *, limit: int) -> list[SecretRecord]:
@@ -188,7 +179,7 @@ class RedisSecretStore:
         key = self._keys.by_sender(team_id, user_id)
         ids = [i.decode() for i in await self._redis.zrevrange(key, 0, limit - 1)]
         records = await self.get_many(ids)
-        gone = set(ids) - {r.secret_id for r in records}
+        gone = set(ids) - {handle(r.secret_id) for r in records}
         if gone:
             await self._redis.zrem(key, *gone)
         return records
@@ -202,20 +193,37 @@ class RedisSecretStore:
         return await self.get_many(ids)
 
     @unavailable_on_redis_errors
-    async def due(self, index: str, *, now: float, limit: int) -> list[str]:
-        """Ids in the "expiries" or "reminders" index whose time has come, oldest first."""
-        key = self._keys.expiries() if index == "expiries" else self._keys.reminders()
-        return [i.decode() for i in
-                await self._redis.zrangebyscore(key, "-inf", now, start=0, num=limit)]
+    async def due(self, *, now: float, limit: int) -> list[str]:
+        """Ids whose expiry time has come, oldest first."""
+        return [i.decode() for i in await self._redis.zrangebyscore(
+            self._keys.expiries(), "-inf", now, start=0, num=limit)]
 
     @unavailable_on_redis_errors
-    async def drop(self, index: str, secret_ids: list[str]) -> int:
-        """Remove ids from an index; returns how many were there. ZREM is atomic, so of
-        several processes dropping the same id exactly one is told it removed it."""
+    async def drop(self, secret_ids: list[str]) -> int:
+        """Remove ids from the expiry index; returns how many were there."""
         if not secret_ids:
             return 0
-        key = self._keys.expiries() if index == "expiries" else self._keys.reminders()
-        return int(await self._redis.zrem(key, *secret_ids))
+        return int(await self._redis.zrem(self._keys.expiries(),
+                                          *(handle(i) for i in secret_ids)))
+
+    @unavailable_on_redis_errors
+    async def expiring(self, *, until: float) -> tuple[float | None, list[str]]:
+        """Ids expiring after the reminder cursor and up to `until`; and the cursor."""
+        raw = await self._redis.get(self._keys.reminded_until())
+        since = float(raw) if raw else None
+        ids = await self._redis.zrangebyscore(
+            self._keys.expiries(), f"({since}" if since is not None else "-inf", until)
+        return since, [i.decode() for i in ids]
+
+    @unavailable_on_redis_errors
+    async def move_reminder_cursor(self, until: float) -> None:
+        await self._redis.set(self._keys.reminded_until(), repr(until))
+
+    @unavailable_on_redis_errors
+    async def take_reminder(self, secret_id: str) -> bool:
+        """Mark a secret reminded; True only for the first caller (HSETNX), and only while
+        its metadata exists."""
+        return bool(await self._remind(keys=[self._keys.meta(secret_id)]))
 
     @unavailable_on_redis_errors
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
@@ -233,15 +241,15 @@ class RedisSecretStore:
 def _meta_fields(record: SecretRecord) -> dict[str, Any]:
     # Short names and omitted defaults: this hash is most of a secret's memory.
     fields: dict[str, Any] = {
-        "code": record.code,
+        "id": record.secret_id,
         "team": record.team_id,
         "from": record.sender_id,
         "to": ",".join(record.recipients),
         "at": int(record.created_at),
         "exp": int(record.expires_at),
         "st": record.status.value,
-        "used": 0,
-        "claims": 0,
+        # `used` and `claims` start absent (HINCRBY counts from nothing): bytes per secret
+        # matter at scale.
     }
     allowed = record.views_allowed
     if allowed is not None:
@@ -262,8 +270,9 @@ def _meta_fields(record: SecretRecord) -> dict[str, Any]:
     return fields
 
 
-def _record_from(secret_id: str, raw: Mapping[bytes, bytes]) -> SecretRecord:
+def _record_from(raw: Mapping[bytes, bytes]) -> SecretRecord:
     fields = {k.decode(): v.decode() for k, v in raw.items()}
+    secret_id = fields["id"]
     recipients = tuple(u for u in fields.get("to", "").split(",") if u)
     views: dict[str, ViewState] = {}
     viewed_at: dict[str, float] = {}
@@ -280,7 +289,7 @@ def _record_from(secret_id: str, raw: Mapping[bytes, bytes]) -> SecretRecord:
     dms = {k[2:]: tuple(v.rsplit(":", 1)) for k, v in fields.items() if k.startswith("d:")}
     return SecretRecord(
         secret_id=secret_id,
-        code=fields["code"],
+        code=code_of(secret_id),
         team_id=fields["team"],
         sender_id=fields["from"],
         recipients=recipients,
