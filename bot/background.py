@@ -35,7 +35,10 @@ class Lane(enum.Enum):
     FOLLOW_UP = "follow_up"
 
 
-LANE_CONCURRENCY = {Lane.INTERACTIVE: 48, Lane.FOLLOW_UP: 32}
+# Interactive work mostly waits on Slack (views.open, 50-300 ms): enough slots to keep the
+# connection pool busy; follow-ups may lag behind it.
+LANE_CONCURRENCY = {Lane.INTERACTIVE: 128, Lane.FOLLOW_UP: 128}
+ADMIT_WAIT_SECONDS = 0.5
 # A trigger_id lives 3 s; work that starts later than this after the click is too late
 # to be sure its views.open lands in time.
 TRIGGER_BUDGET_SECONDS = 2.0
@@ -83,6 +86,45 @@ class Background:
         self._tasks.add(task)  # a strong reference, or the loop may collect the task
         task.add_done_callback(self._finished)
 
+    async def admit(self, work: Coroutine[Any, Any, None], *, name: str,
+                    wait: float = ADMIT_WAIT_SECONDS) -> bool:
+        """Start trigger-bound `work` once an interactive slot is free, waiting at most
+        `wait` seconds; False (and `work` closed, unstarted) when none freed up.
+
+        Called before the listener answers Slack: while the bot is saturated its answers
+        slow down a little (back-pressure) instead of piling up work whose triggers will
+        die; past the wait the person is told it is busy.
+        """
+        slot = await self.reserve(Lane.INTERACTIVE, wait=wait)
+        if slot is None:
+            work.close()
+            return False
+        slot.start(work, name=name)
+        return True
+
+    async def reserve(self, lane: Lane, *, wait: float = ADMIT_WAIT_SECONDS) -> Slot | None:
+        """A place in `lane` for work to start later (after, say, a secret is stored),
+        waiting at most `wait` seconds; None when none freed up."""
+        slots = self._slots[lane]
+        try:
+            await asyncio.wait_for(slots.acquire(), timeout=wait)
+        except TimeoutError:
+            return None
+        return Slot(self, slots)
+
+    def _start_holding(self, work: Coroutine[Any, Any, None], slots: asyncio.Semaphore,
+                       name: str) -> None:
+        task = asyncio.get_running_loop().create_task(self._holding(work, slots), name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    async def _holding(self, work: Coroutine[Any, Any, None],
+                       slots: asyncio.Semaphore) -> None:
+        try:
+            await work
+        finally:
+            slots.release()
+
     async def _in_lane(self, work: Coroutine[Any, Any, None], lane: Lane) -> None:
         async with self._slots[lane]:
             await work
@@ -107,3 +149,22 @@ class Background:
             task.cancel()
         if pending:
             await asyncio.gather(*pending, return_exceptions=True)
+
+
+class Slot:
+    """A reserved place in a lane: `start` work in it, or `release` it unused."""
+
+    def __init__(self, background: Background, slots: asyncio.Semaphore) -> None:
+        self._background = background
+        self._slots = slots
+        self._used = False
+
+    def start(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        assert not self._used
+        self._used = True
+        self._background._start_holding(work, self._slots, name)
+
+    def release(self) -> None:
+        if not self._used:
+            self._used = True
+            self._slots.release()

@@ -65,7 +65,7 @@ class Runtime:
         logger = logger or logging.getLogger("bot")
         http = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS),
-            connector=aiohttp.TCPConnector(limit=256, limit_per_host=256))
+            connector=aiohttp.TCPConnector(limit=384, limit_per_host=384))
         client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
             session=http, timeout=SLACK_TIMEOUT_SECONDS, logger=logging.getLogger("slack_sdk"),

@@ -25,7 +25,7 @@ async def test_lanes_bound_concurrency_and_do_not_block_each_other():
         await release.wait()
         running[lane] -= 1
 
-    for _ in range(100):
+    for _ in range(300):
         background.spawn(work(Lane.FOLLOW_UP), name="f", lane=Lane.FOLLOW_UP)
     started = asyncio.Event()
 
@@ -34,7 +34,7 @@ async def test_lanes_bound_concurrency_and_do_not_block_each_other():
 
     background.spawn(urgent(), name="urgent")
     await asyncio.wait_for(started.wait(), 1)
-    for _ in range(100):
+    for _ in range(300):
         background.spawn(work(Lane.INTERACTIVE), name="i")
     await asyncio.sleep(0.05)
     assert peak == {lane: LANE_CONCURRENCY[lane] for lane in Lane}
@@ -69,3 +69,22 @@ def test_deadline_expires_after_the_trigger_budget():
     assert not Deadline().expired()
     assert Deadline(received=time.monotonic() - 2.5).expired()
     assert not Deadline(received=time.monotonic() - 2.5).expired(budget=3.0)
+
+
+async def test_admit_waits_for_a_slot_then_refuses():
+    """Trigger-bound work is admitted when an interactive slot frees up within the wait,
+    and refused (closed, unstarted) when none does."""
+    background = Background(limit=1000, logger=logging.getLogger("test"))
+    gate = asyncio.Event()
+
+    async def hold() -> None:
+        await gate.wait()
+
+    for _ in range(LANE_CONCURRENCY[Lane.INTERACTIVE]):
+        assert await background.admit(hold(), name="hold", wait=0.1)
+    late = hold()
+    assert not await background.admit(late, name="late", wait=0.05)
+    assert late.cr_frame is None
+    asyncio.get_running_loop().call_later(0.05, gate.set)
+    assert await background.admit(hold(), name="after", wait=1.0)
+    await background.drain(5)

@@ -273,3 +273,34 @@ def test_nothing_secret_in_logs_redis_or_slack(sim, slack, live, redis_sync):
         assert not [v for v in redis_contents(redis_sync) if needle.encode() in v]
     assert sent_outside_reveals(slack, SECRET) == []
     assert sent_outside_reveals(slack, "quiet-mountain-7") == []
+
+
+def test_five_wrong_passphrases_lock_and_are_audited(sim, slack):
+    """Five wrong passphrases lock the secret (audited as a lockout); the right one is
+    then refused until the lock ends."""
+    share(sim, [BOB], passphrase="green-river-9")
+    message, button = sim.reveal_prompt(BOB)
+    trigger = sim.click(BOB, message, button).trigger_id
+    sim.shown_view(trigger)
+    opened = next(c.response["view"] for c in slack.calls_to("views.open")
+                  if c.params["trigger_id"] == trigger)
+    for n in range(6):
+        phrase = "green-river-9" if n == 5 else f"wrong-{n}"
+        sim.submit_form(BOB, opened, {"passphrase": {"text": {"type": "plain_text_input",
+                                                              "value": phrase}}})
+        slack.wait_for("views.update", count=n + 1, timeout=10)
+    last = slack.calls_to("views.update")[-1].params["view"]
+    assert "locked" in json.dumps(last)
+    assert preformatted(last) is None
+    lines = audit_lines(slack, 6)
+    assert sum("Wrong passphrase" in line for line in lines) == 4
+    assert any("Secret locked" in line for line in lines)
+
+
+def test_receipts_can_be_turned_off(sim, slack):
+    """With "Notify me when it is viewed" unticked, the sender gets no receipt."""
+    share(sim, [BOB], notify=[])
+    message, button = sim.reveal_prompt(BOB)
+    assert preformatted(sim.shown_view(sim.click(BOB, message, button).trigger_id)) == SECRET
+    settle(slack)
+    assert not [t for t in texts_to(slack, ALICE) if "viewed" in t]

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.background import Deadline, Overloaded
+from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable, ValidationFailed
 from bot.handlers import admin
@@ -77,11 +77,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 async def _open_form(ack: AsyncAck, client: AsyncWebClient, deps: Deps,
                      command: dict[str, Any], users: list[str]) -> None:
     view = render.share_modal(initial_users=users, origin_channel=command.get("channel_id"))
-    try:
-        deps.background.spawn(deps.open_view(
+    if not await deps.background.admit(deps.open_view(
             client, command.get("trigger_id"), view, deadline=Deadline(),
-            response_url=command.get("response_url")), name="open-share-form")
-    except Overloaded:
+            response_url=command.get("response_url")), name="open-share-form"):
         await ack(**render.notice(render.BUSY))
         return
     await ack()

@@ -16,7 +16,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot import render
 from bot.admins import Admins
 from bot.audit import AuditLog
-from bot.background import Background, Deadline, Lane, Overloaded
+from bot.background import Background, Deadline, Lane
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
 from bot.people import PersonCache
@@ -56,13 +56,12 @@ class Deps:
         something already done, like telling people about a revoke)."""
         self.background.spawn(work, name=name, lane=Lane.FOLLOW_UP, committed=True)
 
-    def now_or_busy(self, work: Coroutine[Any, Any, None], *, name: str,
-                    response_url: object) -> None:
-        """Run trigger-bound work (it opens a view) after the answer; when the bot is too
-        busy, tell the person privately to try again instead."""
-        try:
-            self.background.spawn(work, name=name)
-        except Overloaded:
+    async def now_or_busy(self, work: Coroutine[Any, Any, None], *, name: str,
+                          response_url: object) -> None:
+        """Start trigger-bound work (it opens a view) before the listener answers, once
+        there is room for it; when the bot stays too busy, tell the person privately to
+        try again instead."""
+        if not await self.background.admit(work, name=name):
             self.later(self.busy(response_url), name="busy")
 
     async def busy(self, response_url: object) -> None:

@@ -26,10 +26,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
                                 user=str(event.get("user") or ""), **state), name="home")
 
     async def on_open_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
-        await ack()
-        deps.now_or_busy(deps.open_view(client, body.get("trigger_id"), render.share_modal(),
+        await deps.now_or_busy(deps.open_view(client, body.get("trigger_id"), render.share_modal(),
                                         deadline=Deadline()),
                          name="open-share-form", response_url=body.get("response_url"))
+        await ack()
 
     async def on_admin_view(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                             client: AsyncWebClient, context: AsyncBoltContext) -> None:

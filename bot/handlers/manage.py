@@ -38,10 +38,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         reason = request.get("why") if isinstance(request.get("why"), str) else None
         view = render.share_modal(initial_users=[requester], requested_by=requester,
                                   request_reason=reason or None)
-        deps.now_or_busy(deps.open_view(client, body.get("trigger_id"), view,
+        await deps.now_or_busy(deps.open_view(client, body.get("trigger_id"), view,
                                         deadline=Deadline(),
                                         response_url=body.get("response_url")),
                          name="answer-request", response_url=body.get("response_url"))
+        await ack()
 
     app.action(render.REVOKE_ACTION)(on_revoke)
     app.action(render.ANSWER_REQUEST_ACTION)(on_answer_request)

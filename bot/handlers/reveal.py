@@ -49,20 +49,20 @@ class Click:
 def register(app: AsyncApp, deps: Deps) -> None:
     async def on_reveal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                         client: AsyncWebClient, context: AsyncBoltContext) -> None:
-        await ack()
         click = _click(body, action, context)
-        deps.now_or_busy(_reveal(client, click, deps), name="reveal-secret",
+        await deps.now_or_busy(_reveal(client, click, deps), name="reveal-secret",
                          response_url=click.response_url)
+        await ack()
 
     async def on_locked_reveal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                client: AsyncWebClient, context: AsyncBoltContext) -> None:
-        await ack()
         click = _click(body, action, context)
-        deps.now_or_busy(deps.open_view(
+        await deps.now_or_busy(deps.open_view(
             client, click.trigger_id, render.passphrase_modal(
                 secret_id=click.secret_id, response_url=click.response_url),
             deadline=click.deadline, response_url=click.response_url),
             name="ask-passphrase", response_url=click.response_url)
+        await ack()
 
     async def on_unlock(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                         context: AsyncBoltContext) -> None:

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.background import Overloaded
+from bot.background import Lane
 from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
 from bot.errors import StorageUnavailable, ValidationFailed
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
@@ -67,17 +67,27 @@ def register(app: AsyncApp, deps: Deps) -> None:
                         context: AsyncBoltContext) -> None:
         form = parse_share_form(body, team_id=workspace_of(context))
         people = SlackPeople(client, team_id=form.team_id, cache=deps.people_cache)
+        # Room to deliver it is reserved before anything is stored: when deliveries lag,
+        # the sender is asked to retry rather than told "shared" with delivery far behind.
+        slot = await deps.background.reserve(Lane.FOLLOW_UP)
+        if slot is None:
+            await ack(response_action="errors", errors={render.SECRET_BLOCK: render.BUSY})
+            return
         try:
-            deps.background.check_capacity()
             record = await deps.service.share(form, people=people)
         except ValidationFailed as exc:
+            slot.release()
             await ack(response_action="errors", errors=exc.errors)
             return
-        except (StorageUnavailable, Overloaded):
+        except StorageUnavailable:
+            slot.release()
             await ack(response_action="errors",
                       errors={render.SECRET_BLOCK: render.STORE_DOWN})
             return
-        deps.later(_deliver(client, record, deps), name="deliver-secret")
+        except BaseException:
+            slot.release()
+            raise
+        slot.start(_deliver(client, record, deps), name="deliver-secret")
         await ack()
 
     app.view(render.SHARE_CALLBACK)(on_submit)
