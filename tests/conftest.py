@@ -40,6 +40,28 @@ def redis_sync(redis_url: str) -> Iterator[redis.Redis]:
 
 
 @pytest.fixture
+async def store(redis_url, redis_sync):
+    """The bot's secret store on the flushed test database (one hour of retention)."""
+    from bot.storage import KeySpace, RedisSecretStore, connect
+
+    client = connect(redis_url)
+    yield RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
+    await client.aclose()
+
+
+def inprocess_settings(slack, redis_url: str, **overrides):
+    """Settings for the app run in this process against the stand-in (no sweeps: tests
+    run them; audit posted quickly)."""
+    from bot.config import Settings
+
+    values = {"slack_bot_token": BOT_TOKEN, "slack_signing_secret": SIGNING_SECRET,
+              "slack_api_url": slack.base_url, "redis_url": redis_url,
+              "encryption_keys": TEST_KEYS, "audit_channel_id": AUDIT_CHANNEL,
+              "sweep_interval_seconds": 0, "audit_post_interval_seconds": 0.05, **overrides}
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
 def keyring() -> StaticKeyRing:
     return StaticKeyRing([MasterKey("k1", bytes(range(32)))])
 

@@ -11,20 +11,19 @@ import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.admins import Admins
-from bot.config import Settings
 from bot.crypto import StaticKeyRing, parse_keys
 from bot.domain import ShareForm
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from tests.conftest import (
     ALICE,
-    AUDIT_CHANNEL,
     BOB,
     BOT_TOKEN,
     GENERAL,
     SIGNING_SECRET,
     TEST_KEYS,
     audit_lines,
+    inprocess_settings,
     populate,
     settle,
 )
@@ -43,11 +42,7 @@ def people(slack) -> None:
 
 @pytest.fixture(scope="module")
 def live(slack, redis_url):
-    settings = Settings(_env_file=None, slack_bot_token=BOT_TOKEN,
-                        slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.base_url,
-                        redis_url=redis_url, encryption_keys=TEST_KEYS,
-                        audit_channel_id=AUDIT_CHANNEL, admin_user_ids=(ADMIN,),
-                        sweep_interval_seconds=0, audit_post_interval_seconds=0.05)
+    settings = inprocess_settings(slack, redis_url, admin_user_ids=(ADMIN,))
     with InProcessBot(settings, clock=FakeClock()) as bot:
         yield bot
 

@@ -8,18 +8,15 @@ import time
 
 import pytest
 
-from bot.config import Settings
 from tests.conftest import (
     ALICE,
-    AUDIT_CHANNEL,
     BOB,
-    BOT_TOKEN,
     CAROL,
     EVE,
     GENERAL,
     SIGNING_SECRET,
-    TEST_KEYS,
     audit_lines,
+    inprocess_settings,
     populate,
     redis_contents,
     sent_outside_reveals,
@@ -41,12 +38,7 @@ def clock():
 
 @pytest.fixture(scope="module")
 def live(slack, redis_url, clock):
-    settings = Settings(_env_file=None, slack_bot_token=BOT_TOKEN,
-                        slack_signing_secret=SIGNING_SECRET, slack_api_url=slack.base_url,
-                        redis_url=redis_url, encryption_keys=TEST_KEYS,
-                        audit_channel_id=AUDIT_CHANNEL, sweep_interval_seconds=0,
-                        audit_post_interval_seconds=0.05)
-    with InProcessBot(settings, clock=clock) as bot:
+    with InProcessBot(inprocess_settings(slack, redis_url), clock=clock) as bot:
         yield bot
 
 

@@ -33,13 +33,6 @@ def clock():
 
 
 @pytest.fixture
-async def store(redis_url, redis_sync):
-    client = connect(redis_url)
-    yield RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
-    await client.aclose()
-
-
-@pytest.fixture
 def service(store, keyring, clock):
     return SharingService(store=store, keyring=keyring, clock=clock,
                           passphrases=PassphrasePolicy(tries=5, window=600, lock=1))

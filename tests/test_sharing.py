@@ -11,7 +11,7 @@ from bot.crypto import MasterKey, StaticKeyRing
 from bot.domain import RevealOutcome, ShareForm, Status, ViewState
 from bot.errors import NotShown, ValidationFailed
 from bot.sharing import SharingService
-from bot.storage import CodeTaken, KeySpace, RedisSecretStore, connect
+from bot.storage import CodeTaken, KeySpace
 from tests.conftest import redis_contents, stored_secrets
 
 SECRET = "correct horse battery staple"
@@ -22,13 +22,6 @@ class People:
 
     async def not_people(self, user_ids):
         return {u: f"{u.lower()} (a bot)" for u in user_ids if u.startswith("B")}
-
-
-@pytest.fixture
-async def store(redis_url, redis_sync):
-    client = connect(redis_url)
-    yield RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
-    await client.aclose()
 
 
 @pytest.fixture

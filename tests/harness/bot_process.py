@@ -82,13 +82,19 @@ class BotProcess:
 
     def request(self, method: str, path: str, body: bytes = b"",
                 headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=dict(headers or {}))
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+        return http_request(self.port, method, path, body, headers)
 
     def get(self, path: str) -> tuple[int, bytes]:
         return self.request("GET", path)
+
+
+def http_request(port: int, method: str, path: str, body: bytes = b"",
+                 headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
+    """One HTTP/1.1 request to the bot on 127.0.0.1:port; (status, body)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request(method, path, body=body, headers=dict(headers or {}))
+        response = conn.getresponse()
+        return response.status, response.read()
+    finally:
+        conn.close()

@@ -7,7 +7,6 @@ real HTTP with signed bodies, but the bot's clock is a `FakeClock`.
 from __future__ import annotations
 
 import asyncio
-import http.client
 import io
 import logging
 import threading
@@ -22,6 +21,7 @@ from bot import logs
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.web import BotASGI
+from tests.harness.bot_process import http_request
 
 T = TypeVar("T")
 
@@ -92,13 +92,7 @@ class InProcessBot:
 
     def request(self, method: str, path: str, body: bytes = b"",
                 headers: Mapping[str, str] | None = None) -> tuple[int, bytes]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
-        try:
-            conn.request(method, path, body=body, headers=dict(headers or {}))
-            response = conn.getresponse()
-            return response.status, response.read()
-        finally:
-            conn.close()
+        return http_request(self.port, method, path, body, headers)
 
     def get(self, path: str) -> tuple[int, bytes]:
         return self.request("GET", path)
