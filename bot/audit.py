@@ -27,9 +27,10 @@ from bot.storage.audit_stream import AuditStream
 
 __all__ = ["AuditAction", "AuditEvent", "AuditLog", "AuditOutbox", "DurableAuditLog"]
 
-LEASE_SECONDS = 15.0
+LEASE_SECONDS = 30.0
+POST_TIMEOUT_SECONDS = 5.0  # well inside the lease: a post never outlives it
 MAX_BACKOFF_SECONDS = 60.0
-BATCH = 20  # events per message under a burst; keeps a message short and readable
+BATCH = 100  # events per message under a burst (~15k characters; Slack allows 40k)
 
 
 class AuditLog(Protocol):
@@ -64,7 +65,11 @@ class AuditOutbox:
     def __init__(self, stream: AuditStream, client: AsyncWebClient, *, channel_id: str,
                  logger: logging.Logger, post_interval: float = 1.0) -> None:
         self._stream = stream
-        self._client = client
+        # No retries inside a post: a retried post whose first answer was lost would post
+        # twice. Failures come back here, and the outbox retries in order, with backoff.
+        self._client = AsyncWebClient(token=client.token, base_url=client.base_url,
+                                      session=client.session, timeout=POST_TIMEOUT_SECONDS,
+                                      logger=client.logger, retry_handlers=[])
         self._channel = channel_id
         self._logger = logger
         self._interval = post_interval
@@ -75,7 +80,11 @@ class AuditOutbox:
         """Deliver until `stop` is set. (A flag rather than only cancellation: the Redis
         client can turn a cancellation in flight into a connection error.)"""
         while not stop.is_set():
-            wait = await self.step()
+            try:
+                wait = await self.step()
+            except Exception as exc:  # noqa: BLE001 - the log must keep flowing; logged
+                self._logger.error("audit delivery step failed: %s", type(exc).__name__)
+                wait = self._backoff(None)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=wait)
         with contextlib.suppress(StorageUnavailable):
@@ -99,14 +108,27 @@ class AuditOutbox:
         events = await self._stream.after(cursor, count=BATCH)
         if not events:
             return 0
+        # Post only with the lease held for longer than the post can take, so no other
+        # process can take over mid-post and post the same events.
+        if await self._stream.lease_left(self._owner) < POST_TIMEOUT_SECONDS * 2:
+            return 0
         await self._client.chat_postMessage(channel=self._channel,
                                             **render.audit_batch(events))
         last = events[-1].event_id
         assert last is not None
-        if not await self._stream.mark_delivered(self._owner, last):
-            # The lease ran out while Slack answered: another process may post these too.
-            self._logger.warning("audit lease lost while posting %d events", len(events))
+        await self._record_delivery(cursor, last)
         return len(events)
+
+    async def _record_delivery(self, cursor: str, last: str) -> None:
+        # Posted: the cursor must move, or the batch would be posted again. A Redis blip
+        # is retried a few times before giving up (and reposting, the lesser evil).
+        for attempt in range(3):
+            try:
+                await self._stream.mark_delivered(cursor, last)
+                return
+            except StorageUnavailable:
+                await asyncio.sleep(0.5 * (attempt + 1))
+        raise StorageUnavailable("could not record an audit delivery")
 
     def _backoff(self, exc: BaseException | None) -> float:
         self._failures += 1

@@ -6,10 +6,13 @@ once (see bot.lifecycle), so no leader election is needed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Iterable
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.audit import AuditLog
 from bot.errors import StorageUnavailable
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
@@ -18,10 +21,11 @@ from bot.notices import Notices
 class Sweeper:
     """Expires what is due and reminds senders of unread secrets."""
 
-    def __init__(self, *, lifecycle: LifecycleService, notices: Notices,
+    def __init__(self, *, lifecycle: LifecycleService, notices: Notices, audit: AuditLog,
                  logger: logging.Logger) -> None:
         self._lifecycle = lifecycle
         self._notices = notices
+        self._audit = audit
         self._logger = logger
 
     async def run_once(self) -> int:
@@ -30,18 +34,31 @@ class Sweeper:
         try:
             while True:
                 expired = await self._lifecycle.sweep_expired()
+                # The audit events first, right after Redis changed; Slack may be slow.
                 for record in expired:
-                    await self._notices.expired(record)
+                    await self._audit.record(self._notices.expired_event(record))
+                await _bounded(self._notices.expired(r) for r in expired)
                 expired_count += len(expired)
                 if not expired:
                     break
-            for record in await self._lifecycle.due_reminders():
-                await self._notices.remind(record)
+            await _bounded(self._notices.remind(r)
+                           for r in await self._lifecycle.due_reminders())
         except StorageUnavailable:
             self._logger.warning("sweep skipped: the secret store is unreachable")
         if expired_count:
             self._logger.info("expired %d secrets", expired_count)
         return expired_count
+
+
+async def _bounded(works: Iterable[Awaitable[None]], *, at_once: int = 8) -> None:
+    """Await the works, at most `at_once` at a time (Slack's rate tiers)."""
+    slots = asyncio.Semaphore(at_once)
+
+    async def one(work: Awaitable[None]) -> None:
+        async with slots:
+            await work
+
+    await asyncio.gather(*(one(w) for w in works))
 
 
 def start_scheduler(sweeper: Sweeper, *, interval_seconds: float) -> AsyncIOScheduler:

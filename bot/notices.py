@@ -7,6 +7,7 @@ expiry), so every path words and audits an event the same way.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
@@ -39,27 +40,31 @@ class Notices:
     async def audit(self, event: AuditEvent) -> None:
         await self._audit.record(event)
 
-    async def revoked(self, record: SecretRecord, *, actor: str, by_admin: bool = False,
-                      in_flight: int = 0) -> None:
-        """After a revoke: audit it, strike out the recipients' Reveal DMs, and when an
-        admin did it, tell the sender."""
+    def revoked_event(self, record: SecretRecord, *, actor: str, by_admin: bool = False,
+                      in_flight: int = 0) -> AuditEvent:
         action = AuditAction.SECRET_REVOKED_ADMIN if by_admin else AuditAction.SECRET_REVOKED
         detail = "a view was in progress at that moment" if in_flight else None
-        await self._audit.record(self.event(action, record, actor=actor,
-                                            team_id=record.team_id, detail=detail))
+        event = self.event(action, record, actor=actor, team_id=record.team_id, detail=detail)
+        return dataclasses.replace(event, recipients=record.recipients)
+
+    async def revoked(self, record: SecretRecord, *, actor: str, by_admin: bool = False) -> None:
+        """After a revoke (already audited): strike out the recipients' Reveal DMs, and
+        when an admin did it, tell the sender."""
         await self._retire_prompts(record, "was revoked")
         if by_admin and actor != record.sender_id:
             await self.delivery.dm(record.sender_id,
                                    render.revoked_by_admin_notice(record, admin=actor))
 
-    async def expired(self, record: SecretRecord) -> None:
-        """After an expiry: audit it, tell the sender, strike out the Reveal DMs."""
+    def expired_event(self, record: SecretRecord) -> AuditEvent:
         unread = [u for u in record.recipients if u not in record.viewed_at]
         detail = "unread" if len(unread) == len(record.recipients) else \
             f"viewed by {len(record.recipients) - len(unread)} of {len(record.recipients)}"
-        await self._audit.record(self.event(AuditAction.SECRET_EXPIRED, record,
-                                            actor=record.sender_id, team_id=record.team_id,
-                                            detail=detail))
+        event = self.event(AuditAction.SECRET_EXPIRED, record, actor=record.sender_id,
+                           team_id=record.team_id, detail=detail)
+        return dataclasses.replace(event, recipients=record.recipients)
+
+    async def expired(self, record: SecretRecord) -> None:
+        """After an expiry (already audited): tell the sender, strike out the Reveal DMs."""
         await self.delivery.dm(record.sender_id, render.expired_notice(record))
         await self._retire_prompts(record, "expired")
 

@@ -88,7 +88,8 @@ class Runtime:
             admins=Admins(settings.admin_user_ids,
                           include_workspace_admins=settings.admins_include_workspace_admins),
             audit_stream=audit_stream, http=http, logger=logger, clock=clock)
-        sweeper = Sweeper(lifecycle=lifecycle, notices=deps.notices(client), logger=logger)
+        sweeper = Sweeper(lifecycle=lifecycle, notices=deps.notices(client), audit=audit,
+                          logger=logger)
         signing_secret = settings.slack_signing_secret
         bolt = AsyncApp(
             client=client,

@@ -175,3 +175,65 @@ async def test_retention_trims_the_stream_by_time(redis_url, redis_sync):
     assert all(e.at > time.time() - 86400 for e in remaining)
     assert len(remaining) == 200
     await client.aclose()
+
+
+async def test_an_unreadable_entry_does_not_stop_the_log(stream, slack, outbox_factory,
+                                                         redis_sync):
+    """An entry this version cannot read (a newer replica's event, say) is posted as an
+    unreadable line, and everything after it still arrives."""
+    await stream.append(event(0))
+    redis_sync.xadd("ss:{audit}:events", {"event": "secret_rotated", "at": "x",
+                                          "actor": "U0OPS", "team": "T0ACME"})
+    await stream.append(event(1))
+    start, _ = outbox_factory
+    start()
+    await wait_until(lambda: len(delivered(slack)) >= 2)
+    text = "\n".join(c.params["text"] for c in slack.calls_to("chat.postMessage") if c.ok)
+    assert "Unreadable audit entry" in text
+    assert "secret_rotated" in text
+    assert delivered(slack) == [0, 1]
+
+
+async def test_retry_after_is_honoured(stream, slack, outbox_factory):
+    """A 429 is retried no sooner than its Retry-After, and the event arrives once."""
+    await stream.append(event(0))
+    slack.rate_limit("chat.postMessage", retry_after=2, times=1)
+    start, _ = outbox_factory
+    start()
+    await wait_until(lambda: len(delivered(slack)) >= 1)
+    refused, posted = slack.calls_to("chat.postMessage")[:2]
+    assert refused.status == 429
+    assert posted.at - refused.at >= 1.9
+    await asyncio.sleep(0.2)
+    assert delivered(slack) == [0]
+
+
+def test_events_survive_a_kill_while_slack_is_slow(slack, redis_url, redis_sync, tmp_path):
+    """Audit events are written to the stream as soon as Redis changes, before the (slow)
+    Slack calls that follow: a bot killed mid-way loses none of them."""
+    from tests.conftest import ALICE, BOB, SIGNING_SECRET, populate
+    from tests.harness.slack_client import SlackSim
+
+    slack.reset()
+    populate(slack)
+    bot = BotProcess(bot_env(slack, redis_url), workdir=tmp_path).start()
+    try:
+        sim = SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET)
+        command = sim.slash_command(ALICE, "C0GENERAL")
+        sim.submit(ALICE, sim.opened_view(command.trigger_id), recipients=[BOB], secret="k1ll")
+        message, button = sim.reveal_prompt(BOB)
+        slack.latency = 1.0  # each Slack call now takes a second
+        sim.interaction(sim.block_action(BOB, message, button))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not any(
+                b"secret_opened" in v for _, f in redis_sync.xrange("ss:{audit}:events")
+                for v in f.values()):
+            time.sleep(0.05)
+        bot.kill()  # before the response_url post completes
+    finally:
+        slack.latency = 0.0
+        bot.stop()
+    names = [f[b"event"] for _, f in redis_sync.xrange("ss:{audit}:events")]
+    assert b"secret_created" in names
+    assert b"secret_opened" in names
+    assert not [c for c in slack.calls_to("response_url") if c.ok]

@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.domain import AuditAction, AuditEvent
+from bot.handlers.command import audit_revocation
 from bot.handlers.deps import Deps, user_of, workspace_of
 from bot.handlers.home import publish_home
 from bot.lifecycle import Revocation
@@ -40,11 +41,10 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
     """`/share-secret admin ...` (the text after "admin")."""
     notices = deps.notices(client)
     if not await deps.admins.is_admin(client, team_id=team, user_id=user):
+        await notices.audit(AuditEvent(AuditAction.ACCESS_DENIED, at=deps.clock(),
+                                       actor=user, team_id=team,
+                                       detail="admin command by a non-admin"))
         await ack(**render.notice(REFUSED))
-        deps.later(notices.audit(AuditEvent(AuditAction.ACCESS_DENIED, at=deps.clock(),
-                                            actor=user, team_id=team,
-                                            detail="admin command by a non-admin")),
-                   name="audit-refusal")
         return
     verb, _, rest = text.strip().partition(" ")
     verb = verb.lower()
@@ -67,6 +67,7 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
         await ack(**render.notice(render.revoked_notice(revocation.record, revocation.previous,
                                                         revocation.in_flight)))
         if revocation.revoked:
+            await audit_revocation(client, deps, revocation, user=user, by_admin=True)
             deps.later(_after_admin_revoke(client, deps, revocation, admin=user),
                        name="after-admin-revoke")
     elif verb == "audit":
@@ -111,6 +112,7 @@ async def _admin_revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: 
     revocation = await deps.lifecycle.revoke(team_id=team, user_id=user, secret_id=secret_id,
                                              as_admin=True)
     if revocation.revoked:
+        await audit_revocation(client, deps, revocation, user=user, by_admin=True)
         await _after_admin_revoke(client, deps, revocation, admin=user)
     await publish_home(client, deps, team=team, user=user)
 

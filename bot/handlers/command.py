@@ -54,6 +54,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await ack(**render.notice(render.revoked_notice(
                     revocation.record, revocation.previous, revocation.in_flight)))
                 if revocation.revoked:
+                    await audit_revocation(client, deps, revocation, user=user)
                     deps.later(after_revoke(client, deps, revocation, user=user),
                                name="after-revoke")
             elif word == "admin":
@@ -112,22 +113,28 @@ async def _send_requests(client: AsyncWebClient, deps: Deps, *, team: str, reque
     notices = deps.notices(client)
     failed = list(refused.values())
     for person in (u for u in asked if u not in refused):
+        await notices.audit(AuditEvent(AuditAction.SECRET_REQUESTED, at=deps.clock(),
+                                       actor=requester, team_id=team, recipients=(person,)))
         where = await notices.delivery.dm(person, render.request_message(requester=requester,
                                                                         reason=reason))
         if where is None:
             failed.append(f"<@{person}>")
-            continue
-        await notices.audit(AuditEvent(AuditAction.SECRET_REQUESTED, at=deps.clock(),
-                                       actor=requester, team_id=team, recipients=(person,)))
     if failed:
         await deps.post_to_response_url(response_url, render.notice(
             f":warning: Couldn't ask {', '.join(failed)}."))
+
+
+async def audit_revocation(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
+                           user: str, by_admin: bool = False) -> None:
+    """Record a revoke in the audit log at once (before any Slack call)."""
+    assert revocation.record is not None
+    await deps.audit.record(deps.notices(client).revoked_event(
+        revocation.record, actor=user, by_admin=by_admin, in_flight=revocation.in_flight))
 
 
 async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
                        user: str) -> None:
     """Tell everyone concerned about a sender's revoke and refresh their Home tab."""
     assert revocation.record is not None
-    await deps.notices(client).revoked(revocation.record, actor=user,
-                                       in_flight=revocation.in_flight)
+    await deps.notices(client).revoked(revocation.record, actor=user)
     await publish_home(client, deps, team=revocation.record.team_id, user=user)

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Deadline
 from bot.errors import StorageUnavailable
-from bot.handlers.command import UNAVAILABLE, after_revoke
+from bot.handlers.command import UNAVAILABLE, after_revoke, audit_revocation
 from bot.handlers.deps import Deps, user_of, workspace_of
 from bot.handlers.home import publish_home
 
@@ -59,6 +59,8 @@ async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, s
     if revocation.record is None:
         await deps.post_to_response_url(response_url, _private(render.NOT_FOUND))
         return
+    if revocation.revoked:
+        await audit_revocation(client, deps, revocation, user=user)
     if block == "receipt":  # the receipt loses its button and says what happened
         await deps.post_to_response_url(response_url, {
             **render.notice(render.revoked_notice(revocation.record, revocation.previous,

@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.background import Deadline
-from bot.domain import AuditAction, RevealOutcome
+from bot.domain import AuditAction, AuditEvent, RevealOutcome
 from bot.errors import NotShown, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.sharing import RevealResult
@@ -134,6 +134,7 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
         if click.view_id is None:
             await deps.post_to_response_url(click.response_url, render.reveal_retry_message())
         return
+    await audit_reveal(click, result, deps)
     if result.outcome is RevealOutcome.NEEDS_PASSPHRASE:
         await _quietly(display(render.passphrase_modal(
             secret_id=click.secret_id, response_url=click.response_url)), deps)
@@ -153,7 +154,7 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
         deps.later(deps.post_to_response_url(
             click.response_url, render.reveal_unconfirmed_message(result.sender_id)),
             name="reveal-unconfirmed")
-    # The rest (message update, audit, receipt) can wait: it frees the trigger-bound lane.
+    # The rest (message update, receipt) can wait: it frees the trigger-bound lane.
     deps.later(after_reveal(client, click, result, deps), name="after-reveal")
 
 
@@ -199,44 +200,51 @@ def _refusal_view(result: RevealResult) -> render.View | None:
     return None  # IN_FLIGHT: a double click; the first click is showing it
 
 
-async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResult,
-                       deps: Deps) -> None:
-    """Audit a reveal attempt and tell whoever should know."""
-    notices = deps.notices(client)
-
-    async def audit(action: AuditAction, detail: str | None = None) -> None:
-        await notices.audit(notices.event(action, None, actor=click.user_id,
-                                          team_id=click.team_id, detail=detail,
-                                          channel=click.channel, code=result.code,
-                                          secret_id=click.secret_id))
+async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
+    """Record what a reveal attempt did, right after Redis changed (before any Slack call,
+    so a crash cannot lose the event)."""
+    def event(action: AuditAction, detail: str | None = None) -> AuditEvent:
+        return AuditEvent(action, at=deps.clock(), actor=click.user_id, team_id=click.team_id,
+                          code=result.code, secret_id=click.secret_id if result.code else None,
+                          channel=click.channel, detail=detail)
 
     outcome = result.outcome
+    events: list[AuditEvent] = []
     if outcome is RevealOutcome.REVEALED:
-        assert result.sender_id is not None
-        assert result.code is not None
-        await deps.post_to_response_url(click.response_url, render.revealed_message(
-            sender_id=result.sender_id, code=result.code, label=result.label, at=deps.clock(),
-            reveal_again=_again(click, result)))
-        await audit(AuditAction.SECRET_OPENED,
-                    "display not confirmed by Slack" if result.uncertain else None)
+        events.append(event(AuditAction.SECRET_OPENED,
+                            "display not confirmed by Slack" if result.uncertain else None))
         if result.last_view:
-            await audit(AuditAction.SECRET_BURNED, "last view used; ciphertext deleted")
-        if result.notify and result.sender_id != click.user_id:
-            record = await deps.lifecycle.record(click.secret_id)
-            await notices.delivery.dm(result.sender_id, render.viewed_receipt(
-                viewer=click.user_id, label=result.label, code=result.code,
-                used=result.views_used, allowed=record.views_allowed if record else None))
+            events.append(event(AuditAction.SECRET_BURNED, "last view used; ciphertext deleted"))
     elif outcome is RevealOutcome.NOT_RECIPIENT:
-        await audit(AuditAction.ACCESS_DENIED, "not a recipient")
+        events.append(event(AuditAction.ACCESS_DENIED, "not a recipient"))
     elif outcome is RevealOutcome.WRONG_TEAM:
-        await audit(AuditAction.ACCESS_DENIED, "from another workspace")
+        events.append(event(AuditAction.ACCESS_DENIED, "from another workspace"))
     elif outcome is RevealOutcome.FAILED:
-        await audit(AuditAction.REVEAL_FAILED, "could not be decrypted; not used up")
+        events.append(event(AuditAction.REVEAL_FAILED, "could not be decrypted; not used up"))
     elif outcome is RevealOutcome.WRONG_PASSPHRASE:
-        await audit(AuditAction.PASSPHRASE_FAILED, f"{result.tries_left} tries left")
+        events.append(event(AuditAction.PASSPHRASE_FAILED, f"{result.tries_left} tries left"))
     elif outcome is RevealOutcome.LOCKED and result.tries_left == 0:
-        await audit(AuditAction.PASSPHRASE_LOCKED,
-                    f"locked for {max(1, result.locked_seconds // 60)} minutes")
+        events.append(event(AuditAction.PASSPHRASE_LOCKED,
+                            f"locked for {max(1, result.locked_seconds // 60)} minutes"))
+    for item in events:
+        await deps.audit.record(item)
+
+
+async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResult,
+                       deps: Deps) -> None:
+    """Tell whoever should know about a reveal (the recipient's message, the receipt)."""
+    if result.outcome is not RevealOutcome.REVEALED:
+        return
+    assert result.sender_id is not None
+    assert result.code is not None
+    await deps.post_to_response_url(click.response_url, render.revealed_message(
+        sender_id=result.sender_id, code=result.code, label=result.label, at=deps.clock(),
+        reveal_again=_again(click, result)))
+    if result.notify and result.sender_id != click.user_id:
+        record = await deps.lifecycle.record(click.secret_id)
+        await deps.notices(client).delivery.dm(result.sender_id, render.viewed_receipt(
+            viewer=click.user_id, label=result.label, code=result.code,
+            used=result.views_used, allowed=record.views_allowed if record else None))
 
 
 def _again(click: Click, result: RevealResult) -> tuple[str, str] | None:

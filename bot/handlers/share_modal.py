@@ -87,6 +87,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except BaseException:
             slot.release()
             raise
+        # Audited at once (Redis), before any Slack call.
+        await deps.audit.record(_created(record))
         slot.start(_deliver(client, record, deps), name="deliver-secret")
         await ack()
 
@@ -95,18 +97,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> None:
     notices = deps.notices(client)
-    # The audit post goes first so that "created" precedes any "opened" in the channel.
-    await notices.audit(AuditEvent(
-        AuditAction.SECRET_CREATED, at=record.created_at, actor=record.sender_id,
-        team_id=record.team_id, code=record.code, secret_id=record.secret_id,
-        recipients=record.recipients, channel=record.origin_channel,
-        expires_at=record.expires_at, detail=_options(record)))
     report = await notices.delivery.reveal_prompts(record)
     if report.direct:
         await deps.service.note_dms(record.secret_id, report.direct)
     await notices.delivery.send(record.sender_id, record.origin_channel,
                                 render.sender_confirmation(record, failed=report.failed))
     await publish_home(client, deps, team=record.team_id, user=record.sender_id)
+
+
+def _created(record: SecretRecord) -> AuditEvent:
+    return AuditEvent(
+        AuditAction.SECRET_CREATED, at=record.created_at, actor=record.sender_id,
+        team_id=record.team_id, code=record.code, secret_id=record.secret_id,
+        recipients=record.recipients, channel=record.origin_channel,
+        expires_at=record.expires_at, detail=_options(record))
 
 
 def _options(record: SecretRecord) -> str | None:

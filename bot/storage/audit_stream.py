@@ -30,10 +30,13 @@ redis.call('DEL', KEYS[1])
 return 1
 """
 
-# KEYS[1] lease, KEYS[2] cursor; ARGV[1] owner, ARGV[2] new cursor -> 1 if moved
+# KEYS[1] cursor; ARGV[1] the cursor the batch was read after, ARGV[2] new cursor
+# -> 1 if moved (compare and set: only from where the batch started, so a cursor never
+#    moves twice for one batch, whoever holds the lease by now)
 ADVANCE = """
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
+local current = redis.call('GET', KEYS[1]) or '0-0'
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
 return 1
 """
 
@@ -113,10 +116,18 @@ class AuditStream:
         await self._release(keys=[self._keys.lease], args=[owner])
 
     @unavailable_on_redis_errors
-    async def mark_delivered(self, owner: str, event_id: str) -> bool:
-        """Move the cursor, only while `owner` still holds the lease."""
-        return bool(await self._advance(keys=[self._keys.lease, self._keys.cursor],
-                                        args=[owner, event_id]))
+    async def mark_delivered(self, after: str, event_id: str) -> bool:
+        """Move the cursor from `after` (where the posted batch started) to `event_id`."""
+        return bool(await self._advance(keys=[self._keys.cursor], args=[after, event_id]))
+
+    @unavailable_on_redis_errors
+    async def lease_left(self, owner: str) -> float:
+        """Seconds left on `owner`'s lease (0 when someone else holds it, or nobody)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.get(self._keys.lease)
+            pipe.pttl(self._keys.lease)
+            holder, ttl = await pipe.execute()
+        return max(0, ttl) / 1000 if holder == owner.encode() else 0.0
 
     @unavailable_on_redis_errors
     async def length(self) -> int:
@@ -136,7 +147,28 @@ def encode(event: AuditEvent) -> dict[str, str]:
 
 
 def decode(event_id: bytes | str, raw: Mapping[bytes, bytes]) -> AuditEvent:
-    fields = {k.decode(): v.decode() for k, v in raw.items()}
+    """An event from its stream entry. An entry this version cannot read (written by a
+    newer one, say) becomes an UNREADABLE event naming what it was, never an error: one
+    odd entry must not stop the audit log."""
+    fields = {k.decode(errors="replace"): v.decode(errors="replace") for k, v in raw.items()}
+    try:
+        return _decoded(event_id, fields)
+    except (KeyError, ValueError):
+        return AuditEvent(AuditAction.UNREADABLE, at=_float(fields.get("at")),
+                          actor=fields.get("actor", "?"), team_id=fields.get("team", "?"),
+                          code=fields.get("code"), detail=f"event {fields.get('event', '?')}",
+                          event_id=event_id.decode() if isinstance(event_id, bytes)
+                          else event_id)
+
+
+def _float(value: str | None) -> float:
+    try:
+        return float(value or 0)
+    except ValueError:
+        return 0.0
+
+
+def _decoded(event_id: bytes | str, fields: Mapping[str, str]) -> AuditEvent:
     return AuditEvent(
         AuditAction(fields["event"]), at=float(fields["at"]), actor=fields["actor"],
         team_id=fields["team"], code=fields.get("code"), secret_id=fields.get("secret_id"),

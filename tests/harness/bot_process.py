@@ -71,6 +71,12 @@ class BotProcess:
                 self._proc.kill()
                 self._proc.wait()
 
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs (a crash)."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait(10)
+
     def __enter__(self) -> BotProcess:
         return self.start()
 
