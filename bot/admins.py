@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 
@@ -10,6 +11,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.slack_calls import SLACK_FAILURES
 
 CACHE_SECONDS = 300
+CHECK_SECONDS = 1.0  # runs before Slack is answered: never near its 3 s
+
+
+class CannotVerify(Exception):
+    """Slack could not say in time whether this person is a workspace admin."""
 
 
 class Admins:
@@ -31,10 +37,14 @@ class Admins:
         cached = self._roles.get((team_id, user_id))
         if cached and cached[1] > self._clock():
             return cached[0]
+        quick = AsyncWebClient(token=client.token, base_url=client.base_url,
+                               session=client.session, timeout=CHECK_SECONDS,
+                               retry_handlers=[])
         try:
-            user = (await client.users_info(user=user_id))["user"]
-        except SLACK_FAILURES:
-            return False  # when Slack cannot say, the answer is no
+            async with asyncio.timeout(CHECK_SECONDS):
+                user = (await quick.users_info(user=user_id))["user"]
+        except (*SLACK_FAILURES, TimeoutError):
+            raise CannotVerify from None
         verdict = bool(user.get("is_admin") or user.get("is_owner")
                        or user.get("is_primary_owner"))
         if len(self._roles) > 10_000:

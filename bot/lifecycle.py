@@ -46,6 +46,8 @@ class LifecycleStore(Protocol):
     async def due(self, index: str, *, now: float, limit: int) -> list[str]: ...
     async def in_team(self, team_id: str, *, start: int,
                       count: int) -> list[SecretRecord]: ...
+    async def by_sender_page(self, team_id: str, user_id: str, *, start: int,
+                             count: int) -> list[SecretRecord]: ...
     async def drop(self, index: str, secret_ids: list[str]) -> int: ...
 
 
@@ -115,7 +117,10 @@ class LifecycleService:
         found: list[SecretRecord] = []
         start = 0
         while len(found) < wanted and start < BROWSE_SCAN_LIMIT:
-            chunk = await self._store.in_team(team_id, start=start, count=200)
+            # A chosen sender is read from their own index, so nothing of theirs is missed.
+            chunk = await (self._store.by_sender_page(team_id, sender_id, start=start,
+                                                      count=200) if sender_id
+                           else self._store.in_team(team_id, start=start, count=200))
             if not chunk:
                 break
             start += 200

@@ -140,6 +140,8 @@ class Runtime:
                 await asyncio.wait_for(self.outbox_task, timeout=DRAIN_SECONDS)
             except (TimeoutError, asyncio.CancelledError):
                 self.logger.warning("the audit outbox did not stop in time")
+            except Exception as exc:  # noqa: BLE001 - shutdown goes on; logged
+                self.logger.error("the audit outbox failed: %s", type(exc).__name__)
         await self.redis.aclose()
         await self.http.close()
 

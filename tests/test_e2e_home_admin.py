@@ -216,3 +216,36 @@ def test_workspace_admins_count_when_enabled(slack):
     lookups = len(slack.calls_to("users.info"))
     assert asyncio.run(on.is_admin(client, team_id="T0ACME", user_id=BOSS))
     assert len(slack.calls_to("users.info")) == lookups  # cached
+
+
+def test_an_unanswered_admin_check_is_not_a_refusal(slack):
+    """When Slack cannot say whether someone is a workspace admin, the answer is "could
+    not verify", not "you are not an admin" (and never a slow answer)."""
+    from bot.admins import CannotVerify
+
+    people(slack)
+    client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)
+    admins = Admins((ADMIN,), include_workspace_admins=True)
+    slack.rate_limit("users.info", retry_after=5, times=1)
+
+    async def check():
+        started = time.monotonic()
+        with pytest.raises(CannotVerify):
+            await admins.is_admin(client, team_id="T0ACME", user_id=BOSS)
+        return time.monotonic() - started
+    assert asyncio.run(check()) < 1.5
+    slack.clear_faults()
+
+
+def test_clear_filters_resets_the_admin_panel(sim, slack, redis_url):
+    """The panel's Clear filters button goes back to all secrets, page 1."""
+    many_secrets(redis_url, 2, sender=ALICE)
+    many_secrets(redis_url, 1, sender=BOB)
+    sim.open_home(ADMIN)
+    view = published(slack, ADMIN)
+    block_id, sender = elements(view, "admin_filter_sender")[0]
+    sim.click_home(ADMIN, sender, block_id=block_id, value={"selected_user": BOB})
+    assert len(elements(published(slack, ADMIN, count=2), "admin_revoke")) == 1
+    _, clear = elements(published(slack, ADMIN, count=2), "admin_clear_filters")[0]
+    sim.click_home(ADMIN, clear, block_id=block_id)
+    assert len(elements(published(slack, ADMIN, count=3), "admin_revoke")) == 3

@@ -348,3 +348,21 @@ async def test_retention_removes_metadata_after_the_end(keyring, clock, redis_ur
     await asyncio.sleep(1.1)
     assert await store.get(record.secret_id) is None
     await client.aclose()
+
+
+async def test_admin_browse_by_sender_reads_the_senders_own_index(service, lifecycle,
+                                                                   monkeypatch):
+    """Filtering by sender finds their secrets however many newer ones others shared."""
+    import bot.lifecycle
+
+    for _ in range(3):
+        await service.share(form(sender_id="UBOB2"), people=People())
+    for _ in range(30):
+        await service.share(form(), people=People())
+    monkeypatch.setattr(bot.lifecycle, "BROWSE_SCAN_LIMIT", 10)
+    records, has_next = await lifecycle.browse(team_id="T1", sender_id="UBOB2")
+    assert len(records) == 3
+    assert not has_next
+    everyone, more = await lifecycle.browse(team_id="T1", page_size=5)
+    assert len(everyone) == 5
+    assert more

@@ -14,13 +14,14 @@ import pytest
 
 from tests.conftest import (
     ALICE,
-    AUDIT_CHANNEL,
     BOB,
     DEPLOYBOT,
     GENERAL,
+    audit_lines,
     bot_env,
     populate,
     redis_contents,
+    sent_outside_reveals,
     settle,
     stored_secrets,
 )
@@ -99,19 +100,16 @@ def test_share_reveal_and_refusal_over_socket_mode(sim, slack, socket_bot, redis
 
     again = sim.click(BOB, message, button)
     assert "no longer available" in view_text(sim.shown_view(again.trigger_id))
-    created, opened = slack.wait_for("chat.postMessage", count=2,
-                                     where=lambda c: c.params.get("channel") == AUDIT_CHANNEL)
-    assert "Secret created" in created.params["text"]
-    assert "Secret opened" in opened.params["text"]
+    created, opened = audit_lines(slack, 2)[:2]
+    assert "Secret created" in created
+    assert "Secret opened" in opened
 
     # The plaintext went to the reveal modal only: not to the log (at DEBUG), Redis,
     # any acknowledgement, or any other call.
     assert SECRET not in socket_bot.log_text()
     assert not [v for v in redis_contents(redis_sync) if SECRET.encode() in v]
     assert not [a for a in slack.socket.acks if SECRET in json.dumps(a.message)]
-    outside_reveal = [c for c in slack.calls
-                      if not (c.method == "views.open" and "rich_text" in json.dumps(c.params))]
-    assert not [c for c in outside_reveal if SECRET in json.dumps(c.params)]
+    assert sent_outside_reveals(slack, SECRET) == []
 
 
 @pytest.mark.parametrize(("recipients", "secret", "block", "words"), [

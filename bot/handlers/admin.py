@@ -12,15 +12,17 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.domain import AuditAction, AuditEvent
+from bot.admins import CannotVerify
+from bot.domain import AuditAction, AuditEvent, is_secret_id
 from bot.handlers.command import audit_revocation
-from bot.handlers.deps import Deps, user_of, workspace_of
-from bot.handlers.home import publish_home
+from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
+from bot.handlers.home import panel_state, publish_home
 from bot.lifecycle import Revocation
 
 USAGE = ("Admin commands: `/share-secret admin list [@user] [active|ended]`, "
          "`/share-secret admin revoke CODE`, `/share-secret admin audit [CODE|@user]`.")
 REFUSED = ":no_entry: Only share-secret admins can do that."
+CANNOT_VERIFY = ":warning: Couldn't check with Slack whether you are an admin. Please try again."
 AUDIT_SCAN = 2000  # latest events looked through for `admin audit`
 
 
@@ -31,7 +33,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         team, user = workspace_of(context), user_of(body)
         deps.later(_admin_revoke(client, deps, team=team, user=user,
                                  secret_id=str(action.get("value") or ""),
-                                 response_url=body.get("response_url")), name="admin-revoke")
+                                 response_url=body.get("response_url"),
+                                 state=panel_state(as_dict(body.get("view")))),
+                   name="admin-revoke")
 
     app.action(render.ADMIN_REVOKE_ACTION)(on_admin_revoke)
 
@@ -40,7 +44,12 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
                   text: str, mentioned: list[str]) -> None:
     """`/share-secret admin ...` (the text after "admin")."""
     notices = deps.notices(client)
-    if not await deps.admins.is_admin(client, team_id=team, user_id=user):
+    try:
+        allowed = await deps.admins.is_admin(client, team_id=team, user_id=user)
+    except CannotVerify:
+        await ack(**render.notice(CANNOT_VERIFY))
+        return
+    if not allowed:
         await notices.audit(AuditEvent(AuditAction.ACCESS_DENIED, at=deps.clock(),
                                        actor=user, team_id=team,
                                        detail="admin command by a non-admin"))
@@ -101,11 +110,19 @@ async def _viewed(deps: Deps, notices: Any, user: str, team: str, detail: str,
 
 
 async def _admin_revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str,
-                        secret_id: str, response_url: str | None) -> None:
-    if not await deps.admins.is_admin(client, team_id=team, user_id=user):
+                        secret_id: str, response_url: str | None,
+                        state: dict[str, Any] | None = None) -> None:
+    try:
+        allowed = await deps.admins.is_admin(client, team_id=team, user_id=user)
+    except CannotVerify:
+        await deps.post_to_response_url(response_url, {**render.notice(CANNOT_VERIFY),
+                                                       "replace_original": False})
+        return
+    if not allowed:
         await deps.notices(client).audit(AuditEvent(
             AuditAction.ACCESS_DENIED, at=deps.clock(), actor=user, team_id=team,
-            secret_id=secret_id, detail="admin revoke by a non-admin"))
+            secret_id=secret_id if is_secret_id(secret_id) else None,
+            detail="admin revoke by a non-admin"))
         await deps.post_to_response_url(response_url, {**render.notice(REFUSED),
                                                        "replace_original": False})
         return
@@ -114,7 +131,7 @@ async def _admin_revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: 
     if revocation.revoked:
         await audit_revocation(client, deps, revocation, user=user, by_admin=True)
         await _after_admin_revoke(client, deps, revocation, admin=user)
-    await publish_home(client, deps, team=team, user=user)
+    await publish_home(client, deps, team=team, user=user, **(state or {}))
 
 
 async def _after_admin_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,

@@ -16,7 +16,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot import render
 from bot.admins import Admins
 from bot.audit import AuditLog
-from bot.background import Background, Deadline, Lane
+from bot.background import Background, Deadline, Lane, Overloaded
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
 from bot.people import PersonCache
@@ -57,26 +57,39 @@ class Deps:
         self.background.spawn(work, name=name, lane=Lane.FOLLOW_UP, committed=True)
 
     async def now_or_busy(self, work: Coroutine[Any, Any, None], *, name: str,
-                          response_url: object) -> None:
+                          response_url: object, client: AsyncWebClient | None = None,
+                          user: str | None = None) -> None:
         """Start trigger-bound work (it opens a view) before the listener answers, once
         there is room for it; when the bot stays too busy, tell the person privately to
         try again instead."""
         if not await self.background.admit(work, name=name):
-            self.later(self.busy(response_url), name="busy")
+            self.later(self.busy(response_url, client=client, user=user), name="busy")
 
-    async def busy(self, response_url: object) -> None:
-        """Tell someone privately that the bot could not act in time (nothing happened)."""
-        await self.post_to_response_url(response_url if isinstance(response_url, str)
-                                        else None, {**render.notice(render.BUSY),
-                                                    "replace_original": False})
+    async def busy(self, response_url: object, *, client: AsyncWebClient | None = None,
+                   user: str | None = None) -> None:
+        """Tell someone privately that the bot could not act in time (nothing happened):
+        through the interaction's response_url, or, where it has none (the Home tab, a
+        shortcut), by DM."""
+        if isinstance(response_url, str):
+            await self.post_to_response_url(response_url, {**render.notice(render.BUSY),
+                                                           "replace_original": False})
+        elif client is not None and user:
+            await self.notices(client).delivery.dm(user, render.notice(render.BUSY))
+
+    def maybe_later(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Optional follow-up work (a Home refresh): skipped when MAX_IN_FLIGHT is reached."""
+        try:
+            self.background.spawn(work, name=name, lane=Lane.FOLLOW_UP)
+        except Overloaded:
+            self.logger.info("skipped %s: too much work in flight", name)
 
     async def open_view(self, client: AsyncWebClient, trigger_id: object,
                         view: dict[str, Any], *, deadline: Deadline | None = None,
-                        response_url: object = None) -> None:
+                        response_url: object = None, user: str | None = None) -> None:
         """views.open for a notice or a form; a failure is logged (nothing to undo). Past
         the trigger's deadline the person is told to try again instead."""
         if deadline is not None and deadline.expired():
-            await self.busy(response_url)
+            await self.busy(response_url, client=client, user=user)
             return
         try:
             await client.views_open(trigger_id=trigger_id, view=view)

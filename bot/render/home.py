@@ -86,7 +86,7 @@ def admin_panel(page: AdminPage, *, now: float) -> list[Block]:
         {"type": "actions", "block_id": "admin_filters", "elements": [
             {"type": "static_select", "action_id": ids.ADMIN_STATUS_ACTION,
              "options": options, "initial_option": options[list(choices).index(page.status)]},
-            sender]},
+            sender, button("Clear filters", action_id=ids.ADMIN_CLEAR_ACTION, value="clear")]},
     ]
     blocks += [admin_row(r, now) for r in page.records]
     if not page.records:
@@ -133,7 +133,6 @@ def admin_audit(events: Sequence[AuditEvent], *, about: str) -> Message:
     """`/share-secret admin audit`: the latest events, newest first, readable."""
     if not events:
         return notice(f"No audit events {about}.")
-    lines = [audit_message(e)["text"] for e in events]
     blocks: list[Block] = [section(f"*Latest audit events {about}*")]
-    blocks += [section("\n".join(lines[i:i + 10])) for i in range(0, len(lines), 10)]
+    blocks += [section(audit_message(e)["text"]) for e in events[:40]]
     return {"response_type": "ephemeral", "text": f"Audit events {about}", "blocks": blocks}

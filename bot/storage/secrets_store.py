@@ -71,12 +71,10 @@ class RedisSecretStore:
         meta_ttl_ms = ttl_ms + self._retention_ms
         name = handle(record.secret_id)
         fields = [item for pair in _meta_fields(record).items() for item in pair]
-        # The secret itself (ciphertext and metadata) is written atomically, only if its
-        # code is free; the indexes, in other slots, follow.
-        if not await self._create(keys=[self._keys.meta(name), self._keys.ciphertext(name)],
-                                  args=[ciphertext, ttl_ms, meta_ttl_ms, *fields]):
-            raise CodeTaken(record.code)
         sent = self._keys.by_sender(record.team_id, record.sender_id)
+        # Indexes first: an entry whose secret never got written is skipped by readers (who
+        # check team and sender), while a secret missing from the expiry index would never
+        # be swept. Then the secret itself, atomically, only if its code is free.
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(self._keys.expiries(), {name: record.expires_at})
             for index in (sent, self._keys.by_team(record.team_id)):
@@ -84,6 +82,9 @@ class RedisSecretStore:
                 pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
                 pipe.pexpire(index, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
             await pipe.execute()
+        if not await self._create(keys=[self._keys.meta(name), self._keys.ciphertext(name)],
+                                  args=[ciphertext, ttl_ms, meta_ttl_ms, *fields]):
+            raise CodeTaken(record.code)
 
     @unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float) -> Claim:
@@ -178,7 +179,8 @@ class RedisSecretStore:
         """A sender's most recent secrets, newest first (forgetting ones past retention)."""
         key = self._keys.by_sender(team_id, user_id)
         ids = [i.decode() for i in await self._redis.zrevrange(key, 0, limit - 1)]
-        records = await self.get_many(ids)
+        records = [r for r in await self.get_many(ids)
+                   if r.team_id == team_id and r.sender_id == user_id]
         gone = set(ids) - {handle(r.secret_id) for r in records}
         if gone:
             await self._redis.zrem(key, *gone)
@@ -190,7 +192,17 @@ class RedisSecretStore:
         may be gone past retention and are left out)."""
         key = self._keys.by_team(team_id)
         ids = [i.decode() for i in await self._redis.zrevrange(key, start, start + count - 1)]
-        return await self.get_many(ids)
+        # A handle can be reused once an old secret's metadata is gone: check it is theirs.
+        return [r for r in await self.get_many(ids) if r.team_id == team_id]
+
+    @unavailable_on_redis_errors
+    async def by_sender_page(self, team_id: str, user_id: str, *, start: int,
+                             count: int) -> list[SecretRecord]:
+        """One sender's secrets, newest first, `count` index entries from `start`."""
+        key = self._keys.by_sender(team_id, user_id)
+        ids = [i.decode() for i in await self._redis.zrevrange(key, start, start + count - 1)]
+        return [r for r in await self.get_many(ids)
+                if r.team_id == team_id and r.sender_id == user_id]
 
     @unavailable_on_redis_errors
     async def due(self, *, now: float, limit: int) -> list[str]:
