@@ -273,3 +273,26 @@ def test_an_expired_trigger_gives_the_view_back(sim, slack):
     slack.wait_for("response_url", where=lambda c: "click" in c.params.get("text", ""))
     again = sim.click(BOB, message, button)
     assert preformatted(sim.shown_view(again.trigger_id)) == SECRET
+
+
+def test_healthz_reports_redis_down(slack, tmp_path):
+    """With Redis unreachable the bot still starts, and /healthz answers 503 (not 200)."""
+    from tests.conftest import bot_env
+    from tests.harness.bot_process import BotProcess
+
+    down = BotProcess(bot_env(slack, "redis://127.0.0.1:1/0"), workdir=tmp_path,
+                      ready=lambda: True)
+    down.start()
+    try:
+        deadline = time.monotonic() + 15
+        status = 0
+        while time.monotonic() < deadline:
+            try:
+                status = down.get("/healthz")[0]
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert status == 503
+        assert json.loads(down.get("/readyz")[1]) == {"ok": False, "redis": "unreachable"}
+    finally:
+        down.stop()

@@ -60,3 +60,11 @@ def test_home_tab_events_and_shortcut_match_the_handlers():
     assert shortcut["type"] == "global"
     assert shortcut["callback_id"] == render.SHORTCUT_CALLBACK
     assert len(shortcut["name"]) <= 80
+
+
+def test_procfile_runs_the_production_server():
+    """The Procfile's web process is `python -m bot`, the HTTP server the end-to-end tests
+    start (uvicorn, HOST/PORT from the environment)."""
+    procfile = (Path(__file__).parents[1] / "Procfile").read_text().splitlines()
+    web = [line for line in procfile if line.startswith("web:")]
+    assert web == ["web: python -m bot"]
