@@ -27,6 +27,9 @@ from bot.storage.audit_stream import AuditStream
 
 __all__ = ["AuditAction", "AuditEvent", "AuditLog", "AuditOutbox", "DurableAuditLog"]
 
+APPEND_SECONDS = 0.5  # an append before Slack is answered: well inside its 3 s
+RETRY_SECONDS = 3600.0  # how long an unstored event is retried in the background
+TEXT_BUDGET = 12_000  # characters per audit message (Slack cuts a message at 40,000)
 LEASE_SECONDS = 30.0
 POST_TIMEOUT_SECONDS = 5.0  # well inside the lease: a post never outlives it
 MAX_BACKOFF_SECONDS = 60.0
@@ -42,21 +45,46 @@ class AuditLog(Protocol):
 
 
 class DurableAuditLog:
-    """Appends every event to the audit stream and logs it (metadata only)."""
+    """Appends every event to the audit stream and logs it (metadata only).
+
+    `record` often runs before Slack is answered, so it waits at most APPEND_SECONDS; an
+    event that could not be stored by then is kept and stored again in the background
+    (with backoff, for up to RETRY_SECONDS), never dropped on the first failure.
+    """
 
     def __init__(self, stream: AuditStream, *, logger: logging.Logger) -> None:
         self._stream = stream
         self._logger = logger
+        self._retries: set[asyncio.Task[None]] = set()
 
     async def record(self, event: AuditEvent) -> None:
         try:
-            event_id = await self._stream.append(event)
-        except StorageUnavailable:
-            event_id = "unstored"
-            self._logger.error("audit event %s could not be stored: Redis is unreachable",
-                               event.action.value)
+            async with asyncio.timeout(APPEND_SECONDS):
+                event_id = await self._stream.append(event)
+        except Exception as exc:  # noqa: BLE001 - must not raise: retried later, logged
+            self._logger.warning("audit event %s not stored yet (%s); retrying",
+                                 event.action.value, type(exc).__name__)
+            task = asyncio.get_running_loop().create_task(self._retry(event))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+            return
         self._logger.info("audit %s id=%s code=%s actor=%s team=%s", event.action.value,
                           event_id, event.code, event.actor, event.team_id)
+
+    async def _retry(self, event: AuditEvent) -> None:
+        wait, waited = 0.5, 0.0
+        while waited < RETRY_SECONDS:
+            await asyncio.sleep(wait)
+            waited += wait
+            try:
+                event_id = await self._stream.append(event)
+            except Exception:  # noqa: BLE001 - Redis still away: wait longer
+                wait = min(wait * 2, 30.0)
+                continue
+            self._logger.info("audit %s id=%s stored late", event.action.value, event_id)
+            return
+        self._logger.error("audit event %s could not be stored (code=%s actor=%s)",
+                           event.action.value, event.code, event.actor)
 
 
 class AuditOutbox:
@@ -112,6 +140,7 @@ class AuditOutbox:
         # process can take over mid-post and post the same events.
         if await self._stream.lease_left(self._owner) < POST_TIMEOUT_SECONDS * 2:
             return 0
+        events = _within_budget(events)
         await self._client.chat_postMessage(channel=self._channel,
                                             **render.audit_batch(events))
         last = events[-1].event_id
@@ -138,6 +167,17 @@ class AuditOutbox:
         reason = failure_reason(exc) if exc else "Redis unreachable"
         self._logger.warning("audit delivery failed (%s); retrying in %.1f s", reason, wait)
         return wait
+
+
+def _within_budget(events: list[AuditEvent]) -> list[AuditEvent]:
+    """The longest run of events whose lines fit one message (at least one event)."""
+    taken, size = [], 0
+    for event in events:
+        size += len(render.audit_line(event)) + 1
+        if taken and size > TEXT_BUDGET:
+            break
+        taken.append(event)
+    return taken
 
 
 def _retry_after(exc: BaseException | None) -> float | None:

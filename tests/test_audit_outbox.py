@@ -237,3 +237,61 @@ def test_events_survive_a_kill_while_slack_is_slow(slack, redis_url, redis_sync,
     assert b"secret_created" in names
     assert b"secret_opened" in names
     assert not [c for c in slack.calls_to("response_url") if c.ok]
+
+
+async def test_a_long_burst_is_split_below_slacks_length_limit(stream, slack, outbox_factory):
+    """Events with long lines are posted in several messages, each far below Slack's
+    40,000-character cut, and none is lost."""
+    many = tuple(f"U{i:010}" for i in range(30))
+    for n in range(100):
+        await stream.append(AuditEvent(AuditAction.SECRET_CREATED, at=time.time(),
+                                       actor="U0ALICE", team_id="T0ACME",
+                                       code="ABCD-EFGH-JKMN", recipients=many,
+                                       detail=f"seq {n:04}"))
+    start, _ = outbox_factory
+    start()
+    await wait_until(lambda: len(delivered(slack)) >= 100)
+    posts = [c for c in slack.calls_to("chat.postMessage") if c.ok]
+    assert len(posts) > 1
+    assert max(len(c.params["text"]) for c in posts) <= 12_000
+    assert delivered(slack) == list(range(100))
+
+
+async def test_an_entry_with_an_impossible_time_does_not_stall(stream, slack, outbox_factory,
+                                                              redis_sync):
+    """A stored time that is not a time (nan, 1e30) is shown as unreadable; the log goes on."""
+    redis_sync.xadd("ss:{audit}:events", {"event": "secret_opened", "at": "nan",
+                                          "actor": "U1", "team": "T1"})
+    redis_sync.xadd("ss:{audit}:events", {"event": "secret_opened", "at": "1e30",
+                                          "actor": "U1", "team": "T1"})
+    await stream.append(event(7))
+    start, _ = outbox_factory
+    start()
+    await wait_until(lambda: len(delivered(slack)) >= 1)
+    text = "\n".join(c.params["text"] for c in slack.calls_to("chat.postMessage") if c.ok)
+    assert text.count("Unreadable audit entry") == 2
+
+
+async def test_recording_never_waits_long_and_retries_later(redis_url, redis_sync):
+    """With Redis away, record() returns within half a second, and the event is stored
+    once Redis answers again (here: a store that fails once)."""
+    from bot.audit import DurableAuditLog
+    from bot.errors import StorageUnavailable
+
+    client = connect(redis_url)
+    real = AuditStream(client, prefix="ss", retention_seconds=86400)
+    calls = {"n": 0}
+
+    class Flaky:
+        async def append(self, item):
+            calls["n"] += 1
+            if calls["n"] == 1:
+                raise StorageUnavailable("away")
+            return await real.append(item)
+
+    log = DurableAuditLog(Flaky(), logger=__import__("logging").getLogger("test"))
+    started = time.monotonic()
+    await log.record(event(1))
+    assert time.monotonic() - started < 0.6
+    await wait_until(lambda: redis_sync.xlen("ss:{audit}:events") == 1, timeout=5)
+    await client.aclose()

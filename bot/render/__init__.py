@@ -4,7 +4,7 @@ Wording and layout change here and nowhere else. No function takes a secret's co
 except `revealed_modal`, the one place it is ever shown.
 """
 
-from bot.render.audit import audit_batch, audit_message
+from bot.render.audit import audit_batch, audit_line, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
 from bot.render.home import AdminPage, admin_audit, admin_list, home_view
 from bot.render.ids import *  # noqa: F403 - the ids are part of this package's interface
@@ -53,6 +53,7 @@ __all__ = [
     "admin_audit",
     "admin_list",
     "audit_batch",
+    "audit_line",
     "audit_message",
     "ended_prompt",
     "escape",

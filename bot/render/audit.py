@@ -26,8 +26,17 @@ _PHRASES = {
 
 def audit_batch(events: Sequence[AuditEvent]) -> Message:
     """Several events in one message, one line each (a burst, delivered together)."""
-    return {"text": "\n".join(audit_message(e)["text"] for e in events),
+    return {"text": "\n".join(audit_line(e) for e in events),
             "unfurl_links": False, "unfurl_media": False}
+
+
+def audit_line(event: AuditEvent) -> str:
+    """An event's line; one that cannot be rendered becomes a plain "unreadable" line
+    rather than stopping the audit log."""
+    try:
+        return audit_message(event)["text"]
+    except (ValueError, OverflowError, KeyError, OSError):
+        return f":grey_question: *Unreadable audit entry* {escape(event.event_id or '?')}"
 
 
 def audit_message(event: AuditEvent) -> Message:

@@ -83,7 +83,11 @@ def admin_panel(page: AdminPage, *, now: float) -> list[Block]:
     blocks: list[Block] = [
         {"type": "divider"},
         {"type": "header", "text": text("All secrets in this workspace (admin)")},
-        {"type": "actions", "block_id": "admin_filters", "elements": [
+        # The block id changes with the filters: Slack keeps a select's shown choice across
+        # updates of a block with the same id, which would show a stale filter.
+        {"type": "actions",
+         "block_id": f"admin_filters:{page.status or 'all'}:{page.sender_id or 'any'}",
+         "elements": [
             {"type": "static_select", "action_id": ids.ADMIN_STATUS_ACTION,
              "options": options, "initial_option": options[list(choices).index(page.status)]},
             sender, button("Clear filters", action_id=ids.ADMIN_CLEAR_ACTION, value="clear")]},

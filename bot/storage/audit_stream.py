@@ -7,6 +7,7 @@ moves while the lease is held, so two processes never post the same events.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -163,17 +164,24 @@ def decode(event_id: bytes | str, raw: Mapping[bytes, bytes]) -> AuditEvent:
 
 def _float(value: str | None) -> float:
     try:
-        return float(value or 0)
+        return _time(value or "0")
     except ValueError:
         return 0.0
 
 
+def _time(value: str) -> float:
+    when = float(value)
+    if not math.isfinite(when) or not 0 <= when < 1e11:
+        raise ValueError("not a time")
+    return when
+
+
 def _decoded(event_id: bytes | str, fields: Mapping[str, str]) -> AuditEvent:
     return AuditEvent(
-        AuditAction(fields["event"]), at=float(fields["at"]), actor=fields["actor"],
+        AuditAction(fields["event"]), at=_time(fields["at"]), actor=fields["actor"],
         team_id=fields["team"], code=fields.get("code"), secret_id=fields.get("secret_id"),
         recipients=tuple(r for r in fields.get("recipients", "").split(",") if r),
         channel=fields.get("channel"),
-        expires_at=float(fields["expires_at"]) if "expires_at" in fields else None,
+        expires_at=_time(fields["expires_at"]) if "expires_at" in fields else None,
         detail=fields.get("detail"),
         event_id=event_id.decode() if isinstance(event_id, bytes) else event_id)

@@ -8,6 +8,7 @@ never pickle.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from bot.storage.keys import KeySpace, handle
 
 # Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.
 SENDER_INDEX_SECONDS = 30 * 86400
+INDEX_GRACE_SECONDS = 60
 
 
 
@@ -76,7 +78,7 @@ class RedisSecretStore:
         # check team and sender), while a secret missing from the expiry index would never
         # be swept. Then the secret itself, atomically, only if its code is free.
         async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(self._keys.expiries(), {name: record.expires_at})
+            pipe.zadd(self._keys.expiries(), {name: record.expires_at}, nx=True)
             for index in (sent, self._keys.by_team(record.team_id)):
                 pipe.zadd(index, {name: record.created_at})
                 pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
@@ -178,12 +180,17 @@ class RedisSecretStore:
     async def sent_by(self, team_id: str, user_id: str, *, limit: int) -> list[SecretRecord]:
         """A sender's most recent secrets, newest first (forgetting ones past retention)."""
         key = self._keys.by_sender(team_id, user_id)
-        ids = [i.decode() for i in await self._redis.zrevrange(key, 0, limit - 1)]
+        entries = await self._redis.zrevrange(key, 0, limit - 1, withscores=True)
+        ids = [i.decode() for i, _ in entries]
         records = [r for r in await self.get_many(ids)
                    if r.team_id == team_id and r.sender_id == user_id]
-        gone = set(ids) - {handle(r.secret_id) for r in records}
-        if gone:
-            await self._redis.zrem(key, *gone)
+        found = {handle(r.secret_id) for r in records}
+        # Forget entries whose secret is gone, but not fresh ones: the index is written
+        # just before the secret itself.
+        stale = [i.decode() for i, created in entries
+                 if i.decode() not in found and created < time.time() - INDEX_GRACE_SECONDS]
+        if stale:
+            await self._redis.zrem(key, *stale)
         return records
 
     @unavailable_on_redis_errors
