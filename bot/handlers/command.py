@@ -119,6 +119,9 @@ async def _send_requests(client: AsyncWebClient, deps: Deps, *, team: str, reque
                                                                         reason=reason))
         if where is None:
             failed.append(f"<@{person}>")
+            await notices.audit(AuditEvent(
+                AuditAction.SECRET_REQUESTED, at=deps.clock(), actor=requester, team_id=team,
+                recipients=(person,), detail="the request could not be delivered"))
     if failed:
         await deps.post_to_response_url(response_url, render.notice(
             f":warning: Couldn't ask {', '.join(failed)}."))
