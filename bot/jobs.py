@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Iterable
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.audit import AuditLog
+from bot.domain import AuditAction
 from bot.errors import StorageUnavailable
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
@@ -43,6 +44,10 @@ class Sweeper:
                     break
             await _bounded(self._notices.remind(r)
                            for r in await self._lifecycle.due_reminders())
+            for record, user in await self._lifecycle.return_stale_claims():
+                await self._audit.record(self._notices.event(
+                    AuditAction.REVEAL_FAILED, record, actor=user, team_id=record.team_id,
+                    detail="a view in progress when a bot process stopped was given back"))
         except StorageUnavailable:
             self._logger.warning("sweep skipped: the secret store is unreachable")
         if expired_count:

@@ -15,6 +15,7 @@ from typing import Protocol
 from bot.domain import SecretRecord, Status, normalize_share_code
 
 SWEEP_BATCH = 1000
+CLAIM_TIMEOUT_SECONDS = 120  # a reveal confirms within seconds; past this, its process died
 # Remind a sender of an unread secret an hour before it expires, if it lived long enough
 # for a reminder to be news.
 REMINDER_BEFORE_SECONDS = 3600
@@ -142,6 +143,16 @@ class LifecycleService:
         await self._store.drop(settled)
         return await self._store.get_many(
             [i for i, p in zip(due, previous, strict=True) if p == "active"])  # by handle
+
+    async def return_stale_claims(self) -> list[tuple[SecretRecord, str]]:
+        """Give back views handed out more than CLAIM_TIMEOUT_SECONDS ago and never
+        confirmed: the process showing them died. (A live one confirms within seconds.)
+        Returns the secrets and the people whose view came back."""
+        returned = await self._store.return_stale_claims(
+            cutoff=self._clock() - CLAIM_TIMEOUT_SECONDS, limit=SWEEP_BATCH)
+        records = {r.secret_id[:12]: r for r in
+                   await self._store.get_many([name for name, _ in returned])}
+        return [(records[name], user) for name, user in returned if name in records]
 
     async def due_reminders(self) -> list[SecretRecord]:
         """Active, unread secrets whose sender should hear they expire within the hour.

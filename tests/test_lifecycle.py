@@ -366,3 +366,30 @@ async def test_admin_browse_by_sender_reads_the_senders_own_index(service, lifec
     everyone, more = await lifecycle.browse(team_id="T1", page_size=5)
     assert len(everyone) == 5
     assert more
+
+
+async def test_views_claimed_by_a_dead_process_are_given_back_once(service, lifecycle, store,
+                                                                    clock, redis_url,
+                                                                    redis_sync, keyring):
+    """A view handed out and never confirmed (the process died mid-reveal) is given back
+    after two minutes, by exactly one sweeper; confirmed and recent views are not."""
+    crashed = await service.share(form(), people=People())
+    finished = await service.share(form(), people=People())
+    await store.claim(crashed.secret_id, user_id="UBOB", team_id="T1", now=clock.now)
+    assert (await reveal(service, finished)).outcome is RevealOutcome.REVEALED
+    assert redis_sync.zcard("ss:claims") == 1  # the confirmed one left the index
+    assert await lifecycle.return_stale_claims() == []  # too recent
+    assert (await reveal(service, crashed)).outcome is RevealOutcome.IN_FLIGHT
+    clock.advance(121)
+    other = connect(redis_url)
+    second = LifecycleService(store=RedisSecretStore(other, keys=KeySpace("ss"),
+                                                     metadata_retention_seconds=3600),
+                              clock=clock)
+    first_pass, second_pass = await asyncio.gather(lifecycle.return_stale_claims(),
+                                                   second.return_stale_claims())
+    returned = first_pass + second_pass
+    assert [(r.secret_id, user) for r, user in returned] == [(crashed.secret_id, "UBOB")]
+    assert redis_sync.zcard("ss:claims") == 0
+    later = SharingService(store=store, keyring=keyring, clock=clock)
+    assert (await reveal(later, crashed)).outcome is RevealOutcome.REVEALED
+    await other.aclose()

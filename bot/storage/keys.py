@@ -42,6 +42,10 @@ class KeySpace:
         """Sorted set: ids by expiry time (a sweep costs what expired, not what is stored)."""
         return f"{self.prefix}:expiries"
 
+    def claims(self) -> str:
+        """Sorted set: "handle|user" of views handed out, by when (to return stale ones)."""
+        return f"{self.prefix}:claims"
+
     def reminded_until(self) -> str:
         """The expiry time up to which reminders have been looked for (a sweep cursor)."""
         return f"{self.prefix}:reminded-until"

@@ -147,3 +147,28 @@ REMIND = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HSETNX', KEYS[1], 'rem', '1')
 """
+
+# KEYS[1] meta hash
+# ARGV[1] user id, ARGV[2] cutoff (unix seconds)
+# -> 1 when a view claimed at or before the cutoff was given back, else 0
+RETURN_STALE = """
+local m = KEYS[1]
+local field = 'r:' .. ARGV[1]
+local slot = redis.call('HGET', m, field)
+if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
+local bar = string.find(slot, '|', 1, true)
+if tonumber(string.sub(slot, 2, bar - 1)) > tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', m, field, string.sub(slot, bar + 1))
+redis.call('HINCRBY', m, 'claims', -1)
+if redis.call('HEXISTS', m, 'left') == 1 then redis.call('HINCRBY', m, 'left', 1) end
+return 1
+"""
+
+# KEYS[1] the claims index; ARGV[1] member, ARGV[2] cutoff
+# -> 1 when removed (only while its score is still at or before the cutoff: a newer
+#    claim by the same person keeps its entry)
+FORGET_CLAIM = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
+return redis.call('ZREM', KEYS[1], ARGV[1])
+"""

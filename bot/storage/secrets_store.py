@@ -65,6 +65,8 @@ class RedisSecretStore:
         self._fail = redis.register_script(scripts.FAIL)
         self._note = redis.register_script(scripts.NOTE)
         self._remind = redis.register_script(scripts.REMIND)
+        self._return_stale = redis.register_script(scripts.RETURN_STALE)
+        self._forget_claim = redis.register_script(scripts.FORGET_CLAIM)
 
     @unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
@@ -91,10 +93,16 @@ class RedisSecretStore:
     @unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float) -> Claim:
         """Atomically hand out the ciphertext to a recipient with a view left."""
-        reply = await self._claim(keys=[self._keys.meta(secret_id),
-                                        self._keys.ciphertext(secret_id),
-                                        self._keys.lock(secret_id)],
-                                  args=[user_id, team_id, int(now), secret_id])
+        async with self._redis.pipeline(transaction=False) as pipe:
+            # Noted in the claims index in the same round trip (whether or not it is
+            # granted: the stale-claim pass skips entries without a claim), so a view
+            # handed out by a process that then dies can be found and given back.
+            pipe.zadd(self._keys.claims(), {_claim_member(secret_id, user_id): now})
+            await self._claim(keys=[self._keys.meta(secret_id),
+                                    self._keys.ciphertext(secret_id),
+                                    self._keys.lock(secret_id)],
+                              args=[user_id, team_id, int(now), secret_id], client=pipe)
+            _, reply = await pipe.execute()
         outcome = reply[0].decode()
         if outcome == "claimed":
             left = int(reply[7])
@@ -108,15 +116,37 @@ class RedisSecretStore:
     @unavailable_on_redis_errors
     async def confirm(self, secret_id: str, *, user_id: str, now: float) -> tuple[str, int]:
         """Record a claimed view as seen: ("viewed" | "burned" | "not_claimed", views used)."""
-        state, used = await self._confirm(
-            keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
-            args=[user_id, int(now), self._retention_ms])
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._confirm(
+                keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
+                args=[user_id, int(now), self._retention_ms], client=pipe)
+            pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
+            (state, used), _ = await pipe.execute()
         return state.decode(), int(used)
 
     @unavailable_on_redis_errors
     async def release(self, secret_id: str, *, user_id: str) -> bool:
         """Give a claimed view back (it could not be shown)."""
-        return bool(await self._release(keys=[self._keys.meta(secret_id)], args=[user_id]))
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._release(keys=[self._keys.meta(secret_id)], args=[user_id], client=pipe)
+            pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
+            released, _ = await pipe.execute()
+        return bool(released)
+
+    @unavailable_on_redis_errors
+    async def return_stale_claims(self, *, cutoff: float, limit: int) -> list[tuple[str, str]]:
+        """Give back views claimed at or before `cutoff` and never confirmed or released
+        (their process died mid-reveal). Returns the (handle, user) given back; of several
+        processes doing this at once, each view is given back by one."""
+        members = [m.decode() for m in await self._redis.zrangebyscore(
+            self._keys.claims(), "-inf", cutoff, start=0, num=limit)]
+        returned = []
+        for member in members:
+            name, _, user = member.partition("|")
+            if await self._return_stale(keys=[self._keys.meta(name)], args=[user, int(cutoff)]):
+                returned.append((name, user))
+            await self._forget_claim(keys=[self._keys.claims()], args=[member, cutoff])
+        return returned
 
     @unavailable_on_redis_errors
     async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
@@ -255,6 +285,10 @@ class RedisSecretStore:
     @unavailable_on_redis_errors
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
+
+
+def _claim_member(secret_id: str, user_id: str) -> str:
+    return f"{handle(secret_id)}|{user_id}"
 
 
 def _meta_fields(record: SecretRecord) -> dict[str, Any]:
