@@ -171,7 +171,8 @@ class AuditOutbox:
 
 def _within_budget(events: list[AuditEvent]) -> list[AuditEvent]:
     """The longest run of events whose lines fit one message (at least one event)."""
-    taken, size = [], 0
+    taken: list[AuditEvent] = []
+    size = 0
     for event in events:
         size += len(render.audit_line(event)) + 1
         if taken and size > TEXT_BUDGET:

@@ -34,7 +34,7 @@ def audit_line(event: AuditEvent) -> str:
     """An event's line; one that cannot be rendered becomes a plain "unreadable" line
     rather than stopping the audit log."""
     try:
-        return audit_message(event)["text"]
+        return str(audit_message(event)["text"])
     except (ValueError, OverflowError, KeyError, OSError):
         return f":grey_question: *Unreadable audit entry* {escape(event.event_id or '?')}"
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -16,7 +16,7 @@ T = TypeVar("T")
 
 
 def unavailable_on_redis_errors(
-        method: Callable[P, Awaitable[T]]) -> Callable[P, Awaitable[T]]:
+        method: Callable[P, Coroutine[Any, Any, T]]) -> Callable[P, Coroutine[Any, Any, T]]:
     # Redis faults become one domain error; the driver's message (which may echo a
     # command's arguments) is not carried along.
     @functools.wraps(method)
