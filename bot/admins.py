@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.slack_calls import SLACK_FAILURES
+from bot.slack_calls import SLACK_FAILURES, without_retries
 
 CACHE_SECONDS = 300
 CHECK_SECONDS = 1.0  # runs before Slack is answered: never near its 3 s
@@ -37,9 +37,7 @@ class Admins:
         cached = self._roles.get((team_id, user_id))
         if cached and cached[1] > self._clock():
             return cached[0]
-        quick = AsyncWebClient(token=client.token, base_url=client.base_url,
-                               session=client.session, timeout=CHECK_SECONDS,
-                               retry_handlers=[])
+        quick = without_retries(client, timeout=CHECK_SECONDS)
         try:
             async with asyncio.timeout(CHECK_SECONDS):
                 user = (await quick.users_info(user=user_id))["user"]

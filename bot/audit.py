@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable
-from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage.audit_stream import AuditStream
 
 __all__ = ["AuditAction", "AuditEvent", "AuditLog", "AuditOutbox", "DurableAuditLog"]
@@ -95,9 +95,7 @@ class AuditOutbox:
         self._stream = stream
         # No retries inside a post: a retried post whose first answer was lost would post
         # twice. Failures come back here, and the outbox retries in order, with backoff.
-        self._client = AsyncWebClient(token=client.token, base_url=client.base_url,
-                                      session=client.session, timeout=POST_TIMEOUT_SECONDS,
-                                      logger=client.logger, retry_handlers=[])
+        self._client = without_retries(client, timeout=POST_TIMEOUT_SECONDS)
         self._channel = channel_id
         self._logger = logger
         self._interval = post_interval

@@ -67,11 +67,6 @@ class Background:
     def in_flight(self) -> int:
         return len(self._tasks)
 
-    def check_capacity(self) -> None:
-        """Raise Overloaded when new work should be refused."""
-        if len(self._tasks) >= self._limit:
-            raise Overloaded(f"{len(self._tasks)} tasks in flight")
-
     def spawn(self, work: Coroutine[Any, Any, None], *, name: str,
               lane: Lane = Lane.INTERACTIVE, committed: bool = False) -> None:
         """Queue `work` in its lane; past the limit raise Overloaded and close it unstarted.

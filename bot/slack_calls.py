@@ -6,6 +6,7 @@ import asyncio
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
 
 # A Web API call fails with SlackApiError (ok:false, or 429 after retries), another
 # SlackClientError, or a transport error from aiohttp or a timeout.
@@ -18,3 +19,13 @@ def failure_reason(exc: BaseException) -> str:
     if isinstance(exc, SlackApiError):
         return str(exc.response.get("error") or exc.response.status_code)
     return type(exc).__name__
+
+
+def without_retries(client: AsyncWebClient, *, timeout: float | None = None) -> AsyncWebClient:
+    """The same workspace's client, minus the SDK's retries (and with its own timeout):
+    for calls whose retry after a lost answer would do something twice (show a secret,
+    post an audit message), or that must answer within a bound (an admin check)."""
+    return AsyncWebClient(token=client.token, base_url=client.base_url,
+                          session=client.session,
+                          timeout=timeout if timeout is not None else client.timeout,
+                          logger=client.logger, retry_handlers=[])

@@ -40,13 +40,6 @@ class Deps:
     logger: logging.Logger
     clock: Callable[[], float] = field(default=time.time)
 
-    def without_retries(self, client: AsyncWebClient) -> AsyncWebClient:
-        """The same workspace's client, minus retries: for calls that must happen at most
-        once (showing a secret), where a retry after a lost answer could show it twice."""
-        return AsyncWebClient(token=client.token, base_url=client.base_url,
-                              session=client.session, timeout=client.timeout,
-                              logger=client.logger, retry_handlers=[])
-
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""
         return Notices(client, audit=self.audit, logger=self.logger, clock=self.clock)

@@ -24,7 +24,7 @@ from bot.domain import AuditAction, AuditEvent, RevealOutcome
 from bot.errors import NotShown, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.sharing import RevealResult
-from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage import Claim
 
 # Slack's answers that prove no modal was opened or changed.
@@ -112,7 +112,7 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
         # Nothing was claimed; the person can simply click again.
         await deps.busy(click.response_url)
         return
-    display = _display(deps.without_retries(client), click)
+    display = _display(without_retries(client), click)
 
     async def show(plaintext: str, claim: Claim) -> None:
         assert claim.sender_id is not None
