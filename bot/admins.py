@@ -1,10 +1,11 @@
-"""Who is an admin: the ADMIN_USER_IDS, and optionally the workspace's admins and owners."""
+"""Who is an admin: the ADMIN_USER_IDS, and optionally the workspace's admins and owners.
+With several workspaces (OAuth), each workspace's own list instead of ADMIN_USER_IDS."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -23,14 +24,19 @@ class Admins:
     per process: a cache, so replicas may differ for a few minutes at most)."""
 
     def __init__(self, user_ids: tuple[str, ...], *, include_workspace_admins: bool,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 team_admins: Callable[[str], Awaitable[frozenset[str]]] | None = None
+                 ) -> None:
         self._ids = frozenset(user_ids)
+        self._team_admins = team_admins
         self._workspace = include_workspace_admins
         self._clock = clock
         self._roles: dict[tuple[str, str], tuple[bool, float]] = {}
 
     async def is_admin(self, client: AsyncWebClient, *, team_id: str, user_id: str) -> bool:
         if user_id in self._ids:
+            return True
+        if self._team_admins is not None and user_id in await self._team_admins(team_id):
             return True
         if not self._workspace:
             return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import secrets
 from typing import Protocol
@@ -34,6 +35,10 @@ LEASE_SECONDS = 30.0
 POST_TIMEOUT_SECONDS = 5.0  # well inside the lease: a post never outlives it
 MAX_BACKOFF_SECONDS = 60.0
 BATCH = 100  # events per message under a burst (~15k characters; Slack allows 40k)
+# Answers that will not change by retrying: with several workspaces, such a workspace's
+# events are kept in the log only, so that one workspace cannot stop the others' audit.
+REFUSALS = {"channel_not_found", "not_in_channel", "is_archived", "invalid_auth",
+            "token_revoked", "account_inactive", "not_authed", "missing_scope"}
 
 
 class AuditLog(Protocol):
@@ -42,6 +47,14 @@ class AuditLog(Protocol):
     async def record(self, event: AuditEvent) -> None:
         """Record one event; must not raise for delivery problems."""
         ...
+
+
+class AuditRoutes(Protocol):
+    """Where each workspace's events go (see bot.workspaces)."""
+
+    async def client(self, team_id: str) -> AsyncWebClient | None: ...
+
+    async def audit_channel(self, team_id: str) -> str | None: ...
 
 
 class DurableAuditLog:
@@ -88,15 +101,24 @@ class DurableAuditLog:
 
 
 class AuditOutbox:
-    """Posts the audit stream to the admin channel, once, in order, whatever happens."""
+    """Posts the audit stream to the admin channel, once, in order, whatever happens.
 
-    def __init__(self, stream: AuditStream, client: AsyncWebClient, *, channel_id: str,
+    With one workspace: `client` and `channel_id`. With several (`routes`), each
+    workspace's events go only to its own channel, with its own token: a message holds
+    consecutive events of one workspace, and a workspace without an audit channel or
+    installation, or whose channel refuses the bot, has its events kept in the log only.
+    """
+
+    def __init__(self, stream: AuditStream, client: AsyncWebClient | None = None, *,
+                 channel_id: str | None = None, routes: AuditRoutes | None = None,
                  logger: logging.Logger, post_interval: float = 1.0) -> None:
         self._stream = stream
         # No retries inside a post: a retried post whose first answer was lost would post
         # twice. Failures come back here, and the outbox retries in order, with backoff.
-        self._client = without_retries(client, timeout=POST_TIMEOUT_SECONDS)
+        self._client = without_retries(client, timeout=POST_TIMEOUT_SECONDS) \
+            if client is not None else None
         self._channel = channel_id
+        self._routes = routes
         self._logger = logger
         self._interval = post_interval
         self._owner = secrets.token_hex(8)  # this process, as a lease holder
@@ -138,13 +160,38 @@ class AuditOutbox:
         # process can take over mid-post and post the same events.
         if await self._stream.lease_left(self._owner) < POST_TIMEOUT_SECONDS * 2:
             return 0
-        events = _within_budget(events)
-        await self._client.chat_postMessage(channel=self._channel,
-                                            **render.audit_batch(events))
+        if self._routes is not None:
+            team = events[0].team_id
+            events = _within_budget(list(itertools.takewhile(lambda e: e.team_id == team,
+                                                             events)))
+            await self._post_to_team(team, events)
+        else:
+            assert self._client is not None
+            assert self._channel is not None
+            events = _within_budget(events)
+            await self._client.chat_postMessage(channel=self._channel,
+                                                **render.audit_batch(events))
         last = events[-1].event_id
         assert last is not None
         await self._record_delivery(cursor, last)
         return len(events)
+
+    async def _post_to_team(self, team: str, events: list[AuditEvent]) -> None:
+        assert self._routes is not None
+        channel = await self._routes.audit_channel(team)
+        client = await self._routes.client(team) if channel else None
+        if client is None or channel is None:
+            self._logger.info("workspace %s has no audit channel or installation: %d events "
+                              "kept in the log only", team or "?", len(events))
+            return
+        try:
+            await without_retries(client, timeout=POST_TIMEOUT_SECONDS).chat_postMessage(
+                channel=channel, **render.audit_batch(events))
+        except SlackApiError as exc:
+            if exc.response.get("error") not in REFUSALS:
+                raise
+            self._logger.warning("workspace %s refused its audit post (%s): %d events kept "
+                                 "in the log only", team, failure_reason(exc), len(events))
 
     async def _record_delivery(self, cursor: str, last: str) -> None:
         # Posted: the cursor must move, or the batch would be posted again. A Redis blip

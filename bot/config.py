@@ -19,6 +19,8 @@ from bot.errors import ConfigError
 SLACK_API_URL = "https://slack.com/api/"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
+# The bot scopes of manifest.yml: what an OAuth install asks for unless SLACK_SCOPES says.
+MANIFEST_SCOPES = ("commands", "chat:write", "im:write", "users:read")
 
 
 class Settings(BaseSettings):
@@ -28,7 +30,7 @@ class Settings(BaseSettings):
                                       extra="ignore", case_sensitive=False,
                                       hide_input_in_errors=True)
 
-    slack_bot_token: SecretStr
+    slack_bot_token: SecretStr | None = None  # one workspace; or the OAuth settings below
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = SLACK_API_URL
@@ -46,18 +48,26 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(default=1000, ge=1, le=100_000)
     sweep_interval_seconds: float = Field(default=30, ge=0, le=3600)  # 0: no sweeps here
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
-    # Read only to refuse them: Bolt switches to its OAuth flow by itself when both are
-    # set in the environment, which this deployment does not use.
+    # OAuth (several workspaces install the app): instead of SLACK_BOT_TOKEN.
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None
+    slack_scopes: Annotated[tuple[str, ...], NoDecode] = MANIFEST_SCOPES
+    slack_redirect_uri: str | None = None
 
     @property
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    @property
+    def oauth(self) -> bool:
+        """Whether workspaces install the app through OAuth (else one bot token serves)."""
+        return self.slack_bot_token is None
+
     @field_validator("slack_bot_token")
     @classmethod
-    def _bot_token(cls, value: SecretStr) -> SecretStr:
+    def _bot_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
         if not value.get_secret_value().startswith("xoxb-"):
             raise ValueError("must be a bot token (it starts with xoxb-)")
         return value
@@ -120,11 +130,43 @@ class Settings(BaseSettings):
             raise ValueError("must be comma-separated user ids such as U0123456789")
         return value
 
+    @field_validator("slack_scopes", mode="before")
+    @classmethod
+    def _scopes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        if not value or any(not re.fullmatch(r"[a-z:.]+", v) for v in value):
+            raise ValueError("must be comma-separated scopes such as commands,chat:write")
+        return value
+
+    @field_validator("slack_redirect_uri")
+    @classmethod
+    def _redirect_uri(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError("must be a URL such as https://example.com/slack/oauth_redirect")
+        return value
+
     @model_validator(mode="after")
-    def _no_oauth_yet(self) -> Settings:
-        if self.slack_client_id or self.slack_client_secret:
-            raise ValueError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are for Slack's OAuth "
-                             "install flow, which this deployment does not use: unset them")
+    def _one_way_to_authorize(self) -> Settings:
+        # Refused rather than guessed: Bolt would pick one of them by itself, silently.
+        oauth = bool(self.slack_client_id or self.slack_client_secret)
+        if oauth and self.slack_bot_token is not None:
+            raise ValueError("set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID "
+                             "and SLACK_CLIENT_SECRET (OAuth, several workspaces), not both")
+        if not oauth and self.slack_bot_token is None:
+            raise ValueError("SLACK_BOT_TOKEN is required (or SLACK_CLIENT_ID and "
+                             "SLACK_CLIENT_SECRET to install in several workspaces)")
+        if oauth and not (self.slack_client_id and self.slack_client_secret):
+            raise ValueError("SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together: set both")
+        if oauth and self.socket_mode:
+            raise ValueError("the OAuth install flow needs HTTP mode: unset SLACK_APP_TOKEN")
+        if oauth and (self.audit_channel_id or self.admin_user_ids):
+            raise ValueError("AUDIT_CHANNEL_ID and ADMIN_USER_IDS name one workspace's channel "
+                             "and people; with OAuth each workspace sets its own "
+                             "(/share-secret admin channel, admin add): unset them")
         return self
 
     @model_validator(mode="after")

@@ -166,6 +166,7 @@ class AuditAction(enum.Enum):
     SECRET_REQUESTED = "secret_requested"
     REVEAL_FAILED = "reveal_failed"
     ADMIN_VIEWED = "admin_viewed"
+    SETTINGS_CHANGED = "settings_changed"  # a workspace's audit channel or admins (OAuth)
     UNREADABLE = "unreadable"  # an entry of the stream this version cannot read
 
 

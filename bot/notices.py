@@ -20,13 +20,10 @@ from bot.delivery import Delivery
 from bot.domain import AuditAction, AuditEvent, SecretRecord
 
 
-class Notices:
-    """Audit events plus the messages to senders and recipients that go with them."""
+class Events:
+    """Audit events about secrets, worded the same on every path (no Slack needed)."""
 
-    def __init__(self, client: AsyncWebClient, *, audit: AuditLog, logger: logging.Logger,
-                 clock: Callable[[], float] = time.time) -> None:
-        self.delivery = Delivery(client, logger=logger)
-        self._audit = audit
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
 
     def event(self, action: AuditAction, record: SecretRecord | None, *, actor: str,
@@ -37,23 +34,12 @@ class Notices:
                           secret_id=record.secret_id if record else secret_id,
                           channel=channel, detail=detail)
 
-    async def audit(self, event: AuditEvent) -> None:
-        await self._audit.record(event)
-
     def revoked_event(self, record: SecretRecord, *, actor: str, by_admin: bool = False,
                       in_flight: int = 0) -> AuditEvent:
         action = AuditAction.SECRET_REVOKED_ADMIN if by_admin else AuditAction.SECRET_REVOKED
         detail = "a view was in progress at that moment" if in_flight else None
         event = self.event(action, record, actor=actor, team_id=record.team_id, detail=detail)
         return dataclasses.replace(event, recipients=record.recipients)
-
-    async def revoked(self, record: SecretRecord, *, actor: str, by_admin: bool = False) -> None:
-        """After a revoke (already audited): strike out the recipients' Reveal DMs, and
-        when an admin did it, tell the sender."""
-        await self._retire_prompts(record, "was revoked")
-        if by_admin and actor != record.sender_id:
-            await self.delivery.dm(record.sender_id,
-                                   render.revoked_by_admin_notice(record, admin=actor))
 
     def expired_event(self, record: SecretRecord) -> AuditEvent:
         unread = [u for u in record.recipients if u not in record.viewed_at]
@@ -62,6 +48,28 @@ class Notices:
         event = self.event(AuditAction.SECRET_EXPIRED, record, actor=record.sender_id,
                            team_id=record.team_id, detail=detail)
         return dataclasses.replace(event, recipients=record.recipients)
+
+
+class Notices(Events):
+    """Audit events plus the messages to senders and recipients that go with them,
+    through one workspace's client."""
+
+    def __init__(self, client: AsyncWebClient, *, audit: AuditLog, logger: logging.Logger,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock=clock)
+        self.delivery = Delivery(client, logger=logger)
+        self._audit = audit
+
+    async def audit(self, event: AuditEvent) -> None:
+        await self._audit.record(event)
+
+    async def revoked(self, record: SecretRecord, *, actor: str, by_admin: bool = False) -> None:
+        """After a revoke (already audited): strike out the recipients' Reveal DMs, and
+        when an admin did it, tell the sender."""
+        await self._retire_prompts(record, "was revoked")
+        if by_admin and actor != record.sender_id:
+            await self.delivery.dm(record.sender_id,
+                                   render.revoked_by_admin_notice(record, admin=actor))
 
     async def expired(self, record: SecretRecord) -> None:
         """After an expiry (already audited): tell the sender, strike out the Reveal DMs."""

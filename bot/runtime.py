@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import multi_workspace
 from bot.admins import Admins
 from bot.audit import AuditOutbox, DurableAuditLog
 from bot.background import Background
@@ -32,10 +33,12 @@ from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
 from bot.jobs import Sweeper, start_scheduler
 from bot.lifecycle import LifecycleService
+from bot.notices import Events
 from bot.people import PersonCache
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
+from bot.workspaces import OneWorkspace, TeamNotices, Workspaces
 
 SLACK_TIMEOUT_SECONDS = 10
 DRAIN_SECONDS = 10.0
@@ -66,12 +69,18 @@ class Runtime:
         http = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS),
             connector=aiohttp.TCPConnector(limit=384, limit_per_host=384))
-        client = AsyncWebClient(
-            token=settings.slack_bot_token.get_secret_value(), base_url=settings.slack_api_url,
-            session=http, timeout=SLACK_TIMEOUT_SECONDS, logger=logging.getLogger("slack_sdk"),
-            retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
-                            AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+
+        def make_client(token: str | None) -> AsyncWebClient:
+            return AsyncWebClient(
+                token=token, base_url=settings.slack_api_url, session=http,
+                timeout=SLACK_TIMEOUT_SECONDS, logger=logging.getLogger("slack_sdk"),
+                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                                AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+
+        bot_token = settings.slack_bot_token
+        client = make_client(bot_token.get_secret_value() if bot_token else None)
         redis = connect(settings.redis_url.get_secret_value())
+        keyring = StaticKeyRing(settings.encryption_keys)
         store = RedisSecretStore(redis, keys=KeySpace(settings.redis_key_prefix),
                                  metadata_retention_seconds=settings.metadata_retention_days
                                  * 86400)
@@ -80,16 +89,24 @@ class Runtime:
         audit_stream = AuditStream(redis, prefix=settings.redis_key_prefix,
                                    retention_seconds=settings.audit_retention_days * 86400)
         audit = DurableAuditLog(audit_stream, logger=logging.getLogger("bot.audit"))
+        workspaces: Workspaces = OneWorkspace(client, audit_channel=settings.audit_channel_id)
+        admins = Admins(settings.admin_user_ids,
+                        include_workspace_admins=settings.admins_include_workspace_admins)
+        several = None
+        if settings.oauth:
+            several = multi_workspace.build(settings, redis=redis, keyring=keyring,
+                                            client=client, make_client=make_client,
+                                            audit=audit, logger=logger, clock=clock)
+            workspaces, admins = several.workspaces, several.admins
         deps = Deps(
-            service=SharingService(store=store, keyring=StaticKeyRing(settings.encryption_keys),
-                                   clock=clock),
+            service=SharingService(store=store, keyring=keyring, clock=clock),
             lifecycle=lifecycle, audit=audit, background=background,
-            people_cache=PersonCache(),
-            admins=Admins(settings.admin_user_ids,
-                          include_workspace_admins=settings.admins_include_workspace_admins),
-            audit_stream=audit_stream, http=http, logger=logger, clock=clock)
-        sweeper = Sweeper(lifecycle=lifecycle, notices=deps.notices(client), audit=audit,
-                          logger=logger)
+            people_cache=PersonCache(), admins=admins,
+            audit_stream=audit_stream, http=http, logger=logger, clock=clock,
+            team_settings=several.team_settings if several else None)
+        sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
+                          notices=TeamNotices(workspaces, audit=audit, logger=logger,
+                                              clock=clock), events=Events(clock=clock))
         signing_secret = settings.slack_signing_secret
         bolt = AsyncApp(
             client=client,
@@ -101,13 +118,19 @@ class Runtime:
             # requests are not signed (the websocket is authenticated instead).
             request_verification_enabled=False,
             logger=logging.getLogger("slack_bolt"),
+            **(several.bolt_options if several else {}),
         )
         bolt.error(_log_error(logger))
         register_all(bolt, deps)
+        multi_workspace.register_uninstall(bolt, logger)
         scheduler = start_scheduler(sweeper, interval_seconds=settings.sweep_interval_seconds) \
             if settings.sweep_interval_seconds > 0 else None
         outbox = None
-        if settings.audit_channel_id:
+        if several is not None:
+            outbox = AuditOutbox(audit_stream, routes=several.workspaces,
+                                 logger=logging.getLogger("bot.audit"),
+                                 post_interval=settings.audit_post_interval_seconds)
+        elif settings.audit_channel_id:
             outbox = AuditOutbox(audit_stream, client, channel_id=settings.audit_channel_id,
                                  logger=logging.getLogger("bot.audit"),
                                  post_interval=settings.audit_post_interval_seconds)

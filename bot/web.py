@@ -1,7 +1,8 @@
 """The HTTP face of the bot, as a small ASGI app served by uvicorn.
 
-Routes: POST /slack/events (commands, interactivity, events) to Bolt, and GET
-/healthz and /readyz. Bodies are size-limited before they are read in full.
+Routes: POST /slack/events (commands, interactivity, events) to Bolt, GET /healthz and
+/readyz, and with OAuth GET /slack/install and /slack/oauth_redirect (Bolt's install
+flow). Bodies are size-limited before they are read in full.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ class BotASGI:
                 await _respond(send, 405, {"ok": False, "error": "method not allowed"})
                 return
             await self._slack(runtime, scope, receive, send)
+        elif runtime.bolt.oauth_flow is not None and method == "GET" and path in (
+                runtime.bolt.oauth_flow.install_path, runtime.bolt.oauth_flow.redirect_uri_path):
+            await self._install(runtime, scope, send)
         elif path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
             ok = await runtime.healthy()
             await _respond(send, 200 if ok else 503,
@@ -111,6 +115,24 @@ class BotASGI:
         request = AsyncBoltRequest(body=body, query=scope.get("query_string", b"").decode(),
                                    headers=_header_map(headers))
         response = await runtime.bolt.async_dispatch(request)
+        await send({"type": "http.response.start", "status": response.status,
+                    "headers": [(k.encode("latin-1"), v.encode("latin-1"))
+                                for k, vs in response.headers.items() for v in vs]})
+        await send({"type": "http.response.body", "body": response.body.encode("utf-8")})
+
+
+    async def _install(self, runtime: Runtime, scope: Scope, send: Send) -> None:
+        """The install page (it sets the state cookie) or Slack's redirect back with a
+        code; both are browser GETs without a Slack signature: the state is the check."""
+        flow = runtime.bolt.oauth_flow
+        assert flow is not None
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        request = AsyncBoltRequest(body="", query=scope.get("query_string", b"").decode(),
+                                   headers=_header_map(headers))
+        if scope["path"] == flow.install_path:
+            response = await flow.handle_installation(request)
+        else:
+            response = await flow.handle_callback(request)
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1"))
                                 for k, vs in response.headers.items() for v in vs]})

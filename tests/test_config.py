@@ -21,7 +21,7 @@ VALID = {"SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
 def env(monkeypatch, tmp_path):
     """A clean environment in an empty directory (so no .env is read by accident)."""
     for name in ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
-                 "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET",
+                 "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SCOPES", "SLACK_REDIRECT_URI",
                  "REDIS_URL", "ENCRYPTION_KEYS", "AUDIT_CHANNEL_ID", "ADMIN_USER_IDS", "HOST",
                  "PORT", "LOG_LEVEL"]:
         monkeypatch.delenv(name, raising=False)
@@ -67,6 +67,21 @@ def test_dotenv_file_is_read(env, tmp_path):
     assert settings.slack_bot_token.get_secret_value() == BOT_TOKEN
 
 
+def test_oauth_settings_replace_the_bot_token(env):
+    """Client id and secret instead of a bot token: OAuth mode, asking for the manifest's
+    scopes unless SLACK_SCOPES says otherwise."""
+    env(SLACK_BOT_TOKEN=None, SLACK_CLIENT_ID="123.456", SLACK_CLIENT_SECRET="shhh",
+        SLACK_REDIRECT_URI="https://example.com/slack/oauth_redirect")
+    settings = load_settings()
+    assert settings.oauth
+    assert settings.slack_scopes == ("commands", "chat:write", "im:write", "users:read")
+    env(SLACK_BOT_TOKEN=None, SLACK_CLIENT_ID="123.456", SLACK_CLIENT_SECRET="shhh",
+        SLACK_SCOPES="commands, chat:write")
+    assert load_settings().slack_scopes == ("commands", "chat:write")
+    env(SLACK_CLIENT_ID=None, SLACK_CLIENT_SECRET=None)
+    assert not load_settings().oauth
+
+
 @pytest.mark.parametrize(("changes", "named"), [
     ({"SLACK_BOT_TOKEN": None}, "SLACK_BOT_TOKEN is required"),
     ({"SLACK_BOT_TOKEN": "xoxp-user-token-secretvalue"}, "SLACK_BOT_TOKEN must be a bot token"),
@@ -80,7 +95,18 @@ def test_dotenv_file_is_read(env, tmp_path):
     ({"ADMIN_USER_IDS": "alice"}, "ADMIN_USER_IDS must be comma-separated user ids"),
     ({"PORT": "99999"}, "PORT"),
     ({"SLACK_CLIENT_ID": "123.456", "SLACK_CLIENT_SECRET": "shhh-client-secret"},
-     "OAuth install flow"),
+     "set either SLACK_BOT_TOKEN (one workspace) or SLACK_CLIENT_ID"),
+    ({"SLACK_BOT_TOKEN": None, "SLACK_CLIENT_ID": "123.456"},
+     "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET go together"),
+    ({"SLACK_BOT_TOKEN": None, "SLACK_CLIENT_ID": "123.456",
+      "SLACK_CLIENT_SECRET": "shhh-client-secret", "AUDIT_CHANNEL_ID": "C0AUDIT"},
+     "with OAuth each workspace sets its own"),
+    ({"SLACK_BOT_TOKEN": None, "SLACK_CLIENT_ID": "123.456",
+      "SLACK_CLIENT_SECRET": "shhh-client-secret", "SLACK_APP_TOKEN": "xapp-1-abc"},
+     "OAuth install flow needs HTTP mode"),
+    ({"SLACK_BOT_TOKEN": None, "SLACK_CLIENT_ID": "123.456",
+      "SLACK_CLIENT_SECRET": "shhh-client-secret", "SLACK_REDIRECT_URI": "ftp://x"},
+     "SLACK_REDIRECT_URI must be a URL"),
 ])
 def test_bad_values_name_the_variable_never_the_value(env, changes, named):
     """Each missing or malformed value is named in one line that quotes no value."""

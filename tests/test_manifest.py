@@ -68,3 +68,10 @@ def test_procfile_runs_the_production_server():
     procfile = (Path(__file__).parents[1] / "Procfile").read_text().splitlines()
     web = [line for line in procfile if line.startswith("web:")]
     assert web == ["web: python -m bot"]
+
+
+def test_oauth_asks_for_the_manifest_scopes_by_default():
+    """An OAuth install asks for exactly the manifest's bot scopes unless told otherwise."""
+    from bot.config import MANIFEST_SCOPES
+
+    assert list(MANIFEST_SCOPES) == MANIFEST["oauth_config"]["scopes"]["bot"]

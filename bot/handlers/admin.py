@@ -14,6 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.admins import CannotVerify
 from bot.domain import AuditAction, AuditEvent, is_secret_id
+from bot.handlers import workspace_settings
 from bot.handlers.command import audit_revocation
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.handlers.home import panel_state, publish_home
@@ -41,7 +42,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: str, user: str,
-                  text: str, mentioned: list[str]) -> None:
+                  text: str, mentioned: list[str], response_url: str | None = None) -> None:
     """`/share-secret admin ...` (the text after "admin")."""
     notices = deps.notices(client)
     try:
@@ -84,8 +85,13 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
         await ack(**render.admin_audit(events, about=about))
         await _viewed(deps, notices, user, team, f"audit {about}",
                       code=events[0].code if events and not mentioned else None)
+    elif verb in workspace_settings.VERBS:
+        await workspace_settings.command(ack, client, deps, team=team, user=user, verb=verb,
+                                         rest=rest, mentioned=mentioned,
+                                         response_url=response_url)
     else:
-        await ack(**render.notice(USAGE))
+        await ack(**render.notice(USAGE if deps.team_settings is None
+                                  else USAGE + "\n" + render.SETTINGS_USAGE))
 
 
 async def _audit(deps: Deps, team: str, rest: str, mentioned: list[str]

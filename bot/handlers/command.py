@@ -59,7 +59,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                                name="after-revoke")
             elif word == "admin":
                 await admin.command(ack, client, deps, team=team, user=user, text=rest,
-                                    mentioned=mentioned_users(rest))
+                                    mentioned=mentioned_users(rest),
+                                    response_url=command.get("response_url"))
             elif word == "request":
                 await _request(ack, client, deps, team=team, requester=user, text=rest,
                                response_url=command.get("response_url"))

@@ -23,6 +23,7 @@ from bot.people import PersonCache
 from bot.sharing import SharingService
 from bot.slack_calls import SLACK_FAILURES, failure_reason
 from bot.storage.audit_stream import AuditStream
+from bot.storage.team_settings import TeamSettingsStore
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class Deps:
     http: aiohttp.ClientSession
     logger: logging.Logger
     clock: Callable[[], float] = field(default=time.time)
+    # Several workspaces (OAuth): each one's audit channel and admins; None with one token.
+    team_settings: TeamSettingsStore | None = None
 
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""

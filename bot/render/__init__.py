@@ -41,20 +41,37 @@ from bot.render.reveal import (
     wrong_passphrase,
 )
 from bot.render.share import share_modal
+from bot.render.workspace import (
+    ONE_WORKSPACE,
+    SETTINGS_USAGE,
+    admin_added_notice,
+    admin_removed_notice,
+    audit_channel_hello,
+    channel_refused_notice,
+    channel_set_notice,
+    welcome_message,
+)
 
 __all__ = [
     "BUSY",
     "HELP",
     "NOT_FOUND",
+    "ONE_WORKSPACE",
+    "SETTINGS_USAGE",
     "STORE_DOWN",
     "AdminPage",
     "Message",
     "View",
+    "admin_added_notice",
     "admin_audit",
     "admin_list",
+    "admin_removed_notice",
     "audit_batch",
+    "audit_channel_hello",
     "audit_line",
     "audit_message",
+    "channel_refused_notice",
+    "channel_set_notice",
     "ended_prompt",
     "escape",
     "expired_notice",
@@ -84,5 +101,6 @@ __all__ = [
     "store_down_modal",
     "unavailable_modal",
     "viewed_receipt",
+    "welcome_message",
     "wrong_passphrase",
 ]

@@ -15,6 +15,7 @@ _PHRASES = {
     AuditAction.SECRET_REVOKED: (":no_entry_sign:", "Secret revoked", "by"),
     AuditAction.SECRET_REVOKED_ADMIN: (":no_entry_sign:", "Secret revoked by an admin", "by"),
     AuditAction.ADMIN_VIEWED: (":mag:", "Admin looked at", "by"),
+    AuditAction.SETTINGS_CHANGED: (":gear:", "Settings changed", "by"),
     AuditAction.UNREADABLE: (":grey_question:", "Unreadable audit entry", "by"),
     AuditAction.ACCESS_DENIED: (":no_entry:", "Access denied", "to"),
     AuditAction.PASSPHRASE_FAILED: (":key:", "Wrong passphrase", "from"),

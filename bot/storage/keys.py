@@ -57,3 +57,31 @@ class KeySpace:
     def by_sender(self, team_id: str, user_id: str) -> str:
         """Sorted set: one sender's secret ids by creation time."""
         return f"{self.prefix}:sent:{team_id}:{user_id}"
+
+    # -- several workspaces (OAuth) -------------------------------------------------
+    # An installation's keys share the hash tag {enterprise:team}, so deleting them all
+    # is one multi-key step in Redis Cluster too. Values are encrypted (they hold tokens).
+
+    def installation(self, owner: str) -> str:
+        """The latest installation of a workspace or organisation (`owner`: "E:T")."""
+        return f"{self.prefix}:install:{{{owner}}}:latest"
+
+    def user_installation(self, owner: str, user_id: str) -> str:
+        """The latest installation by one user."""
+        return f"{self.prefix}:install:{{{owner}}}:user:{user_id}"
+
+    def installers(self, owner: str) -> str:
+        """Set: users with an installation of their own (to delete them all)."""
+        return f"{self.prefix}:install:{{{owner}}}:users"
+
+    def bot(self, owner: str) -> str:
+        """The latest bot (token, scopes, ids) of a workspace or organisation."""
+        return f"{self.prefix}:install:{{{owner}}}:bot"
+
+    def oauth_state(self, state: str) -> str:
+        """An OAuth `state` issued by /slack/install, alive until used or expired."""
+        return f"{self.prefix}:oauth-state:{state}"
+
+    def team_settings(self, team_id: str) -> str:
+        """Hash: a workspace's own settings (audit channel, admins)."""
+        return f"{self.prefix}:team-settings:{team_id}"

@@ -129,7 +129,9 @@ def call(state: State, method: str, parsed: Parsed) -> Answer:
             return fault_answer(fault, headers)
         if not parsed.token:
             raise ApiError("not_authed")
-        if parsed.token != state.settings.bot_token:
+        if parsed.token in state.revoked_tokens:
+            raise ApiError("token_revoked")
+        if not state.settings.bot_token or parsed.token != state.settings.bot_token:
             raise ApiError("invalid_auth")
         function, scope = entry
         if method == "conversations.open" and "," in str(parsed.params.get("users") or ""):

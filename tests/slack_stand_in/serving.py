@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import methods, response_urls
+from . import methods, oauth, response_urls
 from .faults import Fault
 from .records import RecordedCall
 from .server import HttpRequest
 from .state import State
-from .wire import Answer, ApiError, Parsed, parse_params, text_answer
+from .wire import Answer, ApiError, Parsed, json_answer, parse_params, text_answer
 
 
 def serve(state: State, request: HttpRequest, *, root_url: str, latency: float) -> Answer:
@@ -39,8 +39,10 @@ def _serve_api(state: State, request: HttpRequest) -> Answer:
     except ApiError as error:
         parsed, refusal = Parsed({}, None), error
     with state.lock:
-        if refusal is None:
-            answer = methods.call(state, method, parsed)
+        if refusal is None and method == "oauth.v2.access":
+            answer = _oauth_access(state, parsed, request.header("authorization"))
+        elif refusal is None:
+            answer = methods.call(state.for_token(parsed.token), method, parsed)
         else:
             answer = Answer(refusal.status, refusal.body())
         _record(state, method, parsed.params, request, answer, None)
@@ -48,6 +50,23 @@ def _serve_api(state: State, request: HttpRequest) -> Answer:
             state.lost_answers[method] -= 1
             answer = Answer(answer.status, answer.body, answer.headers, lost=True)
     return answer
+
+
+def _oauth_access(state: State, parsed: Parsed, authorization: str | None) -> Answer:
+    """Exchange an install's code for the workspace's bot token (minted at its first
+    install; a reinstall gets the same token back, as Slack does without rotation)."""
+    try:
+        app = state.oauth_apps[0] if state.oauth_apps else None
+        grant = oauth.exchange(app, parsed, authorization, state.clock())
+    except ApiError as error:
+        return json_answer(error.body(), status=error.status)
+    team = state.teams[grant.team_id]
+    if not team.settings.bot_token:
+        team.settings.bot_token = oauth.new_bot_token()
+    team.settings.scopes = grant.scopes
+    return json_answer({"ok": True, **oauth.access_answer(
+        grant, token=team.settings.bot_token, bot_user_id=team.workspace.bot_user.id,
+        app_id=team.settings.app_id, team_name=team.settings.team_name)})
 
 
 def _serve_response_url(state: State, request: HttpRequest, root_url: str) -> Answer:

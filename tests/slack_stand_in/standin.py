@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
-from . import response_urls, serving
+from . import oauth, response_urls, serving
 from . import views as modals
 from .faults import Fault
 from .records import RecordedCall
@@ -138,6 +139,60 @@ class SlackStandIn:
     def team_id(self) -> str:
         """The workspace id."""
         return self._state.settings.team_id
+
+    # -- several workspaces and the OAuth install flow -------------------------------
+
+    def add_workspace(self, team_id: str, team_domain: str, *, bot_user_id: str,
+                      bot_id: str, installed: bool = False) -> SlackStandIn:
+        """Another workspace the same app can be installed in; returns a view of the
+        stand-in whose workspace methods (add_user, add_channel, team_id, bot_token...)
+        act on that team, while calls, messages and views stay one record. Its bot token
+        exists once the app is installed there (`approve_install` + oauth.v2.access), or
+        at once with `installed=True`."""
+        primary = self._state
+        with primary.lock:
+            settings = dataclasses.replace(
+                primary.settings, team_id=team_id, team_domain=team_domain,
+                team_name=team_domain.capitalize(), bot_id=bot_id,
+                bot_token=oauth.new_bot_token() if installed else "")
+            bot = User(id=bot_user_id, name=primary.workspace.bot_user.name, team_id=team_id,
+                       real_name=primary.workspace.bot_user.name, is_bot=True, bot_id=bot_id,
+                       app_id=settings.app_id)
+            team = dataclasses.replace(primary, settings=settings,
+                                       workspace=Workspace(team_id=team_id, bot_user=bot))
+            team.calls = primary.calls  # one record of every call, whatever the team
+            primary.teams[team_id] = team
+        return self.workspace(team_id)
+
+    def workspace(self, team_id: str) -> SlackStandIn:
+        """The view of one workspace (see add_workspace); the first one is the stand-in."""
+        view = copy.copy(self)
+        view._state = self._state.teams[team_id]
+        return view
+
+    def configure_oauth(self, *, client_id: str, client_secret: str) -> None:
+        """The app's credentials, which oauth.v2.access checks."""
+        with self._state.lock:
+            self._state.oauth_apps[:] = [oauth.OAuthApp(client_id, client_secret, {})]
+
+    def approve_install(self, user_id: str, *, scopes: Iterable[str] = DEFAULT_SCOPES,
+                        redirect_uri: str | None = None) -> str:
+        """A member of this workspace presses Allow on Slack's authorize page: returns
+        the code Slack appends to the redirect URL (one use, 10 minutes)."""
+        with self._state.lock:
+            code = oauth.new_code(self.team_id)
+            self._state.oauth_apps[0].grants[code] = oauth.Grant(
+                team_id=self.team_id, user_id=user_id, scopes=tuple(scopes),
+                redirect_uri=redirect_uri, issued_at=self._state.clock())
+            return code
+
+    def uninstall(self) -> None:
+        """The app is removed from this workspace: its bot token stops working
+        (`token_revoked`). Slack then sends app_uninstalled, which tests deliver."""
+        with self._state.lock:
+            if self._state.settings.bot_token:
+                self._state.revoked_tokens.add(self._state.settings.bot_token)
+            self._state.settings.bot_token = ""
 
     # -- the workspace ------------------------------------------------------------
 

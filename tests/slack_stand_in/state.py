@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .faults import Faults
+from .oauth import OAuthApp
 from .records import CallLog
 from .workspace import Workspace
 
@@ -75,10 +76,25 @@ class State:
     response_urls: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Mints a one-time Socket Mode websocket URL; set by the stand-in.
     socket_url: Callable[[], str] | None = None
+    # Several workspaces: every team's state by team id (this one included). They share
+    # everything above but settings and workspace, so calls, messages, views, triggers
+    # and response urls are one record; tokens pick the team (see serving).
+    teams: dict[str, State] = field(default_factory=dict)
+    revoked_tokens: set[str] = field(default_factory=set)
+    oauth_apps: list[OAuthApp] = field(default_factory=list)  # at most one: the app
     _last_ts_micros: int = 0
 
     def __post_init__(self) -> None:
         self.calls = CallLog(self.lock)
+        self.teams.setdefault(self.settings.team_id, self)
+
+    def for_token(self, token: str | None) -> State:
+        """The state of the workspace whose bot token this is (else this one, whose own
+        token check then refuses it)."""
+        for team in self.teams.values():
+            if token and team.settings.bot_token == token:
+                return team
+        return self
 
     def new_ts(self) -> str:
         """A message timestamp like Slack's ("1732312345.000100"): unique, increasing."""

@@ -1,0 +1,48 @@
+"""Texts about a workspace's own settings when several workspaces share one deployment."""
+
+from __future__ import annotations
+
+from bot.render.blocks import Message, notice
+
+SETTINGS_USAGE = ("Workspace settings: `/share-secret admin channel #channel` (where audit "
+                  "events go; invite me there first), `/share-secret admin add @person`, "
+                  "`/share-secret admin remove @person`.")
+ONE_WORKSPACE = (":information_source: This deployment serves one workspace: its audit "
+                 "channel and admins are set by its operator (AUDIT_CHANNEL_ID, "
+                 "ADMIN_USER_IDS).")
+
+
+def welcome_message(installer: str) -> Message:
+    """The DM to whoever installed the app: they are its first admin here."""
+    return notice(
+        f":wave: Thanks for installing share-secret, <@{installer}>. You are its first admin "
+        "in this workspace (workspace admins and owners are admins too).\n"
+        "Audit events (who shared, viewed or was refused which secret, never the content) "
+        "are kept from now on. To have them posted to a channel, invite me there "
+        "(`/invite @share-secret`) and type `/share-secret admin channel #that-channel`.\n"
+        + SETTINGS_USAGE)
+
+
+def channel_set_notice(channel: str) -> str:
+    return f":white_check_mark: Audit events of this workspace now go to <#{channel}>."
+
+
+def channel_refused_notice(channel: str, reason: str) -> str:
+    return (f":warning: I can't post in <#{channel}> ({reason}). Invite me there first "
+            "(`/invite @share-secret`), then try again. Nothing was changed.")
+
+
+def audit_channel_hello(admin: str) -> Message:
+    return notice(f":gear: <@{admin}> chose this channel for share-secret's audit events "
+                  "of this workspace.")
+
+
+def admin_added_notice(user: str) -> str:
+    return f":white_check_mark: <@{user}> is now a share-secret admin in this workspace."
+
+
+def admin_removed_notice(user: str, removed: bool) -> str:
+    if not removed:
+        return (f"<@{user}> was not on this workspace's admin list (workspace admins and "
+                "owners are admins anyway).")
+    return f":white_check_mark: <@{user}> is no longer on this workspace's admin list."

@@ -1,0 +1,54 @@
+"""A workspace's own settings when several workspaces share one deployment (OAuth):
+its audit channel and its share-secret admins, in one Redis hash per workspace.
+
+Fields: `audit_channel` -> channel id; `admin:USER` -> "1" for each admin (one field
+each, so adding and removing admins never races).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from bot.storage.faults import unavailable_on_redis_errors
+from bot.storage.keys import KeySpace
+
+_ADMIN = "admin:"
+
+
+@dataclass(frozen=True)
+class TeamSettings:
+    """What one workspace chose."""
+
+    audit_channel: str | None = None
+    admins: frozenset[str] = frozenset()
+
+
+class TeamSettingsStore:
+    """Read and change workspaces' settings."""
+
+    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    @unavailable_on_redis_errors
+    async def get(self, team_id: str) -> TeamSettings:
+        raw = await self._redis.hgetall(self._keys.team_settings(team_id))
+        fields = {k.decode(): v.decode() for k, v in raw.items()}
+        return TeamSettings(
+            audit_channel=fields.get("audit_channel") or None,
+            admins=frozenset(k[len(_ADMIN):] for k in fields if k.startswith(_ADMIN)))
+
+    @unavailable_on_redis_errors
+    async def set_audit_channel(self, team_id: str, channel_id: str) -> None:
+        await self._redis.hset(self._keys.team_settings(team_id), "audit_channel", channel_id)
+
+    @unavailable_on_redis_errors
+    async def add_admin(self, team_id: str, user_id: str) -> None:
+        await self._redis.hset(self._keys.team_settings(team_id), _ADMIN + user_id, "1")
+
+    @unavailable_on_redis_errors
+    async def remove_admin(self, team_id: str, user_id: str) -> bool:
+        return bool(await self._redis.hdel(self._keys.team_settings(team_id),
+                                           _ADMIN + user_id))

@@ -1,0 +1,235 @@
+"""End to end with OAuth: two workspaces install the real bot process through
+/slack/install and /slack/oauth_redirect, then share, reveal and audit, each with its
+own token and channel, never crossing; uninstalling deletes the installation."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import re
+import time
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from tests.conftest import SIGNING_SECRET, TEST_KEYS, redis_contents
+from tests.harness.bot_process import BotProcess
+from tests.harness.payloads import API_APP_ID
+from tests.harness.slack_client import SlackSim
+from tests.slack_stand_in import SlackStandIn
+
+pytestmark = pytest.mark.e2e
+
+CLIENT_ID, CLIENT_SECRET = "1111111111.2222222222", "0a1b2c3d4e5f-oauth-client-secret"
+REDIRECT = "https://share-secret.example.com/slack/oauth_redirect"
+A_ALICE, A_BOB, A_GENERAL, A_AUDIT = "U0AALICE", "U0ABOB", "C0AGENERAL", "C0AAUDIT"
+B_XAVI, B_YVES, B_GENERAL, B_AUDIT = "U0BXAVI", "U0BYVES", "C0BGENERAL", "C0BAUDIT"
+SECRET_A, SECRET_B = "acme-db-password-7f3k", "beta-api-key-q9w8e7"
+
+
+@pytest.fixture(scope="module")
+def teams():
+    """One stand-in serving two workspaces the app is not yet installed in."""
+    with SlackStandIn(bot_token="xoxb-1-1-acmeunusedbeforeinstall", team_id="T0ACME",
+                      team_domain="acme") as slack:
+        slack.configure_oauth(client_id=CLIENT_ID, client_secret=CLIENT_SECRET)
+        slack.uninstall()  # acme's token exists only once an install asks for it
+        beta = slack.add_workspace("T0BETA", "beta", bot_user_id="UBOTBETA", bot_id="B0BETA")
+        for team, users, general, audit in [(slack, (A_ALICE, A_BOB), A_GENERAL, A_AUDIT),
+                                            (beta, (B_XAVI, B_YVES), B_GENERAL, B_AUDIT)]:
+            for user in users:
+                team.add_user(user, user.lower())
+            team.add_channel(general, "general", members=users)
+            team.add_channel(audit, "share-secret-audit", members=users[:1])
+        yield slack, beta
+
+
+@pytest.fixture(scope="module")
+def oauth_bot(teams, redis_url, tmp_path_factory):
+    slack, _ = teams
+    env = {"SLACK_CLIENT_ID": CLIENT_ID, "SLACK_CLIENT_SECRET": CLIENT_SECRET,
+           "SLACK_REDIRECT_URI": REDIRECT, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": slack.base_url, "REDIS_URL": redis_url,
+           "ENCRYPTION_KEYS": TEST_KEYS, "LOG_LEVEL": "DEBUG",
+           "AUDIT_POST_INTERVAL_SECONDS": "0.05"}
+    with BotProcess(env, workdir=tmp_path_factory.mktemp("oauth-bot")) as bot:
+        yield bot
+
+
+def browse(bot: BotProcess, path: str, cookie: str | None = None
+           ) -> tuple[int, str, dict[str, str]]:
+    """A browser's GET: (status, body, headers)."""
+    conn = http.client.HTTPConnection("127.0.0.1", bot.port, timeout=10)
+    try:
+        conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = conn.getresponse()
+        return response.status, response.read().decode(), {
+            k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+
+
+def start_install(bot: BotProcess) -> tuple[str, str]:
+    """Open /slack/install: (the state in the authorize URL, the cookie the page set)."""
+    status, page, headers = browse(bot, "/slack/install")
+    assert status == 200
+    url = re.search(r'href="(https://slack\.com/oauth/v2/authorize\?[^"]+)"', page).group(1)
+    query = parse_qs(urlsplit(url.replace("&amp;", "&")).query)
+    assert query["client_id"] == [CLIENT_ID]
+    assert query["scope"] == ["commands,chat:write,im:write,users:read"]
+    assert query["redirect_uri"] == [REDIRECT]
+    state = query["state"][0]
+    cookie = headers["set-cookie"].split(";")[0]
+    assert cookie == f"slack-app-oauth-state={state}"
+    return state, cookie
+
+
+def finish_install(bot: BotProcess, code: str, state: str, cookie: str) -> tuple[int, str]:
+    status, page, _ = browse(bot, "/slack/oauth_redirect?" + urlencode(
+        {"code": code, "state": state}), cookie=cookie)
+    return status, page
+
+
+def install(bot: BotProcess, team: SlackStandIn, installer: str) -> None:
+    state, cookie = start_install(bot)
+    status, page = finish_install(bot, team.approve_install(installer, redirect_uri=REDIRECT),
+                                  state, cookie)
+    assert status == 200, page
+    assert "Thank you" in page
+
+
+def token_of(call) -> str:
+    return call.headers.get("Authorization", "").removeprefix("Bearer ")
+
+
+def audit_posts(slack: SlackStandIn, channel: str):
+    return [c for c in slack.calls_to("chat.postMessage")
+            if c.ok and c.params.get("channel") == channel]
+
+
+def wait_audit(slack: SlackStandIn, channel: str, needle: str, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c for c in audit_posts(slack, channel) if needle in c.params.get("text", "")]
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no audit post with {needle!r} in {channel}: "
+                         f"{[c.params.get('text') for c in audit_posts(slack, channel)]}")
+
+
+def share_and_reveal(sim: SlackSim, sender: str, recipient: str, channel: str,
+                     secret: str) -> tuple[object, dict, str]:
+    command = sim.slash_command(sender, channel)
+    assert command.status == 200
+    form = sim.opened_view(command.trigger_id)
+    assert sim.submit(sender, form, recipients=[recipient], secret=secret).status == 200
+    message, button = sim.reveal_prompt(recipient)
+    click = sim.click(recipient, message, button)
+    assert click.status == 200
+    shown = sim.shown_view(click.trigger_id)
+    assert secret in json.dumps(shown)
+    return message, button, click.trigger_id
+
+
+def uninstalled_event(team: SlackStandIn) -> bytes:
+    return json.dumps({
+        "token": "deprecated-verification-token", "team_id": team.team_id,
+        "api_app_id": API_APP_ID, "type": "event_callback", "event_id": f"Ev{time.time_ns()}",
+        "event_time": int(time.time()),
+        "event": {"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"}}).encode()
+
+
+def test_two_workspaces_install_share_reveal_audit_and_never_cross(teams, oauth_bot,
+                                                                    redis_sync):
+    """Both workspaces install through OAuth; each shares, reveals and audits with its own
+    token and channel; a payload from one naming the other's secret is refused and
+    audited; a reused or forged state is refused; uninstalling deletes the installation;
+    Redis never holds a bot token in plaintext."""
+    acme, beta = teams
+    install(oauth_bot, acme, A_ALICE)
+    install(oauth_bot, beta, B_XAVI)
+    tokens = {"T0ACME": acme.bot_token, "T0BETA": beta.bot_token}
+    assert tokens["T0ACME"] != tokens["T0BETA"]
+    assert all(t.startswith("xoxb-") for t in tokens.values())
+    # The installer is welcomed by DM, with its own workspace's token.
+    for team, installer in [(acme, A_ALICE), (beta, B_XAVI)]:
+        dm = team.wait_for("conversations.open",
+                           where=lambda c, u=installer: c.params.get("users") == u)[0]
+        assert token_of(dm) == team.bot_token
+
+    # Each workspace's first admin (its installer) picks its audit channel; a channel of
+    # the other workspace is refused (the bot cannot post there with this token).
+    sim_a = SlackSim(bot=oauth_bot, slack=acme, signing_secret=SIGNING_SECRET)
+    sim_b = SlackSim(bot=oauth_bot, slack=beta, signing_secret=SIGNING_SECRET,
+                     team_domain="beta")
+    sim_b.slash_command(B_XAVI, B_GENERAL, f"admin channel <#{A_AUDIT}|share-secret-audit>")
+    refused = beta.wait_for("response_url", where=lambda c: "can't post" in json.dumps(
+        c.params))[0]
+    assert "channel_not_found" in refused.params["text"]
+    for sim, admin, general, audit in [(sim_a, A_ALICE, A_GENERAL, A_AUDIT),
+                                       (sim_b, B_XAVI, B_GENERAL, B_AUDIT)]:
+        reply = sim.slash_command(admin, general, f"admin channel <#{audit}|audit>")
+        assert reply.status == 200
+        sim.slack.wait_for("response_url", where=lambda c, a=audit: f"<#{a}>" in json.dumps(
+            c.params) and "now go to" in json.dumps(c.params))
+
+    # Each workspace shares and reveals with its own token.
+    message_a, button_a, _ = share_and_reveal(sim_a, A_ALICE, A_BOB, A_GENERAL, SECRET_A)
+    share_and_reveal(sim_b, B_XAVI, B_YVES, B_GENERAL, SECRET_B)
+    # A reveal from beta naming acme's secret (its id copied) is refused and audited in beta.
+    forged = sim_b.click(B_YVES, message_a, button_a)
+    assert forged.status == 200
+    shown = sim_b.shown_view(forged.trigger_id)
+    assert SECRET_A not in json.dumps(shown)
+    assert "was not shared with you" in json.dumps(shown)
+    wait_audit(beta, B_AUDIT, "from another workspace")
+
+    wait_audit(acme, A_AUDIT, "Secret opened")
+    wait_audit(beta, B_AUDIT, "Secret opened")
+    for call in acme.calls:
+        if call.method.startswith(("chat.", "views.", "conversations.", "users.")):
+            team = "T0ACME" if token_of(call) == tokens["T0ACME"] else "T0BETA"
+            assert token_of(call) == tokens[team], call.describe()
+    a_lines = "\n".join(c.params["text"] for c in audit_posts(acme, A_AUDIT))
+    b_lines = "\n".join(c.params["text"] for c in audit_posts(acme, B_AUDIT))
+    assert all(token_of(c) == tokens["T0ACME"] for c in audit_posts(acme, A_AUDIT))
+    assert all(token_of(c) == tokens["T0BETA"] for c in audit_posts(acme, B_AUDIT))
+    assert A_ALICE in a_lines and A_BOB in a_lines
+    assert B_XAVI in b_lines and B_YVES in b_lines
+    assert not any(u in a_lines for u in (B_XAVI, B_YVES))
+    assert not any(u in b_lines for u in (A_ALICE, A_BOB))
+    for secret in (SECRET_A, SECRET_B):
+        assert secret not in a_lines + b_lines
+
+    # A used state, or one never issued, installs nothing and says why.
+    state, cookie = start_install(oauth_bot)
+    code = beta.approve_install(B_XAVI, redirect_uri=REDIRECT)
+    assert finish_install(oauth_bot, code, state, cookie)[0] == 200
+    status, page = finish_install(oauth_bot, beta.approve_install(B_XAVI,
+                                                                  redirect_uri=REDIRECT),
+                                  state, cookie)
+    assert status == 401
+    assert "invalid_state" in page
+    status, page = finish_install(oauth_bot, beta.approve_install(B_XAVI,
+                                                                  redirect_uri=REDIRECT),
+                                  "forged-state", "slack-app-oauth-state=forged-state")
+    assert status == 401
+    assert "invalid_state" in page
+
+    # No token in Redis in plaintext; installations are stored (encrypted) per workspace.
+    contents = b"\n".join(redis_contents(redis_sync))
+    for token in tokens.values():
+        assert token.encode() not in contents
+    assert redis_sync.exists("ss:install:{T-T0BETA}:bot")
+
+    # Beta removes the app: its installation is deleted; acme is untouched.
+    beta.uninstall()
+    reply = sim_b.post(uninstalled_event(beta), content_type="application/json")
+    assert reply.status == 200
+    deadline = time.monotonic() + 5
+    while redis_sync.exists("ss:install:{T-T0BETA}:bot") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [k for k in redis_sync.scan_iter("ss:install:{T-T0BETA}*")]
+    assert redis_sync.exists("ss:install:{T-T0ACME}:bot")
+    share_and_reveal(sim_a, A_ALICE, A_BOB, A_GENERAL, "still-works-after-beta-left")
