@@ -75,3 +75,17 @@ def test_oauth_asks_for_the_manifest_scopes_by_default():
     from bot.config import MANIFEST_SCOPES
 
     assert list(MANIFEST_SCOPES) == MANIFEST["oauth_config"]["scopes"]["bot"]
+
+
+def test_distributed_manifest_is_the_same_app_plus_oauth():
+    """manifest.distributed.yml: manifest.yml plus the redirect URL the bot serves and
+    the uninstall events it handles."""
+    distributed = yaml.safe_load(
+        (Path(__file__).parents[1] / "manifest.distributed.yml").read_text())
+    assert distributed["features"] == MANIFEST["features"]
+    assert distributed["oauth_config"]["scopes"] == MANIFEST["oauth_config"]["scopes"]
+    [redirect] = distributed["oauth_config"]["redirect_urls"]
+    assert redirect.endswith("/slack/oauth_redirect")
+    events = distributed["settings"]["event_subscriptions"]["bot_events"]
+    assert set(events) == {*MANIFEST["settings"]["event_subscriptions"]["bot_events"],
+                           "app_uninstalled", "tokens_revoked"}
