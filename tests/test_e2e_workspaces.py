@@ -25,6 +25,7 @@ REDIRECT = "https://share-secret.example.com/slack/oauth_redirect"
 A_ALICE, A_BOB, A_GENERAL, A_AUDIT = "U0AALICE", "U0ABOB", "C0AGENERAL", "C0AAUDIT"
 B_XAVI, B_YVES, B_GENERAL, B_AUDIT = "U0BXAVI", "U0BYVES", "C0BGENERAL", "C0BAUDIT"
 SECRET_A, SECRET_B = "acme-db-password-7f3k", "beta-api-key-q9w8e7"
+PREFIX = "ssoauth"
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +52,10 @@ def oauth_bot(teams, redis_url, tmp_path_factory):
            "SLACK_REDIRECT_URI": REDIRECT, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
            "SLACK_API_URL": slack.base_url, "REDIS_URL": redis_url,
            "ENCRYPTION_KEYS": TEST_KEYS, "LOG_LEVEL": "DEBUG",
-           "AUDIT_POST_INTERVAL_SECONDS": "0.05"}
+           "AUDIT_POST_INTERVAL_SECONDS": "0.05",
+           # A deployment of its own: other tests' bots on this Redis (the "ss" prefix)
+           # must not hold its audit lease.
+           "REDIS_KEY_PREFIX": PREFIX}
     with BotProcess(env, workdir=tmp_path_factory.mktemp("oauth-bot")) as bot:
         yield bot
 
@@ -223,15 +227,16 @@ def test_two_workspaces_install_share_reveal_audit_and_never_cross(teams, oauth_
     contents = b"\n".join(redis_contents(redis_sync))
     for token in tokens.values():
         assert token.encode() not in contents
-    assert redis_sync.exists("ss:install:{T-T0BETA}:bot")
+    assert redis_sync.exists(f"{PREFIX}:install:{{T-T0BETA}}:bot")
 
     # Beta removes the app: its installation is deleted; acme is untouched.
     beta.uninstall()
     reply = sim_b.post(uninstalled_event(beta), content_type="application/json")
     assert reply.status == 200
     deadline = time.monotonic() + 5
-    while redis_sync.exists("ss:install:{T-T0BETA}:bot") and time.monotonic() < deadline:
+    beta_bot = f"{PREFIX}:install:{{T-T0BETA}}:bot"
+    while redis_sync.exists(beta_bot) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not [k for k in redis_sync.scan_iter("ss:install:{T-T0BETA}*")]
-    assert redis_sync.exists("ss:install:{T-T0ACME}:bot")
+    assert not [k for k in redis_sync.scan_iter(f"{PREFIX}:install:{{T-T0BETA}}*")]
+    assert redis_sync.exists(f"{PREFIX}:install:{{T-T0ACME}}:bot")
     share_and_reveal(sim_a, A_ALICE, A_BOB, A_GENERAL, "still-works-after-beta-left")
