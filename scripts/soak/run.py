@@ -1,0 +1,150 @@
+"""One soak run: start Redis, the stand-in and the bot, load them while the chaos plan
+runs, let the bot settle, gather the evidence and check the invariants."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import redis
+
+from bot.crypto import generate_key_entry
+from bot.storage.audit_stream import AuditKeys
+from scripts.soak.actors import Actors, People
+from scripts.soak.chaos import Chaos, Plan
+from scripts.soak.evidence import PREFIX, audit_posts, gather
+from scripts.soak.invariants import Invariant, check
+from scripts.soak.ledger import Ledger
+from scripts.soak.observer import Observer
+from tests.harness.bot_process import BotProcess
+from tests.harness.redis_server import PersistentRedis
+from tests.harness.slack_client import SlackSim
+from tests.slack_stand_in import SlackStandIn
+
+TEAM, CHANNEL, AUDIT = "T0SOAK", "C0SOAKGEN", "C0SOAKAUDIT"
+PEOPLE = People(channel=CHANNEL, members=[f"U0SOAK{n}" for n in range(1, 7)],
+                outsiders=["U0SOAK7", "U0SOAK8"], admin="U0SOAKADMIN")
+# How often each operation is picked (out of the sum).
+MIX = {"share": 28, "reveal": 34, "wrong_user": 7, "revoke": 5, "list": 7, "home": 10,
+       "admin": 5, "non_admin": 2}
+
+
+@dataclass
+class Result:
+    seconds: float
+    clients: int
+    ledger: Ledger
+    invariants: list[Invariant]
+    chaos_failures: list[str]
+    settled: dict[str, float | int | bool]
+
+    @property
+    def ok(self) -> bool:
+        return all(i.ok for i in self.invariants) and not self.chaos_failures
+
+
+def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
+         think: float = 0.05) -> Result:
+    rng = random.Random(seed)
+    keys = generate_key_entry("soak")
+    signing_secret = secrets.token_hex(16)
+    with tempfile.TemporaryDirectory(prefix="share-secret-soak-") as tmp:
+        workdir = Path(tmp)
+        store = PersistentRedis(workdir / "redis").start()
+        slack = SlackStandIn(bot_token="xoxb-soak-" + secrets.token_hex(8), team_id=TEAM,
+                             team_domain="soak").start()
+        _populate(slack)
+        bot = BotProcess({
+            "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": signing_secret,
+            "SLACK_API_URL": slack.base_url, "REDIS_URL": store.url, "ENCRYPTION_KEYS": keys,
+            "AUDIT_CHANNEL_ID": AUDIT, "ADMIN_USER_IDS": PEOPLE.admin,
+            # DEBUG on purpose: the leak check must hold at the chattiest level.
+            "LOG_LEVEL": "DEBUG", "SWEEP_INTERVAL_SECONDS": "5",
+            "AUDIT_POST_INTERVAL_SECONDS": "0.2"}, workdir=workdir).start()
+        observer = Observer(slack).start()
+        ledger = Ledger()
+        sim = SlackSim(bot=bot, slack=slack, signing_secret=signing_secret)
+        chaos = Chaos(plan, seconds=seconds, redis=store, bot=bot, slack=slack, ledger=ledger,
+                      rng=random.Random(rng.random()))
+        try:
+            started = time.monotonic()
+            deadline = started + seconds
+            chaos.start()
+            threads = [threading.Thread(target=_client, name=f"client-{n}", args=(
+                Actors(sim, observer, ledger, PEOPLE, short_expiry=seconds >= 400,
+                       rng=random.Random(rng.random())), deadline, think)) for n in range(clients)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            chaos.join()
+            elapsed = time.monotonic() - started
+            slack.clear_faults()
+            settled = _settle(store.url, slack, bot)
+            evidence = gather(ledger=ledger, redis_url=store.url, keys=keys, team_id=TEAM,
+                              slack=slack, audit_channel=AUDIT, bot_log=bot.log_text(),
+                              redis_dir=store.datadir)
+        finally:
+            observer.stop()
+            bot.stop()
+            slack.stop()
+            store.stop()
+    return Result(elapsed, clients, ledger, check(ledger, evidence), chaos.failures, settled)
+
+
+def _populate(slack: SlackStandIn) -> None:
+    for user in [*PEOPLE.everyone, PEOPLE.admin]:
+        slack.add_user(user, user.lower())
+    slack.add_channel(CHANNEL, "general", members=[*PEOPLE.members, PEOPLE.admin])
+    slack.add_channel(AUDIT, "share-secret-audit", members=[PEOPLE.admin])
+
+
+def _client(actors: Actors, deadline: float, think: float) -> None:
+    """One client: picks an operation and a person, does it, pauses, until the deadline."""
+    rng, people = actors.rng, actors.people
+    kinds, weights = list(MIX), list(MIX.values())
+    while time.monotonic() < deadline:
+        kind = rng.choices(kinds, weights)[0]
+        person = rng.choice(people.everyone)
+        if kind == "share":
+            actors.share(person)
+        elif kind in ("reveal", "wrong_user"):
+            actors.reveal(person, wrong_user=kind == "wrong_user")
+        elif kind == "revoke":
+            actors.revoke(person)
+        elif kind == "list":
+            actors.list_secrets(person)
+        elif kind == "home":
+            actors.open_home(rng.choice([person, people.admin]))
+        else:
+            actors.admin(people.admin if kind == "admin" else person)
+        time.sleep(rng.uniform(0, 2 * think))
+
+
+def _settle(redis_url: str, slack: SlackStandIn, bot: BotProcess,
+            timeout: float = 90.0) -> dict[str, float | int | bool]:
+    """Wait for the bot to finish what it started: the bot answering, every audit event
+    posted, no Slack call for a while. Returns what it waited for."""
+    started = time.monotonic()
+    client = redis.Redis.from_url(redis_url)
+    stream = AuditKeys(PREFIX).stream
+    posted = recorded = 0
+    quiet_since, calls = time.monotonic(), len(slack.calls)
+    try:
+        while time.monotonic() - started < timeout:
+            recorded = int(client.xlen(stream))
+            posted = len(audit_posts(slack.calls, AUDIT))
+            if len(slack.calls) != calls:
+                quiet_since, calls = time.monotonic(), len(slack.calls)
+            if posted >= recorded and time.monotonic() - quiet_since > 2.0:
+                break
+            time.sleep(0.5)
+    finally:
+        client.close()
+    return {"seconds": round(time.monotonic() - started, 1), "audit_recorded": recorded,
+            "audit_posted": posted, "bot_running": bot.returncode is None}
