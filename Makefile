@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test run install redis-server lint clean bench
+.PHONY: demo test run install redis-server lint clean bench soak soak-short
 
 demo: install redis-server  ## run the real bot against the Slack stand-in and a throwaway Redis
 	$(BIN)/python -m scripts.demo
@@ -16,6 +16,12 @@ run: install  ## run the bot for real (credentials in .env or the environment)
 
 bench: install redis-server $(VENV)/.bench-installed  ## performance benchmark: prints a table, writes benchmarks/results/
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
+
+soak: install redis-server  ## 10 minutes of load under faults, invariants checked (SOAK_ARGS="--minutes 3")
+	$(BIN)/python -m scripts.soak $(SOAK_ARGS)
+
+soak-short: install redis-server  ## the 50 s soak CI runs
+	$(BIN)/python -m scripts.soak --short
 
 $(VENV)/.bench-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'

@@ -15,6 +15,7 @@ import contextlib
 import itertools
 import logging
 import secrets
+import time
 from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -30,6 +31,9 @@ __all__ = ["AuditAction", "AuditEvent", "AuditLog", "AuditOutbox", "DurableAudit
 
 APPEND_SECONDS = 0.5  # an append before Slack is answered: well inside its 3 s
 RETRY_SECONDS = 3600.0  # how long an unstored event is retried in the background
+# How far before its first try a retried event is looked for (clocks of the bot and
+# Redis may differ a little; stream ids are Redis's milliseconds).
+RETRY_LOOKBACK_SECONDS = 60.0
 TEXT_BUDGET = 12_000  # characters per audit message (Slack cuts a message at 40,000)
 LEASE_SECONDS = 30.0
 POST_TIMEOUT_SECONDS = 5.0  # well inside the lease: a post never outlives it
@@ -71,26 +75,30 @@ class DurableAuditLog:
         self._retries: set[asyncio.Task[None]] = set()
 
     async def record(self, event: AuditEvent) -> None:
+        # A failed append may have been stored all the same (Redis applied it, then the
+        # answer was lost): the nonce lets the retry see that and not store it twice.
+        nonce, tried_at = secrets.token_hex(8), time.time() - RETRY_LOOKBACK_SECONDS
         try:
             async with asyncio.timeout(APPEND_SECONDS):
-                event_id = await self._stream.append(event)
+                event_id = await self._stream.append(event, nonce=nonce)
         except Exception as exc:  # noqa: BLE001 - must not raise: retried later, logged
             self._logger.warning("audit event %s not stored yet (%s); retrying",
                                  event.action.value, type(exc).__name__)
-            task = asyncio.get_running_loop().create_task(self._retry(event))
+            task = asyncio.get_running_loop().create_task(
+                self._retry(event, nonce=nonce, since=tried_at))
             self._retries.add(task)
             task.add_done_callback(self._retries.discard)
             return
         self._logger.info("audit %s id=%s code=%s actor=%s team=%s", event.action.value,
                           event_id, event.code, event.actor, event.team_id)
 
-    async def _retry(self, event: AuditEvent) -> None:
+    async def _retry(self, event: AuditEvent, *, nonce: str, since: float) -> None:
         wait, waited = 0.5, 0.0
         while waited < RETRY_SECONDS:
             await asyncio.sleep(wait)
             waited += wait
             try:
-                event_id = await self._stream.append(event)
+                event_id = await self._stream.append(event, nonce=nonce, retry_since=since)
             except Exception:  # noqa: BLE001 - Redis still away: wait longer
                 wait = min(wait * 2, 30.0)
                 continue

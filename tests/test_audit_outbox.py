@@ -283,15 +283,46 @@ async def test_recording_never_waits_long_and_retries_later(redis_url, redis_syn
     calls = {"n": 0}
 
     class Flaky:
-        async def append(self, item):
+        async def append(self, item, **kwargs):
             calls["n"] += 1
             if calls["n"] == 1:
                 raise StorageUnavailable("away")
-            return await real.append(item)
+            return await real.append(item, **kwargs)
 
     log = DurableAuditLog(Flaky(), logger=__import__("logging").getLogger("test"))
     started = time.monotonic()
     await log.record(event(1))
     assert time.monotonic() - started < 0.6
     await wait_until(lambda: redis_sync.xlen("ss:{audit}:events") == 1, timeout=5)
+    await client.aclose()
+
+
+async def test_a_retry_after_a_lost_answer_stores_the_event_once(redis_url, redis_sync):
+    """Redis stored the event but its answer was lost (it shut down, say): the retry
+    finds the entry by its nonce and stores nothing twice. Found by the soak test."""
+    from bot.audit import DurableAuditLog
+    from bot.errors import StorageUnavailable
+
+    client = connect(redis_url)
+    real = AuditStream(client, prefix="ss", retention_seconds=86400)
+    calls = {"n": 0}
+
+    class AnswerLost:
+        async def append(self, item, **kwargs):
+            calls["n"] += 1
+            event_id = await real.append(item, **kwargs)
+            if calls["n"] == 1:
+                raise StorageUnavailable("connection closed before the answer")
+            return event_id
+
+    log = DurableAuditLog(AnswerLost(), logger=__import__("logging").getLogger("test"))
+    await log.record(event(1))
+    await log.record(event(2))  # stored at once, no retry
+    await wait_until(lambda: calls["n"] >= 3, timeout=5)
+    await asyncio.sleep(0.2)
+    assert redis_sync.xlen("ss:{audit}:events") == 2
+    # Without the nonce check the retry would have stored event 1 again.
+    again = await real.append(event(1), nonce="fresh", retry_since=time.time() - 60)
+    assert redis_sync.xlen("ss:{audit}:events") == 3
+    assert again == redis_sync.xrevrange("ss:{audit}:events", count=1)[0][0].decode()
     await client.aclose()

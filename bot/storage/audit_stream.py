@@ -16,6 +16,20 @@ import redis.asyncio as aioredis
 from bot.domain import AuditAction, AuditEvent
 from bot.storage.faults import unavailable_on_redis_errors
 
+# KEYS[1] stream; ARGV[1] the event's nonce, ARGV[2] the id to look from, ARGV[3] MINID,
+# ARGV[4..] field/value pairs -> the id of the entry with that nonce, appended if absent
+# (a retry after an append whose answer was lost, say as Redis shut down, stores nothing
+# twice)
+APPEND_ONCE = """
+for _, entry in ipairs(redis.call('XRANGE', KEYS[1], ARGV[2], '+')) do
+  local fields = entry[2]
+  for i = 1, #fields, 2 do
+    if fields[i] == 'n' and fields[i + 1] == ARGV[1] then return entry[1] end
+  end
+end
+return redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[3], '*', unpack(ARGV, 4))
+"""
+
 # KEYS[1] lease; ARGV[1] owner, ARGV[2] lease ms -> 1 when the caller holds the lease
 ACQUIRE = """
 local holder = redis.call('GET', KEYS[1])
@@ -70,13 +84,26 @@ class AuditStream:
         self._acquire = redis.register_script(ACQUIRE)
         self._advance = redis.register_script(ADVANCE)
         self._release = redis.register_script(RELEASE)
+        self._append_once = redis.register_script(APPEND_ONCE)
 
     @unavailable_on_redis_errors
-    async def append(self, event: AuditEvent) -> str:
-        """Store an event; returns its id. Entries older than the retention are trimmed."""
+    async def append(self, event: AuditEvent, *, nonce: str | None = None,
+                     retry_since: float | None = None) -> str:
+        """Store an event; returns its id. Entries older than the retention are trimmed.
+
+        `nonce` tags the entry; an append retried with `retry_since` (a time before the
+        first try) stores nothing when an entry with that nonce is already there.
+        """
         oldest = f"{max(0, int(event.at * 1000) - self._retention_ms)}-0"
+        fields = encode(event) | ({"n": nonce} if nonce else {})
+        if nonce and retry_since is not None:
+            pairs = [item for pair in fields.items() for item in pair]
+            found = await self._append_once(
+                keys=[self._keys.stream],
+                args=[nonce, f"{max(0, int(retry_since * 1000))}-0", oldest, *pairs])
+            return str(found.decode() if isinstance(found, bytes) else found)
         # Exact trimming: MINID only ever removes from the head, so it costs what it trims.
-        event_id = await self._redis.xadd(self._keys.stream, encode(event), minid=oldest,
+        event_id = await self._redis.xadd(self._keys.stream, fields, minid=oldest,
                                           approximate=False)
         return event_id.decode()
 

@@ -26,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     seconds = 50.0 if args.short else args.minutes * 60
     plan = Plan.short() if args.short else Plan.full()
-    result = soak(seconds=seconds, clients=args.clients, plan=plan, seed=args.seed)
-    print(table(result))
     path = args.json or RESULTS / time.strftime("%Y%m%d-%H%M%S.json", time.gmtime())
+    result = soak(seconds=seconds, clients=args.clients, plan=plan, seed=args.seed,
+                  failed_log=path.with_suffix(".bot.log"))
+    print(table(result))
     write(result, path)
     print(f"\nresult written to {path}")
     return 0 if result.ok else 1

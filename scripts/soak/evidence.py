@@ -73,7 +73,7 @@ async def _stored(ledger: Ledger, redis_url: str, keys: str,
             found[record.label or record.code] = StoredSecret(
                 code=record.code, label=record.label, status=record.status.value,
                 revealable=await asyncio.to_thread(_opens, record, token, ledger, keyring),
-                held=any(v is ViewState.CLAIMED for v in record.views.values()))
+                held_by=tuple(u for u, v in record.views.items() if v is ViewState.CLAIMED))
         return found
     finally:
         await client.aclose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 import secrets
+import shutil
 import tempfile
 import threading
 import time
@@ -49,7 +50,8 @@ class Result:
 
 
 def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
-         think: float = 0.05) -> Result:
+         think: float = 0.05, failed_log: Path | None = None) -> Result:
+    """Run it; when an invariant fails, the bot's log is copied to `failed_log`."""
     rng = random.Random(seed)
     keys = generate_key_entry("soak")
     signing_secret = secrets.token_hex(16)
@@ -89,12 +91,17 @@ def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
             evidence = gather(ledger=ledger, redis_url=store.url, keys=keys, team_id=TEAM,
                               slack=slack, audit_channel=AUDIT, bot_log=bot.log_text(),
                               redis_dir=store.datadir)
+            result = Result(elapsed, clients, ledger, check(ledger, evidence), chaos.failures,
+                            settled)
         finally:
             observer.stop()
             bot.stop()
             slack.stop()
             store.stop()
-    return Result(elapsed, clients, ledger, check(ledger, evidence), chaos.failures, settled)
+        if not result.ok and failed_log is not None:
+            failed_log.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(bot.log_path, failed_log)
+    return result
 
 
 def _populate(slack: SlackStandIn) -> None:
