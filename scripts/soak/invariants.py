@@ -19,9 +19,10 @@ What counts, exactly:
   range: exactly one `secret_created` per secret stored (whatever its sender saw), one
   `secret_opened` (or, for a view the sweep gave back after a crash, `reveal_failed`) per
   modal Slack showed (at most one per modal that may have shown, or click without a seen
-  answer; none yet while the view is still held at the end), one `secret_burned`/`expired`/`revoked` per secret in that final
-  state, one `access_denied` per "not shared with you" or admin refusal seen (at most
-  one per such attempt without a seen answer), one `passphrase_failed` per wrong
+  answer; none yet while the view is still held at the end), one `secret_burned`,
+  `secret_expired` or `secret_revoked(_admin)` per secret in that final state, one
+  `access_denied` per "not shared with you" or admin refusal seen (at most one per such
+  attempt without a seen answer), one `passphrase_failed` per wrong
   passphrase, one `admin_viewed` per admin list seen (at most one per admin list or
   admin Home opened). Events below the range are lost, above it duplicated. Then the
   stream against the audit channel: every event posted exactly once.
