@@ -20,6 +20,8 @@ from types import SimpleNamespace
 import uvicorn
 from pydantic import SecretStr
 from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from benchmarks.payloads import COMMAND
@@ -35,6 +37,10 @@ class FloorRuntime:
 
     async def healthy(self) -> bool:
         return True
+
+    async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        # Bolt alone: the floor measures the framework, without the bot's telemetry.
+        return await self.bolt.async_dispatch(request)
 
     async def close(self) -> None:
         return None

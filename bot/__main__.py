@@ -31,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
     admin = commands.add_parser("admin", help="administration").add_subparsers(
         dest="admin_command", required=True)
     admin.add_parser("stats", help="counts of secrets by status, the oldest active one")
+    doctor = commands.add_parser("doctor", help="check configuration, Redis, the Slack token, "
+                                                "its scopes and the audit channel")
+    doctor.add_argument("--post-test", action="store_true",
+                        help="also post a test line to the audit channel (a sure check "
+                             "when the token cannot read channel information)")
     args = parser.parse_args(argv)
 
     if args.command == "keygen":
@@ -42,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command in {"audit", "admin"}:
         return _tool(args)
+    if args.command == "doctor":
+        from bot import doctor as doctor_checks
+        return doctor_checks.main(post_test=args.post_test)
     return serve()
 
 
@@ -71,14 +79,18 @@ def _tool(args: argparse.Namespace) -> int:
 def serve() -> int:
     from bot import logs
     from bot.config import load_settings
+    from bot.telemetry import metrics_dir
 
     try:
         settings = load_settings()
     except ConfigError as exc:
         print(f"share-secret: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    logs.configure(settings.log_level)
+    logs.configure(settings.log_level, fmt=settings.log_format,
+                   secrets=logs.secret_values(settings))
     logger = logging.getLogger("bot")
+    if not settings.socket_mode:
+        settings = metrics_dir.prepare(settings)
     try:
         if settings.socket_mode:
             from bot import socket_mode
@@ -88,6 +100,8 @@ def serve() -> int:
     except ConfigError as exc:
         print(f"share-secret: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    finally:
+        metrics_dir.cleanup(settings)
     return 0
 
 
@@ -99,6 +113,9 @@ def _serve_http(settings, logger: logging.Logger) -> None:  # type: ignore[no-un
     logger.info("serving HTTP on %s:%s (POST /slack/events)", settings.host, settings.port)
     uvicorn.run(BotASGI(settings, logger=logger), host=settings.host, port=settings.port,
                 lifespan="on", access_log=False, log_level=settings.log_level.lower(),
+                # Keep the logging set up above (JSON lines, scrubbed): uvicorn's loggers
+                # propagate to it instead of getting handlers of their own.
+                log_config=None,
                 timeout_graceful_shutdown=10, server_header=False)
 
 

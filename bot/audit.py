@@ -26,6 +26,7 @@ from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable
 from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage.audit_stream import AuditStream
+from bot.telemetry.metrics import Metrics
 
 __all__ = ["AuditAction", "AuditEvent", "AuditLog", "AuditOutbox", "DurableAuditLog"]
 
@@ -69,12 +70,16 @@ class DurableAuditLog:
     (with backoff, for up to RETRY_SECONDS), never dropped on the first failure.
     """
 
-    def __init__(self, stream: AuditStream, *, logger: logging.Logger) -> None:
+    def __init__(self, stream: AuditStream, *, logger: logging.Logger,
+                 metrics: Metrics | None = None) -> None:
         self._stream = stream
         self._logger = logger
+        self._metrics = metrics
         self._retries: set[asyncio.Task[None]] = set()
 
     async def record(self, event: AuditEvent) -> None:
+        if self._metrics is not None:
+            self._metrics.count_event(event)
         # A failed append may have been stored all the same (Redis applied it, then the
         # answer was lost): the nonce lets the retry see that and not store it twice.
         nonce, tried_at = secrets.token_hex(8), time.time() - RETRY_LOOKBACK_SECONDS
@@ -90,7 +95,9 @@ class DurableAuditLog:
             task.add_done_callback(self._retries.discard)
             return
         self._logger.info("audit %s id=%s code=%s actor=%s team=%s", event.action.value,
-                          event_id, event.code, event.actor, event.team_id)
+                          event_id, event.code, event.actor, event.team_id,
+                          extra={"event": "audit", "audit_event": event.action.value,
+                                 "code": event.code, "actor": event.actor})
 
     async def _retry(self, event: AuditEvent, *, nonce: str, since: float) -> None:
         wait, waited = 0.5, 0.0

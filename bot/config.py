@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     max_in_flight: int = Field(default=1000, ge=1, le=100_000)
     sweep_interval_seconds: float = Field(default=30, ge=0, le=3600)  # 0: no sweeps here
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
+    log_format: str = Field(default="auto", pattern=r"^(?i:auto|json|text)$")
+    # prometheus_client's own variable: where worker processes keep their metrics (the
+    # server sets one up by itself when it is not given; see bot.__main__).
+    prometheus_multiproc_dir: str | None = None
     # OAuth (several workspaces install the app): instead of SLACK_BOT_TOKEN.
     slack_client_id: str | None = None
     slack_client_secret: SecretStr | None = None

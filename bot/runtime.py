@@ -17,6 +17,8 @@ import aiohttp
 import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -38,10 +40,15 @@ from bot.people import PersonCache
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
+from bot.storage.counts import active_secrets
+from bot.telemetry import requests
+from bot.telemetry.metrics import Metrics, SharedState
+from bot.telemetry.slack_observer import SlackCallObserver
 from bot.workspaces import OneWorkspace, TeamNotices, Workspaces
 
 SLACK_TIMEOUT_SECONDS = 10
 DRAIN_SECONDS = 10.0
+SCRAPE_READ_SECONDS = 1.0  # Redis reads for one /metrics scrape
 
 
 @dataclass
@@ -58,6 +65,9 @@ class Runtime:
     sweeper: Sweeper
     scheduler: AsyncIOScheduler | None
     audit_stream: AuditStream
+    metrics: Metrics
+    keys: KeySpace
+    clock: Callable[[], float] = time.time
     outbox_task: asyncio.Task[None] | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -66,6 +76,7 @@ class Runtime:
                     clock: Callable[[], float] = time.time) -> Runtime:
         """Build everything; `clock` is a seam for tests that move time."""
         logger = logger or logging.getLogger("bot")
+        metrics = Metrics(multiprocess_dir=settings.prometheus_multiproc_dir)
         http = aiohttp.ClientSession(
             timeout=aiohttp.ClientTimeout(total=SLACK_TIMEOUT_SECONDS),
             connector=aiohttp.TCPConnector(limit=384, limit_per_host=384))
@@ -74,21 +85,24 @@ class Runtime:
             return AsyncWebClient(
                 token=token, base_url=settings.slack_api_url, session=http,
                 timeout=SLACK_TIMEOUT_SECONDS, logger=logging.getLogger("slack_sdk"),
-                retry_handlers=[AsyncConnectionErrorRetryHandler(max_retry_count=1),
+                retry_handlers=[SlackCallObserver(metrics),
+                                AsyncConnectionErrorRetryHandler(max_retry_count=1),
                                 AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
 
         bot_token = settings.slack_bot_token
         client = make_client(bot_token.get_secret_value() if bot_token else None)
         redis = connect(settings.redis_url.get_secret_value())
         keyring = StaticKeyRing(settings.encryption_keys)
-        store = RedisSecretStore(redis, keys=KeySpace(settings.redis_key_prefix),
+        keys = KeySpace(settings.redis_key_prefix)
+        store = RedisSecretStore(redis, keys=keys,
                                  metadata_retention_seconds=settings.metadata_retention_days
                                  * 86400)
         background = Background(limit=settings.max_in_flight, logger=logger)
         lifecycle = LifecycleService(store=store, clock=clock)
         audit_stream = AuditStream(redis, prefix=settings.redis_key_prefix,
                                    retention_seconds=settings.audit_retention_days * 86400)
-        audit = DurableAuditLog(audit_stream, logger=logging.getLogger("bot.audit"))
+        audit = DurableAuditLog(audit_stream, logger=logging.getLogger("bot.audit"),
+                                metrics=metrics)
         workspaces: Workspaces = OneWorkspace(client, audit_channel=settings.audit_channel_id)
         admins = Admins(settings.admin_user_ids,
                         include_workspace_admins=settings.admins_include_workspace_admins)
@@ -103,7 +117,7 @@ class Runtime:
             lifecycle=lifecycle, audit=audit, background=background,
             people_cache=PersonCache(), admins=admins,
             audit_stream=audit_stream, http=http, logger=logger, clock=clock,
-            team_settings=several.team_settings if several else None)
+            team_settings=several.team_settings if several else None, metrics=metrics)
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=TeamNotices(workspaces, audit=audit, logger=logger,
                                               clock=clock), events=Events(clock=clock))
@@ -138,7 +152,7 @@ class Runtime:
             logger.warning("AUDIT_CHANNEL_ID is not set: audit events are stored and logged "
                            "but not posted to Slack")
         runtime = cls(settings, bolt, redis, http, store, background, logger, sweeper,
-                      scheduler, audit_stream)
+                      scheduler, audit_stream, metrics, keys, clock)
         if outbox is not None:
             runtime.outbox_task = asyncio.get_running_loop().create_task(
                 outbox.run(runtime.stopping), name="audit-outbox")
@@ -150,6 +164,22 @@ class Runtime:
             return await self.store.ping()
         except StorageUnavailable:
             return False
+
+    async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
+        """Hand a Slack request to Bolt, timed, counted and logged (HTTP or Socket Mode)."""
+        return await requests.dispatch(self.bolt, request, metrics=self.metrics,
+                                       logger=logging.getLogger("bot.requests"))
+
+    async def metrics_page(self) -> bytes:
+        """The Prometheus text page, with the gauges read from Redis now."""
+        now = self.clock()
+        try:
+            async with asyncio.timeout(SCRAPE_READ_SECONDS):
+                active = await active_secrets(self.redis, self.keys, now=now)
+                lag, age = await self.audit_stream.backlog(now=now)
+        except (StorageUnavailable, TimeoutError):
+            return self.metrics.render(SharedState(None, None, None))
+        return self.metrics.render(SharedState(active, lag, age))
 
     async def close(self) -> None:
         if self.scheduler is not None:

@@ -10,6 +10,7 @@ destroying the secret.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ class SecretStore(Protocol):
                     now: float) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str,
                       now: float) -> tuple[str, int]: ...
+    async def drop(self, secret_ids: list[str]) -> int: ...
     async def release(self, secret_id: str, *, user_id: str) -> bool: ...
     async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
                              lock_seconds: int) -> tuple[int, bool]: ...
@@ -190,6 +192,11 @@ class SharingService:
         except Exception:  # noqa: BLE001 - reported as `uncertain`; the caller logs it
             uncertain = True
         state, used = await self._confirm_after_show(secret_id, user_id)
+        if state == "burned":
+            # Out of the expiry index at once (the sweep would drop it at its expiry time
+            # otherwise), so that the index counts only active secrets.
+            with contextlib.suppress(StorageUnavailable):
+                await self._store.drop([secret_id])
         return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
                             label=claim.label, notify=claim.notify, last_view=state == "burned",
                             views_used=used, uncertain=uncertain,

@@ -6,9 +6,15 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import send_async_response
+from slack_bolt.adapter.socket_mode.internals import build_headers
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
 
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -32,7 +38,7 @@ async def run(settings: Settings, *, logger: logging.Logger) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     runtime = await Runtime.start(settings, logger=logger)
-    handler = AsyncSocketModeHandler(runtime.bolt, app_token)
+    handler = _Handler(runtime, app_token)
     try:
         await _check_app_token(runtime, app_token)
         # The SDK retries a failing connect for ever: race it against the stop signal so
@@ -53,6 +59,23 @@ async def run(settings: Settings, *, logger: logging.Logger) -> None:
             await handler.close_async()
         finally:
             await runtime.close()
+
+
+class _Handler(AsyncSocketModeHandler):
+    """Bolt's handler, dispatching through the runtime (which times, counts and logs each
+    envelope under a request id of its own: the SDK handles each in a task of its own)."""
+
+    def __init__(self, runtime: Runtime, app_token: str) -> None:
+        super().__init__(runtime.bolt, app_token)
+        self._runtime = runtime
+
+    async def handle(self, client: AsyncBaseSocketModeClient,
+                     req: SocketModeRequest) -> None:
+        start = time.time()
+        request = AsyncBoltRequest(mode="socket_mode", body=req.payload,
+                                   headers=build_headers(req))
+        response = await self._runtime.dispatch(request)
+        await send_async_response(client, req, response, start)
 
 
 async def _check_app_token(runtime: Runtime, app_token: str) -> None:

@@ -1,8 +1,9 @@
 """The HTTP face of the bot, as a small ASGI app served by uvicorn.
 
 Routes: POST /slack/events (commands, interactivity, events) to Bolt, GET /healthz and
-/readyz, and with OAuth GET /slack/install and /slack/oauth_redirect (Bolt's install
-flow). Bodies are size-limited before they are read in full.
+/readyz, GET /metrics (Prometheus), and with OAuth GET /slack/install and
+/slack/oauth_redirect (Bolt's install flow). Bodies are size-limited before they are read
+in full.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.signing import SignatureCheck
+from bot.telemetry import context
+from bot.telemetry.metrics import CONTENT_TYPE as METRICS_TYPE
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -48,6 +51,8 @@ class BotASGI:
         if scope["type"] == "lifespan":
             await self._lifespan(receive, send)
         elif scope["type"] == "http":
+            # Each HTTP request runs in a task of its own: the id stays with this one.
+            context.bind(request_id=context.new_request_id())
             await self._http(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
@@ -84,6 +89,12 @@ class BotASGI:
             ok = await runtime.healthy()
             await _respond(send, 200 if ok else 503,
                            {"ok": ok, "redis": "up" if ok else "unreachable"})
+        elif path == "/metrics" and method in ("GET", "HEAD"):
+            page = await runtime.metrics_page()
+            await send({"type": "http.response.start", "status": 200,
+                        "headers": [(b"content-type", METRICS_TYPE.encode()),
+                                    (b"content-length", str(len(page)).encode())]})
+            await send({"type": "http.response.body", "body": page if method == "GET" else b""})
         else:
             await _respond(send, 404, {"ok": False, "error": "not found"})
 
@@ -105,6 +116,9 @@ class BotASGI:
         header = dict(headers)
         if not self._signature.is_valid(raw, header.get("x-slack-request-timestamp"),
                                         header.get("x-slack-signature")):
+            self._logger.info("refused a request with a bad or stale signature",
+                                 extra={"event": "slack_request", "outcome": "bad_signature",
+                                        "status": 401})
             await _respond(send, 401, {"error": "invalid request"})
             return
         try:
@@ -112,9 +126,15 @@ class BotASGI:
         except UnicodeDecodeError:
             await _respond(send, 400, {"ok": False, "error": "body is not UTF-8"})
             return
-        request = AsyncBoltRequest(body=body, query=scope.get("query_string", b"").decode(),
-                                   headers=_header_map(headers))
-        response = await runtime.bolt.async_dispatch(request)
+        try:
+            request = AsyncBoltRequest(body=body, query=scope.get("query_string", b"").decode(),
+                                       headers=_header_map(headers))
+        except ValueError:  # Bolt parses the body here: a payload that is not JSON
+            self._logger.info("refused a malformed request", extra={
+                "event": "slack_request", "outcome": "malformed", "status": 400})
+            await _respond(send, 400, {"ok": False, "error": "malformed payload"})
+            return
+        response = await runtime.dispatch(request)
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1"))
                                 for k, vs in response.headers.items() for v in vs]})

@@ -128,6 +128,34 @@ def test_auth_test_reports_the_bot_and_its_scopes(slack, client):
     assert answer.headers["Content-Type"] == "application/json; charset=utf-8"
 
 
+def test_conversations_info_follows_channel_kind_scope_and_membership():
+    """conversations.info needs channels:read for a public channel (groups:read for a
+    private one); answers is_member and is_archived; a private channel without the bot,
+    or an unknown id, is channel_not_found."""
+    with SlackStandIn(TOKEN, scopes=("chat:write", "channels:read")) as slack:
+        _populate(slack)
+        client = WebClient(token=TOKEN, base_url=slack.base_url)
+        general = client.conversations_info(channel="C0GENERAL")
+        assert general["channel"]["is_member"] is True
+        assert general["channel"]["name"] == "general"
+        assert general["channel"]["is_channel"] is True
+        assert general.headers["x-accepted-oauth-scopes"] == \
+            "channels:read,groups:read,im:read,mpim:read"
+        assert client.conversations_info(channel="C0RANDOM")["channel"]["is_member"] is False
+        assert client.conversations_info(channel="C0OLD")["channel"]["is_archived"] is True
+        assert error_of(lambda: client.conversations_info(channel="G0SECRET")) == \
+            "channel_not_found"
+        assert error_of(lambda: client.conversations_info(channel="C0NOPE")) == \
+            "channel_not_found"
+    with SlackStandIn(TOKEN, scopes=("chat:write",)) as slack:
+        _populate(slack)
+        client = WebClient(token=TOKEN, base_url=slack.base_url)
+        with pytest.raises(SlackApiError) as refused:
+            client.conversations_info(channel="C0GENERAL")
+        assert refused.value.response["error"] == "missing_scope"
+        assert refused.value.response["needed"] == "channels:read"
+
+
 def test_missing_token_is_not_authed(slack):
     """A call without any token answers not_authed."""
     assert error_of(WebClient(base_url=slack.base_url).auth_test) == "not_authed"

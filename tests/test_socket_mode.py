@@ -111,6 +111,17 @@ def test_share_reveal_and_refusal_over_socket_mode(sim, slack, socket_bot, redis
     assert not [a for a in slack.socket.acks if SECRET in json.dumps(a.message)]
     assert sent_outside_reveals(slack, SECRET) == []
 
+    # Each envelope is logged as one JSON event under a request id of its own, and
+    # what it caused (the audit event of the reveal) carries the same id.
+    lines = [json.loads(line) for line in socket_bot.log_text().splitlines()]
+    clicks = [line for line in lines if line.get("event") == "slack_request"
+              and line.get("kind") == "block_actions" and line.get("user_id") == BOB]
+    assert len(clicks) >= 2
+    assert len({line["request_id"] for line in clicks}) == len(clicks)
+    opened_ids = {line["request_id"] for line in lines
+                  if line.get("audit_event") == "secret_opened"}
+    assert opened_ids & {line["request_id"] for line in clicks}
+
 
 @pytest.mark.parametrize(("recipients", "secret", "block", "words"), [
     ([], SECRET, "recipients", "at least one"),

@@ -24,6 +24,7 @@ from bot.sharing import SharingService
 from bot.slack_calls import SLACK_FAILURES, failure_reason
 from bot.storage.audit_stream import AuditStream
 from bot.storage.team_settings import TeamSettingsStore
+from bot.telemetry.metrics import Metrics
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ class Deps:
     clock: Callable[[], float] = field(default=time.time)
     # Several workspaces (OAuth): each one's audit channel and admins; None with one token.
     team_settings: TeamSettingsStore | None = None
+    metrics: Metrics = field(default_factory=Metrics)
 
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""

@@ -209,6 +209,7 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
                           channel=click.channel, detail=detail)
 
     outcome = result.outcome
+    deps.metrics.count_refusal(outcome)
     events: list[AuditEvent] = []
     if outcome is RevealOutcome.REVEALED:
         events.append(event(AuditAction.SECRET_OPENED,

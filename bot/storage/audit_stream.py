@@ -158,6 +158,19 @@ class AuditStream:
         return max(0, ttl) / 1000 if holder == owner.encode() else 0.0
 
     @unavailable_on_redis_errors
+    async def backlog(self, *, now: float, cap: int = 10_000) -> tuple[int, float]:
+        """Events not yet posted (counted up to `cap`), and the age in seconds of the
+        oldest of them (0 when none): the outbox's lag, as any replica sees it."""
+        cursor = await self._redis.get(self._keys.cursor)
+        start = f"({cursor.decode()}" if cursor else "-"
+        entries = await self._redis.xrange(self._keys.stream, start, "+", count=cap)
+        if not entries:
+            return 0, 0.0
+        first = entries[0][0]
+        oldest_ms = int((first.decode() if isinstance(first, bytes) else first).split("-")[0])
+        return len(entries), max(0.0, now - oldest_ms / 1000)
+
+    @unavailable_on_redis_errors
     async def length(self) -> int:
         return int(await self._redis.xlen(self._keys.stream))
 

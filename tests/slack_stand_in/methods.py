@@ -16,6 +16,7 @@ from . import chat, views
 from .faults import Fault
 from .state import State
 from .wire import Answer, ApiError, Parsed, add_warnings, json_answer, truthy
+from .workspace import channel_info
 
 Method = Callable[[State, dict[str, Any]], dict[str, Any]]
 
@@ -81,6 +82,32 @@ def conversations_open(state: State, params: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+# conversations.info: the scope follows the kind of conversation (its method page lists
+# channels:read, groups:read, im:read and mpim:read; each reads one kind).
+INFO_SCOPES = {"channel": "channels:read", "group": "groups:read", "im": "im:read",
+               "mpim": "mpim:read"}
+
+
+def conversations_info(state: State, params: dict[str, Any]) -> dict[str, Any]:
+    """A conversation's record (https://docs.slack.dev/reference/methods/conversations.info).
+
+    A private channel the bot is not in is invisible to it: channel_not_found, as for an
+    id that does not exist (unverified: the order of that check and the scope check).
+    """
+    workspace, bot = state.workspace, state.workspace.bot_user
+    channel = workspace.channels.get(str(params.get("channel") or ""))
+    if channel is None:
+        raise ApiError("channel_not_found")
+    kind = "im" if channel.is_im else "mpim" if channel.is_mpim else \
+        "group" if channel.is_private else "channel"
+    if kind != "channel" and bot.id not in channel.members:
+        raise ApiError("channel_not_found")
+    if INFO_SCOPES[kind] not in state.settings.scopes:
+        raise ApiError("missing_scope", needed=INFO_SCOPES[kind],
+                       provided=",".join(state.settings.scopes))
+    return {"channel": channel_info(channel, bot_id=bot.id)}
+
+
 def apps_connections_open(state: State, params: dict[str, Any]) -> dict[str, Any]:
     """A one-time Socket Mode websocket URL
     (https://docs.slack.dev/reference/methods/apps.connections.open)."""
@@ -100,6 +127,7 @@ METHODS: dict[str, tuple[Method, str | None]] = {
     "auth.test": (auth_test, None),
     "users.info": (users_info, "users:read"),
     "conversations.open": (conversations_open, "im:write"),
+    "conversations.info": (conversations_info, None),  # its scope depends on the channel
     "chat.postMessage": (chat.chat_post_message, "chat:write"),
     "chat.postEphemeral": (chat.chat_post_ephemeral, "chat:write"),
     "chat.update": (chat.chat_update, "chat:write"),
@@ -118,7 +146,8 @@ def call(state: State, method: str, parsed: Parsed) -> Answer:
     scopes = ",".join(state.settings.scopes)
     entry = METHODS.get(method)
     needed = entry[1] if entry else None
-    headers = {"x-oauth-scopes": scopes, "x-accepted-oauth-scopes": needed or ""}
+    accepted = ",".join(INFO_SCOPES.values()) if method == "conversations.info" else needed
+    headers = {"x-oauth-scopes": scopes, "x-accepted-oauth-scopes": accepted or ""}
     try:
         if entry is None:
             # unverified: Slack's HTTP status for an unknown method; the body is

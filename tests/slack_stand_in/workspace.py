@@ -97,6 +97,38 @@ class Channel:
         return body
 
 
+def channel_info(channel: Channel, *, bot_id: str) -> dict[str, Any]:
+    """conversations.info's `channel` object, as its documented examples show it
+    (https://docs.slack.dev/reference/methods/conversations.info); a DM gets the IM shape."""
+    if channel.is_im:
+        return channel.im_json()
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "is_channel": not channel.is_private and not channel.is_mpim,
+        "is_group": channel.is_private and not channel.is_mpim,
+        "is_im": False,
+        "is_mpim": channel.is_mpim,
+        "is_private": channel.is_private,
+        "created": channel.created,
+        "creator": "",  # unverified: who created it; no test relies on it
+        "is_archived": channel.is_archived,
+        "is_general": channel.name == "general",
+        "unlinked": 0,
+        "name_normalized": channel.name,
+        "is_read_only": False,
+        "is_shared": False,
+        "is_ext_shared": False,
+        "is_org_shared": False,
+        "pending_shared": [],
+        "is_pending_ext_shared": False,
+        "is_member": bot_id in channel.members,
+        "topic": {"value": "", "creator": "", "last_set": 0},
+        "purpose": {"value": "", "creator": "", "last_set": 0},
+        "previous_names": [],
+    }
+
+
 class Workspace:
     """Users and conversations of one team. The stand-in guards it with its lock."""
 
