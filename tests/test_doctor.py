@@ -174,6 +174,19 @@ def test_post_test_posts_a_line_or_says_why_not(redis_url, tmp_path):
     assert "/invite" in verdicts["audit post"][1]
 
 
+def test_oauth_has_no_single_token_to_check(slack, redis_url, tmp_path):
+    """With OAuth (several workspaces) there is no one token: configuration and Redis are
+    checked, and the token check says why it is skipped, with exit 0."""
+    code, verdicts, _ = doctor(slack, redis_url, tmp_path, SLACK_BOT_TOKEN="",
+                               AUDIT_CHANNEL_ID="", SLACK_CLIENT_ID="123.456",
+                               SLACK_CLIENT_SECRET="oauth-client-secret-value")
+    assert code == 0
+    assert "OAuth" in verdicts["configuration"][1]
+    assert verdicts["redis"][0] == "OK"
+    assert verdicts["slack token"][0] == "WARN"
+    assert "scopes" not in verdicts
+
+
 def test_no_scope_header_warns():
     """Slack always reports scopes; if something in between strips the header, say so."""
     assert scope_check(None).status is Status.WARN
