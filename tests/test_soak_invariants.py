@@ -149,3 +149,18 @@ def test_plaintext_found_anywhere_fails_the_soak():
     result = Result(1.0, 1, ledger, invariants, [], {})
     assert not result.ok
     assert as_json(result)["ok"] is False
+
+
+def test_an_expired_secret_awaiting_the_sweep_is_not_lost():
+    """Past its expiry Redis has dropped the ciphertext before the sweep marks it: fine;
+    the same secret before its expiry is lost."""
+    ledger, evidence = world()
+    evidence.displays.clear()
+    evidence.stream = evidence.stream[:1]
+    evidence.stream_lines = evidence.posted_lines = ["created line"]
+    evidence.stored["soak-label-1"] = StoredSecret(code=CODE, label="soak-label-1",
+                                                   status="active", revealable=False)
+    evidence.now = 1000.0 + 3600
+    assert violations(ledger, evidence) == {}
+    evidence.now = 1000.0 + 3000
+    assert violations(ledger, evidence) == {"confirmed shares lost": 1}
