@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _tool(args: argparse.Namespace) -> int:
-    from redis.exceptions import RedisError
+    from redis.exceptions import RedisClusterException, RedisError
 
     from bot import cli_tools
     from bot.config import load_settings
@@ -70,7 +70,7 @@ def _tool(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"share-secret: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    except (StorageUnavailable, RedisError, OSError):
+    except (StorageUnavailable, RedisError, RedisClusterException, OSError):
         print("share-secret: Redis is unreachable (check REDIS_URL)", file=sys.stderr)
         return 1
     return 0

@@ -8,13 +8,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TextIO
 
-import redis.asyncio as aioredis
-
 from bot.config import Settings
 from bot.domain import AuditEvent, code_of
 from bot.errors import ConfigError
 from bot.storage import connect
 from bot.storage.audit_stream import AuditStream
+from bot.storage.connection import RedisClient
 
 CHUNK = 1000
 PROGRESS_EVERY = 10_000
@@ -54,7 +53,7 @@ async def export_audit(settings: Settings, *, since: str | None, until: str | No
     after, before = parse_when(since, name="--since"), parse_when(until, name="--until")
     start = "-" if after is None else str(int((after - ID_MARGIN_SECONDS) * 1000))
     end = "+" if before is None else str(int((before + ID_MARGIN_SECONDS) * 1000))
-    client = connect(settings.redis_url.get_secret_value())
+    client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
     stream = AuditStream(client, prefix=settings.redis_key_prefix,
                          retention_seconds=settings.audit_retention_days * 86400)
     written = 0
@@ -82,7 +81,7 @@ async def export_audit(settings: Settings, *, since: str | None, until: str | No
 
 async def admin_stats(settings: Settings, *, out: TextIO = sys.stdout) -> None:
     """Counts of secrets by status and the oldest active one (scans the metadata)."""
-    client = connect(settings.redis_url.get_secret_value())
+    client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
     try:
         counts, oldest = await _scan(client, settings.redis_key_prefix)
     finally:
@@ -98,7 +97,7 @@ async def admin_stats(settings: Settings, *, out: TextIO = sys.stdout) -> None:
         out.write("No active secrets.\n")
 
 
-async def _scan(client: aioredis.Redis, prefix: str) -> tuple[Counter[str],
+async def _scan(client: RedisClient, prefix: str) -> tuple[Counter[str],
                                                                tuple[float, str] | None]:
     counts: Counter[str] = Counter()
     oldest: tuple[float, str] | None = None
@@ -111,7 +110,7 @@ async def _scan(client: aioredis.Redis, prefix: str) -> tuple[Counter[str],
     return counts, await _tally(client, keys, counts, oldest)
 
 
-async def _tally(client: aioredis.Redis, keys: list[bytes], counts: Counter[str],
+async def _tally(client: RedisClient, keys: list[bytes], counts: Counter[str],
                  oldest: tuple[float, str] | None) -> tuple[float, str] | None:
     async with client.pipeline(transaction=False) as pipe:
         for key in keys:

@@ -10,11 +10,19 @@ import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.crypto import MasterKey, parse_keys
 from bot.errors import ConfigError
+from bot.storage.redis_url import parse_redis_url
 
 SLACK_API_URL = "https://slack.com/api/"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -34,6 +42,7 @@ class Settings(BaseSettings):
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
     slack_api_url: str = SLACK_API_URL
+    redis_cluster: bool = False  # before redis_url: its check reads this
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")  # may carry a password
     redis_key_prefix: str = Field(default="ss", pattern=r"^[A-Za-z0-9_.-]{1,32}$")
     encryption_keys: Annotated[tuple[MasterKey, ...], NoDecode]
@@ -103,10 +112,9 @@ class Settings(BaseSettings):
 
     @field_validator("redis_url")
     @classmethod
-    def _redis_url(cls, value: SecretStr) -> SecretStr:
-        scheme = urlsplit(value.get_secret_value()).scheme
-        if scheme not in {"redis", "rediss", "unix"}:
-            raise ValueError("must start with redis://, rediss:// or unix://")
+    def _redis_url(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        # Raises ValueError with a message that never quotes the URL.
+        parse_redis_url(value.get_secret_value(), cluster=info.data.get("redis_cluster", False))
         return value
 
     @field_validator("encryption_keys", mode="before")

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import aiohttp
-import redis.asyncio as aioredis
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -40,6 +39,7 @@ from bot.people import PersonCache
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
+from bot.storage.connection import RedisClient
 from bot.storage.counts import active_secrets
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
@@ -57,7 +57,7 @@ class Runtime:
 
     settings: Settings
     bolt: AsyncApp
-    redis: aioredis.Redis
+    redis: RedisClient
     http: aiohttp.ClientSession
     store: RedisSecretStore
     background: Background
@@ -91,7 +91,7 @@ class Runtime:
 
         bot_token = settings.slack_bot_token
         client = make_client(bot_token.get_secret_value() if bot_token else None)
-        redis = connect(settings.redis_url.get_secret_value())
+        redis = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
         keyring = StaticKeyRing(settings.encryption_keys)
         keys = KeySpace(settings.redis_key_prefix)
         store = RedisSecretStore(redis, keys=keys,

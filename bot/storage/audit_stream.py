@@ -11,9 +11,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from bot.domain import AuditAction, AuditEvent
+from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 
 # KEYS[1] stream; ARGV[1] the event's nonce, ARGV[2] the id to look from, ARGV[3] MINID,
@@ -77,7 +76,7 @@ class AuditKeys:
 class AuditStream:
     """Append, read and deliver audit events."""
 
-    def __init__(self, redis: aioredis.Redis, *, prefix: str, retention_seconds: int) -> None:
+    def __init__(self, redis: RedisClient, *, prefix: str, retention_seconds: int) -> None:
         self._redis = redis
         self._keys = AuditKeys(prefix)
         self._retention_ms = retention_seconds * 1000

@@ -6,10 +6,16 @@ import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
+from redis.exceptions import ClusterError, RedisClusterException, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.errors import StorageUnavailable
+
+# Redis is unreachable, or (Sentinel, Cluster) not serving this key right now: a master
+# not yet known after a failover (a ConnectionError), a Cluster down or resharding.
+UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError, ClusterError,
+               RedisClusterException, TryAgainError)
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -23,6 +29,6 @@ def unavailable_on_redis_errors(
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
             return await method(*args, **kwargs)
-        except (RedisConnectionError, RedisTimeoutError, OSError):
+        except UNAVAILABLE:
             raise StorageUnavailable("the secret store is unreachable") from None
     return wrapper

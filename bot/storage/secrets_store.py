@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
-
 from bot.domain import HANDLE_LEN, SecretRecord, Status, ViewState, code_of
 from bot.errors import ShareSecretError
 from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import scripts
+from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 
@@ -52,7 +51,7 @@ class Claim:
 class RedisSecretStore:
     """Secrets in Redis. The connection is passed in; keys come from a KeySpace."""
 
-    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace,
+    def __init__(self, redis: RedisClient, *, keys: KeySpace,
                  metadata_retention_seconds: int) -> None:
         self._redis = redis
         self._keys = keys
