@@ -55,9 +55,12 @@ class BoundedRedisCluster(RedisCluster):
                  shard_hint: Any | None = None) -> ClusterPipeline:
         if shard_hint:
             return super().pipeline(transaction, shard_hint)  # raises, as redis-py does
-        return BoundedClusterPipeline(self, transaction)
+        # redis-py marks AbstractRedis._event_dispatcher abstract; it builds ClusterPipeline
+        # the same way.
+        return BoundedClusterPipeline(self, transaction)  # type: ignore[abstract]
 
-    def register_script(self, script: ScriptTextT) -> AsyncScript:
+    # redis-py's stubs give the sync Script here; the async client makes AsyncScripts.
+    def register_script(self, script: ScriptTextT) -> AsyncScript:  # type: ignore[override]
         return ClusterScript(self, script)
 
 

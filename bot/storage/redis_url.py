@@ -22,7 +22,7 @@ import enum
 import os
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_PORT = 6379
@@ -55,7 +55,7 @@ class Tls:
     cert_reqs: str = "required"
     check_hostname: bool = True
 
-    def kwargs(self) -> dict[str, object]:
+    def kwargs(self) -> dict[str, Any]:
         return {"ssl_ca_certs": self.ca_certs, "ssl_certfile": self.certfile,
                 "ssl_keyfile": self.keyfile, "ssl_cert_reqs": self.cert_reqs,
                 # Hostname checks need verification: without it there is nothing to check.
@@ -77,7 +77,7 @@ class RedisTarget:
     sentinel_username: str | None = field(default=None, repr=False)
     sentinel_password: str | None = field(default=None, repr=False)
 
-    def auth_kwargs(self) -> dict[str, object]:
+    def auth_kwargs(self) -> dict[str, Any]:
         return {"username": self.username, "password": self.password}
 
 

@@ -2,25 +2,59 @@
 
 redis-py's Sentinel pool opens connections without bound (its base class raises when
 full, it never waits); this one waits up to the timeout for a free connection, as the
-bot's one-server pool does. After a failover the pool asks the Sentinels again: a
-connection to the old master fails once (the Sentinels make the demoted master drop
-its clients, and a write there is refused), and the next connection goes to the new
-master, without a restart.
+bot's one-server pool does.
+
+Following a failover: redis-py asks the Sentinels only when it opens a connection, so
+pooled connections to the old master live on until that server drops them. After a
+forced failover the old master takes writes for a few seconds more, until the
+Sentinels demote it, and whatever was written there in between is lost (a reveal
+counted there could be counted again). So this pool asks the Sentinels at most once a
+second, when a connection is taken, and drops connections to a master they no longer
+name: writes move over within about a second of the Sentinels' decision.
 """
 
 from __future__ import annotations
 
+import contextlib
+import time
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.sentinel import Sentinel, SentinelConnectionPool
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.storage.redis_url import RedisTarget
+
+MASTER_CHECK_SECONDS = 1.0
 
 
 class BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionPool):
     """Connections to the current master, at most `max_connections`, waiting for one
-    up to `timeout` seconds."""
+    up to `timeout` seconds; the master is looked up again at most once a second."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[no-untyped-call]  # redis-py, untyped
+        self._master_checked = float("-inf")
+
+    async def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        now = time.monotonic()
+        if now - self._master_checked >= MASTER_CHECK_SECONDS:
+            self._master_checked = now
+            # Drops idle connections when the master has moved (redis-py does). With
+            # the Sentinels unreachable, keep the master we know: a new connection asks
+            # them again (and fails if they stay silent).
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
+                await self.get_master_address()  # type: ignore[no-untyped-call]
+        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+
+    async def release(self, connection: AbstractConnection) -> None:
+        # A connection that was in use when the master moved goes no further.
+        address = (getattr(connection, "host", None), getattr(connection, "port", None))
+        if self.master_address is not None and address != tuple(self.master_address):
+            await connection.disconnect()
+        await super().release(connection)
 
 
 class SentinelMasterRedis(aioredis.Redis):
@@ -40,7 +74,8 @@ def sentinel_master(target: RedisTarget, *, max_connections: int, wait_seconds: 
     """A client of the master `target.service_name` that the Sentinels name."""
     tls: dict[str, Any] = target.tls.kwargs() if target.tls else {}
     ssl = {"ssl": True, **tls} if target.tls else {}
-    sentinels = Sentinel(
+    assert target.service_name is not None  # a Sentinel URL always names the master
+    sentinels = Sentinel(  # type: ignore[no-untyped-call]  # redis-py's Sentinel is untyped
         list(target.nodes),
         sentinel_kwargs={"socket_timeout": timeouts["socket_timeout"],
                          "socket_connect_timeout": timeouts["socket_connect_timeout"],

@@ -84,11 +84,11 @@ class LocalSentinel:
     def flush(self) -> None:
         with self.master_client() as client:
             client.flushall()
-            client.execute_command("WAIT", self.replica_count, 5000)
 
     def failover(self, timeout: float = 30.0) -> int:
         """Promote a replica (SENTINEL FAILOVER) once it has everything the master has;
-        return the new master's port once every Sentinel names it and it takes writes."""
+        return the new master's port once every Sentinel names it, it takes writes and
+        the old master has become its replica (the failover is complete)."""
         old = self.master_port()
         with self.master_client() as client:
             synced = client.execute_command("WAIT", self.replica_count, 5000)
@@ -102,6 +102,9 @@ class LocalSentinel:
         node = next(n for n in self.data_nodes if n.port == new)
         wait_until(lambda: _role(node) == "master", timeout=timeout,
                    what="the new master to take writes")
+        demoted = next(n for n in self.data_nodes if n.port == old)
+        wait_until(lambda: _role(demoted) == "slave", timeout=timeout,
+                   what="the Sentinels to turn the old master into a replica")
         return new
 
     def stop(self) -> None:

@@ -15,7 +15,7 @@ import ipaddress
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import redis
 from cryptography import x509
@@ -103,7 +103,8 @@ def tls_unsupported() -> str | None:
 class TlsRedis:
     """redis-server with `--port 0 --tls-port P`, requiring client certificates."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, password: str | None = None) -> None:
+        self.password = password
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.node: RedisNode | None = None
         self.certs: Certificates | None = None
@@ -118,7 +119,8 @@ class TlsRedis:
                                     "--tls-cert-file", str(self.certs.server_cert),
                                     "--tls-key-file", str(self.certs.server_key),
                                     "--tls-ca-cert-file", str(self.certs.ca),
-                                    "--tls-auth-clients", "yes"])
+                                    "--tls-auth-clients", "yes",
+                                    *(["--requirepass", self.password] if self.password else [])])
         try:
             self.node.start()
         except RedisSetupError:
@@ -140,14 +142,17 @@ class TlsRedis:
         if client_cert:
             query.update(ssl_certfile=str(self.certs.client_cert),
                          ssl_keyfile=str(self.certs.client_key))
-        return f"rediss://127.0.0.1:{self.port}/0" + (f"?{urlencode(query)}" if query else "")
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return (f"rediss://{auth}127.0.0.1:{self.port}/0"
+                + (f"?{urlencode(query)}" if query else ""))
 
     def client(self) -> redis.Redis:
         assert self.certs is not None
         return redis.Redis(host="127.0.0.1", port=self.port, ssl=True,
                            ssl_ca_certs=str(self.certs.ca),
                            ssl_certfile=str(self.certs.client_cert),
-                           ssl_keyfile=str(self.certs.client_key), socket_timeout=5)
+                           ssl_keyfile=str(self.certs.client_key), socket_timeout=5,
+                           password=self.password)
 
     def _ping(self) -> bool:
         try:
@@ -155,6 +160,10 @@ class TlsRedis:
                 return bool(client.ping())
         except (redis.RedisError, OSError):
             return False
+
+    def flush(self) -> None:
+        with self.client() as client:
+            client.flushall()
 
     def stop(self) -> None:
         if self.node is not None:

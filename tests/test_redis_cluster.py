@@ -1,0 +1,123 @@
+"""The bot on a real 3-master Redis Cluster (redis-server processes started here)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import pytest
+import redis
+from redis.asyncio.cluster import RedisCluster
+
+from bot.errors import StorageUnavailable
+from bot.storage import KeySpace, RedisSecretStore, connect
+from bot.storage.audit_stream import AuditStream
+from tests.conftest import BOB
+from tests.harness.redis_cluster import LocalRedisCluster
+from tests.harness.redis_nodes import free_port
+from tests.redis_mode_checks import (
+    SECRET,
+    bot_on,
+    check_share_and_reveal,
+    check_sweep,
+    check_tools,
+    fresh_sim,
+    reveal,
+    share,
+)
+
+pytestmark = [pytest.mark.redis_cluster, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[LocalRedisCluster]:
+    with LocalRedisCluster(masters=3) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def bot(cluster, slack, tmp_path_factory):
+    with bot_on(cluster.url, slack, tmp_path_factory.mktemp("bot-cluster")) as process:
+        yield process
+
+
+@pytest.fixture
+def sim(bot, slack, cluster):
+    return fresh_sim(bot, slack, cluster.flush)
+
+
+def test_share_reveal_and_audit_on_a_cluster(sim, cluster, bot):
+    """Share, reveal once, refusal and the audit outbox all work on a Cluster, and a
+    secret's keys live on one master (one hash tag, one slot)."""
+    with cluster.client() as client:
+        code = check_share_and_reveal(sim, client)
+        handle = code.replace("-", "")
+        assert client.keyslot(f"ss:{{{handle}}}:m") == client.keyslot(f"ss:{{{handle}}}:c")
+    holders = {port for port, keys in cluster.keys_per_node().items()
+               for key in keys if f"{{{handle}}}".encode() in key}
+    assert len(holders) == 1
+    assert bot.get("/readyz")[0] == 200
+
+
+def test_scripts_in_pipelines_work_after_a_script_flush(sim, cluster):
+    """A reveal (its claim is a script in a pipeline) works on nodes that have forgotten
+    every script: cluster pipelines send scripts as EVAL, not by SHA."""
+    share(sim, [BOB])
+    for node in cluster.nodes:
+        with node.client() as client:
+            client.script_flush()
+    assert reveal(sim, BOB) == SECRET
+
+
+def test_tools_count_secrets_on_every_master(sim, cluster, tmp_path):
+    """`admin stats` scans every master and `audit export` reads the one stream; the
+    secrets were spread over several masters."""
+    codes = check_tools(sim, cluster.url, tmp_path, count=10)
+    spread = {port for port, keys in cluster.keys_per_node().items()
+              for key in keys if key.endswith(b":m")}
+    assert len(spread) >= 2, "ten random codes all hashed to one master"
+    assert len(codes) == 10
+
+
+def test_sweep_on_a_cluster(cluster, slack):
+    """The expiry sweep reads its index and ends each secret once on a Cluster."""
+    check_sweep(cluster.url, slack, cluster.flush)
+
+
+async def test_a_burst_waits_for_a_turn_instead_of_failing(cluster):
+    """With 4 connections per node at most, 300 concurrent commands, scripts and
+    pipelines all succeed (redis-py's cluster client alone would fail them at once)."""
+    cluster.flush()
+    client = connect(cluster.url, max_connections=4)
+    stream = AuditStream(client, prefix="ss", retention_seconds=3600)
+
+    async def one(i: int) -> None:
+        if i % 3 == 0:
+            assert await stream.hold_lease(f"owner{i}", seconds=5) in (True, False)
+        elif i % 3 == 1:
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.incr(f"k{i}")
+                pipe.get(f"k{i}")
+                assert await pipe.execute() == [1, b"1"]
+        else:
+            assert await client.incr("shared") >= 1
+
+    await asyncio.gather(*(one(i) for i in range(300)))
+    for node in client.get_nodes():
+        assert len(node._connections) <= 4  # the bound held on every node
+    await client.aclose()
+
+    plain = RedisCluster.from_url(cluster.url.replace("redis+cluster", "redis").split(",")[0],
+                                  max_connections=4)
+    with pytest.raises(redis.exceptions.MaxConnectionsError):
+        await asyncio.gather(*(plain.incr("shared") for _ in range(300)))
+    await plain.aclose()
+
+
+async def test_an_unreachable_cluster_reads_as_storage_unavailable():
+    """No reachable seed node: the store says unavailable (not an unexpected error)."""
+    client = connect(f"redis+cluster://127.0.0.1:{free_port()}")
+    store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=60)
+    with pytest.raises(StorageUnavailable):
+        await store.ping()
+    await client.aclose()
