@@ -121,3 +121,16 @@ async def test_an_unreachable_cluster_reads_as_storage_unavailable():
     with pytest.raises(StorageUnavailable):
         await store.ping()
     await client.aclose()
+
+
+async def test_ping_needs_every_master():
+    """The store's ping (behind /healthz and /readyz) fails while one master is down,
+    where a plain cluster PING would ask a single node and answer PONG."""
+    with LocalRedisCluster(masters=3) as own:
+        client = connect(own.url)
+        store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=60)
+        assert await store.ping()
+        own.nodes[1].stop()
+        with pytest.raises(StorageUnavailable):
+            await store.ping()
+        await client.aclose()

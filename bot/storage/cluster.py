@@ -1,6 +1,6 @@
 """Redis Cluster, held to the guarantees the bot's one-server client gives.
 
-redis-py's cluster client differs from the one-server client in two ways that matter:
+redis-py's cluster client differs from the one-server client in three ways that matter:
 
 - Its per-node pools never wait: past `max_connections` a command fails at once
   (MaxConnectionsError). Here every command and pipeline first takes one of `limit`
@@ -11,6 +11,8 @@ redis-py's cluster client differs from the one-server client in two ways that ma
   script. A script queued in a cluster pipeline is sent as EVAL, with its source;
   Redis caches it by its SHA all the same. Called on its own, a script still goes by
   SHA and is loaded on every primary when a node does not know it.
+- PING goes to one node; here it asks every primary, so /healthz and /readyz fail
+  while part of the key space has no master.
 """
 
 from __future__ import annotations
@@ -50,6 +52,12 @@ class BoundedRedisCluster(RedisCluster):
     async def execute_command(self, *args: EncodableT, **kwargs: Any) -> Any:
         async with self.turn():
             return await super().execute_command(*args, **kwargs)
+
+    async def ping(self, **kwargs: Any) -> Any:
+        """PONG from every primary: a Cluster with a master down is not ready, though
+        redis-py would ask one node only."""
+        kwargs.setdefault("target_nodes", RedisCluster.PRIMARIES)
+        return await super().ping(**kwargs)
 
     def pipeline(self, transaction: Any | None = None,
                  shard_hint: Any | None = None) -> ClusterPipeline:
