@@ -115,7 +115,8 @@ async def redis_check(settings: Settings) -> Verdict:
 
     from bot.storage import connect
 
-    client = connect(settings.redis_url.get_secret_value(), max_connections=2)
+    client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster,
+                     max_connections=2)
     try:
         info = await asyncio.wait_for(client.info("server"), timeout=TIMEOUT_SECONDS)
     except (RedisError, OSError, TimeoutError, StorageUnavailable) as exc:

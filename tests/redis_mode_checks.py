@@ -120,11 +120,12 @@ def check_sweep(url: str, slack, flush: Callable[[], None]) -> None:  # type: ig
         settle(slack)
 
 
-def run_tool(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def run_tool(args: list[str], url: str, cwd: Path,
+             **extra: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot <args>` (audit export, admin stats) against REDIS_URL=url."""
     env = {"PYTHONPATH": str(REPO), "SLACK_BOT_TOKEN": BOT_TOKEN,
            "SLACK_SIGNING_SECRET": SIGNING_SECRET, "ENCRYPTION_KEYS": TEST_KEYS,
-           "REDIS_URL": url}
+           "REDIS_URL": url, **extra}
     return subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True,
                           text=True, env=env, cwd=cwd, timeout=60, check=False)
 
@@ -141,3 +142,11 @@ def check_tools(sim: SlackSim, url: str, cwd: Path, *, count: int) -> list[str]:
     rows = [json.loads(line) for line in exported.stdout.splitlines()]
     assert sorted(r["code"] for r in rows) == sorted(codes)
     return codes
+
+
+def check_doctor(url: str, cwd: Path, **env: str) -> None:
+    """`python -m bot doctor` finds Redis reachable at `url` (Slack is not checked here)."""
+    from tests.test_doctor import doctor
+
+    _, verdicts, out = doctor(None, url, cwd, **env)
+    assert verdicts["redis"][0] == "OK", out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -18,11 +19,13 @@ from tests.harness.redis_nodes import free_port
 from tests.redis_mode_checks import (
     SECRET,
     bot_on,
+    check_doctor,
     check_share_and_reveal,
     check_sweep,
     check_tools,
     fresh_sim,
     reveal,
+    run_tool,
     share,
 )
 
@@ -77,6 +80,11 @@ def test_tools_count_secrets_on_every_master(sim, cluster, tmp_path):
               for key in keys if key.endswith(b":m")}
     assert len(spread) >= 2, "ten random codes all hashed to one master"
     assert len(codes) == 10
+    check_doctor(cluster.url, tmp_path)
+    seed = f"redis://{cluster.addresses[0]}"
+    check_doctor(seed, tmp_path, REDIS_CLUSTER="true")
+    by_setting = run_tool(["admin", "stats"], seed, tmp_path, REDIS_CLUSTER="true")
+    assert re.search(r"active\s+10\b", by_setting.stdout), by_setting.stdout
 
 
 def test_sweep_on_a_cluster(cluster, slack):

@@ -15,6 +15,7 @@ from tests.harness.redis_sentinel import LocalSentinel
 from tests.redis_mode_checks import (
     SECRET,
     bot_on,
+    check_doctor,
     check_share_and_reveal,
     check_sweep,
     check_tools,
@@ -53,6 +54,7 @@ def test_share_reveal_and_audit_behind_sentinel(sim, sentinel):
 def test_tools_behind_sentinel(sim, sentinel, tmp_path):
     """`admin stats` and `audit export` find the master through the Sentinels."""
     check_tools(sim, sentinel.url, tmp_path, count=3)
+    check_doctor(sentinel.url, tmp_path)
 
 
 def test_sweep_behind_sentinel(sentinel, slack):

@@ -11,7 +11,13 @@ import pytest
 from bot.errors import StorageUnavailable
 from bot.storage import KeySpace, RedisSecretStore, connect
 from tests.harness.redis_tls import TlsRedis, tls_unsupported
-from tests.redis_mode_checks import bot_on, check_share_and_reveal, check_tools, fresh_sim
+from tests.redis_mode_checks import (
+    bot_on,
+    check_doctor,
+    check_share_and_reveal,
+    check_tools,
+    fresh_sim,
+)
 
 pytestmark = [pytest.mark.redis_tls, pytest.mark.e2e]
 
@@ -49,6 +55,7 @@ def test_share_and_reveal_over_tls(sim, server, bot):
 def test_tools_over_tls(sim, server, tmp_path):
     """`admin stats` and `audit export` connect over TLS too."""
     check_tools(sim, server.url(), tmp_path, count=2)
+    check_doctor(server.url(), tmp_path)
 
 
 @pytest.mark.parametrize("missing", ["ca", "client_cert"])
