@@ -215,7 +215,11 @@ def test_a_refused_app_token_stops_start_up_with_a_config_error(slack, redis_url
     """An app token Slack refuses (invalid_auth) ends start-up with status 2, naming the
     variable and not its value, as other configuration errors do."""
     env = {**socket_env(slack, redis_url), "SLACK_APP_TOKEN": "xapp-1-A0001-1-revoked"}
+    tried = len(slack.calls_to("apps.connections.open"))
     process = BotProcess(env, workdir=tmp_path, ready=lambda: True).start()
+    # Timed from Slack's refusal, not from the process start: interpreter start-up on a
+    # loaded machine is not what this test measures.
+    slack.wait_for("apps.connections.open", count=tried + 1, timeout=20)
     deadline = time.monotonic() + 3.0
     while process.returncode is None and time.monotonic() < deadline:
         time.sleep(0.05)
