@@ -136,13 +136,20 @@ class Background:
                                type(exc).__name__, frames.rstrip())
 
     async def drain(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for in-flight work, then cancel what is left."""
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
+        """Wait up to `timeout` seconds for in-flight work, including work it starts
+        meanwhile (a reveal queues its message update), then cancel what is left."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        pending: set[asyncio.Task[None]] = set()
+        while self._tasks:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                pending = set(self._tasks)
+                break
+            await asyncio.wait(set(self._tasks), timeout=left)
         for task in pending:
             task.cancel()
         if pending:
+            self._logger.warning("%d background tasks cancelled at shutdown", len(pending))
             await asyncio.gather(*pending, return_exceptions=True)
 
 

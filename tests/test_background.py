@@ -88,3 +88,30 @@ async def test_admit_waits_for_a_slot_then_refuses():
     asyncio.get_running_loop().call_later(0.05, gate.set)
     assert await background.admit(hold(), name="after", wait=1.0)
     await background.drain(5)
+
+
+async def test_drain_waits_for_work_started_while_draining():
+    """Work queued by draining work (a reveal queues its message update) is drained too,
+    and what outlives the timeout is cancelled."""
+    background = Background(limit=1000, logger=logging.getLogger("test"))
+    done: list[str] = []
+
+    async def follow_up() -> None:
+        await asyncio.sleep(0.1)
+        done.append("follow-up")
+
+    async def first() -> None:
+        await asyncio.sleep(0.05)
+        background.spawn(follow_up(), name="follow-up", lane=Lane.FOLLOW_UP, committed=True)
+        done.append("first")
+
+    background.spawn(first(), name="first")
+    await background.drain(5)
+    assert done == ["first", "follow-up"]
+    assert background.in_flight == 0
+
+    background.spawn(asyncio.sleep(10), name="stuck")
+    started = time.monotonic()
+    await background.drain(0.2)
+    assert time.monotonic() - started < 1
+    assert background.in_flight == 0
