@@ -96,27 +96,14 @@ def serve() -> int:
             from bot import socket_mode
             asyncio.run(socket_mode.run(settings, logger=logger))
         else:
-            _serve_http(settings, logger)
+            from bot.serving import serve_http
+            return serve_http(settings, logger)
     except ConfigError as exc:
         print(f"share-secret: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     finally:
         metrics_dir.cleanup(settings)
     return 0
-
-
-def _serve_http(settings, logger: logging.Logger) -> None:  # type: ignore[no-untyped-def]
-    import uvicorn
-
-    from bot.web import BotASGI
-
-    logger.info("serving HTTP on %s:%s (POST /slack/events)", settings.host, settings.port)
-    uvicorn.run(BotASGI(settings, logger=logger), host=settings.host, port=settings.port,
-                lifespan="on", access_log=False, log_level=settings.log_level.lower(),
-                # Keep the logging set up above (JSON lines, scrubbed): uvicorn's loggers
-                # propagate to it instead of getting handlers of their own.
-                log_config=None,
-                timeout_graceful_shutdown=10, server_header=False)
 
 
 if __name__ == "__main__":

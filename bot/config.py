@@ -51,6 +51,7 @@ class Settings(BaseSettings):
     admins_include_workspace_admins: bool = False
     host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
     port: int = Field(default=3000, ge=1, le=65535)
+    web_concurrency: int = Field(default=1, ge=1, le=64)  # uvicorn worker processes
     metadata_retention_days: int = Field(default=90, ge=1, le=3650)
     audit_retention_days: int = Field(default=365, ge=1, le=3650)
     audit_post_interval_seconds: float = Field(default=1.0, gt=0, le=60)

@@ -39,12 +39,47 @@ class Sweeper:
         self._events = events or Events()
         self._audit = audit
         self._logger = logger
+        self._pass: asyncio.Task[int] | None = None
+        self._stopping = False
+
+    async def scheduled(self) -> None:
+        """The scheduler's job: one pass, in a task of its own.
+
+        Stopping APScheduler's asyncio executor cancels the jobs it is running, and a
+        pass cancelled between marking secrets expired and recording their audit events
+        would lose those events. So the job only waits for the pass (shielded), and
+        `stop` lets the pass end at its next safe point instead.
+        """
+        if self._stopping:
+            return
+        self._pass = asyncio.get_running_loop().create_task(self.run_once(), name="sweep")
+        try:
+            await asyncio.shield(self._pass)
+        except asyncio.CancelledError:
+            # Only the scheduler's shutdown cancels its jobs: the pass goes on, and `stop`
+            # waits for it. (Re-raised, APScheduler would log a failed job.)
+            return
+
+    async def stop(self, timeout: float) -> None:
+        """No new passes; wait up to `timeout` seconds for a running one to finish its
+        batch (it stops before the next), then cancel it."""
+        self._stopping = True
+        running = self._pass
+        if running is None or running.done():
+            return
+        await asyncio.wait({running}, timeout=timeout)
+        if not running.done():
+            # Its audit events are recorded as soon as Redis changes; what is cut short
+            # here is at worst the Slack notices of the batch in hand.
+            self._logger.warning("the sweep did not finish in time; cancelled")
+            running.cancel()
+        await asyncio.gather(running, return_exceptions=True)
 
     async def run_once(self) -> int:
         """One pass: returns how many secrets it expired."""
         expired_count = 0
         try:
-            while True:
+            while not self._stopping:
                 expired = await self._lifecycle.sweep_expired()
                 # The audit events first, right after Redis changed; Slack may be slow.
                 for record in expired:
@@ -53,17 +88,21 @@ class Sweeper:
                 expired_count += len(expired)
                 if not expired:
                     break
-            await _bounded(self._tell(r, Notices.remind)
-                           for r in await self._lifecycle.due_reminders())
-            for record, user in await self._lifecycle.return_stale_claims():
-                await self._audit.record(self._events.event(
-                    AuditAction.REVEAL_FAILED, record, actor=user, team_id=record.team_id,
-                    detail="a view in progress when a bot process stopped was given back"))
+            if not self._stopping:  # else the rest is the next pass's, here or elsewhere
+                await self._remind_and_return_claims()
         except StorageUnavailable:
             self._logger.warning("sweep skipped: the secret store is unreachable")
         if expired_count:
             self._logger.info("expired %d secrets", expired_count)
         return expired_count
+
+    async def _remind_and_return_claims(self) -> None:
+        await _bounded(self._tell(r, Notices.remind)
+                       for r in await self._lifecycle.due_reminders())
+        for record, user in await self._lifecycle.return_stale_claims():
+            await self._audit.record(self._events.event(
+                AuditAction.REVEAL_FAILED, record, actor=user, team_id=record.team_id,
+                detail="a view in progress when a bot process stopped was given back"))
 
     async def _tell(self, record: SecretRecord,
                     notice: Callable[[Notices, SecretRecord], Awaitable[None]]) -> None:
@@ -86,7 +125,7 @@ async def _bounded(works: Iterable[Awaitable[None]], *, at_once: int = 8) -> Non
 def start_scheduler(sweeper: Sweeper, *, interval_seconds: float) -> AsyncIOScheduler:
     """Run the sweeper every `interval_seconds` (never two passes at once)."""
     scheduler = AsyncIOScheduler()
-    scheduler.add_job(sweeper.run_once, "interval", seconds=interval_seconds,
+    scheduler.add_job(sweeper.scheduled, "interval", seconds=interval_seconds,
                       id="sweep", max_instances=1, coalesce=True)
     scheduler.start()
     return scheduler

@@ -36,6 +36,7 @@ from bot.jobs import Sweeper, start_scheduler
 from bot.lifecycle import LifecycleService
 from bot.notices import Events
 from bot.people import PersonCache
+from bot.readiness import Readiness, ReadinessCheck
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
@@ -47,8 +48,13 @@ from bot.telemetry.slack_observer import SlackCallObserver
 from bot.workspaces import OneWorkspace, TeamNotices, Workspaces
 
 SLACK_TIMEOUT_SECONDS = 10
+# Shutdown, after the server has finished the requests in flight: follow-up work and a
+# running sweep get DRAIN_SECONDS together, then an audit post in flight its own timeout.
+# With uvicorn's 10 s for requests, a process is gone within about 25 s at worst, inside
+# the 30 s that Kubernetes and Heroku allow before SIGKILL.
 DRAIN_SECONDS = 10.0
 SCRAPE_READ_SECONDS = 1.0  # Redis reads for one /metrics scrape
+OUTBOX_STOP_SECONDS = 6.0
 
 
 @dataclass
@@ -70,6 +76,7 @@ class Runtime:
     clock: Callable[[], float] = time.time
     outbox_task: asyncio.Task[None] | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    readiness: ReadinessCheck | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
@@ -153,17 +160,16 @@ class Runtime:
                            "but not posted to Slack")
         runtime = cls(settings, bolt, redis, http, store, background, logger, sweeper,
                       scheduler, audit_stream, metrics, keys, clock)
+        runtime.readiness = ReadinessCheck(store=store, keyring=keyring)
         if outbox is not None:
             runtime.outbox_task = asyncio.get_running_loop().create_task(
                 outbox.run(runtime.stopping), name="audit-outbox")
         return runtime
 
-    async def healthy(self) -> bool:
-        """Whether Redis answers."""
-        try:
-            return await self.store.ping()
-        except StorageUnavailable:
-            return False
+    async def ready(self) -> Readiness:
+        """Whether this process can serve: Redis answers and the keys work."""
+        assert self.readiness is not None
+        return await self.readiness()
 
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
         """Hand a Slack request to Bolt, timed, counted and logged (HTTP or Socket Mode)."""
@@ -182,15 +188,18 @@ class Runtime:
         return self.metrics.render(SharedState(active, lag, age))
 
     async def close(self) -> None:
+        """Stop gracefully: no new sweeps; let follow-up work and a running sweep finish;
+        then stop the audit outbox, which gives up its lease; then close the clients."""
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-        await self.background.drain(DRAIN_SECONDS)
+            self.scheduler.shutdown(wait=False)  # cancels the job, not the pass (jobs.py)
+        await asyncio.gather(self.background.drain(DRAIN_SECONDS),
+                             self.sweeper.stop(DRAIN_SECONDS))
         if self.outbox_task is not None:
             # Stopped last, after the drained work has recorded its events; whatever it
             # has not posted yet stays in the stream for the next process.
             self.stopping.set()
             try:
-                await asyncio.wait_for(self.outbox_task, timeout=DRAIN_SECONDS)
+                await asyncio.wait_for(self.outbox_task, timeout=OUTBOX_STOP_SECONDS)
             except (TimeoutError, asyncio.CancelledError):
                 self.logger.warning("the audit outbox did not stop in time")
             except Exception as exc:  # noqa: BLE001 - shutdown goes on; logged

@@ -1,9 +1,9 @@
 """The HTTP face of the bot, as a small ASGI app served by uvicorn.
 
-Routes: POST /slack/events (commands, interactivity, events) to Bolt, GET /healthz and
-/readyz, GET /metrics (Prometheus), and with OAuth GET /slack/install and
-/slack/oauth_redirect (Bolt's install flow). Bodies are size-limited before they are read
-in full.
+Routes: POST /slack/events (commands, interactivity, events) to Bolt, GET /healthz
+(liveness), GET /readyz (readiness: Redis and the keys), GET /metrics (Prometheus), and
+with OAuth GET /slack/install and /slack/oauth_redirect (Bolt's install flow). Bodies are
+size-limited before they are read in full.
 """
 
 from __future__ import annotations
@@ -85,10 +85,14 @@ class BotASGI:
         elif runtime.bolt.oauth_flow is not None and method == "GET" and path in (
                 runtime.bolt.oauth_flow.install_path, runtime.bolt.oauth_flow.redirect_uri_path):
             await self._install(runtime, scope, send)
-        elif path in ("/healthz", "/readyz") and method in ("GET", "HEAD"):
-            ok = await runtime.healthy()
-            await _respond(send, 200 if ok else 503,
-                           {"ok": ok, "redis": "up" if ok else "unreachable"})
+        elif path == "/healthz" and method in ("GET", "HEAD"):
+            # Liveness: the process answers. Redis is /readyz's business, so that an
+            # outage takes replicas out of rotation instead of getting them restarted.
+            await _respond(send, 200, {"ok": True})
+        elif path == "/readyz" and method in ("GET", "HEAD"):
+            verdict = await runtime.ready()
+            await _respond(send, 200 if verdict.ready else 503,
+                           {"ok": verdict.ready, "reason": verdict.reason})
         elif path == "/metrics" and method in ("GET", "HEAD"):
             page = await runtime.metrics_page()
             await send({"type": "http.response.start", "status": 200,

@@ -237,8 +237,10 @@ def test_no_plaintext_outside_the_reveal_modal(sim, slack, bot, redis_sync):
 
 
 def test_health_and_http_edges(bot):
-    """/healthz answers 200 with Redis up; unknown paths 404; oversized bodies 413."""
+    """/healthz and /readyz answer 200 with Redis up; unknown paths 404; oversized
+    bodies 413."""
     assert bot.get("/healthz")[0] == 200
+    assert bot.get("/readyz") == (200, b'{"ok": true, "reason": "ok"}')
     assert bot.get("/nope")[0] == 404
     assert bot.get("/slack/events")[0] == 405
     status, _ = bot.request("POST", "/slack/events", b"x" * (600 * 1024),
@@ -275,8 +277,9 @@ def test_an_expired_trigger_gives_the_view_back(sim, slack):
     assert preformatted(sim.shown_view(again.trigger_id)) == SECRET
 
 
-def test_healthz_reports_redis_down(slack, tmp_path):
-    """With Redis unreachable the bot still starts, and /healthz answers 503 (not 200)."""
+def test_readyz_reports_redis_down(slack, tmp_path):
+    """With Redis unreachable the bot still starts: /healthz (liveness) answers 200 and
+    /readyz 503, naming Redis."""
     from tests.conftest import bot_env
     from tests.harness.bot_process import BotProcess
 
@@ -292,7 +295,8 @@ def test_healthz_reports_redis_down(slack, tmp_path):
                 break
             except OSError:
                 time.sleep(0.1)
-        assert status == 503
-        assert json.loads(down.get("/readyz")[1]) == {"ok": False, "redis": "unreachable"}
+        assert status == 200
+        assert down.get("/readyz") == (503, json.dumps(
+            {"ok": False, "reason": "redis unreachable"}).encode())
     finally:
         down.stop()

@@ -815,6 +815,22 @@ def test_latency_delays_answers_concurrently(slack):
     assert 0.2 <= elapsed < 1.5
 
 
+def test_arrived_counts_calls_still_waiting_out_the_latency(slack):
+    """A call counts as arrived before its answer leaves (and it is recorded)."""
+    slack.latency = 0.5
+    client = WebClient(token=TOKEN, base_url=slack.base_url)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending = [pool.submit(client.auth_test) for _ in range(2)]
+        deadline = time.monotonic() + 2
+        while slack.arrived("auth.test") < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert slack.arrived("auth.test") == 2
+        assert slack.calls_to("auth.test") == []
+        assert slack.arrived("auth.revoke") == 0
+        assert all(p.result()["ok"] for p in pending)
+    assert len(slack.calls_to("auth.test")) == 2
+
+
 # -- recording ---------------------------------------------------------------------------
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import os
 import signal
@@ -19,9 +20,10 @@ REPO = Path(__file__).resolve().parents[2]
 class BotProcess:
     """Starts the bot and talks to it over real HTTP.
 
-    The bot counts as started when `ready()` holds: by default when GET /healthz
-    answers 200 (HTTP mode). A bot in Socket Mode serves no HTTP, so its tests pass
-    a check of their own, such as "the Socket Mode stand-in saw a connection".
+    The bot counts as started when `ready()` holds: by default when GET /readyz
+    answers 200 (HTTP mode: Redis reachable, keys usable). A bot in Socket Mode serves
+    no HTTP, so its tests pass a check of their own, such as "the Socket Mode stand-in
+    saw a connection".
     """
 
     def __init__(self, env: Mapping[str, str], *, workdir: Path,
@@ -38,8 +40,11 @@ class BotProcess:
 
     def start(self, timeout: float = 20.0) -> BotProcess:
         log = self.log_path.open("ab")
+        # A session of its own: with WEB_CONCURRENCY > 1 the bot is a supervisor and its
+        # workers, and `kill` must not leave workers behind.
         self._proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=self.workdir,
-                                      env=self.env, stdout=log, stderr=subprocess.STDOUT)
+                                      env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                      start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -52,7 +57,7 @@ class BotProcess:
 
     def _healthy(self) -> bool:
         try:
-            return self.get("/healthz")[0] == 200
+            return self.get("/readyz")[0] == 200
         except OSError:
             return False
 
@@ -61,21 +66,41 @@ class BotProcess:
         """The exit status once the process has ended, else None."""
         return self._proc.poll() if self._proc else None
 
-    def stop(self, timeout: float = 15.0) -> None:
+    @property
+    def pid(self) -> int:
+        assert self._proc is not None
+        return self._proc.pid
+
+    def terminate(self) -> None:
+        """SIGTERM to the bot's main process only, as an orchestrator sends it."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGTERM)
+
+    def wait(self, timeout: float) -> int:
+        """The exit status once the bot has ended (subprocess.TimeoutExpired if not)."""
+        assert self._proc is not None
+        return self._proc.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM, then SIGKILL if the bot has not exited after `timeout` seconds."""
         if self._proc and self._proc.poll() is None:
             self._proc.send_signal(signal.SIGTERM)
             try:
                 self._proc.wait(timeout)
             except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait()
+                self.kill()
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown code runs (a crash)."""
+        """SIGKILL to the bot and any worker processes: no shutdown code runs (a crash)."""
         if self._proc and self._proc.poll() is None:
-            self._proc.kill()
+            self._kill_group()
             self._proc.wait(10)
+
+    def _kill_group(self) -> None:
+        # Only while the main process is unreaped: its id is then still its group's.
+        if self._proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self._proc.pid, signal.SIGKILL)
 
     def __enter__(self) -> BotProcess:
         return self.start()

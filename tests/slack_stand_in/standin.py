@@ -81,6 +81,7 @@ class SlackStandIn:
         self._state.socket_url = self.socket.issue_url
         self.latency = 0.0
         """Seconds every Web API and response_url answer is delayed (per request thread)."""
+        self._arrivals: list[str] = []  # request paths as they arrive, before the latency
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -321,6 +322,14 @@ class SlackStandIn:
         """
         return self._state.calls.wait_for(method, count=count, timeout=timeout, where=where)
 
+    def arrived(self, method: str) -> int:
+        """How many requests to `method` ("users.info", "response_url") have arrived,
+        answered or not: with `latency`, a call is recorded only as its answer leaves,
+        and a test may need to know it is under way."""
+        path = "/response/" if method == "response_url" else f"/api/{method}"
+        return sum(1 for p in list(self._arrivals) if p.startswith(path) and (
+            method == "response_url" or p == path))
+
     def sent_texts(self) -> list[str]:
         """Every string the bot sent in any call's params (for leak checks)."""
         return self._state.calls.sent_texts()
@@ -383,10 +392,12 @@ class SlackStandIn:
         with self._state.lock:
             self._state.forget_conversation_state()
             self._state.calls.clear()
+            self._arrivals.clear()
         self.socket.reset()
         self.latency = 0.0
 
     # -- serving ------------------------------------------------------------------
 
     def _serve(self, request: HttpRequest) -> Answer:
+        self._arrivals.append(request.path)  # list.append is atomic: no lock needed
         return serving.serve(self._state, request, root_url=self.root_url, latency=self.latency)

@@ -1,0 +1,76 @@
+"""HTTP mode under uvicorn: WEB_CONCURRENCY worker processes on HOST:PORT.
+
+With one worker uvicorn serves in this process; with more, a supervisor process binds
+the socket and starts each worker afresh (spawn), so the workers import the app by name
+and build it with `create_app`. Each worker builds its own Runtime at lifespan start:
+clients, scheduler and audit outbox are per process, and the storage makes the
+replicas agree (see README, "Several replicas").
+
+SIGTERM stops gracefully: the listening socket closes, requests in flight are answered
+(up to GRACEFUL_SECONDS), then the Runtime drains its follow-up work and stops its
+scheduler and outbox (bot.runtime), and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+from types import FrameType
+
+import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
+
+from bot import logs
+from bot.config import Settings, load_settings
+from bot.web import BotASGI
+
+APP_FACTORY = "bot.serving:create_app"
+GRACEFUL_SECONDS = 10  # for requests in flight: Slack gives each one 3 s anyway
+EXIT_STARTUP_FAILED = 3  # uvicorn's own status when the app cannot start
+
+
+def create_app() -> BotASGI:
+    """The app for one worker process. A worker is an entry point of its own (it starts
+    from nothing), so it reads the settings and sets up logging: the same environment as
+    its supervisor's, which checked them already (and set PROMETHEUS_MULTIPROC_DIR)."""
+    settings = load_settings()
+    logs.configure(settings.log_level, fmt=settings.log_format,
+                   secrets=logs.secret_values(settings))
+    return BotASGI(settings, logger=logging.getLogger("bot"))
+
+
+def serve_http(settings: Settings, logger: logging.Logger) -> int:
+    """Serve until SIGTERM or SIGINT; the process's exit status."""
+    config = uvicorn.Config(
+        APP_FACTORY, factory=True, host=settings.host, port=settings.port,
+        workers=settings.web_concurrency, lifespan="on", access_log=False,
+        log_level=settings.log_level.lower(), timeout_graceful_shutdown=GRACEFUL_SECONDS,
+        # Keep the logging set up by the entry point (JSON lines, scrubbed): uvicorn's
+        # loggers propagate to it instead of getting handlers of their own.
+        log_config=None, server_header=False)
+    logger.info("serving HTTP on %s:%s with %d worker process(es) (POST /slack/events)",
+                settings.host, settings.port, config.workers)
+    if config.workers == 1:
+        return _serve_here(config)
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    # The supervisor gives up when a worker fails before serving (its exit status says
+    # so): say it with ours too, or an orchestrator would count the stop as clean.
+    failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+    return EXIT_STARTUP_FAILED if failed else 0
+
+
+def _serve_here(config: uvicorn.Config) -> int:
+    server = uvicorn.Server(config)
+
+    # uvicorn re-raises the signal that stopped it once it has shut down, under the
+    # handler that was there before; by default SIGTERM would then kill the process
+    # (status -15) after a clean stop. This handler makes the stop an exit 0, and a
+    # SIGTERM that arrives before uvicorn takes over its signals still stops it.
+    def stop(signum: int, frame: FrameType | None) -> None:
+        server.should_exit = True
+
+    signal.signal(signal.SIGTERM, stop)
+    server.run()
+    return 0 if server.started else EXIT_STARTUP_FAILED
