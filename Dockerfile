@@ -43,9 +43,10 @@ USER 10001:10001
 
 EXPOSE 3000
 
-# /healthz on $PORT answers 200 only when Redis answers (HTTP mode); any other answer,
-# or none, raises and exits 1. Socket Mode serves no HTTP:
-# there, run with --no-healthcheck (compose: healthcheck: disable: true).
+# /healthz on $PORT is liveness: 200 while the process serves HTTP, whatever Redis does
+# (readiness, with Redis, is /readyz); any other answer, or none, raises and exits 1.
+# Socket Mode serves no HTTP: there, run with --no-healthcheck (compose: healthcheck:
+# disable: true). A graceful stop can take up to ~25 s: docker stop -t 30.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '3000'), timeout=4)"]
 

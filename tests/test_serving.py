@@ -263,3 +263,16 @@ def test_web_concurrency_defaults_to_one_and_must_be_positive(monkeypatch):
     assert load_settings(**base).web_concurrency == 3
     with pytest.raises(ConfigError, match="WEB_CONCURRENCY"):
         load_settings(**base, web_concurrency=0)
+
+
+def test_compose_gives_the_bot_time_to_stop_gracefully():
+    """docker compose waits longer than the bot's worst-case graceful stop before SIGKILL
+    (Docker's default, 10 s, could cut the drain short)."""
+    from pathlib import Path
+
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).parents[1] / "docker-compose.yml").read_text())
+    grace = compose["services"]["bot"]["stop_grace_period"]
+    assert grace.endswith("s")
+    assert float(grace[:-1]) >= SHUTDOWN_BOUND
