@@ -32,7 +32,7 @@ from tests.conftest import (
 )
 from tests.harness.bot_process import BotProcess
 from tests.harness.expiry import make_due
-from tests.harness.redis_server import running_redis
+from tests.harness.redis_server import PersistentRedis
 from tests.harness.slack_client import SlackSim
 
 pytestmark = pytest.mark.e2e
@@ -54,7 +54,7 @@ class Pair:
 def pair(slack, tmp_path) -> Iterator[Pair]:
     slack.reset()
     populate(slack)
-    with running_redis() as server:
+    with PersistentRedis(tmp_path / "redis") as server:
         env = bot_env(slack, server.url, SWEEP_INTERVAL_SECONDS="0.2")
         a = BotProcess(env, workdir=tmp_path / "a")
         b = BotProcess(env, workdir=tmp_path / "b")
