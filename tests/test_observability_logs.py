@@ -204,7 +204,7 @@ def test_redis_down_logs_nothing_secret(slack, tmp_path):
                            passphrase=PASSPHRASE)
         assert reply.status == 200
         sim.click(BOB, message, button)
-        assert bot.get("/healthz")[0] == 503
+        assert bot.get("/readyz")[0] == 503  # not ready; /healthz (liveness) stays 200
         time.sleep(0.5)  # a few sweeps fail
         settle(slack)
     finally:
