@@ -7,8 +7,10 @@ contain secret material: they are safe to log.
     ShareSecretError
     ├── ConfigError            configuration missing or malformed (start-up stops)
     ├── InvalidToken           a ciphertext could not be authenticated or decrypted
+    ├── NeedsPassphrase        a ciphertext only its passphrase can re-encrypt (rotation)
     ├── ValidationFailed       user input rejected; carries per-field messages
     ├── StorageUnavailable     Redis could not be reached in time
+    ├── RateLimited            a person did something too often; carries when to retry
     └── NotShown               a secret was certainly not displayed (its view is given back)
 """
 
@@ -33,6 +35,11 @@ class InvalidToken(ShareSecretError):
     """
 
 
+class NeedsPassphrase(ShareSecretError):
+    """A token of the old passphrase format (v2): its master-key layer cannot be
+    re-encrypted without the passphrase, which the bot never keeps."""
+
+
 class ValidationFailed(ShareSecretError):
     """User input was rejected; `errors` maps a form field (block id) to a message."""
 
@@ -43,6 +50,17 @@ class ValidationFailed(ShareSecretError):
 
 class StorageUnavailable(ShareSecretError):
     """The secret store could not be reached; nothing was changed."""
+
+
+class RateLimited(ShareSecretError):
+    """Someone reached a rate limit; nothing was done. `retry_after` is in seconds."""
+
+    def __init__(self, action: str, *, retry_after: int, limit: int, window: int) -> None:
+        super().__init__(f"rate limited: {action}")
+        self.action = action
+        self.retry_after = retry_after
+        self.limit = limit
+        self.window = window
 
 
 class NotShown(ShareSecretError):

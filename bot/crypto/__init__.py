@@ -1,7 +1,14 @@
 """Encryption of secrets: pure functions, no I/O."""
 
 from bot.crypto.keyring import KeyRing, MasterKey, StaticKeyRing, generate_key_entry, parse_keys
-from bot.crypto.tokens import decrypt, encrypt, key_id_of, needs_passphrase
+from bot.crypto.tokens import (
+    decrypt,
+    encrypt,
+    key_id_of,
+    needs_passphrase,
+    rewrap,
+    version_of,
+)
 
 __all__ = [
     "KeyRing",
@@ -13,4 +20,6 @@ __all__ = [
     "key_id_of",
     "needs_passphrase",
     "parse_keys",
+    "rewrap",
+    "version_of",
 ]

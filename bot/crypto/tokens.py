@@ -9,10 +9,23 @@ Version 1: the data key is HKDF-SHA256(master key, salt, info=b"share-secret/v1 
 key"), so every secret has its own key even under one master key, and a nonce is
 never reused under a key.
 
-Version 2 (a passphrase was set): the input keying material is the master key
-followed by scrypt(passphrase, salt; N=2^15, r=8, p=1), info b"share-secret/v2 data
-key". Neither the stored token plus the master key, nor the passphrase alone,
-decrypts it; and scrypt makes each passphrase guess cost ~32 MiB and tens of ms.
+Version 2 (a passphrase was set; written by earlier releases, still read): the input
+keying material is the master key followed by scrypt(passphrase, salt; N=2^15, r=8,
+p=1), info b"share-secret/v2 data key". Neither the stored token plus the master key,
+nor the passphrase alone, decrypts it; and scrypt makes each passphrase guess cost
+~32 MiB and tens of ms. But the master key cannot be changed without the passphrase.
+
+Version 3 (a passphrase was set; written now) keeps those properties in two layers, so
+that key rotation can re-wrap it without the passphrase and without seeing the secret:
+
+    inner = salt' (16) | nonce' (12) | AES-256-GCM(HKDF(scrypt(passphrase, salt'),
+            salt', b"share-secret/v3 passphrase key"), plaintext, AD=b"v3|" + record id)
+    token = header | AES-256-GCM(HKDF(master key, salt, b"share-secret/v3 wrap key"),
+            inner, AD=header + record id)
+
+The master key opens only the outer layer (what is inside is still sealed by the
+passphrase); the passphrase alone cannot reach the inner layer. `rewrap` replaces the
+outer layer.
 
 The associated data is the whole header followed by the record id: a token copied
 into another record, or with a header byte changed, fails to decrypt.
@@ -34,14 +47,18 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from bot.crypto.keyring import KeyRing
-from bot.errors import InvalidToken
+from bot.errors import InvalidToken, NeedsPassphrase
 
 VERSION_1 = 0x01
 VERSION_2 = 0x02
+VERSION_3 = 0x03
 SALT_BYTES = 16
 NONCE_BYTES = 12
 TAG_BYTES = 16
-HKDF_INFO = {VERSION_1: b"share-secret/v1 data key", VERSION_2: b"share-secret/v2 data key"}
+HKDF_INFO = {VERSION_1: b"share-secret/v1 data key", VERSION_2: b"share-secret/v2 data key",
+             VERSION_3: b"share-secret/v3 wrap key"}
+INNER_INFO = b"share-secret/v3 passphrase key"
+PASSPHRASE_VERSIONS = frozenset({VERSION_2, VERSION_3})
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 
 RandomBytes = Callable[[int], bytes]
@@ -51,32 +68,50 @@ def encrypt(plaintext: bytes, *, record_id: str, keyring: KeyRing,
             passphrase: str | None = None, random_bytes: RandomBytes = os.urandom) -> bytes:
     """Encrypt `plaintext` for the record `record_id` under the ring's first key (and
     the passphrase, when one is given)."""
-    version = VERSION_2 if passphrase is not None else VERSION_1
-    master = keyring.encryption_key()
-    salt = random_bytes(SALT_BYTES)
-    nonce = random_bytes(NONCE_BYTES)
-    if len(salt) != SALT_BYTES or len(nonce) != NONCE_BYTES:
-        raise ValueError("random_bytes returned the wrong length")
-    kid = master.key_id.encode("ascii")
-    header = bytes([version, len(kid)]) + kid + salt + nonce
-    body = AESGCM(_data_key(version, master.material, salt, passphrase)).encrypt(
-        nonce, plaintext, _associated_data(header, record_id))
-    return header + body
+    if passphrase is None:
+        return _seal(VERSION_1, plaintext, record_id, keyring, random_bytes)
+    salt, nonce = _salt_and_nonce(random_bytes)
+    inner_key = _hkdf(_scrypt(passphrase, salt), salt, INNER_INFO)
+    inner = salt + nonce + AESGCM(inner_key).encrypt(nonce, plaintext, _inner_ad(record_id))
+    return _seal(VERSION_3, inner, record_id, keyring, random_bytes)
 
 
 def decrypt(token: bytes, *, record_id: str, keyring: KeyRing,
             passphrase: str | None = None) -> bytes:
     """Decrypt a token made for `record_id`; raise InvalidToken for any fault at all
     (including a missing or wrong passphrase)."""
-    key_id, salt, nonce, header_end = _parse_header(token)
-    master = keyring.key(key_id)
-    if master is None or (token[0] == VERSION_2) != (passphrase is not None):
+    version = token[0] if token else 0
+    if (version in PASSPHRASE_VERSIONS) != (passphrase is not None):
+        _parse_header(token)  # a malformed token reads as malformed, whatever was passed
         raise InvalidToken
-    try:
-        return AESGCM(_data_key(token[0], master.material, salt, passphrase)).decrypt(
-            nonce, token[header_end:], _associated_data(token[:header_end], record_id))
-    except InvalidTag:
-        raise InvalidToken from None
+    if version == VERSION_3:
+        assert passphrase is not None
+        inner = _open(token, record_id, keyring)
+        salt, nonce, body = inner[:SALT_BYTES], inner[SALT_BYTES:SALT_BYTES + NONCE_BYTES], \
+            inner[SALT_BYTES + NONCE_BYTES:]
+        if len(body) < TAG_BYTES:
+            raise InvalidToken
+        try:
+            return AESGCM(_hkdf(_scrypt(passphrase, salt), salt, INNER_INFO)).decrypt(
+                nonce, body, _inner_ad(record_id))
+        except InvalidTag:
+            raise InvalidToken from None
+    return _open(token, record_id, keyring, passphrase)
+
+
+def rewrap(token: bytes, *, record_id: str, keyring: KeyRing,
+           random_bytes: RandomBytes = os.urandom) -> bytes:
+    """The same secret under the ring's first key, for key rotation.
+
+    Version 1 is decrypted and encrypted again (in memory only); version 3 has only its
+    outer layer replaced, so the passphrase is not needed and the secret is never seen.
+    Version 2 cannot be re-wrapped without its passphrase: it raises NeedsPassphrase.
+    Any other fault raises InvalidToken.
+    """
+    _parse_header(token)
+    if token[0] == VERSION_2:
+        raise NeedsPassphrase
+    return _seal(token[0], _open(token, record_id, keyring), record_id, keyring, random_bytes)
 
 
 def key_id_of(token: bytes) -> str:
@@ -87,7 +122,49 @@ def key_id_of(token: bytes) -> str:
 def needs_passphrase(token: bytes) -> bool:
     """Whether the token was made with a passphrase."""
     _parse_header(token)
-    return token[0] == VERSION_2
+    return token[0] in PASSPHRASE_VERSIONS
+
+
+def version_of(token: bytes) -> int:
+    """The token's format version (1, 2 or 3)."""
+    _parse_header(token)
+    return token[0]
+
+
+def _seal(version: int, payload: bytes, record_id: str, keyring: KeyRing,
+          random_bytes: RandomBytes) -> bytes:
+    master = keyring.encryption_key()
+    salt, nonce = _salt_and_nonce(random_bytes)
+    kid = master.key_id.encode("ascii")
+    header = bytes([version, len(kid)]) + kid + salt + nonce
+    body = AESGCM(_hkdf(master.material, salt, HKDF_INFO[version])).encrypt(
+        nonce, payload, _associated_data(header, record_id))
+    return header + body
+
+
+def _open(token: bytes, record_id: str, keyring: KeyRing, passphrase: str | None = None) -> bytes:
+    """The payload of a token's outer layer (the plaintext for v1 and v2)."""
+    key_id, salt, nonce, header_end = _parse_header(token)
+    master = keyring.key(key_id)
+    if master is None:
+        raise InvalidToken
+    material = master.material
+    if token[0] == VERSION_2:
+        assert passphrase is not None
+        material += _scrypt(passphrase, salt)
+    try:
+        return AESGCM(_hkdf(material, salt, HKDF_INFO[token[0]])).decrypt(
+            nonce, token[header_end:], _associated_data(token[:header_end], record_id))
+    except InvalidTag:
+        raise InvalidToken from None
+
+
+def _salt_and_nonce(random_bytes: RandomBytes) -> tuple[bytes, bytes]:
+    salt = random_bytes(SALT_BYTES)
+    nonce = random_bytes(NONCE_BYTES)
+    if len(salt) != SALT_BYTES or len(nonce) != NONCE_BYTES:
+        raise ValueError("random_bytes returned the wrong length")
+    return salt, nonce
 
 
 def _parse_header(token: bytes) -> tuple[str, bytes, bytes, int]:
@@ -105,14 +182,13 @@ def _parse_header(token: bytes) -> tuple[str, bytes, bytes, int]:
         header_end
 
 
-def _data_key(version: int, master: bytes, salt: bytes, passphrase: str | None) -> bytes:
-    material = master
-    if version == VERSION_2:
-        assert passphrase is not None
-        material += Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(
-            normalize_passphrase(passphrase))
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt,
-                info=HKDF_INFO[version]).derive(material)
+def _scrypt(passphrase: str, salt: bytes) -> bytes:
+    return Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(
+        normalize_passphrase(passphrase))
+
+
+def _hkdf(material: bytes, salt: bytes, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(material)
 
 
 def normalize_passphrase(passphrase: str) -> bytes:
@@ -123,3 +199,7 @@ def normalize_passphrase(passphrase: str) -> bytes:
 
 def _associated_data(header: bytes, record_id: str) -> bytes:
     return header + record_id.encode("utf-8")
+
+
+def _inner_ad(record_id: str) -> bytes:
+    return b"v3|" + record_id.encode("utf-8")
