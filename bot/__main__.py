@@ -36,6 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     doctor.add_argument("--post-test", action="store_true",
                         help="also post a test line to the audit channel (a sure check "
                              "when the token cannot read channel information)")
+    keys = commands.add_parser("keys", help="encryption keys").add_subparsers(
+        dest="keys_command", required=True)
+    keys.add_parser("rotate", help="re-encrypt every active secret under the first key of "
+                                   "ENCRYPTION_KEYS (safe while the bot serves; re-runnable)")
+    keys.add_parser("check", help="which key ids active secrets use (exit 1 if one is "
+                                  "missing from ENCRYPTION_KEYS)")
     args = parser.parse_args(argv)
 
     if args.command == "keygen":
@@ -45,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"share-secret: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         return 0
-    if args.command in {"audit", "admin"}:
+    if args.command in {"audit", "admin", "keys"}:
         return _tool(args)
     if args.command == "doctor":
         from bot import doctor as doctor_checks
@@ -56,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
 def _tool(args: argparse.Namespace) -> int:
     from redis.exceptions import RedisClusterException, RedisError
 
-    from bot import cli_tools
+    from bot import cli_keys, cli_tools
     from bot.config import load_settings
     from bot.errors import StorageUnavailable
 
@@ -65,6 +71,11 @@ def _tool(args: argparse.Namespace) -> int:
         if args.command == "audit":
             asyncio.run(cli_tools.export_audit(settings, since=args.since, until=args.until,
                                                event=args.event, actor=args.actor))
+        elif args.command == "keys" and args.keys_command == "check":
+            return asyncio.run(cli_keys.check_keys(settings))
+        elif args.command == "keys":
+            report = asyncio.run(cli_keys.rotate_keys(settings))
+            return 0 if report.complete else 3
         else:
             asyncio.run(cli_tools.admin_stats(settings))
     except ConfigError as exc:
@@ -73,6 +84,10 @@ def _tool(args: argparse.Namespace) -> int:
     except (StorageUnavailable, RedisError, RedisClusterException, OSError):
         print("share-secret: Redis is unreachable (check REDIS_URL)", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        # Nothing is half-done: every secret is replaced atomically or not at all.
+        print("share-secret: interrupted; run it again to continue", file=sys.stderr)
+        return 130
     return 0
 
 

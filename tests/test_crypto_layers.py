@@ -61,7 +61,8 @@ def test_v3_matches_independent_construction():
     assert token == header + AESGCM(outer_key).encrypt(NONCE, inner, header + b"rec-1")
     assert decrypt(token, record_id="rec-1", keyring=OLD_RING,
                    passphrase=" open sesame\n") == b"hunter2"
-    assert needs_passphrase(token) and version_of(token) == 3
+    assert needs_passphrase(token)
+    assert version_of(token) == 3
 
 
 @pytest.mark.parametrize("passphrase", [None, "wrong one"])
@@ -83,7 +84,8 @@ def test_legacy_v2_tokens_still_decrypt():
     """Tokens written by earlier releases (v2) keep working with their passphrase."""
     token = legacy_v2(b"old secret", b"pass", "rec-9")
     assert decrypt(token, record_id="rec-9", keyring=OLD_RING, passphrase="pass") == b"old secret"
-    assert needs_passphrase(token) and version_of(token) == 2
+    assert needs_passphrase(token)
+    assert version_of(token) == 2
     with pytest.raises(InvalidToken):
         decrypt(token, record_id="rec-9", keyring=OLD_RING)
 
@@ -92,7 +94,8 @@ def test_rewrap_v1_moves_to_the_first_key():
     """A plain token re-wrapped decrypts under the new key alone."""
     token = encrypt(b"plain", record_id="r", keyring=OLD_RING)
     moved = rewrap(token, record_id="r", keyring=BOTH)
-    assert key_id_of(moved) == "k2" and version_of(moved) == 1
+    assert key_id_of(moved) == "k2"
+    assert version_of(moved) == 1
     assert decrypt(moved, record_id="r", keyring=NEW_ONLY) == b"plain"
     with pytest.raises(InvalidToken):
         decrypt(moved, record_id="r", keyring=OLD_RING)
@@ -102,7 +105,8 @@ def test_rewrap_v3_needs_no_passphrase_and_keeps_it():
     """A passphrase token is re-wrapped without its passphrase; it still needs it after."""
     token = encrypt(b"guarded", record_id="r", keyring=OLD_RING, passphrase="pass")
     moved = rewrap(token, record_id="r", keyring=BOTH)
-    assert key_id_of(moved) == "k2" and version_of(moved) == 3
+    assert key_id_of(moved) == "k2"
+    assert version_of(moved) == 3
     assert decrypt(moved, record_id="r", keyring=NEW_ONLY, passphrase="pass") == b"guarded"
     for wrong in (None, "nope"):
         with pytest.raises(InvalidToken):

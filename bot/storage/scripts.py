@@ -172,3 +172,23 @@ local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
 if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
 return redis.call('ZREM', KEYS[1], ARGV[1])
 """
+
+# Key rotation's compare-and-set: the new ciphertext replaces the old one only while the
+# secret is still active and its ciphertext is exactly the one that was re-encrypted, so
+# a secret burned, revoked or expired meanwhile is never brought back, and the TTL (the
+# expiry) is kept as it is.
+# KEYS[1] meta hash, KEYS[2] ciphertext
+# ARGV[1] the full secret id, ARGV[2] the ciphertext read, ARGV[3] its replacement
+# -> "rotated" | "ended" (no longer active, or its ciphertext is gone) | "changed" (the
+#    ciphertext is no longer the one read: re-read it)
+REWRAP = """
+local m = KEYS[1]
+if redis.call('HGET', m, 'id') ~= ARGV[1] or redis.call('HGET', m, 'st') ~= 'active' then
+  return 'ended'
+end
+local current = redis.call('GET', KEYS[2])
+if not current then return 'ended' end
+if current ~= ARGV[2] then return 'changed' end
+redis.call('SET', KEYS[2], ARGV[3], 'KEEPTTL')
+return 'rotated'
+"""

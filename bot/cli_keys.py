@@ -1,0 +1,104 @@
+"""Operator commands `keys rotate` and `keys check`: counts and key ids only, never a
+secret, a key or a ciphertext."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import UTC, datetime
+from typing import TextIO
+
+from bot import rotation
+from bot.config import Settings
+from bot.crypto import StaticKeyRing
+from bot.storage import KeySpace, connect
+from bot.storage.key_usage import RedisKeyUsage
+
+PROGRESS_SECONDS = 2.0
+
+
+async def rotate_keys(settings: Settings, *, out: TextIO = sys.stdout,
+                      progress: TextIO = sys.stderr,
+                      page: int = rotation.PAGE) -> rotation.RotationReport:
+    """Move every active secret to the first key of ENCRYPTION_KEYS and print the counts."""
+    ring = StaticKeyRing(settings.encryption_keys)
+    client = connect(settings.redis_url.get_secret_value())
+    store = RedisKeyUsage(client, keys=KeySpace(settings.redis_key_prefix))
+    last = time.monotonic()
+
+    def tick(report: rotation.RotationReport) -> None:
+        nonlocal last
+        if time.monotonic() - last >= PROGRESS_SECONDS:
+            last = time.monotonic()
+            progress.write(f"... {_counts(report)}\n")
+            progress.flush()
+
+    progress.write(f"Re-encrypting active secrets under key {ring.encryption_key().key_id}\n")
+    try:
+        report = await rotation.rotate(store, ring, progress=tick, page=page)
+    finally:
+        await client.aclose()
+    out.write(_summary(report))
+    return report
+
+
+def _counts(report: rotation.RotationReport) -> str:
+    return (f"scanned {report.scanned}, rotated {report.rotated}, already current "
+            f"{report.current}, ended meanwhile {report.ended}, "
+            f"skipped {sum(report.skipped.values())}")
+
+
+def _summary(report: rotation.RotationReport) -> str:
+    lines = [f"Key rotation to {report.target}: {_counts(report)}."]
+    for reason, count in sorted(report.skipped.items()):
+        lines.append(f"  skipped {count}: {reason}")
+    if report.last_old_format_expiry is not None:
+        lines.append(f"  the last of the older-format passphrase secrets expires "
+                     f"{_when(report.last_old_format_expiry)}; they end sooner when revealed "
+                     "or revoked.")
+    if report.complete:
+        lines.append(f"Every active secret is under {report.target}. Run `keys check`, then "
+                     "remove the other keys from ENCRYPTION_KEYS.")
+    else:
+        lines.append("Some secrets still use other keys: keep those keys configured "
+                     "(`keys check` lists them).")
+    return "\n".join(lines) + "\n"
+
+
+async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
+    """Print which key ids active secrets use; 1 when one of them is not configured."""
+    configured = [key.key_id for key in settings.encryption_keys]
+    client = connect(settings.redis_url.get_secret_value())
+    try:
+        found = await rotation.usage(RedisKeyUsage(client,
+                                                   keys=KeySpace(settings.redis_key_prefix)))
+    finally:
+        await client.aclose()
+    total = sum(found.by_key.values())
+    out.write(f"Active secrets: {total}\n")
+    for key_id in configured + sorted(set(found.by_key) - set(configured)):
+        role = "encrypts" if key_id == configured[0] else (
+            "configured" if key_id in configured else "NOT CONFIGURED")
+        count = found.by_key.get(key_id, 0)
+        line = f"  {key_id:<32} {role:<15} {count} active"
+        if count:
+            line += f", the last expires {_when(found.last_expiry[key_id])}"
+        if found.old_format.get(key_id):
+            line += (f" ({found.old_format[key_id]} with a passphrase in the older format: "
+                     "rotation cannot move them)")
+        out.write(line + "\n")
+    if found.unreadable:
+        out.write(f"  {found.unreadable} ciphertexts are damaged (no key id can be read)\n")
+    missing = sorted(set(found.by_key) - set(configured))
+    removable = [k for k in configured[1:] if not found.by_key.get(k)]
+    if removable:
+        out.write(f"Unused, can be removed from ENCRYPTION_KEYS: {', '.join(removable)}\n")
+    if missing:
+        out.write(f"In use but missing from ENCRYPTION_KEYS: {', '.join(missing)}: those "
+                  "secrets cannot be revealed until the key is added back.\n")
+        return 1
+    return 0
+
+
+def _when(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M UTC")

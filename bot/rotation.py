@@ -1,0 +1,156 @@
+"""Key rotation: move every active secret to the key ring's first key, and tell which
+key ids are still in use.
+
+Safe while the bot serves: each secret is read, re-encrypted in memory and written back
+by a compare-and-set (bot.storage.scripts.REWRAP), which replaces the ciphertext only if
+it is still the one read and the secret still active, keeping its TTL. A secret revealed
+for the last time, revoked or expired meanwhile stays gone; one whose ciphertext a
+concurrent run already replaced is read again. Nothing is kept between runs: a run
+skips what is already under the first key, so an interrupted run is finished by running
+it again.
+
+Plaintext exists only inside `crypto.rewrap` for plain (v1) secrets; passphrase secrets
+of the layered format (v3) have only their master-key layer replaced and are never
+decrypted. Passphrase secrets of the older format (v2) cannot be re-encrypted without a
+passphrase the bot never keeps: they are counted, with the time the last of them
+expires, after which the old key can go.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot import crypto
+from bot.errors import InvalidToken, NeedsPassphrase
+from bot.storage.key_usage import StoredToken
+
+PAGE = 200
+CHANGED_RETRIES = 3
+
+# Why a secret was left under its old key (the report's wording, keyed by reason).
+OLD_FORMAT = "passphrase in the older format (needs its passphrase to move; waits to end)"
+KEY_MISSING = "its key is not in ENCRYPTION_KEYS (cannot be decrypted)"
+DAMAGED = "damaged ciphertext (cannot be decrypted)"
+BUSY = "kept changing during the run (run again)"
+
+
+class KeyUsageStore(Protocol):
+    """What rotation needs from storage (see bot.storage.key_usage.RedisKeyUsage)."""
+
+    async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]: ...
+    async def read(self, handles: list[str]) -> list[StoredToken]: ...
+    async def replace(self, secret_id: str, *, old: bytes, new: bytes) -> str: ...
+
+
+@dataclass
+class RotationReport:
+    """Counts of a rotation run so far. `skipped` maps a reason to how many."""
+
+    target: str
+    scanned: int = 0
+    rotated: int = 0
+    current: int = 0
+    ended: int = 0  # burned, revoked or expired before (or while) it was reached
+    skipped: Counter[str] = field(default_factory=Counter)
+    last_old_format_expiry: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        """Whether nothing active is left under another key."""
+        return not self.skipped
+
+
+@dataclass
+class KeyUsage:
+    """Active secrets by key id (and how many of them are older-format passphrase ones)."""
+
+    by_key: Counter[str] = field(default_factory=Counter)
+    old_format: Counter[str] = field(default_factory=Counter)
+    last_expiry: dict[str, float] = field(default_factory=dict)
+    unreadable: int = 0  # ciphertexts whose header cannot be read
+
+
+Progress = Callable[[RotationReport], None]
+
+
+async def rotate(store: KeyUsageStore, keyring: crypto.KeyRing, *,
+                 progress: Progress | None = None, page: int = PAGE) -> RotationReport:
+    """Re-encrypt every active secret not yet under the ring's first key."""
+    report = RotationReport(target=keyring.encryption_key().key_id)
+    cursor = 0
+    while True:
+        cursor, stored = await store.page(cursor, count=page)
+        for item in stored:
+            await _rotate_one(store, keyring, item, report)
+        if progress is not None and stored:
+            progress(report)
+        if cursor == 0:
+            return report
+
+
+async def _rotate_one(store: KeyUsageStore, keyring: crypto.KeyRing, item: StoredToken,
+                      report: RotationReport) -> None:
+    report.scanned += 1
+    for _ in range(CHANGED_RETRIES):
+        if item.token is None or item.secret_id is None or not item.active:
+            report.ended += 1
+            return
+        try:
+            if crypto.key_id_of(item.token) == report.target:
+                report.current += 1
+                return
+            new = crypto.rewrap(item.token, record_id=item.secret_id, keyring=keyring)
+        except NeedsPassphrase:
+            report.skipped[OLD_FORMAT] += 1
+            if item.expires_at is not None:
+                report.last_old_format_expiry = max(report.last_old_format_expiry or 0,
+                                                    item.expires_at)
+            return
+        except InvalidToken:
+            report.skipped[_why_unreadable(item.token, keyring)] += 1
+            return
+        outcome = await store.replace(item.secret_id, old=item.token, new=new)
+        if outcome == "rotated":
+            report.rotated += 1
+            return
+        if outcome == "ended":
+            report.ended += 1
+            return
+        # "changed": another run replaced it meanwhile; look again.
+        item = (await store.read([item.handle]))[0]
+    report.skipped[BUSY] += 1
+
+
+def _why_unreadable(token: bytes, keyring: crypto.KeyRing) -> str:
+    try:
+        return KEY_MISSING if keyring.key(crypto.key_id_of(token)) is None else DAMAGED
+    except InvalidToken:
+        return DAMAGED
+
+
+async def usage(store: KeyUsageStore, *, page: int = PAGE) -> KeyUsage:
+    """Which key ids the active secrets are under (reads headers only; decrypts nothing)."""
+    found = KeyUsage()
+    cursor = 0
+    while True:
+        cursor, stored = await store.page(cursor, count=page)
+        for item in stored:
+            if item.token is None or not item.active:
+                continue
+            try:
+                key_id = crypto.key_id_of(item.token)
+                old_format = crypto.version_of(item.token) == 2
+            except InvalidToken:
+                found.unreadable += 1
+                continue
+            found.by_key[key_id] += 1
+            if old_format:
+                found.old_format[key_id] += 1
+            if item.expires_at is not None:
+                found.last_expiry[key_id] = max(found.last_expiry.get(key_id, 0),
+                                                item.expires_at)
+        if cursor == 0:
+            return found

@@ -1,0 +1,73 @@
+"""Reading every active ciphertext, and replacing one atomically: what key rotation and
+`keys check` need from Redis.
+
+Active secrets are found through the expiry index (every secret is in it from before it
+is stored until the sweep has ended it), walked with ZSCAN: one key, read in pages, so
+the walk costs what is active rather than the whole keyspace, and a secret present for
+the whole walk is seen at least once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from bot.storage import scripts
+from bot.storage.faults import unavailable_on_redis_errors
+from bot.storage.keys import KeySpace
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    """One secret's ciphertext as read, with what rotation must know about it."""
+
+    handle: str
+    secret_id: str | None  # None: its metadata is gone
+    active: bool
+    expires_at: float | None
+    token: bytes | None  # None: the ciphertext is gone (burned, revoked, expired)
+
+
+class RedisKeyUsage:
+    """Ciphertexts by page, and the compare-and-set that replaces one."""
+
+    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._rewrap = redis.register_script(scripts.REWRAP)
+
+    @unavailable_on_redis_errors
+    async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]:
+        """The next page of the expiry index from `cursor` (0 starts; 0 back means done)."""
+        cursor, entries = await self._redis.zscan(self._keys.expiries(), cursor, count=count)
+        handles = [name.decode() for name, _ in entries]
+        return cursor, await self.read(handles)
+
+    @unavailable_on_redis_errors
+    async def read(self, handles: list[str]) -> list[StoredToken]:
+        """The ciphertexts and states of these secrets, in one round trip."""
+        if not handles:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in handles:
+                pipe.hmget(self._keys.meta(name), "id", "st", "exp")
+                pipe.get(self._keys.ciphertext(name))
+            replies = await pipe.execute()
+        found = []
+        for name, (secret_id, status, expires), token in zip(
+                handles, replies[0::2], replies[1::2], strict=True):
+            found.append(StoredToken(
+                handle=name, secret_id=secret_id.decode() if secret_id else None,
+                active=status == b"active", expires_at=float(expires) if expires else None,
+                token=bytes(token) if token is not None else None))
+        return found
+
+    @unavailable_on_redis_errors
+    async def replace(self, secret_id: str, *, old: bytes, new: bytes) -> str:
+        """Put `new` in place of `old` if the secret is still active and its ciphertext is
+        still `old` (keeping its TTL): "rotated", "ended" or "changed"."""
+        outcome = await self._rewrap(
+            keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
+            args=[secret_id, old, new])
+        return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
