@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.crypto import MasterKey, parse_keys
 from bot.errors import ConfigError
+from bot.limits import Rate, parse_rate
 from bot.storage.redis_url import parse_redis_url
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -57,6 +58,9 @@ class Settings(BaseSettings):
     audit_post_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     max_in_flight: int = Field(default=1000, ge=1, le=100_000)
     sweep_interval_seconds: float = Field(default=30, ge=0, le=3600)  # 0: no sweeps here
+    # COUNT/SECONDS per person and workspace, or "off" (see bot.limits for the defaults' why).
+    share_limit: str = "30/600"
+    reveal_attempt_limit: str = "60/600"
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
     log_format: str = Field(default="auto", pattern=r"^(?i:auto|json|text)$")
     # prometheus_client's own variable: where worker processes keep their metrics (the
@@ -124,6 +128,20 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return parse_keys(value)
         return value
+
+    @field_validator("share_limit", "reveal_attempt_limit")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @property
+    def share_rate(self) -> Rate | None:
+        return parse_rate(self.share_limit)
+
+    @property
+    def reveal_rate(self) -> Rate | None:
+        return parse_rate(self.reveal_attempt_limit)
 
     @field_validator("audit_channel_id", mode="before")
     @classmethod

@@ -149,6 +149,7 @@ class RevealOutcome(enum.Enum):
     NEEDS_PASSPHRASE = "needs_passphrase"
     WRONG_PASSPHRASE = "wrong_passphrase"  # the view was given back
     LOCKED = "locked"  # too many wrong passphrases; try later
+    RATE_LIMITED = "rate_limited"  # this person tried too often; nothing was claimed
 
 
 class AuditAction(enum.Enum):
@@ -167,6 +168,7 @@ class AuditAction(enum.Enum):
     REVEAL_FAILED = "reveal_failed"
     ADMIN_VIEWED = "admin_viewed"
     SETTINGS_CHANGED = "settings_changed"  # a workspace's audit channel or admins (OAuth)
+    RATE_LIMITED = "rate_limited"  # someone reached a rate limit; nothing was done
     UNREADABLE = "unreadable"  # an entry of the stream this version cannot read
 
 

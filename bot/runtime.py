@@ -34,6 +34,7 @@ from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
 from bot.jobs import Sweeper, start_scheduler
 from bot.lifecycle import LifecycleService
+from bot.limits import RateLimits
 from bot.notices import Events
 from bot.people import PersonCache
 from bot.readiness import Readiness, ReadinessCheck
@@ -42,6 +43,7 @@ from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.connection import RedisClient
 from bot.storage.counts import active_secrets
+from bot.storage.rate_counter import RedisRateCounter
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
 from bot.telemetry.slack_observer import SlackCallObserver
@@ -119,8 +121,10 @@ class Runtime:
                                             client=client, make_client=make_client,
                                             audit=audit, logger=logger, clock=clock)
             workspaces, admins = several.workspaces, several.admins
+        limits = RateLimits(RedisRateCounter(redis, keys=KeySpace(settings.redis_key_prefix)),
+                            share=settings.share_rate, reveal=settings.reveal_rate, clock=clock)
         deps = Deps(
-            service=SharingService(store=store, keyring=keyring, clock=clock),
+            service=SharingService(store=store, keyring=keyring, clock=clock, limits=limits),
             lifecycle=lifecycle, audit=audit, background=background,
             people_cache=PersonCache(), admins=admins,
             audit_stream=audit_stream, http=http, logger=logger, clock=clock,

@@ -25,8 +25,15 @@ from bot.domain import (
     new_secret_id,
     new_share_code,
 )
-from bot.errors import InvalidToken, NotShown, StorageUnavailable, ValidationFailed
+from bot.errors import (
+    InvalidToken,
+    NotShown,
+    RateLimited,
+    StorageUnavailable,
+    ValidationFailed,
+)
 from bot.formats import FormatError, normalize
+from bot.limits import Action, RateLimits
 from bot.share_form import ValidShare, validate
 from bot.storage import Claim, CodeTaken
 
@@ -71,6 +78,12 @@ class SecretStore(Protocol):
     async def release(self, secret_id: str, *, user_id: str) -> bool: ...
     async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
                              lock_seconds: int) -> tuple[int, bool]: ...
+    async def ensure_room_to_share(self, *, team_id: str, user_id: str) -> None:
+        """Raise RateLimited when a share by this person would be refused now (counts
+        nothing: it warns before the form is filled in)."""
+        if self._limits is not None:
+            await self._limits.ensure_room(Action.SHARE, team_id=team_id, user_id=user_id)
+
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
 
 
@@ -95,6 +108,7 @@ class RevealResult:
     recorded: bool = True  # False: shown, but Redis could not record the view
     tries_left: int | None = None  # after a wrong passphrase
     locked_seconds: int = 0
+    limited: RateLimited | None = None  # RATE_LIMITED: which limit, and when to retry
 
 
 class SharingService:
@@ -102,15 +116,18 @@ class SharingService:
 
     def __init__(self, *, store: SecretStore, keyring: crypto.KeyRing,
                  clock: Callable[[], float] = time.time,
-                 passphrases: PassphrasePolicy | None = None) -> None:
+                 passphrases: PassphrasePolicy | None = None,
+                 limits: RateLimits | None = None) -> None:
         self._store = store
+        self._limits = limits
         self._keyring = keyring
         self._clock = clock
         self._passphrases = passphrases or PassphrasePolicy()
         self._kdf_slots = asyncio.Semaphore(KDF_CONCURRENCY)
 
     async def share(self, form: ShareForm, *, people: PeopleDirectory) -> SecretRecord:
-        """Validate, encrypt and store a secret; raise ValidationFailed on bad input.
+        """Validate, encrypt and store a secret; raise ValidationFailed on bad input, and
+        RateLimited (storing nothing) when the sender has shared too often.
 
         Runs before Slack is answered, so the slow parts (asking Slack about the
         recipients, a passphrase's scrypt) are bounded in time; past the bound nothing
@@ -127,6 +144,10 @@ class SharingService:
                 refused = await people.not_people(form.recipients)
                 if refused:
                     raise ValidationFailed({"recipients": _refusal(refused)})
+                # Counted once the share is valid, so correcting a form costs nothing.
+                if self._limits is not None:
+                    await self._limits.take(Action.SHARE, team_id=form.team_id,
+                                            user_id=form.sender_id)
                 for _ in range(_CODE_ATTEMPTS):
                     record = _record(form, valid, now)
                     # The ciphertext is bound to the id, which holds the code: a taken
@@ -140,6 +161,12 @@ class SharingService:
         except TimeoutError:
             raise ValidationFailed({"recipients": SLOW}) from None
         raise CodeTaken("no free share code found")  # would mean a broken RNG
+
+    async def ensure_room_to_share(self, *, team_id: str, user_id: str) -> None:
+        """Raise RateLimited when a share by this person would be refused now (counts
+        nothing: it warns before the form is filled in)."""
+        if self._limits is not None:
+            await self._limits.ensure_room(Action.SHARE, team_id=team_id, user_id=user_id)
 
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
         """Remember where recipients' Reveal DMs are (channel, ts), to update them later."""
@@ -167,6 +194,12 @@ class SharingService:
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
+        if self._limits is not None:
+            # Before the claim: a refused attempt uses up no view and learns nothing.
+            try:
+                await self._limits.take(Action.REVEAL, team_id=team_id, user_id=user_id)
+            except RateLimited as exc:
+                return RevealResult(RevealOutcome.RATE_LIMITED, limited=exc)
         claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
                                         now=self._clock())
         if claim.outcome == "locked":

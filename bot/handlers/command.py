@@ -11,9 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent
-from bot.errors import StorageUnavailable, ValidationFailed
+from bot.errors import RateLimited, StorageUnavailable, ValidationFailed
 from bot.handlers import admin
-from bot.handlers.deps import Deps, workspace_of
+from bot.handlers.deps import Deps, rate_limited_event, workspace_of
 from bot.handlers.home import publish_home
 from bot.lifecycle import Revocation
 from bot.people import SlackPeople
@@ -69,7 +69,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     f"I don't know `{render.escape(word[:40])}`. To pick people, mention "
                     f"them: `/share-secret @alice`.\n\n{render.HELP}"))
             else:
-                await _open_form(ack, client, deps, command, mentioned_users(text))
+                await _open_form(ack, client, deps, command, mentioned_users(text),
+                                 team=team, user=user)
         except StorageUnavailable:
             await ack(**render.notice(UNAVAILABLE))
 
@@ -77,7 +78,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _open_form(ack: AsyncAck, client: AsyncWebClient, deps: Deps,
-                     command: dict[str, Any], users: list[str]) -> None:
+                     command: dict[str, Any], users: list[str], *, team: str,
+                     user: str) -> None:
+    try:
+        # Said now rather than after the form is filled in; the submission is the check
+        # that counts.
+        await deps.service.ensure_room_to_share(team_id=team, user_id=user)
+    except RateLimited as exc:
+        await ack(**render.share_limited_notice(exc))
+        await deps.audit.record(rate_limited_event(deps, exc, team=team, user=user,
+                                                   channel=command.get("channel_id")))
+        return
     view = render.share_modal(initial_users=users, origin_channel=command.get("channel_id"))
     if not await deps.background.admit(deps.open_view(
             client, command.get("trigger_id"), view, deadline=Deadline(),

@@ -17,6 +17,8 @@ from bot import render
 from bot.admins import Admins
 from bot.audit import AuditLog
 from bot.background import Background, Deadline, Lane, Overloaded
+from bot.domain import AuditAction, AuditEvent
+from bot.errors import RateLimited
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
 from bot.people import PersonCache
@@ -106,6 +108,13 @@ class Deps:
         if response.status_code != 200:
             self.logger.warning("response_url post refused: HTTP %s %s",
                                 response.status_code, response.body[:40])
+
+
+def rate_limited_event(deps: Deps, limited: RateLimited, *, team: str, user: str,
+                       channel: str | None = None) -> AuditEvent:
+    """The audit event for an attempt refused by a rate limit."""
+    return AuditEvent(AuditAction.RATE_LIMITED, at=deps.clock(), actor=user, team_id=team,
+                      channel=channel, detail=render.limited_detail(limited))
 
 
 def workspace_of(context: AsyncBoltContext) -> str:

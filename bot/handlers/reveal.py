@@ -22,7 +22,7 @@ from bot import render
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent, RevealOutcome
 from bot.errors import NotShown, StorageUnavailable
-from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
+from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.sharing import RevealResult
 from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage import Claim
@@ -195,6 +195,8 @@ def _refusal_view(result: RevealResult) -> render.View | None:
         return render.reveal_failed_modal(result.sender_id)
     if outcome is RevealOutcome.LOCKED:
         return render.locked_modal(result.locked_seconds)
+    if outcome is RevealOutcome.RATE_LIMITED and result.limited is not None:
+        return render.reveal_limited_modal(result.limited)
     if outcome is RevealOutcome.UNAVAILABLE:
         return render.unavailable_modal()
     return None  # IN_FLIGHT: a double click; the first click is showing it
@@ -224,6 +226,9 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
         events.append(event(AuditAction.REVEAL_FAILED, "could not be decrypted; not used up"))
     elif outcome is RevealOutcome.WRONG_PASSPHRASE:
         events.append(event(AuditAction.PASSPHRASE_FAILED, f"{result.tries_left} tries left"))
+    elif outcome is RevealOutcome.RATE_LIMITED and result.limited is not None:
+        events.append(rate_limited_event(deps, result.limited, team=click.team_id,
+                                         user=click.user_id, channel=click.channel))
     elif outcome is RevealOutcome.LOCKED and result.tries_left == 0:
         events.append(event(AuditAction.PASSPHRASE_LOCKED,
                             f"locked for {max(1, result.locked_seconds // 60)} minutes"))

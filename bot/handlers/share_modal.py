@@ -11,8 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Lane
 from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
-from bot.errors import StorageUnavailable, ValidationFailed
-from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
+from bot.errors import RateLimited, StorageUnavailable, ValidationFailed
+from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.handlers.home import publish_home
 from bot.people import SlackPeople
 
@@ -78,6 +78,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except ValidationFailed as exc:
             slot.release()
             await ack(response_action="errors", errors=exc.errors)
+            return
+        except RateLimited as exc:
+            slot.release()
+            await ack(response_action="errors",
+                      errors={render.SECRET_BLOCK: render.share_limited(exc)})
+            await deps.audit.record(rate_limited_event(deps, exc, team=form.team_id,
+                                                       user=form.sender_id))
             return
         except StorageUnavailable:
             slot.release()

@@ -8,6 +8,12 @@ from bot.render.audit import audit_batch, audit_line, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
 from bot.render.home import AdminPage, admin_audit, admin_list, home_view
 from bot.render.ids import *  # noqa: F403 - the ids are part of this package's interface
+from bot.render.limits import (
+    limited_detail,
+    reveal_limited_modal,
+    share_limited,
+    share_limited_notice,
+)
 from bot.render.manage import (
     BUSY,
     HELP,
@@ -76,6 +82,7 @@ __all__ = [
     "escape",
     "expired_notice",
     "home_view",
+    "limited_detail",
     "locked",
     "locked_modal",
     "mentions",
@@ -86,6 +93,7 @@ __all__ = [
     "reminder_notice",
     "request_message",
     "reveal_failed_modal",
+    "reveal_limited_modal",
     "reveal_prompt",
     "reveal_retry_message",
     "reveal_unconfirmed_message",
@@ -96,6 +104,8 @@ __all__ = [
     "secret_list",
     "secret_status",
     "sender_confirmation",
+    "share_limited",
+    "share_limited_notice",
     "share_modal",
     "slack_date",
     "store_down_modal",

@@ -22,6 +22,7 @@ _PHRASES = {
     AuditAction.PASSPHRASE_LOCKED: (":lock:", "Secret locked", "after wrong passphrases from"),
     AuditAction.SECRET_REQUESTED: (":inbox_tray:", "Secret requested", "by"),
     AuditAction.REVEAL_FAILED: (":warning:", "Reveal failed", "for"),
+    AuditAction.RATE_LIMITED: (":hourglass:", "Rate limit reached", "by"),
 }
 
 

@@ -85,3 +85,7 @@ class KeySpace:
     def team_settings(self, team_id: str) -> str:
         """Hash: a workspace's own settings (audit channel, admins)."""
         return f"{self.prefix}:team-settings:{team_id}"
+
+    def rate(self, action: str, team_id: str, user_id: str) -> str:
+        """Sorted set: one person's recent attempts at an action (a rate limit's window)."""
+        return f"{self.prefix}:rate:{action}:{team_id}:{user_id}"

@@ -192,3 +192,26 @@ if current ~= ARGV[2] then return 'changed' end
 redis.call('SET', KEYS[2], ARGV[3], 'KEEPTTL')
 return 'rotated'
 """
+
+# A rate limit: a person's attempts in the last window, as a sorted set of unique members
+# scored by time (a sliding window, exact at any moment, unlike fixed buckets that let
+# twice the limit through around a bucket's edge). Refused attempts are not counted, so
+# a person who keeps trying is let in as soon as the window has room again.
+# KEYS[1] the person's attempts for one action
+# ARGV[1] now (ms), ARGV[2] window (ms), ARGV[3] limit, ARGV[4] a unique member,
+# ARGV[5] "1" to count this attempt, "0" only to look
+# -> {1, 0} allowed (and counted when asked) | {0, ms until an attempt is allowed}
+RATE = """
+local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+local count = redis.call('ZCARD', KEYS[1])
+if count >= limit then
+  local freeing = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
+  return {0, math.max(1, tonumber(freeing[2]) + window - now)}
+end
+if ARGV[5] == '1' then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+end
+return {1, 0}
+"""

@@ -1,0 +1,103 @@
+"""Per-person rate limits on sharing and on reveal attempts.
+
+Counted in Redis per workspace and person, so every replica sees the same count; each
+check is one atomic script (bot.storage.scripts.RATE) over a sliding window. A refused
+attempt changes nothing but the audit log: the caller raises or returns before storing
+a secret or claiming a view.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.errors import RateLimited
+
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+MAX_COUNT, MAX_WINDOW = 100_000, 86_400
+
+
+class Action(enum.Enum):
+    """What is limited (the value names the Redis window)."""
+
+    SHARE = "share"
+    REVEAL = "reveal"
+
+
+@dataclass(frozen=True)
+class Rate:
+    """At most `count` attempts within any `window` seconds."""
+
+    count: int
+    window: int
+
+    def describe(self) -> str:
+        return f"{self.count} per {duration(self.window)}"
+
+
+def parse_rate(text: str) -> Rate | None:
+    """`30/600` (30 per 600 seconds) as a Rate; `off` (or `0`) as None, no limit."""
+    if text.strip().lower() in {"off", "0", "none"}:
+        return None
+    match = _RATE.match(text)
+    if not match:
+        raise ValueError("must be COUNT/SECONDS, e.g. 30/600, or off")
+    count, window = int(match[1]), int(match[2])
+    if not (1 <= count <= MAX_COUNT and 1 <= window <= MAX_WINDOW):
+        raise ValueError(f"must have a count of 1-{MAX_COUNT} and a window of "
+                         f"1-{MAX_WINDOW} seconds")
+    return Rate(count, window)
+
+
+def duration(seconds: float) -> str:
+    """A wait or a window in words, rounded up: "45 seconds", "4 minutes", "2 hours"."""
+    if seconds <= 60:
+        n, unit = max(1, math.ceil(seconds)), "second"
+    elif seconds <= 3600:
+        n, unit = math.ceil(seconds / 60), "minute"
+    else:
+        n, unit = math.ceil(seconds / 3600), "hour"
+    return f"{n} {unit}{'s' if n != 1 else ''}"
+
+
+class RateCounter(Protocol):
+    """Where attempts are counted (see bot.storage.rate_counter.RedisRateCounter)."""
+
+    async def attempt(self, action: str, *, team_id: str, user_id: str, limit: int,
+                      window_seconds: int, now: float, count: bool = True) -> float: ...
+
+
+class RateLimits:
+    """The configured limits, checked against a shared counter."""
+
+    def __init__(self, counter: RateCounter, *, share: Rate | None, reveal: Rate | None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._counter = counter
+        self._rates = {Action.SHARE: share, Action.REVEAL: reveal}
+        self._clock = clock
+
+    async def take(self, action: Action, *, team_id: str, user_id: str) -> None:
+        """Count one attempt; raise RateLimited (counting nothing) when over the limit."""
+        await self._check(action, team_id=team_id, user_id=user_id, count=True)
+
+    async def ensure_room(self, action: Action, *, team_id: str, user_id: str) -> None:
+        """Raise RateLimited when an attempt would be refused now; count nothing (to warn
+        before someone fills in a form)."""
+        await self._check(action, team_id=team_id, user_id=user_id, count=False)
+
+    async def _check(self, action: Action, *, team_id: str, user_id: str,
+                     count: bool) -> None:
+        rate = self._rates[action]
+        if rate is None:
+            return
+        wait = await self._counter.attempt(action.value, team_id=team_id, user_id=user_id,
+                                           limit=rate.count, window_seconds=rate.window,
+                                           now=self._clock(), count=count)
+        if wait > 0:
+            raise RateLimited(action.value, retry_after=math.ceil(wait), limit=rate.count,
+                              window=rate.window)
