@@ -52,6 +52,13 @@ def _summary(report: rotation.RotationReport) -> str:
     lines = [f"Key rotation to {report.target}: {_counts(report)}."]
     for reason, count in sorted(report.skipped.items()):
         lines.append(f"  skipped {count}: {reason}")
+    if report.installations:
+        done = report.installations
+        lines.append(f"OAuth installations: rotated {done['rotated']}, already current "
+                     f"{done['current']}, removed meanwhile {done['ended']}.")
+        for reason, count in sorted(done.items()):
+            if reason not in {"rotated", "current", "ended"}:
+                lines.append(f"  skipped {count}: {reason}")
     if report.last_old_format_expiry is not None:
         lines.append(f"  the last of the older-format passphrase secrets expires "
                      f"{_when(report.last_old_format_expiry)}; they end sooner when revealed "
@@ -75,8 +82,9 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     finally:
         await client.aclose()
     total = sum(found.by_key.values())
+    used = set(found.by_key) | set(found.installations)
     out.write(f"Active secrets: {total}\n")
-    for key_id in configured + sorted(set(found.by_key) - set(configured)):
+    for key_id in configured + sorted(used - set(configured)):
         role = "encrypts" if key_id == configured[0] else (
             "configured" if key_id in configured else "NOT CONFIGURED")
         count = found.by_key.get(key_id, 0)
@@ -86,16 +94,18 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         if found.old_format.get(key_id):
             line += (f" ({found.old_format[key_id]} with a passphrase in the older format: "
                      "rotation cannot move them)")
+        if found.installations.get(key_id):
+            line += f"; {found.installations[key_id]} OAuth installation values"
         out.write(line + "\n")
     if found.unreadable:
         out.write(f"  {found.unreadable} ciphertexts are damaged (no key id can be read)\n")
-    missing = sorted(set(found.by_key) - set(configured))
-    removable = [k for k in configured[1:] if not found.by_key.get(k)]
+    missing = sorted(used - set(configured))
+    removable = [k for k in configured[1:] if k not in used]
     if removable:
         out.write(f"Unused, can be removed from ENCRYPTION_KEYS: {', '.join(removable)}\n")
     if missing:
-        out.write(f"In use but missing from ENCRYPTION_KEYS: {', '.join(missing)}: those "
-                  "secrets cannot be revealed until the key is added back.\n")
+        out.write(f"In use but missing from ENCRYPTION_KEYS: {', '.join(missing)}: what "
+                  "they encrypt cannot be read until the key is added back.\n")
         return 1
     return 0
 

@@ -14,6 +14,10 @@ of the layered format (v3) have only their master-key layer replaced and are nev
 decrypted. Passphrase secrets of the older format (v2) cannot be re-encrypted without a
 passphrase the bot never keeps: they are counted, with the time the last of them
 expires, after which the old key can go.
+
+OAuth installations (workspace tokens, sealed with the same key ring and kept without
+expiry) are re-encrypted too, by the same kind of compare-and-set: without that,
+removing the old key would disconnect every workspace.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ class KeyUsageStore(Protocol):
     async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]: ...
     async def read(self, handles: list[str]) -> list[StoredToken]: ...
     async def replace(self, secret_id: str, *, old: bytes, new: bytes) -> str: ...
+    async def sealed_page(self, cursor: int, *,
+                          count: int) -> tuple[int, list[tuple[str, bytes]]]: ...
+    async def sealed_value(self, key: str) -> bytes | None: ...
+    async def replace_value(self, key: str, *, old: bytes, new: bytes) -> str: ...
 
 
 @dataclass
@@ -56,11 +64,13 @@ class RotationReport:
     ended: int = 0  # burned, revoked or expired before (or while) it was reached
     skipped: Counter[str] = field(default_factory=Counter)
     last_old_format_expiry: float | None = None
+    installations: Counter[str] = field(default_factory=Counter)  # outcome -> how many
 
     @property
     def complete(self) -> bool:
         """Whether nothing active is left under another key."""
-        return not self.skipped
+        return not self.skipped and not any(
+            outcome not in {"rotated", "current", "ended"} for outcome in self.installations)
 
 
 @dataclass
@@ -71,6 +81,7 @@ class KeyUsage:
     old_format: Counter[str] = field(default_factory=Counter)
     last_expiry: dict[str, float] = field(default_factory=dict)
     unreadable: int = 0  # ciphertexts whose header cannot be read
+    installations: Counter[str] = field(default_factory=Counter)  # OAuth, by key id
 
 
 Progress = Callable[[RotationReport], None]
@@ -87,6 +98,12 @@ async def rotate(store: KeyUsageStore, keyring: crypto.KeyRing, *,
             await _rotate_one(store, keyring, item, report)
         if progress is not None and stored:
             progress(report)
+        if cursor == 0:
+            break
+    while True:
+        cursor, sealed = await store.sealed_page(cursor, count=page)
+        for key, value in sealed:
+            await _rotate_value(store, keyring, key, value, report)
         if cursor == 0:
             return report
 
@@ -124,6 +141,28 @@ async def _rotate_one(store: KeyUsageStore, keyring: crypto.KeyRing, item: Store
     report.skipped[BUSY] += 1
 
 
+async def _rotate_value(store: KeyUsageStore, keyring: crypto.KeyRing, key: str,
+                        value: bytes | None, report: RotationReport) -> None:
+    for _ in range(CHANGED_RETRIES):
+        if value is None:
+            report.installations["ended"] += 1
+            return
+        try:
+            if crypto.key_id_of(value) == report.target:
+                report.installations["current"] += 1
+                return
+            new = crypto.rewrap(value, record_id=key, keyring=keyring)
+        except (InvalidToken, NeedsPassphrase):
+            report.installations[_why_unreadable(value, keyring)] += 1
+            return
+        outcome = await store.replace_value(key, old=value, new=new)
+        if outcome != "changed":
+            report.installations[outcome] += 1
+            return
+        value = await store.sealed_value(key)  # saved again meanwhile (a reinstall)
+    report.installations[BUSY] += 1
+
+
 def _why_unreadable(token: bytes, keyring: crypto.KeyRing) -> str:
     try:
         return KEY_MISSING if keyring.key(crypto.key_id_of(token)) is None else DAMAGED
@@ -152,5 +191,14 @@ async def usage(store: KeyUsageStore, *, page: int = PAGE) -> KeyUsage:
             if item.expires_at is not None:
                 found.last_expiry[key_id] = max(found.last_expiry.get(key_id, 0),
                                                 item.expires_at)
+        if cursor == 0:
+            break
+    while True:
+        cursor, sealed = await store.sealed_page(cursor, count=page)
+        for _, value in sealed:
+            try:
+                found.installations[crypto.key_id_of(value)] += 1
+            except InvalidToken:
+                found.unreadable += 1
         if cursor == 0:
             return found

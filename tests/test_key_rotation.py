@@ -316,3 +316,70 @@ async def test_cli_rotate_reports_what_it_could_not_move(store, redis_url, redis
     assert "1 with a passphrase in the older format" in check.stdout
 
 
+
+
+async def test_oauth_installations_are_rotated_too(store, usage, redis_url, redis_sync):
+    """Workspace installations (tokens sealed with the key ring, kept without expiry) move
+    to the new key and still open after the old key is removed; one saved again during
+    the run (a reinstall) is not overwritten."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.storage.installations import RedisInstallationStore
+
+    def install(team: str, token: str) -> Installation:
+        return Installation(app_id="A1", team_id=team, bot_token=token, bot_id="B1",
+                            bot_user_id="UBOT", bot_scopes="commands", user_id="U1")
+
+    client = connect(redis_url)
+    try:
+        old_store = RedisInstallationStore(client, keys=KEYS, keyring=OLD)
+        for team in ("T1", "T2"):
+            await old_store.async_save(install(team, f"xoxb-{team}-old-token"))
+        before = (await rotation.usage(usage)).installations
+        assert before == Counter({"k1": 6})  # latest, by user and bot, per workspace
+
+        report = await rotation.rotate(usage, BOTH)
+        assert report.installations == Counter({"rotated": 6})
+        assert report.complete
+        assert (await rotation.usage(usage)).installations == Counter({"k2": 6})
+        new_store = RedisInstallationStore(client, keys=KEYS, keyring=NEW)
+        bot = await new_store.async_find_bot(enterprise_id=None, team_id="T1")
+        assert bot is not None
+        assert bot.bot_token == "xoxb-T1-old-token"
+
+        # A reinstall between the read and the write wins over the re-encrypted old value.
+        key = KEYS.bot("T-T2")
+        read = redis_sync.get(key)
+        await RedisInstallationStore(client, keys=KEYS, keyring=BOTH).async_save_bot(
+            install("T2", "xoxb-T2-new-token").to_bot())
+        assert await usage.replace_value(key, old=read, new=b"stale") == "changed"
+        found = await new_store.async_find_bot(enterprise_id=None, team_id="T2")
+        assert found is not None
+        assert found.bot_token == "xoxb-T2-new-token"
+    finally:
+        await client.aclose()
+
+
+async def test_check_counts_installations_under_a_missing_key(store, redis_url, redis_sync,
+                                                             tmp_path):
+    """`keys check` fails when an installation (not only a secret) uses a key that is not
+    configured, and does not call that key removable while installations use it."""
+    from slack_sdk.oauth.installation_store import Installation
+
+    from bot.storage.installations import RedisInstallationStore
+
+    client = connect(redis_url)
+    try:
+        await RedisInstallationStore(client, keys=KEYS, keyring=OLD).async_save(Installation(
+            app_id="A1", team_id="T1", bot_token="xoxb-1-2-abc", bot_id="B1",
+            bot_user_id="UBOT", user_id="U1"))
+    finally:
+        await client.aclose()
+    kept = await asyncio.to_thread(cli, ["keys", "check"], redis_url, tmp_path, [K2, K1])
+    assert kept.returncode == 0
+    assert "can be removed" not in kept.stdout
+    assert "3 OAuth installation values" in kept.stdout
+    gone = await asyncio.to_thread(cli, ["keys", "check"], redis_url, tmp_path, [K2])
+    assert gone.returncode == 1
+    assert "missing from ENCRYPTION_KEYS: k1" in gone.stdout
+    assert "xoxb-1-2-abc" not in kept.stdout + gone.stdout

@@ -1,5 +1,6 @@
 """Reading every active ciphertext, and replacing one atomically: what key rotation and
-`keys check` need from Redis.
+`keys check` need from Redis. Also the other values sealed with the key ring: OAuth
+installations (tokens), found by SCAN (they have no index; there are few of them).
 
 Active secrets are found through the expiry index (every secret is in it from before it
 is stored until the sweep has ended it), walked with ZSCAN: one key, read in pages, so
@@ -36,6 +37,7 @@ class RedisKeyUsage:
         self._redis = redis
         self._keys = keys
         self._rewrap = redis.register_script(scripts.REWRAP)
+        self._rewrap_value = redis.register_script(scripts.REWRAP_VALUE)
 
     @unavailable_on_redis_errors
     async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]:
@@ -70,4 +72,34 @@ class RedisKeyUsage:
         outcome = await self._rewrap(
             keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
             args=[secret_id, old, new])
+        return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
+
+    @unavailable_on_redis_errors
+    async def sealed_page(self, cursor: int, *,
+                          count: int) -> tuple[int, list[tuple[str, bytes]]]:
+        """The next page of installation values (key name, sealed value) from `cursor`."""
+        cursor, names = await self._redis.scan(cursor, match=self._keys.sealed_installations(),
+                                               count=count, _type="string")
+        keys = [name.decode() for name in names]
+        return cursor, [(key, value) for key, value in zip(keys, await self._get(keys),
+                                                           strict=True) if value is not None]
+
+    @unavailable_on_redis_errors
+    async def sealed_value(self, key: str) -> bytes | None:
+        return (await self._get([key]))[0]
+
+    async def _get(self, keys: list[str]) -> list[bytes | None]:
+        if not keys:
+            return []
+        # GETs in a pipeline rather than MGET: the keys need not share a Cluster slot.
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.get(key)
+            return [bytes(v) if v is not None else None for v in await pipe.execute()]
+
+    @unavailable_on_redis_errors
+    async def replace_value(self, key: str, *, old: bytes, new: bytes) -> str:
+        """Put `new` in place of `old` if the value is still `old`: "rotated", "ended" or
+        "changed"."""
+        outcome = await self._rewrap_value(keys=[key], args=[old, new])
         return outcome.decode() if isinstance(outcome, bytes) else str(outcome)

@@ -78,6 +78,11 @@ class KeySpace:
         """The latest bot (token, scopes, ids) of a workspace or organisation."""
         return f"{self.prefix}:install:{{{owner}}}:bot"
 
+    def sealed_installations(self) -> str:
+        """A SCAN pattern matching every installation key; those holding strings are
+        sealed with the key ring (key rotation re-encrypts them)."""
+        return f"{self.prefix}:install:*"
+
     def oauth_state(self, state: str) -> str:
         """An OAuth `state` issued by /slack/install, alive until used or expired."""
         return f"{self.prefix}:oauth-state:{state}"

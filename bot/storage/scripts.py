@@ -215,3 +215,16 @@ if ARGV[5] == '1' then
 end
 return {1, 0}
 """
+
+# The same compare-and-set for a value sealed with the key ring that is not a secret (an
+# OAuth installation): replaced only if it is still the value read, keeping any TTL, so a
+# fresh installation saved meanwhile is never overwritten by the old one re-encrypted.
+# KEYS[1] the value; ARGV[1] the value read, ARGV[2] its replacement
+# -> "rotated" | "ended" (it is gone) | "changed"
+REWRAP_VALUE = """
+local current = redis.call('GET', KEYS[1])
+if not current then return 'ended' end
+if current ~= ARGV[1] then return 'changed' end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 'rotated'
+"""
