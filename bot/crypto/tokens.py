@@ -84,8 +84,7 @@ def decrypt(token: bytes, *, record_id: str, keyring: KeyRing,
     if (version in PASSPHRASE_VERSIONS) != (passphrase is not None):
         _parse_header(token)  # a malformed token reads as malformed, whatever was passed
         raise InvalidToken
-    if version == VERSION_3:
-        assert passphrase is not None
+    if version == VERSION_3 and passphrase is not None:
         inner = _open(token, record_id, keyring)
         salt, nonce, body = inner[:SALT_BYTES], inner[SALT_BYTES:SALT_BYTES + NONCE_BYTES], \
             inner[SALT_BYTES + NONCE_BYTES:]
@@ -109,8 +108,6 @@ def rewrap(token: bytes, *, record_id: str, keyring: KeyRing,
     Any other fault raises InvalidToken.
     """
     _parse_header(token)
-    if token[0] == VERSION_2:
-        raise NeedsPassphrase
     return _seal(token[0], _open(token, record_id, keyring), record_id, keyring, random_bytes)
 
 
@@ -150,7 +147,8 @@ def _open(token: bytes, record_id: str, keyring: KeyRing, passphrase: str | None
         raise InvalidToken
     material = master.material
     if token[0] == VERSION_2:
-        assert passphrase is not None
+        if passphrase is None:  # rewrap's case: only the passphrase could open it
+            raise NeedsPassphrase
         material += _scrypt(passphrase, salt)
     try:
         return AESGCM(_hkdf(material, salt, HKDF_INFO[token[0]])).decrypt(

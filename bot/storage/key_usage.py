@@ -43,7 +43,7 @@ class RedisKeyUsage:
     async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]:
         """The next page of the expiry index from `cursor` (0 starts; 0 back means done)."""
         cursor, entries = await self._redis.zscan(self._keys.expiries(), cursor, count=count)
-        handles = [name.decode() for name, _ in entries]
+        handles = [_text(name) for name, _ in entries]
         return cursor, await self.read(handles)
 
     @unavailable_on_redis_errors
@@ -80,7 +80,7 @@ class RedisKeyUsage:
         """The next page of installation values (key name, sealed value) from `cursor`."""
         cursor, names = await self._redis.scan(cursor, match=self._keys.sealed_installations(),
                                                count=count, _type="string")
-        keys = [name.decode() for name in names]
+        keys = [_text(name) for name in names]
         return cursor, [(key, value) for key, value in zip(keys, await self._get(keys),
                                                            strict=True) if value is not None]
 
@@ -103,3 +103,8 @@ class RedisKeyUsage:
         "changed"."""
         outcome = await self._rewrap_value(keys=[key], args=[old, new])
         return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
+
+
+def _text(value: object) -> str:
+    # The client answers bytes (no decode_responses); the check keeps the types honest.
+    return value.decode() if isinstance(value, bytes) else str(value)
