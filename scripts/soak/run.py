@@ -67,7 +67,12 @@ def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
             "AUDIT_CHANNEL_ID": AUDIT, "ADMIN_USER_IDS": PEOPLE.admin,
             # DEBUG on purpose: the leak check must hold at the chattiest level.
             "LOG_LEVEL": "DEBUG", "SWEEP_INTERVAL_SECONDS": "5",
-            "AUDIT_POST_INTERVAL_SECONDS": "0.2"}, workdir=workdir).start()
+            "AUDIT_POST_INTERVAL_SECONDS": "0.2",
+            # A dozen simulated people act far faster than people do: limits this high
+            # keep the limiter's Redis step in every share and reveal (under the same
+            # faults) without refusing anyone (refusals: tests/test_e2e_rate_limits.py).
+            "SHARE_LIMIT": "100000/600", "REVEAL_ATTEMPT_LIMIT": "100000/600"},
+            workdir=workdir).start()
         observer = Observer(slack).start()
         ledger = Ledger()
         sim = SlackSim(bot=bot, slack=slack, signing_secret=signing_secret)
