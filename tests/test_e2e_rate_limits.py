@@ -107,7 +107,7 @@ def test_sharing_past_the_limit_is_refused_across_replicas(sims, slack, redis_sy
 
 
 def test_reveal_attempts_past_the_limit_get_a_private_notice_and_use_nothing(
-        sims, slack, redis_sync):
+        sims, slack, redis_sync, replicas):
     """Past 3 attempts in the window a click gets a polite private notice and an audit
     line, and claims nothing: once the window has passed, the same click reveals."""
     first, second = sims
@@ -145,6 +145,10 @@ def test_reveal_attempts_past_the_limit_get_a_private_notice_and_use_nothing(
     assert any(f"<@{EVE}>" in line and "reveal attempts: limit 3 per 8 seconds" in line
                for line in lines)
     assert any(f"<@{BOB}>" in line for line in lines)
+
+    status, metrics = replicas[1].get("/metrics")
+    assert status == 200
+    assert 'share_secret_reveals_denied_total{reason="rate_limited"} 2.0' in metrics.decode()
 
     time.sleep(max(0.0, REVEAL_WINDOW + 0.2 - (time.monotonic() - started)))
     later = second.click(BOB, m2, b2)

@@ -30,7 +30,8 @@ _DENIED = {RevealOutcome.NOT_RECIPIENT: "not_recipient",
            RevealOutcome.WRONG_TEAM: "other_workspace",
            RevealOutcome.UNAVAILABLE: "unavailable",
            RevealOutcome.WRONG_PASSPHRASE: "wrong_passphrase",
-           RevealOutcome.LOCKED: "locked"}
+           RevealOutcome.LOCKED: "locked",
+           RevealOutcome.RATE_LIMITED: "rate_limited"}
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,39}$")
 
 
