@@ -96,12 +96,20 @@ async def test_rotation_during_concurrent_reveals(store, redis_url, redis_sync):
     ttls_before = {r.secret_id: redis_sync.pttl(KEYS.ciphertext(r.secret_id)) for r in plain}
     bot = service(store, BOTH)  # replicas restarted with k2 first, k1 still configured
     shown: list[tuple[str, str, str]] = []
+    # Clicks in flight at once are bounded as the bot's lanes bound them: 700 at once
+    # would wait on the Redis connection pool longer than its timeout on a busy machine.
+    lane = asyncio.Semaphore(32)
+
+    async def click(secret_id, user, passphrase=None):
+        async with lane:
+            return await reveal(bot, secret_id, user, shown, passphrase)
+
     clicks = []
     for i, record in enumerate(plain):
-        clicks += [reveal(bot, record.secret_id, "UBOB", shown) for _ in range(3)]
+        clicks += [click(record.secret_id, "UBOB") for _ in range(3)]
         if i % 2 == 0:  # both recipients: the last view burns it mid-rotation
-            clicks += [reveal(bot, record.secret_id, "UCAROL", shown) for _ in range(2)]
-    clicks += [reveal(bot, r.secret_id, "UBOB", shown, "pass phrase") for r in guarded[:4]]
+            clicks += [click(record.secret_id, "UCAROL") for _ in range(2)]
+    clicks += [click(r.secret_id, "UBOB", "pass phrase") for r in guarded[:4]]
 
     report, *results = await asyncio.gather(
         # Paced so that the run spans the clicks (it would otherwise finish first).
@@ -113,11 +121,12 @@ async def test_rotation_during_concurrent_reveals(store, redis_url, redis_sync):
     assert len(views) == 200 + 100 + 4
     assert sum(r.outcome is RevealOutcome.REVEALED for r in results) == len(views)
     assert {text for _, _, text in shown} >= {f"plain-{i}" for i in range(200)}
-    assert report.scanned == 208
-    assert report.rotated + report.ended + report.current == 208
+    # A burned secret leaves the expiry index at once: ones burned before the run reached
+    # them are not scanned at all, ones burned after it read them count as ended.
+    assert report.scanned == report.rotated + report.ended + report.current
     assert not report.skipped
     assert report.rotated >= 100 + 4  # at least the ones nobody finished with
-    assert report.ended > 0  # the race happened: some were burned before the run got there
+    assert report.scanned < 208 or report.ended > 0, "no burn overlapped the run"
 
     # The old key is removed: what is left opens with k2 alone, what ended stays ended.
     after = service(store, NEW)

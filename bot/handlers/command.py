@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.people import SlackPeople
 COMMAND = "/share-secret"
 # Escaped mentions as Slack sends them with should_escape: <@U123> or <@U123|name>.
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
+PRECHECK_SECONDS = 0.5
 UNAVAILABLE = "Share-secret can't reach its storage right now. Please try again in a minute."
 
 
@@ -81,14 +83,18 @@ async def _open_form(ack: AsyncAck, client: AsyncWebClient, deps: Deps,
                      command: dict[str, Any], users: list[str], *, team: str,
                      user: str) -> None:
     try:
-        # Said now rather than after the form is filled in; the submission is the check
-        # that counts.
-        await deps.service.ensure_room_to_share(team_id=team, user_id=user)
+        # Said now rather than after the form is filled in. Only advice: the submission's
+        # check is the one that counts, so a slow or unreachable Redis does not hold up
+        # the form (its submission then reports the fault).
+        async with asyncio.timeout(PRECHECK_SECONDS):
+            await deps.service.ensure_room_to_share(team_id=team, user_id=user)
     except RateLimited as exc:
         await ack(**render.share_limited_notice(exc))
         await deps.audit.record(rate_limited_event(deps, exc, team=team, user=user,
                                                    channel=command.get("channel_id")))
         return
+    except (StorageUnavailable, TimeoutError):
+        pass
     view = render.share_modal(initial_users=users, origin_channel=command.get("channel_id"))
     if not await deps.background.admit(deps.open_view(
             client, command.get("trigger_id"), view, deadline=Deadline(),
