@@ -22,7 +22,7 @@ async def rotate_keys(settings: Settings, *, out: TextIO = sys.stdout,
                       page: int = rotation.PAGE) -> rotation.RotationReport:
     """Move every active secret to the first key of ENCRYPTION_KEYS and print the counts."""
     ring = StaticKeyRing(settings.encryption_keys)
-    client = connect(settings.redis_url.get_secret_value())
+    client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
     store = RedisKeyUsage(client, keys=KeySpace(settings.redis_key_prefix))
     last = time.monotonic()
 
@@ -75,7 +75,7 @@ def _summary(report: rotation.RotationReport) -> str:
 async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     """Print which key ids active secrets use; 1 when one of them is not configured."""
     configured = [key.key_id for key in settings.encryption_keys]
-    client = connect(settings.redis_url.get_secret_value())
+    client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
     try:
         found = await rotation.usage(RedisKeyUsage(client,
                                                    keys=KeySpace(settings.redis_key_prefix)))

@@ -47,8 +47,7 @@ class KeyUsageStore(Protocol):
     async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]: ...
     async def read(self, handles: list[str]) -> list[StoredToken]: ...
     async def replace(self, secret_id: str, *, old: bytes, new: bytes) -> str: ...
-    async def sealed_page(self, cursor: int, *,
-                          count: int) -> tuple[int, list[tuple[str, bytes]]]: ...
+    async def sealed_values(self) -> list[tuple[str, bytes]]: ...
     async def sealed_value(self, key: str) -> bytes | None: ...
     async def replace_value(self, key: str, *, old: bytes, new: bytes) -> str: ...
 
@@ -100,12 +99,9 @@ async def rotate(store: KeyUsageStore, keyring: crypto.KeyRing, *,
             progress(report)
         if cursor == 0:
             break
-    while True:
-        cursor, sealed = await store.sealed_page(cursor, count=page)
-        for key, value in sealed:
-            await _rotate_value(store, keyring, key, value, report)
-        if cursor == 0:
-            return report
+    for key, value in await store.sealed_values():
+        await _rotate_value(store, keyring, key, value, report)
+    return report
 
 
 async def _rotate_one(store: KeyUsageStore, keyring: crypto.KeyRing, item: StoredToken,
@@ -193,12 +189,9 @@ async def usage(store: KeyUsageStore, *, page: int = PAGE) -> KeyUsage:
                                                 item.expires_at)
         if cursor == 0:
             break
-    while True:
-        cursor, sealed = await store.sealed_page(cursor, count=page)
-        for _, value in sealed:
-            try:
-                found.installations[crypto.key_id_of(value)] += 1
-            except InvalidToken:
-                found.unreadable += 1
-        if cursor == 0:
-            return found
+    for _, value in await store.sealed_values():
+        try:
+            found.installations[crypto.key_id_of(value)] += 1
+        except InvalidToken:
+            found.unreadable += 1
+    return found

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import Iterator
 
@@ -13,7 +14,7 @@ from redis.asyncio.cluster import RedisCluster
 from bot.errors import StorageUnavailable
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
-from tests.conftest import BOB
+from tests.conftest import BOB, TEST_KEYS
 from tests.harness.redis_cluster import LocalRedisCluster
 from tests.harness.redis_nodes import free_port
 from tests.redis_mode_checks import (
@@ -85,6 +86,30 @@ def test_tools_count_secrets_on_every_master(sim, cluster, tmp_path):
     check_doctor(seed, tmp_path, REDIS_CLUSTER="true")
     by_setting = run_tool(["admin", "stats"], seed, tmp_path, REDIS_CLUSTER="true")
     assert re.search(r"active\s+10\b", by_setting.stdout), by_setting.stdout
+
+
+def test_keys_rotate_and_check_on_a_cluster(sim, cluster, tmp_path):
+    """`keys rotate` re-encrypts secrets spread over several masters (the expiry index is
+    one key; each compare-and-set stays in its secret's slot), and `keys check` then finds
+    only the new key in use."""
+    from bot.crypto import MasterKey, StaticKeyRing, decrypt
+
+    new = MasterKey("k9", b"\x09" * 32)
+    keys = f"k9:{base64.b64encode(new.material).decode()},{TEST_KEYS}"
+    codes = [share(sim, [BOB]) for _ in range(6)]
+    done = run_tool(["keys", "rotate"], cluster.url, tmp_path, ENCRYPTION_KEYS=keys)
+    assert done.returncode == 0, done.stderr
+    assert "scanned 6, rotated 6" in done.stdout
+    check = run_tool(["keys", "check"], cluster.url, tmp_path, ENCRYPTION_KEYS=keys)
+    assert check.returncode == 0, check.stdout
+    assert "Unused, can be removed from ENCRYPTION_KEYS: k1" in check.stdout
+    with cluster.client() as client:
+        for code in codes:
+            handle = code.replace("-", "")
+            secret_id = client.hget(f"ss:{{{handle}}}:m", "id").decode()
+            token = client.get(f"ss:{{{handle}}}:c")
+            assert decrypt(token, record_id=secret_id,
+                           keyring=StaticKeyRing([new])).decode() == SECRET
 
 
 def test_sweep_on_a_cluster(cluster, slack):

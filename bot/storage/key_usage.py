@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
 from bot.storage import scripts
+from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
@@ -33,7 +32,7 @@ class StoredToken:
 class RedisKeyUsage:
     """Ciphertexts by page, and the compare-and-set that replaces one."""
 
-    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace) -> None:
+    def __init__(self, redis: RedisClient, *, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
         self._rewrap = redis.register_script(scripts.REWRAP)
@@ -75,14 +74,13 @@ class RedisKeyUsage:
         return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
 
     @unavailable_on_redis_errors
-    async def sealed_page(self, cursor: int, *,
-                          count: int) -> tuple[int, list[tuple[str, bytes]]]:
-        """The next page of installation values (key name, sealed value) from `cursor`."""
-        cursor, names = await self._redis.scan(cursor, match=self._keys.sealed_installations(),
-                                               count=count, _type="string")
-        keys = [_text(name) for name in names]
-        return cursor, [(key, value) for key, value in zip(keys, await self._get(keys),
-                                                           strict=True) if value is not None]
+    async def sealed_values(self) -> list[tuple[str, bytes]]:
+        """Every installation value (key name, sealed value). SCAN, which a Cluster client
+        runs on every master; there is one installation per workspace and installer."""
+        keys = [_text(name) async for name in self._redis.scan_iter(
+            match=self._keys.sealed_installations(), count=1000, _type="string")]
+        return [(key, value) for key, value in zip(keys, await self._get(keys), strict=True)
+                if value is not None]
 
     @unavailable_on_redis_errors
     async def sealed_value(self, key: str) -> bytes | None:

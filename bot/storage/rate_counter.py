@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 
-import redis.asyncio as aioredis
-
 from bot.storage import scripts
+from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
@@ -14,7 +13,7 @@ from bot.storage.keys import KeySpace
 class RedisRateCounter:
     """Counts a person's attempts at an action within a sliding window."""
 
-    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace) -> None:
+    def __init__(self, redis: RedisClient, *, keys: KeySpace) -> None:
         self._keys = keys
         self._rate = redis.register_script(scripts.RATE)
 
