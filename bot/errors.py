@@ -9,6 +9,7 @@ contain secret material: they are safe to log.
     ├── InvalidToken           a ciphertext could not be authenticated or decrypted
     ├── NeedsPassphrase        a ciphertext only its passphrase can re-encrypt (rotation)
     ├── ValidationFailed       user input rejected; carries per-field messages
+    ├── MalformedRequest       a request body in a shape Slack never sends (answered 400)
     ├── StorageUnavailable     Redis could not be reached in time
     ├── RateLimited            a person did something too often; carries when to retry
     └── NotShown               a secret was certainly not displayed (its view is given back)
@@ -46,6 +47,11 @@ class ValidationFailed(ShareSecretError):
     def __init__(self, errors: Mapping[str, str]) -> None:
         super().__init__("invalid input: " + ", ".join(sorted(errors)))
         self.errors = dict(errors)
+
+
+class MalformedRequest(ShareSecretError):
+    """A request body is not shaped as Slack's are; the message names the field (a path
+    such as `body.actions[0].value`), never a value."""
 
 
 class StorageUnavailable(ShareSecretError):

@@ -19,7 +19,10 @@ class SignatureCheck:
 
     def is_valid(self, body: bytes, timestamp: str | None, signature: str | None) -> bool:
         """Whether the request is Slack's, signed within the last five minutes."""
-        if not timestamp or not signature or not timestamp.isdigit() or len(timestamp) > 12:
+        # ASCII digits only: headers arrive as Latin-1, where "²" is a digit to isdigit()
+        # that int() refuses.
+        if not (timestamp and signature and timestamp.isascii() and timestamp.isdigit()) \
+                or len(timestamp) > 12:
             return False
         if abs(self._clock() - int(timestamp)) > MAX_AGE_SECONDS:
             return False

@@ -16,7 +16,9 @@ from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 
+from bot import inbound
 from bot.config import Settings
+from bot.errors import MalformedRequest
 from bot.runtime import Runtime
 from bot.signing import SignatureCheck
 from bot.telemetry import context
@@ -130,14 +132,16 @@ class BotASGI:
         except UnicodeDecodeError:
             await _respond(send, 400, {"ok": False, "error": "body is not UTF-8"})
             return
+        header_map = _header_map(headers)
         try:
-            request = AsyncBoltRequest(body=body, query=scope.get("query_string", b"").decode(),
-                                       headers=_header_map(headers))
-        except ValueError:  # Bolt parses the body here: a payload that is not JSON
-            self._logger.info("refused a malformed request", extra={
+            inbound.read(body, header_map)  # a shape Bolt would choke on is refused here
+        except MalformedRequest as exc:  # names the field, never a value
+            self._logger.info("refused a malformed request (%s)", exc, extra={
                 "event": "slack_request", "outcome": "malformed", "status": 400})
             await _respond(send, 400, {"ok": False, "error": "malformed payload"})
             return
+        query = scope.get("query_string", b"").decode("latin-1")
+        request = AsyncBoltRequest(body=body, query=query, headers=header_map)
         response = await runtime.dispatch(request)
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1"))
@@ -151,8 +155,8 @@ class BotASGI:
         flow = runtime.bolt.oauth_flow
         assert flow is not None
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        request = AsyncBoltRequest(body="", query=scope.get("query_string", b"").decode(),
-                                   headers=_header_map(headers))
+        request = AsyncBoltRequest(body="", query=scope.get("query_string", b"").decode(
+            "latin-1"), headers=_header_map(headers))
         if scope["path"] == flow.install_path:
             response = await flow.handle_installation(request)
         else:

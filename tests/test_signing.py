@@ -27,6 +27,8 @@ def test_slack_signed_request_is_valid():
     (BODY, "12abc", "v0=00"),                                        # not a number
     (BODY, "9" * 40, "v0=00"),                                       # absurd number
     (BODY, str(NOW), "v0=é"),                                        # non-ASCII signature
+    (BODY, "\xb2", signature("shhh", "\xb2", BODY)),                  # a Latin-1 digit
+    (BODY, "\u0661" * 3, signature("shhh", "\u0661" * 3, BODY)),      # an Arabic digit
 ])
 def test_anything_else_is_refused(body, timestamp, sig):
     """Wrong secret, changed body, stale or future timestamps and junk headers all fail."""
