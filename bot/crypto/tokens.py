@@ -192,12 +192,19 @@ def _hkdf(material: bytes, salt: bytes, info: bytes) -> bytes:
 def normalize_passphrase(passphrase: str) -> bytes:
     """The bytes a passphrase stands for: NFC, without surrounding white space (a pasted
     newline must not make the right passphrase wrong)."""
-    return unicodedata.normalize("NFC", passphrase.strip()).encode("utf-8")
+    return _utf8(unicodedata.normalize("NFC", passphrase.strip()))
 
 
 def _associated_data(header: bytes, record_id: str) -> bytes:
-    return header + record_id.encode("utf-8")
+    return header + _utf8(record_id)
 
 
 def _inner_ad(record_id: str) -> bytes:
-    return b"v3|" + record_id.encode("utf-8")
+    return b"v3|" + _utf8(record_id)
+
+
+def _utf8(text: str) -> bytes:
+    # "surrogatepass": a lone surrogate (JSON can carry one as \ud800) is encoded like any
+    # other character instead of raising, so that any string is a (wrong) passphrase or
+    # record id, and a bad token still fails with InvalidToken alone.
+    return text.encode("utf-8", "surrogatepass")
