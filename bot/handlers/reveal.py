@@ -189,7 +189,7 @@ async def _quietly(call: Awaitable[Any], deps: Deps) -> None:
 def _refusal_view(result: RevealResult) -> render.View | None:
     """The notice for a reveal that did not show the secret (None: say nothing)."""
     outcome = result.outcome
-    if outcome in (RevealOutcome.NOT_RECIPIENT, RevealOutcome.WRONG_TEAM):
+    if outcome is RevealOutcome.NOT_RECIPIENT:
         return render.not_for_you_modal()
     if outcome is RevealOutcome.FAILED:
         return render.reveal_failed_modal(result.sender_id)
@@ -197,7 +197,8 @@ def _refusal_view(result: RevealResult) -> render.View | None:
         return render.locked_modal(result.locked_seconds)
     if outcome is RevealOutcome.RATE_LIMITED and result.limited is not None:
         return render.reveal_limited_modal(result.limited)
-    if outcome is RevealOutcome.UNAVAILABLE:
+    if outcome in (RevealOutcome.UNAVAILABLE, RevealOutcome.WRONG_TEAM):
+        # Another workspace's secret reads exactly as one that does not exist.
         return render.unavailable_modal()
     return None  # IN_FLIGHT: a double click; the first click is showing it
 

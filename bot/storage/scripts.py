@@ -30,16 +30,19 @@ return 1
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] passphrase lock
 # ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id
 # -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left}
-#    | {outcome} for unknown, wrong_team, not_recipient, unavailable, in_flight
-#    | {"locked", lock ms left}
+#    | {outcome, held} for unknown, wrong_team, not_recipient (held: 1 when this person
+#      has a view of the secret at this handle in flight all the same)
+#    | {outcome} for unavailable, in_flight | {"locked", lock ms left}
 CLAIM = """
 local m = KEYS[1]
 local team = redis.call('HGET', m, 'team')
-if not team or redis.call('HGET', m, 'id') ~= ARGV[4] then return {'unknown'} end
-if team ~= ARGV[2] then return {'wrong_team'} end
+if not team then return {'unknown', 0} end
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
-if not slot then return {'not_recipient'} end
+local held = (slot and string.sub(slot, 1, 1) == 'c') and 1 or 0
+if redis.call('HGET', m, 'id') ~= ARGV[4] then return {'unknown', held} end
+if team ~= ARGV[2] then return {'wrong_team', held} end
+if not slot then return {'not_recipient', 0} end
 if redis.call('HGET', m, 'st') ~= 'active'
     or tonumber(redis.call('HGET', m, 'exp')) <= tonumber(ARGV[3]) then
   return {'unavailable'}

@@ -103,6 +103,12 @@ class RedisSecretStore:
                               args=[user_id, team_id, int(now), secret_id], client=pipe)
             _, reply = await pipe.execute()
         outcome = reply[0].decode()
+        if outcome in _REFUSED and not int(reply[1]):
+            # Nobody may view it: the index entry is taken back, so a refused click (a
+            # hostile one included) leaves nothing behind. Only an entry still as this
+            # call wrote it: a newer claim by the same person keeps its own.
+            await self._forget_claim(keys=[self._keys.claims()],
+                                     args=[_claim_member(secret_id, user_id), now])
         if outcome == "claimed":
             left = int(reply[7])
             return Claim(outcome, ciphertext=bytes(reply[1]), code=code_of(secret_id),
@@ -284,6 +290,9 @@ class RedisSecretStore:
     @unavailable_on_redis_errors
     async def ping(self) -> bool:
         return bool(await self._redis.ping())
+
+
+_REFUSED = {"unknown", "wrong_team", "not_recipient"}
 
 
 def _claim_member(secret_id: str, user_id: str) -> str:
