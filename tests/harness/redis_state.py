@@ -10,18 +10,20 @@ from typing import Any
 
 import redis
 
-# Written by the audit outbox as it posts (its cursor) and holds its lease: bookkeeping
-# of delivery, not state a request can change.
-OUTBOX_KEYS = {b"ss:{audit}:delivered", b"ss:{audit}:lease"}
+# Written on their own schedule, by any bot process on this Redis, never by a request:
+# the audit outbox's cursor and lease, and the sweep's reminder cursor (the session's
+# subprocess bot sweeps every 30 s while other tests run).
+BOOKKEEPING_KEYS = {b"ss:{audit}:delivered", b"ss:{audit}:lease", b"ss:reminded-until"}
 AUDIT_STREAM = b"ss:{audit}:events"
 REFUSAL_EVENTS = {b"access_denied"}
 
 
 def snapshot(client: redis.Redis) -> dict[bytes, Any]:
-    """Every key but the outbox's: its type, contents and whether and how long it lives."""
+    """Every key but the bookkeeping ones: its type, contents and whether and how long it
+    lives."""
     found: dict[bytes, Any] = {}
     for key in client.scan_iter(count=1000):
-        if key in OUTBOX_KEYS:
+        if key in BOOKKEEPING_KEYS:
             continue
         kind = client.type(key)
         if kind == b"string":
