@@ -3,8 +3,9 @@
 Hypothesis draws Slack-shaped payloads and breaks them (tests/harness/hostile.py). For
 every request: the answer is 2xx or 4xx without a traceback, the bot logs no unhandled
 error, and Redis is exactly as before, except for what a refusal legitimately writes:
-`access_denied` events appended to the audit stream (the audit outbox's cursor and lease
-and the sweep's cursor move on their own schedule and are left out). One server serves
+`access_denied` and `rate_limited` events appended to the audit stream, and the attempt
+counted in the actor's rate-limit window (the audit outbox's cursor and lease and the
+sweep's cursor move on their own schedule and are left out). One server serves
 the whole module, so that hundreds of examples run in seconds.
 """
 

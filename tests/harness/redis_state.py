@@ -15,7 +15,11 @@ import redis
 # subprocess bot sweeps every 30 s while other tests run).
 BOOKKEEPING_KEYS = {b"ss:{audit}:delivered", b"ss:{audit}:lease", b"ss:reminded-until"}
 AUDIT_STREAM = b"ss:{audit}:events"
-REFUSAL_EVENTS = {b"access_denied"}
+# What a refusal writes to the audit stream.
+REFUSAL_EVENTS = {b"access_denied", b"rate_limited"}
+# Rate-limit windows (bot.limits): every attempt, a refused one too, counts against the
+# person who made it, by design, so that hostile clicking runs into the limit.
+RATE_WINDOWS = b"ss:rate:"
 
 
 def snapshot(client: redis.Redis) -> dict[bytes, Any]:
@@ -45,12 +49,20 @@ def snapshot(client: redis.Redis) -> dict[bytes, Any]:
 
 
 def assert_unchanged(before: dict[bytes, Any], after: dict[bytes, Any]) -> set[bytes]:
-    """Nothing changed but refusals appended to the audit stream (a TTL may only run
-    down, never be set, lifted or extended)."""
-    assert set(after) - {AUDIT_STREAM} == set(before) - {AUDIT_STREAM}, \
+    """Nothing changed but refusals appended to the audit stream and attempts added to
+    rate-limit windows (a TTL may only run down, never be set, lifted or extended).
+    Returns the kinds of audit events added."""
+    kept = {AUDIT_STREAM} | {k for k in {*before, *after} if k.startswith(RATE_WINDOWS)}
+    assert set(after) - kept == set(before) - kept, \
         f"keys appeared or vanished: {set(after) ^ set(before)}"
+    for key in kept - {AUDIT_STREAM} - set(after):  # expired meanwhile: its own TTL
+        assert key in before
+    for key in (kept - {AUDIT_STREAM}) & set(after):
+        old_window = {m for m, _ in before.get(key, (b"zset", [], -1))[1]}
+        assert after[key][0] == b"zset", f"{key!r} is not a window"
+        assert old_window <= {m for m, _ in after[key][1]}, f"{key!r} lost attempts"
     for key, (kind, value, ttl) in before.items():
-        if key == AUDIT_STREAM:
+        if key in kept:
             continue
         new_kind, new_value, new_ttl = after[key]
         assert (new_kind, new_value) == (kind, value), f"{key!r} changed"
