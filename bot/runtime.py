@@ -153,11 +153,11 @@ class Runtime:
         outbox = None
         if several is not None:
             outbox = AuditOutbox(audit_stream, routes=several.workspaces,
-                                 logger=logging.getLogger("bot.audit"),
+                                 logger=logging.getLogger("bot.audit"), metrics=metrics,
                                  post_interval=settings.audit_post_interval_seconds)
         elif settings.audit_channel_id:
             outbox = AuditOutbox(audit_stream, client, channel_id=settings.audit_channel_id,
-                                 logger=logging.getLogger("bot.audit"),
+                                 logger=logging.getLogger("bot.audit"), metrics=metrics,
                                  post_interval=settings.audit_post_interval_seconds)
         else:
             logger.warning("AUDIT_CHANNEL_ID is not set: audit events are stored and logged "

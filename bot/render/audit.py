@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from bot.domain import AuditAction, AuditEvent
-from bot.render.blocks import Message, escape, mentions, slack_date
+from bot.render.blocks import (
+    SECTION_LIMIT,
+    Message,
+    context,
+    escape,
+    mentions,
+    section,
+    slack_date,
+)
 
 _PHRASES = {
     AuditAction.SECRET_CREATED: (":lock:", "Secret created", "by"),
@@ -26,10 +35,41 @@ _PHRASES = {
 }
 
 
-def audit_batch(events: Sequence[AuditEvent]) -> Message:
-    """Several events in one message, one line each (a burst, delivered together)."""
-    return {"text": "\n".join(audit_line(e) for e in events),
-            "unfurl_links": False, "unfurl_media": False}
+# Shown on a batch posted again after a restart when the bot could not check whether its
+# first post arrived (it cannot read the channel's history).
+MAY_REPEAT = (":repeat: _These lines may repeat lines posted just before a restart: "
+              "share-secret could not check (grant it channels:history or groups:history "
+              "to make sure)._")
+
+
+def audit_batch(events: Sequence[AuditEvent], *, metadata: dict[str, Any] | None = None,
+                may_repeat: bool = False) -> Message:
+    """Several events in one message, one line each (a burst, delivered together).
+
+    `metadata` (Slack message metadata) names the batch, so that it can be found in the
+    channel later. A batch that `may_repeat` is shown as blocks with a note under the
+    lines, while its text (the notification, and what exports read) stays the lines.
+    """
+    lines = [audit_line(e) for e in events]
+    message: Message = {"text": "\n".join(lines), "unfurl_links": False,
+                        "unfurl_media": False}
+    if metadata is not None:
+        message["metadata"] = metadata
+    if may_repeat:
+        message["blocks"] = [section(chunk) for chunk in _chunks(lines)] + [context(MAY_REPEAT)]
+    return message
+
+
+def _chunks(lines: Sequence[str]) -> list[str]:
+    """The lines joined into texts that each fit a section (a longer line is cut)."""
+    chunks: list[str] = []
+    for line in lines:
+        line = line if len(line) <= SECTION_LIMIT else line[:SECTION_LIMIT - 1] + "…"
+        if chunks and len(chunks[-1]) + 1 + len(line) <= SECTION_LIMIT:
+            chunks[-1] += "\n" + line
+        else:
+            chunks.append(line)
+    return chunks
 
 
 def audit_line(event: AuditEvent) -> str:

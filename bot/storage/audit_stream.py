@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bot.domain import AuditAction, AuditEvent
+from bot.storage.audit_batches import PendingBatches
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 
@@ -59,7 +60,7 @@ return 1
 class AuditKeys:
     prefix: str = "ss"
 
-    # One hash tag for the three keys, so the scripts run in one Cluster slot.
+    # One hash tag for the keys, so the scripts run in one Cluster slot.
     @property
     def stream(self) -> str:
         return f"{self.prefix}:{{audit}}:events"
@@ -71,6 +72,10 @@ class AuditKeys:
     @property
     def lease(self) -> str:
         return f"{self.prefix}:{{audit}}:lease"
+
+    @property
+    def pending(self) -> str:
+        return f"{self.prefix}:{{audit}}:pending"
 
 
 class AuditStream:
@@ -84,6 +89,9 @@ class AuditStream:
         self._advance = redis.register_script(ADVANCE)
         self._release = redis.register_script(RELEASE)
         self._append_once = redis.register_script(APPEND_ONCE)
+        self.batches = PendingBatches(redis, lease=self._keys.lease, cursor=self._keys.cursor,
+                                      pending=self._keys.pending)
+        """The batch being posted, whose outcome may be unknown (bot.storage.audit_batches)."""
 
     @unavailable_on_redis_errors
     async def append(self, event: AuditEvent, *, nonce: str | None = None,

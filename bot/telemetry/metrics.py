@@ -77,6 +77,12 @@ class Metrics:
             "share_secret_slack_api_errors",
             "Failed Slack Web API call attempts, by method and error (retries count each).",
             ["method", "error"], registry=r)
+        self.audit_recovered = Counter(
+            "share_secret_audit_posts_in_doubt",
+            "Audit posts whose outcome was unknown (a restart, a lost answer), by what the "
+            "channel's history showed: found (not posted again), absent (posted), "
+            "unverified (posted again, marked as a possible repeat).", ["outcome"],
+            registry=r)
 
     # -- what happened ------------------------------------------------------------
 

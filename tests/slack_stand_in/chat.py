@@ -101,13 +101,31 @@ def message_json(state: State, message: Message) -> dict[str, Any]:
         body["thread_ts"] = message.thread_ts
     if message.edited:  # unverified: the exact shape of `edited` in chat.update answers
         body["edited"] = {"user": message.author, "ts": state.new_ts()}
+    if message.metadata is not None:  # unverified: that the posted message echoes it
+        body["metadata"] = copy.deepcopy(message.metadata)
     return body
+
+
+def message_metadata(params: dict[str, Any]) -> dict[str, Any] | None:
+    """chat.postMessage's `metadata` ("JSON object with event_type and event_payload
+    fields"), or the error Slack answers for it (unverified: which of its two metadata
+    errors, invalid_metadata_format or invalid_metadata_schema, for which mistake)."""
+    metadata = params.get("metadata")
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise ApiError("invalid_metadata_format")
+    if not isinstance(metadata.get("event_type"), str) or not metadata["event_type"] or \
+            not isinstance(metadata.get("event_payload"), dict):
+        raise ApiError("invalid_metadata_schema")
+    return copy.deepcopy(metadata)
 
 
 def chat_post_message(state: State, params: dict[str, Any]) -> dict[str, Any]:
     """Post a message; answer `channel`, `ts` and the stored `message`."""
     channel = postable_channel(state, params.get("channel"))
     text, blocks = content(params)
+    metadata = message_metadata(params)
     message = store(
         state,
         Message(
@@ -120,6 +138,7 @@ def chat_post_message(state: State, params: dict[str, Any]) -> dict[str, Any]:
             thread_ts=params.get("thread_ts") or None,
             unfurl_links=_optional_bool(params, "unfurl_links"),
             unfurl_media=_optional_bool(params, "unfurl_media"),
+            metadata=metadata,
         ),
     )
     return {"channel": channel.id, "ts": message.ts, "message": message_json(state, message)}

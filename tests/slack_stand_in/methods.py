@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import chat, views
+from . import chat, history, views
 from .faults import Fault
 from .state import State
 from .wire import Answer, ApiError, Parsed, add_warnings, json_answer, truthy
@@ -128,6 +128,7 @@ METHODS: dict[str, tuple[Method, str | None]] = {
     "users.info": (users_info, "users:read"),
     "conversations.open": (conversations_open, "im:write"),
     "conversations.info": (conversations_info, None),  # its scope depends on the channel
+    "conversations.history": (history.conversations_history, None),  # so does this one's
     "chat.postMessage": (chat.chat_post_message, "chat:write"),
     "chat.postEphemeral": (chat.chat_post_ephemeral, "chat:write"),
     "chat.update": (chat.chat_update, "chat:write"),
@@ -146,7 +147,9 @@ def call(state: State, method: str, parsed: Parsed) -> Answer:
     scopes = ",".join(state.settings.scopes)
     entry = METHODS.get(method)
     needed = entry[1] if entry else None
-    accepted = ",".join(INFO_SCOPES.values()) if method == "conversations.info" else needed
+    accepted = ",".join(INFO_SCOPES.values()) if method == "conversations.info" else \
+        ",".join(history.HISTORY_SCOPES.values()) if method == "conversations.history" \
+        else needed
     headers = {"x-oauth-scopes": scopes, "x-accepted-oauth-scopes": accepted or ""}
     try:
         if entry is None:

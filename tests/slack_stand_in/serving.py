@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -49,7 +50,24 @@ def _serve_api(state: State, request: HttpRequest) -> Answer:
         if state.lost_answers.get(method, 0) > 0:
             state.lost_answers[method] -= 1
             answer = Answer(answer.status, answer.body, answer.headers, lost=True)
+        gate = _held(state, method)
+    if gate is not None:
+        # The call took effect and is recorded; its answer waits (outside the lock) until
+        # the test releases it: a caller killed meanwhile never learns it succeeded.
+        gate.wait(timeout=HOLD_LIMIT_SECONDS)
     return answer
+
+
+HOLD_LIMIT_SECONDS = 60.0  # a held answer a test forgot to release still leaves, late
+
+
+def _held(state: State, method: str) -> threading.Event | None:
+    if state.held_answers.get(method, 0) <= 0:
+        return None
+    state.held_answers[method] -= 1
+    gate = threading.Event()
+    state.answer_gates.append(gate)
+    return gate
 
 
 def _oauth_access(state: State, parsed: Parsed, authorization: str | None) -> Answer:

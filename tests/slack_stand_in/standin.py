@@ -377,11 +377,27 @@ class SlackStandIn:
         with self._state.lock:
             self._state.lost_answers[method] = self._state.lost_answers.get(method, 0) + times
 
+    def hold_answers(self, method: str, *, times: int = 1) -> None:
+        """The next `times` calls to `method` take effect (and are recorded) at once, but
+        their answers wait until `release_answers()`: a test can kill the caller in
+        between, after Slack accepted the call and before the caller heard so."""
+        with self._state.lock:
+            self._state.held_answers[method] = self._state.held_answers.get(method, 0) + times
+
+    def release_answers(self) -> None:
+        """Send every held answer (to callers still listening) and hold no more."""
+        with self._state.lock:
+            gates, self._state.answer_gates[:] = list(self._state.answer_gates), []
+            self._state.held_answers.clear()
+        for gate in gates:
+            gate.set()
+
     def clear_faults(self) -> None:
         """Disarm every fault (and forget answers still to be lost)."""
         with self._state.lock:
             self._state.faults.clear()
             self._state.lost_answers.clear()
+            self._state.held_answers.clear()
 
     def reset(self) -> None:
         """Forget calls, faults, latency, messages, views, triggers, response urls and
@@ -389,6 +405,7 @@ class SlackStandIn:
 
         Users, channels, opened DMs and open websocket connections stay.
         """
+        self.release_answers()
         with self._state.lock:
             self._state.forget_conversation_state()
             self._state.calls.clear()

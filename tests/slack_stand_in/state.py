@@ -39,6 +39,7 @@ class Message:
     edited: bool = False
     unfurl_links: bool | None = None
     unfurl_media: bool | None = None
+    metadata: dict[str, Any] | None = None  # chat.postMessage's `metadata`, as posted
 
 
 @dataclass
@@ -81,6 +82,10 @@ class State:
     # and response urls are one record; tokens pick the team (see serving).
     teams: dict[str, State] = field(default_factory=dict)
     revoked_tokens: set[str] = field(default_factory=set)
+    # Answers held back until released (hold_answers): method -> how many more to hold,
+    # and the gates the held answers wait at.
+    held_answers: dict[str, int] = field(default_factory=dict)
+    answer_gates: list[threading.Event] = field(default_factory=list)
     oauth_apps: list[OAuthApp] = field(default_factory=list)  # at most one: the app
     _last_ts_micros: int = 0
 
