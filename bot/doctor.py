@@ -27,8 +27,10 @@ from bot.slack_calls import SLACK_FAILURES, failure_reason
 # The bot scopes manifest.yml asks for (tests/test_doctor.py keeps the two in step).
 REQUIRED_SCOPES = MANIFEST_SCOPES
 # Scopes the bot can use but does not need: posting to a public audit channel without
-# being invited, and reading channel information for this check.
-OPTIONAL_SCOPES = ("chat:write.public", "channels:read", "groups:read")
+# being invited, reading channel information for this check, and reading the audit
+# channel's history so that a post in doubt after a crash is not repeated.
+OPTIONAL_SCOPES = ("chat:write.public", "channels:read", "groups:read", "channels:history",
+                   "groups:history")
 MIN_REDIS = (6, 2)  # XADD ... MINID (audit stream trimming)
 TIMEOUT_SECONDS = 10
 _REFUSED_TOKEN = {"invalid_auth", "not_authed", "token_revoked", "token_expired",

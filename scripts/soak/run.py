@@ -25,7 +25,7 @@ from scripts.soak.observer import Observer
 from tests.harness.bot_process import BotProcess
 from tests.harness.redis_server import PersistentRedis
 from tests.harness.slack_client import SlackSim
-from tests.slack_stand_in import SlackStandIn
+from tests.slack_stand_in import DEFAULT_SCOPES, SlackStandIn
 
 TEAM, CHANNEL, AUDIT = "T0SOAK", "C0SOAKGEN", "C0SOAKAUDIT"
 PEOPLE = People(channel=CHANNEL, members=[f"U0SOAK{n}" for n in range(1, 7)],
@@ -58,8 +58,11 @@ def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
     with tempfile.TemporaryDirectory(prefix="share-secret-soak-") as tmp:
         workdir = Path(tmp)
         store = PersistentRedis(workdir / "redis").start()
+        # channels:history: the audit channel is public, and the bot may read it to post
+        # each audit batch exactly once across its kill (README, "Exactly once...").
         slack = SlackStandIn(bot_token="xoxb-soak-" + secrets.token_hex(8), team_id=TEAM,
-                             team_domain="soak").start()
+                             team_domain="soak",
+                             scopes=(*DEFAULT_SCOPES, "channels:history")).start()
         _populate(slack)
         bot = BotProcess({
             "SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": signing_secret,
