@@ -125,11 +125,20 @@ def test_missing_scope_fails_and_extra_scope_warns(redis_url, tmp_path):
     assert code == 1
     assert verdicts["scopes"][0] == "FAIL"
     assert "missing users:read" in verdicts["scopes"][1]
-    with stand_in(scopes=(*READABLE, "channels:history")) as slack:
+    with stand_in(scopes=(*READABLE, "files:read")) as slack:
         code, verdicts, _ = doctor(slack, redis_url, tmp_path)
     assert code == 0
     assert verdicts["scopes"][0] == "WARN"
-    assert "channels:history" in verdicts["scopes"][1]
+    assert "files:read" in verdicts["scopes"][1]
+
+
+def test_audit_history_scopes_are_optional(redis_url, tmp_path):
+    """channels:history / groups:history (exactly-once audit across a crash) are not
+    extra scopes: no least-privilege warning."""
+    with stand_in(scopes=(*READABLE, "channels:history", "groups:history")) as slack:
+        code, verdicts, _ = doctor(slack, redis_url, tmp_path)
+    assert code == 0
+    assert verdicts["scopes"][0] == "OK"
 
 
 @pytest.mark.parametrize(("scopes", "channel", "setting", "expected", "words"), [
