@@ -11,9 +11,10 @@ from typing import Any
 import redis
 
 # Written on their own schedule, by any bot process on this Redis, never by a request:
-# the audit outbox's cursor and lease, and the sweep's reminder cursor (the session's
-# subprocess bot sweeps every 30 s while other tests run).
-BOOKKEEPING_KEYS = {b"ss:{audit}:delivered", b"ss:{audit}:lease", b"ss:reminded-until"}
+# the audit outbox's cursor, lease and batch in flight, and the sweep's reminder cursor
+# (the session's subprocess bot sweeps every 30 s while other tests run).
+BOOKKEEPING_KEYS = {b"ss:{audit}:delivered", b"ss:{audit}:lease", b"ss:{audit}:pending",
+                    b"ss:reminded-until"}
 AUDIT_STREAM = b"ss:{audit}:events"
 # What a refusal writes to the audit stream.
 REFUSAL_EVENTS = {b"access_denied", b"rate_limited"}
