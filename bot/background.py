@@ -68,11 +68,12 @@ class Background:
         return len(self._tasks)
 
     def spawn(self, work: Coroutine[Any, Any, None], *, name: str,
-              lane: Lane = Lane.INTERACTIVE, committed: bool = False) -> None:
+              lane: Lane | None = Lane.INTERACTIVE, committed: bool = False) -> None:
         """Queue `work` in its lane; past the limit raise Overloaded and close it unstarted.
 
         `committed` work is taken regardless: it finishes something the user was
-        already told has happened (a stored secret must be delivered).
+        already told has happened (a stored secret must be delivered). Work in no lane
+        (`lane=None`) mostly waits (for Redis to come back) and takes no lane's slot.
         """
         if not committed and len(self._tasks) >= self._limit:
             work.close()
@@ -120,7 +121,10 @@ class Background:
         finally:
             slots.release()
 
-    async def _in_lane(self, work: Coroutine[Any, Any, None], lane: Lane) -> None:
+    async def _in_lane(self, work: Coroutine[Any, Any, None], lane: Lane | None) -> None:
+        if lane is None:
+            await work
+            return
         async with self._slots[lane]:
             await work
 

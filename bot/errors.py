@@ -11,6 +11,8 @@ contain secret material: they are safe to log.
     ├── ValidationFailed       user input rejected; carries per-field messages
     ├── MalformedRequest       a request body in a shape Slack never sends (answered 400)
     ├── StorageUnavailable     Redis could not be reached in time
+    │   ├── ShareNotStored     ... while storing a new secret (to be withdrawn)
+    │   └── ClaimInDoubt       ... while claiming a view (to be given back)
     ├── RateLimited            a person did something too often; carries when to retry
     └── NotShown               a secret was certainly not displayed (its view is given back)
 """
@@ -18,6 +20,10 @@ contain secret material: they are safe to log.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.domain import SecretRecord
 
 
 class ShareSecretError(Exception):
@@ -58,6 +64,24 @@ class StorageUnavailable(ShareSecretError):
     """The secret store could not be reached; nothing was changed."""
 
 
+class ShareNotStored(StorageUnavailable):
+    """Storing a new secret failed; the write may still land when Redis answers again,
+    so the caller withdraws `record` once it can (see SharingService.withdraw)."""
+
+    def __init__(self, record: SecretRecord) -> None:
+        super().__init__("the secret store is unreachable; nothing was shared")
+        self.record = record
+
+
+class ClaimInDoubt(StorageUnavailable):
+    """Claiming a view failed; the claim may still land when Redis answers again, so the
+    caller gives it back once it can (see SharingService.give_back)."""
+
+    def __init__(self, secret_id: str, user_id: str, claimed_at: float) -> None:
+        super().__init__("the secret store is unreachable; nothing was revealed")
+        self.secret_id = secret_id
+        self.user_id = user_id
+        self.claimed_at = claimed_at
 class RateLimited(ShareSecretError):
     """Someone reached a rate limit; nothing was done. `retry_after` is in seconds."""
 

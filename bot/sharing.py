@@ -26,9 +26,11 @@ from bot.domain import (
     new_share_code,
 )
 from bot.errors import (
+    ClaimInDoubt,
     InvalidToken,
     NotShown,
     RateLimited,
+    ShareNotStored,
     StorageUnavailable,
     ValidationFailed,
 )
@@ -75,15 +77,11 @@ class SecretStore(Protocol):
     async def confirm(self, secret_id: str, *, user_id: str,
                       now: float) -> tuple[str, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
-    async def release(self, secret_id: str, *, user_id: str) -> bool: ...
+    async def release(self, secret_id: str, *, user_id: str,
+                      claimed_at: float | None = None) -> bool: ...
+    async def withdraw(self, record: SecretRecord) -> bool: ...
     async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
                              lock_seconds: int) -> tuple[int, bool]: ...
-    async def ensure_room_to_share(self, *, team_id: str, user_id: str) -> None:
-        """Raise RateLimited when a share by this person would be refused now (counts
-        nothing: it warns before the form is filled in)."""
-        if self._limits is not None:
-            await self._limits.ensure_room(Action.SHARE, team_id=team_id, user_id=user_id)
-
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
 
 
@@ -139,6 +137,7 @@ class SharingService:
         except FormatError as exc:
             raise ValidationFailed({"secret": str(exc)}) from None
         now = self._clock()
+        storing: SecretRecord | None = None
         try:
             async with asyncio.timeout(PRE_ANSWER_SECONDS):
                 refused = await people.not_people(form.recipients)
@@ -153,13 +152,17 @@ class SharingService:
                     # The ciphertext is bound to the id, which holds the code: a taken
                     # code (odds 1 in 2^59 per secret stored) means encrypting again.
                     ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase)
+                    storing = record
                     try:
                         await self._store.create(record, ciphertext, now=now)
                     except CodeTaken:
                         continue
                     return record
-        except TimeoutError:
-            raise ValidationFailed({"recipients": SLOW}) from None
+        except (TimeoutError, StorageUnavailable):
+            if storing is None:
+                raise ValidationFailed({"recipients": SLOW}) from None
+            # Redis did not answer: the write may still land when it runs again.
+            raise ShareNotStored(storing) from None
         raise CodeTaken("no free share code found")  # would mean a broken RNG
 
     async def ensure_room_to_share(self, *, team_id: str, user_id: str) -> None:
@@ -167,6 +170,16 @@ class SharingService:
         nothing: it warns before the form is filled in)."""
         if self._limits is not None:
             await self._limits.ensure_room(Action.SHARE, team_id=team_id, user_id=user_id)
+
+    async def withdraw(self, record: SecretRecord) -> bool:
+        """Call off a share that could not be confirmed as stored (ShareNotStored), so the
+        sender's "nothing was shared" stays true; True when a stored copy was removed."""
+        return await self._store.withdraw(record)
+
+    async def give_back(self, doubt: ClaimInDoubt) -> bool:
+        """Give back a claim whose answer was lost (ClaimInDoubt), if it landed."""
+        return await self._store.release(doubt.secret_id, user_id=doubt.user_id,
+                                         claimed_at=doubt.claimed_at)
 
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
         """Remember where recipients' Reveal DMs are (channel, ts), to update them later."""
@@ -200,8 +213,12 @@ class SharingService:
                 await self._limits.take(Action.REVEAL, team_id=team_id, user_id=user_id)
             except RateLimited as exc:
                 return RevealResult(RevealOutcome.RATE_LIMITED, limited=exc)
-        claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
-                                        now=self._clock())
+        now = self._clock()
+        try:
+            claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
+                                            now=now)
+        except StorageUnavailable:
+            raise ClaimInDoubt(secret_id, user_id, now) from None
         if claim.outcome == "locked":
             return RevealResult(RevealOutcome.LOCKED, code=claim.code,
                                 locked_seconds=max(1, claim.locked_ms // 1000))

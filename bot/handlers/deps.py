@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +22,7 @@ from bot.errors import RateLimited
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
 from bot.people import PersonCache
+from bot.recovery import when_back
 from bot.sharing import SharingService
 from bot.slack_calls import SLACK_FAILURES, failure_reason
 from bot.storage.audit_stream import AuditStream
@@ -55,6 +56,14 @@ class Deps:
         """Run follow-up work after the answer to Slack (it always runs: it finishes
         something already done, like telling people about a revoke)."""
         self.background.spawn(work, name=name, lane=Lane.FOLLOW_UP, committed=True)
+
+    def recover(self, undo: Callable[[], Awaitable[bool]], *, what: str,
+                on_undone: Callable[[], Awaitable[None]] | None = None) -> None:
+        """Undo, once Redis answers again, a write a Redis outage left in doubt (it takes
+        no lane's slot: it mostly waits)."""
+        self.background.spawn(when_back(undo, what=what, logger=self.logger,
+                                        on_undone=on_undone),
+                              name=f"undo-{what}", lane=None, committed=True)
 
     async def now_or_busy(self, work: Coroutine[Any, Any, None], *, name: str,
                           response_url: object, client: AsyncWebClient | None = None,

@@ -104,10 +104,10 @@ async def publish_home(client: AsyncWebClient, deps: Deps, *, team: str, user: s
                     AuditAction.ADMIN_VIEWED, None, actor=user, team_id=team,
                     detail=f"Home panel, page {page + 1}, status {status or 'all'}"
                            + (f", sender {sender}" if sender else "")))
+        view = render.home_view(mine, now=deps.clock(), admin=admin)
     except StorageUnavailable:
         deps.logger.warning("could not render a Home tab: the secret store is unreachable")
-        return
-    view = render.home_view(mine, now=deps.clock(), admin=admin)
+        view = render.home_unavailable_view()
     try:
         await client.views_publish(user_id=user, view=view)
     except SLACK_FAILURES as exc:

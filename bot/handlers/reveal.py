@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent, RevealOutcome
-from bot.errors import NotShown, StorageUnavailable
+from bot.errors import ClaimInDoubt, NotShown, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.sharing import RevealResult
 from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
@@ -125,8 +125,13 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
         result = await deps.service.reveal(secret_id=click.secret_id, user_id=click.user_id,
                                            team_id=click.team_id, show=show,
                                            passphrase=passphrase)
-    except StorageUnavailable:
+    except StorageUnavailable as exc:
         await _quietly(display(render.store_down_modal()), deps)
+        if isinstance(exc, ClaimInDoubt):
+            # The person was told the secret is still there: make sure of it.
+            doubt = exc
+            deps.recover(lambda: deps.service.give_back(doubt), what="claim",
+                         on_undone=lambda: _audit_given_back(click, deps))
         return
     except NotShown as exc:
         # Nothing was shown and the view was given back: the person can simply retry.
@@ -156,6 +161,15 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
             name="reveal-unconfirmed")
     # The rest (message update, receipt) can wait: it frees the trigger-bound lane.
     deps.later(after_reveal(client, click, result, deps), name="after-reveal")
+
+
+async def _audit_given_back(click: Click, deps: Deps) -> None:
+    record = await deps.lifecycle.record(click.secret_id)
+    await deps.audit.record(AuditEvent(
+        AuditAction.REVEAL_FAILED, at=deps.clock(), actor=click.user_id,
+        team_id=click.team_id, code=record.code if record else None,
+        secret_id=click.secret_id if record else None, channel=click.channel,
+        detail="a view claimed during a storage outage was given back"))
 
 
 def _display(client: AsyncWebClient, click: Click) -> Callable[[render.View],

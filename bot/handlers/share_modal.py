@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Lane
 from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
-from bot.errors import RateLimited, StorageUnavailable, ValidationFailed
+from bot.errors import RateLimited, ShareNotStored, StorageUnavailable, ValidationFailed
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.handlers.home import publish_home
 from bot.people import SlackPeople
@@ -86,10 +86,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await deps.audit.record(rate_limited_event(deps, exc, team=form.team_id,
                                                        user=form.sender_id))
             return
-        except StorageUnavailable:
+        except StorageUnavailable as exc:
             slot.release()
             await ack(response_action="errors",
                       errors={render.SECRET_BLOCK: render.STORE_DOWN})
+            if isinstance(exc, ShareNotStored):
+                # The sender was told nothing was shared: make sure of it.
+                record = exc.record
+                deps.recover(lambda: deps.service.withdraw(record), what="share")
             return
         except BaseException:
             slot.release()

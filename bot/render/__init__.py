@@ -6,7 +6,13 @@ except `revealed_modal`, the one place it is ever shown.
 
 from bot.render.audit import audit_batch, audit_line, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
-from bot.render.home import AdminPage, admin_audit, admin_list, home_view
+from bot.render.home import (
+    AdminPage,
+    admin_audit,
+    admin_list,
+    home_unavailable_view,
+    home_view,
+)
 from bot.render.ids import *  # noqa: F403 - the ids are part of this package's interface
 from bot.render.limits import (
     limited_detail,
@@ -81,6 +87,7 @@ __all__ = [
     "ended_prompt",
     "escape",
     "expired_notice",
+    "home_unavailable_view",
     "home_view",
     "limited_detail",
     "locked",

@@ -71,6 +71,16 @@ def home_view(mine: Sequence[SecretRecord], *, now: float,
     return {"type": "home", "blocks": blocks, "private_metadata": json.dumps(state)}
 
 
+def home_unavailable_view() -> View:
+    """The Home tab while the secret store cannot be reached: the secrets are safe, only
+    the list cannot be shown."""
+    return {"type": "home", "private_metadata": "{}", "blocks": [
+        section(":warning: Share-secret can't reach its storage right now, so your secrets "
+                "can't be listed. They are safe: nothing was lost or revealed. Open this tab "
+                "again in a minute."),
+    ]}
+
+
 def admin_panel(page: AdminPage, *, now: float) -> list[Block]:
     """Every secret in the workspace (metadata only), filterable, one page at a time."""
     choices = {None: "All", "active": "Active", "ended": "Ended"}

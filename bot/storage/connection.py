@@ -13,13 +13,19 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.errors import ConfigError
 from bot.storage.cluster import BoundedRedisCluster
 from bot.storage.redis_url import RedisMode, RedisTarget, parse_redis_url
 from bot.storage.sentinel import sentinel_master
 
-TIMEOUT_SECONDS = 2.0
+# Redis answers in well under a millisecond; one second without an answer means it is
+# down, restarting or cut off (bot.storage.faults also bounds each operation as a whole),
+# so an answer that needs Redis is given well within Slack's 3 s.
+TIMEOUT_SECONDS = 1.0
 MAX_CONNECTIONS = 64
 HEALTH_CHECK_SECONDS = 30
 
@@ -64,5 +70,11 @@ def connect_to(target: RedisTarget, *, max_connections: int = MAX_CONNECTIONS) -
             where.update(connection_class=SSLConnection, **tls)
     pool = aioredis.BlockingConnectionPool(
         max_connections=max_connections, timeout=TIMEOUT_SECONDS, db=target.db,
-        **where, **target.auth_kwargs(), **timeouts)
+        **where, **target.auth_kwargs(), **timeouts,
+        # After Redis restarts, every pooled connection is dead, and the first command on
+        # each fails with a connection error: it is sent once more on a fresh connection,
+        # so a restart costs nobody an error. A connection error means the command did
+        # not reach the server we talk to now (it never ran, or ran on the server that
+        # died with the connection). Timeouts are not retried: that would double the wait.
+        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)))
     return aioredis.Redis(connection_pool=pool)

@@ -38,6 +38,11 @@ class KeySpace:
         """Present while the secret is locked after too many wrong passphrases."""
         return f"{self.prefix}:{{{handle(secret)}}}:l"
 
+    def withdrawn(self, secret: str) -> str:
+        """Present when a share whose storing timed out was called off: a late write of
+        it (Redis answered after the bot gave up) then stores nothing."""
+        return f"{self.prefix}:{{{handle(secret)}}}:w"
+
     def expiries(self) -> str:
         """Sorted set: ids by expiry time (a sweep costs what expired, not what is stored)."""
         return f"{self.prefix}:expiries"

@@ -16,11 +16,11 @@ by whom it ended. Per recipient `r:<user id>`: "0" never viewed, "v<time>" viewe
 "c<time>|<previous>" a view in flight.
 """
 
-# KEYS[1] meta hash, KEYS[2] ciphertext
+# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark
 # ARGV[1] ciphertext, ARGV[2] ttl ms, ARGV[3] meta ttl ms, ARGV[4..] meta field/value pairs
-# -> 1, or 0 when the share code (the keys' handle) is already taken
+# -> 1, or 0 when the share code (the keys' handle) is already taken or withdrawn
 CREATE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
@@ -87,7 +87,7 @@ return {'viewed', used}
 """
 
 # KEYS[1] meta hash
-# ARGV[1] user id
+# ARGV[1] user id, ARGV[2] (optional) the claim's time: give back only that claim
 # -> 1 when a claimed view was given back, 0 otherwise
 RELEASE = """
 local m = KEYS[1]
@@ -95,6 +95,7 @@ local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
 if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
 local bar = string.find(slot, '|', 1, true)
+if ARGV[2] and string.sub(slot, 2, bar - 1) ~= ARGV[2] then return 0 end
 redis.call('HSET', m, field, string.sub(slot, bar + 1))
 redis.call('HINCRBY', m, 'claims', -1)
 if redis.call('HEXISTS', m, 'left') == 1 then redis.call('HINCRBY', m, 'left', 1) end
@@ -230,4 +231,15 @@ if not current then return 'ended' end
 if current ~= ARGV[1] then return 'changed' end
 redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 'rotated'
+"""
+
+# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark
+# ARGV[1] the full secret id, ARGV[2] how long the mark stays (ms)
+# -> 1 when a stored secret was removed, 0 when there was none (a late CREATE then finds
+#    the mark and stores nothing)
+WITHDRAW = """
+redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
 """

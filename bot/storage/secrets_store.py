@@ -24,6 +24,9 @@ from bot.storage.keys import KeySpace, handle
 # Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.
 SENDER_INDEX_SECONDS = 30 * 86400
 INDEX_GRACE_SECONDS = 60
+# A write the bot gave up on waits in Redis's socket buffer at most while Redis is frozen;
+# it runs the moment Redis runs again, long before this mark expires.
+WITHDRAWN_MARK_MS = 3600 * 1000
 
 
 
@@ -66,6 +69,7 @@ class RedisSecretStore:
         self._remind = redis.register_script(scripts.REMIND)
         self._return_stale = redis.register_script(scripts.RETURN_STALE)
         self._forget_claim = redis.register_script(scripts.FORGET_CLAIM)
+        self._withdraw = redis.register_script(scripts.WITHDRAW)
 
     @unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
@@ -85,7 +89,8 @@ class RedisSecretStore:
                 pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
                 pipe.pexpire(index, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
             await pipe.execute()
-        if not await self._create(keys=[self._keys.meta(name), self._keys.ciphertext(name)],
+        if not await self._create(keys=[self._keys.meta(name), self._keys.ciphertext(name),
+                                        self._keys.withdrawn(name)],
                                   args=[ciphertext, ttl_ms, meta_ttl_ms, *fields]):
             raise CodeTaken(record.code)
 
@@ -130,13 +135,40 @@ class RedisSecretStore:
         return state.decode(), int(used)
 
     @unavailable_on_redis_errors
-    async def release(self, secret_id: str, *, user_id: str) -> bool:
-        """Give a claimed view back (it could not be shown)."""
+    async def release(self, secret_id: str, *, user_id: str,
+                      claimed_at: float | None = None) -> bool:
+        """Give a claimed view back (it could not be shown). With `claimed_at`, only the
+        claim made at that time (one whose answer was lost in a Redis outage), so that a
+        later click's claim is never taken away."""
+        member = _claim_member(secret_id, user_id)
         async with self._redis.pipeline(transaction=False) as pipe:
-            await self._release(keys=[self._keys.meta(secret_id)], args=[user_id], client=pipe)
-            pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
+            if claimed_at is None:
+                await self._release(keys=[self._keys.meta(secret_id)], args=[user_id],
+                                    client=pipe)
+                pipe.zrem(self._keys.claims(), member)
+            else:
+                await self._release(keys=[self._keys.meta(secret_id)],
+                                    args=[user_id, int(claimed_at)], client=pipe)
+                await self._forget_claim(keys=[self._keys.claims()],
+                                         args=[member, claimed_at], client=pipe)
             released, _ = await pipe.execute()
         return bool(released)
+
+    @unavailable_on_redis_errors
+    async def withdraw(self, record: SecretRecord) -> bool:
+        """Call off a share whose storing may or may not have happened (Redis stopped
+        answering mid-way): remove it if it is there, and make sure a late write of it
+        stores nothing. True when a stored secret was removed."""
+        name = handle(record.secret_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            await self._withdraw(keys=[self._keys.meta(name), self._keys.ciphertext(name),
+                                       self._keys.withdrawn(name)],
+                                 args=[record.secret_id, WITHDRAWN_MARK_MS], client=pipe)
+            pipe.zrem(self._keys.expiries(), name)
+            pipe.zrem(self._keys.by_sender(record.team_id, record.sender_id), name)
+            pipe.zrem(self._keys.by_team(record.team_id), name)
+            removed, *_ = await pipe.execute()
+        return bool(removed)
 
     @unavailable_on_redis_errors
     async def return_stale_claims(self, *, cutoff: float, limit: int) -> list[tuple[str, str]]:
