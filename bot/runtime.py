@@ -39,7 +39,7 @@ from bot.notices import Events
 from bot.people import PersonCache
 from bot.readiness import Readiness, ReadinessCheck
 from bot.sharing import SharingService
-from bot.storage import KeySpace, RedisSecretStore, connect
+from bot.storage import KeySpace, OnceMarks, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.connection import RedisClient
 from bot.storage.counts import active_secrets
@@ -128,7 +128,8 @@ class Runtime:
             lifecycle=lifecycle, audit=audit, background=background,
             people_cache=PersonCache(), admins=admins,
             audit_stream=audit_stream, http=http, logger=logger, clock=clock,
-            team_settings=several.team_settings if several else None, metrics=metrics)
+            team_settings=several.team_settings if several else None, metrics=metrics,
+            once=OnceMarks(redis, keys=KeySpace(settings.redis_key_prefix)))
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=TeamNotices(workspaces, audit=audit, logger=logger,
                                               clock=clock), events=Events(clock=clock))

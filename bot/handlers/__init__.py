@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot.handlers import admin, command, home, manage, reveal, share_modal
+from bot.handlers import admin, command, home, manage, once, reveal, share_modal
 from bot.handlers.deps import Deps
 
 __all__ = ["Deps", "register_all"]
@@ -16,6 +16,7 @@ __all__ = ["Deps", "register_all"]
 
 def register_all(app: AsyncApp, deps: Deps) -> None:
     """Attach every listener to the app."""
+    once.register(app, deps)
     command.register(app, deps)
     share_modal.register(app, deps)
     reveal.register(app, deps)

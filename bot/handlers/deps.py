@@ -26,6 +26,7 @@ from bot.recovery import when_back
 from bot.sharing import SharingService
 from bot.slack_calls import SLACK_FAILURES, failure_reason
 from bot.storage.audit_stream import AuditStream
+from bot.storage.once import OnceMarks
 from bot.storage.team_settings import TeamSettingsStore
 from bot.telemetry.metrics import Metrics
 
@@ -43,6 +44,7 @@ class Deps:
     audit_stream: AuditStream
     http: aiohttp.ClientSession
     logger: logging.Logger
+    once: OnceMarks
     clock: Callable[[], float] = field(default=time.time)
     # Several workspaces (OAuth): each one's audit channel and admins; None with one token.
     team_settings: TeamSettingsStore | None = None

@@ -22,6 +22,7 @@ from bot import render
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent, RevealOutcome
 from bot.errors import ClaimInDoubt, NotShown, StorageUnavailable
+from bot.handlers import once
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.sharing import RevealResult
 from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
@@ -122,6 +123,10 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
             mode=claim.mode, views_left=claim.views_left)))
 
     try:
+        if click.view_id is None and not await once.first_click(
+                deps, team=click.team_id, user=click.user_id, trigger_id=click.trigger_id):
+            deps.logger.warning("a replayed Reveal click was ignored")
+            return
         result = await deps.service.reveal(secret_id=click.secret_id, user_id=click.user_id,
                                            team_id=click.team_id, show=show,
                                            passphrase=passphrase)

@@ -12,6 +12,7 @@ from bot import render
 from bot.background import Lane
 from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
 from bot.errors import RateLimited, ShareNotStored, StorageUnavailable, ValidationFailed
+from bot.handlers import once
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.handlers.home import publish_home
 from bot.people import SlackPeople
@@ -66,44 +67,69 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                         context: AsyncBoltContext) -> None:
         form = parse_share_form(body, team_id=workspace_of(context))
-        people = SlackPeople(client, team_id=form.team_id, cache=deps.people_cache)
-        # Room to deliver it is reserved before anything is stored: when deliveries lag,
-        # the sender is asked to retry rather than told "shared" with delivery far behind.
-        slot = await deps.background.reserve(Lane.FOLLOW_UP)
-        if slot is None:
-            await ack(response_action="errors", errors={render.SECRET_BLOCK: render.BUSY})
-            return
+        view_id = str(as_dict(body.get("view")).get("id") or "")[:64]
         try:
-            record = await deps.service.share(form, people=people)
-        except ValidationFailed as exc:
-            slot.release()
-            await ack(response_action="errors", errors=exc.errors)
-            return
-        except RateLimited as exc:
-            slot.release()
-            await ack(response_action="errors",
-                      errors={render.SECRET_BLOCK: render.share_limited(exc)})
-            await deps.audit.record(rate_limited_event(deps, exc, team=form.team_id,
-                                                       user=form.sender_id))
-            return
-        except StorageUnavailable as exc:
-            slot.release()
+            earlier = await once.claim_submission(deps, team=form.team_id, view_id=view_id) \
+                if view_id else None
+        except StorageUnavailable:
             await ack(response_action="errors",
                       errors={render.SECRET_BLOCK: render.STORE_DOWN})
-            if isinstance(exc, ShareNotStored):
-                # The sender was told nothing was shared: make sure of it.
-                record = exc.record
-                deps.recover(lambda: deps.service.withdraw(record), what="share")
             return
-        except BaseException:
-            slot.release()
-            raise
-        # Audited at once (Redis), before any Slack call.
-        await deps.audit.record(_created(record))
-        slot.start(_deliver(client, record, deps), name="deliver-secret")
-        await ack()
+        if earlier == once.SHARED:
+            await ack()  # the same form, submitted again: it was shared; close it as then
+            return
+        if earlier == once.PENDING:
+            await ack(response_action="errors", errors={render.SECRET_BLOCK: render.BUSY})
+            return
+        shared = False
+        try:
+            shared = await _share(ack, client, deps, form)
+        finally:
+            if view_id:
+                await once.settle_submission(deps, team=form.team_id, view_id=view_id,
+                                             shared=shared)
 
     app.view(render.SHARE_CALLBACK)(on_submit)
+
+
+async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareForm) -> bool:
+    """Store the secret and answer the form; True when it was shared."""
+    people = SlackPeople(client, team_id=form.team_id, cache=deps.people_cache)
+    # Room to deliver it is reserved before anything is stored: when deliveries lag,
+    # the sender is asked to retry rather than told "shared" with delivery far behind.
+    slot = await deps.background.reserve(Lane.FOLLOW_UP)
+    if slot is None:
+        await ack(response_action="errors", errors={render.SECRET_BLOCK: render.BUSY})
+        return False
+    try:
+        record = await deps.service.share(form, people=people)
+    except ValidationFailed as exc:
+        slot.release()
+        await ack(response_action="errors", errors=exc.errors)
+        return False
+    except RateLimited as exc:
+        slot.release()
+        await ack(response_action="errors",
+                  errors={render.SECRET_BLOCK: render.share_limited(exc)})
+        await deps.audit.record(rate_limited_event(deps, exc, team=form.team_id,
+                                                   user=form.sender_id))
+        return False
+    except StorageUnavailable as exc:
+        slot.release()
+        await ack(response_action="errors", errors={render.SECRET_BLOCK: render.STORE_DOWN})
+        if isinstance(exc, ShareNotStored):
+            # The sender was told nothing was shared: make sure of it.
+            withdrawn = exc.record
+            deps.recover(lambda: deps.service.withdraw(withdrawn), what="share")
+        return False
+    except BaseException:
+        slot.release()
+        raise
+    # Audited at once (Redis), before any Slack call.
+    await deps.audit.record(_created(record))
+    slot.start(_deliver(client, record, deps), name="deliver-secret")
+    await ack()
+    return True
 
 
 async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> None:

@@ -2,6 +2,7 @@
 
 from bot.storage.connection import connect
 from bot.storage.keys import KeySpace
+from bot.storage.once import OnceMarks
 from bot.storage.secrets_store import Claim, CodeTaken, RedisSecretStore
 
-__all__ = ["Claim", "CodeTaken", "KeySpace", "RedisSecretStore", "connect"]
+__all__ = ["Claim", "CodeTaken", "KeySpace", "OnceMarks", "RedisSecretStore", "connect"]

@@ -99,3 +99,8 @@ class KeySpace:
     def rate(self, action: str, team_id: str, user_id: str) -> str:
         """Sorted set: one person's recent attempts at an action (a rate limit's window)."""
         return f"{self.prefix}:rate:{action}:{team_id}:{user_id}"
+
+    def once(self, kind: str, *parts: str) -> str:
+        """A marker that something Slack may deliver twice (a form submission, an event,
+        a click) was already taken in: `kind` names what, `parts` identify it."""
+        return f"{self.prefix}:once:{kind}:" + ":".join(parts)

@@ -1,0 +1,85 @@
+"""Deliveries Slack may repeat, taken in once (marks in Redis, shared by every replica).
+
+- A form submitted twice (a double click on Share, a proxy retrying the request) has
+  the same view id: the second waits for the first and gets the same answer, so one
+  secret is stored and one set of Reveal messages sent.
+- An Events API retry (`X-Slack-Retry-Num`) carries the first delivery's event id.
+- A replayed Reveal click carries the first click's trigger id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+
+from bot.errors import StorageUnavailable
+from bot.handlers.deps import Deps
+from bot.storage.once import PENDING
+
+SHARED = "shared"
+# A submission being handled: longer than a share may take before Slack is answered
+# (so a repeat waits for it), short enough that a mark left by a crash frees the form soon.
+PENDING_SECONDS = 10
+REPEAT_WAIT_SECONDS = 2.2
+# Slack repeats an event for a few minutes at most; a replayed click is refused for as long.
+DONE_SECONDS = 3600
+
+
+async def claim_submission(deps: Deps, *, team: str, view_id: str) -> str | None:
+    """None when this submission of the form is the one to handle; else the outcome of
+    the one that was (SHARED, or PENDING when it is still not done after a wait).
+    Raises StorageUnavailable."""
+    deadline = time.monotonic() + REPEAT_WAIT_SECONDS
+    while True:
+        earlier = await deps.once.begin("submit", team, view_id, ttl_seconds=PENDING_SECONDS)
+        if earlier is None or earlier == SHARED:
+            return earlier
+        if time.monotonic() > deadline:
+            return PENDING
+        await asyncio.sleep(0.05)  # the first is being handled: wait for its outcome
+
+
+async def settle_submission(deps: Deps, *, team: str, view_id: str, shared: bool) -> None:
+    """Record how the submission ended: SHARED (repeats just close the form), or
+    forgotten (nothing was stored: the form may be sent again)."""
+    try:
+        if shared:
+            await deps.once.settle("submit", team, view_id, outcome=SHARED,
+                                   ttl_seconds=DONE_SECONDS)
+        else:
+            await deps.once.forget("submit", team, view_id)
+    except StorageUnavailable:
+        deps.logger.warning("could not record a form submission's outcome")
+
+
+async def first_click(deps: Deps, *, team: str, user: str, trigger_id: str) -> bool:
+    """False for a click already taken in (the same trigger id: a replay). Raises
+    StorageUnavailable."""
+    if not trigger_id:
+        return True
+    return await deps.once.first("click", team, user, trigger_id, ttl_seconds=DONE_SECONDS)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Acknowledge a repeated event without handling it again."""
+
+    async def events_once(body: dict[str, Any],
+                          next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if isinstance(event_id, str) and event_id:
+            try:
+                first = await deps.once.first("event", event_id[:64],
+                                              ttl_seconds=DONE_SECONDS)
+            except StorageUnavailable:
+                first = True  # handled again rather than lost: events here are idempotent
+            if not first:
+                return BoltResponse(status=200, body="")
+        await next()
+        return None
+
+    app.middleware(events_once)

@@ -1,0 +1,49 @@
+"""Marks that make a delivery Slack may repeat count once, across every bot process.
+
+Slack repeats deliveries: a double click or a proxy retry submits the same form twice,
+the Events API retries an event it thinks was lost (`X-Slack-Retry-Num`), and a
+captured click can be replayed. Each is identified by what Slack put in it (view id,
+event id, trigger id) and marked in Redis with SET NX and a TTL longer than Slack
+repeats anything.
+"""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+
+from bot.storage.faults import unavailable_on_redis_errors
+from bot.storage.keys import KeySpace
+
+PENDING = "pending"
+
+
+class OnceMarks:
+    """First-comer marks in Redis (the connection and key space are passed in)."""
+
+    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace) -> None:
+        self._redis = redis
+        self._keys = keys
+
+    @unavailable_on_redis_errors
+    async def first(self, kind: str, *parts: str, ttl_seconds: int) -> bool:
+        """True for the first caller with these parts; False for every repeat."""
+        return bool(await self._redis.set(self._keys.once(kind, *parts), "1", nx=True,
+                                          ex=ttl_seconds))
+
+    @unavailable_on_redis_errors
+    async def begin(self, kind: str, *parts: str, ttl_seconds: int) -> str | None:
+        """Start work that may be repeated: None for the first caller (the mark now says
+        "pending"), else what the mark says (PENDING, or what `settle` wrote)."""
+        previous = await self._redis.set(self._keys.once(kind, *parts), PENDING, nx=True,
+                                         get=True, ex=ttl_seconds)
+        return previous.decode() if previous is not None else None
+
+    @unavailable_on_redis_errors
+    async def settle(self, kind: str, *parts: str, outcome: str, ttl_seconds: int) -> None:
+        """The work is done: repeats within `ttl_seconds` are told `outcome`."""
+        await self._redis.set(self._keys.once(kind, *parts), outcome, ex=ttl_seconds)
+
+    @unavailable_on_redis_errors
+    async def forget(self, kind: str, *parts: str) -> None:
+        """The work did not happen (bad input, say): a repeat may try again."""
+        await self._redis.delete(self._keys.once(kind, *parts))
