@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,9 +12,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.domain import SecretRecord
-from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
+from bot.slack_retry import retried
 
 DELIVERY_CONCURRENCY = 8
+# One attempt; a timed-out attempt is retried (bot.slack_retry), a few times at most.
+CALL_TIMEOUT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,16 @@ class Delivery:
     """Sends messages through one Slack client (one workspace)."""
 
     def __init__(self, client: AsyncWebClient, *, logger: logging.Logger) -> None:
-        self._client = client
+        # Retried here, by one policy (bot.slack_retry), not by the SDK's handlers.
+        self._client = without_retries(client, timeout=CALL_TIMEOUT_SECONDS)
         self._logger = logger
 
-    async def reveal_prompts(self, record: SecretRecord) -> DeliveryReport:
-        """Send every recipient a Reveal message; report who could not be reached."""
+    async def reveal_prompts(self, record: SecretRecord,
+                             only: Sequence[str] | None = None) -> DeliveryReport:
+        """Send every recipient (or `only` those) a Reveal message; report who could not
+        be reached."""
         message = render.reveal_prompt(record)
+        users = tuple(record.recipients if only is None else only)
         # A few at a time: conversations.open is rate-limited (Tier 3, ~50 a minute).
         slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
@@ -42,9 +50,9 @@ class Delivery:
             async with slots:
                 return await self.send(user, record.origin_channel, message)
 
-        routes = await asyncio.gather(*(one(user) for user in record.recipients))
+        routes = await asyncio.gather(*(one(user) for user in users))
         ephemeral, direct, failed = [], {}, []
-        for user, route in zip(record.recipients, routes, strict=True):
+        for user, route in zip(users, routes, strict=True):
             if route == "ephemeral":
                 ephemeral.append(user)
             elif route is None:
@@ -62,7 +70,8 @@ class Delivery:
         # then a DM from the bot, which also persists, is the fallback.
         if channel:
             try:
-                await self._client.chat_postEphemeral(channel=channel, user=user, **message)
+                await retried(lambda: self._client.chat_postEphemeral(
+                    channel=channel, user=user, **message))
                 return "ephemeral"
             except SLACK_FAILURES as exc:
                 self._logger.info("ephemeral delivery to %s in %s failed (%s); sending a DM",
@@ -72,9 +81,9 @@ class Delivery:
     async def dm(self, user: str, message: dict[str, Any]) -> tuple[str, str] | None:
         """A DM from the bot; returns where it is, or None (logged) when it failed."""
         try:
-            opened = await self._client.conversations_open(users=user)
-            posted = await self._client.chat_postMessage(channel=opened["channel"]["id"],
-                                                         **message)
+            opened = await retried(lambda: self._client.conversations_open(users=user))
+            posted = await retried(lambda: self._client.chat_postMessage(
+                channel=opened["channel"]["id"], **message))
             return posted["channel"], posted["ts"]
         except SLACK_FAILURES as exc:
             self._logger.warning("DM to %s failed: %s", user, failure_reason(exc))
@@ -83,6 +92,6 @@ class Delivery:
     async def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
         """Replace a message the bot posted (a DM); failures are logged, not raised."""
         try:
-            await self._client.chat_update(channel=channel, ts=ts, **message)
+            await retried(lambda: self._client.chat_update(channel=channel, ts=ts, **message))
         except SLACK_FAILURES as exc:
             self._logger.info("could not update a message: %s", failure_reason(exc))

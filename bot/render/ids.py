@@ -6,6 +6,7 @@ UNLOCK_CALLBACK = "unlock_secret"
 REVEAL_ACTION = "reveal_secret"
 REVEAL_LOCKED_ACTION = "reveal_with_passphrase"
 REVOKE_ACTION = "revoke_secret"
+RETRY_DELIVERY_ACTION = "retry_delivery"
 ANSWER_REQUEST_ACTION = "answer_request"
 
 # Share form fields: block id (= the field name validation reports) and action id.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bot.domain import SecretRecord, Status, ViewState
+from bot.domain import MAX_RECIPIENTS, SecretRecord, Status, ViewState
 from bot.render import ids
 from bot.render.blocks import (
     Block,
@@ -37,6 +37,9 @@ STORE_DOWN = "Couldn't save your secret, nothing was shared. Please try again in
 NOT_FOUND = "None of your secrets has that code. `/share-secret list` shows them."
 STATUS_PEOPLE = 20  # recipients listed one by one in `status`; the rest are counted
 REASON_CHARS = 150
+MAX_BUTTON_VALUE = 2000
+RETRY_ENDED = ("That secret is no longer active (viewed, expired or revoked), so it was not "
+               "sent again.")
 
 _STATUS_WORDS = {Status.ACTIVE: ":large_green_circle: active", Status.BURNED: ":fire: burned",
                  Status.EXPIRED: ":hourglass: expired", Status.REVOKED: ":no_entry_sign: revoked"}
@@ -67,7 +70,8 @@ def sender_confirmation(record: SecretRecord, *, failed: Sequence[str] = ()) -> 
              if reached
              else ":x: Your secret could not be delivered to anyone."]
     if failed:
-        lines.append(f":warning: Couldn't reach {mentions(failed)}; they did not get it.")
+        lines.append(f":warning: Couldn't reach {mentions(failed)}; they did not get it. "
+                     "*Retry* sends it to them again; *Revoke* destroys it.")
     limit = record.view_limit.describe(len(record.recipients))
     lines.append(f"It expires {slack_date(record.expires_at)}; {limit}. "
                  f"Share code: `{record.code}`")
@@ -75,9 +79,29 @@ def sender_confirmation(record: SecretRecord, *, failed: Sequence[str] = ()) -> 
         lines.append(":key: Send the passphrase to them another way (phone, another app), "
                      "never in Slack.")
     body = "\n".join(lines)
+    buttons = [revoke_button(record)]
+    if failed:
+        buttons.insert(0, button("Retry", action_id=ids.RETRY_DELIVERY_ACTION,
+                                 value=retry_value(record.secret_id, failed)))
     return {"text": body, "blocks": [
-        section(body),
-        {"type": "actions", "block_id": "receipt", "elements": [revoke_button(record)]}]}
+        section(body), {"type": "actions", "block_id": "receipt", "elements": buttons}]}
+
+
+def retry_value(secret_id: str, users: Sequence[str]) -> str:
+    """The Retry button's value: the secret and who to send it to again (within a
+    button value's 2000 characters; the people left out stay on the next receipt)."""
+    value = secret_id
+    for user in users:
+        if len(value) + 1 + len(user) > MAX_BUTTON_VALUE:
+            break
+        value += ("|" if value == secret_id else ",") + user
+    return value
+
+
+def parse_retry_value(value: str) -> tuple[str, tuple[str, ...]]:
+    """(secret id, user ids) from a Retry button's value (untrusted: checked by caller)."""
+    secret_id, _, users = value.partition("|")
+    return secret_id, tuple(u for u in users.split(",") if u)[:MAX_RECIPIENTS]
 
 
 def status_line(record: SecretRecord, now: float) -> str:

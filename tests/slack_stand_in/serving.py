@@ -35,6 +35,12 @@ def _delay(latency: float) -> None:
 
 def _serve_api(state: State, request: HttpRequest) -> Answer:
     method = request.path[len("/api/") :]
+    with state.lock:
+        queued = state.stalls.get(method)
+        stall = queued.pop(0) if queued else 0.0
+    # A stalled call is carried out late, as when Slack is slow to answer: a caller that
+    # gave up meanwhile cannot know it happened (it did).
+    _delay(stall)
     try:
         parsed, refusal = parse_params(request), None
     except ApiError as error:

@@ -392,12 +392,19 @@ class SlackStandIn:
         for gate in gates:
             gate.set()
 
+    def stall(self, method: str, *, seconds: float, times: int = 1) -> None:
+        """The next `times` calls to `method` are carried out and answered `seconds` late
+        (a caller with a shorter timeout gives up on a call that still happens)."""
+        with self._state.lock:
+            self._state.stalls.setdefault(method, []).extend([float(seconds)] * times)
+
     def clear_faults(self) -> None:
         """Disarm every fault (and forget answers still to be lost)."""
         with self._state.lock:
             self._state.faults.clear()
             self._state.lost_answers.clear()
             self._state.held_answers.clear()
+            self._state.stalls.clear()
 
     def reset(self) -> None:
         """Forget calls, faults, latency, messages, views, triggers, response urls and

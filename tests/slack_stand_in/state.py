@@ -69,6 +69,7 @@ class State:
     lock: threading.Condition = field(default_factory=threading.Condition)
     faults: Faults = field(default_factory=Faults)
     lost_answers: dict[str, int] = field(default_factory=dict)  # method -> answers to lose
+    stalls: dict[str, list[float]] = field(default_factory=dict)  # method -> delays to apply
     homes: dict[str, dict[str, Any]] = field(default_factory=dict)  # user -> published Home
     messages: dict[tuple[str, str], Message] = field(default_factory=dict)
     triggers: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -115,6 +116,7 @@ class State:
         """Drop messages, views, triggers, response urls and faults; keep the workspace."""
         self.faults.clear()
         self.lost_answers.clear()
+        self.stalls.clear()
         self.homes.clear()
         self.messages.clear()
         self.triggers.clear()
