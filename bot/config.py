@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # COUNT/SECONDS per person and workspace, or "off" (see bot.limits for the defaults' why).
     share_limit: str = "30/600"
     reveal_attempt_limit: str = "60/600"
+    # A reveal confirms its view within seconds; one unconfirmed for longer was handed
+    # out by a process that died, and the sweep gives it back.
+    claim_timeout_seconds: float = Field(default=120, ge=1, le=3600)
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
     log_format: str = Field(default="auto", pattern=r"^(?i:auto|json|text)$")
     # prometheus_client's own variable: where worker processes keep their metrics (the

@@ -14,7 +14,7 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.audit import AuditLog
-from bot.domain import AuditAction, SecretRecord
+from bot.domain import AuditAction, AuditEvent, SecretRecord
 from bot.errors import StorageUnavailable
 from bot.lifecycle import LifecycleService
 from bot.notices import Events, Notices
@@ -99,16 +99,43 @@ class Sweeper:
     async def _remind_and_return_claims(self) -> None:
         await _bounded(self._tell(r, Notices.remind)
                        for r in await self._lifecycle.due_reminders())
-        for record, user in await self._lifecycle.return_stale_claims():
-            await self._audit.record(self._events.event(
-                AuditAction.REVEAL_FAILED, record, actor=user, team_id=record.team_id,
-                detail="a view in progress when a bot process stopped was given back"))
+        for record in await self._lifecycle.undelivered():
+            await self._deliver_again(record)
+        for record, user, outcome in await self._lifecycle.return_stale_claims():
+            await self._audit_stale(record, user, outcome)
 
     async def _tell(self, record: SecretRecord,
                     notice: Callable[[Notices, SecretRecord], Awaitable[None]]) -> None:
         notices = await self._notices.for_team(record.team_id)
         if notices is not None:
             await notice(notices, record)
+
+    async def _deliver_again(self, record: SecretRecord) -> None:
+        """Reveal messages a stopped process owed (duplicates are harmless, a missing one
+        is not)."""
+        notices = await self._notices.for_team(record.team_id)
+        if notices is None:
+            await self._lifecycle.delivered(record, {})  # uninstalled: nobody to tell
+            return
+        self._logger.warning("sending again Reveal messages a stopped process owed")
+        report = await notices.announce(record)
+        await self._lifecycle.delivered(record, report.direct)
+
+    async def _audit_stale(self, record: SecretRecord, user: str, outcome: str) -> None:
+        def event(action: AuditAction, detail: str) -> AuditEvent:
+            return self._events.event(action, record, actor=user, team_id=record.team_id,
+                                      detail=detail)
+        if outcome == "returned":
+            await self._audit.record(event(
+                AuditAction.REVEAL_FAILED,
+                "a view in progress when a bot process stopped was given back"))
+            return
+        await self._audit.record(event(
+            AuditAction.SECRET_OPENED, "display not confirmed: its bot process stopped "
+            "while Slack was showing it, so the view counts as used"))
+        if outcome == "burned":
+            await self._audit.record(event(AuditAction.SECRET_BURNED,
+                                           "last view used; ciphertext deleted"))
 
 
 async def _bounded(works: Iterable[Awaitable[None]], *, at_once: int = 8) -> None:

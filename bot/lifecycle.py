@@ -8,14 +8,16 @@ exactly one process learns that it was the one that expired it.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.domain import SecretRecord, Status, normalize_share_code
 
 SWEEP_BATCH = 1000
-CLAIM_TIMEOUT_SECONDS = 120  # a reveal confirms within seconds; past this, its process died
+# A reveal confirms its view, and a share sends its Reveal messages, within seconds; work
+# unfinished for longer was started by a process that died, and the sweep takes it over.
+CLAIM_TIMEOUT_SECONDS = 120
 # Remind a sender of an unread secret an hour before it expires, if it lived long enough
 # for a reminder to be news.
 REMINDER_BEFORE_SECONDS = 3600
@@ -53,8 +55,12 @@ class LifecycleStore(Protocol):
     async def expiring(self, *, until: float) -> tuple[float | None, list[str]]: ...
     async def move_reminder_cursor(self, until: float) -> None: ...
     async def take_reminder(self, secret_id: str) -> bool: ...
-    async def return_stale_claims(self, *, cutoff: float,
-                                  limit: int) -> list[tuple[str, str]]: ...
+    async def return_stale_claims(self, *, cutoff: float, now: float,
+                                  limit: int) -> list[tuple[str, str, str]]: ...
+    async def take_undelivered(self, *, cutoff: float, now: float,
+                               limit: int) -> list[str]: ...
+    async def delivered(self, secret_id: str) -> None: ...
+    async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,11 @@ class LifecycleService:
     """Operations on stored secrets by their sender, and the expiry sweeps."""
 
     def __init__(self, *, store: LifecycleStore,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 claim_timeout: float = CLAIM_TIMEOUT_SECONDS) -> None:
         self._store = store
         self._clock = clock
+        self._claim_timeout = claim_timeout
 
     async def record(self, secret_id: str) -> SecretRecord | None:
         """A secret's metadata by id, for the bot's own follow-ups (no ownership check)."""
@@ -149,15 +157,40 @@ class LifecycleService:
         return await self._store.get_many(
             [i for i, p in zip(due, previous, strict=True) if p == "active"])  # by handle
 
-    async def return_stale_claims(self) -> list[tuple[SecretRecord, str]]:
-        """Give back views handed out more than CLAIM_TIMEOUT_SECONDS ago and never
-        confirmed: the process showing them died. (A live one confirms within seconds.)
-        Returns the secrets and the people whose view came back."""
-        returned = await self._store.return_stale_claims(
-            cutoff=self._clock() - CLAIM_TIMEOUT_SECONDS, limit=SWEEP_BATCH)
+    async def return_stale_claims(self) -> list[tuple[SecretRecord, str, str]]:
+        """Settle views handed out more than the claim timeout ago and never confirmed:
+        the process showing them died. (A live one confirms within seconds.) A view not
+        yet sent to Slack comes back ("returned"); one Slack was asked to show counts as
+        used ("viewed" or "burned"), since it may have been seen: never shown twice.
+        Returns the secrets, the people and the outcome."""
+        settled = await self._store.return_stale_claims(
+            cutoff=self._clock() - self._claim_timeout, now=self._clock(), limit=SWEEP_BATCH)
         records = {r.secret_id[:12]: r for r in
-                   await self._store.get_many([name for name, _ in returned])}
-        return [(records[name], user) for name, user in returned if name in records]
+                   await self._store.get_many([name for name, _, _ in settled])}
+        return [(records[name], user, outcome) for name, user, outcome in settled
+                if name in records]
+
+    async def undelivered(self) -> list[SecretRecord]:
+        """Active secrets whose Reveal messages a process started sending more than the
+        orphan timeout ago and never finished (it died): this caller sends them again."""
+        names = await self._store.take_undelivered(
+            cutoff=self._clock() - self._claim_timeout, now=self._clock(), limit=SWEEP_BATCH)
+        records = {r.secret_id[:12]: r for r in await self._store.get_many(names)}
+        owed = []
+        for name in names:
+            record = records.get(name)
+            if record is None or record.status is not Status.ACTIVE:
+                await self._store.delivered(name)  # ended meanwhile: nothing to send
+            else:
+                owed.append(record)
+        return owed
+
+    async def delivered(self, record: SecretRecord,
+                        dms: Mapping[str, tuple[str, str]]) -> None:
+        """Delivery is done: remember where the Reveal DMs are, and owe nothing more."""
+        if dms:
+            await self._store.note_dms(record.secret_id, dms)
+        await self._store.delivered(record.secret_id)
 
     async def due_reminders(self) -> list[SecretRecord]:
         """Active, unread secrets whose sender should hear they expire within the hour.

@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.audit import AuditLog
-from bot.delivery import Delivery
+from bot.delivery import Delivery, DeliveryReport
 from bot.domain import AuditAction, AuditEvent, SecretRecord
 
 
@@ -70,6 +70,14 @@ class Notices(Events):
         if by_admin and actor != record.sender_id:
             await self.delivery.dm(record.sender_id,
                                    render.revoked_by_admin_notice(record, admin=actor))
+
+    async def announce(self, record: SecretRecord) -> DeliveryReport:
+        """A new secret's Reveal messages, then the sender's receipt naming anyone Slack
+        would not let us reach (with Retry and Revoke)."""
+        report = await self.delivery.reveal_prompts(record)
+        await self.delivery.send(record.sender_id, record.origin_channel,
+                                 render.sender_confirmation(record, failed=report.failed))
+        return report
 
     async def expired(self, record: SecretRecord) -> None:
         """After an expiry (already audited): tell the sender, strike out the Reveal DMs."""

@@ -107,7 +107,8 @@ class Runtime:
                                  metadata_retention_seconds=settings.metadata_retention_days
                                  * 86400)
         background = Background(limit=settings.max_in_flight, logger=logger)
-        lifecycle = LifecycleService(store=store, clock=clock)
+        lifecycle = LifecycleService(store=store, clock=clock,
+                                     claim_timeout=settings.claim_timeout_seconds)
         audit_stream = AuditStream(redis, prefix=settings.redis_key_prefix,
                                    retention_seconds=settings.audit_retention_days * 86400)
         audit = DurableAuditLog(audit_stream, logger=logging.getLogger("bot.audit"),

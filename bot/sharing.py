@@ -77,6 +77,7 @@ class SecretStore(Protocol):
     async def confirm(self, secret_id: str, *, user_id: str,
                       now: float) -> tuple[str, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
+    async def showing(self, secret_id: str, *, user_id: str) -> bool: ...
     async def release(self, secret_id: str, *, user_id: str,
                       claimed_at: float | None = None) -> bool: ...
     async def withdraw(self, record: SecretRecord) -> bool: ...
@@ -199,11 +200,13 @@ class SharingService:
                      passphrase: str | None = None) -> RevealResult:
         """Show a secret to a recipient, if they have a view left.
 
-        The view is claimed atomically, decrypted and shown; only once `show` returns is
-        it confirmed. A failed decryption, a wrong passphrase, or `show` raising NotShown
-        gives the view back. Any other failure of `show` may have displayed the secret
-        (Slack opened the modal but its answer was lost), so the view is confirmed and
-        the result says `uncertain`: a secret is never shown twice for one view.
+        The view is claimed atomically, decrypted, marked as being shown (so a process
+        dying from here on leaves a view the sweep counts as used, not one it gives
+        back) and shown; only once `show` returns is it confirmed. A failed decryption, a
+        wrong passphrase, or `show` raising NotShown gives the view back. Any other
+        failure of `show` may have displayed the secret (Slack opened the modal but its
+        answer was lost), so the view is confirmed and the result says `uncertain`: a
+        secret is never shown twice for one view.
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
@@ -233,6 +236,11 @@ class SharingService:
         except (InvalidToken, UnicodeDecodeError):
             await self._store.release(secret_id, user_id=user_id)
             return await self._failed(secret_id, claim, passphrase)
+        try:
+            if not await self._store.showing(secret_id, user_id=user_id):
+                return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
+        except StorageUnavailable:
+            raise ClaimInDoubt(secret_id, user_id, now) from None  # given back later
         uncertain = False
         try:
             await show(plaintext, claim)

@@ -98,3 +98,47 @@ async def test_when_back_retries_until_redis_answers_and_gives_up_in_time():
 
     assert await asyncio.wait_for(when_back(never, what="x", logger=logger,
                                             give_up_after=0.3), 5) is False
+
+
+async def test_a_view_being_shown_when_its_process_died_counts_as_used(service, store,
+                                                                        redis_sync):
+    """Claimed, and Slack asked to show it, then the process died: the sweep cannot know
+    whether it was seen, so it counts the view as used (burning the secret when it was
+    the last) rather than giving it back: never shown twice. A view only claimed is
+    given back."""
+    import time
+
+    from bot.lifecycle import LifecycleService
+
+    shown = await service.share(form(), people=People())
+    claimed = await service.share(form(), people=People())
+    past = time.time() - 600
+    for record in (shown, claimed):
+        await store.claim(record.secret_id, user_id="UBOB", team_id="T1", now=past)
+    assert await store.showing(shown.secret_id, user_id="UBOB") is True
+    settled = await LifecycleService(store=store).return_stale_claims()
+    outcomes = {record.secret_id: (user, outcome) for record, user, outcome in settled}
+    assert outcomes == {shown.secret_id: ("UBOB", "burned"),
+                        claimed.secret_id: ("UBOB", "returned")}
+    assert redis_sync.zcard("ss:claims") == 0
+    seen: list[str] = []
+    await reveal(service, shown, shown=seen)
+    assert seen == []
+    await reveal(service, claimed, shown=seen)
+    assert seen == [SECRET]
+
+
+async def test_a_share_is_owed_until_delivered_and_taken_over_once(service, store):
+    """A stored secret is owed its Reveal messages until `delivered`; a stale debt is
+    taken over by exactly one of two sweepers; a fresh one by none."""
+    from bot.lifecycle import LifecycleService
+
+    owed = await service.share(form(), people=People())
+    done = await service.share(form(), people=People())
+    fresh = LifecycleService(store=store)
+    await fresh.delivered(done, {})
+    assert await fresh.undelivered() == []  # not stale yet
+    late = LifecycleService(store=store, clock=lambda: owed.created_at + 121)
+    again = LifecycleService(store=store, clock=lambda: owed.created_at + 121)
+    first, second = await asyncio.gather(late.undelivered(), again.undelivered())
+    assert [r.secret_id for r in first + second] == [owed.secret_id]

@@ -133,12 +133,13 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
 
 
 async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> None:
-    notices = deps.notices(client)
-    report = await notices.delivery.reveal_prompts(record)
-    if report.direct:
-        await deps.service.note_dms(record.secret_id, report.direct)
-    await notices.delivery.send(record.sender_id, record.origin_channel,
-                                render.sender_confirmation(record, failed=report.failed))
+    report = await deps.notices(client).announce(record)
+    try:
+        await deps.lifecycle.delivered(record, report.direct)
+    except StorageUnavailable:
+        # Still owed in Redis: the sweep sends it again (a duplicate Reveal message is
+        # harmless; a missing one is not).
+        deps.logger.warning("could not record a delivery; the sweep will repeat it")
     await publish_home(client, deps, team=record.team_id, user=record.sender_id)
 
 

@@ -51,6 +51,11 @@ class KeySpace:
         """Sorted set: "handle|user" of views handed out, by when (to return stale ones)."""
         return f"{self.prefix}:claims"
 
+    def undelivered(self) -> str:
+        """Sorted set: handles of secrets whose Reveal messages are being sent, by when
+        that started (the sweep sends again those a process died delivering)."""
+        return f"{self.prefix}:undelivered"
+
     def reminded_until(self) -> str:
         """The expiry time up to which reminders have been looked for (a sweep cursor)."""
         return f"{self.prefix}:reminded-until"

@@ -13,7 +13,8 @@ refused the modal), so a fault never destroys a secret.
 Meta hash fields: `left` views remaining (absent: unlimited), `claims` views handed
 out but not yet confirmed, `used` views confirmed, `st` status, `end`/`eby` when and
 by whom it ended. Per recipient `r:<user id>`: "0" never viewed, "v<time>" viewed,
-"c<time>|<previous>" a view in flight.
+"c<time>|<previous>" a view handed out, "s<time>|<previous>" a view being shown (Slack
+has been asked to display it: if its process dies now, it may have been seen).
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark
@@ -50,7 +51,7 @@ end
 local lock = redis.call('PTTL', KEYS[3])
 if lock > 0 then return {'locked', lock} end
 local first = string.sub(slot, 1, 1)
-if first == 'c' then return {'in_flight'} end
+if first == 'c' or first == 's' then return {'in_flight'} end
 local left = redis.call('HGET', m, 'left')
 local mode = redis.call('HGET', m, 'mode') or 'each'
 if mode == 'each' and first ~= '0' then return {'unavailable'} end
@@ -72,7 +73,8 @@ CONFIRM = """
 local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
-if not slot or string.sub(slot, 1, 1) ~= 'c' then return {'not_claimed', 0} end
+local state = slot and string.sub(slot, 1, 1)
+if state ~= 'c' and state ~= 's' then return {'not_claimed', 0} end
 redis.call('HSET', m, field, 'v' .. ARGV[2])
 local claims = redis.call('HINCRBY', m, 'claims', -1)
 local used = redis.call('HINCRBY', m, 'used', 1)
@@ -93,7 +95,8 @@ RELEASE = """
 local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
-if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
+local state = slot and string.sub(slot, 1, 1)
+if state ~= 'c' and state ~= 's' then return 0 end
 local bar = string.find(slot, '|', 1, true)
 if ARGV[2] and string.sub(slot, 2, bar - 1) ~= ARGV[2] then return 0 end
 redis.call('HSET', m, field, string.sub(slot, bar + 1))
@@ -154,14 +157,17 @@ return redis.call('HSETNX', KEYS[1], 'rem', '1')
 
 # KEYS[1] meta hash
 # ARGV[1] user id, ARGV[2] cutoff (unix seconds)
-# -> 1 when a view claimed at or before the cutoff was given back, else 0
+# -> 1 when a view claimed at or before the cutoff was given back; 2 when it was being
+#    shown (the caller counts it as used: it may have been seen); else 0
 RETURN_STALE = """
 local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
-if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
+local state = slot and string.sub(slot, 1, 1)
+if state ~= 'c' and state ~= 's' then return 0 end
 local bar = string.find(slot, '|', 1, true)
 if tonumber(string.sub(slot, 2, bar - 1)) > tonumber(ARGV[2]) then return 0 end
+if state == 's' then return 2 end
 redis.call('HSET', m, field, string.sub(slot, bar + 1))
 redis.call('HINCRBY', m, 'claims', -1)
 if redis.call('HEXISTS', m, 'left') == 1 then redis.call('HINCRBY', m, 'left', 1) end
@@ -241,5 +247,27 @@ WITHDRAW = """
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+"""
+
+# KEYS[1] the undelivered index; ARGV[1] member, ARGV[2] cutoff, ARGV[3] now
+# -> 1 for the one caller that takes over a delivery started at or before the cutoff (its
+#    time becomes now, so nobody else takes it until it is stale again), else 0
+TAKE_DELIVERY = """
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+return 1
+"""
+
+# KEYS[1] meta hash
+# ARGV[1] user id
+# -> 1 when this person's claimed view is now marked as being shown, 0 when they hold
+#    no claim (it was given back meanwhile: do not show it)
+SHOWING = """
+local field = 'r:' .. ARGV[1]
+local slot = redis.call('HGET', KEYS[1], field)
+if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
+redis.call('HSET', KEYS[1], field, 's' .. string.sub(slot, 2))
 return 1
 """

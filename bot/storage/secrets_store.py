@@ -70,6 +70,8 @@ class RedisSecretStore:
         self._return_stale = redis.register_script(scripts.RETURN_STALE)
         self._forget_claim = redis.register_script(scripts.FORGET_CLAIM)
         self._withdraw = redis.register_script(scripts.WITHDRAW)
+        self._take_delivery = redis.register_script(scripts.TAKE_DELIVERY)
+        self._showing = redis.register_script(scripts.SHOWING)
 
     @unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
@@ -84,6 +86,8 @@ class RedisSecretStore:
         # be swept. Then the secret itself, atomically, only if its code is free.
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(self._keys.expiries(), {name: record.expires_at}, nx=True)
+            # Delivery is owed from the moment the secret exists, until `delivered`.
+            pipe.zadd(self._keys.undelivered(), {name: now})
             for index in (sent, self._keys.by_team(record.team_id)):
                 pipe.zadd(index, {name: record.created_at})
                 pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
@@ -135,6 +139,13 @@ class RedisSecretStore:
         return state.decode(), int(used)
 
     @unavailable_on_redis_errors
+    async def showing(self, secret_id: str, *, user_id: str) -> bool:
+        """Mark a claimed view as being shown, just before Slack is asked to show it: a
+        process dying after this may have shown it, so the sweep counts it as used
+        instead of giving it back. False when the claim is gone (do not show)."""
+        return bool(await self._showing(keys=[self._keys.meta(secret_id)], args=[user_id]))
+
+    @unavailable_on_redis_errors
     async def release(self, secret_id: str, *, user_id: str,
                       claimed_at: float | None = None) -> bool:
         """Give a claimed view back (it could not be shown). With `claimed_at`, only the
@@ -165,25 +176,54 @@ class RedisSecretStore:
                                        self._keys.withdrawn(name)],
                                  args=[record.secret_id, WITHDRAWN_MARK_MS], client=pipe)
             pipe.zrem(self._keys.expiries(), name)
+            pipe.zrem(self._keys.undelivered(), name)
             pipe.zrem(self._keys.by_sender(record.team_id, record.sender_id), name)
             pipe.zrem(self._keys.by_team(record.team_id), name)
             removed, *_ = await pipe.execute()
         return bool(removed)
 
     @unavailable_on_redis_errors
-    async def return_stale_claims(self, *, cutoff: float, limit: int) -> list[tuple[str, str]]:
-        """Give back views claimed at or before `cutoff` and never confirmed or released
-        (their process died mid-reveal). Returns the (handle, user) given back; of several
-        processes doing this at once, each view is given back by one."""
+    async def delivered(self, secret_id: str) -> None:
+        """The Reveal messages and the receipt were sent (or given up on, and the sender
+        told): nothing is owed any more."""
+        await self._redis.zrem(self._keys.undelivered(), handle(secret_id))
+
+    @unavailable_on_redis_errors
+    async def take_undelivered(self, *, cutoff: float, now: float,
+                               limit: int) -> list[str]:
+        """Handles of secrets whose delivery started at or before `cutoff` and never
+        finished (the process sending them died); each is taken by one caller."""
+        names = [m.decode() for m in await self._redis.zrangebyscore(
+            self._keys.undelivered(), "-inf", cutoff, start=0, num=limit)]
+        return [name for name in names
+                if await self._take_delivery(keys=[self._keys.undelivered()],
+                                             args=[name, cutoff, now])]
+
+    @unavailable_on_redis_errors
+    async def return_stale_claims(self, *, cutoff: float, now: float,
+                                  limit: int) -> list[tuple[str, str, str]]:
+        """Settle views claimed at or before `cutoff` and never confirmed or released
+        (their process died mid-reveal): one not yet being shown is given back
+        ("returned"); one Slack was already asked to show may have been seen, so it
+        counts as used ("viewed", or "burned" when it was the last). Returns (handle,
+        user, outcome); of several processes doing this at once, each is settled by one."""
         members = [m.decode() for m in await self._redis.zrangebyscore(
             self._keys.claims(), "-inf", cutoff, start=0, num=limit)]
-        returned = []
+        settled = []
         for member in members:
             name, _, user = member.partition("|")
-            if await self._return_stale(keys=[self._keys.meta(name)], args=[user, int(cutoff)]):
-                returned.append((name, user))
+            found = await self._return_stale(keys=[self._keys.meta(name)],
+                                             args=[user, int(cutoff)])
+            if found == 1:
+                settled.append((name, user, "returned"))
+            elif found == 2:
+                state, _ = await self._confirm(
+                    keys=[self._keys.meta(name), self._keys.ciphertext(name)],
+                    args=[user, int(now), self._retention_ms])
+                if state.decode() != "not_claimed":
+                    settled.append((name, user, state.decode()))
             await self._forget_claim(keys=[self._keys.claims()], args=[member, cutoff])
-        return returned
+        return settled
 
     @unavailable_on_redis_errors
     async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
@@ -371,7 +411,7 @@ def _record_from(raw: Mapping[bytes, bytes]) -> SecretRecord:
     viewed_at: dict[str, float] = {}
     for user in recipients:
         slot = fields.get(f"r:{user}", "0")
-        if slot.startswith("c"):
+        if slot.startswith(("c", "s")):
             views[user] = ViewState.CLAIMED
             slot = slot.partition("|")[2]
         if slot.startswith("v"):
