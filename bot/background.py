@@ -51,7 +51,10 @@ class Deadline:
     received: float = field(default_factory=time.monotonic)
 
     def expired(self, budget: float = TRIGGER_BUDGET_SECONDS) -> bool:
-        return time.monotonic() - self.received > budget
+        return self.elapsed() > budget
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.received
 
 
 class Background:

@@ -124,13 +124,15 @@ class SharingService:
         self._passphrases = passphrases or PassphrasePolicy()
         self._kdf_slots = asyncio.Semaphore(KDF_CONCURRENCY)
 
-    async def share(self, form: ShareForm, *, people: PeopleDirectory) -> SecretRecord:
+    async def share(self, form: ShareForm, *, people: PeopleDirectory,
+                    budget: float = PRE_ANSWER_SECONDS) -> SecretRecord:
         """Validate, encrypt and store a secret; raise ValidationFailed on bad input, and
         RateLimited (storing nothing) when the sender has shared too often.
 
         Runs before Slack is answered, so the slow parts (asking Slack about the
-        recipients, a passphrase's scrypt) are bounded in time; past the bound nothing
-        is stored and the sender is asked to try again.
+        recipients, a passphrase's scrypt, Redis) are bounded by `budget` seconds; past
+        the bound nothing is stored (ShareNotStored when Redis may still store it late)
+        and the sender is asked to try again.
         """
         valid = validate(form)
         try:
@@ -140,7 +142,7 @@ class SharingService:
         now = self._clock()
         storing: SecretRecord | None = None
         try:
-            async with asyncio.timeout(PRE_ANSWER_SECONDS):
+            async with asyncio.timeout(budget):
                 refused = await people.not_people(form.recipients)
                 if refused:
                     raise ValidationFailed({"recipients": _refusal(refused)})

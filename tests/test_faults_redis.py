@@ -7,11 +7,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
 
-from tests.conftest import ALICE, BOB, GENERAL, SIGNING_SECRET, bot_env, populate, settle
+from tests.conftest import ALICE, BOB, CAROL, GENERAL, SIGNING_SECRET, bot_env, populate, settle
 from tests.harness.bot_process import BotProcess
 from tests.harness.redis_control import ControlledRedis
 from tests.harness.slack_client import SlackSim
@@ -84,11 +85,11 @@ def timed(action: Callable[[], object]) -> tuple[object, float]:
 
 
 def secret_keys(server: ControlledRedis) -> list[bytes]:
-    """Keys holding a secret (metadata, ciphertext) or indexing one; not the audit log's
-    nor withdrawal marks."""
+    """Keys holding a secret (metadata, ciphertext) or indexing one; not the audit log's,
+    withdrawal marks, nor the short-lived marks of a form submission."""
     with server.client() as client:
         return sorted(k for k in client.scan_iter() if b"{audit}" not in k
-                      and not k.endswith(b":w"))
+                      and not k.endswith(b":w") and b":once:" not in k)
 
 
 def open_form(sim: SlackSim) -> dict:
@@ -127,6 +128,32 @@ def test_share_during_an_outage_is_answered_in_the_form_and_stores_nothing(
     assert secret_keys(own_redis) == []
     assert fsim.find_prompts(BOB) == []
     share(fsim)  # reconnected by itself
+
+
+def test_redis_freezing_while_a_share_is_stored_leaves_nothing(fsim, slack, own_redis):
+    """Redis freezes after the form was taken in, while the secret is being stored (Slack
+    is slow, so the recipient check takes half a second): the form says nothing was
+    shared, within 2.5 s; the writes Redis runs when it thaws are withdrawn."""
+    form = open_form(fsim)
+    slack.latency = 0.5  # users.info for Carol (not yet cached)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        start = time.monotonic()
+        pending = pool.submit(fsim.submit, ALICE, form, recipients=[CAROL], secret=SECRET)
+        time.sleep(0.25)
+        own_redis.pause()
+        reply = pending.result()
+        took = time.monotonic() - start
+    slack.latency = 0.0
+    own_redis.resume()
+    ANSWER_TIMES["share, Redis frozen while storing"] = took
+    assert took < ANSWER_LIMIT
+    assert "nothing was shared" in reply.json()["errors"]["secret"]
+    deadline = time.monotonic() + 5
+    while secret_keys(own_redis) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert secret_keys(own_redis) == []
+    settle(slack)
+    assert fsim.find_prompts(CAROL) == []
 
 
 @pytest.mark.parametrize("kind", OUTAGES)

@@ -26,6 +26,7 @@ SHARED = "shared"
 # (so a repeat waits for it), short enough that a mark left by a crash frees the form soon.
 PENDING_SECONDS = 10
 REPEAT_WAIT_SECONDS = 2.2
+MARK_SECONDS = 1.0
 # Slack repeats an event for a few minutes at most; a replayed click is refused for as long.
 DONE_SECONDS = 3600
 
@@ -36,7 +37,14 @@ async def claim_submission(deps: Deps, *, team: str, view_id: str) -> str | None
     Raises StorageUnavailable."""
     deadline = time.monotonic() + REPEAT_WAIT_SECONDS
     while True:
-        earlier = await deps.once.begin("submit", team, view_id, ttl_seconds=PENDING_SECONDS)
+        try:
+            # A fresh connection to a frozen Redis would wait for the connection and then
+            # the command: bounded as one, so the form is still answered in time.
+            async with asyncio.timeout(MARK_SECONDS):
+                earlier = await deps.once.begin("submit", team, view_id,
+                                                ttl_seconds=PENDING_SECONDS)
+        except TimeoutError:
+            raise StorageUnavailable("the secret store is unreachable") from None
         if earlier is None or earlier == SHARED:
             return earlier
         if time.monotonic() > deadline:

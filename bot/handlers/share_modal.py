@@ -9,13 +9,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.background import Lane
+from bot.background import Deadline, Lane
 from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
 from bot.errors import RateLimited, ShareNotStored, StorageUnavailable, ValidationFailed
 from bot.handlers import once
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.handlers.home import publish_home
 from bot.people import SlackPeople
+from bot.sharing import PRE_ANSWER_SECONDS
 
 
 def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:
@@ -66,6 +67,7 @@ def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:
 def register(app: AsyncApp, deps: Deps) -> None:
     async def on_submit(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                         context: AsyncBoltContext) -> None:
+        received = Deadline()
         form = parse_share_form(body, team_id=workspace_of(context))
         view_id = str(as_dict(body.get("view")).get("id") or "")[:64]
         try:
@@ -83,16 +85,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         shared = False
         try:
-            shared = await _share(ack, client, deps, form)
+            shared = await _share(ack, client, deps, form, received=received)
         finally:
             if view_id:
-                await once.settle_submission(deps, team=form.team_id, view_id=view_id,
-                                             shared=shared)
+                # After the answer (Bolt sends it when this listener returns): recording
+                # the outcome must not hold the answer up while Redis is slow.
+                deps.later(once.settle_submission(deps, team=form.team_id, view_id=view_id,
+                                                  shared=shared), name="settle-submission")
 
     app.view(render.SHARE_CALLBACK)(on_submit)
 
 
-async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareForm) -> bool:
+async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareForm, *,
+                 received: Deadline) -> bool:
     """Store the secret and answer the form; True when it was shared."""
     people = SlackPeople(client, team_id=form.team_id, cache=deps.people_cache)
     # Room to deliver it is reserved before anything is stored: when deliveries lag,
@@ -102,7 +107,9 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
         await ack(response_action="errors", errors={render.SECRET_BLOCK: render.BUSY})
         return False
     try:
-        record = await deps.service.share(form, people=people)
+        # What is left of the time before Slack must be answered.
+        budget = max(0.1, PRE_ANSWER_SECONDS - received.elapsed())
+        record = await deps.service.share(form, people=people, budget=budget)
     except ValidationFailed as exc:
         slot.release()
         await ack(response_action="errors", errors=exc.errors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
@@ -14,8 +15,15 @@ from bot.errors import StorageUnavailable
 
 # Redis is unreachable, or (Sentinel, Cluster) not serving this key right now: a master
 # not yet known after a failover (a ConnectionError), a Cluster down or resharding.
+# TimeoutError: the operation as a whole took longer than OPERATION_SECONDS.
 UNAVAILABLE = (RedisConnectionError, RedisTimeoutError, OSError, ClusterError,
-               RedisClusterException, TryAgainError)
+               RedisClusterException, TryAgainError, TimeoutError)
+
+# A store operation is a round trip or a few (well under a millisecond each). Each wait is
+# bounded by the client's 1 s timeouts, but a fresh connection to a frozen Redis waits for
+# its handshake and then for the command: the operation as a whole is bounded too, so an
+# answer that needs Redis still reaches Slack well inside its 3 s.
+OPERATION_SECONDS = 1.5
 
 P = ParamSpec("P")
 T = TypeVar("T")
@@ -28,7 +36,8 @@ def unavailable_on_redis_errors(
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
         try:
-            return await method(*args, **kwargs)
+            async with asyncio.timeout(OPERATION_SECONDS):
+                return await method(*args, **kwargs)
         except UNAVAILABLE:
             raise StorageUnavailable("the secret store is unreachable") from None
     return wrapper
