@@ -34,8 +34,14 @@ RETRY_LOOKBACK_SECONDS = 60.0
 class AuditLog(Protocol):
     """Where audit events go."""
 
-    async def record(self, event: AuditEvent) -> None:
-        """Record one event; must not raise for delivery problems."""
+    async def record(self, event: AuditEvent, *, nonce: str | None = None) -> None:
+        """Record one event; must not raise for delivery problems. A `nonce` names the
+        event for `record_once`."""
+        ...
+
+    async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
+        """Record an event unless one with this nonce was recorded since `since` (a
+        process that died may or may not have recorded it)."""
         ...
 
 
@@ -54,12 +60,12 @@ class DurableAuditLog:
         self._metrics = metrics
         self._retries: set[asyncio.Task[None]] = set()
 
-    async def record(self, event: AuditEvent) -> None:
+    async def record(self, event: AuditEvent, *, nonce: str | None = None) -> None:
         if self._metrics is not None:
             self._metrics.count_event(event)
         # A failed append may have been stored all the same (Redis applied it, then the
         # answer was lost): the nonce lets the retry see that and not store it twice.
-        nonce, tried_at = secrets.token_hex(8), time.time() - RETRY_LOOKBACK_SECONDS
+        nonce, tried_at = nonce or secrets.token_hex(8), time.time() - RETRY_LOOKBACK_SECONDS
         try:
             async with asyncio.timeout(APPEND_SECONDS):
                 event_id = await self._stream.append(event, nonce=nonce)
@@ -76,11 +82,20 @@ class DurableAuditLog:
                           extra={"event": "audit", "audit_event": event.action.value,
                                  "code": event.code, "actor": event.actor})
 
-    async def _retry(self, event: AuditEvent, *, nonce: str, since: float) -> None:
-        wait, waited = 0.5, 0.0
+    async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self._retry(event, nonce=nonce, since=since, first_wait=0.0))
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+        await asyncio.wait({task}, timeout=APPEND_SECONDS)
+
+    async def _retry(self, event: AuditEvent, *, nonce: str, since: float,
+                     first_wait: float = 0.5) -> None:
+        wait, waited = first_wait, 0.0
         while waited < RETRY_SECONDS:
             await asyncio.sleep(wait)
             waited += wait
+            wait = max(wait, 0.5)
             try:
                 event_id = await self._stream.append(event, nonce=nonce, retry_since=since)
             except Exception:  # noqa: BLE001 - Redis still away: wait longer

@@ -17,7 +17,7 @@ from bot.audit import AuditLog
 from bot.domain import AuditAction, AuditEvent, SecretRecord
 from bot.errors import StorageUnavailable
 from bot.lifecycle import LifecycleService
-from bot.notices import Events, Notices
+from bot.notices import Events, Notices, created_nonce
 
 
 class NoticesByTeam(Protocol):
@@ -118,6 +118,9 @@ class Sweeper:
             await self._lifecycle.delivered(record, {})  # uninstalled: nobody to tell
             return
         self._logger.warning("sending again Reveal messages a stopped process owed")
+        # That process may have died before recording the secret's creation.
+        await self._audit.record_once(self._events.created_event(record),
+                                      nonce=created_nonce(record), since=record.created_at - 1)
         report = await notices.announce(record)
         await self._lifecycle.delivered(record, report.direct)
 

@@ -41,6 +41,19 @@ class Events:
         event = self.event(action, record, actor=actor, team_id=record.team_id, detail=detail)
         return dataclasses.replace(event, recipients=record.recipients)
 
+    def created_event(self, record: SecretRecord) -> AuditEvent:
+        """A secret was stored: who shared it with whom, until when, with which options."""
+        notes = [record.view_limit.describe(len(record.recipients))]
+        if record.has_passphrase:
+            notes.append("passphrase")
+        if record.label:
+            notes.append(f"label: {record.label[:60]}")
+        return AuditEvent(
+            AuditAction.SECRET_CREATED, at=record.created_at, actor=record.sender_id,
+            team_id=record.team_id, code=record.code, secret_id=record.secret_id,
+            recipients=record.recipients, channel=record.origin_channel,
+            expires_at=record.expires_at, detail=", ".join(notes))
+
     def expired_event(self, record: SecretRecord) -> AuditEvent:
         unread = [u for u in record.recipients if u not in record.viewed_at]
         detail = "unread" if len(unread) == len(record.recipients) else \
@@ -48,6 +61,12 @@ class Events:
         event = self.event(AuditAction.SECRET_EXPIRED, record, actor=record.sender_id,
                            team_id=record.team_id, detail=detail)
         return dataclasses.replace(event, recipients=record.recipients)
+
+
+def created_nonce(record: SecretRecord) -> str:
+    """The name of a secret's `secret_created` event, so that a sweep taking over from a
+    process that died right after storing it records the event only if it is missing."""
+    return "created:" + record.secret_id
 
 
 class Notices(Events):

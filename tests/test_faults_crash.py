@@ -179,3 +179,56 @@ def test_sigkill_mid_burst_loses_nothing_and_shows_nothing_twice(slack, crash_db
           f"{len(stored)} stored; claims at the kill: {len(at_crash)} "
           f"({len(claimed_at_crash)} claimed, {len(showing_at_crash)} being shown); "
           f"deliveries owed at the kill: {owed_at_crash}", end="")
+
+
+async def test_a_sweep_taking_over_a_delivery_records_a_missing_creation_once(
+        store, keyring, slack, redis_url, redis_sync):
+    """A process that died between storing a secret and auditing it: the sweep that takes
+    over its delivery records `secret_created`, and only where it is missing; Bob gets
+    his Reveal message."""
+    import logging
+
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from bot.audit import DurableAuditLog
+    from bot.domain import ShareForm
+    from bot.jobs import Sweeper
+    from bot.lifecycle import LifecycleService
+    from bot.notices import Events, created_nonce
+    from bot.sharing import SharingService
+    from bot.storage.audit_stream import AuditStream
+    from bot.workspaces import OneWorkspace, TeamNotices
+    from tests.conftest import BOT_TOKEN
+    from tests.test_sharing import People
+
+    slack.reset()
+    populate(slack)
+    service = SharingService(store=store, keyring=keyring)
+    shared = [await service.share(ShareForm(team_id=slack.team_id, sender_id=ALICE,
+                                            recipients=(BOB,), text=f"crash-{i}",
+                                            origin_channel=GENERAL), people=People())
+              for i in range(2)]
+    logger = logging.getLogger("test")
+    client = redis.asyncio.Redis.from_url(redis_url)
+    audit = DurableAuditLog(AuditStream(client, prefix="ss", retention_seconds=3600),
+                            logger=logger)
+    recorded = shared[1]  # this one's process lived long enough to audit it
+    await audit.record(Events().created_event(recorded), nonce=created_nonce(recorded))
+    later = shared[0].created_at + 200
+    sweeper = Sweeper(
+        lifecycle=LifecycleService(store=store, clock=lambda: later), audit=audit,
+        logger=logger, events=Events(clock=lambda: later),
+        notices=TeamNotices(OneWorkspace(AsyncWebClient(token=BOT_TOKEN,
+                                                        base_url=slack.base_url),
+                                         audit_channel=None),
+                            audit=audit, logger=logger, clock=lambda: later))
+    await sweeper.run_once()
+    created = Counter(fields[b"secret_id"].decode()
+                      for _, fields in redis_sync.xrange("ss:{audit}:events")
+                      if fields[b"event"] == b"secret_created")
+    assert created == {s.secret_id: 1 for s in shared}
+    assert redis_sync.zcard("ss:undelivered") == 0
+    assert len([c for c in slack.calls_to("chat.postEphemeral")
+                if c.params["user"] == BOB]) == 2
+    await client.aclose()
+

@@ -10,11 +10,12 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.background import Deadline, Lane
-from bot.domain import AuditAction, AuditEvent, SecretRecord, ShareForm
+from bot.domain import SecretRecord, ShareForm
 from bot.errors import RateLimited, ShareNotStored, StorageUnavailable, ValidationFailed
 from bot.handlers import once
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.handlers.home import publish_home
+from bot.notices import Events, created_nonce
 from bot.people import SlackPeople
 from bot.sharing import PRE_ANSWER_SECONDS
 
@@ -133,7 +134,8 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
         slot.release()
         raise
     # Audited at once (Redis), before any Slack call.
-    await deps.audit.record(_created(record))
+    await deps.audit.record(Events(clock=deps.clock).created_event(record),
+                            nonce=created_nonce(record))
     slot.start(_deliver(client, record, deps), name="deliver-secret")
     await ack()
     return True
@@ -148,20 +150,3 @@ async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> 
         # harmless; a missing one is not).
         deps.logger.warning("could not record a delivery; the sweep will repeat it")
     await publish_home(client, deps, team=record.team_id, user=record.sender_id)
-
-
-def _created(record: SecretRecord) -> AuditEvent:
-    return AuditEvent(
-        AuditAction.SECRET_CREATED, at=record.created_at, actor=record.sender_id,
-        team_id=record.team_id, code=record.code, secret_id=record.secret_id,
-        recipients=record.recipients, channel=record.origin_channel,
-        expires_at=record.expires_at, detail=_options(record))
-
-
-def _options(record: SecretRecord) -> str | None:
-    notes = [record.view_limit.describe(len(record.recipients))]
-    if record.has_passphrase:
-        notes.append("passphrase")
-    if record.label:
-        notes.append(f"label: {record.label[:60]}")
-    return ", ".join(notes)
