@@ -210,7 +210,8 @@ async def test_a_sweep_taking_over_a_delivery_records_a_missing_creation_once(
               for i in range(2)]
     logger = logging.getLogger("test")
     client = redis.asyncio.Redis.from_url(redis_url)
-    audit = DurableAuditLog(AuditStream(client, prefix="ss", retention_seconds=3600),
+    # An audit stream of its own: the session's bot posts the "ss" one to the stand-in.
+    audit = DurableAuditLog(AuditStream(client, prefix="crashtest", retention_seconds=3600),
                             logger=logger)
     recorded = shared[1]  # this one's process lived long enough to audit it
     await audit.record(Events().created_event(recorded), nonce=created_nonce(recorded))
@@ -224,7 +225,7 @@ async def test_a_sweep_taking_over_a_delivery_records_a_missing_creation_once(
                             audit=audit, logger=logger, clock=lambda: later))
     await sweeper.run_once()
     created = Counter(fields[b"secret_id"].decode()
-                      for _, fields in redis_sync.xrange("ss:{audit}:events")
+                      for _, fields in redis_sync.xrange("crashtest:{audit}:events")
                       if fields[b"event"] == b"secret_created")
     assert created == {s.secret_id: 1 for s in shared}
     assert redis_sync.zcard("ss:undelivered") == 0
