@@ -27,6 +27,7 @@ SHARED = "shared"
 PENDING_SECONDS = 10
 REPEAT_WAIT_SECONDS = 2.2
 MARK_SECONDS = 1.0
+QUICK_SECONDS = 0.25
 # Slack repeats an event for a few minutes at most; a replayed click is refused for as long.
 DONE_SECONDS = 3600
 
@@ -63,6 +64,22 @@ async def settle_submission(deps: Deps, *, team: str, view_id: str, shared: bool
             await deps.once.forget("submit", team, view_id)
     except StorageUnavailable:
         deps.logger.warning("could not record a form submission's outcome")
+
+
+async def settle_submission_soon(deps: Deps, *, team: str, view_id: str,
+                                 shared: bool) -> None:
+    """`settle_submission` without holding up the answer (Bolt sends it when the listener
+    returns): a refusal's mark is removed at once when Redis answers quickly (the form
+    leaves nothing behind), else, like a success, after the answer."""
+    if not shared:
+        try:
+            async with asyncio.timeout(QUICK_SECONDS):
+                await deps.once.forget("submit", team, view_id)
+            return
+        except (TimeoutError, StorageUnavailable):
+            pass
+    deps.later(settle_submission(deps, team=team, view_id=view_id, shared=shared),
+               name="settle-submission")
 
 
 async def first_click(deps: Deps, *, team: str, user: str, trigger_id: str) -> bool:

@@ -89,10 +89,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             shared = await _share(ack, client, deps, form, received=received)
         finally:
             if view_id:
-                # After the answer (Bolt sends it when this listener returns): recording
-                # the outcome must not hold the answer up while Redis is slow.
-                deps.later(once.settle_submission(deps, team=form.team_id, view_id=view_id,
-                                                  shared=shared), name="settle-submission")
+                await once.settle_submission_soon(deps, team=form.team_id, view_id=view_id,
+                                                  shared=shared)
 
     app.view(render.SHARE_CALLBACK)(on_submit)
 
