@@ -161,10 +161,14 @@ class SharingService:
                     except CodeTaken:
                         continue
                     return record
-        except (TimeoutError, StorageUnavailable):
+        except StorageUnavailable:
+            if storing is None:
+                raise  # nothing of the secret was written
+            # Redis did not answer: the write may still land when it runs again.
+            raise ShareNotStored(storing) from None
+        except TimeoutError:
             if storing is None:
                 raise ValidationFailed({"recipients": SLOW}) from None
-            # Redis did not answer: the write may still land when it runs again.
             raise ShareNotStored(storing) from None
         raise CodeTaken("no free share code found")  # would mean a broken RNG
 

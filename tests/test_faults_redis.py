@@ -33,7 +33,9 @@ def own_redis(tmp_path_factory) -> Iterator[ControlledRedis]:
 
 @pytest.fixture(scope="module")
 def fault_bot(slack, own_redis, tmp_path_factory) -> Iterator[BotProcess]:
-    env = bot_env(slack, own_redis.url, SWEEP_INTERVAL_SECONDS="0")
+    # No share limit: its Redis step would come between the recipient check and the
+    # storing, where the mid-store freeze below is aimed.
+    env = bot_env(slack, own_redis.url, SWEEP_INTERVAL_SECONDS="0", SHARE_LIMIT="off")
     with BotProcess(env, workdir=tmp_path_factory.mktemp("bot-redis-faults")) as process:
         yield process
 
@@ -89,7 +91,8 @@ def secret_keys(server: ControlledRedis) -> list[bytes]:
     withdrawal marks, nor the short-lived marks of a form submission."""
     with server.client() as client:
         return sorted(k for k in client.scan_iter() if b"{audit}" not in k
-                      and not k.endswith(b":w") and b":once:" not in k)
+                      and not k.endswith(b":w") and b":once:" not in k
+                      and b":rate:" not in k)
 
 
 def open_form(sim: SlackSim) -> dict:
@@ -216,7 +219,8 @@ def test_readyz_follows_redis(fsim, fault_bot, own_redis, kind):
         back()
     ANSWER_TIMES[f"/readyz, Redis {kind}"] = took
     assert status == 503
-    assert json.loads(body) == {"ok": False, "redis": "unreachable"}
+    assert json.loads(body)["ok"] is False
+    assert b"unreachable" in body
     assert took < ANSWER_LIMIT
     assert fault_bot.get("/readyz")[0] == 200
 
