@@ -21,6 +21,10 @@ REFUSAL_EVENTS = {b"access_denied", b"rate_limited"}
 # Rate-limit windows (bot.limits): every attempt, a refused one too, counts against the
 # person who made it, by design, so that hostile clicking runs into the limit.
 RATE_WINDOWS = b"ss:rate:"
+# Marks that a delivery from Slack was taken in (bot.handlers.once: a click's trigger id,
+# an event id, a form's view id), so that a replay of it does nothing: written for every
+# such request, a hostile one too, by design.
+ONCE_MARKS = b"ss:once:"
 
 
 def snapshot(client: redis.Redis) -> dict[bytes, Any]:
@@ -50,9 +54,15 @@ def snapshot(client: redis.Redis) -> dict[bytes, Any]:
 
 
 def assert_unchanged(before: dict[bytes, Any], after: dict[bytes, Any]) -> set[bytes]:
-    """Nothing changed but refusals appended to the audit stream and attempts added to
-    rate-limit windows (a TTL may only run down, never be set, lifted or extended).
-    Returns the kinds of audit events added."""
+    """Nothing changed but refusals appended to the audit stream, attempts added to
+    rate-limit windows and marks of requests taken in (a TTL may only run down, never be
+    set, lifted or extended). Returns the kinds of audit events added."""
+    marks = {k for k in {*before, *after} if k.startswith(ONCE_MARKS)}
+    for key in (marks & set(after)) - set(before):
+        assert after[key][0] == b"string", f"{key!r} is not a mark"
+        assert after[key][2] > 0, f"{key!r} does not expire"
+    before = {k: v for k, v in before.items() if k not in marks}
+    after = {k: v for k, v in after.items() if k not in marks}
     kept = {AUDIT_STREAM} | {k for k in {*before, *after} if k.startswith(RATE_WINDOWS)}
     assert set(after) - kept == set(before) - kept, \
         f"keys appeared or vanished: {set(after) ^ set(before)}"
