@@ -181,8 +181,10 @@ def audit_lines(slack, count: int, timeout: float = 10.0) -> list[str]:
 
 
 def stored_secrets(client: redis.Redis) -> list[bytes]:
-    """Every key except the audit log's (which records refusals too)."""
-    return [k for k in client.scan_iter() if b"{audit}" not in k]
+    """Every key except the audit log's (which records refusals too) and the sweep's
+    reminder cursor (the session's bot sweeps on its own schedule)."""
+    return [k for k in client.scan_iter()
+            if b"{audit}" not in k and not k.endswith(b":reminded-until")]
 
 
 def strings_in(value: object) -> list[str]:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.middleware.async_middleware import AsyncMiddleware
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.errors import StorageUnavailable
@@ -90,21 +91,30 @@ async def first_click(deps: Deps, *, team: str, user: str, trigger_id: str) -> b
     return await deps.once.first("click", team, user, trigger_id, ttl_seconds=DONE_SECONDS)
 
 
-def register(app: AsyncApp, deps: Deps) -> None:
-    """Acknowledge a repeated event without handling it again."""
+class EventsOnce(AsyncMiddleware):
+    """Acknowledges a repeated Events API delivery without handling it again.
 
-    async def events_once(body: dict[str, Any],
-                          next: Callable[[], Awaitable[None]]) -> BoltResponse | None:
+    A middleware class, not a function: Bolt builds every argument a function middleware
+    could ask for from the body, and that fails on a malformed interaction payload."""
+
+    def __init__(self, deps: Deps) -> None:
+        self._deps = deps
+
+    async def async_process(self, *, req: AsyncBoltRequest, resp: BoltResponse,
+                            next: Callable[[], Awaitable[BoltResponse]]) -> BoltResponse:
+        body = req.body
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if isinstance(event_id, str) and event_id:
             try:
-                first = await deps.once.first("event", event_id[:64],
-                                              ttl_seconds=DONE_SECONDS)
+                first = await self._deps.once.first("event", event_id[:64],
+                                                    ttl_seconds=DONE_SECONDS)
             except StorageUnavailable:
                 first = True  # handled again rather than lost: events here are idempotent
             if not first:
                 return BoltResponse(status=200, body="")
-        await next()
-        return None
+        return await next()
 
-    app.middleware(events_once)
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Acknowledge a repeated event without handling it again."""
+    app.use(EventsOnce(deps))
