@@ -27,8 +27,10 @@ $(VENV)/.bench-installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $@
 
-lint: install
+lint: install  ## ruff everywhere; mypy --strict and bandit on bot/ (configured in pyproject.toml)
 	$(BIN)/ruff check bot tests scripts benchmarks
+	$(BIN)/mypy
+	$(BIN)/bandit -q -c pyproject.toml -r bot
 
 install: $(VENV)/.installed
 

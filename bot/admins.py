@@ -11,6 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack_calls import SLACK_FAILURES, without_retries
 
+_CHECK_FAILURES: tuple[type[BaseException], ...] = (*SLACK_FAILURES, TimeoutError)
+
 CACHE_SECONDS = 300
 CHECK_SECONDS = 1.0  # runs before Slack is answered: never near its 3 s
 
@@ -47,7 +49,7 @@ class Admins:
         try:
             async with asyncio.timeout(CHECK_SECONDS):
                 user = (await quick.users_info(user=user_id))["user"]
-        except (*SLACK_FAILURES, TimeoutError):
+        except _CHECK_FAILURES:
             raise CannotVerify from None
         verdict = bool(user.get("is_admin") or user.get("is_owner")
                        or user.get("is_primary_owner"))

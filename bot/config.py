@@ -50,7 +50,7 @@ class Settings(BaseSettings):
     audit_channel_id: str | None = None
     admin_user_ids: Annotated[tuple[str, ...], NoDecode] = ()
     admins_include_workspace_admins: bool = False
-    host: str = "0.0.0.0"  # noqa: S104 - a server in a container listens on all interfaces
+    host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces  # nosec B104
     port: int = Field(default=3000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1, le=64)  # uvicorn worker processes
     metadata_retention_days: int = Field(default=90, ge=1, le=3650)

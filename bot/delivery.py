@@ -51,14 +51,16 @@ class Delivery:
                 return await self.send(user, record.origin_channel, message)
 
         routes = await asyncio.gather(*(one(user) for user in users))
-        ephemeral, direct, failed = [], {}, []
+        ephemeral: list[str] = []
+        direct: dict[str, tuple[str, str]] = {}
+        failed: list[str] = []
         for user, route in zip(users, routes, strict=True):
-            if route == "ephemeral":
-                ephemeral.append(user)
+            if isinstance(route, tuple):  # a DM: (channel, ts)
+                direct[user] = route
             elif route is None:
                 failed.append(user)
-            else:
-                direct[user] = route
+            else:  # "ephemeral"
+                ephemeral.append(user)
         return DeliveryReport(tuple(ephemeral), direct, tuple(failed))
 
     async def send(self, user: str, channel: str | None,

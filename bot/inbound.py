@@ -13,7 +13,7 @@ defensively).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from slack_bolt.request.internals import extract_content_type, parse_body
@@ -26,11 +26,11 @@ _ID = re.compile(r"[A-Z][A-Z0-9]{1,39}")
 Check = Callable[[Any, str], None]
 
 
-def read(raw_body: str, headers: dict[str, list[str]]) -> dict[str, Any]:
+def read(raw_body: str, headers: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The body as Bolt will read it (headers by lower-case name), if its shape is one
     Slack sends; else raise MalformedRequest (naming the field, never a value)."""
     try:
-        body = parse_body(raw_body, extract_content_type(headers))  # type: ignore[arg-type]
+        body = parse_body(raw_body, extract_content_type(dict(headers)))
         _SHAPES["body"](body, "body")
     except (ValueError, RecursionError):  # broken JSON, or nested past Python's depth
         raise MalformedRequest("body") from None

@@ -11,13 +11,20 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
+# apscheduler 3 ships no type information; `Scheduler` below is the part the bot uses.
+from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
 from bot.audit import AuditLog
 from bot.domain import AuditAction, AuditEvent, SecretRecord
 from bot.errors import StorageUnavailable
 from bot.lifecycle import LifecycleService
 from bot.notices import Events, Notices, created_nonce
+
+
+class Scheduler(Protocol):
+    """The running scheduler, as the runtime holds it (to stop it at shutdown)."""
+
+    def shutdown(self, wait: bool = True) -> None: ...
 
 
 class NoticesByTeam(Protocol):
@@ -152,10 +159,11 @@ async def _bounded(works: Iterable[Awaitable[None]], *, at_once: int = 8) -> Non
     await asyncio.gather(*(one(w) for w in works))
 
 
-def start_scheduler(sweeper: Sweeper, *, interval_seconds: float) -> AsyncIOScheduler:
+def start_scheduler(sweeper: Sweeper, *, interval_seconds: float) -> Scheduler:
     """Run the sweeper every `interval_seconds` (never two passes at once)."""
     scheduler = AsyncIOScheduler()
     scheduler.add_job(sweeper.scheduled, "interval", seconds=interval_seconds,
                       id="sweep", max_instances=1, coalesce=True)
     scheduler.start()
-    return scheduler
+    started: Scheduler = scheduler
+    return started

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import redis.asyncio as aioredis
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from slack_bolt.authorization.async_authorize import AsyncInstallationStoreAuthorize
 from slack_bolt.oauth.async_callback_options import (
@@ -33,6 +32,7 @@ from bot.crypto import KeyRing
 from bot.delivery import Delivery
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable
+from bot.storage.connection import RedisClient
 from bot.storage.installations import RedisInstallationStore, RedisOAuthStateStore
 from bot.storage.keys import KeySpace
 from bot.storage.team_settings import TeamSettingsStore
@@ -53,7 +53,7 @@ class MultiWorkspace:
     bolt_options: dict[str, Any]  # keyword arguments for AsyncApp
 
 
-def build(settings: Settings, *, redis: aioredis.Redis, keyring: KeyRing,
+def build(settings: Settings, *, redis: RedisClient, keyring: KeyRing,
           client: AsyncWebClient, make_client: Callable[[str], AsyncWebClient],
           audit: AuditLog, logger: logging.Logger,
           clock: Callable[[], float]) -> MultiWorkspace:

@@ -10,11 +10,10 @@ import asyncio
 import logging
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import aiohttp
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
@@ -32,7 +31,7 @@ from bot.config import Settings
 from bot.crypto import StaticKeyRing
 from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
-from bot.jobs import Sweeper, start_scheduler
+from bot.jobs import Scheduler, Sweeper, start_scheduler
 from bot.lifecycle import LifecycleService
 from bot.limits import RateLimits
 from bot.notices import Events
@@ -71,7 +70,7 @@ class Runtime:
     background: Background
     logger: logging.Logger
     sweeper: Sweeper
-    scheduler: AsyncIOScheduler | None
+    scheduler: Scheduler | None
     audit_stream: AuditStream
     metrics: Metrics
     keys: KeySpace
@@ -214,7 +213,7 @@ class Runtime:
         await self.http.close()
 
 
-def _log_error(logger: logging.Logger):  # type: ignore[no-untyped-def]
+def _log_error(logger: logging.Logger) -> Callable[[Exception], Awaitable[None]]:
     async def on_error(error: Exception) -> None:
         # Type and frames only: a listener's exception text could quote the payload.
         frames = "".join(traceback.format_tb(error.__traceback__))

@@ -31,7 +31,8 @@ def without_retries(client: AsyncWebClient, *, timeout: float | None = None) -> 
     # Observers stay: they never retry, they count failures for the metrics.
     observers: list[AsyncRetryHandler] = [
         h for h in client.retry_handlers if isinstance(h, SlackCallObserver)]
+    seconds = timeout if timeout is not None else client.timeout
     return AsyncWebClient(token=client.token, base_url=client.base_url,
                           session=client.session,
-                          timeout=timeout if timeout is not None else client.timeout,
+                          timeout=seconds,  # type: ignore[arg-type]  # sdk says int; aiohttp takes 0.5
                           logger=client.logger, retry_handlers=observers)

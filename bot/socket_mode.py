@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import time
+from typing import Protocol
 
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.adapter.socket_mode.async_internals import send_async_response
@@ -38,7 +39,7 @@ async def run(settings: Settings, *, logger: logging.Logger) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     runtime = await Runtime.start(settings, logger=logger)
-    handler = _Handler(runtime, app_token)
+    handler: _Connection = _Handler(runtime, app_token)
     try:
         await _check_app_token(runtime, app_token)
         # The SDK retries a failing connect for ever: race it against the stop signal so
@@ -59,6 +60,13 @@ async def run(settings: Settings, *, logger: logging.Logger) -> None:
             await handler.close_async()
         finally:
             await runtime.close()
+
+
+class _Connection(Protocol):
+    """What `run` uses of the handler (Bolt's adapter leaves these unannotated)."""
+
+    async def connect_async(self) -> None: ...
+    async def close_async(self) -> None: ...
 
 
 class _Handler(AsyncSocketModeHandler):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -167,10 +167,12 @@ class BotASGI:
         await send({"type": "http.response.body", "body": response.body.encode("utf-8")})
 
 
-def _header_map(headers: list[tuple[str, str]]) -> dict[str, list[str]]:
-    result: dict[str, list[str]] = {}
+def _header_map(headers: list[tuple[str, str]]) -> dict[str, str | Sequence[str]]:
+    """Headers by name with every value, as Bolt takes them."""
+    values: dict[str, list[str]] = {}
     for key, value in headers:
-        result.setdefault(key, []).append(value)
+        values.setdefault(key, []).append(value)
+    result: dict[str, str | Sequence[str]] = {**values}
     return result
 
 

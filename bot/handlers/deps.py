@@ -102,6 +102,9 @@ class Deps:
         if deadline is not None and deadline.expired():
             await self.busy(response_url, client=client, user=user)
             return
+        if not isinstance(trigger_id, str) or not trigger_id:
+            self.logger.warning("could not open a view: the request had no trigger")
+            return
         try:
             await client.views_open(trigger_id=trigger_id, view=view)
         except SLACK_FAILURES as exc:

@@ -11,7 +11,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from redis.typing import EncodableT, FieldT
+
 from bot.domain import AuditAction, AuditEvent
+from bot.storage import replies
 from bot.storage.audit_batches import PendingBatches
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
@@ -108,36 +111,40 @@ class AuditStream:
             found = await self._append_once(
                 keys=[self._keys.stream],
                 args=[nonce, f"{max(0, int(retry_since * 1000))}-0", oldest, *pairs])
-            return str(found.decode() if isinstance(found, bytes) else found)
+            return replies.text(found)
         # Exact trimming: MINID only ever removes from the head, so it costs what it trims.
-        event_id = await self._redis.xadd(self._keys.stream, fields, minid=oldest,
+        stream_fields: dict[FieldT, EncodableT] = {k: v for k, v in fields.items()}
+        event_id = await self._redis.xadd(self._keys.stream, stream_fields, minid=oldest,
                                           approximate=False)
-        return event_id.decode()
+        return replies.text(event_id)
 
     @unavailable_on_redis_errors
     async def after(self, event_id: str, *, count: int) -> list[AuditEvent]:
         """Up to `count` events after `event_id`, oldest first."""
-        entries = await self._redis.xrange(self._keys.stream, f"({event_id}", "+", count=count)
+        entries = replies.stream_entries(await self._redis.xrange(
+            self._keys.stream, f"({event_id}", "+", count=count))
         return [decode(i, f) for i, f in entries]
 
     @unavailable_on_redis_errors
     async def between(self, start: str = "-", end: str = "+", *,
                       count: int) -> list[AuditEvent]:
         """Events with ids in [start, end] (ids or millisecond times), oldest first."""
-        entries = await self._redis.xrange(self._keys.stream, start, end, count=count)
+        entries = replies.stream_entries(await self._redis.xrange(
+            self._keys.stream, start, end, count=count))
         return [decode(i, f) for i, f in entries]
 
     @unavailable_on_redis_errors
     async def latest(self, *, count: int, before: str = "+") -> list[AuditEvent]:
         """The newest events (before an id), newest first."""
-        entries = await self._redis.xrevrange(self._keys.stream, before, "-", count=count)
+        entries = replies.stream_entries(await self._redis.xrevrange(
+            self._keys.stream, before, "-", count=count))
         return [decode(i, f) for i, f in entries]
 
     @unavailable_on_redis_errors
     async def delivered(self) -> str:
         """The id of the last event posted to Slack ("0-0" before the first)."""
-        found = await self._redis.get(self._keys.cursor)
-        return found.decode() if found else "0-0"
+        found = replies.optional_text(await self._redis.get(self._keys.cursor))
+        return found or "0-0"
 
     @unavailable_on_redis_errors
     async def hold_lease(self, owner: str, *, seconds: float) -> bool:
@@ -168,13 +175,13 @@ class AuditStream:
     async def backlog(self, *, now: float, cap: int = 10_000) -> tuple[int, float]:
         """Events not yet posted (counted up to `cap`), and the age in seconds of the
         oldest of them (0 when none): the outbox's lag, as any replica sees it."""
-        cursor = await self._redis.get(self._keys.cursor)
-        start = f"({cursor.decode()}" if cursor else "-"
-        entries = await self._redis.xrange(self._keys.stream, start, "+", count=cap)
+        cursor = replies.optional_text(await self._redis.get(self._keys.cursor))
+        start = f"({cursor}" if cursor else "-"
+        entries = replies.stream_entries(await self._redis.xrange(
+            self._keys.stream, start, "+", count=cap))
         if not entries:
             return 0, 0.0
-        first = entries[0][0]
-        oldest_ms = int((first.decode() if isinstance(first, bytes) else first).split("-")[0])
+        oldest_ms = int(entries[0][0].split("-")[0])
         return len(entries), max(0.0, now - oldest_ms / 1000)
 
     @unavailable_on_redis_errors

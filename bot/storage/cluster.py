@@ -65,10 +65,11 @@ class BoundedRedisCluster(RedisCluster):
             return super().pipeline(transaction, shard_hint)  # raises, as redis-py does
         # redis-py marks AbstractRedis._event_dispatcher abstract; it builds ClusterPipeline
         # the same way.
-        return BoundedClusterPipeline(self, transaction)  # type: ignore[abstract]
+        return BoundedClusterPipeline(self, transaction)  # type: ignore[abstract]  # see above
 
     # redis-py's stubs give the sync Script here; the async client makes AsyncScripts.
-    def register_script(self, script: ScriptTextT) -> AsyncScript:  # type: ignore[override]
+    def register_script(  # type: ignore[override]  # see the line above
+            self, script: ScriptTextT) -> AsyncScript:
         return ClusterScript(self, script)
 
 

@@ -8,10 +8,11 @@ after TIMEOUT_SECONDS.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import redis.asyncio as aioredis
-from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
 from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -31,6 +32,12 @@ HEALTH_CHECK_SECONDS = 30
 
 # What `connect` returns; the store, the audit stream and the tools take either.
 RedisClient = aioredis.Redis | RedisCluster
+
+
+def script_client(pipe: Pipeline | ClusterPipeline) -> RedisClient:
+    """A pipeline, as the `client=` of a registered script: redis-py queues the script in
+    it (EVALSHA, loaded first when Redis lacks it) but types `client` as a plain client."""
+    return cast(RedisClient, pipe)
 
 
 def connect(url: str, *, cluster: bool = False,

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-
+from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
 
 @unavailable_on_redis_errors
-async def active_secrets(redis: aioredis.Redis, keys: KeySpace, *, now: float) -> int:
+async def active_secrets(redis: RedisClient, keys: KeySpace, *, now: float) -> int:
     """Secrets still active: in the expiry index (burned and revoked ones leave it at
     once, expired ones when swept) with an expiry time still to come."""
     return int(await redis.zcount(keys.expiries(), f"({now}", "+inf"))

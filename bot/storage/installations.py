@@ -18,13 +18,14 @@ import logging
 import secrets
 from typing import Any
 
-import redis.asyncio as aioredis
 from slack_sdk.oauth.installation_store import Bot, Installation
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from bot import crypto
 from bot.errors import InvalidToken
+from bot.storage import replies
+from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
@@ -45,7 +46,7 @@ def owner_of(enterprise_id: str | None, team_id: str | None,
 class RedisInstallationStore(AsyncInstallationStore):
     """slack_sdk's AsyncInstallationStore on Redis, tokens encrypted."""
 
-    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace, keyring: crypto.KeyRing,
+    def __init__(self, redis: RedisClient, *, keys: KeySpace, keyring: crypto.KeyRing,
                  logger: logging.Logger | None = None) -> None:
         self._redis = redis
         self._keys = keys
@@ -80,7 +81,7 @@ class RedisInstallationStore(AsyncInstallationStore):
     async def async_find_bot(self, *, enterprise_id: str | None, team_id: str | None,
                              is_enterprise_install: bool | None = False) -> Bot | None:
         key = self._keys.bot(owner_of(enterprise_id, team_id, is_enterprise_install))
-        data = self._open(key, await self._redis.get(key))
+        data = self._open(key, replies.optional_raw(await self._redis.get(key)))
         return Bot(**data) if data is not None else None
 
     @unavailable_on_redis_errors
@@ -91,7 +92,7 @@ class RedisInstallationStore(AsyncInstallationStore):
         owner = owner_of(enterprise_id, team_id, is_enterprise_install)
         key = self._keys.installation(owner) if user_id is None else \
             self._keys.user_installation(owner, user_id)
-        data = self._open(key, await self._redis.get(key))
+        data = self._open(key, replies.optional_raw(await self._redis.get(key)))
         if data is None:
             return None
         installation = Installation(**data)
@@ -123,10 +124,10 @@ class RedisInstallationStore(AsyncInstallationStore):
                 pipe.srem(self._keys.installers(owner), user_id)
                 await pipe.execute()
             return
-        users = await self._redis.smembers(self._keys.installers(owner))
+        users = replies.texts(await self._redis.smembers(self._keys.installers(owner)))
         await self._redis.delete(
             self._keys.installation(owner), self._keys.installers(owner),
-            *(self._keys.user_installation(owner, u.decode()) for u in users))
+            *(self._keys.user_installation(owner, u) for u in users))
 
     async def async_delete_all(self, *, enterprise_id: str | None,
                                team_id: str | None) -> None:
@@ -156,7 +157,7 @@ class RedisOAuthStateStore(AsyncOAuthStateStore):
     succeeds, across any number of bot processes.
     """
 
-    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace,
+    def __init__(self, redis: RedisClient, *, keys: KeySpace,
                  expiration_seconds: int = STATE_SECONDS,
                  logger: logging.Logger | None = None) -> None:
         self._redis = redis

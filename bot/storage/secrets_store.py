@@ -16,8 +16,8 @@ from typing import Any
 from bot.domain import HANDLE_LEN, SecretRecord, Status, ViewState, code_of
 from bot.errors import ShareSecretError
 from bot.options import Format, ViewLimit, ViewMode
-from bot.storage import scripts
-from bot.storage.connection import RedisClient
+from bot.storage import replies, scripts
+from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 
@@ -109,9 +109,11 @@ class RedisSecretStore:
             await self._claim(keys=[self._keys.meta(secret_id),
                                     self._keys.ciphertext(secret_id),
                                     self._keys.lock(secret_id)],
-                              args=[user_id, team_id, int(now), secret_id], client=pipe)
-            _, reply = await pipe.execute()
-        outcome = reply[0].decode()
+                              args=[user_id, team_id, int(now), secret_id],
+                              client=script_client(pipe))
+            _, answer = await pipe.execute()
+        reply = replies.array(answer)
+        outcome = replies.text(reply[0])
         if outcome in _REFUSED and not int(reply[1]):
             # Nobody may view it: the index entry is taken back, so a refused click (a
             # hostile one included) leaves nothing behind. Only an entry still as this
@@ -120,10 +122,11 @@ class RedisSecretStore:
                                      args=[_claim_member(secret_id, user_id), now])
         if outcome == "claimed":
             left = int(reply[7])
-            return Claim(outcome, ciphertext=bytes(reply[1]), code=code_of(secret_id),
-                         sender_id=reply[2].decode(), label=reply[3].decode() or None,
+            return Claim(outcome, ciphertext=replies.raw(reply[1]), code=code_of(secret_id),
+                         sender_id=replies.text(reply[2]),
+                         label=replies.text(reply[3]) or None,
                          notify=reply[4] == b"1", has_passphrase=reply[5] == b"1",
-                         mode=reply[6].decode(), views_left=None if left < 0 else left)
+                         mode=replies.text(reply[6]), views_left=None if left < 0 else left)
         return Claim(outcome, code=code_of(secret_id) if outcome != "unknown" else None,
                      locked_ms=int(reply[1]) if outcome == "locked" else 0)
 
@@ -133,10 +136,11 @@ class RedisSecretStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             await self._confirm(
                 keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
-                args=[user_id, int(now), self._retention_ms], client=pipe)
+                args=[user_id, int(now), self._retention_ms], client=script_client(pipe))
             pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
-            (state, used), _ = await pipe.execute()
-        return state.decode(), int(used)
+            answer, _ = await pipe.execute()
+        state, used = replies.array(answer)
+        return replies.text(state), int(used)
 
     @unavailable_on_redis_errors
     async def showing(self, secret_id: str, *, user_id: str) -> bool:
@@ -257,8 +261,8 @@ class RedisSecretStore:
                 await self._end(keys=[self._keys.meta(secret_id),
                                       self._keys.ciphertext(secret_id)],
                                 args=[status.value, int(now), "", self._retention_ms],
-                                client=pipe)
-            return [r[0].decode() for r in await pipe.execute()]
+                                client=script_client(pipe))
+            return [replies.text(replies.array(r)[0]) for r in await pipe.execute()]
 
     @unavailable_on_redis_errors
     async def get_many(self, handles: list[str]) -> list[SecretRecord]:
@@ -269,14 +273,14 @@ class RedisSecretStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in handles:
                 pipe.hgetall(self._keys.meta(name))
-            found = await pipe.execute()
+            found = [replies.fields(f) for f in await pipe.execute()]
         return [_record_from(f) for f in found if f]
 
     @unavailable_on_redis_errors
     async def get(self, secret: str) -> SecretRecord | None:
         """A secret's metadata by id (which must match in full) or by share code; None
         when it is unknown or its retention has passed."""
-        fields = await self._redis.hgetall(self._keys.meta(secret))
+        fields = replies.fields(await self._redis.hgetall(self._keys.meta(secret)))
         if not fields:
             return None
         record = _record_from(fields)
@@ -287,15 +291,16 @@ class RedisSecretStore:
     async def sent_by(self, team_id: str, user_id: str, *, limit: int) -> list[SecretRecord]:
         """A sender's most recent secrets, newest first (forgetting ones past retention)."""
         key = self._keys.by_sender(team_id, user_id)
-        entries = await self._redis.zrevrange(key, 0, limit - 1, withscores=True)
-        ids = [i.decode() for i, _ in entries]
+        entries = replies.scored(await self._redis.zrevrange(key, 0, limit - 1,
+                                                             withscores=True))
+        ids = [i for i, _ in entries]
         records = [r for r in await self.get_many(ids)
                    if r.team_id == team_id and r.sender_id == user_id]
         found = {handle(r.secret_id) for r in records}
         # Forget entries whose secret is gone, but not fresh ones: the index is written
         # just before the secret itself.
-        stale = [i.decode() for i, created in entries
-                 if i.decode() not in found and created < time.time() - INDEX_GRACE_SECONDS]
+        stale = [i for i, created in entries
+                 if i not in found and created < time.time() - INDEX_GRACE_SECONDS]
         if stale:
             await self._redis.zrem(key, *stale)
         return records
@@ -305,7 +310,7 @@ class RedisSecretStore:
         """A workspace's secrets, newest first, `count` index entries from `start` (some
         may be gone past retention and are left out)."""
         key = self._keys.by_team(team_id)
-        ids = [i.decode() for i in await self._redis.zrevrange(key, start, start + count - 1)]
+        ids = replies.texts(await self._redis.zrevrange(key, start, start + count - 1))
         # A handle can be reused once an old secret's metadata is gone: check it is theirs.
         return [r for r in await self.get_many(ids) if r.team_id == team_id]
 
@@ -314,15 +319,15 @@ class RedisSecretStore:
                              count: int) -> list[SecretRecord]:
         """One sender's secrets, newest first, `count` index entries from `start`."""
         key = self._keys.by_sender(team_id, user_id)
-        ids = [i.decode() for i in await self._redis.zrevrange(key, start, start + count - 1)]
+        ids = replies.texts(await self._redis.zrevrange(key, start, start + count - 1))
         return [r for r in await self.get_many(ids)
                 if r.team_id == team_id and r.sender_id == user_id]
 
     @unavailable_on_redis_errors
     async def due(self, *, now: float, limit: int) -> list[str]:
         """Ids whose expiry time has come, oldest first."""
-        return [i.decode() for i in await self._redis.zrangebyscore(
-            self._keys.expiries(), "-inf", now, start=0, num=limit)]
+        return replies.texts(await self._redis.zrangebyscore(
+            self._keys.expiries(), "-inf", now, start=0, num=limit))
 
     @unavailable_on_redis_errors
     async def drop(self, secret_ids: list[str]) -> int:
@@ -339,7 +344,7 @@ class RedisSecretStore:
         since = float(raw) if raw else None
         ids = await self._redis.zrangebyscore(
             self._keys.expiries(), f"({since}" if since is not None else "-inf", until)
-        return since, [i.decode() for i in ids]
+        return since, replies.texts(ids)
 
     @unavailable_on_redis_errors
     async def move_reminder_cursor(self, until: float) -> None:

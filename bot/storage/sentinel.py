@@ -46,8 +46,9 @@ class BlockingSentinelPool(SentinelConnectionPool, aioredis.BlockingConnectionPo
             # the Sentinels unreachable, keep the master we know: a new connection asks
             # them again (and fails if they stay silent).
             with contextlib.suppress(RedisConnectionError, RedisTimeoutError):
-                await self.get_master_address()  # type: ignore[no-untyped-call]
-        return await super().get_connection(*args, **kwargs)  # type: ignore[no-untyped-call]
+                await self.get_master_address()  # type: ignore[no-untyped-call]  # redis-py
+        return await super().get_connection(  # type: ignore[no-untyped-call]  # redis-py
+            *args, **kwargs)
 
     async def release(self, connection: AbstractConnection) -> None:
         # A connection that was in use when the master moved goes no further.

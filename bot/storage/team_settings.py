@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import redis.asyncio as aioredis
-
+from bot.storage import replies
+from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
@@ -28,13 +28,13 @@ class TeamSettings:
 class TeamSettingsStore:
     """Read and change workspaces' settings."""
 
-    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace) -> None:
+    def __init__(self, redis: RedisClient, *, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
 
     @unavailable_on_redis_errors
     async def get(self, team_id: str) -> TeamSettings:
-        raw = await self._redis.hgetall(self._keys.team_settings(team_id))
+        raw = replies.fields(await self._redis.hgetall(self._keys.team_settings(team_id)))
         fields = {k.decode(): v.decode() for k, v in raw.items()}
         return TeamSettings(
             audit_channel=fields.get("audit_channel") or None,
