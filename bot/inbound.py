@@ -137,6 +137,7 @@ _AUTHORIZATION = _object({"team_id": _slack_id, "user_id": _slack_id,
 _REQUIRED_BY_TYPE: dict[Any, dict[str, type]] = {
     "shortcut": {"callback_id": str}, "message_action": {"callback_id": str},
     "block_suggestion": {"action_id": str}, "workflow_step_edit": {"workflow_step": dict},
+    "interactive_message": {"actions": list},
     "workflow_step_save": {"workflow_step": dict}}
 
 # The fields read at the top level of a body, and again inside `event`, `message` and

@@ -94,6 +94,13 @@ def test_fields_bolt_relies_on_must_have_slacks_types(change, field):
     assert refused(payload({**CLICK, **change})) == field
 
 
+def test_an_attachment_action_without_actions_is_refused():
+    """Bolt reads `actions[0]` of an interactive_message with a callback_id."""
+    body = {k: v for k, v in CLICK.items() if k != "actions"}
+    assert refused(payload({**body, "type": "interactive_message",
+                            "callback_id": "x"})) == "body.actions"
+
+
 def test_lone_surrogates_are_refused():
     """JSON may escape a lone surrogate; it is not text, so the request is refused."""
     body = {**CLICK, "actions": [{**CLICK["actions"][0], "value": "\ud800"}]}
