@@ -163,8 +163,9 @@ ENVELOPE: dict[str, Check] = {
 }
 
 
-def _envelope(required: tuple[str, ...] = (), *, nullable: bool = False) -> Check:
-    shape = _object(ENVELOPE, required=required, nullable=nullable)
+def _envelope(required: tuple[str, ...] = (), *, nullable: bool = False,
+              extra: Mapping[str, Check] | None = None) -> Check:
+    shape = _object({**ENVELOPE, **(extra or {})}, required=required, nullable=nullable)
 
     def check(value: Any, path: str) -> None:
         shape(value, path)
@@ -173,5 +174,10 @@ def _envelope(required: tuple[str, ...] = (), *, nullable: bool = False) -> Chec
     return check
 
 
-_SHAPES = {"event": _envelope(("type",)), "nested": _envelope(nullable=True),
-           "body": _envelope()}
+# Inside `event` only: what Bolt's own listeners (tokens_revoked) and its log messages
+# (function_executed) read there.
+_EVENT_ONLY: dict[str, Check] = {
+    "tokens": _object({"oauth": _objects(_slack_id), "bot": _objects(_slack_id)}),
+    "function": _object({"callback_id": _string})}
+_SHAPES = {"event": _envelope(("type",), extra=_EVENT_ONLY),
+           "nested": _envelope(nullable=True), "body": _envelope()}
