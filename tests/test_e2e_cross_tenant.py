@@ -1,4 +1,4 @@
-"""Cross-tenant, end to end (the real bot process, HTTP, Redis, the Slack stand-in): a
+"""Cross-tenant, end to end (the real ASGI app over HTTP, Redis, the Slack stand-in): a
 Reveal click from another workspace naming this workspace's secret is refused exactly
 as a secret that does not exist would be, changes nothing, and is audited."""
 
@@ -8,10 +8,35 @@ import json
 
 import pytest
 
-from tests.conftest import ALICE, BOB, GENERAL, audit_lines, settle
+from tests.conftest import (
+    ALICE,
+    BOB,
+    GENERAL,
+    SIGNING_SECRET,
+    audit_lines,
+    inprocess_settings,
+    populate,
+    settle,
+)
+from tests.harness.inprocess import FakeClock, InProcessBot
 from tests.harness.redis_state import assert_unchanged, snapshot
+from tests.harness.slack_client import SlackSim
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def live(slack, redis_url):
+    with InProcessBot(inprocess_settings(slack, redis_url), clock=FakeClock()) as bot:
+        yield bot
+
+
+@pytest.fixture
+def sim(live, slack, redis_sync):
+    slack.reset()
+    populate(slack)
+    yield SlackSim(bot=live, slack=slack, signing_secret=SIGNING_SECRET)
+    settle(slack)
 
 OTHER_TEAM = "T0OTHER"
 
