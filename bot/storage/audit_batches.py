@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from redis.typing import EncodableT
+
+from bot.storage import replies
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 
@@ -88,7 +91,7 @@ class PendingBatches:
     @unavailable_on_redis_errors
     async def current(self) -> PendingBatch | None:
         """The pending batch, if any."""
-        raw = await self._redis.hgetall(self._pending)
+        raw = replies.fields(await self._redis.hgetall(self._pending))
         if not raw:
             return None
         fields = {k.decode(): v.decode() for k, v in raw.items()}
@@ -110,9 +113,10 @@ class PendingBatches:
     async def begin(self, owner: str, batch: PendingBatch, *, lease_ms: int) -> bool:
         """Mark `batch` pending (or, already pending, record another try), provided
         `owner` holds the lease for at least `lease_ms` more and the cursor has not moved."""
-        args = [owner, lease_ms, batch.after, batch.batch, batch.first, batch.last,
-                batch.channel, batch.team, f"{batch.at:.6f}", f"{batch.tried:.6f}",
-                "1" if batch.unverified else "0"]
+        args: list[EncodableT] = [
+            owner, lease_ms, batch.after, batch.batch, batch.first, batch.last,
+            batch.channel, batch.team, f"{batch.at:.6f}", f"{batch.tried:.6f}",
+            "1" if batch.unverified else "0"]
         return bool(await self._begin(keys=[self._lease, self._cursor, self._pending],
                                       args=args))
 
