@@ -63,9 +63,9 @@ class Deps:
                 on_undone: Callable[[], Awaitable[None]] | None = None) -> None:
         """Undo, once Redis answers again, a write a Redis outage left in doubt (it takes
         no lane's slot: it mostly waits)."""
-        self.background.spawn(when_back(undo, what=what, logger=self.logger,
-                                        on_undone=on_undone),
-                              name=f"undo-{what}", lane=None, committed=True)
+        async def recovering() -> None:
+            await when_back(undo, what=what, logger=self.logger, on_undone=on_undone)
+        self.background.spawn(recovering(), name=f"undo-{what}", lane=None, committed=True)
 
     async def now_or_busy(self, work: Coroutine[Any, Any, None], *, name: str,
                           response_url: object, client: AsyncWebClient | None = None,

@@ -20,7 +20,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.errors import StorageUnavailable
 from bot.handlers.deps import Deps
-from bot.storage.once import PENDING
+from bot.storage.once import PENDING as PENDING  # the handlers' word for it, too
 
 SHARED = "shared"
 # A submission being handled: longer than a share may take before Slack is answered

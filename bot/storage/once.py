@@ -9,8 +9,8 @@ repeats anything.
 
 from __future__ import annotations
 
-import redis.asyncio as aioredis
-
+from bot.storage import replies
+from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
@@ -20,7 +20,7 @@ PENDING = "pending"
 class OnceMarks:
     """First-comer marks in Redis (the connection and key space are passed in)."""
 
-    def __init__(self, redis: aioredis.Redis, *, keys: KeySpace) -> None:
+    def __init__(self, redis: RedisClient, *, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
 
@@ -36,7 +36,7 @@ class OnceMarks:
         "pending"), else what the mark says (PENDING, or what `settle` wrote)."""
         previous = await self._redis.set(self._keys.once(kind, *parts), PENDING, nx=True,
                                          get=True, ex=ttl_seconds)
-        return previous.decode() if previous is not None else None
+        return replies.optional_text(previous)
 
     @unavailable_on_redis_errors
     async def settle(self, kind: str, *parts: str, outcome: str, ttl_seconds: int) -> None:

@@ -159,13 +159,13 @@ class RedisSecretStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             if claimed_at is None:
                 await self._release(keys=[self._keys.meta(secret_id)], args=[user_id],
-                                    client=pipe)
+                                    client=script_client(pipe))
                 pipe.zrem(self._keys.claims(), member)
             else:
                 await self._release(keys=[self._keys.meta(secret_id)],
-                                    args=[user_id, int(claimed_at)], client=pipe)
+                                    args=[user_id, int(claimed_at)], client=script_client(pipe))
                 await self._forget_claim(keys=[self._keys.claims()],
-                                         args=[member, claimed_at], client=pipe)
+                                         args=[member, claimed_at], client=script_client(pipe))
             released, _ = await pipe.execute()
         return bool(released)
 
@@ -178,7 +178,8 @@ class RedisSecretStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             await self._withdraw(keys=[self._keys.meta(name), self._keys.ciphertext(name),
                                        self._keys.withdrawn(name)],
-                                 args=[record.secret_id, WITHDRAWN_MARK_MS], client=pipe)
+                                 args=[record.secret_id, WITHDRAWN_MARK_MS],
+                                 client=script_client(pipe))
             pipe.zrem(self._keys.expiries(), name)
             pipe.zrem(self._keys.undelivered(), name)
             pipe.zrem(self._keys.by_sender(record.team_id, record.sender_id), name)
@@ -197,8 +198,8 @@ class RedisSecretStore:
                                limit: int) -> list[str]:
         """Handles of secrets whose delivery started at or before `cutoff` and never
         finished (the process sending them died); each is taken by one caller."""
-        names = [m.decode() for m in await self._redis.zrangebyscore(
-            self._keys.undelivered(), "-inf", cutoff, start=0, num=limit)]
+        names = replies.texts(await self._redis.zrangebyscore(
+            self._keys.undelivered(), "-inf", cutoff, start=0, num=limit))
         return [name for name in names
                 if await self._take_delivery(keys=[self._keys.undelivered()],
                                              args=[name, cutoff, now])]
@@ -211,8 +212,8 @@ class RedisSecretStore:
         ("returned"); one Slack was already asked to show may have been seen, so it
         counts as used ("viewed", or "burned" when it was the last). Returns (handle,
         user, outcome); of several processes doing this at once, each is settled by one."""
-        members = [m.decode() for m in await self._redis.zrangebyscore(
-            self._keys.claims(), "-inf", cutoff, start=0, num=limit)]
+        members = replies.texts(await self._redis.zrangebyscore(
+            self._keys.claims(), "-inf", cutoff, start=0, num=limit))
         settled = []
         for member in members:
             name, _, user = member.partition("|")
