@@ -64,7 +64,8 @@ def connect_to(target: RedisTarget, *, max_connections: int = MAX_CONNECTIONS) -
             ssl=target.tls is not None, **tls, **target.auth_kwargs(), **timeouts)
     if target.mode is RedisMode.SENTINEL:
         return sentinel_master(target, max_connections=max_connections,
-                               wait_seconds=TIMEOUT_SECONDS, **timeouts)
+                               wait_seconds=TIMEOUT_SECONDS, retry=_reconnect_once(),
+                               **timeouts)
     # One server: a pool that waits (up to the timeout) for a free connection rather than
     # opening without bound, so a burst of clicks queues for Redis instead of failing.
     if target.unix_path is not None:
@@ -78,10 +79,15 @@ def connect_to(target: RedisTarget, *, max_connections: int = MAX_CONNECTIONS) -
     pool = aioredis.BlockingConnectionPool(
         max_connections=max_connections, timeout=TIMEOUT_SECONDS, db=target.db,
         **where, **target.auth_kwargs(), **timeouts,
-        # After Redis restarts, every pooled connection is dead, and the first command on
-        # each fails with a connection error: it is sent once more on a fresh connection,
-        # so a restart costs nobody an error. A connection error means the command did
-        # not reach the server we talk to now (it never ran, or ran on the server that
-        # died with the connection). Timeouts are not retried: that would double the wait.
-        retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)))
+        retry=_reconnect_once())
     return aioredis.Redis(connection_pool=pool)
+
+
+def _reconnect_once() -> Retry:
+    # After Redis restarts (or closes connections idle past its `timeout`), every pooled
+    # connection is dead, and the first command on each fails with a connection error: it
+    # is sent once more on a fresh connection, so neither costs anybody an error. A
+    # connection error means the command did not reach the server we talk to now (it
+    # never ran, or ran on the server that died with the connection). Timeouts are not
+    # retried: that would double the wait. (A Cluster client has retries of its own.)
+    return Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
