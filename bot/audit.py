@@ -18,7 +18,9 @@ from typing import Protocol
 
 from bot.audit_outbox import AuditOutbox, AuditRoutes
 from bot.domain import AuditAction, AuditEvent
+from bot.errors import StorageUnavailable
 from bot.storage.audit_stream import AuditStream
+from bot.storage.owed import OwedEvents
 from bot.telemetry.metrics import Metrics
 
 __all__ = ["AuditAction", "AuditEvent", "AuditLog", "AuditOutbox", "AuditRoutes",
@@ -36,12 +38,18 @@ class AuditLog(Protocol):
 
     async def record(self, event: AuditEvent, *, nonce: str | None = None) -> None:
         """Record one event; must not raise for delivery problems. A `nonce` names the
-        event for `record_once`."""
+        event for `record_once`, and the event its change owes (bot.storage.owed), which
+        is settled once the event is stored."""
         ...
 
     async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
         """Record an event unless one with this nonce was recorded since `since` (a
         process that died may or may not have recorded it)."""
+        ...
+
+    async def record_owed(self, event: AuditEvent, *, nonce: str, since: float) -> bool:
+        """Store an event a dead process owed, unless stored since `since`, and settle it;
+        one try (the next sweep tries again). True when it is stored."""
         ...
 
 
@@ -54,43 +62,91 @@ class DurableAuditLog:
     """
 
     def __init__(self, stream: AuditStream, *, logger: logging.Logger,
-                 metrics: Metrics | None = None) -> None:
+                 metrics: Metrics | None = None, owed: OwedEvents | None = None) -> None:
         self._stream = stream
+        self._owed = owed
         self._logger = logger
         self._metrics = metrics
         self._retries: set[asyncio.Task[None]] = set()
+        # The last retry per secret: a secret's events are stored in the order they
+        # happened (opened before burned), also when they had to wait.
+        self._queued: dict[str, asyncio.Task[None]] = {}
 
     async def record(self, event: AuditEvent, *, nonce: str | None = None) -> None:
         if self._metrics is not None:
             self._metrics.count_event(event)
         # A failed append may have been stored all the same (Redis applied it, then the
         # answer was lost): the nonce lets the retry see that and not store it twice.
+        owes = nonce is not None  # a nonce given names what the change owes
         nonce, tried_at = nonce or secrets.token_hex(8), time.time() - RETRY_LOOKBACK_SECONDS
+        if (event.secret_id or "") in self._queued:  # behind this secret's waiting events
+            self._retry_later(event, nonce=nonce, since=tried_at, owes=owes, first_wait=0.0)
+            return
         try:
             async with asyncio.timeout(APPEND_SECONDS):
                 event_id = await self._stream.append(event, nonce=nonce)
         except Exception as exc:  # noqa: BLE001 - must not raise: retried later, logged
             self._logger.warning("audit event %s not stored yet (%s); retrying",
                                  event.action.value, type(exc).__name__)
-            task = asyncio.get_running_loop().create_task(
-                self._retry(event, nonce=nonce, since=tried_at))
-            self._retries.add(task)
-            task.add_done_callback(self._retries.discard)
+            self._retry_later(event, nonce=nonce, since=tried_at, owes=owes)
             return
+        if owes:
+            await self._settle(event, nonce)
         self._logger.info("audit %s id=%s code=%s actor=%s team=%s", event.action.value,
                           event_id, event.code, event.actor, event.team_id,
                           extra={"event": "audit", "audit_event": event.action.value,
                                  "code": event.code, "actor": event.actor})
 
     async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
-        task = asyncio.get_running_loop().create_task(
-            self._retry(event, nonce=nonce, since=since, first_wait=0.0))
-        self._retries.add(task)
-        task.add_done_callback(self._retries.discard)
+        task = self._retry_later(event, nonce=nonce, since=since, owes=True, first_wait=0.0)
         await asyncio.wait({task}, timeout=APPEND_SECONDS)
 
+    def _retry_later(self, event: AuditEvent, *, nonce: str, since: float, owes: bool,
+                     first_wait: float = 0.5) -> asyncio.Task[None]:
+        key = event.secret_id or ""
+        task = asyncio.get_running_loop().create_task(self._retry(
+            event, nonce=nonce, since=since, first_wait=first_wait, owes=owes,
+            after=self._queued.get(key)))
+        self._queued[key] = task
+        self._retries.add(task)
+
+        def done(finished: asyncio.Task[None]) -> None:
+            self._retries.discard(finished)
+            if self._queued.get(key) is finished:
+                del self._queued[key]
+        task.add_done_callback(done)
+        return task
+
+    async def record_owed(self, event: AuditEvent, *, nonce: str, since: float) -> bool:
+        try:
+            async with asyncio.timeout(APPEND_SECONDS):
+                event_id = await self._stream.append(event, nonce=nonce, retry_since=since)
+        except Exception as exc:  # noqa: BLE001 - left owed: the next sweep tries again
+            self._logger.warning("owed audit event %s not stored yet (%s)",
+                                 event.action.value, type(exc).__name__)
+            return False
+        if self._metrics is not None:
+            self._metrics.count_event(event)
+        await self._settle(event, nonce)
+        self._logger.info("audit %s id=%s code=%s stored for a stopped process",
+                          event.action.value, event_id, event.code)
+        return True
+
+    async def _settle(self, event: AuditEvent, nonce: str | None) -> None:
+        """The event is stored: what its change owed (if anything) is paid. If this
+        fails, the sweep finds it stored by its nonce and settles it then."""
+        if self._owed is None or nonce is None or event.secret_id is None:
+            return
+        try:
+            await self._owed.settle(event.secret_id, nonce)
+        except StorageUnavailable:
+            self._logger.warning("an owed audit event stays owed: storage unreachable")
+
     async def _retry(self, event: AuditEvent, *, nonce: str, since: float,
-                     first_wait: float = 0.5) -> None:
+                     first_wait: float = 0.5, owes: bool = True,
+                     after: asyncio.Task[None] | None = None) -> None:
+        if after is not None:
+            await asyncio.wait({after})  # the secret's earlier events first
         wait, waited = first_wait, 0.0
         while waited < RETRY_SECONDS:
             await asyncio.sleep(wait)
@@ -101,6 +157,8 @@ class DurableAuditLog:
             except Exception:  # noqa: BLE001 - Redis still away: wait longer
                 wait = min(wait * 2, 30.0)
                 continue
+            if owes:
+                await self._settle(event, nonce)
             self._logger.info("audit %s id=%s stored late", event.action.value, event_id)
             return
         self._logger.error("audit event %s could not be stored (code=%s actor=%s)",

@@ -14,7 +14,8 @@ from typing import Protocol
 # apscheduler 3 ships no type information; `Scheduler` below is the part the bot uses.
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
-from bot.audit import AuditLog
+from bot import audit_owed
+from bot.audit import RETRY_LOOKBACK_SECONDS, AuditLog
 from bot.domain import AuditAction, AuditEvent, SecretRecord
 from bot.errors import StorageUnavailable
 from bot.lifecycle import LifecycleService
@@ -90,7 +91,8 @@ class Sweeper:
                 expired = await self._lifecycle.sweep_expired()
                 # The audit events first, right after Redis changed; Slack may be slow.
                 for record in expired:
-                    await self._audit.record(self._events.expired_event(record))
+                    await self._audit.record(self._events.expired_event(record),
+                                             nonce=audit_owed.ended_nonce(record.secret_id))
                 await _bounded(self._tell(r, Notices.expired) for r in expired)
                 expired_count += len(expired)
                 if not expired:
@@ -104,12 +106,29 @@ class Sweeper:
         return expired_count
 
     async def _remind_and_return_claims(self) -> None:
+        await self._record_owed()
         await _bounded(self._tell(r, Notices.remind)
                        for r in await self._lifecycle.due_reminders())
         for record in await self._lifecycle.undelivered():
             await self._deliver_again(record)
-        for record, user, outcome in await self._lifecycle.return_stale_claims():
-            await self._audit_stale(record, user, outcome)
+        for record, user, outcome, nonces in await self._lifecycle.return_stale_claims():
+            await self._audit_stale(record, user, outcome, nonces)
+
+    async def _record_owed(self) -> None:
+        """Audit events a stopped process owed (its change is in Redis, the event never
+        reached the stream): each recorded once, in order per secret."""
+        stuck: set[str] = set()
+        owed = await self._lifecycle.owed_events()
+        if owed:
+            self._logger.warning("recording %d audit events a stopped process owed", len(owed))
+        for event, record in owed:
+            if event.handle in stuck:
+                continue  # after one of its events failed: keep the secret's order
+            if not await self._audit.record_owed(
+                    self._events.owed_event(event, record), nonce=event.nonce,
+                    since=event.at - RETRY_LOOKBACK_SECONDS):
+                stuck.add(event.handle)
+        await self._lifecycle.forget_settled_owed()
 
     async def _tell(self, record: SecretRecord,
                     notice: Callable[[Notices, SecretRecord], Awaitable[None]]) -> None:
@@ -131,21 +150,20 @@ class Sweeper:
         report = await notices.announce(record)
         await self._lifecycle.delivered(record, report.direct)
 
-    async def _audit_stale(self, record: SecretRecord, user: str, outcome: str) -> None:
+    async def _audit_stale(self, record: SecretRecord, user: str, outcome: str,
+                           nonces: tuple[str, ...]) -> None:
         def event(action: AuditAction, detail: str) -> AuditEvent:
             return self._events.event(action, record, actor=user, team_id=record.team_id,
                                       detail=detail)
         if outcome == "returned":
-            await self._audit.record(event(
-                AuditAction.REVEAL_FAILED,
-                "a view in progress when a bot process stopped was given back"))
+            await self._audit.record(event(AuditAction.REVEAL_FAILED,
+                                           audit_owed.GIVEN_BACK_STALE), nonce=nonces[0])
             return
-        await self._audit.record(event(
-            AuditAction.SECRET_OPENED, "display not confirmed: its bot process stopped "
-            "while Slack was showing it, so the view counts as used"))
+        await self._audit.record(event(AuditAction.SECRET_OPENED,
+                                       audit_owed.SHOWN_WHEN_STOPPED), nonce=nonces[0])
         if outcome == "burned":
-            await self._audit.record(event(AuditAction.SECRET_BURNED,
-                                           "last view used; ciphertext deleted"))
+            await self._audit.record(event(AuditAction.SECRET_BURNED, audit_owed.BURNED),
+                                     nonce=nonces[1])
 
 
 async def _bounded(works: Iterable[Awaitable[None]], *, at_once: int = 8) -> None:

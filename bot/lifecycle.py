@@ -12,7 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.domain import SecretRecord, Status, normalize_share_code
+from bot import audit_owed
+from bot.audit_owed import OwedEvent
+from bot.domain import AuditAction, SecretRecord, Status, normalize_share_code
 
 SWEEP_BATCH = 1000
 # A reveal confirms its view, and a share sends its Reveal messages, within seconds; work
@@ -41,7 +43,8 @@ class LifecycleStore(Protocol):
     async def get(self, secret_id: str) -> SecretRecord | None: ...
     async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]: ...
     async def end(self, secret_id: str, *, status: Status, now: float,
-                  actor: str | None = None) -> tuple[str, int]: ...
+                  actor: str | None = None,
+                  action: AuditAction = AuditAction.SECRET_REVOKED) -> tuple[str, int]: ...
     async def end_many(self, secret_ids: list[str], *, status: Status,
                        now: float) -> list[str]: ...
     async def sent_by(self, team_id: str, user_id: str, *,
@@ -55,12 +58,21 @@ class LifecycleStore(Protocol):
     async def expiring(self, *, until: float) -> tuple[float | None, list[str]]: ...
     async def move_reminder_cursor(self, until: float) -> None: ...
     async def take_reminder(self, secret_id: str) -> bool: ...
-    async def return_stale_claims(self, *, cutoff: float, now: float,
-                                  limit: int) -> list[tuple[str, str, str]]: ...
+    async def return_stale_claims(self, *, cutoff: float, now: float, limit: int,
+                                  returned: str = "", shown: str = ""
+                                  ) -> list[tuple[str, str, str, tuple[str, ...]]]: ...
     async def take_undelivered(self, *, cutoff: float, now: float,
                                limit: int) -> list[str]: ...
     async def delivered(self, secret_id: str) -> None: ...
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
+
+
+class OwedStore(Protocol):
+    """Audit events owed by changes (see bot.storage.owed.OwedEvents)."""
+
+    async def take_due(self, *, cutoff: float, now: float,
+                       limit: int) -> list[OwedEvent]: ...
+    async def forget_settled(self, *, cutoff: float, limit: int) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -81,8 +93,10 @@ class LifecycleService:
 
     def __init__(self, *, store: LifecycleStore,
                  clock: Callable[[], float] = time.time,
-                 claim_timeout: float = CLAIM_TIMEOUT_SECONDS) -> None:
+                 claim_timeout: float = CLAIM_TIMEOUT_SECONDS,
+                 owed: OwedStore | None = None) -> None:
         self._store = store
+        self._owed = owed
         self._clock = clock
         self._claim_timeout = claim_timeout
 
@@ -111,8 +125,9 @@ class LifecycleService:
                                  secret_id=secret_id, code=code)
         if record is None:
             return Revocation(None)
-        previous, in_flight = await self._store.end(record.secret_id, status=Status.REVOKED,
-                                                    now=self._clock(), actor=user_id)
+        previous, in_flight = await self._store.end(
+            record.secret_id, status=Status.REVOKED, now=self._clock(), actor=user_id,
+            action=AuditAction.SECRET_REVOKED_ADMIN if as_admin else AuditAction.SECRET_REVOKED)
         if previous == "active":
             await self._store.drop([record.secret_id])
         return Revocation(await self._store.get(record.secret_id) or record, previous,
@@ -157,18 +172,38 @@ class LifecycleService:
         return await self._store.get_many(
             [i for i, p in zip(due, previous, strict=True) if p == "active"])  # by handle
 
-    async def return_stale_claims(self) -> list[tuple[SecretRecord, str, str]]:
+    async def return_stale_claims(self) -> list[tuple[SecretRecord, str, str, tuple[str, ...]]]:
         """Settle views handed out more than the claim timeout ago and never confirmed:
         the process showing them died. (A live one confirms within seconds.) A view not
         yet sent to Slack comes back ("returned"); one Slack was asked to show counts as
         used ("viewed" or "burned"), since it may have been seen: never shown twice.
-        Returns the secrets, the people and the outcome."""
+        Returns the secrets, the people, the outcome and the nonces of the audit events
+        it owes."""
         settled = await self._store.return_stale_claims(
-            cutoff=self._clock() - self._claim_timeout, now=self._clock(), limit=SWEEP_BATCH)
+            cutoff=self._clock() - self._claim_timeout, now=self._clock(), limit=SWEEP_BATCH,
+            returned=audit_owed.GIVEN_BACK_STALE, shown=audit_owed.SHOWN_WHEN_STOPPED)
         records = {r.secret_id[:12]: r for r in
-                   await self._store.get_many([name for name, _, _ in settled])}
-        return [(records[name], user, outcome) for name, user, outcome in settled
-                if name in records]
+                   await self._store.get_many([name for name, *_ in settled])}
+        return [(records[name], user, outcome, nonces)
+                for name, user, outcome, nonces in settled if name in records]
+
+    async def owed_events(self) -> list[tuple[OwedEvent, SecretRecord | None]]:
+        """Audit events owed for longer than the claim timeout (their process died before
+        recording them), oldest first per secret, with their secrets (None once gone);
+        each is taken by one caller."""
+        if self._owed is None:
+            return []
+        owed = await self._owed.take_due(cutoff=self._clock() - self._claim_timeout,
+                                         now=self._clock(), limit=SWEEP_BATCH)
+        records = {r.secret_id[:12]: r for r in
+                   await self._store.get_many(sorted({o.handle for o in owed}))}
+        return [(o, records.get(o.handle)) for o in owed]
+
+    async def forget_settled_owed(self) -> None:
+        """Let the owed index forget secrets that owe nothing any more."""
+        if self._owed is not None:
+            await self._owed.forget_settled(cutoff=self._clock() - self._claim_timeout,
+                                            limit=SWEEP_BATCH)
 
     async def undelivered(self) -> list[SecretRecord]:
         """Active secrets whose Reveal messages a process started sending more than the

@@ -14,10 +14,11 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import render
+from bot import audit_owed, render
 from bot.audit import AuditLog
+from bot.audit_owed import OwedEvent
 from bot.delivery import Delivery, DeliveryReport
-from bot.domain import AuditAction, AuditEvent, SecretRecord
+from bot.domain import AuditAction, AuditEvent, SecretRecord, code_of
 
 
 class Events:
@@ -54,6 +55,26 @@ class Events:
             recipients=record.recipients, channel=record.origin_channel,
             expires_at=record.expires_at, detail=", ".join(notes))
 
+    def owed_event(self, owed: OwedEvent, record: SecretRecord | None) -> AuditEvent:
+        """An event a change owed (bot.storage.owed), worded as the process that made the
+        change would have: for the sweep, when that process stopped first."""
+        if record is not None and owed.action is AuditAction.SECRET_CREATED:
+            return self.created_event(record)
+        if record is not None and owed.action is AuditAction.SECRET_EXPIRED:
+            return dataclasses.replace(self.expired_event(record), at=owed.at)
+        if record is not None and owed.action in (AuditAction.SECRET_REVOKED,
+                                                  AuditAction.SECRET_REVOKED_ADMIN):
+            event = self.revoked_event(
+                record, actor=owed.actor, in_flight=owed.in_flight,
+                by_admin=owed.action is AuditAction.SECRET_REVOKED_ADMIN)
+            return dataclasses.replace(event, at=owed.at)
+        detail = owed.detail or (audit_owed.BURNED if owed.action is AuditAction.SECRET_BURNED
+                                 else None)
+        return AuditEvent(owed.action, at=owed.at, actor=owed.actor,
+                          team_id=record.team_id if record else owed.team_id or "",
+                          code=code_of(owed.handle), secret_id=owed.secret_id,
+                          channel=owed.channel, detail=detail)
+
     def expired_event(self, record: SecretRecord) -> AuditEvent:
         unread = [u for u in record.recipients if u not in record.viewed_at]
         detail = "unread" if len(unread) == len(record.recipients) else \
@@ -66,7 +87,7 @@ class Events:
 def created_nonce(record: SecretRecord) -> str:
     """The name of a secret's `secret_created` event, so that a sweep taking over from a
     process that died right after storing it records the event only if it is missing."""
-    return "created:" + record.secret_id
+    return audit_owed.created_nonce(record.secret_id)
 
 
 class Notices(Events):

@@ -42,6 +42,7 @@ from bot.storage import KeySpace, OnceMarks, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.connection import RedisClient
 from bot.storage.counts import active_secrets
+from bot.storage.owed import OwedEvents
 from bot.storage.rate_counter import RedisRateCounter
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
@@ -106,12 +107,13 @@ class Runtime:
                                  metadata_retention_seconds=settings.metadata_retention_days
                                  * 86400)
         background = Background(limit=settings.max_in_flight, logger=logger)
+        owed = OwedEvents(redis, keys=keys)  # audit events a change owes (crash-safe audit)
         lifecycle = LifecycleService(store=store, clock=clock,
-                                     claim_timeout=settings.claim_timeout_seconds)
+                                     claim_timeout=settings.claim_timeout_seconds, owed=owed)
         audit_stream = AuditStream(redis, prefix=settings.redis_key_prefix,
                                    retention_seconds=settings.audit_retention_days * 86400)
         audit = DurableAuditLog(audit_stream, logger=logging.getLogger("bot.audit"),
-                                metrics=metrics)
+                                metrics=metrics, owed=owed)
         workspaces: Workspaces = OneWorkspace(client, audit_channel=settings.audit_channel_id)
         admins = Admins(settings.admin_user_ids,
                         include_workspace_admins=settings.admins_include_workspace_admins)

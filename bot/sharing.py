@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot import crypto
+from bot import audit_owed, crypto
 from bot.domain import (
     RevealOutcome,
     SecretRecord,
@@ -74,12 +74,13 @@ class SecretStore(Protocol):
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None: ...
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
                     now: float) -> Claim: ...
-    async def confirm(self, secret_id: str, *, user_id: str,
-                      now: float) -> tuple[str, int]: ...
+    async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
+                      channel: str | None = None) -> tuple[str, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
     async def showing(self, secret_id: str, *, user_id: str) -> bool: ...
     async def release(self, secret_id: str, *, user_id: str,
-                      claimed_at: float | None = None) -> bool: ...
+                      claimed_at: float | None = None, audited: str = "",
+                      now: float = 0.0) -> bool: ...
     async def withdraw(self, record: SecretRecord) -> bool: ...
     async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
                              lock_seconds: int) -> tuple[int, bool]: ...
@@ -105,6 +106,10 @@ class RevealResult:
     has_passphrase: bool = False
     uncertain: bool = False  # showing failed in a way that may have shown it anyway
     recorded: bool = True  # False: shown, but Redis could not record the view
+    # This reveal's confirmation landed, owing its audit events. False when Redis could
+    # not confirm it, or an earlier try did (its answer lost) or the sweep settled the
+    # view: then that step owes the events, and the sweep records them.
+    confirmed: bool = True
     tries_left: int | None = None  # after a wrong passphrase
     locked_seconds: int = 0
     limited: RateLimited | None = None  # RATE_LIMITED: which limit, and when to retry
@@ -184,9 +189,12 @@ class SharingService:
         return await self._store.withdraw(record)
 
     async def give_back(self, doubt: ClaimInDoubt) -> bool:
-        """Give back a claim whose answer was lost (ClaimInDoubt), if it landed."""
+        """Give back a claim whose answer was lost (ClaimInDoubt), if it landed; the
+        give-back owes its reveal_failed event (audit_owed.returned_nonce)."""
         return await self._store.release(doubt.secret_id, user_id=doubt.user_id,
-                                         claimed_at=doubt.claimed_at)
+                                         claimed_at=doubt.claimed_at,
+                                         audited=audit_owed.GIVEN_BACK_IN_OUTAGE,
+                                         now=self._clock())
 
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
         """Remember where recipients' Reveal DMs are (channel, ts), to update them later."""
@@ -203,7 +211,8 @@ class SharingService:
             return await asyncio.to_thread(work)
 
     async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
-                     passphrase: str | None = None) -> RevealResult:
+                     passphrase: str | None = None,
+                     channel: str | None = None) -> RevealResult:
         """Show a secret to a recipient, if they have a view left.
 
         The view is claimed atomically, decrypted, marked as being shown (so a process
@@ -212,7 +221,8 @@ class SharingService:
         wrong passphrase, or `show` raising NotShown gives the view back. Any other
         failure of `show` may have displayed the secret (Slack opened the modal but its
         answer was lost), so the view is confirmed and the result says `uncertain`: a
-        secret is never shown twice for one view.
+        secret is never shown twice for one view. The confirmation owes its audit events
+        (secret_opened, in `channel`; secret_burned for the last view) in the same step.
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
@@ -255,7 +265,9 @@ class SharingService:
             raise
         except Exception:  # noqa: BLE001 - reported as `uncertain`; the caller logs it
             uncertain = True
-        state, used = await self._confirm_after_show(secret_id, user_id)
+        state, used = await self._confirm_after_show(
+            secret_id, user_id, detail=audit_owed.UNCONFIRMED if uncertain else "",
+            channel=channel)
         if state == "burned":
             # Out of the expiry index at once (the sweep would drop it at its expiry time
             # otherwise), so that the index counts only active secrets.
@@ -265,18 +277,21 @@ class SharingService:
                             label=claim.label, notify=claim.notify, last_view=state == "burned",
                             views_used=used, uncertain=uncertain,
                             recorded=state != "unrecorded",
+                            confirmed=state in ("viewed", "burned"),
                             has_passphrase=claim.has_passphrase,
                             can_view_again=claim.mode != "each" and (
                                 claim.views_left is None or claim.views_left > 0))
 
-    async def _confirm_after_show(self, secret_id: str, user_id: str) -> tuple[str, int]:
+    async def _confirm_after_show(self, secret_id: str, user_id: str, *, detail: str,
+                                  channel: str | None) -> tuple[str, int]:
         # The secret has been shown: the view must be recorded, and nothing may be shown
         # again for it. A Redis blip is retried; if it lasts, the claim stays open (and is
         # reported as not recorded) rather than being given back.
         for attempt in range(CONFIRM_ATTEMPTS):
             try:
                 return await self._store.confirm(secret_id, user_id=user_id,
-                                                 now=self._clock())
+                                                 now=self._clock(), detail=detail,
+                                                 channel=channel)
             except StorageUnavailable:
                 if attempt + 1 < CONFIRM_ATTEMPTS:
                     await asyncio.sleep(0.2 * (attempt + 1))

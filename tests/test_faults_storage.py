@@ -117,7 +117,7 @@ async def test_a_view_being_shown_when_its_process_died_counts_as_used(service, 
         await store.claim(record.secret_id, user_id="UBOB", team_id="T1", now=past)
     assert await store.showing(shown.secret_id, user_id="UBOB") is True
     settled = await LifecycleService(store=store).return_stale_claims()
-    outcomes = {record.secret_id: (user, outcome) for record, user, outcome in settled}
+    outcomes = {record.secret_id: (user, outcome) for record, user, outcome, _ in settled}
     assert outcomes == {shown.secret_id: ("UBOB", "burned"),
                         claimed.secret_id: ("UBOB", "returned")}
     assert redis_sync.zcard("ss:claims") == 0

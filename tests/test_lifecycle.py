@@ -388,7 +388,7 @@ async def test_views_claimed_by_a_dead_process_are_given_back_once(service, life
     first_pass, second_pass = await asyncio.gather(lifecycle.return_stale_claims(),
                                                    second.return_stale_claims())
     returned = first_pass + second_pass
-    assert [(r.secret_id, user, outcome) for r, user, outcome in returned] == [
+    assert [(r.secret_id, user, outcome) for r, user, outcome, _ in returned] == [
         (crashed.secret_id, "UBOB", "returned")]
     assert redis_sync.zcard("ss:claims") == 0
     later = SharingService(store=store, keyring=keyring, clock=clock)

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import render
+from bot import audit_owed, render
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import RateLimited, StorageUnavailable, ValidationFailed
@@ -150,7 +150,8 @@ async def audit_revocation(client: AsyncWebClient, deps: Deps, revocation: Revoc
     """Record a revoke in the audit log at once (before any Slack call)."""
     assert revocation.record is not None
     await deps.audit.record(deps.notices(client).revoked_event(
-        revocation.record, actor=user, by_admin=by_admin, in_flight=revocation.in_flight))
+        revocation.record, actor=user, by_admin=by_admin, in_flight=revocation.in_flight),
+        nonce=audit_owed.ended_nonce(revocation.record.secret_id))
 
 
 async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,

@@ -18,7 +18,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import render
+from bot import audit_owed, render
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent, RevealOutcome
 from bot.errors import ClaimInDoubt, NotShown, StorageUnavailable
@@ -129,14 +129,14 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
             return
         result = await deps.service.reveal(secret_id=click.secret_id, user_id=click.user_id,
                                            team_id=click.team_id, show=show,
-                                           passphrase=passphrase)
+                                           passphrase=passphrase, channel=click.channel)
     except StorageUnavailable as exc:
         await _quietly(display(render.store_down_modal()), deps)
         if isinstance(exc, ClaimInDoubt):
             # The person was told the secret is still there: make sure of it.
             doubt = exc
             deps.recover(lambda: deps.service.give_back(doubt), what="claim",
-                         on_undone=lambda: _audit_given_back(click, deps))
+                         on_undone=lambda: _audit_given_back(click, deps, doubt.claimed_at))
         return
     except NotShown as exc:
         # Nothing was shown and the view was given back: the person can simply retry.
@@ -168,13 +168,14 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
     deps.later(after_reveal(client, click, result, deps), name="after-reveal")
 
 
-async def _audit_given_back(click: Click, deps: Deps) -> None:
+async def _audit_given_back(click: Click, deps: Deps, claimed_at: float) -> None:
     record = await deps.lifecycle.record(click.secret_id)
     await deps.audit.record(AuditEvent(
         AuditAction.REVEAL_FAILED, at=deps.clock(), actor=click.user_id,
         team_id=click.team_id, code=record.code if record else None,
         secret_id=click.secret_id if record else None, channel=click.channel,
-        detail="a view claimed during a storage outage was given back"))
+        detail=audit_owed.GIVEN_BACK_IN_OUTAGE),
+        nonce=audit_owed.returned_nonce(click.secret_id, click.user_id, int(claimed_at)))
 
 
 def _display(client: AsyncWebClient, click: Click) -> Callable[[render.View],
@@ -233,11 +234,18 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
     outcome = result.outcome
     deps.metrics.count_refusal(outcome)
     events: list[AuditEvent] = []
-    if outcome is RevealOutcome.REVEALED:
+    nonces: list[str | None] = []  # the events the confirmation owes (bot.audit_owed)
+    if outcome is RevealOutcome.REVEALED and not result.confirmed:
+        # Confirmed by an earlier try whose answer was lost, or left to the sweep: the
+        # events are owed where the view was settled and recorded from there, once.
+        deps.logger.warning("a reveal's audit events are left to the sweep")
+    elif outcome is RevealOutcome.REVEALED:
         events.append(event(AuditAction.SECRET_OPENED,
-                            "display not confirmed by Slack" if result.uncertain else None))
+                            audit_owed.UNCONFIRMED if result.uncertain else None))
+        nonces.append(audit_owed.opened_nonce(click.secret_id, result.views_used))
         if result.last_view:
-            events.append(event(AuditAction.SECRET_BURNED, "last view used; ciphertext deleted"))
+            events.append(event(AuditAction.SECRET_BURNED, audit_owed.BURNED))
+            nonces.append(audit_owed.burned_nonce(click.secret_id))
     elif outcome is RevealOutcome.NOT_RECIPIENT:
         events.append(event(AuditAction.ACCESS_DENIED, "not a recipient"))
     elif outcome is RevealOutcome.WRONG_TEAM:
@@ -252,8 +260,9 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
     elif outcome is RevealOutcome.LOCKED and result.tries_left == 0:
         events.append(event(AuditAction.PASSPHRASE_LOCKED,
                             f"locked for {max(1, result.locked_seconds // 60)} minutes"))
-    for item in events:
-        await deps.audit.record(item)
+    for item, nonce in zip(events, nonces + [None] * (len(events) - len(nonces)),
+                           strict=True):
+        await deps.audit.record(item, nonce=nonce)
 
 
 async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResult,

@@ -43,6 +43,16 @@ class KeySpace:
         it (Redis answered after the bot gave up) then stores nothing."""
         return f"{self.prefix}:{{{handle(secret)}}}:w"
 
+    def owed(self, secret: str) -> str:
+        """Hash: audit events a change of the secret implies, not yet in the audit stream
+        (bot.storage.owed), by nonce."""
+        return f"{self.prefix}:{{{handle(secret)}}}:o"
+
+    def owed_index(self) -> str:
+        """Sorted set: handles of secrets that may owe audit events, by when (the sweep
+        appends those a dead process left)."""
+        return f"{self.prefix}:owed"
+
     def expiries(self) -> str:
         """Sorted set: ids by expiry time (a sweep costs what expired, not what is stored)."""
         return f"{self.prefix}:expiries"

@@ -17,14 +17,42 @@ by whom it ended. Per recipient `r:<user id>`: "0" never viewed, "v<time>" viewe
 has been asked to display it: if its process dies now, it may have been seen).
 """
 
-# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark
+# Prefixed to every script whose change the audit log records. `owe` notes the event the
+# change implies in the secret's owed hash (bot.storage.owed), in the same atomic step, so
+# a process killed before it appends the event to the audit stream (another Cluster slot,
+# out of a script's reach) leaves it for the sweep. The nonce names the event (the process
+# builds the same one, see bot.storage.owed); entry fields: a action, t time, u actor,
+# i secret id, k team, d detail, c channel, f views in flight, o Redis's clock and q the
+# count within the script (their order: the order of the events).
+OWE = """
+local owed_count = 0
+local function owe(key, meta, nonce, action, at, actor, detail, channel, in_flight)
+  if redis.call('HEXISTS', key, nonce) == 1 then return end
+  owed_count = owed_count + 1
+  local info = redis.call('HMGET', meta, 'id', 'team')
+  local clock = redis.call('TIME')
+  local entry = {a = action, t = tonumber(at), u = actor, i = info[1], k = info[2],
+                 o = clock[1] .. string.format('%06d', tonumber(clock[2])), q = owed_count}
+  if detail and detail ~= '' then entry.d = detail end
+  if channel and channel ~= '' then entry.c = channel end
+  if in_flight and in_flight > 0 then entry.f = in_flight end
+  redis.call('HSET', key, nonce, cjson.encode(entry))
+  redis.call('PEXPIRE', key, 2592000000) -- 30 days: a sweep runs long before
+end
+"""
+
+# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark, KEYS[4] owed events
 # ARGV[1] ciphertext, ARGV[2] ttl ms, ARGV[3] meta ttl ms, ARGV[4..] meta field/value pairs
-# -> 1, or 0 when the share code (the keys' handle) is already taken or withdrawn
-CREATE = """
+# -> 1 (secret_created owed), or 0 when the share code (the keys' handle) is already
+#    taken or withdrawn
+CREATE = OWE + """
 if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
 redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
+local made = redis.call('HMGET', KEYS[1], 'id', 'at', 'from', 'ch')
+owe(KEYS[4], KEYS[1], 'created:' .. made[1], 'secret_created', made[2], made[3], '',
+    made[4] or '')
 return 1
 """
 
@@ -66,10 +94,12 @@ return {'claimed', ciphertext, info[1], info[2] or '', info[3] or '1', info[4] o
         mode, left and (tonumber(left) - 1) or -1}
 """
 
-# KEYS[1] meta hash, KEYS[2] ciphertext
-# ARGV[1] user id, ARGV[2] now (unix seconds), ARGV[3] metadata retention ms
-# -> {"viewed" | "burned", views used} | {"not_claimed", 0}
-CONFIRM = """
+# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] owed events
+# ARGV[1] user id, ARGV[2] now (unix seconds), ARGV[3] metadata retention ms,
+# ARGV[4] the opened event's detail, ARGV[5] its channel (either may be "")
+# -> {"viewed" | "burned", views used} (secret_opened owed, and secret_burned when burned)
+#    | {"not_claimed", 0}
+CONFIRM = OWE + """
 local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
@@ -78,40 +108,51 @@ if state ~= 'c' and state ~= 's' then return {'not_claimed', 0} end
 redis.call('HSET', m, field, 'v' .. ARGV[2])
 local claims = redis.call('HINCRBY', m, 'claims', -1)
 local used = redis.call('HINCRBY', m, 'used', 1)
+local id = redis.call('HGET', m, 'id')
+owe(KEYS[3], m, 'opened:' .. id .. ':' .. used, 'secret_opened', ARGV[2], ARGV[1], ARGV[4],
+    ARGV[5])
 local left = redis.call('HGET', m, 'left')
 if left and tonumber(left) <= 0 and claims <= 0 and redis.call('HGET', m, 'st') == 'active' then
   redis.call('DEL', KEYS[2])
   redis.call('HSET', m, 'st', 'burned', 'end', ARGV[2])
   redis.call('PEXPIRE', m, ARGV[3])
+  owe(KEYS[3], m, 'burned:' .. id, 'secret_burned', ARGV[2], ARGV[1], '', ARGV[5])
   return {'burned', used}
 end
 return {'viewed', used}
 """
 
-# KEYS[1] meta hash
-# ARGV[1] user id, ARGV[2] (optional) the claim's time: give back only that claim
+# KEYS[1] meta hash, KEYS[2] owed events
+# ARGV[1] user id, ARGV[2] the claim's time: give back only that claim ("": any),
+# ARGV[3] now, ARGV[4] a detail: when not "", the give-back is audited (reveal_failed
+# owed), ARGV[5] its channel
 # -> 1 when a claimed view was given back, 0 otherwise
-RELEASE = """
+RELEASE = OWE + """
 local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
 local state = slot and string.sub(slot, 1, 1)
 if state ~= 'c' and state ~= 's' then return 0 end
 local bar = string.find(slot, '|', 1, true)
-if ARGV[2] and string.sub(slot, 2, bar - 1) ~= ARGV[2] then return 0 end
+local claimed = string.sub(slot, 2, bar - 1)
+if ARGV[2] ~= '' and claimed ~= ARGV[2] then return 0 end
 redis.call('HSET', m, field, string.sub(slot, bar + 1))
 redis.call('HINCRBY', m, 'claims', -1)
 if redis.call('HEXISTS', m, 'left') == 1 then redis.call('HINCRBY', m, 'left', 1) end
+if ARGV[4] ~= '' then
+  owe(KEYS[2], m, 'returned:' .. redis.call('HGET', m, 'id') .. ':' .. ARGV[1] .. ':' .. claimed,
+      'reveal_failed', ARGV[3], ARGV[1], ARGV[4], ARGV[5])
+end
 return 1
 """
 
-# KEYS[1] meta hash, KEYS[2] ciphertext
+# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] owed events
 # ARGV[1] status to end with ("revoked" | "expired"), ARGV[2] now, ARGV[3] who (or ""),
-# ARGV[4] metadata retention ms
-# -> {the status the secret had ("active" means this call ended it) | "unknown"
-#     | "not_due" (expiring a secret whose expiry time has not come),
+# ARGV[4] metadata retention ms, ARGV[5] the audit event it implies
+# -> {the status the secret had ("active" means this call ended it, and owes the event)
+#     | "unknown" | "not_due" (expiring a secret whose expiry time has not come),
 #     views in flight at that moment (handed out, perhaps being read)}
-END = """
+END = OWE + """
 local m = KEYS[1]
 local status = redis.call('HGET', m, 'st')
 if not status then return {'unknown', 0} end
@@ -124,6 +165,8 @@ redis.call('DEL', KEYS[2])
 redis.call('HSET', m, 'st', ARGV[1], 'end', ARGV[2])
 if ARGV[3] ~= '' then redis.call('HSET', m, 'eby', ARGV[3]) end
 redis.call('PEXPIRE', m, ARGV[4])
+local who = ARGV[3] ~= '' and ARGV[3] or redis.call('HGET', m, 'from')
+owe(KEYS[3], m, 'ended:' .. redis.call('HGET', m, 'id'), ARGV[5], ARGV[2], who, '', '', claims)
 return {'active', claims}
 """
 
@@ -155,23 +198,28 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 return redis.call('HSETNX', KEYS[1], 'rem', '1')
 """
 
-# KEYS[1] meta hash
-# ARGV[1] user id, ARGV[2] cutoff (unix seconds)
-# -> 1 when a view claimed at or before the cutoff was given back; 2 when it was being
-#    shown (the caller counts it as used: it may have been seen); else 0
-RETURN_STALE = """
+# KEYS[1] meta hash, KEYS[2] owed events
+# ARGV[1] user id, ARGV[2] cutoff (unix seconds), ARGV[3] now, ARGV[4] the give-back's
+# audit detail
+# -> {1, claim time} when a view claimed at or before the cutoff was given back
+#    (reveal_failed owed); {2, claim time} when it was being shown (the caller counts it
+#    as used: it may have been seen); else {0, 0}
+RETURN_STALE = OWE + """
 local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
 local state = slot and string.sub(slot, 1, 1)
-if state ~= 'c' and state ~= 's' then return 0 end
+if state ~= 'c' and state ~= 's' then return {0, 0} end
 local bar = string.find(slot, '|', 1, true)
-if tonumber(string.sub(slot, 2, bar - 1)) > tonumber(ARGV[2]) then return 0 end
-if state == 's' then return 2 end
+local claimed = string.sub(slot, 2, bar - 1)
+if tonumber(claimed) > tonumber(ARGV[2]) then return {0, 0} end
+if state == 's' then return {2, tonumber(claimed)} end
 redis.call('HSET', m, field, string.sub(slot, bar + 1))
 redis.call('HINCRBY', m, 'claims', -1)
 if redis.call('HEXISTS', m, 'left') == 1 then redis.call('HINCRBY', m, 'left', 1) end
-return 1
+owe(KEYS[2], m, 'returned:' .. redis.call('HGET', m, 'id') .. ':' .. ARGV[1] .. ':' .. claimed,
+    'reveal_failed', ARGV[3], ARGV[1], ARGV[4], '')
+return {1, tonumber(claimed)}
 """
 
 # KEYS[1] the claims index; ARGV[1] member, ARGV[2] cutoff
@@ -239,14 +287,14 @@ redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
 return 'rotated'
 """
 
-# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark
+# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark, KEYS[4] owed events
 # ARGV[1] the full secret id, ARGV[2] how long the mark stays (ms)
-# -> 1 when a stored secret was removed, 0 when there was none (a late CREATE then finds
-#    the mark and stores nothing)
+# -> 1 when a stored secret was removed (with the secret_created it owed: it was never
+#    shared), 0 when there was none (a late CREATE then finds the mark and stores nothing)
 WITHDRAW = """
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[2])
 if redis.call('HGET', KEYS[1], 'id') ~= ARGV[1] then return 0 end
-redis.call('DEL', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[4])
 return 1
 """
 
@@ -270,4 +318,22 @@ local slot = redis.call('HGET', KEYS[1], field)
 if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
 redis.call('HSET', KEYS[1], field, 's' .. string.sub(slot, 2))
 return 1
+"""
+
+# KEYS[1] a secret's owed events; ARGV[1] cutoff, ARGV[2] now (unix seconds)
+# -> {nonce, entry, ...}: the events owed (or last taken) at or before the cutoff, now
+#    marked taken (w: when), so no other sweep takes them until they are stale again
+TAKE_OWED = """
+local found = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local ok, entry = pcall(cjson.decode, all[i + 1])
+  if ok and type(entry) == 'table' and tonumber(entry.w or entry.t or 0) <= tonumber(ARGV[1]) then
+    entry.w = tonumber(ARGV[2])
+    redis.call('HSET', KEYS[1], all[i], cjson.encode(entry))
+    table.insert(found, all[i])
+    table.insert(found, all[i + 1])
+  end
+end
+return found
 """

@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain import HANDLE_LEN, SecretRecord, Status, ViewState, code_of
+from bot import audit_owed
+from bot.domain import HANDLE_LEN, AuditAction, SecretRecord, Status, ViewState, code_of
 from bot.errors import ShareSecretError
 from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import replies, scripts
@@ -86,15 +87,17 @@ class RedisSecretStore:
         # be swept. Then the secret itself, atomically, only if its code is free.
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(self._keys.expiries(), {name: record.expires_at}, nx=True)
-            # Delivery is owed from the moment the secret exists, until `delivered`.
+            # Delivery is owed from the moment the secret exists, until `delivered`; and
+            # so is its secret_created (CREATE notes it), until it is in the audit stream.
             pipe.zadd(self._keys.undelivered(), {name: now})
+            pipe.zadd(self._keys.owed_index(), {name: now})
             for index in (sent, self._keys.by_team(record.team_id)):
                 pipe.zadd(index, {name: record.created_at})
                 pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
                 pipe.pexpire(index, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
             await pipe.execute()
         if not await self._create(keys=[self._keys.meta(name), self._keys.ciphertext(name),
-                                        self._keys.withdrawn(name)],
+                                        self._keys.withdrawn(name), self._keys.owed(name)],
                                   args=[ciphertext, ttl_ms, meta_ttl_ms, *fields]):
             raise CodeTaken(record.code)
 
@@ -131,14 +134,20 @@ class RedisSecretStore:
                      locked_ms=int(reply[1]) if outcome == "locked" else 0)
 
     @unavailable_on_redis_errors
-    async def confirm(self, secret_id: str, *, user_id: str, now: float) -> tuple[str, int]:
-        """Record a claimed view as seen: ("viewed" | "burned" | "not_claimed", views used)."""
+    async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
+                      channel: str | None = None) -> tuple[str, int]:
+        """Record a claimed view as seen: ("viewed" | "burned" | "not_claimed", views used).
+        Its audit events are owed at once (bot.storage.owed): secret_opened with this
+        `detail` and `channel`, and secret_burned when it was the last view."""
         async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
             await self._confirm(
-                keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
-                args=[user_id, int(now), self._retention_ms], client=script_client(pipe))
+                keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id),
+                      self._keys.owed(secret_id)],
+                args=[user_id, int(now), self._retention_ms, detail, channel or ""],
+                client=script_client(pipe))
             pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
-            answer, _ = await pipe.execute()
+            _, answer, _ = await pipe.execute()
         state, used = replies.array(answer)
         return replies.text(state), int(used)
 
@@ -151,22 +160,25 @@ class RedisSecretStore:
 
     @unavailable_on_redis_errors
     async def release(self, secret_id: str, *, user_id: str,
-                      claimed_at: float | None = None) -> bool:
+                      claimed_at: float | None = None, audited: str = "",
+                      now: float = 0.0) -> bool:
         """Give a claimed view back (it could not be shown). With `claimed_at`, only the
         claim made at that time (one whose answer was lost in a Redis outage), so that a
-        later click's claim is never taken away."""
+        later click's claim is never taken away. With an `audited` detail, the give-back
+        owes a reveal_failed event (bot.storage.owed), noted at `now`."""
         member = _claim_member(secret_id, user_id)
+        keys = [self._keys.meta(secret_id), self._keys.owed(secret_id)]
+        args = [user_id, "" if claimed_at is None else int(claimed_at), int(now), audited, ""]
         async with self._redis.pipeline(transaction=False) as pipe:
+            if audited:
+                pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
+            await self._release(keys=keys, args=args, client=script_client(pipe))
             if claimed_at is None:
-                await self._release(keys=[self._keys.meta(secret_id)], args=[user_id],
-                                    client=script_client(pipe))
                 pipe.zrem(self._keys.claims(), member)
             else:
-                await self._release(keys=[self._keys.meta(secret_id)],
-                                    args=[user_id, int(claimed_at)], client=script_client(pipe))
                 await self._forget_claim(keys=[self._keys.claims()],
                                          args=[member, claimed_at], client=script_client(pipe))
-            released, _ = await pipe.execute()
+            *_, released, _ = await pipe.execute()
         return bool(released)
 
     @unavailable_on_redis_errors
@@ -177,11 +189,12 @@ class RedisSecretStore:
         name = handle(record.secret_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             await self._withdraw(keys=[self._keys.meta(name), self._keys.ciphertext(name),
-                                       self._keys.withdrawn(name)],
+                                       self._keys.withdrawn(name), self._keys.owed(name)],
                                  args=[record.secret_id, WITHDRAWN_MARK_MS],
                                  client=script_client(pipe))
             pipe.zrem(self._keys.expiries(), name)
             pipe.zrem(self._keys.undelivered(), name)
+            pipe.zrem(self._keys.owed_index(), name)
             pipe.zrem(self._keys.by_sender(record.team_id, record.sender_id), name)
             pipe.zrem(self._keys.by_team(record.team_id), name)
             removed, *_ = await pipe.execute()
@@ -205,28 +218,43 @@ class RedisSecretStore:
                                              args=[name, cutoff, now])]
 
     @unavailable_on_redis_errors
-    async def return_stale_claims(self, *, cutoff: float, now: float,
-                                  limit: int) -> list[tuple[str, str, str]]:
+    async def return_stale_claims(self, *, cutoff: float, now: float, limit: int,
+                                  returned: str = "", shown: str = ""
+                                  ) -> list[tuple[str, str, str, tuple[str, ...]]]:
         """Settle views claimed at or before `cutoff` and never confirmed or released
         (their process died mid-reveal): one not yet being shown is given back
         ("returned"); one Slack was already asked to show may have been seen, so it
-        counts as used ("viewed", or "burned" when it was the last). Returns (handle,
-        user, outcome); of several processes doing this at once, each is settled by one."""
+        counts as used ("viewed", or "burned" when it was the last). Each owes its audit
+        events (bot.storage.owed; `returned` and `shown` are their details). Returns
+        (handle, user, outcome, the owed events' nonces); of several processes doing this
+        at once, each is settled by one."""
         members = replies.texts(await self._redis.zrangebyscore(
             self._keys.claims(), "-inf", cutoff, start=0, num=limit))
-        settled = []
+        settled: list[tuple[str, str, str, tuple[str, ...]]] = []
         for member in members:
             name, _, user = member.partition("|")
-            found = await self._return_stale(keys=[self._keys.meta(name)],
-                                             args=[user, int(cutoff)])
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(self._keys.owed_index(), {name: now})
+                pipe.hget(self._keys.meta(name), "id")
+                await self._return_stale(keys=[self._keys.meta(name), self._keys.owed(name)],
+                                         args=[user, int(cutoff), int(now), returned],
+                                         client=script_client(pipe))
+                _, secret_id, answer = await pipe.execute()
+            found, claimed = (int(v) for v in replies.array(answer))
+            full = replies.optional_text(secret_id) or name
             if found == 1:
-                settled.append((name, user, "returned"))
+                settled.append((name, user, "returned",
+                                (audit_owed.returned_nonce(full, user, int(claimed)),)))
             elif found == 2:
-                state, _ = await self._confirm(
-                    keys=[self._keys.meta(name), self._keys.ciphertext(name)],
-                    args=[user, int(now), self._retention_ms])
-                if state.decode() != "not_claimed":
-                    settled.append((name, user, state.decode()))
+                state, used = replies.array(await self._confirm(
+                    keys=[self._keys.meta(name), self._keys.ciphertext(name),
+                          self._keys.owed(name)],
+                    args=[user, int(now), self._retention_ms, shown, ""]))
+                outcome = replies.text(state)
+                if outcome != "not_claimed":
+                    nonces = (audit_owed.opened_nonce(full, int(used)),) + (
+                        (audit_owed.burned_nonce(full),) if outcome == "burned" else ())
+                    settled.append((name, user, outcome, nonces))
             await self._forget_claim(keys=[self._keys.claims()], args=[member, cutoff])
         return settled
 
@@ -241,29 +269,44 @@ class RedisSecretStore:
 
     @unavailable_on_redis_errors
     async def end(self, secret_id: str, *, status: Status, now: float,
-                  actor: str | None = None) -> tuple[str, int]:
-        """End an active secret (revoked or expired) and delete its ciphertext.
+                  actor: str | None = None,
+                  action: AuditAction = AuditAction.SECRET_REVOKED) -> tuple[str, int]:
+        """End an active secret (revoked or expired) and delete its ciphertext; the audit
+        event `action` is owed at once (bot.storage.owed).
 
         Returns the status it had ("active" means this call ended it; anything else,
         "burned", "revoked", "unknown", "not_due" ..., means it did nothing) and how
         many views were in flight at that moment (handed out, perhaps being read).
         """
-        previous, in_flight = await self._end(
-            keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
-            args=[status.value, int(now), actor or "", self._retention_ms])
-        return previous.decode(), int(in_flight)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
+            await self._end(
+                keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id),
+                      self._keys.owed(secret_id)],
+                args=[status.value, int(now), actor or "", self._retention_ms, action.value],
+                client=script_client(pipe))
+            _, answer = await pipe.execute()
+        previous, in_flight = replies.array(answer)
+        return replies.text(previous), int(in_flight)
 
     @unavailable_on_redis_errors
     async def end_many(self, secret_ids: list[str], *, status: Status,
                        now: float) -> list[str]:
         """`end` for many secrets in one round trip (the sweep's batch)."""
+        if not secret_ids:
+            return []
+        action = AuditAction.SECRET_EXPIRED if status is Status.EXPIRED \
+            else AuditAction.SECRET_REVOKED
         async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self._keys.owed_index(), {handle(i): now for i in secret_ids})
             for secret_id in secret_ids:
                 await self._end(keys=[self._keys.meta(secret_id),
-                                      self._keys.ciphertext(secret_id)],
-                                args=[status.value, int(now), "", self._retention_ms],
+                                      self._keys.ciphertext(secret_id),
+                                      self._keys.owed(secret_id)],
+                                args=[status.value, int(now), "", self._retention_ms,
+                                      action.value],
                                 client=script_client(pipe))
-            return [replies.text(replies.array(r)[0]) for r in await pipe.execute()]
+            return [replies.text(replies.array(r)[0]) for r in (await pipe.execute())[1:]]
 
     @unavailable_on_redis_errors
     async def get_many(self, handles: list[str]) -> list[SecretRecord]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import redis
 
 from bot.crypto import generate_key_entry
+from bot.storage import KeySpace
 from bot.storage.audit_stream import AuditKeys
 from scripts.soak.actors import Actors, People
 from scripts.soak.chaos import Chaos, Plan
@@ -144,6 +145,14 @@ def _client(actors: Actors, deadline: float, think: float) -> None:
         time.sleep(rng.uniform(0, 2 * think))
 
 
+def _owing(client: redis.Redis) -> int:
+    """Secrets with audit events still owed (bot.storage.owed): a killed process's, which
+    the sweep records once they are older than the claim timeout."""
+    keys = KeySpace(PREFIX)
+    return sum(int(client.exists(keys.owed(m.decode())))
+               for m in client.zrange(keys.owed_index(), 0, -1))
+
+
 def _settle(redis_url: str, slack: SlackStandIn, bot: BotProcess,
             timeout: float = 90.0) -> dict[str, float | int | bool]:
     """Wait for the bot to finish what it started: the bot answering, nothing a killed
@@ -158,7 +167,7 @@ def _settle(redis_url: str, slack: SlackStandIn, bot: BotProcess,
         while time.monotonic() - started < timeout:
             recorded = int(client.xlen(stream))
             unfinished = int(client.zcard(f"{PREFIX}:claims")) + \
-                int(client.zcard(f"{PREFIX}:undelivered"))
+                int(client.zcard(f"{PREFIX}:undelivered")) + _owing(client)
             posted = len(audit_posts(slack.calls, AUDIT))
             if len(slack.calls) != calls:
                 quiet_since, calls = time.monotonic(), len(slack.calls)

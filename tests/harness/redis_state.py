@@ -13,8 +13,10 @@ import redis
 # Written on their own schedule, by any bot process on this Redis, never by a request:
 # the audit outbox's cursor, lease and batch in flight, and the sweep's reminder cursor
 # (the session's subprocess bot sweeps every 30 s while other tests run).
+# The owed-events index (bot.storage.owed) too: the sweep drops entries of secrets that
+# owe nothing any more on its own schedule (the owed events themselves are compared).
 BOOKKEEPING_KEYS = {b"ss:{audit}:delivered", b"ss:{audit}:lease", b"ss:{audit}:pending",
-                    b"ss:reminded-until"}
+                    b"ss:reminded-until", b"ss:owed"}
 AUDIT_STREAM = b"ss:{audit}:events"
 # What a refusal writes to the audit stream.
 REFUSAL_EVENTS = {b"access_denied", b"rate_limited"}
