@@ -117,17 +117,15 @@ class Sweeper:
     async def _record_owed(self) -> None:
         """Audit events a stopped process owed (its change is in Redis, the event never
         reached the stream): each recorded once, in order per secret."""
-        stuck: set[str] = set()
         owed = await self._lifecycle.owed_events()
         if owed:
             self._logger.warning("recording %d audit events a stopped process owed", len(owed))
         for event, record in owed:
-            if event.handle in stuck:
-                continue  # after one of its events failed: keep the secret's order
             if not await self._audit.record_owed(
                     self._events.owed_event(event, record), nonce=event.nonce,
                     since=event.at - RETRY_LOOKBACK_SECONDS):
-                stuck.add(event.handle)
+                # The stream is unreachable: the rest waits for the next pass, in order.
+                break
         await self._lifecycle.forget_settled_owed()
 
     async def _tell(self, record: SecretRecord,

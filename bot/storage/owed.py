@@ -17,7 +17,7 @@ import json
 from bot.audit_owed import OwedEvent
 from bot.domain import AuditAction
 from bot.storage import scripts
-from bot.storage.connection import RedisClient
+from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
@@ -48,7 +48,7 @@ class OwedEvents:
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in names:
                 await self._take(keys=[self._keys.owed(name)], args=[cutoff, int(now)],
-                                 client=pipe)
+                                 client=script_client(pipe))
             taken = await pipe.execute()
         found = []
         for name, flat in zip(names, taken, strict=True):
@@ -74,7 +74,7 @@ class OwedEvents:
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in done:
                 await self._forget(keys=[self._keys.owed_index()], args=[name, cutoff],
-                                   client=pipe)
+                                   client=script_client(pipe))
             return sum(int(r) for r in await pipe.execute())
 
 
