@@ -16,7 +16,7 @@ import json
 
 from bot.audit_owed import OwedEvent
 from bot.domain import AuditAction
-from bot.storage import scripts
+from bot.storage import replies, scripts
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
@@ -41,8 +41,8 @@ class OwedEvents:
         """Events owed since `cutoff` or earlier (their process died, or could not reach
         the stream), oldest first per secret; each is taken by one caller (until it is
         stale again, should that caller die too)."""
-        names = [m.decode() for m in await self._redis.zrangebyscore(
-            self._keys.owed_index(), "-inf", cutoff, start=0, num=limit)]
+        names = replies.texts(await self._redis.zrangebyscore(
+            self._keys.owed_index(), "-inf", cutoff, start=0, num=limit))
         if not names:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -51,7 +51,8 @@ class OwedEvents:
                                  client=script_client(pipe))
             taken = await pipe.execute()
         found = []
-        for name, flat in zip(names, taken, strict=True):
+        for name, answer in zip(names, taken, strict=True):
+            flat = [replies.raw(v) for v in replies.array(answer)]
             events = [_owed(name, flat[i], flat[i + 1]) for i in range(0, len(flat), 2)]
             found += sorted((e for e in events if e is not None), key=lambda e: e.order)
         return found
@@ -60,8 +61,8 @@ class OwedEvents:
     async def forget_settled(self, *, cutoff: float, limit: int) -> int:
         """Drop index entries whose secret owes nothing any more. Only entries still at
         or before `cutoff`: a change since then wrote its entry again (and may owe)."""
-        names = [m.decode() for m in await self._redis.zrangebyscore(
-            self._keys.owed_index(), "-inf", cutoff, start=0, num=limit)]
+        names = replies.texts(await self._redis.zrangebyscore(
+            self._keys.owed_index(), "-inf", cutoff, start=0, num=limit))
         if not names:
             return 0
         async with self._redis.pipeline(transaction=False) as pipe:
