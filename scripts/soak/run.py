@@ -3,12 +3,16 @@ runs, let the bot settle, gather the evidence and check the invariants."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import secrets
 import shutil
+import signal
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,9 +104,13 @@ def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
             elapsed = time.monotonic() - started
             slack.clear_faults()
             settled = _settle(store.url, slack, bot)
-            evidence = gather(ledger=ledger, redis_url=store.url, keys=keys, team_id=TEAM,
-                              slack=slack, audit_channel=AUDIT, bot_log=bot.log_text(),
-                              redis_dir=store.datadir)
+            # The bot is frozen while the evidence is read: its sweeps go on after the
+            # settling (secrets keep falling due), and a secret it expired between reading
+            # the audit stream and reading the secrets would look like a lost event.
+            with _frozen(bot):
+                evidence = gather(ledger=ledger, redis_url=store.url, keys=keys, team_id=TEAM,
+                                  slack=slack, audit_channel=AUDIT, bot_log=bot.log_text(),
+                                  redis_dir=store.datadir)
             result = Result(elapsed, clients, ledger, check(ledger, evidence), chaos.failures,
                             settled)
         finally:
@@ -151,6 +159,19 @@ def _owing(client: redis.Redis) -> int:
     keys = KeySpace(PREFIX)
     return sum(int(client.exists(keys.owed(m.decode())))
                for m in client.zrange(keys.owed_index(), 0, -1))
+
+
+@contextlib.contextmanager
+def _frozen(bot: BotProcess) -> Iterator[None]:
+    """SIGSTOP the bot's process group for the duration, then SIGCONT."""
+    running = bot.returncode is None
+    if running:
+        os.killpg(bot.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        if running:
+            os.killpg(bot.pid, signal.SIGCONT)
 
 
 def _settle(redis_url: str, slack: SlackStandIn, bot: BotProcess,
