@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from benchmarks.payloads import COMMAND
 from bot import render
+from bot.readiness import Readiness
 from bot.web import BotASGI
 
 
@@ -35,8 +36,11 @@ class FloorRuntime:
 
     bolt: AsyncApp
 
-    async def healthy(self) -> bool:
-        return True
+    async def ready(self) -> Readiness:
+        return Readiness(ready=True, reason="ok")
+
+    async def metrics_page(self) -> bytes:
+        return b""
 
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
         # Bolt alone: the floor measures the framework, without the bot's telemetry.

@@ -72,3 +72,50 @@ def test_targets_compare_against_the_faster_peer_serving() -> None:
     [check] = [t for t in report.targets(results) if "vs snappass reveal" in t["name"]]
     assert check["passed"] is False
     assert "250" in check["measured"]
+
+
+def test_the_framework_floor_serves_readyz_and_acks_a_signed_click(slack) -> None:
+    """The floor server the benchmark compares against starts as the benchmark starts it,
+    is ready, and acknowledges a signed Reveal click (it broke once, unnoticed, when
+    BotASGI's readiness check changed)."""
+    import os
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from port_for import get_port
+
+    from tests.conftest import BOT_TOKEN, SIGNING_SECRET
+
+    port = get_port(None)
+    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+           "SLACK_API_URL": slack.base_url, "PORT": str(port)}
+    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.floor_app"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=1) as ready:
+                    assert ready.status == 200
+                    break
+            except (OSError, ValueError):
+                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+                assert time.monotonic() < deadline, "the floor did not become ready"
+                time.sleep(0.05)
+        body = (payloads.reveal_click(team_id="T0ACME", channel="C0GENERAL")
+                .replace("__USER__", "U0BOB").replace("__TRIGGER__", "1.2.abc")
+                .replace("__RESPONSE__", "http%3A%2F%2F127.0.0.1%2Fr")
+                .replace("__SECRET__", "X").replace("__TS__", "1700000000.1")).encode()
+        timestamp = str(int(time.time()))
+        request = urllib.request.Request(f"{base}/slack/events", data=body, headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp,
+            "X-Slack-Signature": sign(SIGNING_SECRET.encode(), timestamp, body)})
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            assert answer.status == 200
+    finally:
+        proc.terminate()
+        proc.wait(10)
