@@ -22,6 +22,7 @@ import json
 import resource
 import sys
 import time
+import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
@@ -228,7 +229,11 @@ class Source:
             prefix, pool = self.spec["sender_prefix"], self.spec["recipients"]
             sender = f"{prefix}{n:07d}"
             first, second = pool[(2 * n) % len(pool)], pool[(2 * n + 1) % len(pool)]
+            # Slack gives every opened form a view id of its own, and the bot counts a
+            # form submitted twice (same view id) once.
+            view_id = f"V{uuid.uuid4().hex[:14].upper()}"
             body, key = (self.template.replace("__USER__", sender)
+                         .replace("__VIEW__", view_id)
                          .replace("__R1__", first).replace("__R2__", second)
                          .replace("__TRIGGER__", quote_plus(trigger))), sender
         else:

@@ -81,7 +81,7 @@ def share_submission(*, team_id: str, channel: str) -> str:
         "type": "view_submission", "team": {"id": team_id, "domain": "bench"},
         "user": _user("__USER__", team_id), "api_app_id": API_APP_ID,
         "token": "deprecated-verification-token", "trigger_id": "__TRIGGER__",
-        "view": {**view, "id": "V0BENCH0001", "team_id": team_id, "type": "modal",
+        "view": {**view, "id": "__VIEW__", "team_id": team_id, "type": "modal",
                  "hash": "1700000000.abcdef", "state": {"values": values}},
         "response_urls": [], "is_enterprise_install": False, "enterprise": None,
     }

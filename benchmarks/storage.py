@@ -96,7 +96,8 @@ async def seed_secrets(redis_url: str, keys: str, *, count: int, team_id: str, c
     people = Everyone()
 
     async def one(i: int) -> list[list[str]]:
-        recipients = (f"U{tag}A{i:07d}", f"U{tag}B{i:07d}")
+        # Slack user ids are upper case (the bot refuses other shapes as malformed).
+        recipients = (f"U{tag.upper()}A{i:07d}", f"U{tag.upper()}B{i:07d}")
         record = await service.share(_form(team_id, "U0SENDER", recipients, channel),
                                      people=people)
         return [[record.secret_id, r] for r in recipients]

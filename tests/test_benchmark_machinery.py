@@ -12,6 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from benchmarks import payloads, report, stats
 from benchmarks.load import Source, parse_response, sign
+from bot import inbound
 
 
 def test_parse_response_reads_content_length_and_waits_for_the_whole_body() -> None:
@@ -47,6 +48,13 @@ def test_templates_become_slack_shaped_payloads() -> None:
     values = payload["view"]["state"]["values"]
     assert values["recipients"]["users"]["selected_users"] == ["U0R1", "U0R2"]
     assert prepared.key == "U0S0000007"
+    # Every submission is a form of its own (the bot counts a repeated view id once).
+    again = source._build(None, 7, trigger="1.2.abd", response_url="http://x/y")
+    view_id = payload["view"]["id"]
+    assert view_id.startswith("V")
+    assert view_id != json.loads(parse_qs(again.body.decode())["payload"][0])["view"]["id"]
+    assert inbound.read(prepared.body.decode(),
+                        {"content-type": ["application/x-www-form-urlencoded"]})
 
 
 def test_end_to_end_matches_modals_by_trigger_and_counts_notices_as_refused() -> None:
