@@ -16,6 +16,7 @@ import binascii
 from typing import Any
 
 from .chat import message_json
+from .conversations import visible_conversation
 from .state import Message, State
 from .wire import ApiError, truthy
 
@@ -26,19 +27,8 @@ DEFAULT_LIMIT, MAX_LIMIT = 100, 999
 
 def conversations_history(state: State, params: dict[str, Any]) -> dict[str, Any]:
     """A page of a conversation's messages, newest first."""
-    workspace, bot = state.workspace, state.workspace.bot_user
-    channel = workspace.channels.get(str(params.get("channel") or ""))
-    if channel is None:
-        raise ApiError("channel_not_found")
-    kind = "im" if channel.is_im else "mpim" if channel.is_mpim else \
-        "group" if channel.is_private else "channel"
-    if kind != "channel" and bot.id not in channel.members:
-        # unverified, as for conversations.info: a private conversation the bot is not
-        # in is invisible to it, whatever its scopes.
-        raise ApiError("channel_not_found")
-    if HISTORY_SCOPES[kind] not in state.settings.scopes:
-        raise ApiError("missing_scope", needed=HISTORY_SCOPES[kind],
-                       provided=",".join(state.settings.scopes))
+    bot = state.workspace.bot_user
+    channel = visible_conversation(state, params, HISTORY_SCOPES)
     if bot.id not in channel.members:
         raise ApiError("not_in_channel")  # a bot token reads only where the bot is
     oldest, latest = _ts(params.get("oldest"), 0.0), _ts(params.get("latest"), None)

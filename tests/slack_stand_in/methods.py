@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import chat, history, views
+from .conversations import visible_conversation
 from .faults import Fault
 from .state import State
 from .wire import Answer, ApiError, Parsed, add_warnings, json_answer, truthy
@@ -94,18 +95,9 @@ def conversations_info(state: State, params: dict[str, Any]) -> dict[str, Any]:
     A private channel the bot is not in is invisible to it: channel_not_found, as for an
     id that does not exist (unverified: the order of that check and the scope check).
     """
-    workspace, bot = state.workspace, state.workspace.bot_user
-    channel = workspace.channels.get(str(params.get("channel") or ""))
-    if channel is None:
-        raise ApiError("channel_not_found")
-    kind = "im" if channel.is_im else "mpim" if channel.is_mpim else \
-        "group" if channel.is_private else "channel"
-    if kind != "channel" and bot.id not in channel.members:
-        raise ApiError("channel_not_found")
-    if INFO_SCOPES[kind] not in state.settings.scopes:
-        raise ApiError("missing_scope", needed=INFO_SCOPES[kind],
-                       provided=",".join(state.settings.scopes))
-    return {"channel": channel_info(channel, bot_id=bot.id)}
+    channel = visible_conversation(state, params, INFO_SCOPES)
+    return {"channel": channel_info(channel, bot_id=state.workspace.bot_user.id)}
+
 
 
 def apps_connections_open(state: State, params: dict[str, Any]) -> dict[str, Any]:
