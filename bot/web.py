@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, MutableMapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
 from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot import inbound
+from bot.bolt_request import ParsedBoltRequest
 from bot.config import Settings
 from bot.errors import MalformedRequest
 from bot.runtime import Runtime
@@ -105,9 +106,9 @@ class BotASGI:
             await _respond(send, 404, {"ok": False, "error": "not found"})
 
     async def _slack(self, runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        header_map = _header_map(scope["headers"])
         try:
-            declared = int(dict(headers).get("content-length", "0"))
+            declared = int(_first(header_map, "content-length") or "0")
         except ValueError:
             declared = 0
         if declared > MAX_BODY_BYTES:
@@ -119,9 +120,8 @@ class BotASGI:
             await _respond(send, 413, {"ok": False, "error": "payload too large"})
             return
         # Before any parsing (Bolt parses the body as it builds its request object).
-        header = dict(headers)
-        if not self._signature.is_valid(raw, header.get("x-slack-request-timestamp"),
-                                        header.get("x-slack-signature")):
+        if not self._signature.is_valid(raw, _first(header_map, "x-slack-request-timestamp"),
+                                        _first(header_map, "x-slack-signature")):
             self._logger.info("refused a request with a bad or stale signature",
                                  extra={"event": "slack_request", "outcome": "bad_signature",
                                         "status": 401})
@@ -132,31 +132,28 @@ class BotASGI:
         except UnicodeDecodeError:
             await _respond(send, 400, {"ok": False, "error": "body is not UTF-8"})
             return
-        header_map = _header_map(headers)
         try:
-            inbound.read(body, header_map)  # a shape Bolt would choke on is refused here
+            parsed = inbound.read(body, header_map)  # a shape Bolt would choke on is refused
         except MalformedRequest as exc:  # names the field, never a value
             self._logger.info("refused a malformed request (%s)", exc, extra={
                 "event": "slack_request", "outcome": "malformed", "status": 400})
             await _respond(send, 400, {"ok": False, "error": "malformed payload"})
             return
         query = scope.get("query_string", b"").decode("latin-1")
-        request = AsyncBoltRequest(body=body, query=query, headers=header_map)
+        request = ParsedBoltRequest(raw_body=body, body=parsed, query=query, headers=header_map)
         response = await runtime.dispatch(request)
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1"))
                                 for k, vs in response.headers.items() for v in vs]})
         await send({"type": "http.response.body", "body": response.body.encode("utf-8")})
 
-
     async def _install(self, runtime: Runtime, scope: Scope, send: Send) -> None:
         """The install page (it sets the state cookie) or Slack's redirect back with a
         code; both are browser GETs without a Slack signature: the state is the check."""
         flow = runtime.bolt.oauth_flow
         assert flow is not None
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         request = AsyncBoltRequest(body="", query=scope.get("query_string", b"").decode(
-            "latin-1"), headers=_header_map(headers))
+            "latin-1"), headers=_header_map(scope["headers"]))
         if scope["path"] == flow.install_path:
             response = await flow.handle_installation(request)
         else:
@@ -167,13 +164,21 @@ class BotASGI:
         await send({"type": "http.response.body", "body": response.body.encode("utf-8")})
 
 
-def _header_map(headers: list[tuple[str, str]]) -> dict[str, str | Sequence[str]]:
-    """Headers by name with every value, as Bolt takes them."""
+def _header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str | Sequence[str]]:
+    """Headers by (lower-case, as ASGI gives them) name with every value, as Bolt takes
+    them."""
     values: dict[str, list[str]] = {}
-    for key, value in headers:
-        values.setdefault(key, []).append(value)
+    for key, value in raw:
+        values.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
     result: dict[str, str | Sequence[str]] = {**values}
     return result
+
+
+def _first(headers: dict[str, str | Sequence[str]], name: str) -> str | None:
+    values = headers.get(name)
+    if values is None or isinstance(values, str):
+        return values
+    return values[0] if values else None
 
 
 async def _read_body(receive: Receive) -> bytes:
