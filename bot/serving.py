@@ -37,7 +37,7 @@ def create_app() -> BotASGI:
     settings = load_settings()
     logs.configure(settings.log_level, fmt=settings.log_format,
                    secrets=logs.secret_values(settings))
-    return BotASGI(settings, logger=logging.getLogger("bot"))
+    return BotASGI(settings, logger=logging.getLogger("bot"), freeze_heap=True)
 
 
 def serve_http(settings: Settings, logger: logging.Logger) -> int:

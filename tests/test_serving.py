@@ -276,3 +276,37 @@ def test_compose_gives_the_bot_time_to_stop_gracefully():
     grace = compose["services"]["bot"]["stop_grace_period"]
     assert grace.endswith("s")
     assert float(grace[:-1]) >= SHUTDOWN_BOUND
+
+
+async def test_a_served_worker_freezes_what_start_up_built(slack, redis_url, monkeypatch):
+    """The production app (create_app) moves what start-up built out of the garbage
+    collector's reach, so a full collection never walks it; an app a test shares the
+    process with does not."""
+    import gc
+
+    from bot import serving, web
+    from tests.conftest import inprocess_settings
+
+    settings = inprocess_settings(slack, redis_url)
+    monkeypatch.setattr(serving, "load_settings", lambda: settings)
+    monkeypatch.setattr(serving.logs, "configure", lambda *a, **k: None)
+    assert gc.get_freeze_count() == 0
+
+    async def start_and_stop(app: web.BotASGI) -> int:
+        messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+        frozen: list[int] = []
+
+        async def receive() -> dict[str, str]:
+            return next(messages)
+
+        async def send(message: dict[str, str]) -> None:
+            if message["type"] == "lifespan.startup.complete":
+                frozen.append(gc.get_freeze_count())
+        await app({"type": "lifespan"}, receive, send)
+        return frozen[0]
+
+    try:
+        assert await start_and_stop(web.BotASGI(settings)) == 0
+        assert await start_and_stop(serving.create_app()) > 0
+    finally:
+        gc.unfreeze()
