@@ -12,7 +12,7 @@ import asyncio
 import gc
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -88,9 +88,13 @@ def _form(team_id: str, sender: str, recipients: tuple[str, ...], channel: str |
 
 
 async def seed_secrets(redis_url: str, keys: str, *, count: int, team_id: str, channel: str,
-                       tag: str) -> list[list[str]]:
+                       tag: str, senders: Sequence[str]) -> list[list[str]]:
     """`count` secrets with two recipients each, stored by the bot's own service;
-    return the clicks [secret_id, recipient] (two per secret, every recipient distinct)."""
+    return the clicks [secret_id, recipient] (two per secret, every recipient distinct).
+
+    Senders take turns from `senders`, people the stand-in knows: each reveal DMs its
+    sender a receipt, which a sender Slack does not know would skip (user_not_found).
+    """
     client = aioredis.from_url(redis_url, max_connections=POOL)
     service = _service(_store(client), keys)
     people = Everyone()
@@ -98,7 +102,8 @@ async def seed_secrets(redis_url: str, keys: str, *, count: int, team_id: str, c
     async def one(i: int) -> list[list[str]]:
         # Slack user ids are upper case (the bot refuses other shapes as malformed).
         recipients = (f"U{tag.upper()}A{i:07d}", f"U{tag.upper()}B{i:07d}")
-        record = await service.share(_form(team_id, "U0SENDER", recipients, channel),
+        sender = senders[i % len(senders)]
+        record = await service.share(_form(team_id, sender, recipients, channel),
                                      people=people)
         return [[record.secret_id, r] for r in recipients]
 

@@ -78,6 +78,10 @@ class Suite:
         self.timing = Timing(warmup=0.3, duration=1.5) if quick else Timing(1.0, 5.0)
         self.signing_secret = secrets.token_hex(16)
         self.keys = generate_key_entry("bench")
+        # People the stand-in knows who send secrets: the share runs' senders (the load
+        # generator numbers them) and the senders of the secrets seeded for reveals.
+        self.senders = [f"{SENDER_PREFIX}{n:07d}" for n in
+                        range(8_000 if quick else 40_000)]
         self.results: dict[str, Any] = {
             "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
             "quick": quick, "machine": machine_facts(),
@@ -143,10 +147,8 @@ class Suite:
 
     def _populate(self, slack: StandIn) -> None:
         slack.control("users", {"ids": RECIPIENTS, "channel": GENERAL})
-        senders = 8_000 if self.quick else 40_000
-        for start in range(0, senders, 5_000):
-            slack.control("users", {"ids": [f"{SENDER_PREFIX}{n:07d}" for n in
-                                            range(start, min(senders, start + 5_000))],
+        for start in range(0, len(self.senders), 5_000):
+            slack.control("users", {"ids": self.senders[start:start + 5_000],
                                     "channel": GENERAL})
 
     # -- the servers ----------------------------------------------------------------------
@@ -271,7 +273,8 @@ class Suite:
     def _seed(self, redis: RedisServer, clicks: int, *, tag: str) -> list[list[str]]:
         t0 = time.perf_counter()
         made = asyncio.run(storage.seed_secrets(redis.url, self.keys, count=(clicks + 1) // 2,
-                                                team_id=TEAM_ID, channel=GENERAL, tag=tag))
+                                                team_id=TEAM_ID, channel=GENERAL, tag=tag,
+                                                senders=self.senders))
         self.log(f"  seeded {len(made) // 2} secrets in {time.perf_counter() - t0:.1f} s")
         return made
 
