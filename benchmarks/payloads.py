@@ -15,6 +15,7 @@ from bot import render
 COMMAND = "/share-secret"  # as in manifest.yml
 
 API_APP_ID = "A0SHARESECRET"
+BOT_ID = "B0BENCH"  # the app's bot, as the stand-in is told (benchmarks.standin_proc)
 SECRET_100 = ("db-password=Zr8#qL2!vN4@tX7$kP1%wM5^hB3&yC6*jD9(fG0)sA2-eR4+uT8=iO1?pQ3"
               ":lK5;nJ7")[:100].ljust(100, "x")
 
@@ -81,11 +82,30 @@ def share_submission(*, team_id: str, channel: str) -> str:
         "type": "view_submission", "team": {"id": team_id, "domain": "bench"},
         "user": _user("__USER__", team_id), "api_app_id": API_APP_ID,
         "token": "deprecated-verification-token", "trigger_id": "__TRIGGER__",
-        "view": {**view, "id": "__VIEW__", "team_id": team_id, "type": "modal",
-                 "hash": "1700000000.abcdef", "state": {"values": values}},
+        "view": _as_slack_echoes(view, team_id=team_id, values=values),
         "response_urls": [], "is_enterprise_install": False, "enterprise": None,
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def _as_slack_echoes(view: dict[str, Any], *, team_id: str,
+                     values: dict[str, Any]) -> dict[str, Any]:
+    """The view as a view_submission carries it: the stored view (every field Slack adds,
+    as the stand-in's views.open answers it) with the form's state; a block the app sent
+    without a block_id has one Slack made up."""
+    blocks = [block if "block_id" in block else {**block, "block_id": f"b{i:04d}"}
+              for i, block in enumerate(view["blocks"])]
+    return {
+        "id": "__VIEW__", "team_id": team_id, "type": "modal", "blocks": blocks,
+        "private_metadata": view.get("private_metadata") or "",
+        "callback_id": view.get("callback_id") or "", "state": {"values": values},
+        "hash": "1700000000.abcdef", "title": view["title"], "clear_on_close": False,
+        "notify_on_close": bool(view.get("notify_on_close", False)),
+        "close": view.get("close"), "submit": view.get("submit"),
+        "previous_view_id": None, "root_view_id": "__VIEW__", "app_id": API_APP_ID,
+        "external_id": view.get("external_id") or "", "app_installed_team_id": team_id,
+        "bot_id": BOT_ID,
+    }
 
 
 def snappass_create() -> str:

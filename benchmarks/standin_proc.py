@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import Any
 
+from benchmarks.payloads import API_APP_ID, BOT_ID
 from tests.slack_stand_in import SlackStandIn
 from tests.slack_stand_in.server import HttpRequest
 from tests.slack_stand_in.wire import Answer
@@ -95,7 +96,8 @@ def _view_summary(view: dict[str, Any]) -> str:
 
 
 def main() -> int:
-    slack = BenchStandIn(bot_token=BOT_TOKEN, team_id=TEAM_ID, team_domain="bench")
+    slack = BenchStandIn(bot_token=BOT_TOKEN, team_id=TEAM_ID, team_domain="bench",
+                         app_id=API_APP_ID, bot_id=BOT_ID)
     slack.add_channel(GENERAL, "general")
     slack.add_channel(AUDIT, "share-secret-audit")
     slack.start()
