@@ -21,7 +21,6 @@ unverified: Slack's exact wording for each rule.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 MESSAGE_MAX_BLOCKS = 50
@@ -90,9 +89,9 @@ def home_errors(view: Any) -> list[str]:
     return errors
 
 
-def view_too_large(view: Any) -> bool:
-    """Whether the encoded view is over Slack's 250 kB."""
-    return len(json.dumps(view).encode("utf-8")) > VIEW_MAX_BYTES
+def encoded_too_large(encoded: str) -> bool:
+    """Whether a view, already encoded by `json.dumps`, is over Slack's 250 kB."""
+    return len(encoded.encode("utf-8")) > VIEW_MAX_BYTES
 
 
 def _blocks(blocks: Any, pointer: str, max_blocks: int) -> list[str]:

@@ -9,13 +9,12 @@ https://docs.slack.dev/reference/methods/chat.delete.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 from typing import Any
 
 from . import blockkit
 from .state import Message, State
-from .wire import ApiError, truthy
+from .wire import ApiError, json_copy, truthy
 from .workspace import Channel
 
 # chat.postMessage: "Provide no more than 40,000 characters or risk truncation";
@@ -39,7 +38,7 @@ def content(params: dict[str, Any]) -> tuple[str, list[dict[str, Any]] | None]:
         raise ApiError("no_text")
     if len(text) > MAX_TEXT:
         raise ApiError("msg_too_long")
-    return text, copy.deepcopy(blocks) if blocks else None
+    return text, json_copy(blocks) if blocks else None
 
 
 def postable_channel(state: State, ref: Any, *, ephemeral_to: str | None = None) -> Channel:
@@ -96,13 +95,13 @@ def message_json(state: State, message: Message) -> dict[str, Any]:
         "ts": message.ts,
     }
     if message.blocks is not None:
-        body["blocks"] = copy.deepcopy(message.blocks)
+        body["blocks"] = json_copy(message.blocks)
     if message.thread_ts:
         body["thread_ts"] = message.thread_ts
     if message.edited:  # unverified: the exact shape of `edited` in chat.update answers
         body["edited"] = {"user": message.author, "ts": state.new_ts()}
     if message.metadata is not None:  # unverified: that the posted message echoes it
-        body["metadata"] = copy.deepcopy(message.metadata)
+        body["metadata"] = json_copy(message.metadata)
     return body
 
 
@@ -118,7 +117,7 @@ def message_metadata(params: dict[str, Any]) -> dict[str, Any] | None:
     if not isinstance(metadata.get("event_type"), str) or not metadata["event_type"] or \
             not isinstance(metadata.get("event_payload"), dict):
         raise ApiError("invalid_metadata_schema")
-    return copy.deepcopy(metadata)
+    return json_copy(metadata)
 
 
 def chat_post_message(state: State, params: dict[str, Any]) -> dict[str, Any]:

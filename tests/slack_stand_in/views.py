@@ -17,7 +17,7 @@ https://api.slack.com/docs/triggers):
 
 from __future__ import annotations
 
-import copy
+import json
 import secrets
 import time
 from typing import Any
@@ -55,10 +55,14 @@ def _check_trigger(state: State, params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _checked_view(state: State, params: dict[str, Any], *, keep_id: str | None = None) -> dict:
+    """The view argument if Slack would take it, as a copy of its own to store (the
+    recorded params keep theirs)."""
     view = params.get("view")
     if view is None:
         raise ApiError("invalid_arguments", messages=["missing required field: view"])
-    if blockkit.view_too_large(view):
+    # Encoded once: for the size check, and decoded again as the copy to store.
+    encoded = json.dumps(view)
+    if blockkit.encoded_too_large(encoded):
         raise ApiError("view_too_large")
     problems = blockkit.modal_errors(view)
     if problems:
@@ -68,7 +72,8 @@ def _checked_view(state: State, params: dict[str, Any], *, keep_id: str | None =
         for other in state.views.values():
             if other["external_id"] == external_id and other["id"] != keep_id:
                 raise ApiError("duplicate_external_id")
-    return view
+    copied: dict[str, Any] = json.loads(encoded)
+    return copied
 
 
 def _new_hash() -> str:
@@ -78,15 +83,16 @@ def _new_hash() -> str:
 def _stored_view(
     state: State, view: dict[str, Any], *, view_id: str, root_id: str, previous_id: str | None
 ) -> dict[str, Any]:
+    # `view` is the stand-in's own copy (_checked_view): its parts are stored as they are.
     settings = state.settings
     stored = {
         "id": view_id,
         "team_id": settings.team_id,
         "type": view["type"],
-        "title": copy.deepcopy(view.get("title")),
-        "close": copy.deepcopy(view.get("close")),
-        "submit": copy.deepcopy(view.get("submit")),
-        "blocks": copy.deepcopy(view.get("blocks", [])),
+        "title": view.get("title"),
+        "close": view.get("close"),
+        "submit": view.get("submit"),
+        "blocks": view.get("blocks", []),
         "private_metadata": view.get("private_metadata") or "",
         "callback_id": view.get("callback_id") or "",
         "external_id": view.get("external_id") or "",
@@ -102,6 +108,8 @@ def _stored_view(
         "app_installed_team_id": settings.team_id,
         "bot_id": settings.bot_id,
     }
+    # A stored view is replaced by views.update, never changed in place: answers (and the
+    # recorded responses) can share it rather than copy it.
     state.views[view_id] = stored
     return stored
 
@@ -116,7 +124,7 @@ def views_open(state: State, params: dict[str, Any]) -> dict[str, Any]:
     view_id = state.new_id("V")
     stored = _stored_view(state, view, view_id=view_id, root_id=view_id, previous_id=None)
     state.stacks[view_id] = [view_id]
-    return {"view": copy.deepcopy(stored)}
+    return {"view": stored}
 
 
 def views_push(state: State, params: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +138,7 @@ def views_push(state: State, params: dict[str, Any]) -> dict[str, Any]:
     view_id = state.new_id("V")
     stored = _stored_view(state, view, view_id=view_id, root_id=stack[0], previous_id=stack[-1])
     stack.append(view_id)
-    return {"view": copy.deepcopy(stored)}
+    return {"view": stored}
 
 
 def _stack_for(state: State, view_id: str | None) -> list[str]:
@@ -168,7 +176,7 @@ def views_update(state: State, params: dict[str, Any]) -> dict[str, Any]:
         root_id=current["root_view_id"],
         previous_id=current["previous_view_id"],
     )
-    return {"view": copy.deepcopy(stored)}
+    return {"view": stored}
 
 
 def close_stack(state: State, view_id: str) -> None:
@@ -188,7 +196,8 @@ def views_publish(state: State, params: dict[str, Any]) -> dict[str, Any]:
     if user_id not in state.workspace.users:
         raise ApiError("user_not_found")
     view = params.get("view")
-    if blockkit.view_too_large(view):
+    encoded = json.dumps(view)
+    if blockkit.encoded_too_large(encoded):
         raise ApiError("view_too_large")
     problems = blockkit.home_errors(view)
     if problems:
@@ -201,10 +210,10 @@ def views_publish(state: State, params: dict[str, Any]) -> dict[str, Any]:
     stored = {
         "id": current["id"] if current else f"V{secrets.token_hex(5).upper()}",
         "team_id": state.settings.team_id, "type": "home",
-        "blocks": copy.deepcopy(view.get("blocks", [])),
+        "blocks": json.loads(encoded).get("blocks", []),  # a copy of its own to store
         "private_metadata": view.get("private_metadata") or "",
         "callback_id": view.get("callback_id") or "", "state": {"values": {}},
         "hash": _new_hash(), "app_id": state.settings.app_id, "bot_id": state.settings.bot_id,
     }
     state.homes[user_id] = stored
-    return {"view": copy.deepcopy(stored)}
+    return {"view": stored}

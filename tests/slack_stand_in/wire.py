@@ -207,6 +207,15 @@ def text_answer(
     return Answer(status=status, body=body, headers=dict(headers or {}))
 
 
+def json_copy(value: Any) -> Any:
+    """A deep copy of JSON data (what every argument and stored view or message is).
+
+    Through json's C codec: about ten times cheaper than copy.deepcopy, which was most of
+    the stand-in's work for a large modal such as the share form.
+    """
+    return json.loads(json.dumps(value))
+
+
 def truthy(value: Any) -> bool:
     """Slack's reading of a boolean argument: JSON true, or "true"/"1" in forms."""
     if isinstance(value, str):
