@@ -49,9 +49,11 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-def slack(clock: FakeClock):
-    with SlackStandIn(TOKEN, team_id="T0001", team_domain="acme", clock=clock) as stand_in:
+@pytest.fixture(params=["threads", "asyncio"])
+def slack(clock: FakeClock, request: pytest.FixtureRequest):
+    """The stand-in over each transport: the two must not drift apart."""
+    with SlackStandIn(TOKEN, team_id="T0001", team_domain="acme", clock=clock,
+                      transport=request.param) as stand_in:
         _populate(stand_in)
         yield stand_in
 

@@ -2,7 +2,8 @@
 
 Nothing here knows about Slack. Each connection gets a daemon thread, so a slow
 answer (the stand-in's `latency`) never holds up another request, and keep-alive
-works because every answer carries an exact Content-Length.
+works because every answer carries an exact Content-Length. async_server.py serves
+the same apps on one event loop.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import contextlib
 import socket
 import sys
 import threading
+import time
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
@@ -54,7 +56,28 @@ class HttpAnswer(Protocol):
     def encoded(self) -> tuple[bytes, str]: ...
 
 
-App = Callable[[HttpRequest], HttpAnswer]
+# What an answer waits for before it leaves: seconds (latency, a stall) or a gate a
+# test opens (a held answer).
+Wait = float | threading.Event
+# An app's work for one request: a generator that yields each wait and returns the answer.
+Steps = Generator[Wait, None, HttpAnswer]
+App = Callable[[HttpRequest], Steps]
+
+HOLD_LIMIT_SECONDS = 60.0  # a held answer a test forgot to release still leaves, late
+
+
+def run_blocking(steps: Steps) -> HttpAnswer:
+    """Carry out an app's steps on this thread, blocking through each wait."""
+    while True:
+        try:
+            wait = next(steps)
+        except StopIteration as done:
+            answer: HttpAnswer = done.value
+            return answer
+        if isinstance(wait, threading.Event):
+            wait.wait(timeout=HOLD_LIMIT_SECONDS)
+        else:
+            time.sleep(wait)
 
 
 class _Server(ThreadingHTTPServer):
@@ -120,7 +143,7 @@ class _Handler(BaseHTTPRequestHandler):
             body=body,
         )
         try:
-            answer = self.server.app(request)
+            answer = run_blocking(self.server.app(request))
             if getattr(answer, "lost", False):
                 # Models an answer lost on the way back: the caller cannot know whether
                 # the call happened (it did).

@@ -1,46 +1,53 @@
-"""From HTTP request to recorded answer: routing, latency, locking and recording."""
+"""From HTTP request to recorded answer: routing, latency, locking and recording.
+
+`serve` is a generator: it yields what the answer waits for (seconds of latency or
+stall, or the gate of a held answer) and returns the answer, so that each transport
+waits its own way (server.py blocks its thread; async_server.py sleeps on its loop)
+while every answer is decided here.
+"""
 
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Generator
 from typing import Any
 
 from . import methods, oauth, response_urls
 from .faults import Fault
 from .records import RecordedCall
-from .server import HttpRequest
+from .server import HttpRequest, Steps, Wait
 from .state import State
 from .wire import Answer, ApiError, Parsed, json_answer, parse_params, text_answer
 
 
-def serve(state: State, request: HttpRequest, *, root_url: str, latency: float) -> Answer:
+def serve(state: State, request: HttpRequest, *, root_url: str, latency: float) -> Steps:
     """Answer one request: `/api/<method>` or `/response/<token>`; anything else is 404."""
     if request.path.startswith("/api/"):
-        _delay(latency)
-        return _serve_api(state, request)
+        yield from _delay(latency)
+        return (yield from _serve_api(state, request))
     if request.path.startswith("/response/"):
-        _delay(latency)
+        yield from _delay(latency)
         return _serve_response_url(state, request, root_url)
     return text_answer("not found", status=404)
 
 
-def _delay(latency: float) -> None:
-    # Sleeping before the state is touched models the request's way to Slack: a
+def _delay(latency: float) -> Generator[Wait, None, None]:
+    # Waiting before the state is touched models the request's way to Slack: a
     # trigger_id spends the latency before it is exchanged, and the call is recorded
     # just as its answer leaves.
     if latency > 0:
-        time.sleep(latency)
+        yield latency
 
 
-def _serve_api(state: State, request: HttpRequest) -> Answer:
+def _serve_api(state: State, request: HttpRequest) -> Generator[Wait, None, Answer]:
     method = request.path[len("/api/") :]
     with state.lock:
         queued = state.stalls.get(method)
         stall = queued.pop(0) if queued else 0.0
     # A stalled call is carried out late, as when Slack is slow to answer: a caller that
     # gave up meanwhile cannot know it happened (it did).
-    _delay(stall)
+    yield from _delay(stall)
     try:
         parsed, refusal = parse_params(request), None
     except ApiError as error:
@@ -60,11 +67,8 @@ def _serve_api(state: State, request: HttpRequest) -> Answer:
     if gate is not None:
         # The call took effect and is recorded; its answer waits (outside the lock) until
         # the test releases it: a caller killed meanwhile never learns it succeeded.
-        gate.wait(timeout=HOLD_LIMIT_SECONDS)
+        yield gate
     return answer
-
-
-HOLD_LIMIT_SECONDS = 60.0  # a held answer a test forgot to release still leaves, late
 
 
 def _held(state: State, method: str) -> threading.Event | None:

@@ -11,15 +11,19 @@ from typing import Any
 
 from . import oauth, response_urls, serving
 from . import views as modals
+from .async_server import AsyncHttpServer
 from .faults import Fault
 from .records import RecordedCall
-from .server import HttpRequest, HttpServer
+from .server import HttpRequest, HttpServer, Steps
 from .socket_mode import SocketModeServer
 from .state import Message, Settings, State
-from .wire import Answer
 from .workspace import Channel, User, Workspace
 
 DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "users:read")
+# How requests reach the stand-in: a thread per connection (the tests' default), or one
+# event loop (the benchmark's: no thread and no blocked sleep per call in flight).
+TRANSPORTS: dict[str, type[HttpServer] | type[AsyncHttpServer]] = {
+    "threads": HttpServer, "asyncio": AsyncHttpServer}
 
 
 class SlackStandIn:
@@ -29,6 +33,7 @@ class SlackStandIn:
     Every call is recorded; faults and latency are set per test. `clock` measures
     trigger and response_url lifetimes and can be replaced by a test. Socket Mode
     (apps.connections.open with `app_token`, and the websocket) is `socket`.
+    `transport` is "threads" or "asyncio" (TRANSPORTS); both serve the same answers.
     """
 
     def __init__(
@@ -50,6 +55,7 @@ class SlackStandIn:
         clock: Callable[[], float] = time.monotonic,
         host: str = "127.0.0.1",
         port: int = 0,
+        transport: str = "threads",
     ) -> None:
         settings = Settings(
             bot_token=bot_token,
@@ -75,7 +81,9 @@ class SlackStandIn:
             app_id=app_id,
         )
         self._state = State(settings, Workspace(team_id=team_id, bot_user=bot), clock)
-        self._server = HttpServer(self._serve, host=host, port=port)
+        if transport not in TRANSPORTS:
+            raise ValueError(f"transport must be one of {sorted(TRANSPORTS)}")
+        self._server = TRANSPORTS[transport](self._serve, host=host, port=port)
         self.socket = SocketModeServer(app_id=app_id, host=host)
         """Slack's Socket Mode side: envelopes, acknowledgements, dropped connections."""
         self._state.socket_url = self.socket.issue_url
@@ -422,6 +430,6 @@ class SlackStandIn:
 
     # -- serving ------------------------------------------------------------------
 
-    def _serve(self, request: HttpRequest) -> Answer:
+    def _serve(self, request: HttpRequest) -> Steps:
         self._arrivals.append(request.path)  # list.append is atomic: no lock needed
         return serving.serve(self._state, request, root_url=self.root_url, latency=self.latency)
