@@ -34,8 +34,16 @@ SERVER_HEADER = b"Server: SlackStandIn/1.0\r\n"
 _REASONS = {code: short for code, (short, _) in BaseHTTPRequestHandler.responses.items()}
 
 
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
 def _date_header() -> bytes:
-    return f"Date: {email.utils.formatdate(usegmt=True)}\r\n".encode()
+    """The Date header, formatted once a second rather than for every answer."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, f"Date: {email.utils.formatdate(now, usegmt=True)}\r\n".encode())
+    return _date_cache[1]
 
 
 def _head(status: int, headers: list[tuple[str, str]]) -> bytes:
