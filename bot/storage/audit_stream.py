@@ -19,19 +19,46 @@ from bot.storage.audit_batches import PendingBatches
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 
-# KEYS[1] stream; ARGV[1] the event's nonce, ARGV[2] the id to look from, ARGV[3] MINID,
-# ARGV[4..] field/value pairs -> the id of the entry with that nonce, appended if absent
-# (a retry after an append whose answer was lost, say as Redis shut down, stores nothing
-# twice)
+# Every entry carries a nonce, and a mark (a key of its own, holding the entry's id) names
+# it for MARK_SECONDS: a retried append looks up the mark, one read, where it used to scan
+# the stream from its first try on, reading every event since (a sweep taking over a
+# dead process's events after minutes paid that for each, with the server blocked).
+# KEYS[1] stream, KEYS[2] the nonce's mark; ARGV[1] MINID, ARGV[2] mark ms,
+# ARGV[3..] field/value pairs -> the new entry's id
+APPEND = """
+local id = redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[1], '*', unpack(ARGV, 3))
+redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
+return id
+"""
+
+# KEYS[1] stream, KEYS[2] the nonce's mark; ARGV[1] the event's nonce, ARGV[2] the id to
+# look from (ms), ARGV[3] MINID, ARGV[4] mark ms, ARGV[5..] field/value pairs
+# -> the id of the entry with that nonce, appended if absent (a retry after an append
+# whose answer was lost, say as Redis shut down, stores nothing twice). Only an entry
+# older than the marks (or written before there were marks) is looked for in the stream,
+# and only among those older entries.
 APPEND_ONCE = """
-for _, entry in ipairs(redis.call('XRANGE', KEYS[1], ARGV[2], '+')) do
-  local fields = entry[2]
-  for i = 1, #fields, 2 do
-    if fields[i] == 'n' and fields[i + 1] == ARGV[1] then return entry[1] end
+local found = redis.call('GET', KEYS[2])
+if found then return found end
+local clock = redis.call('TIME')
+local unmarked = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  - tonumber(ARGV[4])
+if tonumber(ARGV[2]) <= unmarked then
+  for _, entry in ipairs(redis.call('XRANGE', KEYS[1], ARGV[2], unmarked)) do
+    local fields = entry[2]
+    for i = 1, #fields, 2 do
+      if fields[i] == 'n' and fields[i + 1] == ARGV[1] then return entry[1] end
+    end
   end
 end
-return redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[3], '*', unpack(ARGV, 4))
+local id = redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[3], '*', unpack(ARGV, 5))
+redis.call('SET', KEYS[2], id, 'PX', ARGV[4])
+return id
 """
+
+# How long a nonce's mark lasts: longer than a process retries an append
+# (bot.audit.RETRY_SECONDS) and than a sweep waits to take over a dead process's events.
+MARK_MS = 86400 * 1000
 
 # KEYS[1] lease; ARGV[1] owner, ARGV[2] lease ms -> 1 when the caller holds the lease
 ACQUIRE = """
@@ -80,6 +107,10 @@ class AuditKeys:
     def pending(self) -> str:
         return f"{self.prefix}:{{audit}}:pending"
 
+    def mark(self, nonce: str) -> str:
+        """The key naming the entry appended with this nonce (APPEND)."""
+        return f"{self.prefix}:{{audit}}:n:{nonce}"
+
 
 class AuditStream:
     """Append, read and deliver audit events."""
@@ -91,6 +122,7 @@ class AuditStream:
         self._acquire = redis.register_script(ACQUIRE)
         self._advance = redis.register_script(ADVANCE)
         self._release = redis.register_script(RELEASE)
+        self._append = redis.register_script(APPEND)
         self._append_once = redis.register_script(APPEND_ONCE)
         self.batches = PendingBatches(redis, lease=self._keys.lease, cursor=self._keys.cursor,
                                       pending=self._keys.pending)
@@ -106,12 +138,15 @@ class AuditStream:
         """
         oldest = f"{max(0, int(event.at * 1000) - self._retention_ms)}-0"
         fields = encode(event) | ({"n": nonce} if nonce else {})
+        pairs = [item for pair in fields.items() for item in pair]
         if nonce and retry_since is not None:
-            pairs = [item for pair in fields.items() for item in pair]
             found = await self._append_once(
-                keys=[self._keys.stream],
-                args=[nonce, f"{max(0, int(retry_since * 1000))}-0", oldest, *pairs])
+                keys=[self._keys.stream, self._keys.mark(nonce)],
+                args=[nonce, max(0, int(retry_since * 1000)), oldest, MARK_MS, *pairs])
             return replies.text(found)
+        if nonce:
+            return replies.text(await self._append(
+                keys=[self._keys.stream, self._keys.mark(nonce)], args=[oldest, MARK_MS, *pairs]))
         # Exact trimming: MINID only ever removes from the head, so it costs what it trims.
         stream_fields: dict[FieldT, EncodableT] = {k: v for k, v in fields.items()}
         event_id = await self._redis.xadd(self._keys.stream, stream_fields, minid=oldest,

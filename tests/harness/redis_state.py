@@ -27,6 +27,9 @@ RATE_WINDOWS = b"ss:rate:"
 # an event id, a form's view id), so that a replay of it does nothing: written for every
 # such request, a hostile one too, by design.
 ONCE_MARKS = b"ss:once:"
+# Each audit entry's nonce mark (bot.storage.audit_stream.APPEND): it holds the id of
+# the entry appended with it, and expires.
+AUDIT_MARKS = b"ss:{audit}:n:"
 
 
 def snapshot(client: redis.Redis) -> dict[bytes, Any]:
@@ -63,6 +66,15 @@ def assert_unchanged(before: dict[bytes, Any], after: dict[bytes, Any]) -> set[b
     for key in (marks & set(after)) - set(before):
         assert after[key][0] == b"string", f"{key!r} is not a mark"
         assert after[key][2] > 0, f"{key!r} does not expire"
+    audit_marks = {k for k in {*before, *after} if k.startswith(AUDIT_MARKS)}
+    for key in (audit_marks & set(after)) - set(before):
+        assert after[key][0] == b"string", f"{key!r} is not a mark"
+        assert after[key][2] > 0, f"{key!r} does not expire"
+        entries = after.get(AUDIT_STREAM, (b"stream", [], -1))[1]
+        assert after[key][1] in {i for i, _ in entries}, f"{key!r} names no audit entry"
+    for key in audit_marks & set(before):
+        assert after.get(key, before[key])[1] == before[key][1], f"{key!r} changed"
+    marks |= audit_marks
     before = {k: v for k, v in before.items() if k not in marks}
     after = {k: v for k, v in after.items() if k not in marks}
     kept = {AUDIT_STREAM} | {k for k in {*before, *after} if k.startswith(RATE_WINDOWS)}
