@@ -63,7 +63,8 @@ class LifecycleStore(Protocol):
                                   ) -> list[tuple[str, str, str, tuple[str, ...]]]: ...
     async def take_undelivered(self, *, cutoff: float, now: float,
                                limit: int) -> list[str]: ...
-    async def delivered(self, secret_id: str) -> None: ...
+    async def delivered(self, secret_id: str,
+                        dms: Mapping[str, tuple[str, str]] | None = None) -> None: ...
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
 
 
@@ -223,9 +224,7 @@ class LifecycleService:
     async def delivered(self, record: SecretRecord,
                         dms: Mapping[str, tuple[str, str]]) -> None:
         """Delivery is done: remember where the Reveal DMs are, and owe nothing more."""
-        if dms:
-            await self._store.note_dms(record.secret_id, dms)
-        await self._store.delivered(record.secret_id)
+        await self._store.delivered(record.secret_id, dms)
 
     async def due_reminders(self) -> list[SecretRecord]:
         """Active, unread secrets whose sender should hear they expire within the hour.

@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from redis.asyncio.cluster import RedisCluster
+
 from bot import audit_owed
 from bot.domain import HANDLE_LEN, AuditAction, SecretRecord, Status, ViewState, code_of
 from bot.errors import ShareSecretError
@@ -61,6 +63,8 @@ class RedisSecretStore:
         self._keys = keys
         self._retention_ms = metadata_retention_seconds * 1000
         self._create = redis.register_script(scripts.CREATE)
+        # One server runs a pipeline's commands in the order sent; a Cluster does not.
+        self._in_order = not isinstance(redis, RedisCluster)
         self._claim = redis.register_script(scripts.CLAIM)
         self._confirm = redis.register_script(scripts.CONFIRM)
         self._release = redis.register_script(scripts.RELEASE)
@@ -82,6 +86,8 @@ class RedisSecretStore:
         name = handle(record.secret_id)
         fields = [item for pair in _meta_fields(record).items() for item in pair]
         sent = self._keys.by_sender(record.team_id, record.sender_id)
+        keys = [self._keys.meta(name), self._keys.ciphertext(name), self._keys.withdrawn(name),
+                self._keys.owed(name)]
         # Indexes first: an entry whose secret never got written is skipped by readers (who
         # check team and sender), while a secret missing from the expiry index would never
         # be swept. Then the secret itself, atomically, only if its code is free.
@@ -95,10 +101,17 @@ class RedisSecretStore:
                 pipe.zadd(index, {name: record.created_at})
                 pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
                 pipe.pexpire(index, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
-            await pipe.execute()
-        if not await self._create(keys=[self._keys.meta(name), self._keys.ciphertext(name),
-                                        self._keys.withdrawn(name), self._keys.owed(name)],
-                                  args=[ciphertext, ttl_ms, meta_ttl_ms, *fields]):
+            if self._in_order:
+                # In the same round trip, after the indexes (one server runs a pipeline in
+                # order). By its text (EVAL): a registered script queued in a pipeline
+                # first costs a round trip of its own (SCRIPT EXISTS).
+                pipe.eval(scripts.CREATE, 4, *keys, ciphertext, ttl_ms, meta_ttl_ms, *fields)
+            indexed = await pipe.execute()
+        # A Cluster sends a pipeline's commands to their nodes at once: the secret only
+        # after its indexes have been written.
+        created = indexed[-1] if self._in_order else await self._create(
+            keys=keys, args=[ciphertext, ttl_ms, meta_ttl_ms, *fields])
+        if not created:
             raise CodeTaken(record.code)
 
     @unavailable_on_redis_errors
@@ -201,10 +214,19 @@ class RedisSecretStore:
         return bool(removed)
 
     @unavailable_on_redis_errors
-    async def delivered(self, secret_id: str) -> None:
+    async def delivered(self, secret_id: str,
+                        dms: Mapping[str, tuple[str, str]] | None = None) -> None:
         """The Reveal messages and the receipt were sent (or given up on, and the sender
-        told): nothing is owed any more."""
-        await self._redis.zrem(self._keys.undelivered(), handle(secret_id))
+        told): nothing is owed any more. With `dms`, `note_dms` first, in the same round
+        trip on one server (a Cluster runs a pipeline's nodes at once: two steps there)."""
+        if dms and not self._in_order:
+            await self.note_dms(secret_id, dms)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if dms and self._in_order:
+                # By its text, as in `create`: no SCRIPT EXISTS round trip.
+                pipe.eval(scripts.NOTE, 1, self._keys.meta(secret_id), *_dm_fields(dms))
+            pipe.zrem(self._keys.undelivered(), handle(secret_id))
+            await pipe.execute()
 
     @unavailable_on_redis_errors
     async def take_undelivered(self, *, cutoff: float, now: float,
@@ -404,9 +426,7 @@ class RedisSecretStore:
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
         """Remember where recipients' Reveal DMs are, so revoke and expiry can update them.
         Only while the secret's metadata exists: never recreate a hash that has gone."""
-        fields = [item for user, (channel, ts) in dms.items()
-                  for item in (f"d:{user}", f"{channel}:{ts}")]
-        await self._note(keys=[self._keys.meta(secret_id)], args=fields)
+        await self._note(keys=[self._keys.meta(secret_id)], args=_dm_fields(dms))
 
     @unavailable_on_redis_errors
     async def ping(self) -> bool:
@@ -414,6 +434,11 @@ class RedisSecretStore:
 
 
 _REFUSED = {"unknown", "wrong_team", "not_recipient"}
+
+
+def _dm_fields(dms: Mapping[str, tuple[str, str]]) -> list[str]:
+    return [item for user, (channel, ts) in dms.items()
+            for item in (f"d:{user}", f"{channel}:{ts}")]
 
 
 def _claim_member(secret_id: str, user_id: str) -> str:
