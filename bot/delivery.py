@@ -8,9 +8,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.dm_channels import STALE_ERRORS, DmChannels
 from bot.domain import SecretRecord
 from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.slack_retry import retried
@@ -32,10 +34,12 @@ class DeliveryReport:
 class Delivery:
     """Sends messages through one Slack client (one workspace)."""
 
-    def __init__(self, client: AsyncWebClient, *, logger: logging.Logger) -> None:
+    def __init__(self, client: AsyncWebClient, *, logger: logging.Logger,
+                 dm_channels: DmChannels | None = None) -> None:
         # Retried here, by one policy (bot.slack_retry), not by the SDK's handlers.
         self._client = without_retries(client, timeout=CALL_TIMEOUT_SECONDS)
         self._logger = logger
+        self._dms = dm_channels if dm_channels is not None else DmChannels()
 
     async def reveal_prompts(self, record: SecretRecord,
                              only: Sequence[str] | None = None) -> DeliveryReport:
@@ -82,14 +86,29 @@ class Delivery:
 
     async def dm(self, user: str, message: dict[str, Any]) -> tuple[str, str] | None:
         """A DM from the bot; returns where it is, or None (logged) when it failed."""
+        token = self._client.token or ""
         try:
+            known = self._dms.get(token, user)
+            if known is not None:
+                try:
+                    return await self._post(known, message)
+                except SlackApiError as exc:
+                    if exc.response.get("error") not in STALE_ERRORS:
+                        raise
+                    # The remembered DM no longer works (Slack says so): open it again, once.
+                    self._dms.forget(token, user, known)
             opened = await retried(lambda: self._client.conversations_open(users=user))
-            posted = await retried(lambda: self._client.chat_postMessage(
-                channel=opened["channel"]["id"], **message))
-            return posted["channel"], posted["ts"]
+            channel = opened["channel"]["id"]
+            self._dms.put(token, user, channel)
+            return await self._post(channel, message)
         except SLACK_FAILURES as exc:
             self._logger.warning("DM to %s failed: %s", user, failure_reason(exc))
             return None
+
+    async def _post(self, channel: str, message: dict[str, Any]) -> tuple[str, str]:
+        posted = await retried(lambda: self._client.chat_postMessage(channel=channel,
+                                                                     **message))
+        return posted["channel"], posted["ts"]
 
     async def update(self, channel: str, ts: str, message: dict[str, Any]) -> None:
         """Replace a message the bot posted (a DM); failures are logged, not raised."""

@@ -18,6 +18,7 @@ from bot import audit_owed, render
 from bot.audit import AuditLog
 from bot.audit_owed import OwedEvent
 from bot.delivery import Delivery, DeliveryReport
+from bot.dm_channels import DmChannels
 from bot.domain import AuditAction, AuditEvent, SecretRecord, code_of
 
 
@@ -95,9 +96,10 @@ class Notices(Events):
     through one workspace's client."""
 
     def __init__(self, client: AsyncWebClient, *, audit: AuditLog, logger: logging.Logger,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 dm_channels: DmChannels | None = None) -> None:
         super().__init__(clock=clock)
-        self.delivery = Delivery(client, logger=logger)
+        self.delivery = Delivery(client, logger=logger, dm_channels=dm_channels)
         self._audit = audit
 
     async def audit(self, event: AuditEvent) -> None:

@@ -134,7 +134,8 @@ class Runtime:
             once=OnceMarks(redis, keys=KeySpace(settings.redis_key_prefix)))
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=TeamNotices(workspaces, audit=audit, logger=logger,
-                                              clock=clock), events=Events(clock=clock))
+                                              clock=clock, dm_channels=deps.dm_channels),
+                          events=Events(clock=clock))
         signing_secret = settings.slack_signing_secret
         bolt = AsyncApp(
             client=client,

@@ -16,6 +16,7 @@ from typing import Protocol
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditLog
+from bot.dm_channels import DmChannels
 from bot.notices import Notices
 from bot.storage.installations import RedisInstallationStore
 from bot.storage.team_settings import TeamSettingsStore
@@ -71,8 +72,9 @@ class TeamNotices:
     """Notices through the client of a given workspace (for the sweeps)."""
 
     def __init__(self, workspaces: Workspaces, *, audit: AuditLog, logger: logging.Logger,
-                 clock: Callable[[], float]) -> None:
+                 clock: Callable[[], float], dm_channels: DmChannels | None = None) -> None:
         self._workspaces = workspaces
+        self._dm_channels = dm_channels
         self._audit = audit
         self._logger = logger
         self._clock = clock
@@ -82,4 +84,5 @@ class TeamNotices:
         if client is None:
             self._logger.info("no installation for workspace %s: nobody is told", team_id)
             return None
-        return Notices(client, audit=self._audit, logger=self._logger, clock=self._clock)
+        return Notices(client, audit=self._audit, logger=self._logger, clock=self._clock,
+                       dm_channels=self._dm_channels)

@@ -27,7 +27,7 @@ async def test_a_retry_finds_its_entry_by_the_mark_and_reads_no_stream(redis_url
     assert again == first
     assert redis_sync.xlen(STREAM) == 2001
     assert "cmdstat_xrange" not in redis_sync.info("commandstats")
-    assert 0 < redis_sync.pttl(f"ss:{{audit}}:n:opened:abc:1") <= MARK_MS
+    assert 0 < redis_sync.pttl("ss:{audit}:n:opened:abc:1") <= MARK_MS
     await client.aclose()
 
 

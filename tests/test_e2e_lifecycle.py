@@ -63,8 +63,7 @@ def share(sim, recipients, *, channel=GENERAL, secret=SECRET, **fields):
 
 def texts_to(slack, user):
     """Every message text the bot sent to a user's DM."""
-    dms = {c.response["channel"]["id"] for c in slack.calls_to("conversations.open")
-           if c.ok and c.params.get("users") == user}
+    dms = {slack.dm_of(user)} - {None}  # opened now, or remembered by the bot
     return [c.params.get("text", "") for c in slack.calls_to("chat.postMessage")
             if c.params.get("channel") in dms]
 

@@ -6,15 +6,25 @@ without a way to reach or revoke it."""
 from __future__ import annotations
 
 import json
+import secrets
 import time
 
 import pytest
 
-from tests.conftest import ALICE, BOB, CAROL, GENERAL, settle
+from tests.conftest import ALICE, BOB, GENERAL, settle
 
 pytestmark = pytest.mark.e2e
 
 SECRET = "delivery-canary-5d0e"
+
+
+@pytest.fixture
+def newcomer(sim, slack):
+    """Someone outside #general the bot has never written to: reaching them takes
+    conversations.open (the bot remembers the DMs it opened, Carol's included)."""
+    user = f"U0NEW{secrets.token_hex(4).upper()}"
+    slack.add_user(user, f"newcomer-{user[-4:].lower()}")
+    return user
 
 
 def share(sim, recipients):
@@ -62,65 +72,65 @@ def test_rate_limits_are_waited_out_as_slack_asks(sim, slack):
     assert "retry_delivery" not in buttons
 
 
-def test_passing_errors_and_timeouts_are_retried(sim, slack):
-    """Carol's DM: conversations.open answers internal_error, then chat.postMessage takes
-    longer than the bot waits; both are retried and Carol gets her Reveal message."""
+def test_passing_errors_and_timeouts_are_retried(sim, slack, newcomer):
+    """A newcomer's DM: conversations.open answers internal_error, then chat.postMessage
+    takes longer than the bot waits; both are retried and they get their Reveal message."""
     slack.fail("conversations.open", error="internal_error", times=1)
     slack.stall("chat.postMessage", seconds=5.5, times=1)
-    share(sim, [CAROL])
-    message, _ = sim.reveal_prompt(CAROL, timeout=15)
+    share(sim, [newcomer])
+    message, _ = sim.reveal_prompt(newcomer, timeout=15)
     assert message.channel.startswith("D")
-    assert reveals(sim, CAROL)
+    assert reveals(sim, newcomer)
     assert "Couldn't reach" not in receipt(sim, slack)[0].text
 
 
-def test_retries_are_bounded_and_the_sender_is_told_who_was_missed(sim, slack):
-    """Slack keeps failing Carol's DM: the bot gives up after four tries, Bob still gets
-    his, and the receipt names Carol (and only her) with Retry and Revoke."""
+def test_retries_are_bounded_and_the_sender_is_told_who_was_missed(sim, slack, newcomer):
+    """Slack keeps failing a newcomer's DM: the bot gives up after four tries, Bob still
+    gets his, and the receipt names the newcomer (and only them) with Retry and Revoke."""
     slack.fail("conversations.open", error="internal_error", times=None)
-    share(sim, [BOB, CAROL])
+    share(sim, [BOB, newcomer])
     message, buttons = receipt(sim, slack)
-    assert f"Couldn't reach <@{CAROL}>" in message.text
+    assert f"Couldn't reach <@{newcomer}>" in message.text
     assert f"shared with <@{BOB}>" in message.text
     assert {"retry_delivery", "revoke_secret"} <= buttons.keys()
     assert len(slack.calls_to("conversations.open")) == 4
     assert reveals(sim, BOB)
 
 
-def test_retry_sends_the_reveal_message_to_those_who_missed_it(sim, slack):
-    """Carol could not be reached; once Slack works again, Alice's Retry sends Carol her
-    Reveal message (Bob gets no second one), the receipt is updated, and Carol reveals."""
+def test_retry_sends_the_reveal_message_to_those_who_missed_it(sim, slack, newcomer):
+    """A newcomer could not be reached; once Slack works again, Alice's Retry sends them
+    their Reveal message (Bob gets no second one), the receipt is updated, and they reveal."""
     slack.fail("conversations.open", error="user_not_found", times=None)
-    share(sim, [BOB, CAROL])
+    share(sim, [BOB, newcomer])
     message, buttons = receipt(sim, slack)
-    assert f"Couldn't reach <@{CAROL}>" in message.text
+    assert f"Couldn't reach <@{newcomer}>" in message.text
     assert len(slack.calls_to("conversations.open")) == 1  # not a passing error
     slack.clear_faults()
     sim.click(ALICE, message, buttons["retry_delivery"])
-    assert reveals(sim, CAROL)
+    assert reveals(sim, newcomer)
     updated = slack.wait_for("response_url", where=lambda c: c.context["user_id"] == ALICE)[0]
     assert updated.params["replace_original"] is True
     assert "Couldn't reach" not in updated.params["text"]
     assert len(sim.find_prompts(BOB)) == 1
 
 
-def test_retry_names_only_the_secrets_own_recipients(sim, slack):
+def test_retry_names_only_the_secrets_own_recipients(sim, slack, newcomer):
     """A Retry value edited to name someone else sends nothing to them."""
     slack.fail("conversations.open", error="user_not_found", times=1)
-    share(sim, [CAROL])
+    share(sim, [newcomer])
     message, buttons = receipt(sim, slack)
     forged = {**buttons["retry_delivery"],
               "value": buttons["retry_delivery"]["value"] + f",{BOB}"}
     sim.click(ALICE, message, forged)
-    assert reveals(sim, CAROL)
+    assert reveals(sim, newcomer)
     settle(slack)
     assert sim.find_prompts(BOB) == []
 
 
-def test_retry_after_a_revoke_sends_nothing(sim, slack):
+def test_retry_after_a_revoke_sends_nothing(sim, slack, newcomer):
     """Once the sender revoked it, Retry says so and sends nothing."""
     slack.fail("conversations.open", error="user_not_found", times=1)
-    share(sim, [CAROL])
+    share(sim, [newcomer])
     message, buttons = receipt(sim, slack)
     code = message.text.split("Share code: `")[1][:14]
     sim.slash_command(ALICE, GENERAL, f"revoke {code}")
@@ -129,7 +139,7 @@ def test_retry_after_a_revoke_sends_nothing(sim, slack):
                           c.params.get("text", ""))[0]
     assert told.params["replace_original"] is False
     settle(slack)
-    assert sim.find_prompts(CAROL) == []
+    assert sim.find_prompts(newcomer) == []
 
 
 def test_a_secret_nobody_could_be_told_about_can_still_be_found_and_revoked(sim, slack):

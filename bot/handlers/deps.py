@@ -17,6 +17,7 @@ from bot import render
 from bot.admins import Admins
 from bot.audit import AuditLog
 from bot.background import Background, Deadline, Lane, Overloaded
+from bot.dm_channels import DmChannels
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import RateLimited
 from bot.lifecycle import LifecycleService
@@ -49,10 +50,13 @@ class Deps:
     # Several workspaces (OAuth): each one's audit channel and admins; None with one token.
     team_settings: TeamSettingsStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
+    # DM channels by person, for every workspace's client (bot.dm_channels).
+    dm_channels: DmChannels = field(default_factory=DmChannels)
 
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""
-        return Notices(client, audit=self.audit, logger=self.logger, clock=self.clock)
+        return Notices(client, audit=self.audit, logger=self.logger, clock=self.clock,
+                       dm_channels=self.dm_channels)
 
     def later(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
         """Run follow-up work after the answer to Slack (it always runs: it finishes

@@ -169,8 +169,8 @@ class SlackUsers:
         raise AssertionError(f"no Reveal message reached {user_id}")
 
     def find_prompts(self, user_id: str) -> list[tuple[Any, dict[str, Any]]]:
-        dms = {c.response["channel"]["id"] for c in self.slack.calls_to("conversations.open")
-               if c.ok and c.params.get("users") == user_id}
+        # The person's DM however the bot found it (opened now, or remembered).
+        dms = {self.slack.dm_of(user_id)} - {None}
         found = []
         for message in self.slack.messages():
             if message.deleted or not (message.ephemeral_to == user_id or message.channel in dms):

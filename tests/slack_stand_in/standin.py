@@ -313,6 +313,13 @@ class SlackStandIn:
         """A snapshot of every recorded call, oldest first."""
         return self._state.calls.snapshot()
 
+    def dm_of(self, user_id: str) -> str | None:
+        """The id of the bot's DM with this person, once opened (it stays across
+        `reset`, as Slack's does: a bot that remembers it need not open it again)."""
+        with self._state.lock:
+            return next((c.id for c in self._state.workspace.channels.values()
+                         if c.is_im and c.im_user == user_id), None)
+
     def calls_to(self, method: str) -> list[RecordedCall]:
         """Recorded calls to one method ("chat.postMessage", "response_url")."""
         return self._state.calls.matching(method)
