@@ -75,7 +75,6 @@ class RedisSecretStore:
         self._return_stale = redis.register_script(scripts.RETURN_STALE)
         self._forget_claim = redis.register_script(scripts.FORGET_CLAIM)
         self._withdraw = redis.register_script(scripts.WITHDRAW)
-        self._take_delivery = redis.register_script(scripts.TAKE_DELIVERY)
         self._showing = redis.register_script(scripts.SHOWING)
 
     @unavailable_on_redis_errors
@@ -235,9 +234,14 @@ class RedisSecretStore:
         finished (the process sending them died); each is taken by one caller."""
         names = replies.texts(await self._redis.zrangebyscore(
             self._keys.undelivered(), "-inf", cutoff, start=0, num=limit))
-        return [name for name in names
-                if await self._take_delivery(keys=[self._keys.undelivered()],
-                                             args=[name, cutoff, now])]
+        if not names:
+            return []
+        # Every take in one round trip, by the script's text (as in `create`).
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in names:
+                pipe.eval(scripts.TAKE_DELIVERY, 1, self._keys.undelivered(), name, cutoff, now)
+            taken = await pipe.execute()
+        return [name for name, took in zip(names, taken, strict=True) if took]
 
     @unavailable_on_redis_errors
     async def return_stale_claims(self, *, cutoff: float, now: float, limit: int,
