@@ -11,18 +11,17 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
 from bot import audit_owed
-from bot.domain import HANDLE_LEN, AuditAction, SecretRecord, Status, ViewState, code_of
+from bot.domain import HANDLE_LEN, AuditAction, SecretRecord, Status, code_of
 from bot.errors import ShareSecretError
-from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import replies, scripts
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
+from bot.storage.secret_fields import meta_fields, record_from
 
 # Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.
 SENDER_INDEX_SECONDS = 30 * 86400
@@ -83,7 +82,7 @@ class RedisSecretStore:
         ttl_ms = max(1, round((record.expires_at - now) * 1000))
         meta_ttl_ms = ttl_ms + self._retention_ms
         name = handle(record.secret_id)
-        fields = [item for pair in _meta_fields(record).items() for item in pair]
+        fields = [item for pair in meta_fields(record).items() for item in pair]
         sent = self._keys.by_sender(record.team_id, record.sender_id)
         keys = [self._keys.meta(name), self._keys.ciphertext(name), self._keys.withdrawn(name),
                 self._keys.owed(name)]
@@ -344,7 +343,7 @@ class RedisSecretStore:
             for name in handles:
                 pipe.hgetall(self._keys.meta(name))
             found = [replies.fields(f) for f in await pipe.execute()]
-        return [_record_from(f) for f in found if f]
+        return [record_from(f) for f in found if f]
 
     @unavailable_on_redis_errors
     async def get(self, secret: str) -> SecretRecord | None:
@@ -353,7 +352,7 @@ class RedisSecretStore:
         fields = replies.fields(await self._redis.hgetall(self._keys.meta(secret)))
         if not fields:
             return None
-        record = _record_from(fields)
+        record = record_from(fields)
         by_code = len(secret.replace("-", "")) == HANDLE_LEN
         return record if by_code or record.secret_id == secret else None
 
@@ -447,78 +446,3 @@ def _dm_fields(dms: Mapping[str, tuple[str, str]]) -> list[str]:
 
 def _claim_member(secret_id: str, user_id: str) -> str:
     return f"{handle(secret_id)}|{user_id}"
-
-
-def _meta_fields(record: SecretRecord) -> dict[str, Any]:
-    # Short names and omitted defaults: this hash is most of a secret's memory.
-    fields: dict[str, Any] = {
-        "id": record.secret_id,
-        "team": record.team_id,
-        "from": record.sender_id,
-        "to": ",".join(record.recipients),
-        "at": int(record.created_at),
-        "exp": int(record.expires_at),
-        "st": record.status.value,
-        # `used` and `claims` start absent (HINCRBY counts from nothing): bytes per secret
-        # matter at scale.
-    }
-    allowed = record.views_allowed
-    if allowed is not None:
-        fields["left"] = allowed
-    if record.view_limit.mode is not ViewMode.EACH_ONCE:
-        fields["mode"] = record.view_limit.mode.value
-    if record.origin_channel:
-        fields["ch"] = record.origin_channel
-    if record.label:
-        fields["lbl"] = record.label
-    if record.format is not Format.TEXT:
-        fields["fmt"] = record.format.value
-    if record.has_passphrase:
-        fields["pp"] = "1"
-    if not record.notify:
-        fields["nt"] = "0"
-    fields.update({f"r:{user}": "0" for user in record.recipients})
-    return fields
-
-
-def _record_from(raw: Mapping[bytes, bytes]) -> SecretRecord:
-    fields = {k.decode(): v.decode() for k, v in raw.items()}
-    secret_id = fields["id"]
-    recipients = tuple(u for u in fields.get("to", "").split(",") if u)
-    views: dict[str, ViewState] = {}
-    viewed_at: dict[str, float] = {}
-    for user in recipients:
-        slot = fields.get(f"r:{user}", "0")
-        if slot.startswith(("c", "s")):
-            views[user] = ViewState.CLAIMED
-            slot = slot.partition("|")[2]
-        if slot.startswith("v"):
-            views.setdefault(user, ViewState.VIEWED)
-            viewed_at[user] = float(slot[1:])
-        views.setdefault(user, ViewState.PENDING)
-    mode = ViewMode(fields.get("mode", ViewMode.EACH_ONCE.value))
-    dms = {k[2:]: tuple(v.rsplit(":", 1)) for k, v in fields.items() if k.startswith("d:")}
-    return SecretRecord(
-        secret_id=secret_id,
-        code=code_of(secret_id),
-        team_id=fields["team"],
-        sender_id=fields["from"],
-        recipients=recipients,
-        created_at=float(fields["at"]),
-        expires_at=float(fields["exp"]),
-        origin_channel=fields.get("ch"),
-        label=fields.get("lbl"),
-        format=Format(fields.get("fmt", Format.TEXT.value)),
-        view_limit=ViewLimit(mode, int(fields["left"]) + int(fields.get("used", 0))
-                             + int(fields.get("claims", 0))
-                             if mode is ViewMode.TOTAL else None),
-        has_passphrase=fields.get("pp") == "1",
-        notify=fields.get("nt", "1") == "1",
-        status=Status(fields.get("st", "active")),
-        views_used=int(fields.get("used", 0)),
-        ended_at=float(fields["end"]) if "end" in fields else None,
-        ended_by=fields.get("eby"),
-        views=views,
-        viewed_at=viewed_at,
-        dm_messages={u: (c[0], c[1]) for u, c in dms.items() if len(c) == 2},
-    )
