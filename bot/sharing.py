@@ -73,7 +73,7 @@ class SecretStore(Protocol):
 
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None: ...
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
-                    now: float) -> Claim: ...
+                    now: float, show_at_once: bool = False) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
                       channel: str | None = None) -> tuple[str, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
@@ -102,6 +102,7 @@ class RevealResult:
     notify: bool = False
     last_view: bool = False
     views_used: int = 0
+    views_allowed: int | None = None  # in all (None: unlimited)
     can_view_again: bool = False  # this person has views left (total or unlimited modes)
     has_passphrase: bool = False
     uncertain: bool = False  # showing failed in a way that may have shown it anyway
@@ -216,13 +217,15 @@ class SharingService:
         """Show a secret to a recipient, if they have a view left.
 
         The view is claimed atomically, decrypted, marked as being shown (so a process
-        dying from here on leaves a view the sweep counts as used, not one it gives
-        back) and shown; only once `show` returns is it confirmed. A failed decryption, a
-        wrong passphrase, or `show` raising NotShown gives the view back. Any other
-        failure of `show` may have displayed the secret (Slack opened the modal but its
-        answer was lost), so the view is confirmed and the result says `uncertain`: a
-        secret is never shown twice for one view. The confirmation owes its audit events
-        (secret_opened, in `channel`; secret_burned for the last view) in the same step.
+        dying from here on leaves a view the sweep counts as used, not one it gives back;
+        without a passphrase the claim marks it at once, since decrypting is quick and a
+        failure gives the view back all the same) and shown; only once `show` returns is
+        it confirmed. A failed decryption, a wrong passphrase, or `show` raising NotShown
+        gives the view back. Any other failure of `show` may have displayed the secret
+        (Slack opened the modal but its answer was lost), so the view is confirmed and
+        the result says `uncertain`: a secret is never shown twice for one view. The
+        confirmation owes its audit events (secret_opened, in `channel`; secret_burned
+        for the last view) in the same step.
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
@@ -235,7 +238,7 @@ class SharingService:
         now = self._clock()
         try:
             claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
-                                            now=now)
+                                            now=now, show_at_once=passphrase is None)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None
         if claim.outcome == "locked":
@@ -253,7 +256,7 @@ class SharingService:
             await self._store.release(secret_id, user_id=user_id)
             return await self._failed(secret_id, claim, passphrase)
         try:
-            if not await self._store.showing(secret_id, user_id=user_id):
+            if not claim.showing and not await self._store.showing(secret_id, user_id=user_id):
                 return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # given back later
@@ -275,7 +278,8 @@ class SharingService:
                 await self._store.drop([secret_id])
         return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
                             label=claim.label, notify=claim.notify, last_view=state == "burned",
-                            views_used=used, uncertain=uncertain,
+                            views_used=used, views_allowed=claim.views_allowed,
+                            uncertain=uncertain,
                             recorded=state != "unrecorded",
                             confirmed=state in ("viewed", "burned"),
                             has_passphrase=claim.has_passphrase,

@@ -276,10 +276,9 @@ async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResul
         sender_id=result.sender_id, code=result.code, label=result.label, at=deps.clock(),
         reveal_again=_again(click, result)))
     if result.notify and result.sender_id != click.user_id:
-        record = await deps.lifecycle.record(click.secret_id)
         await deps.notices(client).delivery.dm(result.sender_id, render.viewed_receipt(
             viewer=click.user_id, label=result.label, code=result.code,
-            used=result.views_used, allowed=record.views_allowed if record else None))
+            used=result.views_used, allowed=result.views_allowed))
 
 
 def _again(click: Click, result: RevealResult) -> tuple[str, str] | None:

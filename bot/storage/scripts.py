@@ -57,8 +57,11 @@ return 1
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] passphrase lock
-# ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id
-# -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left}
+# ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id,
+# ARGV[5] "1" to mark the view as being shown at once (as SHOWING does), unless the secret
+# has a passphrase (then its slow decryption, which may fail, comes first)
+# -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left,
+#     "s" when marked as being shown else "c", views allowed in all (-1: unlimited)}
 #    | {outcome, held} for unknown, wrong_team, not_recipient (held: 1 when this person
 #      has a view of the secret at this handle in flight all the same)
 #    | {outcome} for unavailable, in_flight | {"locked", lock ms left}
@@ -86,12 +89,14 @@ if mode == 'each' and first ~= '0' then return {'unavailable'} end
 if left and tonumber(left) <= 0 then return {'unavailable'} end
 local ciphertext = redis.call('GET', KEYS[2])
 if not ciphertext then return {'unavailable'} end
-if left then redis.call('HINCRBY', m, 'left', -1) end
-redis.call('HINCRBY', m, 'claims', 1)
-redis.call('HSET', m, field, 'c' .. ARGV[3] .. '|' .. slot)
-local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp')
+if left then left = redis.call('HINCRBY', m, 'left', -1) end
+local claims = redis.call('HINCRBY', m, 'claims', 1)
+local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp', 'used')
+local mark = (ARGV[5] == '1' and info[4] ~= '1') and 's' or 'c'
+redis.call('HSET', m, field, mark .. ARGV[3] .. '|' .. slot)
+-- left + used + claims stays the same through claims, confirmations and give-backs
 return {'claimed', ciphertext, info[1], info[2] or '', info[3] or '1', info[4] or '0',
-        mode, left and (tonumber(left) - 1) or -1}
+        mode, left or -1, mark, left and (left + tonumber(info[5] or '0') + claims) or -1}
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] owed events

@@ -51,6 +51,8 @@ class Claim:
     locked_ms: int = 0
     mode: str = "each"
     views_left: int | None = None  # after this claim, in all (None: unlimited)
+    views_allowed: int | None = None  # in all, used or not (None: unlimited)
+    showing: bool = False  # already marked as being shown (SHOWING is not needed)
 
 
 class RedisSecretStore:
@@ -64,9 +66,7 @@ class RedisSecretStore:
         self._create = redis.register_script(scripts.CREATE)
         # One server runs a pipeline's commands in the order sent; a Cluster does not.
         self._in_order = not isinstance(redis, RedisCluster)
-        self._claim = redis.register_script(scripts.CLAIM)
         self._confirm = redis.register_script(scripts.CONFIRM)
-        self._release = redis.register_script(scripts.RELEASE)
         self._end = redis.register_script(scripts.END)
         self._fail = redis.register_script(scripts.FAIL)
         self._note = redis.register_script(scripts.NOTE)
@@ -113,18 +113,21 @@ class RedisSecretStore:
             raise CodeTaken(record.code)
 
     @unavailable_on_redis_errors
-    async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float) -> Claim:
-        """Atomically hand out the ciphertext to a recipient with a view left."""
+    async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
+                    show_at_once: bool = False) -> Claim:
+        """Atomically hand out the ciphertext to a recipient with a view left. With
+        `show_at_once`, a secret without a passphrase is marked as being shown in the same
+        step (see `showing`: its decryption is quick and rarely fails, and a failure gives
+        the view back all the same), which `Claim.showing` then says."""
         async with self._redis.pipeline(transaction=False) as pipe:
             # Noted in the claims index in the same round trip (whether or not it is
             # granted: the stale-claim pass skips entries without a claim), so a view
             # handed out by a process that then dies can be found and given back.
             pipe.zadd(self._keys.claims(), {_claim_member(secret_id, user_id): now})
-            await self._claim(keys=[self._keys.meta(secret_id),
-                                    self._keys.ciphertext(secret_id),
-                                    self._keys.lock(secret_id)],
-                              args=[user_id, team_id, int(now), secret_id],
-                              client=script_client(pipe))
+            # By its text (EVAL), like every script queued in a pipeline here: see `end`.
+            pipe.eval(scripts.CLAIM, 3, self._keys.meta(secret_id),
+                      self._keys.ciphertext(secret_id), self._keys.lock(secret_id),
+                      user_id, team_id, int(now), secret_id, "1" if show_at_once else "0")
             _, answer = await pipe.execute()
         reply = replies.array(answer)
         outcome = replies.text(reply[0])
@@ -135,12 +138,14 @@ class RedisSecretStore:
             await self._forget_claim(keys=[self._keys.claims()],
                                      args=[_claim_member(secret_id, user_id), now])
         if outcome == "claimed":
-            left = int(reply[7])
+            left, allowed = int(reply[7]), int(reply[9])
             return Claim(outcome, ciphertext=replies.raw(reply[1]), code=code_of(secret_id),
                          sender_id=replies.text(reply[2]),
                          label=replies.text(reply[3]) or None,
                          notify=reply[4] == b"1", has_passphrase=reply[5] == b"1",
-                         mode=replies.text(reply[6]), views_left=None if left < 0 else left)
+                         mode=replies.text(reply[6]), views_left=None if left < 0 else left,
+                         showing=reply[8] == b"s",
+                         views_allowed=None if allowed < 0 else allowed)
         return Claim(outcome, code=code_of(secret_id) if outcome != "unknown" else None,
                      locked_ms=int(reply[1]) if outcome == "locked" else 0)
 
@@ -152,11 +157,9 @@ class RedisSecretStore:
         `detail` and `channel`, and secret_burned when it was the last view."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
-            await self._confirm(
-                keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id),
-                      self._keys.owed(secret_id)],
-                args=[user_id, int(now), self._retention_ms, detail, channel or ""],
-                client=script_client(pipe))
+            pipe.eval(scripts.CONFIRM, 3, self._keys.meta(secret_id),
+                      self._keys.ciphertext(secret_id), self._keys.owed(secret_id),
+                      user_id, int(now), self._retention_ms, detail, channel or "")
             pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
             _, answer, _ = await pipe.execute()
         state, used = replies.array(answer)
@@ -183,12 +186,11 @@ class RedisSecretStore:
         async with self._redis.pipeline(transaction=False) as pipe:
             if audited:
                 pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
-            await self._release(keys=keys, args=args, client=script_client(pipe))
+            pipe.eval(scripts.RELEASE, len(keys), *keys, *args)
             if claimed_at is None:
                 pipe.zrem(self._keys.claims(), member)
             else:
-                await self._forget_claim(keys=[self._keys.claims()],
-                                         args=[member, claimed_at], client=script_client(pipe))
+                pipe.eval(scripts.FORGET_CLAIM, 1, self._keys.claims(), member, claimed_at)
             *_, released, _ = await pipe.execute()
         return bool(released)
 
