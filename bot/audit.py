@@ -14,6 +14,7 @@ import asyncio
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 from typing import Protocol
 
 from bot.audit_outbox import AuditOutbox, AuditRoutes
@@ -40,6 +41,10 @@ class AuditLog(Protocol):
         """Record one event; must not raise for delivery problems. A `nonce` names the
         event for `record_once`, and the event its change owes (bot.storage.owed), which
         is settled once the event is stored."""
+        ...
+
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+        """`record` for several events (each with its nonce or None), in this order."""
         ...
 
     async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
@@ -92,10 +97,50 @@ class DurableAuditLog:
             return
         if owes:
             await self._settle(event, nonce)
+        self._log(event, event_id)
+
+    def _log(self, event: AuditEvent, event_id: str) -> None:
         self._logger.info("audit %s id=%s code=%s actor=%s team=%s", event.action.value,
                           event_id, event.code, event.actor, event.team_id,
                           extra={"event": "audit", "audit_event": event.action.value,
                                  "code": event.code, "actor": event.actor})
+
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+        """`record` for several events: stored in one round trip, settled in one more when
+        they are one secret's (a reveal's secret_opened and secret_burned)."""
+        if len(events) != 1 and len({e.secret_id for e, _ in events}) == 1:
+            await self._record_together(events)
+            return
+        for event, nonce in events:
+            await self.record(event, nonce=nonce)
+
+    async def _record_together(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+        if self._metrics is not None:
+            for event, _ in events:
+                self._metrics.count_event(event)
+        named = [(event, nonce or secrets.token_hex(8), nonce is not None)
+                 for event, nonce in events]
+        tried_at = time.time() - RETRY_LOOKBACK_SECONDS
+        queued = (events[0][0].secret_id or "") in self._queued
+        ids: list[str] | None = None
+        if not queued:  # else behind this secret's waiting events, in order
+            try:
+                async with asyncio.timeout(APPEND_SECONDS):
+                    ids = await self._stream.append_all([(e, n) for e, n, _ in named])
+            except Exception as exc:  # noqa: BLE001 - must not raise: retried later, logged
+                self._logger.warning("audit events not stored yet (%s); retrying",
+                                     type(exc).__name__)
+        if ids is None:
+            # Some may be stored: a retry finds those by their nonces and stores no copy.
+            for event, nonce, owes in named:
+                self._retry_later(event, nonce=nonce, since=tried_at, owes=owes,
+                                  first_wait=0.0 if queued else 0.5)
+            return
+        owed = [nonce for _, nonce, owes in named if owes]
+        if owed:
+            await self._settle(events[0][0], *owed)
+        for (event, _, _), event_id in zip(named, ids, strict=True):
+            self._log(event, event_id)
 
     async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
         task = self._retry_later(event, nonce=nonce, since=since, owes=True, first_wait=0.0)
@@ -132,13 +177,15 @@ class DurableAuditLog:
                           event.action.value, event_id, event.code)
         return True
 
-    async def _settle(self, event: AuditEvent, nonce: str | None) -> None:
-        """The event is stored: what its change owed (if anything) is paid. If this
-        fails, the sweep finds it stored by its nonce and settles it then."""
-        if self._owed is None or nonce is None or event.secret_id is None:
+    async def _settle(self, event: AuditEvent, *nonces: str | None) -> None:
+        """The events (of one secret) are stored: what their change owed (if anything) is
+        paid. If this fails, the sweep finds them stored by their nonces and settles them
+        then."""
+        owed = [n for n in nonces if n is not None]
+        if self._owed is None or not owed or event.secret_id is None:
             return
         try:
-            await self._owed.settle(event.secret_id, nonce)
+            await self._owed.settle(event.secret_id, *owed)
         except StorageUnavailable:
             self._logger.warning("an owed audit event stays owed: storage unreachable")
 

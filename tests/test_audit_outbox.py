@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import AuditOutbox, DurableAuditLog
 from bot.domain import AuditAction, AuditEvent
+from bot.errors import StorageUnavailable
 from bot.storage import connect
 from bot.storage.audit_stream import AuditStream
 from tests.conftest import AUDIT_CHANNEL, BOT_TOKEN, bot_env
@@ -325,4 +326,46 @@ async def test_a_retry_after_a_lost_answer_stores_the_event_once(redis_url, redi
     again = await real.append(event(1), nonce="fresh", retry_since=time.time() - 60)
     assert redis_sync.xlen("ss:{audit}:events") == 3
     assert again == redis_sync.xrevrange("ss:{audit}:events", count=1)[0][0].decode()
+    await client.aclose()
+
+
+async def test_events_recorded_together_survive_a_lost_answer_once_each_in_order(
+        redis_url, redis_sync):
+    """A reveal's events go in one append: when its answer is lost (stored or not), each
+    is retried, stored once and in order, and only then settled; a later event of the
+    same secret waits behind them."""
+    import dataclasses
+    import logging
+
+    from bot.storage import KeySpace
+    from bot.storage.owed import OwedEvents
+
+    client = connect(redis_url)
+    real = AuditStream(client, prefix="ss", retention_seconds=86400)
+    calls = {"together": 0}
+
+    class AnswerLost:
+        async def append_all(self, items):
+            calls["together"] += 1
+            await real.append_all(items[:1])  # the first landed, then the connection died
+            raise StorageUnavailable("connection closed before the answer")
+
+        async def append(self, item, **kwargs):
+            return await real.append(item, **kwargs)
+
+    secret = "ABCDEFGHJKMN" + "x" * 20
+    owed_key = KeySpace("ss").owed(secret)
+    redis_sync.hset(owed_key, mapping={"opened:1": "{}", "burned": "{}"})
+    log = DurableAuditLog(AnswerLost(), logger=logging.getLogger("test"),
+                          owed=OwedEvents(client, keys=KeySpace("ss")))
+    opened, burned, later = (dataclasses.replace(event(n), secret_id=secret)
+                             for n in (1, 2, 3))
+    await log.record_all([(opened, "opened:1"), (burned, "burned")])
+    await log.record(later)
+    await wait_until(lambda: redis_sync.xlen("ss:{audit}:events") >= 3, timeout=5)
+    await asyncio.sleep(0.3)
+    entries = redis_sync.xrange("ss:{audit}:events")
+    assert [f[b"detail"] for _, f in entries] == [b"seq 0001", b"seq 0002", b"seq 0003"]
+    assert calls["together"] == 1
+    assert redis_sync.exists(owed_key) == 0
     await client.aclose()

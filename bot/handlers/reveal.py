@@ -260,9 +260,9 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
     elif outcome is RevealOutcome.LOCKED and result.tries_left == 0:
         events.append(event(AuditAction.PASSPHRASE_LOCKED,
                             f"locked for {max(1, result.locked_seconds // 60)} minutes"))
-    for item, nonce in zip(events, nonces + [None] * (len(events) - len(nonces)),
-                           strict=True):
-        await deps.audit.record(item, nonce=nonce)
+    # One append (and one settlement) for a reveal's opened and burned together.
+    await deps.audit.record_all(list(zip(
+        events, nonces + [None] * (len(events) - len(nonces)), strict=True)))
 
 
 async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResult,

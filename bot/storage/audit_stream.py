@@ -8,7 +8,7 @@ moves while the lease is held, so two processes never post the same events.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from redis.typing import EncodableT, FieldT
@@ -152,6 +152,22 @@ class AuditStream:
         event_id = await self._redis.xadd(self._keys.stream, stream_fields, minid=oldest,
                                           approximate=False)
         return replies.text(event_id)
+
+    @unavailable_on_redis_errors
+    async def append_all(self, events: Sequence[tuple[AuditEvent, str]]) -> list[str]:
+        """`append` (without `retry_since`) for several events, each with its nonce and
+        mark, in one round trip and in this order; their ids. An error may leave some
+        stored: retry each with `retry_since` (its mark finds it)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event, nonce in events:
+                oldest = f"{max(0, int(event.at * 1000) - self._retention_ms)}-0"
+                pairs = [item for pair in (encode(event) | {"n": nonce}).items()
+                         for item in pair]
+                # By its text (EVAL): a registered script queued in a pipeline first costs
+                # a round trip of its own (SCRIPT EXISTS).
+                pipe.eval(APPEND, 2, self._keys.stream, self._keys.mark(nonce), oldest,
+                          MARK_MS, *pairs)
+            return [replies.text(i) for i in await pipe.execute()]
 
     @unavailable_on_redis_errors
     async def after(self, event_id: str, *, count: int) -> list[AuditEvent]:

@@ -32,9 +32,9 @@ class OwedEvents:
         self._forget = redis.register_script(scripts.FORGET_CLAIM)
 
     @unavailable_on_redis_errors
-    async def settle(self, secret_id: str, nonce: str) -> None:
-        """The event is in the stream: nothing is owed for it any more."""
-        await self._redis.hdel(self._keys.owed(secret_id), nonce)
+    async def settle(self, secret_id: str, *nonces: str) -> None:
+        """The events are in the stream: nothing is owed for them any more."""
+        await self._redis.hdel(self._keys.owed(secret_id), *nonces)
 
     @unavailable_on_redis_errors
     async def take_due(self, *, cutoff: float, now: float, limit: int) -> list[OwedEvent]:

@@ -1,0 +1,136 @@
+"""The reveal path's Redis work: what one claim does at once, and how many round trips a
+whole reveal costs (each one is CPU in the bot's single process), against a real Redis.
+
+Round trips are counted where the client sends them: every command or pipeline the
+client writes to a connection is one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import SimpleNamespace
+
+import pytest
+from redis.asyncio import BlockingConnectionPool, Connection, Redis
+
+from bot.audit import DurableAuditLog
+from bot.handlers.reveal import Click, audit_reveal
+from bot.lifecycle import LifecycleService
+from bot.limits import Rate, RateLimits
+from bot.sharing import SharingService
+from bot.storage import KeySpace, OnceMarks, RedisSecretStore
+from bot.storage.audit_stream import AuditStream
+from bot.storage.owed import OwedEvents
+from bot.storage.rate_counter import RedisRateCounter
+from bot.telemetry.metrics import Metrics
+from tests.test_sharing import SECRET, People, form, reveal
+
+
+class CountingConnection(Connection):
+    """A connection that counts what it writes: one command, or one whole pipeline."""
+
+    sent = 0
+
+    async def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        CountingConnection.sent += 1
+        await super().send_packed_command(command, check_health)
+
+
+@pytest.fixture
+async def counted(redis_url, redis_sync):
+    """A client on the flushed test database whose round trips are counted."""
+    host_port = redis_url.split("//", 1)[1].split("/", 1)[0]
+    host, port = host_port.rsplit(":", 1)
+    client = Redis(connection_pool=BlockingConnectionPool(
+        connection_class=CountingConnection, host=host, port=int(port), db=0,
+        max_connections=4))
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def service(store, keyring):
+    return SharingService(store=store, keyring=keyring)
+
+
+async def test_a_claim_without_passphrase_is_marked_as_being_shown_at_once(service, store,
+                                                                           redis_sync):
+    """Asked to, a claim marks a secret without a passphrase as being shown in the same
+    step (a process dying from then on leaves a view the sweep counts as used); one with
+    a passphrase stays only claimed, since its slow decryption may still fail."""
+    plain = await service.share(form(), people=People())
+    locked = await service.share(form(passphrase="tr0ub4dor&3xyz"), people=People())
+    past = time.time() - 600
+    claims = [await store.claim(r.secret_id, user_id="UBOB", team_id="T1", now=past,
+                                show_at_once=True) for r in (plain, locked)]
+    assert [c.showing for c in claims] == [True, False]
+    slots = [redis_sync.hget(KeySpace("ss").meta(r.secret_id), "r:UBOB") or b""
+             for r in (plain, locked)]
+    assert [s[:1] for s in slots] == [b"s", b"c"]
+    settled = await LifecycleService(store=store).return_stale_claims()
+    outcomes = {record.secret_id: outcome for record, _, outcome, _ in settled}
+    assert outcomes == {plain.secret_id: "burned", locked.secret_id: "returned"}
+
+
+async def test_a_view_marked_at_once_is_given_back_when_it_cannot_be_shown(service, store):
+    """Marked as being shown by the claim, a view is still given back when decryption
+    fails or Slack refuses the modal, and the secret can be revealed later."""
+    record = await service.share(form(), people=People())
+    claim = await store.claim(record.secret_id, user_id="UBOB", team_id="T1",
+                              now=time.time(), show_at_once=True)
+    assert claim.showing
+    assert await store.release(record.secret_id, user_id="UBOB") is True
+    shown: list[str] = []
+    await reveal(service, record, shown=shown)
+    assert shown == [SECRET]
+
+
+@pytest.mark.parametrize(("changes", "allowed"), [
+    ({"recipients": ("UBOB", "UCAROL")}, 2),
+    ({"view_mode": "total", "total_views": "3"}, 3),
+    ({"view_mode": "unlimited"}, None)])
+async def test_a_reveal_reports_the_views_allowed_in_all(service, changes, allowed):
+    """The reveal says how many views the secret allows in all (for the sender's receipt,
+    which needs no second read of the secret), at every view."""
+    record = await service.share(form(**changes), people=People())
+    first = await reveal(service, record)
+    second = await reveal(service, record, user="UCAROL" if "recipients" in changes
+                          else "UBOB")
+    assert (first.views_allowed, second.views_allowed) == (allowed, allowed)
+    assert record.views_allowed == allowed
+
+
+async def test_a_last_view_costs_seven_round_trips(counted, keyring):
+    """A click taken in, rate-limited, claimed, shown, confirmed (burning the secret),
+    dropped from the expiry index, and its two audit events stored and settled: seven
+    round trips in all, none of them a script check (SCRIPT EXISTS)."""
+    keys = KeySpace("ss")
+    store = RedisSecretStore(counted, keys=keys, metadata_retention_seconds=3600)
+    limits = RateLimits(RedisRateCounter(counted, keys=keys), share=None,
+                        reveal=Rate(60, 600))
+    service = SharingService(store=store, keyring=keyring, limits=limits)
+    once = OnceMarks(counted, keys=keys)
+    audit = DurableAuditLog(AuditStream(counted, prefix="ss", retention_seconds=3600),
+                            logger=logging.getLogger("test"), owed=OwedEvents(counted, keys=keys))
+    deps = SimpleNamespace(audit=audit, clock=time.time, metrics=Metrics(),
+                           logger=logging.getLogger("test"))
+
+    async def click(record, trigger: str) -> int:
+        before = CountingConnection.sent
+        assert await once.first("click", "T1", "UBOB", trigger, ttl_seconds=3600)
+        result = await reveal(service, record)
+        assert result.last_view
+        await audit_reveal(Click(secret_id=record.secret_id, user_id="UBOB", team_id="T1",
+                                 trigger_id=trigger, response_url=None, channel="C1"),
+                           result, deps)  # type: ignore[arg-type]
+        return CountingConnection.sent - before
+
+    warm, measured = [await service.share(form(), people=People()) for _ in range(2)]
+    await click(warm, "trigger-1")  # scripts loaded, connection made
+    assert await click(measured, "trigger-2") == 7
+    # Settled; what stays owed is the share's own secret_created (not recorded here).
+    assert await counted.hkeys(keys.owed(measured.secret_id)) == [
+        f"created:{measured.secret_id}".encode()]
+    events = [e.action.value for e in await audit._stream.latest(count=2)]
+    assert events == ["secret_burned", "secret_opened"]
