@@ -150,6 +150,7 @@ class RevealOutcome(enum.Enum):
     WRONG_PASSPHRASE = "wrong_passphrase"  # the view was given back
     LOCKED = "locked"  # too many wrong passphrases; try later
     RATE_LIMITED = "rate_limited"  # this person tried too often; nothing was claimed
+    REPEATED = "repeated"  # a replay of an attempt already taken in; nothing was done
 
 
 class AuditAction(enum.Enum):

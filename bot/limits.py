@@ -18,6 +18,8 @@ from typing import Protocol
 
 from bot.errors import RateLimited
 
+# Slack repeats a delivery for minutes at most; a replayed attempt is refused for as long.
+REPEAT_SECONDS = 3600
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 MAX_COUNT, MAX_WINDOW = 100_000, 86_400
 
@@ -68,8 +70,9 @@ def duration(seconds: float) -> str:
 class RateCounter(Protocol):
     """Where attempts are counted (see bot.storage.rate_counter.RedisRateCounter)."""
 
-    async def attempt(self, action: str, *, team_id: str, user_id: str, limit: int,
-                      window_seconds: int, now: float, count: bool = True) -> float: ...
+    async def attempt(self, action: str, *, team_id: str, user_id: str, limit: int | None,
+                      window_seconds: int, now: float, count: bool = True,
+                      once: str | None = None, once_seconds: int = 0) -> float | None: ...
 
 
 class RateLimits:
@@ -81,9 +84,14 @@ class RateLimits:
         self._rates = {Action.SHARE: share, Action.REVEAL: reveal}
         self._clock = clock
 
-    async def take(self, action: Action, *, team_id: str, user_id: str) -> None:
-        """Count one attempt; raise RateLimited (counting nothing) when over the limit."""
-        await self._check(action, team_id=team_id, user_id=user_id, count=True)
+    async def take(self, action: Action, *, team_id: str, user_id: str,
+                   once: str | None = None) -> bool:
+        """Count one attempt; raise RateLimited (counting nothing) when over the limit.
+        `once` names the attempt (a click's trigger id, which a replay repeats): False,
+        counting nothing, when it was taken in before (within REPEAT_SECONDS). The mark
+        and the count are one step in Redis, also when the action has no limit."""
+        return await self._check(action, team_id=team_id, user_id=user_id, count=True,
+                                 once=once)
 
     async def ensure_room(self, action: Action, *, team_id: str, user_id: str) -> None:
         """Raise RateLimited when an attempt would be refused now; count nothing (to warn
@@ -91,13 +99,17 @@ class RateLimits:
         await self._check(action, team_id=team_id, user_id=user_id, count=False)
 
     async def _check(self, action: Action, *, team_id: str, user_id: str,
-                     count: bool) -> None:
+                     count: bool, once: str | None = None) -> bool:
         rate = self._rates[action]
-        if rate is None:
-            return
-        wait = await self._counter.attempt(action.value, team_id=team_id, user_id=user_id,
-                                           limit=rate.count, window_seconds=rate.window,
-                                           now=self._clock(), count=count)
-        if wait > 0:
+        if rate is None and once is None:
+            return True
+        wait = await self._counter.attempt(
+            action.value, team_id=team_id, user_id=user_id,
+            limit=rate.count if rate else None, window_seconds=rate.window if rate else 1,
+            now=self._clock(), count=count, once=once, once_seconds=REPEAT_SECONDS)
+        if wait is None:
+            return False
+        if wait > 0 and rate is not None:
             raise RateLimited(action.value, retry_after=math.ceil(wait), limit=rate.count,
                               window=rate.window)
+        return True

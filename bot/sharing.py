@@ -212,8 +212,8 @@ class SharingService:
             return await asyncio.to_thread(work)
 
     async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
-                     passphrase: str | None = None,
-                     channel: str | None = None) -> RevealResult:
+                     passphrase: str | None = None, channel: str | None = None,
+                     attempt: str | None = None) -> RevealResult:
         """Show a secret to a recipient, if they have a view left.
 
         The view is claimed atomically, decrypted, marked as being shown (so a process
@@ -226,13 +226,20 @@ class SharingService:
         the result says `uncertain`: a secret is never shown twice for one view. The
         confirmation owes its audit events (secret_opened, in `channel`; secret_burned
         for the last view) in the same step.
+
+        `attempt` names this attempt (a click's trigger id): a repeat of one already taken
+        in does nothing (REPEATED). It is marked by the rate limits, in their step.
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
+        if attempt is not None and self._limits is None:
+            raise ValueError("an attempt is marked by the rate limits: none were given")
         if self._limits is not None:
             # Before the claim: a refused attempt uses up no view and learns nothing.
             try:
-                await self._limits.take(Action.REVEAL, team_id=team_id, user_id=user_id)
+                if not await self._limits.take(Action.REVEAL, team_id=team_id,
+                                               user_id=user_id, once=attempt):
+                    return RevealResult(RevealOutcome.REPEATED)
             except RateLimited as exc:
                 return RevealResult(RevealOutcome.RATE_LIMITED, limited=exc)
         now = self._clock()

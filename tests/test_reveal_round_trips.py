@@ -19,7 +19,7 @@ from bot.handlers.reveal import Click, audit_reveal
 from bot.lifecycle import LifecycleService
 from bot.limits import Rate, RateLimits
 from bot.sharing import SharingService
-from bot.storage import KeySpace, OnceMarks, RedisSecretStore
+from bot.storage import KeySpace, RedisSecretStore
 from bot.storage.audit_stream import AuditStream
 from bot.storage.owed import OwedEvents
 from bot.storage.rate_counter import RedisRateCounter
@@ -101,25 +101,56 @@ async def test_a_reveal_reports_the_views_allowed_in_all(service, changes, allow
     assert record.views_allowed == allowed
 
 
-async def test_a_last_view_costs_seven_round_trips(counted, keyring):
-    """A click taken in, rate-limited, claimed, shown, confirmed (burning the secret),
-    dropped from the expiry index, and its two audit events stored and settled: seven
-    round trips in all, none of them a script check (SCRIPT EXISTS)."""
+async def test_a_replayed_attempt_does_nothing_and_counts_nothing(service, store, keyring):
+    """A reveal named by an attempt (a click's trigger id) already taken in does nothing,
+    and is not counted against the person's rate limit; without a reveal limit, a replay
+    is refused all the same."""
+    from bot.domain import RevealOutcome
+
+    client = store._redis
+    for rate in (Rate(2, 600), None):
+        limits = RateLimits(RedisRateCounter(client, keys=KeySpace("ss")), share=None,
+                            reveal=rate)
+        limited = SharingService(store=store, keyring=keyring, limits=limits)
+        record = await service.share(form(view_mode="unlimited"), people=People())
+        shown: list[str] = []
+
+        async def show(plaintext, claim, shown=shown):
+            shown.append(plaintext)
+
+        async def attempt(token: str, service=limited, record=record, show=show):
+            return (await service.reveal(secret_id=record.secret_id, user_id="UBOB",
+                                         team_id="T1", show=show, attempt=token)).outcome
+
+        prefix = "limited" if rate else "unlimited"
+        assert await attempt(f"{prefix}-1") is RevealOutcome.REVEALED
+        assert await attempt(f"{prefix}-1") is RevealOutcome.REPEATED
+        assert await attempt(f"{prefix}-2") is RevealOutcome.REVEALED  # the replay: uncounted
+        assert shown == [SECRET, SECRET]
+
+
+async def test_a_last_view_costs_six_round_trips(counted, keyring):
+    """A click taken in and rate-limited (one step), claimed and marked as being shown,
+    confirmed (burning the secret), dropped from the expiry index, and its two audit
+    events stored and settled: six round trips in all, none of them a script check
+    (SCRIPT EXISTS)."""
     keys = KeySpace("ss")
     store = RedisSecretStore(counted, keys=keys, metadata_retention_seconds=3600)
     limits = RateLimits(RedisRateCounter(counted, keys=keys), share=None,
                         reveal=Rate(60, 600))
     service = SharingService(store=store, keyring=keyring, limits=limits)
-    once = OnceMarks(counted, keys=keys)
     audit = DurableAuditLog(AuditStream(counted, prefix="ss", retention_seconds=3600),
                             logger=logging.getLogger("test"), owed=OwedEvents(counted, keys=keys))
     deps = SimpleNamespace(audit=audit, clock=time.time, metrics=Metrics(),
                            logger=logging.getLogger("test"))
 
+    async def show(plaintext, claim):
+        pass
+
     async def click(record, trigger: str) -> int:
         before = CountingConnection.sent
-        assert await once.first("click", "T1", "UBOB", trigger, ttl_seconds=3600)
-        result = await reveal(service, record)
+        result = await service.reveal(secret_id=record.secret_id, user_id="UBOB",
+                                      team_id="T1", show=show, attempt=trigger)
         assert result.last_view
         await audit_reveal(Click(secret_id=record.secret_id, user_id="UBOB", team_id="T1",
                                  trigger_id=trigger, response_url=None, channel="C1"),
@@ -128,7 +159,7 @@ async def test_a_last_view_costs_seven_round_trips(counted, keyring):
 
     warm, measured = [await service.share(form(), people=People()) for _ in range(2)]
     await click(warm, "trigger-1")  # scripts loaded, connection made
-    assert await click(measured, "trigger-2") == 7
+    assert await click(measured, "trigger-2") == 6
     # Settled; what stays owed is the share's own secret_created (not recorded here).
     assert await counted.hkeys(keys.owed(measured.secret_id)) == [
         f"created:{measured.secret_id}".encode()]

@@ -4,7 +4,8 @@
   the same view id: the second waits for the first and gets the same answer, so one
   secret is stored and one set of Reveal messages sent.
 - An Events API retry (`X-Slack-Retry-Num`) carries the first delivery's event id.
-- A replayed Reveal click carries the first click's trigger id.
+- A replayed Reveal click carries the first click's trigger id (marked with the reveal
+  rate limit, in one step: bot.limits).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ PENDING_SECONDS = 10
 REPEAT_WAIT_SECONDS = 2.2
 MARK_SECONDS = 1.0
 QUICK_SECONDS = 0.25
-# Slack repeats an event for a few minutes at most; a replayed click is refused for as long.
+# Slack repeats an event for a few minutes at most; a repeat is refused for as long.
 DONE_SECONDS = 3600
 
 
@@ -81,14 +82,6 @@ async def settle_submission_soon(deps: Deps, *, team: str, view_id: str,
             pass
     deps.later(settle_submission(deps, team=team, view_id=view_id, shared=shared),
                name="settle-submission")
-
-
-async def first_click(deps: Deps, *, team: str, user: str, trigger_id: str) -> bool:
-    """False for a click already taken in (the same trigger id: a replay). Raises
-    StorageUnavailable."""
-    if not trigger_id:
-        return True
-    return await deps.once.first("click", team, user, trigger_id, ttl_seconds=DONE_SECONDS)
 
 
 class EventsOnce(AsyncMiddleware):

@@ -22,7 +22,6 @@ from bot import audit_owed, render
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent, RevealOutcome
 from bot.errors import ClaimInDoubt, NotShown, StorageUnavailable
-from bot.handlers import once
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.sharing import RevealResult
 from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
@@ -123,13 +122,11 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
             mode=claim.mode, views_left=claim.views_left)))
 
     try:
-        if click.view_id is None and not await once.first_click(
-                deps, team=click.team_id, user=click.user_id, trigger_id=click.trigger_id):
-            deps.logger.warning("a replayed Reveal click was ignored")
-            return
-        result = await deps.service.reveal(secret_id=click.secret_id, user_id=click.user_id,
-                                           team_id=click.team_id, show=show,
-                                           passphrase=passphrase, channel=click.channel)
+        # A click's trigger id is marked in the rate limit's step: a replay does nothing.
+        result = await deps.service.reveal(
+            secret_id=click.secret_id, user_id=click.user_id, team_id=click.team_id,
+            show=show, passphrase=passphrase, channel=click.channel,
+            attempt=click.trigger_id if click.view_id is None and click.trigger_id else None)
     except StorageUnavailable as exc:
         await _quietly(display(render.store_down_modal()), deps)
         if isinstance(exc, ClaimInDoubt):
@@ -143,6 +140,9 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
         deps.logger.warning("could not show a secret: %s", exc)
         if click.view_id is None:
             await deps.post_to_response_url(click.response_url, render.reveal_retry_message())
+        return
+    if result.outcome is RevealOutcome.REPEATED:
+        deps.logger.warning("a replayed Reveal click was ignored")
         return
     await audit_reveal(click, result, deps)
     if result.outcome is RevealOutcome.NEEDS_PASSPHRASE:

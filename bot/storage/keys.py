@@ -112,8 +112,14 @@ class KeySpace:
         return f"{self.prefix}:team-settings:{team_id}"
 
     def rate(self, action: str, team_id: str, user_id: str) -> str:
-        """Sorted set: one person's recent attempts at an action (a rate limit's window)."""
-        return f"{self.prefix}:rate:{action}:{team_id}:{user_id}"
+        """Sorted set: one person's recent attempts at an action (a rate limit's window).
+        Tagged by person, like `attempt`, so that one script checks both."""
+        return f"{self.prefix}:rate:{action}:{{{team_id}:{user_id}}}"
+
+    def attempt(self, action: str, team_id: str, user_id: str, token: str) -> str:
+        """A marker that one person's attempt named `token` (a click's trigger id) was
+        already taken in, in the slot of their rate window."""
+        return f"{self.prefix}:once:{action}:{{{team_id}:{user_id}}}:{token}"
 
     def once(self, kind: str, *parts: str) -> str:
         """A marker that something Slack may deliver twice (a form submission, an event,

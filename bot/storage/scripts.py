@@ -260,12 +260,19 @@ return 'rotated'
 # scored by time (a sliding window, exact at any moment, unlike fixed buckets that let
 # twice the limit through around a bucket's edge). Refused attempts are not counted, so
 # a person who keeps trying is let in as soon as the window has room again.
-# KEYS[1] the person's attempts for one action
-# ARGV[1] now (ms), ARGV[2] window (ms), ARGV[3] limit, ARGV[4] a unique member,
-# ARGV[5] "1" to count this attempt, "0" only to look
+# An attempt Slack may deliver again (a replayed click has the first one's trigger id) can
+# be named by a mark in the same slot: a repeat is then refused before anything is counted.
+# KEYS[1] the person's attempts for one action, KEYS[2] (optional) the mark naming this
+# attempt
+# ARGV[1] now (ms), ARGV[2] window (ms), ARGV[3] limit (-1: none, only the mark), ARGV[4] a
+# unique member, ARGV[5] "1" to count this attempt, "0" only to look, ARGV[6] how long the
+# mark stays (s)
 # -> {1, 0} allowed (and counted when asked) | {0, ms until an attempt is allowed}
+#    | {-1, 0} the mark was there: a repeat (nothing counted)
 RATE = """
+if KEYS[2] and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[6]) then return {-1, 0} end
 local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+if limit < 0 then return {1, 0} end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 local count = redis.call('ZCARD', KEYS[1])
 if count >= limit then
