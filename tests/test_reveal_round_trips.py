@@ -12,7 +12,7 @@ import time
 from types import SimpleNamespace
 
 import pytest
-from redis.asyncio import BlockingConnectionPool, Connection, Redis
+from redis.asyncio import Connection, Redis
 
 from bot.audit import DurableAuditLog
 from bot.handlers.reveal import Click, audit_reveal
@@ -40,11 +40,7 @@ class CountingConnection(Connection):
 @pytest.fixture
 async def counted(redis_url, redis_sync):
     """A client on the flushed test database whose round trips are counted."""
-    host_port = redis_url.split("//", 1)[1].split("/", 1)[0]
-    host, port = host_port.rsplit(":", 1)
-    client = Redis(connection_pool=BlockingConnectionPool(
-        connection_class=CountingConnection, host=host, port=int(port), db=0,
-        max_connections=4))
+    client = Redis.from_url(redis_url, connection_class=CountingConnection)
     yield client
     await client.aclose()
 
