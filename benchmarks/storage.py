@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import inspect
+import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -19,10 +20,14 @@ import redis.asyncio as aioredis
 
 from benchmarks.payloads import SECRET_100
 from benchmarks.stats import ms, percentile
+from bot.audit import DurableAuditLog
 from bot.crypto import StaticKeyRing, parse_keys
 from bot.domain import ShareForm
+from bot.notices import Events, created_nonce
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore
+from bot.storage.audit_stream import AuditStream
+from bot.storage.owed import OwedEvents
 
 try:  # where Expiry lives moved (bot.domain, later bot.options)
     from bot.options import Expiry  # type: ignore[attr-defined]
@@ -30,6 +35,7 @@ except ImportError:  # pragma: no cover - older bot
     from bot.domain import Expiry  # type: ignore[attr-defined,no-redef]
 
 RETENTION_SECONDS = 90 * 86400  # the bot's default METADATA_RETENTION_DAYS
+PREFIX = "ss"  # the bot's default REDIS_KEY_PREFIX
 SWEEP_METHOD = "sweep_expired"  # bot.lifecycle.LifecycleService.sweep_expired
 # redis-py's asyncio pool holds 100 connections by default and raises (rather than
 # waits) past that; the seeding below runs up to 256 operations at once.
@@ -43,7 +49,7 @@ class Everyone:
         return {}
 
 
-def _store(client: aioredis.Redis, prefix: str = "ss") -> RedisSecretStore:
+def _store(client: aioredis.Redis, prefix: str = PREFIX) -> RedisSecretStore:
     return RedisSecretStore(client, keys=KeySpace(prefix),
                             metadata_retention_seconds=RETENTION_SECONDS)
 
@@ -96,8 +102,13 @@ async def seed_secrets(redis_url: str, keys: str, *, count: int, team_id: str, c
     sender a receipt, which a sender Slack does not know would skip (user_not_found).
     """
     client = aioredis.from_url(redis_url, max_connections=POOL)
-    service = _service(_store(client), keys)
+    store = _store(client)
+    service = _service(store, keys)
     people = Everyone()
+    stream = AuditStream(client, prefix=PREFIX, retention_seconds=RETENTION_SECONDS)
+    audit = DurableAuditLog(stream, logger=logging.getLogger("benchmarks.seed"),
+                            owed=OwedEvents(client, keys=KeySpace(PREFIX)))
+    events = Events()
 
     async def one(i: int) -> list[list[str]]:
         # Slack user ids are upper case (the bot refuses other shapes as malformed).
@@ -105,6 +116,12 @@ async def seed_secrets(redis_url: str, keys: str, *, count: int, team_id: str, c
         sender = senders[i % len(senders)]
         record = await service.share(_form(team_id, sender, recipients, channel),
                                      people=people)
+        # What the bot's share handler does once the Reveal messages are out: record the
+        # secret_created event the share owes, and settle the delivery. Left owing both,
+        # the secret looks like the work of a process that died, and the bot's sweep takes
+        # it over two minutes later, re-sending its Reveal messages in the middle of runs.
+        await audit.record(events.created_event(record), nonce=created_nonce(record))
+        await store.delivered(record.secret_id)
         return [[record.secret_id, r] for r in recipients]
 
     pairs = await _bounded(count, one)

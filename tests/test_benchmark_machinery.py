@@ -127,3 +127,24 @@ def test_the_framework_floor_serves_readyz_and_acks_a_signed_click(slack) -> Non
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+async def test_seeded_secrets_owe_nothing_as_if_the_bot_had_shared_them(redis_url,
+                                                                          redis_sync) -> None:
+    """Secrets the benchmark seeds are delivered and audited, as after the bot's own share:
+    left owing, the bot's sweep would take them over as a dead process's work and send
+    their Reveal messages again in the middle of the runs."""
+    from benchmarks.storage import PREFIX, seed_secrets
+    from bot.crypto import generate_key_entry
+    from bot.storage import KeySpace
+
+    keys = KeySpace(PREFIX)
+    clicks = await seed_secrets(redis_url, generate_key_entry("t"), count=3, team_id="T0B",
+                                channel="C0B", tag="x", senders=["U0S1"])
+    assert len(clicks) == 6
+    assert redis_sync.zcard(keys.undelivered()) == 0
+    for secret_id in {c[0] for c in clicks}:
+        assert redis_sync.hlen(keys.owed(secret_id)) == 0
+    created = [e for _, e in redis_sync.xrange(f"{PREFIX}:{{audit}}:events")
+               if b"secret_created" in b"".join(e.values())]
+    assert len(created) == 3
