@@ -22,7 +22,7 @@ from benchmarks.payloads import SECRET_100
 from benchmarks.stats import ms, percentile
 from bot.audit import DurableAuditLog
 from bot.crypto import StaticKeyRing, parse_keys
-from bot.domain import ShareForm
+from bot.domain import SecretRecord, ShareForm
 from bot.notices import Events, created_nonce
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore
@@ -57,6 +57,27 @@ def _store(client: aioredis.Redis, prefix: str = PREFIX) -> RedisSecretStore:
 def _service(store: RedisSecretStore, keys: str,
              clock: Callable[[], float] = time.time) -> SharingService:
     return SharingService(store=store, keyring=StaticKeyRing(parse_keys(keys)), clock=clock)
+
+
+def _sharer(client: aioredis.Redis, keys: str) -> Callable[[ShareForm], Awaitable[SecretRecord]]:
+    """Share as the bot does, start to finish: store the secret through its service, then
+    what its share handler does once the Reveal messages are out: record the
+    secret_created event the share owes, and settle the delivery. (A secret left owing
+    both looks like the work of a process that died: the bot's sweep takes it over two
+    minutes later and sends its Reveal messages again, in the middle of a run.)"""
+    store = _store(client)
+    service = _service(store, keys)
+    stream = AuditStream(client, prefix=PREFIX, retention_seconds=RETENTION_SECONDS)
+    audit = DurableAuditLog(stream, logger=logging.getLogger("benchmarks.seed"),
+                            owed=OwedEvents(client, keys=KeySpace(PREFIX)))
+    events = Events()
+
+    async def share(form: ShareForm) -> SecretRecord:
+        record = await service.share(form, people=Everyone())
+        await audit.record(events.created_event(record), nonce=created_nonce(record))
+        await store.delivered(record.secret_id)
+        return record
+    return share
 
 
 async def _bounded(count: int, make: Callable[[int], Awaitable[Any]],
@@ -102,26 +123,12 @@ async def seed_secrets(redis_url: str, keys: str, *, count: int, team_id: str, c
     sender a receipt, which a sender Slack does not know would skip (user_not_found).
     """
     client = aioredis.from_url(redis_url, max_connections=POOL)
-    store = _store(client)
-    service = _service(store, keys)
-    people = Everyone()
-    stream = AuditStream(client, prefix=PREFIX, retention_seconds=RETENTION_SECONDS)
-    audit = DurableAuditLog(stream, logger=logging.getLogger("benchmarks.seed"),
-                            owed=OwedEvents(client, keys=KeySpace(PREFIX)))
-    events = Events()
+    share = _sharer(client, keys)
 
     async def one(i: int) -> list[list[str]]:
         # Slack user ids are upper case (the bot refuses other shapes as malformed).
         recipients = (f"U{tag.upper()}A{i:07d}", f"U{tag.upper()}B{i:07d}")
-        sender = senders[i % len(senders)]
-        record = await service.share(_form(team_id, sender, recipients, channel),
-                                     people=people)
-        # What the bot's share handler does once the Reveal messages are out: record the
-        # secret_created event the share owes, and settle the delivery. Left owing both,
-        # the secret looks like the work of a process that died, and the bot's sweep takes
-        # it over two minutes later, re-sending its Reveal messages in the middle of runs.
-        await audit.record(events.created_event(record), nonce=created_nonce(record))
-        await store.delivered(record.secret_id)
+        record = await share(_form(team_id, senders[i % len(senders)], recipients, channel))
         return [[record.secret_id, r] for r in recipients]
 
     pairs = await _bounded(count, one)
@@ -141,13 +148,11 @@ async def memory_per_secret(redis_url: str, keys: str, *, count: int) -> dict[st
     """
     before = await _used_memory(redis_url, flush=True)
     client = aioredis.from_url(redis_url, max_connections=POOL)
-    service = _service(_store(client), keys)
-    people = Everyone()
+    share = _sharer(client, keys)
 
     async def one(i: int) -> str:
-        record = await service.share(
-            _form("T0MEM", f"U0S{i % 1000:04d}", (f"U0M{i:07d}A", f"U0M{i:07d}B"), "C0GENERAL"),
-            people=people)
+        record = await share(
+            _form("T0MEM", f"U0S{i % 1000:04d}", (f"U0M{i:07d}A", f"U0M{i:07d}B"), "C0GENERAL"))
         return record.secret_id
 
     t0 = time.perf_counter()
