@@ -192,6 +192,10 @@ async def _used_memory(redis_url: str, *, flush: bool = False) -> int:
 def _kind(key: str) -> str:
     """What a key is, from its name (see bot/storage/keys.py)."""
     suffix = key.rsplit(":", 1)[-1]
+    if ":{audit}:n:" in key:
+        return "audit retry marks"
+    if ":{audit}:" in key:
+        return f"audit {suffix}"
     if "}:" in key:
         return {"c": "ciphertext", "m": "metadata"}.get(suffix, f"per-secret :{suffix}")
     if ":code:" in key:
