@@ -204,6 +204,10 @@ def table(results: dict[str, Any]) -> str:
         lines.append(f"memory: {memory['bytes_per_secret']:.0f} B per active secret "
                      f"(used_memory delta over {memory['secrets']:,} secrets, "
                      f"{memory['keys_per_secret']} keys per secret)")
+        if "audit_bytes_per_secret" in memory:
+            lines.append(f"    and {memory['audit_bytes_per_secret']:.0f} B of audit log per "
+                         f"secret created ({memory['bytes_per_secret_with_audit']:.0f} B "
+                         "with it): its secret_created entry and that entry's retry mark")
         lines.append("    MEMORY USAGE per secret by kind of key: " + ", ".join(
             f"{k} {v:.0f} B" for k, v in memory["memory_usage_per_secret"].items()))
     sweep = results.get("sweep")
