@@ -105,6 +105,12 @@ class Background:
         """A place in `lane` for work to start later (after, say, a secret is stored),
         waiting at most `wait` seconds; None when none freed up."""
         slots = self._slots[lane]
+        if not slots.locked():
+            # A free slot is taken at once: acquire() then returns without yielding to the
+            # loop, where wait_for would wrap it in a task and let queued work run first,
+            # delaying the answer this slot is taken for.
+            await slots.acquire()
+            return Slot(self, slots)
         try:
             await asyncio.wait_for(slots.acquire(), timeout=wait)
         except TimeoutError:

@@ -115,3 +115,23 @@ async def test_drain_waits_for_work_started_while_draining():
     await background.drain(0.2)
     assert time.monotonic() - started < 1
     assert background.in_flight == 0
+
+
+async def test_a_free_slot_is_taken_without_letting_queued_work_run_first():
+    """Admitting work while a slot is free does not yield to the event loop: the listener
+    answers Slack before any work already queued (other reveals' steps) runs."""
+    background = Background(limit=1000, logger=logging.getLogger("test"))
+    ran: list[str] = []
+
+    async def queued() -> None:
+        ran.append("queued")
+
+    async def work() -> None:
+        ran.append("admitted")
+
+    other = asyncio.get_running_loop().create_task(queued())
+    assert await background.admit(work(), name="w")
+    ran.append("answered")
+    await other
+    await asyncio.sleep(0)
+    assert ran[:2] == ["answered", "queued"]
