@@ -58,7 +58,10 @@ return id
 
 # How long a nonce's mark lasts: longer than a process retries an append
 # (bot.audit.RETRY_SECONDS) and than a sweep waits to take over a dead process's events.
-MARK_MS = 86400 * 1000
+# Two hours covers both (an hour of retries; a claim timeout of an hour at most), and a
+# retry older than its mark still finds its entry, by reading the stream's older part.
+# Every audit event has a mark (about 140 bytes of Redis): they are kept no longer than that.
+MARK_MS = 2 * 3600 * 1000
 
 # KEYS[1] lease; ARGV[1] owner, ARGV[2] lease ms -> 1 when the caller holds the lease
 ACQUIRE = """
