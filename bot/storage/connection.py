@@ -13,7 +13,6 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 from redis.asyncio.cluster import ClusterNode, ClusterPipeline, RedisCluster
-from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,6 +20,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from bot.errors import ConfigError
 from bot.storage.cluster import BoundedRedisCluster
 from bot.storage.redis_url import RedisMode, RedisTarget, parse_redis_url
+from bot.storage.sending import DirectConnection, DirectSSLConnection, DirectUnixConnection
 from bot.storage.sentinel import sentinel_master
 
 # Redis answers in well under a millisecond; one second without an answer means it is
@@ -69,13 +69,13 @@ def connect_to(target: RedisTarget, *, max_connections: int = MAX_CONNECTIONS) -
     # One server: a pool that waits (up to the timeout) for a free connection rather than
     # opening without bound, so a burst of clicks queues for Redis instead of failing.
     if target.unix_path is not None:
-        where: dict[str, Any] = {"connection_class": UnixDomainSocketConnection,
+        where: dict[str, Any] = {"connection_class": DirectUnixConnection,
                                  "path": target.unix_path}
     else:
         host, port = target.nodes[0]
-        where = {"host": host, "port": port}
+        where = {"host": host, "port": port, "connection_class": DirectConnection}
         if target.tls is not None:
-            where.update(connection_class=SSLConnection, **tls)
+            where.update(connection_class=DirectSSLConnection, **tls)
     pool = aioredis.BlockingConnectionPool(
         max_connections=max_connections, timeout=TIMEOUT_SECONDS, db=target.db,
         **where, **target.auth_kwargs(), **timeouts,
