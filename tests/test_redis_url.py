@@ -7,13 +7,14 @@ import subprocess
 import sys
 
 import pytest
-from redis.asyncio.connection import SSLConnection, UnixDomainSocketConnection
+from redis.asyncio.connection import Connection, SSLConnection, UnixDomainSocketConnection
 
 from bot.config import load_settings
 from bot.errors import ConfigError
 from bot.storage.cluster import BoundedRedisCluster
 from bot.storage.connection import MAX_CONNECTIONS, TIMEOUT_SECONDS, connect
 from bot.storage.redis_url import RedisMode, Tls, parse_redis_url
+from bot.storage.sending import _DirectSend
 from bot.storage.sentinel import BlockingSentinelPool, SentinelMasterRedis
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TEST_KEYS
 from tests.harness.bot_process import REPO
@@ -140,7 +141,7 @@ async def test_every_mode_is_bounded_with_two_second_timeouts(tmp_path):
     free connection (at most MAX_CONNECTIONS) and 2 s socket timeouts."""
     (tmp_path / "ca.pem").write_text("x")
     servers = {
-        "redis://h:1/0": None,
+        "redis://h:1/0": Connection,
         f"rediss://h:1/0?ssl_ca_certs={tmp_path}/ca.pem": SSLConnection,
         "unix:///tmp/redis.sock": UnixDomainSocketConnection,
     }
@@ -150,8 +151,9 @@ async def test_every_mode_is_bounded_with_two_second_timeouts(tmp_path):
         assert (pool.max_connections, pool.timeout) == (MAX_CONNECTIONS, TIMEOUT_SECONDS)
         assert pool.connection_kwargs["socket_timeout"] == TIMEOUT_SECONDS
         assert pool.connection_kwargs["socket_connect_timeout"] == TIMEOUT_SECONDS
-        if connection_class is not None:
-            assert pool.connection_class is connection_class
+        # redis-py's kind of connection, sending without a task per command
+        assert issubclass(pool.connection_class, connection_class)
+        assert issubclass(pool.connection_class, _DirectSend)
         await client.aclose()
 
     sentinel = connect("redis+sentinel://s1,s2/mymaster")
