@@ -161,3 +161,21 @@ async def test_a_last_view_costs_six_round_trips(counted, keyring):
         f"created:{measured.secret_id}".encode()]
     events = [e.action.value for e in await audit._stream.latest(count=2)]
     assert events == ["secret_burned", "secret_opened"]
+
+
+async def test_a_refused_click_keeps_the_index_entry_of_a_view_being_shown(service, store,
+                                                                           redis_sync):
+    """A refused click (a wrong id) by someone whose view of the same secret is being
+    shown leaves that view's claims-index entry: were it taken back, a process dying
+    before confirming would leave a view the stale-claim pass never finds."""
+    record = await service.share(form(), people=People())
+    claim = await store.claim(record.secret_id, user_id="UBOB", team_id="T1",
+                              now=time.time(), show_at_once=True)
+    assert claim.showing
+    index = KeySpace("ss").claims()
+    before = redis_sync.zrange(index, 0, -1)
+    assert before
+    wrong = record.secret_id[:-1] + ("A" if record.secret_id[-1] != "A" else "B")
+    refused = await store.claim(wrong, user_id="UBOB", team_id="T1", now=time.time())
+    assert refused.outcome == "unknown"
+    assert redis_sync.zrange(index, 0, -1) == before

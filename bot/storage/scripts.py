@@ -71,7 +71,7 @@ local team = redis.call('HGET', m, 'team')
 if not team then return {'unknown', 0} end
 local field = 'r:' .. ARGV[1]
 local slot = redis.call('HGET', m, field)
-local held = (slot and string.sub(slot, 1, 1) == 'c') and 1 or 0
+local held = (slot and string.find('cs', string.sub(slot, 1, 1), 1, true)) and 1 or 0
 if redis.call('HGET', m, 'id') ~= ARGV[4] then return {'unknown', held} end
 if team ~= ARGV[2] then return {'wrong_team', held} end
 if not slot then return {'not_recipient', 0} end

@@ -49,8 +49,10 @@ class _DirectSend:
             raise RedisTimeoutError("Timeout writing to socket") from None
         except OSError as exc:
             await base.disconnect(nowait=True)
-            raise RedisConnectionError(f"Error while writing to socket: {exc.strerror}.") \
-                from exc
+            # As redis-py words it (asyncio's "Connection lost" has no strerror).
+            err_no, message = exc.args if len(exc.args) == 2 else ("UNKNOWN", exc.args[:1])
+            raise RedisConnectionError(
+                f"Error {err_no} while writing to socket. {message}.") from exc
         except BaseException:
             # Cancelled mid-write: what was sent of the command is unknown (as redis-py).
             await base.disconnect(nowait=True)
