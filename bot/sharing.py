@@ -73,7 +73,7 @@ class SecretStore(Protocol):
 
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None: ...
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
-                    now: float, show_at_once: bool = False) -> Claim: ...
+                    now: float) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
                       channel: str | None = None) -> tuple[str, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
@@ -218,9 +218,9 @@ class SharingService:
 
         The view is claimed atomically, decrypted, marked as being shown (so a process
         dying from here on leaves a view the sweep counts as used, not one it gives back;
-        without a passphrase the claim marks it at once, since decrypting is quick and a
-        failure gives the view back all the same) and shown; only once `show` returns is
-        it confirmed. A failed decryption, a wrong passphrase, or `show` raising NotShown
+        a step of its own right before `show`, so that a view only claimed, which cannot
+        have been shown, is given back) and shown; only once `show` returns is it
+        confirmed. A failed decryption, a wrong passphrase, or `show` raising NotShown
         gives the view back. Any other failure of `show` may have displayed the secret
         (Slack opened the modal but its answer was lost), so the view is confirmed and
         the result says `uncertain`: a secret is never shown twice for one view. The
@@ -245,7 +245,7 @@ class SharingService:
         now = self._clock()
         try:
             claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
-                                            now=now, show_at_once=passphrase is None)
+                                            now=now)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None
         if claim.outcome == "locked":
@@ -263,7 +263,7 @@ class SharingService:
             await self._store.release(secret_id, user_id=user_id)
             return await self._failed(secret_id, claim, passphrase)
         try:
-            if not claim.showing and not await self._store.showing(secret_id, user_id=user_id):
+            if not await self._store.showing(secret_id, user_id=user_id):
                 return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # given back later

@@ -16,7 +16,6 @@ from redis.asyncio import Connection, Redis
 
 from bot.audit import DurableAuditLog
 from bot.handlers.reveal import Click, audit_reveal
-from bot.lifecycle import LifecycleService
 from bot.limits import Rate, RateLimits
 from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore
@@ -48,38 +47,6 @@ async def counted(redis_url, redis_sync):
 @pytest.fixture
 def service(store, keyring):
     return SharingService(store=store, keyring=keyring)
-
-
-async def test_a_claim_without_passphrase_is_marked_as_being_shown_at_once(service, store,
-                                                                           redis_sync):
-    """Asked to, a claim marks a secret without a passphrase as being shown in the same
-    step (a process dying from then on leaves a view the sweep counts as used); one with
-    a passphrase stays only claimed, since its slow decryption may still fail."""
-    plain = await service.share(form(), people=People())
-    locked = await service.share(form(passphrase="tr0ub4dor&3xyz"), people=People())
-    past = time.time() - 600
-    claims = [await store.claim(r.secret_id, user_id="UBOB", team_id="T1", now=past,
-                                show_at_once=True) for r in (plain, locked)]
-    assert [c.showing for c in claims] == [True, False]
-    slots = [redis_sync.hget(KeySpace("ss").meta(r.secret_id), "r:UBOB") or b""
-             for r in (plain, locked)]
-    assert [s[:1] for s in slots] == [b"s", b"c"]
-    settled = await LifecycleService(store=store).return_stale_claims()
-    outcomes = {record.secret_id: outcome for record, _, outcome, _ in settled}
-    assert outcomes == {plain.secret_id: "burned", locked.secret_id: "returned"}
-
-
-async def test_a_view_marked_at_once_is_given_back_when_it_cannot_be_shown(service, store):
-    """Marked as being shown by the claim, a view is still given back when decryption
-    fails or Slack refuses the modal, and the secret can be revealed later."""
-    record = await service.share(form(), people=People())
-    claim = await store.claim(record.secret_id, user_id="UBOB", team_id="T1",
-                              now=time.time(), show_at_once=True)
-    assert claim.showing
-    assert await store.release(record.secret_id, user_id="UBOB") is True
-    shown: list[str] = []
-    await reveal(service, record, shown=shown)
-    assert shown == [SECRET]
 
 
 @pytest.mark.parametrize(("changes", "allowed"), [
@@ -125,10 +92,10 @@ async def test_a_replayed_attempt_does_nothing_and_counts_nothing(service, store
         assert shown == [SECRET, SECRET]
 
 
-async def test_a_last_view_costs_six_round_trips(counted, keyring):
-    """A click taken in and rate-limited (one step), claimed and marked as being shown,
+async def test_a_last_view_costs_seven_round_trips(counted, keyring):
+    """A click taken in and rate-limited (one step), claimed, marked as being shown,
     confirmed (burning the secret), dropped from the expiry index, and its two audit
-    events stored and settled: six round trips in all, none of them a script check
+    events stored and settled: seven round trips in all, none of them a script check
     (SCRIPT EXISTS)."""
     keys = KeySpace("ss")
     store = RedisSecretStore(counted, keys=keys, metadata_retention_seconds=3600)
@@ -155,7 +122,7 @@ async def test_a_last_view_costs_six_round_trips(counted, keyring):
 
     warm, measured = [await service.share(form(), people=People()) for _ in range(2)]
     await click(warm, "trigger-1")  # scripts loaded, connection made
-    assert await click(measured, "trigger-2") == 6
+    assert await click(measured, "trigger-2") == 7
     # Settled; what stays owed is the share's own secret_created (not recorded here).
     assert await counted.hkeys(keys.owed(measured.secret_id)) == [
         f"created:{measured.secret_id}".encode()]
@@ -169,9 +136,8 @@ async def test_a_refused_click_keeps_the_index_entry_of_a_view_being_shown(servi
     shown leaves that view's claims-index entry: were it taken back, a process dying
     before confirming would leave a view the stale-claim pass never finds."""
     record = await service.share(form(), people=People())
-    claim = await store.claim(record.secret_id, user_id="UBOB", team_id="T1",
-                              now=time.time(), show_at_once=True)
-    assert claim.showing
+    await store.claim(record.secret_id, user_id="UBOB", team_id="T1", now=time.time())
+    assert await store.showing(record.secret_id, user_id="UBOB")
     index = KeySpace("ss").claims()
     before = redis_sync.zrange(index, 0, -1)
     assert before

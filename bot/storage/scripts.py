@@ -57,11 +57,9 @@ return 1
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] passphrase lock
-# ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id,
-# ARGV[5] "1" to mark the view as being shown at once (as SHOWING does), unless the secret
-# has a passphrase (then its slow decryption, which may fail, comes first)
+# ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id
 # -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left,
-#     "s" when marked as being shown else "c", views allowed in all (-1: unlimited)}
+#     views allowed in all (-1: unlimited)}
 #    | {outcome, held} for unknown, wrong_team, not_recipient (held: 1 when this person
 #      has a view of the secret at this handle in flight all the same)
 #    | {outcome} for unavailable, in_flight | {"locked", lock ms left}
@@ -92,11 +90,12 @@ if not ciphertext then return {'unavailable'} end
 if left then left = redis.call('HINCRBY', m, 'left', -1) end
 local claims = redis.call('HINCRBY', m, 'claims', 1)
 local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp', 'used')
-local mark = (ARGV[5] == '1' and info[4] ~= '1') and 's' or 'c'
-redis.call('HSET', m, field, mark .. ARGV[3] .. '|' .. slot)
+-- Only claimed ('c'): SHOWING marks it as being shown once it is about to be (a view
+-- claimed by a process that dies before that cannot have been shown: it is given back).
+redis.call('HSET', m, field, 'c' .. ARGV[3] .. '|' .. slot)
 -- left + used + claims stays the same through claims, confirmations and give-backs
 return {'claimed', ciphertext, info[1], info[2] or '', info[3] or '1', info[4] or '0',
-        mode, left or -1, mark, left and (left + tonumber(info[5] or '0') + claims) or -1}
+        mode, left or -1, left and (left + tonumber(info[5] or '0') + claims) or -1}
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] owed events

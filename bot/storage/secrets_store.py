@@ -52,7 +52,6 @@ class Claim:
     mode: str = "each"
     views_left: int | None = None  # after this claim, in all (None: unlimited)
     views_allowed: int | None = None  # in all, used or not (None: unlimited)
-    showing: bool = False  # already marked as being shown (SHOWING is not needed)
 
 
 class RedisSecretStore:
@@ -113,12 +112,10 @@ class RedisSecretStore:
             raise CodeTaken(record.code)
 
     @unavailable_on_redis_errors
-    async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
-                    show_at_once: bool = False) -> Claim:
-        """Atomically hand out the ciphertext to a recipient with a view left. With
-        `show_at_once`, a secret without a passphrase is marked as being shown in the same
-        step (see `showing`: its decryption is quick and rarely fails, and a failure gives
-        the view back all the same), which `Claim.showing` then says."""
+    async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float) -> Claim:
+        """Atomically hand out the ciphertext to a recipient with a view left (marked as
+        being shown only later, by `showing`: a process that dies before then leaves a view
+        that cannot have been shown, and the sweep gives it back)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             # Noted in the claims index in the same round trip (whether or not it is
             # granted: the stale-claim pass skips entries without a claim), so a view
@@ -127,7 +124,7 @@ class RedisSecretStore:
             # By its text (EVAL), like every script queued in a pipeline here: see `end`.
             pipe.eval(scripts.CLAIM, 3, self._keys.meta(secret_id),
                       self._keys.ciphertext(secret_id), self._keys.lock(secret_id),
-                      user_id, team_id, int(now), secret_id, "1" if show_at_once else "0")
+                      user_id, team_id, int(now), secret_id)
             _, answer = await pipe.execute()
         reply = replies.array(answer)
         outcome = replies.text(reply[0])
@@ -138,13 +135,12 @@ class RedisSecretStore:
             await self._forget_claim(keys=[self._keys.claims()],
                                      args=[_claim_member(secret_id, user_id), now])
         if outcome == "claimed":
-            left, allowed = int(reply[7]), int(reply[9])
+            left, allowed = int(reply[7]), int(reply[8])
             return Claim(outcome, ciphertext=replies.raw(reply[1]), code=code_of(secret_id),
                          sender_id=replies.text(reply[2]),
                          label=replies.text(reply[3]) or None,
                          notify=reply[4] == b"1", has_passphrase=reply[5] == b"1",
                          mode=replies.text(reply[6]), views_left=None if left < 0 else left,
-                         showing=reply[8] == b"s",
                          views_allowed=None if allowed < 0 else allowed)
         return Claim(outcome, code=code_of(secret_id) if outcome != "unknown" else None,
                      locked_ms=int(reply[1]) if outcome == "locked" else 0)
