@@ -21,6 +21,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.errors import StorageUnavailable
 from bot.handlers.deps import Deps
+from bot.limits import REPEAT_SECONDS
 from bot.storage.once import PENDING as PENDING  # the handlers' word for it, too
 
 SHARED = "shared"
@@ -30,8 +31,8 @@ PENDING_SECONDS = 10
 REPEAT_WAIT_SECONDS = 2.2
 MARK_SECONDS = 1.0
 QUICK_SECONDS = 0.25
-# Slack repeats an event for a few minutes at most; a repeat is refused for as long.
-DONE_SECONDS = 3600
+# How long a repeat is refused: as long as a replayed Reveal click (bot.limits).
+DONE_SECONDS = REPEAT_SECONDS
 
 
 async def claim_submission(deps: Deps, *, team: str, view_id: str) -> str | None:

@@ -20,7 +20,7 @@ from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 
 # Every entry carries a nonce, and a mark (a key of its own, holding the entry's id) names
-# it for MARK_SECONDS: a retried append looks up the mark, one read, where it used to scan
+# it for MARK_MS: a retried append looks up the mark, one read, where it used to scan
 # the stream from its first try on, reading every event since (a sweep taking over a
 # dead process's events after minutes paid that for each, with the server blocked).
 # KEYS[1] stream, KEYS[2] the nonce's mark; ARGV[1] MINID, ARGV[2] mark ms,
@@ -139,8 +139,7 @@ class AuditStream:
         `nonce` tags the entry; an append retried with `retry_since` (a time before the
         first try) stores nothing when an entry with that nonce is already there.
         """
-        oldest = f"{max(0, int(event.at * 1000) - self._retention_ms)}-0"
-        fields = encode(event) | ({"n": nonce} if nonce else {})
+        oldest, fields = self._entry(event, nonce)
         pairs = [item for pair in fields.items() for item in pair]
         if nonce and retry_since is not None:
             found = await self._append_once(
@@ -163,14 +162,19 @@ class AuditStream:
         stored: retry each with `retry_since` (its mark finds it)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             for event, nonce in events:
-                oldest = f"{max(0, int(event.at * 1000) - self._retention_ms)}-0"
-                pairs = [item for pair in (encode(event) | {"n": nonce}).items()
-                         for item in pair]
+                oldest, fields = self._entry(event, nonce)
+                pairs = [item for pair in fields.items() for item in pair]
                 # By its text (EVAL): a registered script queued in a pipeline first costs
                 # a round trip of its own (SCRIPT EXISTS).
                 pipe.eval(APPEND, 2, self._keys.stream, self._keys.mark(nonce), oldest,
                           MARK_MS, *pairs)
             return [replies.text(i) for i in await pipe.execute()]
+
+    def _entry(self, event: AuditEvent, nonce: str | None) -> tuple[str, dict[str, str]]:
+        """The stream's trim point for `event` (MINID: older than the retention) and the
+        entry's fields, tagged with `nonce` when there is one."""
+        oldest = f"{max(0, int(event.at * 1000) - self._retention_ms)}-0"
+        return oldest, encode(event) | ({"n": nonce} if nonce else {})
 
     @unavailable_on_redis_errors
     async def after(self, event_id: str, *, count: int) -> list[AuditEvent]:
