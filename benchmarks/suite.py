@@ -113,6 +113,9 @@ class Suite:
                 if self.wanted("floor"):
                     self.results["floor"] = self.floor(slack, redis, workdir)
                     self.checkpoint()
+                if self.wanted("least"):
+                    self.results["least"] = self.least(slack, redis, workdir)
+                    self.checkpoint()
                 if self.wanted("bot"):
                     self.bot(slack, redis, workdir)
                     self.checkpoint()
@@ -222,6 +225,34 @@ class Suite:
             server.stop()
         return out
 
+    def least(self, slack: StandIn, redis: RedisServer, workdir: Path) -> dict[str, Any]:
+        """benchmarks.least_app: the least any reveal or share through Slack must do."""
+        self.log("least reveal and share (benchmarks.least_app) ...")
+        key = os.urandom(32)
+        port = free_port()
+        server = start_server("least", [PYTHON, "-m", "benchmarks.least_app"], child_env(
+            PORT=str(port), SLACK_SIGNING_SECRET=self.signing_secret, SLACK_BOT_TOKEN=BOT_TOKEN,
+            SLACK_API_URL=slack.base_url, REDIS_URL=redis.url, LEAST_KEY=key.hex()),
+            port=port, workdir=workdir)
+        out: dict[str, Any] = {"reveal": {}, "submission": {}}
+        reveal = payloads.reveal_click(team_id=TEAM_ID, channel=GENERAL)
+        submit = payloads.share_submission(team_id=TEAM_ID, channel=GENERAL)
+        try:
+            for level in LEVELS:
+                clicks = seed_least(redis.url, key, self._clicks_needed("block_actions", level),
+                                    tag=str(level))
+                out["reveal"][str(level)] = self._http(
+                    server, slack, redis, kind="block_actions", concurrency=level,
+                    template=reveal, items=clicks, mint=True, e2e="views", title=REVEALED_TITLE)
+            for level in LEVELS:
+                out["submission"][str(level)] = self._http(
+                    server, slack, redis, kind="view_submission", concurrency=level,
+                    template=submit, e2e="prompts",
+                    extra={"sender_prefix": SENDER_PREFIX, "recipients": RECIPIENTS})
+        finally:
+            server.stop()
+        return out
+
     def _clicks_needed(self, kind: str, level: int) -> int:
         rate = ((self.results.get("floor") or {}).get(kind, {}).get(str(level), {})
                 .get("throughput") or 3000)
@@ -327,6 +358,26 @@ def log_summary(text: str) -> dict[str, int]:
         elif line.startswith(("Traceback", "  File")) is False and "Error" in line[:40]:
             counts[line[:120]] = counts.get(line[:120], 0) + 1
     return counts
+
+
+def seed_least(redis_url: str, key: bytes, count: int, *, tag: str) -> list[list[str]]:
+    """Secrets as benchmarks.least_app stores them; return [secret id, recipient]s."""
+    import redis
+
+    from benchmarks.least_app import PREFIX, seal
+
+    client = redis.Redis.from_url(redis_url)
+    clicks = []
+    pipe = client.pipeline(transaction=False)
+    for i in range(count):
+        secret_id = f"least{tag}x{i:012d}"
+        pipe.set(PREFIX + secret_id, seal(key, secret_id, payloads.SECRET_100), ex=3600)
+        clicks.append([secret_id, RECIPIENTS[i % len(RECIPIENTS)]])
+        if i % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    client.close()
+    return clicks
 
 
 def seed_snappass(redis_url: str, count: int) -> list[str]:

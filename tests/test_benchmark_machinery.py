@@ -6,6 +6,13 @@ Cheap and not timing-based: the benchmark itself runs with `make bench`.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qs
 
 from slack_sdk.signature import SignatureVerifier
@@ -82,25 +89,36 @@ def test_targets_compare_against_the_faster_peer_serving() -> None:
     assert "250" in check["measured"]
 
 
-def test_the_framework_floor_serves_readyz_and_acks_a_signed_click(slack) -> None:
-    """The floor server the benchmark compares against starts as the benchmark starts it,
-    is ready, and acknowledges a signed Reveal click (it broke once, unnoticed, when
-    BotASGI's readiness check changed)."""
-    import os
-    import subprocess
-    import sys
-    import time
-    import urllib.request
+def test_the_least_app_bounds_name_the_ratio_each_target_asks_for() -> None:
+    """The bound lines set the least app's completed work per second (not its acks)
+    against snappass's better serving and the framework floor, and say what the bot
+    reaches of it."""
+    results = {"least": {"reveal": {"16": {"delivered": 6000, "window_s": 5.0,
+                                           "ack_p99_ms": 40.0, "throughput": 2000.0}}},
+               "snappass": {"a": {"reveal": {"16": {"throughput": 1000.0}}},
+                            "b": {"reveal": {"16": {"throughput": 800.0}}}},
+               "floor": {"block_actions": {"16": {"throughput": 4000.0}}},
+               "bot": {"0ms": {"reveal": {"16": {"delivered": 1800, "window_s": 5.0}}}}}
+    [line] = report.least_bounds(results)
+    assert line.startswith("reveal @16: 1200 done/s, ack p99 40 ms")
+    assert "1.20x snappass reveal (a;" in line
+    assert "0.30x the framework floor" in line
+    assert "the bot does 0.30x of it" in line
 
+
+@contextmanager
+def served(module: str, slack, **env: str) -> Iterator[str]:
+    """`python -m <module>` started as the benchmark starts it; yields its base URL once
+    /readyz answers 200."""
     from port_for import get_port
 
     from tests.conftest import BOT_TOKEN, SIGNING_SECRET
 
     port = get_port(None)
-    env = {**os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-           "SLACK_API_URL": slack.base_url, "PORT": str(port)}
-    proc = subprocess.Popen([sys.executable, "-m", "benchmarks.floor_app"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen([sys.executable, "-m", module], env={
+        **os.environ, "SLACK_BOT_TOKEN": BOT_TOKEN, "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": slack.base_url, "PORT": str(port), **env},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 10
@@ -111,22 +129,74 @@ def test_the_framework_floor_serves_readyz_and_acks_a_signed_click(slack) -> Non
                     break
             except (OSError, ValueError):
                 assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                assert time.monotonic() < deadline, "the floor did not become ready"
+                assert time.monotonic() < deadline, f"{module} did not become ready"
                 time.sleep(0.05)
-        body = (payloads.reveal_click(team_id="T0ACME", channel="C0GENERAL")
-                .replace("__USER__", "U0BOB").replace("__TRIGGER__", "1.2.abc")
-                .replace("__RESPONSE__", "http%3A%2F%2F127.0.0.1%2Fr")
-                .replace("__SECRET__", "X").replace("__TS__", "1700000000.1")).encode()
-        timestamp = str(int(time.time()))
-        request = urllib.request.Request(f"{base}/slack/events", data=body, headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "X-Slack-Request-Timestamp": timestamp,
-            "X-Slack-Signature": sign(SIGNING_SECRET.encode(), timestamp, body)})
-        with urllib.request.urlopen(request, timeout=5) as answer:
-            assert answer.status == 200
+        yield base
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def post_signed(base: str, body: bytes) -> int:
+    from tests.conftest import SIGNING_SECRET
+
+    timestamp = str(int(time.time()))
+    request = urllib.request.Request(f"{base}/slack/events", data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Slack-Request-Timestamp": timestamp,
+        "X-Slack-Signature": sign(SIGNING_SECRET.encode(), timestamp, body)})
+    with urllib.request.urlopen(request, timeout=5) as answer:
+        return int(answer.status)
+
+
+def click(user: str, trigger: str, secret_id: str) -> bytes:
+    return (payloads.reveal_click(team_id="T0ACME", channel="C0GENERAL")
+            .replace("__USER__", user).replace("__TRIGGER__", trigger)
+            .replace("__RESPONSE__", "http%3A%2F%2F127.0.0.1%2Fr")
+            .replace("__SECRET__", secret_id).replace("__TS__", "1700000000.1")).encode()
+
+
+def test_the_framework_floor_serves_readyz_and_acks_a_signed_click(slack) -> None:
+    """The floor server the benchmark compares against starts as the benchmark starts it,
+    is ready, and acknowledges a signed Reveal click (it broke once, unnoticed, when
+    BotASGI's readiness check changed)."""
+    with served("benchmarks.floor_app", slack) as base:
+        assert post_signed(base, click("U0BOB", "1.2.abc", "X")) == 200
+
+
+def test_the_least_app_shows_a_secret_once_and_posts_a_share_to_each_recipient(
+        slack, redis_url, redis_sync) -> None:
+    """The least reveal and share (the bound the report prints) do their whole job: a
+    click shows the stored secret once and deletes it; a second click shows nothing; a
+    share stores one ciphertext and posts a Reveal button to each recipient."""
+    from benchmarks.least_app import PREFIX
+    from benchmarks.suite import seed_least
+    from tests.conftest import ALICE, BOB, EVE
+
+    key = os.urandom(32)
+    [[secret_id, _]] = seed_least(redis_url, key, 1, tag="t")
+    assert payloads.SECRET_100.encode() not in redis_sync.get(PREFIX + secret_id)
+    slack.reset()
+    with served("benchmarks.least_app", slack, REDIS_URL=redis_url, LEAST_KEY=key.hex()) as base:
+        first, second = slack.new_trigger_id(), slack.new_trigger_id()
+        assert post_signed(base, click(BOB, first, secret_id)) == 200
+        [shown] = slack.wait_for("views.open")
+        assert shown.response["ok"] is True
+        assert shown.params["trigger_id"] == first
+        assert payloads.SECRET_100 in json.dumps(shown.params["view"])
+        assert redis_sync.exists(PREFIX + secret_id) == 0
+        assert post_signed(base, click(BOB, second, secret_id)) == 200
+        before = len(redis_sync.keys(PREFIX + "*"))
+        form = (payloads.share_submission(team_id="T0ACME", channel="C0GENERAL")
+                .replace("__USER__", ALICE).replace("__TRIGGER__", slack.new_trigger_id())
+                .replace("__R1__", BOB).replace("__R2__", EVE)).encode()
+        assert post_signed(base, form) == 200
+        posts = slack.wait_for("chat.postMessage", count=2)
+        assert {p.params["channel"] for p in posts} == {BOB, EVE}
+        assert all(p.response["ok"] and p.params["text"].startswith(f"<@{ALICE}> shared a secret")
+                   for p in posts)
+        assert len(redis_sync.keys(PREFIX + "*")) == before + 1
+    assert len(slack.calls_to("views.open")) == 1
 
 
 async def test_seeded_secrets_owe_nothing_as_if_the_bot_had_shared_them(redis_url,
