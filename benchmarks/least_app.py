@@ -35,15 +35,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from benchmarks.floor_app import FloorASGI
 from bot import render
+from bot.render.blocks import button, section
 
 PREFIX = "least:"
 NONCE = 12
 
 
-def seal(key: bytes, secret_id: str, plaintext: str) -> bytes:
+def seal(cipher: AESGCM, secret_id: str, plaintext: str) -> bytes:
     """What this app stores: nonce + AES-GCM ciphertext, the secret's id as associated data."""
     nonce = os.urandom(NONCE)
-    return nonce + AESGCM(key).encrypt(nonce, plaintext.encode(), secret_id.encode())
+    return nonce + cipher.encrypt(nonce, plaintext.encode(), secret_id.encode())
 
 
 def _state(body: dict[str, Any], block: str, action: str) -> dict[str, Any]:
@@ -84,12 +85,10 @@ def build_app(*, token: str, signing_secret: str, api_url: str, store: redis.Red
 
     async def share(sender: str, recipients: list[str], plaintext: str) -> None:
         secret_id = os.urandom(16).hex()
-        await store.set(PREFIX + secret_id, seal(key, secret_id, plaintext), ex=86_400)
+        await store.set(PREFIX + secret_id, seal(cipher, secret_id, plaintext), ex=86_400)
         text = f"<@{sender}> shared a secret with you"
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}},
-                  {"type": "actions", "elements": [{
-                      "type": "button", "action_id": render.REVEAL_ACTION, "value": secret_id,
-                      "text": {"type": "plain_text", "text": "Reveal secret"}}]}]
+        blocks = [section(text), {"type": "actions", "elements": [
+            button("Reveal secret", action_id=render.REVEAL_ACTION, value=secret_id)]}]
         for recipient in recipients:
             await web_client().chat_postMessage(channel=recipient, text=text, blocks=blocks)
 

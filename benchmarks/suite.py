@@ -363,15 +363,17 @@ def log_summary(text: str) -> dict[str, int]:
 def seed_least(redis_url: str, key: bytes, count: int, *, tag: str) -> list[list[str]]:
     """Secrets as benchmarks.least_app stores them; return [secret id, recipient]s."""
     import redis
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     from benchmarks.least_app import PREFIX, seal
 
+    cipher = AESGCM(key)
     client = redis.Redis.from_url(redis_url)
     clicks = []
     pipe = client.pipeline(transaction=False)
     for i in range(count):
         secret_id = f"least{tag}x{i:012d}"
-        pipe.set(PREFIX + secret_id, seal(key, secret_id, payloads.SECRET_100), ex=3600)
+        pipe.set(PREFIX + secret_id, seal(cipher, secret_id, payloads.SECRET_100), ex=3600)
         clicks.append([secret_id, RECIPIENTS[i % len(RECIPIENTS)]])
         if i % 1000 == 999:
             pipe.execute()
