@@ -15,10 +15,15 @@ RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 
 WORKDIR /src
-# README.md is the project's `readme` in pyproject.toml: the build needs it.
+# The runtime lock first: every dependency at its pinned version, checked against its hash,
+# in a layer that only a change of the lock rebuilds.
+COPY requirements/runtime.txt ./requirements/runtime.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/runtime.txt
+# README.md is the project's `readme` in pyproject.toml: the build needs it. The project
+# itself adds no package (--no-deps) and builds with the locked setuptools.
 COPY pyproject.toml README.md ./
 COPY bot ./bot
-RUN pip install --no-cache-dir . \
+RUN pip install --no-cache-dir --no-deps --no-build-isolation . \
     && python -c "import bot, uvicorn, hiredis, cryptography"
 
 # --- final: the virtualenv only, no build tools, no sources, no pip cache ----------------

@@ -1,9 +1,14 @@
 # share-secret: `make demo` shows the bot working, `make test` runs every test.
+# Installs come from the hashed lock files in requirements/ (see docs there; `make upgrade`
+# refreshes them on purpose), so the same commit installs the same packages every day.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
+# The resolver behind `make upgrade` only; installing needs nothing but pip.
+UV_VERSION := 0.13.9
+LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: demo test run install redis-server lint clean bench soak soak-short
+.PHONY: demo test run install redis-server lint clean bench soak soak-short upgrade
 
 demo: install redis-server  ## run the real bot against the Slack stand-in and a throwaway Redis
 	$(BIN)/python -m scripts.demo
@@ -14,7 +19,7 @@ test: install redis-server  ## run the whole test suite
 run: install  ## run the bot for real (credentials in .env or the environment)
 	$(BIN)/python -m bot
 
-bench: install redis-server $(VENV)/.bench-installed  ## performance benchmark: prints a table, writes benchmarks/results/
+bench: install redis-server  ## performance benchmark: prints a table, writes benchmarks/results/
 	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 soak: install redis-server  ## 10 minutes of load under faults, invariants checked (SOAK_ARGS="--minutes 3")
@@ -23,10 +28,6 @@ soak: install redis-server  ## 10 minutes of load under faults, invariants check
 soak-short: install redis-server  ## the 50 s soak CI runs
 	$(BIN)/python -m scripts.soak --short
 
-$(VENV)/.bench-installed: pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
-	touch $@
-
 lint: install  ## ruff everywhere; mypy --strict and bandit on bot/ (configured in pyproject.toml)
 	$(BIN)/ruff check bot tests scripts benchmarks
 	$(BIN)/mypy
@@ -34,14 +35,25 @@ lint: install  ## ruff everywhere; mypy --strict and bandit on bot/ (configured 
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Every package, to its exact version and hash, from requirements/dev.txt (the runtime,
+# test, lint and benchmark tools); then the project itself, built by the locked setuptools.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
+
+upgrade:  ## re-resolve requirements/*.txt to the newest versions pyproject.toml allows
+	$(PYTHON) -m venv .lock-tools
+	.lock-tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
+	UV_PYTHON_DOWNLOADS=never .lock-tools/bin/uv pip compile $(LOCK_FLAGS) --upgrade \
+	  --extra test --extra bench pyproject.toml requirements/build.in -o requirements/dev.txt
+	UV_PYTHON_DOWNLOADS=never .lock-tools/bin/uv pip compile $(LOCK_FLAGS) \
+	  -c requirements/dev.txt pyproject.toml requirements/build.in -o requirements/runtime.txt
+	@echo "Locks refreshed: run make test and make lint, then commit requirements/."
 
 redis-server:  ## tests and the demo start their own redis-server: make sure it is installed
 	@command -v redis-server >/dev/null || scripts/install-redis.sh
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .lock-tools .pytest_cache .ruff_cache .hypothesis

@@ -95,6 +95,18 @@ def test_build_stage_installs_the_project_from_pyproject():
     assert re.search(r"pip install (--\S+ )*\.(\s|$)", runs)
 
 
+def test_build_stage_installs_dependencies_from_the_hashed_lock():
+    """Dependencies come from requirements/runtime.txt with --require-hashes, the project adds
+    none of its own (--no-deps), so an image builds the same packages as CI tested."""
+    build = STAGES[0]
+    runs = [args for kw, args in build if kw == "RUN"]
+    assert any("--require-hashes" in r and "-r requirements/runtime.txt" in r for r in runs)
+    project = [r for r in runs if re.search(r"pip install (--\S+ )*\.(\s|$)", r)]
+    assert project and all("--no-deps" in r for r in project)
+    copied = " ".join(args for kw, args in build if kw == "COPY")
+    assert "requirements/runtime.txt" in copied
+
+
 def test_final_stage_runs_as_a_non_root_user():
     """The final stage's last USER is neither root nor uid 0."""
     users = [args for kw, args in FINAL if kw == "USER"]

@@ -76,7 +76,7 @@ def sentinel_master(target: RedisTarget, *, max_connections: int, wait_seconds: 
     tls: dict[str, Any] = target.tls.kwargs() if target.tls else {}
     ssl = {"ssl": True, **tls} if target.tls else {}
     assert target.service_name is not None  # a Sentinel URL always names the master
-    sentinels = Sentinel(  # type: ignore[no-untyped-call]  # redis-py's Sentinel is untyped
+    sentinels = Sentinel(
         list(target.nodes),
         sentinel_kwargs={"socket_timeout": timeouts["socket_timeout"],
                          "socket_connect_timeout": timeouts["socket_connect_timeout"],
