@@ -1,9 +1,10 @@
 """Several workspaces on one deployment: Slack's OAuth install flow and what it needs.
 
 Assembled by bot.runtime when SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set (instead of
-SLACK_BOT_TOKEN). Installations and OAuth states live in Redis (tokens encrypted with
-the key ring); each workspace has its own audit channel and admins; Bolt looks up the
-token of the workspace every request comes from.
+SLACK_BOT_TOKEN). Installations live in Redis (tokens encrypted with the key ring); OAuth
+states are signed, and only a used one is marked in Redis; each workspace has its own
+audit channel and admins; Bolt looks up the token of the workspace every request comes
+from.
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def build(settings: Settings, *, redis: RedisClient, keyring: KeyRing,
         scopes=list(settings.slack_scopes), user_scopes=[],
         redirect_uri=settings.slack_redirect_uri, install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH, installation_store=installations,
-        state_store=RedisOAuthStateStore(redis, keys=keys),
+        state_store=RedisOAuthStateStore(redis, keys=keys, keyring=keyring, clock=clock),
         callback_options=AsyncCallbackOptions(success=hooks.success, failure=hooks.failure),
         logger=logging.getLogger("slack_bolt"))
     # Bolt's default asks auth.test on every request; the answer for a token does not

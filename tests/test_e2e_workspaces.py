@@ -240,3 +240,76 @@ def test_two_workspaces_install_share_reveal_audit_and_never_cross(teams, oauth_
     assert not [k for k in redis_sync.scan_iter(f"{PREFIX}:install:{{T-T0BETA}}*")]
     assert redis_sync.exists(f"{PREFIX}:install:{{T-T0ACME}}:bot")
     share_and_reveal(sim_a, A_ALICE, A_BOB, A_GENERAL, "still-works-after-beta-left")
+
+
+# -- who becomes an admin, and what an install may write (issue 13: 1, 9, 10) ---------
+
+REFUSED = "Only share-secret admins can do that"
+
+
+def new_workspace(slack: SlackStandIn, bot: BotProcess, team_id: str, *,
+                  users: dict[str, dict] | None = None) -> tuple[SlackStandIn, SlackSim]:
+    """A workspace of its own for one test (the app not yet installed): ann and mel are
+    plain members, wade a workspace admin; #general, #audit-old and #audit-new."""
+    domain = team_id.lower()
+    team = slack.add_workspace(team_id, domain, bot_user_id=f"UB{team_id}",
+                               bot_id=f"B{team_id}")
+    people = {"ANN": {}, "MEL": {}, "WADE": {"is_admin": True}, **(users or {})}
+    for name, extra in people.items():
+        team.add_user(f"U{name}{team_id}", name.lower(), **extra)
+    members = [f"U{name}{team_id}" for name in people]
+    team.add_channel(f"CGEN{team_id}", "general", members=members)
+    team.add_channel(f"COLD{team_id}", "audit-old", members=members[:1])
+    team.add_channel(f"CNEW{team_id}", "audit-new", members=members[:1])
+    return team, SlackSim(bot=bot, slack=team, signing_secret=SIGNING_SECRET,
+                          team_domain=domain)
+
+
+@pytest.fixture
+def fresh(teams, oauth_bot, redis_sync):
+    """new_workspace on the module's stand-in and bot; Redis flushed around the test."""
+    return lambda team_id, **kw: new_workspace(teams[0], oauth_bot, team_id, **kw)
+
+
+def user(team: SlackStandIn, name: str) -> str:
+    return f"U{name}{team.team_id}"
+
+
+def test_the_install_page_writes_nothing_and_a_state_is_good_once(fresh, oauth_bot,
+                                                                   redis_sync):
+    """Anonymous visits of /slack/install write no Redis key; a callback's state must be
+    genuine (a tampered or 10-minute-old one is refused) and is good once."""
+    from bot.crypto import StaticKeyRing, oauth_state, parse_keys
+
+    eta, _ = fresh("T0ETA")
+    ann = user(eta, "ANN")
+    # The audit outbox's lease and cursor come and go on their own schedule.
+    def written() -> set[bytes]:
+        return {k for k in redis_sync.scan_iter() if b"{audit}" not in k}
+
+    before = written()
+    states = [start_install(oauth_bot) for _ in range(60)]
+    assert written() == before
+    assert len({s for s, _ in states}) == 60
+
+    keyring = StaticKeyRing(parse_keys(TEST_KEYS))
+    key_id, at, nonce, mac = states[0][0].split(".")
+    tampered = f"{key_id}.{int(at) + 1}.{nonce}.{mac}"
+    stale = oauth_state.issue(keyring, now=time.time() - 601)
+    for bad in (tampered, stale):
+        code = eta.approve_install(ann, redirect_uri=REDIRECT)
+        status, page = finish_install(oauth_bot, code, bad, f"slack-app-oauth-state={bad}")
+        assert status == 401, page
+        assert "invalid_state" in page
+    assert written() == before  # refused callbacks write nothing either
+
+    state, cookie = states[1]
+    assert finish_install(oauth_bot, eta.approve_install(ann, redirect_uri=REDIRECT),
+                          state, cookie)[0] == 200
+    status, page = finish_install(oauth_bot, eta.approve_install(ann, redirect_uri=REDIRECT),
+                                  state, cookie)
+    assert status == 401
+    assert "invalid_state" in page
+    marks = list(redis_sync.scan_iter(f"{PREFIX}:oauth-state:*"))
+    assert len(marks) == 1
+    assert 0 < redis_sync.ttl(marks[0]) <= 600
