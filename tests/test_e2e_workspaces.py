@@ -275,6 +275,25 @@ def user(team: SlackStandIn, name: str) -> str:
     return f"U{name}{team.team_id}"
 
 
+def is_refused(sim: SlackSim, who: str) -> bool:
+    reply = sim.slash_command(who, f"CGEN{sim.slack.team_id}", "admin list")
+    assert reply.status == 200
+    return REFUSED in reply.json()["text"]
+
+
+def test_a_guest_who_administers_another_workspace_is_no_admin_here(fresh, oauth_bot):
+    """users.info's is_admin / is_owner count only for the request's own team: a Slack
+    Connect guest who administers their own workspace, or a stranger, is refused."""
+    zeta, sim = fresh("T0ZETA", users={
+        "GUEST": {"team_id": "T0ELSEWHERE", "is_admin": True},
+        "STRANGE": {"team_id": "T0ELSEWHERE", "is_owner": True, "is_stranger": True}})
+    install(oauth_bot, zeta, user(zeta, "ANN"))
+    assert is_refused(sim, user(zeta, "GUEST"))
+    assert is_refused(sim, user(zeta, "STRANGE"))
+    assert is_refused(sim, user(zeta, "MEL"))
+    assert not is_refused(sim, user(zeta, "WADE"))  # an admin of this very workspace
+
+
 def test_the_install_page_writes_nothing_and_a_state_is_good_once(fresh, oauth_bot,
                                                                    redis_sync):
     """Anonymous visits of /slack/install write no Redis key; a callback's state must be
