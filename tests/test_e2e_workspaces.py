@@ -8,6 +8,7 @@ import http.client
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -275,10 +276,99 @@ def user(team: SlackStandIn, name: str) -> str:
     return f"U{name}{team.team_id}"
 
 
+def admins_in_redis(redis_sync, team: SlackStandIn) -> set[str]:
+    fields = redis_sync.hkeys(f"{PREFIX}:team-settings:{team.team_id}")
+    return {f.decode()[len("admin:"):] for f in fields if f.startswith(b"admin:")}
+
+
 def is_refused(sim: SlackSim, who: str) -> bool:
     reply = sim.slash_command(who, f"CGEN{sim.slack.team_id}", "admin list")
     assert reply.status == 200
     return REFUSED in reply.json()["text"]
+
+
+def dm_texts(team: SlackStandIn, who: str, needle: str, timeout: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dm = team.dm_of(who)
+        found = [c.params.get("text", "") for c in team.calls_to("chat.postMessage")
+                 if c.ok and dm and c.params.get("channel") == dm
+                 and needle in c.params.get("text", "")]
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no DM to {who} saying {needle!r}")
+
+
+def test_only_the_first_install_makes_its_installer_an_admin(fresh, oauth_bot, redis_sync):
+    """Of two first installs at once exactly one installer becomes an admin; installing
+    again makes a plain member nothing (she cannot list or revoke secrets, and is told
+    so), while a workspace admin who installs again is added to the admin list."""
+    gamma, sim = fresh("T0GAMMA")
+    ann, mel, wade = user(gamma, "ANN"), user(gamma, "MEL"), user(gamma, "WADE")
+    pending = [(start_install(oauth_bot), gamma.approve_install(who, redirect_uri=REDIRECT))
+               for who in (ann, mel)]
+    with ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda p: finish_install(oauth_bot, p[1], *p[0]), pending))
+    assert [status for status, _ in pages] == [200, 200], pages
+    first = admins_in_redis(redis_sync, gamma)
+    assert len(first) == 1, first
+    [winner] = first
+    loser = mel if winner == ann else ann
+    assert not is_refused(sim, winner)
+    assert is_refused(sim, loser)
+    dm_texts(gamma, winner, "You are its first admin")
+    dm_texts(gamma, loser, "does not make you one of its admins")
+
+    install(oauth_bot, gamma, loser)  # again, alone this time
+    assert is_refused(sim, loser)
+    assert admins_in_redis(redis_sync, gamma) == {winner}
+    install(oauth_bot, gamma, wade)
+    assert admins_in_redis(redis_sync, gamma) == {winner, wade}
+    dm_texts(gamma, wade, "You are one of its admins")
+
+
+def test_moving_the_audit_channel_is_said_in_the_old_channel_too(fresh, oauth_bot):
+    """An admin who moves the audit channel cannot do it quietly: the old channel is told
+    where the events went, and the new one gets the audit line of the move."""
+    delta, sim = fresh("T0DELTA")
+    ann, old, new = user(delta, "ANN"), "COLDT0DELTA", "CNEWT0DELTA"
+    install(oauth_bot, delta, ann)
+    for channel in (old, new):
+        assert sim.slash_command(ann, "CGENT0DELTA",
+                                 f"admin channel <#{channel}|x>").status == 200
+        delta.wait_for("response_url", where=lambda c, ch=channel: f"<#{ch}>" in json.dumps(
+            c.params) and "now go to" in json.dumps(c.params))
+    told = wait_audit(delta, old, "moved share-secret's audit events")
+    assert f"<#{new}>" in told[0].params["text"]
+    assert f"<@{ann}>" in told[0].params["text"]
+    wait_audit(delta, new, f"audit channel moved from {old} to {new}")
+
+
+def test_uninstalling_forgets_the_workspace_settings_and_admins(fresh, oauth_bot, redis_sync):
+    """app_uninstalled deletes the workspace's audit channel and admins: the next install
+    is a first install, whose installer is the only admin."""
+    eps, sim = fresh("T0EPS")
+    ann, mel = user(eps, "ANN"), user(eps, "MEL")
+    install(oauth_bot, eps, ann)
+    assert sim.slash_command(ann, "CGENT0EPS", "admin channel <#COLDT0EPS|x>").status == 200
+    eps.wait_for("response_url", where=lambda c: "<#COLDT0EPS>" in json.dumps(c.params)
+                 and "now go to" in json.dumps(c.params))
+    settings_key = f"{PREFIX}:team-settings:T0EPS"
+    assert redis_sync.hget(settings_key, "audit_channel") == b"COLDT0EPS"
+
+    eps.uninstall()
+    assert sim.post(uninstalled_event(eps), content_type="application/json").status == 200
+    deadline = time.monotonic() + 5
+    while redis_sync.exists(settings_key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not redis_sync.exists(settings_key)
+
+    install(oauth_bot, eps, mel)
+    assert admins_in_redis(redis_sync, eps) == {mel}
+    assert redis_sync.hget(settings_key, "audit_channel") is None
+    assert is_refused(sim, ann)
+    assert not is_refused(sim, mel)
 
 
 def test_a_guest_who_administers_another_workspace_is_no_admin_here(fresh, oauth_bot):

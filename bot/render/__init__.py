@@ -61,8 +61,10 @@ from bot.render.workspace import (
     admin_added_notice,
     admin_removed_notice,
     audit_channel_hello,
+    audit_channel_moved,
     channel_refused_notice,
     channel_set_notice,
+    reinstall_message,
     welcome_message,
 )
 
@@ -83,6 +85,7 @@ __all__ = [
     "admin_removed_notice",
     "audit_batch",
     "audit_channel_hello",
+    "audit_channel_moved",
     "audit_line",
     "audit_message",
     "channel_refused_notice",
@@ -101,6 +104,7 @@ __all__ = [
     "opening_modal",
     "parse_retry_value",
     "passphrase_modal",
+    "reinstall_message",
     "reminder_notice",
     "request_message",
     "reveal_failed_modal",

@@ -23,6 +23,19 @@ def welcome_message(installer: str) -> Message:
         + SETTINGS_USAGE)
 
 
+def reinstall_message(installer: str, *, admin: bool) -> Message:
+    """The DM to whoever installed the app after its first install: whether that made
+    them an admin here."""
+    if admin:
+        return notice(f":wave: Thanks for installing share-secret again, <@{installer}>. "
+                      "You are one of its admins in this workspace.\n" + SETTINGS_USAGE)
+    return notice(
+        f":wave: Thanks for installing share-secret, <@{installer}>. Installing it does "
+        "not make you one of its admins here: only a workspace's first install does, or "
+        "being a workspace admin or owner. An admin can add you "
+        "(`/share-secret admin add @you`).")
+
+
 def channel_set_notice(channel: str) -> str:
     return f":white_check_mark: Audit events of this workspace now go to <#{channel}>."
 
@@ -32,9 +45,16 @@ def channel_refused_notice(channel: str, reason: str) -> str:
             "(`/invite @share-secret`), then try again. Nothing was changed.")
 
 
-def audit_channel_hello(admin: str) -> Message:
+def audit_channel_hello(admin: str, previous: str | None = None) -> Message:
+    moved = f" (until now they went to <#{previous}>)" if previous else ""
     return notice(f":gear: <@{admin}> chose this channel for share-secret's audit events "
-                  "of this workspace.")
+                  f"of this workspace{moved}.")
+
+
+def audit_channel_moved(admin: str, channel: str) -> Message:
+    """Said in the channel audit events leave, so its readers know where they went."""
+    return notice(f":gear: <@{admin}> moved share-secret's audit events of this workspace "
+                  f"to <#{channel}>. From now on they are posted there, not here.")
 
 
 def admin_added_notice(user: str) -> str:
