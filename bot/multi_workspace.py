@@ -4,7 +4,7 @@ Assembled by bot.runtime when SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set (inste
 SLACK_BOT_TOKEN). Installations live in Redis (tokens encrypted with the key ring); OAuth
 states are signed, and only a used one is marked in Redis; each workspace has its own
 audit channel and admins; Bolt looks up the token of the workspace every request comes
-from.
+from. Org-wide (Enterprise Grid) installs are refused.
 """
 
 from __future__ import annotations
@@ -22,8 +22,11 @@ from slack_bolt.oauth.async_callback_options import (
     AsyncFailureArgs,
     AsyncSuccessArgs,
 )
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
@@ -110,7 +113,9 @@ def build(settings: Settings, *, redis: RedisClient, keyring: KeyRing,
         workspaces=InstalledWorkspaces(installations, team_settings, make_client=make_client),
         # A workspace's admins and owners, and its own list (the installer first).
         admins=Admins((), include_workspace_admins=True, team_admins=team_admins),
-        bolt_options={"oauth_settings": oauth_settings, "authorize": authorize})
+        bolt_options={"oauth_flow": _WorkspaceInstallsOnly(
+            client=client, logger=logging.getLogger("slack_bolt"), settings=oauth_settings),
+            "authorize": authorize})
 
 
 def register_uninstall(app: AsyncApp, logger: logging.Logger,
@@ -141,6 +146,18 @@ def register_uninstall(app: AsyncApp, logger: logging.Logger,
     app.event("tokens_revoked")(on_tokens_revoked)
 
 
+class _WorkspaceInstallsOnly(AsyncOAuthFlow):
+    """Bolt's install flow, except that an org-wide (Enterprise Grid) install is not
+    stored: admins, settings and tokens are kept per workspace (team id), while such an
+    install is keyed by the organisation. The success hook then refuses it."""
+
+    async def store_installation(self, request: AsyncBoltRequest,
+                                 installation: Installation) -> None:
+        if installation.is_enterprise_install:
+            return
+        await super().store_installation(request, installation)
+
+
 class _InstallHooks:
     """What happens when an install completes: a workspace's first installer becomes its
     first share-secret admin, a later one only if Slack says they administer or own the
@@ -157,6 +174,13 @@ class _InstallHooks:
 
     async def success(self, args: AsyncSuccessArgs) -> BoltResponse:
         installation = args.installation
+        if installation.is_enterprise_install:
+            self._logger.warning("an org-wide install of %s was refused",
+                                 installation.enterprise_id)
+            return BoltResponse(status=400, body=render.org_wide_refused_page(
+                args.settings.install_path), headers={
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Set-Cookie": args.settings.state_utils.build_set_cookie_for_deletion()})
         team, installer = installation.team_id or "", installation.user_id or ""
         client = self._make_client(installation.bot_token) if installation.bot_token else None
         role = await self._installer_role(client, team, installer)

@@ -422,3 +422,18 @@ def test_the_install_page_writes_nothing_and_a_state_is_good_once(fresh, oauth_b
     marks = list(redis_sync.scan_iter(f"{PREFIX}:oauth-state:*"))
     assert len(marks) == 1
     assert 0 < redis_sync.ttl(marks[0]) <= 600
+
+
+def test_an_org_wide_install_is_refused(fresh, oauth_bot, redis_sync):
+    """An Enterprise Grid org-wide install (keyed by the organisation, while requests name
+    workspaces) is refused with a page saying why; nothing is stored, nobody is made an
+    admin."""
+    theta, _ = fresh("T0THETA")
+    state, cookie = start_install(oauth_bot)
+    code = theta.approve_install(user(theta, "ANN"), redirect_uri=REDIRECT, org_wide="E0GRID")
+    status, page = finish_install(oauth_bot, code, state, cookie)
+    assert status == 400, page
+    assert "Enterprise Grid organisation" in page
+    assert "Nothing was installed" in page
+    assert not list(redis_sync.scan_iter(f"{PREFIX}:install:*"))
+    assert not list(redis_sync.scan_iter(f"{PREFIX}:team-settings:*"))

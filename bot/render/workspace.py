@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from bot.render.blocks import Message, notice
 
 SETTINGS_USAGE = ("Workspace settings: `/share-secret admin channel #channel` (where audit "
@@ -34,6 +36,22 @@ def reinstall_message(installer: str, *, admin: bool) -> Message:
         "not make you one of its admins here: only a workspace's first install does, or "
         "being a workspace admin or owner. An admin can add you "
         "(`/share-secret admin add @you`).")
+
+
+ORG_WIDE_REFUSED = (
+    "share-secret can't be installed for a whole Enterprise Grid organisation: its admins, "
+    "audit channel and tokens are kept per workspace. Nothing was installed. Install it "
+    "in each workspace instead (choose a workspace, not the organisation, on Slack's "
+    "install page), and remove the organisation-wide app in Slack's admin settings.")
+
+
+def org_wide_refused_page(install_path: str) -> str:
+    """The browser page of a refused org-wide install (no user input in it)."""
+    return ("<html><head><title>share-secret</title></head><body style=\"padding: 10px 15px; "
+            "font-family: verdana; text-align: center;\"><h2>Not installed</h2>"
+            f"<p>{html.escape(ORG_WIDE_REFUSED)}</p>"
+            f"<p><a href=\"{html.escape(install_path)}\">Install in a workspace</a></p>"
+            "</body></html>")
 
 
 def channel_set_notice(channel: str) -> str:
