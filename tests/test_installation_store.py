@@ -133,3 +133,25 @@ def test_states_are_checked_under_the_key_they_name():
                       (StaticKeyRing([old]), 1000 - oauth_state.SKEW_SECONDS - 1)]:
         with pytest.raises(InvalidToken):
             oauth_state.verify(before, ring, now=now)
+
+
+async def test_of_many_installs_at_once_exactly_one_is_the_first(redis_url, redis_sync):
+    """The first install is decided in Redis in one step: of twenty at once, one makes its
+    installer an admin; after the workspace forgets its settings (uninstall), the next
+    install is first again."""
+    from bot.storage.team_settings import TeamSettingsStore
+
+    client = connect(redis_url)
+    settings = TeamSettingsStore(client, keys=KeySpace("ss"))
+    users = [f"U{n:02d}" for n in range(20)]
+    firsts = await asyncio.gather(*(settings.first_install("T1", u) for u in users))
+    assert firsts.count(True) == 1
+    winner = users[firsts.index(True)]
+    assert (await settings.get("T1")).admins == {winner}
+    await settings.remove_admin("T1", winner)
+    assert not await settings.first_install("T1", "U99")  # no admin left, still installed
+    await settings.forget("T1")
+    assert redis_sync.exists("ss:team-settings:T1") == 0
+    assert await settings.first_install("T1", "U99")
+    assert (await settings.get("T1")).admins == {"U99"}
+    await client.aclose()
