@@ -1,4 +1,5 @@
-"""Who is an admin: the ADMIN_USER_IDS, and optionally the workspace's admins and owners.
+"""Who is an admin: the ADMIN_USER_IDS, and optionally the workspace's admins and owners
+(of that workspace: users.info must give the request's team_id, and no is_stranger).
 With several workspaces (OAuth), each workspace's own list instead of ADMIN_USER_IDS."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -17,8 +19,29 @@ CACHE_SECONDS = 300
 CHECK_SECONDS = 1.0  # runs before Slack is answered: never near its 3 s
 
 
+def is_workspace_admin(user: dict[str, Any], team_id: str) -> bool:
+    """Whether users.info's `user` is an admin or owner of `team_id` itself. Its flags
+    speak of the person's own workspace: a Slack Connect guest who administers theirs
+    (another team_id, or is_stranger) is nobody special in this one."""
+    if user.get("is_stranger") or user.get("team_id") != team_id or not team_id:
+        return False
+    return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
+
+
 class CannotVerify(Exception):
     """Slack could not say in time whether this person is a workspace admin."""
+
+
+async def workspace_admin(client: AsyncWebClient, *, team_id: str, user_id: str) -> bool:
+    """Whether users.info, asked now, says `user_id` administers or owns `team_id`.
+    Raises CannotVerify when Slack does not answer within CHECK_SECONDS."""
+    quick = without_retries(client, timeout=CHECK_SECONDS)
+    try:
+        async with asyncio.timeout(CHECK_SECONDS):
+            user = (await quick.users_info(user=user_id))["user"]
+    except _CHECK_FAILURES:
+        raise CannotVerify from None
+    return is_workspace_admin(user if isinstance(user, dict) else {}, team_id)
 
 
 class Admins:
@@ -45,14 +68,7 @@ class Admins:
         cached = self._roles.get((team_id, user_id))
         if cached and cached[1] > self._clock():
             return cached[0]
-        quick = without_retries(client, timeout=CHECK_SECONDS)
-        try:
-            async with asyncio.timeout(CHECK_SECONDS):
-                user = (await quick.users_info(user=user_id))["user"]
-        except _CHECK_FAILURES:
-            raise CannotVerify from None
-        verdict = bool(user.get("is_admin") or user.get("is_owner")
-                       or user.get("is_primary_owner"))
+        verdict = await workspace_admin(client, team_id=team_id, user_id=user_id)
         if len(self._roles) > 10_000:
             self._roles.clear()
         self._roles[(team_id, user_id)] = (verdict, self._clock() + CACHE_SECONDS)

@@ -1,13 +1,15 @@
 """Several workspaces on one deployment: Slack's OAuth install flow and what it needs.
 
 Assembled by bot.runtime when SLACK_CLIENT_ID/SLACK_CLIENT_SECRET are set (instead of
-SLACK_BOT_TOKEN). Installations and OAuth states live in Redis (tokens encrypted with
-the key ring); each workspace has its own audit channel and admins; Bolt looks up the
-token of the workspace every request comes from.
+SLACK_BOT_TOKEN). Installations live in Redis (tokens encrypted with the key ring); OAuth
+states are signed, and only a used one is marked in Redis; each workspace has its own
+audit channel and admins; Bolt looks up the token of the workspace every request comes
+from. Org-wide (Enterprise Grid) installs are refused.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,12 +22,15 @@ from slack_bolt.oauth.async_callback_options import (
     AsyncFailureArgs,
     AsyncSuccessArgs,
 )
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
+from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.admins import Admins
+from bot.admins import Admins, CannotVerify, workspace_admin
 from bot.audit import AuditLog
 from bot.config import Settings
 from bot.crypto import KeyRing
@@ -40,6 +45,23 @@ from bot.workspaces import InstalledWorkspaces
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+class Installer(enum.Enum):
+    """Where whoever completed an install stands; the value is the audit event's detail."""
+
+    FIRST = "share-secret installed; the installer is its first admin"
+    ADMIN = "share-secret installed again by one of its admins"
+    WORKSPACE_ADMIN = ("share-secret installed again by a workspace admin or owner: now a "
+                       "share-secret admin")
+    MEMBER = "share-secret installed again by someone who is not an admin: not made one"
+    UNVERIFIED = ("share-secret installed again; Slack could not say whether the installer "
+                  "is a workspace admin: not made an admin")
+    UNRECORDED = "share-secret installed; the installer's role could not be stored"
+
+    @property
+    def is_admin(self) -> bool:
+        return self in (Installer.FIRST, Installer.ADMIN, Installer.WORKSPACE_ADMIN)
 
 
 @dataclass(frozen=True)
@@ -73,7 +95,7 @@ def build(settings: Settings, *, redis: RedisClient, keyring: KeyRing,
         scopes=list(settings.slack_scopes), user_scopes=[],
         redirect_uri=settings.slack_redirect_uri, install_path=INSTALL_PATH,
         redirect_uri_path=REDIRECT_PATH, installation_store=installations,
-        state_store=RedisOAuthStateStore(redis, keys=keys),
+        state_store=RedisOAuthStateStore(redis, keys=keys, keyring=keyring, clock=clock),
         callback_options=AsyncCallbackOptions(success=hooks.success, failure=hooks.failure),
         logger=logging.getLogger("slack_bolt"))
     # Bolt's default asks auth.test on every request; the answer for a token does not
@@ -91,11 +113,16 @@ def build(settings: Settings, *, redis: RedisClient, keyring: KeyRing,
         workspaces=InstalledWorkspaces(installations, team_settings, make_client=make_client),
         # A workspace's admins and owners, and its own list (the installer first).
         admins=Admins((), include_workspace_admins=True, team_admins=team_admins),
-        bolt_options={"oauth_settings": oauth_settings, "authorize": authorize})
+        bolt_options={"oauth_flow": _WorkspaceInstallsOnly(
+            client=client, logger=logging.getLogger("slack_bolt"), settings=oauth_settings),
+            "authorize": authorize})
 
 
-def register_uninstall(app: AsyncApp, logger: logging.Logger) -> None:
-    """Forget a workspace's tokens when it removes the app or revokes them."""
+def register_uninstall(app: AsyncApp, logger: logging.Logger,
+                       team_settings: TeamSettingsStore | None = None) -> None:
+    """Forget a workspace's tokens when it removes the app or revokes them; when it
+    removes the app, its settings too (audit channel, admins), so that its next install
+    is a first install again."""
     if app.installation_store is None:
         return
     uninstalled = app.default_app_uninstalled_event_listener()
@@ -103,10 +130,14 @@ def register_uninstall(app: AsyncApp, logger: logging.Logger) -> None:
 
     async def on_uninstalled(context: AsyncBoltContext) -> None:
         await uninstalled(context=context)
-        logger.info("share-secret was uninstalled from %s: its installation is deleted",
-                    context.team_id or context.enterprise_id)
+        if team_settings is not None and context.team_id:
+            await team_settings.forget(context.team_id)
+        logger.info("share-secret was uninstalled from %s: its installation and settings "
+                    "are deleted", context.team_id or context.enterprise_id)
 
     async def on_tokens_revoked(event: dict[str, Any], context: AsyncBoltContext) -> None:
+        # Settings stay: revoking a token is not removing the app (Slack sends
+        # app_uninstalled for that), and a reinstall then is no first install.
         await revoked(event=event, context=context)
         logger.info("tokens of %s were revoked: deleted", context.team_id or
                     context.enterprise_id)
@@ -115,9 +146,22 @@ def register_uninstall(app: AsyncApp, logger: logging.Logger) -> None:
     app.event("tokens_revoked")(on_tokens_revoked)
 
 
+class _WorkspaceInstallsOnly(AsyncOAuthFlow):
+    """Bolt's install flow, except that an org-wide (Enterprise Grid) install is not
+    stored: admins, settings and tokens are kept per workspace (team id), while such an
+    install is keyed by the organisation. The success hook then refuses it."""
+
+    async def store_installation(self, request: AsyncBoltRequest,
+                                 installation: Installation) -> None:
+        if installation.is_enterprise_install:
+            return
+        await super().store_installation(request, installation)
+
+
 class _InstallHooks:
-    """What happens when an install completes: the installer becomes the workspace's first
-    share-secret admin, the install is audited, and the installer is told what to do next."""
+    """What happens when an install completes: a workspace's first installer becomes its
+    first share-secret admin, a later one only if Slack says they administer or own the
+    workspace; the install is audited, and the installer is told where they stand."""
 
     def __init__(self, team_settings: TeamSettingsStore, *, audit: AuditLog,
                  make_client: Callable[[str], AsyncWebClient], logger: logging.Logger,
@@ -130,20 +174,43 @@ class _InstallHooks:
 
     async def success(self, args: AsyncSuccessArgs) -> BoltResponse:
         installation = args.installation
-        team = installation.team_id or installation.enterprise_id or ""
-        installer = installation.user_id
-        try:
-            await self._settings.add_admin(team, installer)
-        except StorageUnavailable:
-            self._logger.warning("could not record the installer of %s as an admin", team)
+        if installation.is_enterprise_install:
+            self._logger.warning("an org-wide install of %s was refused",
+                                 installation.enterprise_id)
+            return BoltResponse(status=400, body=render.org_wide_refused_page(
+                args.settings.install_path), headers={
+                    "Content-Type": "text/html; charset=utf-8",
+                    "Set-Cookie": args.settings.state_utils.build_set_cookie_for_deletion()})
+        team, installer = installation.team_id or "", installation.user_id or ""
+        client = self._make_client(installation.bot_token) if installation.bot_token else None
+        role = await self._installer_role(client, team, installer)
         await self._audit.record(AuditEvent(
             AuditAction.SETTINGS_CHANGED, at=self._clock(), actor=installer, team_id=team,
-            detail="share-secret installed; the installer is an admin"))
-        self._logger.info("share-secret was installed in %s", team)
-        if installation.bot_token:
-            await Delivery(self._make_client(installation.bot_token),
-                           logger=self._logger).dm(installer, render.welcome_message(installer))
+            detail=role.value))
+        self._logger.info("share-secret was installed in %s (%s)", team, role.name.lower())
+        if client is not None:
+            await Delivery(client, logger=self._logger).dm(
+                installer, render.welcome_message(installer) if role is Installer.FIRST
+                else render.reinstall_message(installer, admin=role.is_admin))
         return await args.default.success(args)
+
+    async def _installer_role(self, client: AsyncWebClient | None, team: str,
+                              installer: str) -> Installer:
+        try:
+            if await self._settings.first_install(team, installer):
+                return Installer.FIRST
+            if installer in (await self._settings.get(team)).admins:
+                return Installer.ADMIN
+            if client is None or not await workspace_admin(client, team_id=team,
+                                                            user_id=installer):
+                return Installer.MEMBER
+            await self._settings.add_admin(team, installer)
+            return Installer.WORKSPACE_ADMIN
+        except StorageUnavailable:
+            self._logger.warning("could not record the installer of %s", team)
+            return Installer.UNRECORDED
+        except CannotVerify:
+            return Installer.UNVERIFIED
 
     async def failure(self, args: AsyncFailureArgs) -> BoltResponse:
         # Bolt's page names the reason ("invalid_state: The state parameter is no longer

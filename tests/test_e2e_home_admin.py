@@ -201,8 +201,13 @@ def test_admin_commands_list_revoke_audit(sim, slack):
 
 
 def test_workspace_admins_count_when_enabled(slack):
-    """With ADMINS_INCLUDE_WORKSPACE_ADMINS, users.info's admins and owners are admins."""
+    """With ADMINS_INCLUDE_WORKSPACE_ADMINS, users.info's admins and owners are admins,
+    of this workspace only: not a Slack Connect guest who administers their own, nor a
+    stranger."""
     people(slack)
+    slack.add_user("U0GUEST", "guest", team_id="T0ELSEWHERE", is_admin=True)
+    slack.add_user("U0STRANGE", "strange", team_id="T0ELSEWHERE", is_owner=True,
+                   is_stranger=True)
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)
     on = Admins((ADMIN,), include_workspace_admins=True, clock=time.monotonic)
     off = Admins((ADMIN,), include_workspace_admins=False)
@@ -211,8 +216,10 @@ def test_workspace_admins_count_when_enabled(slack):
         return [await on.is_admin(client, team_id="T0ACME", user_id=BOSS),
                 await on.is_admin(client, team_id="T0ACME", user_id=BOB),
                 await off.is_admin(client, team_id="T0ACME", user_id=BOSS),
-                await off.is_admin(client, team_id="T0ACME", user_id=ADMIN)]
-    assert asyncio.run(check()) == [True, False, False, True]
+                await off.is_admin(client, team_id="T0ACME", user_id=ADMIN),
+                await on.is_admin(client, team_id="T0ACME", user_id="U0GUEST"),
+                await on.is_admin(client, team_id="T0ACME", user_id="U0STRANGE")]
+    assert asyncio.run(check()) == [True, False, False, True, False, False]
     lookups = len(slack.calls_to("users.info"))
     assert asyncio.run(on.is_admin(client, team_id="T0ACME", user_id=BOSS))
     assert len(slack.calls_to("users.info")) == lookups  # cached

@@ -8,6 +8,7 @@ import http.client
 import json
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -240,3 +241,199 @@ def test_two_workspaces_install_share_reveal_audit_and_never_cross(teams, oauth_
     assert not [k for k in redis_sync.scan_iter(f"{PREFIX}:install:{{T-T0BETA}}*")]
     assert redis_sync.exists(f"{PREFIX}:install:{{T-T0ACME}}:bot")
     share_and_reveal(sim_a, A_ALICE, A_BOB, A_GENERAL, "still-works-after-beta-left")
+
+
+# -- who becomes an admin, and what an install may write (issue 13: 1, 9, 10) ---------
+
+REFUSED = "Only share-secret admins can do that"
+
+
+def new_workspace(slack: SlackStandIn, bot: BotProcess, team_id: str, *,
+                  users: dict[str, dict] | None = None) -> tuple[SlackStandIn, SlackSim]:
+    """A workspace of its own for one test (the app not yet installed): ann and mel are
+    plain members, wade a workspace admin; #general, #audit-old and #audit-new."""
+    domain = team_id.lower()
+    team = slack.add_workspace(team_id, domain, bot_user_id=f"UB{team_id}",
+                               bot_id=f"B{team_id}")
+    people = {"ANN": {}, "MEL": {}, "WADE": {"is_admin": True}, **(users or {})}
+    for name, extra in people.items():
+        team.add_user(f"U{name}{team_id}", name.lower(), **extra)
+    members = [f"U{name}{team_id}" for name in people]
+    team.add_channel(f"CGEN{team_id}", "general", members=members)
+    team.add_channel(f"COLD{team_id}", "audit-old", members=members[:1])
+    team.add_channel(f"CNEW{team_id}", "audit-new", members=members[:1])
+    return team, SlackSim(bot=bot, slack=team, signing_secret=SIGNING_SECRET,
+                          team_domain=domain)
+
+
+@pytest.fixture
+def fresh(teams, oauth_bot, redis_sync):
+    """new_workspace on the module's stand-in and bot; Redis flushed around the test."""
+    return lambda team_id, **kw: new_workspace(teams[0], oauth_bot, team_id, **kw)
+
+
+def user(team: SlackStandIn, name: str) -> str:
+    return f"U{name}{team.team_id}"
+
+
+def admins_in_redis(redis_sync, team: SlackStandIn) -> set[str]:
+    fields = redis_sync.hkeys(f"{PREFIX}:team-settings:{team.team_id}")
+    return {f.decode()[len("admin:"):] for f in fields if f.startswith(b"admin:")}
+
+
+def is_refused(sim: SlackSim, who: str) -> bool:
+    reply = sim.slash_command(who, f"CGEN{sim.slack.team_id}", "admin list")
+    assert reply.status == 200
+    return REFUSED in reply.json()["text"]
+
+
+def dm_texts(team: SlackStandIn, who: str, needle: str, timeout: float = 5.0) -> list[str]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        dm = team.dm_of(who)
+        found = [c.params.get("text", "") for c in team.calls_to("chat.postMessage")
+                 if c.ok and dm and c.params.get("channel") == dm
+                 and needle in c.params.get("text", "")]
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no DM to {who} saying {needle!r}")
+
+
+def test_only_the_first_install_makes_its_installer_an_admin(fresh, oauth_bot, redis_sync):
+    """Of two first installs at once exactly one installer becomes an admin; installing
+    again makes a plain member nothing (she cannot list or revoke secrets, and is told
+    so), while a workspace admin who installs again is added to the admin list."""
+    gamma, sim = fresh("T0GAMMA")
+    ann, mel, wade = user(gamma, "ANN"), user(gamma, "MEL"), user(gamma, "WADE")
+    pending = [(start_install(oauth_bot), gamma.approve_install(who, redirect_uri=REDIRECT))
+               for who in (ann, mel)]
+    with ThreadPoolExecutor(2) as pool:
+        pages = list(pool.map(lambda p: finish_install(oauth_bot, p[1], *p[0]), pending))
+    assert [status for status, _ in pages] == [200, 200], pages
+    first = admins_in_redis(redis_sync, gamma)
+    assert len(first) == 1, first
+    [winner] = first
+    loser = mel if winner == ann else ann
+    assert not is_refused(sim, winner)
+    assert is_refused(sim, loser)
+    dm_texts(gamma, winner, "You are its first admin")
+    dm_texts(gamma, loser, "does not make you one of its admins")
+
+    install(oauth_bot, gamma, loser)  # again, alone this time
+    assert is_refused(sim, loser)
+    assert admins_in_redis(redis_sync, gamma) == {winner}
+    install(oauth_bot, gamma, wade)
+    assert admins_in_redis(redis_sync, gamma) == {winner, wade}
+    dm_texts(gamma, wade, "You are one of its admins")
+
+
+def test_moving_the_audit_channel_is_said_in_the_old_channel_too(fresh, oauth_bot):
+    """An admin who moves the audit channel cannot do it quietly: the old channel is told
+    where the events went, and the new one gets the audit line of the move."""
+    delta, sim = fresh("T0DELTA")
+    ann, old, new = user(delta, "ANN"), "COLDT0DELTA", "CNEWT0DELTA"
+    install(oauth_bot, delta, ann)
+    for channel in (old, new):
+        assert sim.slash_command(ann, "CGENT0DELTA",
+                                 f"admin channel <#{channel}|x>").status == 200
+        delta.wait_for("response_url", where=lambda c, ch=channel: f"<#{ch}>" in json.dumps(
+            c.params) and "now go to" in json.dumps(c.params))
+    told = wait_audit(delta, old, "moved share-secret's audit events")
+    assert f"<#{new}>" in told[0].params["text"]
+    assert f"<@{ann}>" in told[0].params["text"]
+    wait_audit(delta, new, f"audit channel moved from {old} to {new}")
+
+
+def test_uninstalling_forgets_the_workspace_settings_and_admins(fresh, oauth_bot, redis_sync):
+    """app_uninstalled deletes the workspace's audit channel and admins: the next install
+    is a first install, whose installer is the only admin."""
+    eps, sim = fresh("T0EPS")
+    ann, mel = user(eps, "ANN"), user(eps, "MEL")
+    install(oauth_bot, eps, ann)
+    assert sim.slash_command(ann, "CGENT0EPS", "admin channel <#COLDT0EPS|x>").status == 200
+    eps.wait_for("response_url", where=lambda c: "<#COLDT0EPS>" in json.dumps(c.params)
+                 and "now go to" in json.dumps(c.params))
+    settings_key = f"{PREFIX}:team-settings:T0EPS"
+    assert redis_sync.hget(settings_key, "audit_channel") == b"COLDT0EPS"
+
+    eps.uninstall()
+    assert sim.post(uninstalled_event(eps), content_type="application/json").status == 200
+    deadline = time.monotonic() + 5
+    while redis_sync.exists(settings_key) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not redis_sync.exists(settings_key)
+
+    install(oauth_bot, eps, mel)
+    assert admins_in_redis(redis_sync, eps) == {mel}
+    assert redis_sync.hget(settings_key, "audit_channel") is None
+    assert is_refused(sim, ann)
+    assert not is_refused(sim, mel)
+
+
+def test_a_guest_who_administers_another_workspace_is_no_admin_here(fresh, oauth_bot):
+    """users.info's is_admin / is_owner count only for the request's own team: a Slack
+    Connect guest who administers their own workspace, or a stranger, is refused."""
+    zeta, sim = fresh("T0ZETA", users={
+        "GUEST": {"team_id": "T0ELSEWHERE", "is_admin": True},
+        "STRANGE": {"team_id": "T0ELSEWHERE", "is_owner": True, "is_stranger": True}})
+    install(oauth_bot, zeta, user(zeta, "ANN"))
+    assert is_refused(sim, user(zeta, "GUEST"))
+    assert is_refused(sim, user(zeta, "STRANGE"))
+    assert is_refused(sim, user(zeta, "MEL"))
+    assert not is_refused(sim, user(zeta, "WADE"))  # an admin of this very workspace
+
+
+def test_the_install_page_writes_nothing_and_a_state_is_good_once(fresh, oauth_bot,
+                                                                   redis_sync):
+    """Anonymous visits of /slack/install write no Redis key; a callback's state must be
+    genuine (a tampered or 10-minute-old one is refused) and is good once."""
+    from bot.crypto import StaticKeyRing, oauth_state, parse_keys
+
+    eta, _ = fresh("T0ETA")
+    ann = user(eta, "ANN")
+    # The audit outbox's lease and cursor come and go on their own schedule.
+    def written() -> set[bytes]:
+        return {k for k in redis_sync.scan_iter() if b"{audit}" not in k}
+
+    before = written()
+    states = [start_install(oauth_bot) for _ in range(60)]
+    assert written() == before
+    assert len({s for s, _ in states}) == 60
+
+    keyring = StaticKeyRing(parse_keys(TEST_KEYS))
+    key_id, at, nonce, mac = states[0][0].split(".")
+    tampered = f"{key_id}.{int(at) + 1}.{nonce}.{mac}"
+    stale = oauth_state.issue(keyring, now=time.time() - 601)
+    for bad in (tampered, stale):
+        code = eta.approve_install(ann, redirect_uri=REDIRECT)
+        status, page = finish_install(oauth_bot, code, bad, f"slack-app-oauth-state={bad}")
+        assert status == 401, page
+        assert "invalid_state" in page
+    assert written() == before  # refused callbacks write nothing either
+
+    state, cookie = states[1]
+    assert finish_install(oauth_bot, eta.approve_install(ann, redirect_uri=REDIRECT),
+                          state, cookie)[0] == 200
+    status, page = finish_install(oauth_bot, eta.approve_install(ann, redirect_uri=REDIRECT),
+                                  state, cookie)
+    assert status == 401
+    assert "invalid_state" in page
+    marks = list(redis_sync.scan_iter(f"{PREFIX}:oauth-state:*"))
+    assert len(marks) == 1
+    assert 0 < redis_sync.ttl(marks[0]) <= 600
+
+
+def test_an_org_wide_install_is_refused(fresh, oauth_bot, redis_sync):
+    """An Enterprise Grid org-wide install (keyed by the organisation, while requests name
+    workspaces) is refused with a page saying why; nothing is stored, nobody is made an
+    admin."""
+    theta, _ = fresh("T0THETA")
+    state, cookie = start_install(oauth_bot)
+    code = theta.approve_install(user(theta, "ANN"), redirect_uri=REDIRECT, org_wide="E0GRID")
+    status, page = finish_install(oauth_bot, code, state, cookie)
+    assert status == 400, page
+    assert "Enterprise Grid organisation" in page
+    assert "Nothing was installed" in page
+    assert not list(redis_sync.scan_iter(f"{PREFIX}:install:*"))
+    assert not list(redis_sync.scan_iter(f"{PREFIX}:team-settings:*"))

@@ -20,11 +20,24 @@ def installation(team: str | None, user: str, token: str, **extra) -> Installati
                         bot_scopes="commands,chat:write", user_id=user, **extra)
 
 
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 @pytest.fixture
-async def stores(redis_url, redis_sync, keyring):
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def stores(redis_url, redis_sync, keyring, clock):
     client = connect(redis_url)
     yield (RedisInstallationStore(client, keys=KeySpace("ss"), keyring=keyring),
-           RedisOAuthStateStore(client, keys=KeySpace("ss")))
+           RedisOAuthStateStore(client, keys=KeySpace("ss"), keyring=keyring, clock=clock))
     await client.aclose()
 
 
@@ -80,15 +93,65 @@ async def test_org_wide_install_belongs_to_the_organisation(stores):
     assert bot.bot_token == TOKEN_A
 
 
-async def test_a_state_is_consumed_once_even_by_racing_callbacks(stores, redis_sync):
-    """Of twenty simultaneous callbacks with one state exactly one succeeds; an unknown
-    state fails; a state expires with its TTL."""
+async def test_a_state_is_consumed_once_even_by_racing_callbacks(stores, redis_sync, clock):
+    """Issuing writes nothing; of twenty simultaneous callbacks with one state exactly one
+    succeeds, and its mark lives as long as the state would; a state never issued, one
+    tampered with, one past its 10 minutes or one under a key not in the ring fails."""
     _, states = stores
-    state = await states.async_issue()
-    assert len(state) >= 40
-    assert 590 <= redis_sync.ttl(f"ss:oauth-state:{state}") <= 600
+    issued = [await states.async_issue() for _ in range(50)]
+    assert redis_sync.dbsize() == 0
+    state = issued[0]
+    clock.now += 100
     results = await asyncio.gather(*(states.async_consume(state) for _ in range(20)))
     assert results.count(True) == 1
+    [mark] = redis_sync.keys("ss:oauth-state:*")
+    assert 490 <= redis_sync.ttl(mark) <= 500
     assert not await states.async_consume(state)
-    assert not await states.async_consume("never-issued")
-    assert not await states.async_consume("")
+    key_id, at, nonce, mac = issued[1].split(".")
+    flipped = mac[:-1] + ("A" if mac[-1] != "A" else "B")
+    for forged in ("never-issued", "", f"{key_id}.{at}.{nonce}.{flipped}",
+                   f"{key_id}.{int(at) + 1}.{nonce}.{mac}", issued[1] + "x",
+                   f"k2.{at}.{nonce}.{mac}"):
+        assert not await states.async_consume(forged), forged
+    clock.now += 501  # issued[1] is now 601 s old
+    assert not await states.async_consume(issued[1])
+    assert await states.async_consume(await states.async_issue())
+
+
+def test_states_are_checked_under_the_key_they_name():
+    """A state issued before a key rotation is still good while its key is in the ring;
+    one from another deployment (other keys) is not; a state from the future is not."""
+    from bot.crypto import MasterKey, StaticKeyRing, oauth_state
+    from bot.errors import InvalidToken
+
+    old, new = MasterKey("k1", bytes(range(32))), MasterKey("k2", bytes(32))
+    before = oauth_state.issue(StaticKeyRing([old]), now=1000)
+    stamp = oauth_state.verify(before, StaticKeyRing([new, old]), now=1500)
+    assert stamp.issued_at == 1000
+    for ring, now in [(StaticKeyRing([new]), 1500),
+                      (StaticKeyRing([MasterKey("k1", bytes(32))]), 1500),
+                      (StaticKeyRing([old]), 1000 - oauth_state.SKEW_SECONDS - 1)]:
+        with pytest.raises(InvalidToken):
+            oauth_state.verify(before, ring, now=now)
+
+
+async def test_of_many_installs_at_once_exactly_one_is_the_first(redis_url, redis_sync):
+    """The first install is decided in Redis in one step: of twenty at once, one makes its
+    installer an admin; after the workspace forgets its settings (uninstall), the next
+    install is first again."""
+    from bot.storage.team_settings import TeamSettingsStore
+
+    client = connect(redis_url)
+    settings = TeamSettingsStore(client, keys=KeySpace("ss"))
+    users = [f"U{n:02d}" for n in range(20)]
+    firsts = await asyncio.gather(*(settings.first_install("T1", u) for u in users))
+    assert firsts.count(True) == 1
+    winner = users[firsts.index(True)]
+    assert (await settings.get("T1")).admins == {winner}
+    await settings.remove_admin("T1", winner)
+    assert not await settings.first_install("T1", "U99")  # no admin left, still installed
+    await settings.forget("T1")
+    assert redis_sync.exists("ss:team-settings:T1") == 0
+    assert await settings.first_install("T1", "U99")
+    assert (await settings.get("T1")).admins == {"U99"}
+    await client.aclose()

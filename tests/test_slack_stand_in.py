@@ -516,6 +516,17 @@ def test_users_info_shape(slack, client):
     )
     assert user["is_app_user"] is False
     assert user["tz"]
+    assert "is_stranger" not in user  # present only when true
+
+
+def test_users_info_of_someone_from_another_workspace(slack, client):
+    """A Slack Connect guest carries their own team_id; a stranger also is_stranger."""
+    slack.add_user("U0GUEST", "guest", team_id="T0OTHER", is_admin=True)
+    slack.add_user("U0STRANGE", "strange", team_id="T0OTHER", is_stranger=True)
+    guest = client.users_info(user="U0GUEST")["user"]
+    assert (guest["team_id"], guest["is_admin"], "is_stranger" in guest) == (
+        "T0OTHER", True, False)
+    assert client.users_info(user="U0STRANGE")["user"]["is_stranger"] is True
 
 
 def test_users_info_knows_the_bot_slackbot_and_the_deactivated(slack, client):

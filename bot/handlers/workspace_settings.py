@@ -57,17 +57,30 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
 
 async def _set_channel(client: AsyncWebClient, deps: Deps, store: TeamSettingsStore, *,
                        team: str, user: str, channel: str, response_url: str | None) -> None:
+    previous = (await store.get(team)).audit_channel
+    previous = previous if previous != channel else None
     # A first post proves the bot may write there (a member, the channel in this
     # workspace) before the setting changes; audit events are never posted into the void.
     try:
-        await client.chat_postMessage(channel=channel, **render.audit_channel_hello(user))
+        await client.chat_postMessage(channel=channel,
+                                      **render.audit_channel_hello(user, previous))
     except SLACK_FAILURES as exc:
         await deps.post_to_response_url(response_url, render.notice(
             render.channel_refused_notice(channel, failure_reason(exc))))
         return
     await store.set_audit_channel(team, channel)
+    detail = "audit channel chosen"
+    if previous is not None:
+        # Those who watch the old channel must see the move there: events from now on,
+        # this one included, go only to the new one.
+        detail = f"audit channel moved from {previous} to {channel}"
+        try:
+            await client.chat_postMessage(channel=previous,
+                                          **render.audit_channel_moved(user, channel))
+        except SLACK_FAILURES as exc:
+            detail += f"; the previous channel could not be told ({failure_reason(exc)})"
     await deps.audit.record(AuditEvent(AuditAction.SETTINGS_CHANGED, at=deps.clock(),
                                        actor=user, team_id=team, channel=channel,
-                                       detail="audit channel chosen"))
+                                       detail=detail))
     await deps.post_to_response_url(response_url,
                                     render.notice(render.channel_set_notice(channel)))

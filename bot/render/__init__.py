@@ -57,12 +57,16 @@ from bot.render.reveal import (
 from bot.render.share import share_modal
 from bot.render.workspace import (
     ONE_WORKSPACE,
+    ORG_WIDE_REFUSED,
     SETTINGS_USAGE,
     admin_added_notice,
     admin_removed_notice,
     audit_channel_hello,
+    audit_channel_moved,
     channel_refused_notice,
     channel_set_notice,
+    org_wide_refused_page,
+    reinstall_message,
     welcome_message,
 )
 
@@ -71,6 +75,7 @@ __all__ = [
     "HELP",
     "NOT_FOUND",
     "ONE_WORKSPACE",
+    "ORG_WIDE_REFUSED",
     "RETRY_ENDED",
     "SETTINGS_USAGE",
     "STORE_DOWN",
@@ -83,6 +88,7 @@ __all__ = [
     "admin_removed_notice",
     "audit_batch",
     "audit_channel_hello",
+    "audit_channel_moved",
     "audit_line",
     "audit_message",
     "channel_refused_notice",
@@ -99,8 +105,10 @@ __all__ = [
     "not_for_you_modal",
     "notice",
     "opening_modal",
+    "org_wide_refused_page",
     "parse_retry_value",
     "passphrase_modal",
+    "reinstall_message",
     "reminder_notice",
     "request_message",
     "reveal_failed_modal",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from bot.render.blocks import Message, notice
 
 SETTINGS_USAGE = ("Workspace settings: `/share-secret admin channel #channel` (where audit "
@@ -23,6 +25,35 @@ def welcome_message(installer: str) -> Message:
         + SETTINGS_USAGE)
 
 
+def reinstall_message(installer: str, *, admin: bool) -> Message:
+    """The DM to whoever installed the app after its first install: whether that made
+    them an admin here."""
+    if admin:
+        return notice(f":wave: Thanks for installing share-secret again, <@{installer}>. "
+                      "You are one of its admins in this workspace.\n" + SETTINGS_USAGE)
+    return notice(
+        f":wave: Thanks for installing share-secret, <@{installer}>. Installing it does "
+        "not make you one of its admins here: only a workspace's first install does, or "
+        "being a workspace admin or owner. An admin can add you "
+        "(`/share-secret admin add @you`).")
+
+
+ORG_WIDE_REFUSED = (
+    "share-secret can't be installed for a whole Enterprise Grid organisation: its admins, "
+    "audit channel and tokens are kept per workspace. Nothing was installed. Install it "
+    "in each workspace instead (choose a workspace, not the organisation, on Slack's "
+    "install page), and remove the organisation-wide app in Slack's admin settings.")
+
+
+def org_wide_refused_page(install_path: str) -> str:
+    """The browser page of a refused org-wide install (no user input in it)."""
+    return ("<html><head><title>share-secret</title></head><body style=\"padding: 10px 15px; "
+            "font-family: verdana; text-align: center;\"><h2>Not installed</h2>"
+            f"<p>{html.escape(ORG_WIDE_REFUSED)}</p>"
+            f"<p><a href=\"{html.escape(install_path)}\">Install in a workspace</a></p>"
+            "</body></html>")
+
+
 def channel_set_notice(channel: str) -> str:
     return f":white_check_mark: Audit events of this workspace now go to <#{channel}>."
 
@@ -32,9 +63,16 @@ def channel_refused_notice(channel: str, reason: str) -> str:
             "(`/invite @share-secret`), then try again. Nothing was changed.")
 
 
-def audit_channel_hello(admin: str) -> Message:
+def audit_channel_hello(admin: str, previous: str | None = None) -> Message:
+    moved = f" (until now they went to <#{previous}>)" if previous else ""
     return notice(f":gear: <@{admin}> chose this channel for share-secret's audit events "
-                  "of this workspace.")
+                  f"of this workspace{moved}.")
+
+
+def audit_channel_moved(admin: str, channel: str) -> Message:
+    """Said in the channel audit events leave, so its readers know where they went."""
+    return notice(f":gear: <@{admin}> moved share-secret's audit events of this workspace "
+                  f"to <#{channel}>. From now on they are posted there, not here.")
 
 
 def admin_added_notice(user: str) -> str:

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
-import secrets
+import math
+import time
+from collections.abc import Callable
 from typing import Any
 
 from slack_sdk.oauth.installation_store import Bot, Installation
@@ -23,13 +25,14 @@ from slack_sdk.oauth.installation_store.async_installation_store import AsyncIns
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 
 from bot import crypto
+from bot.crypto import oauth_state
 from bot.errors import InvalidToken
 from bot.storage import replies
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
-STATE_SECONDS = 600  # Bolt's default; an install that takes longer starts again
+STATE_SECONDS = oauth_state.STATE_SECONDS  # an install that takes longer starts again
 
 
 def owner_of(enterprise_id: str | None, team_id: str | None,
@@ -151,32 +154,40 @@ class RedisInstallationStore(AsyncInstallationStore):
 
 
 class RedisOAuthStateStore(AsyncOAuthStateStore):
-    """OAuth `state` values: random, alive for `expiration_seconds`, usable once.
+    """OAuth `state` values: signed and dated (bot.crypto.oauth_state), so issuing one
+    writes nothing; usable once, alive for `expiration_seconds`.
 
-    Consuming is one GETDEL, so of two callbacks racing with the same state at most one
-    succeeds, across any number of bot processes.
+    Only a callback bearing a genuine, unexpired state writes: a mark named by its
+    nonce, SET NX with the state's remaining life as TTL, so of two callbacks racing
+    with one state at most one succeeds, across any number of bot processes.
     """
 
-    def __init__(self, redis: RedisClient, *, keys: KeySpace,
+    def __init__(self, redis: RedisClient, *, keys: KeySpace, keyring: crypto.KeyRing,
                  expiration_seconds: int = STATE_SECONDS,
+                 clock: Callable[[], float] = time.time,
                  logger: logging.Logger | None = None) -> None:
         self._redis = redis
         self._keys = keys
+        self._keyring = keyring
         self._seconds = expiration_seconds
+        self._clock = clock
         self._logger = logger or logging.getLogger("bot.installations")
 
     @property
     def logger(self) -> logging.Logger:
         return self._logger
 
-    @unavailable_on_redis_errors
     async def async_issue(self, *args: Any, **kwargs: Any) -> str:
-        state = secrets.token_urlsafe(32)
-        await self._redis.set(self._keys.oauth_state(state), b"1", ex=self._seconds)
-        return state
+        return oauth_state.issue(self._keyring, now=self._clock())
 
     @unavailable_on_redis_errors
     async def async_consume(self, state: str) -> bool:
-        if not state or len(state) > 128:
+        now = self._clock()
+        try:
+            stamp = oauth_state.verify(state or "", self._keyring, now=now,
+                                       lifetime=self._seconds)
+        except InvalidToken:
             return False
-        return await self._redis.getdel(self._keys.oauth_state(state)) is not None
+        alive = math.ceil(stamp.issued_at + self._seconds - now)
+        return bool(await self._redis.set(self._keys.oauth_state(stamp.nonce), b"1",
+                                          nx=True, ex=max(1, alive)))

@@ -103,9 +103,10 @@ class KeySpace:
         sealed with the key ring (key rotation re-encrypts them)."""
         return f"{self.prefix}:install:*"
 
-    def oauth_state(self, state: str) -> str:
-        """An OAuth `state` issued by /slack/install, alive until used or expired."""
-        return f"{self.prefix}:oauth-state:{state}"
+    def oauth_state(self, nonce: str) -> str:
+        """A mark that the OAuth `state` with this nonce was used (set by its callback,
+        alive as long as the state would be; /slack/install itself writes nothing)."""
+        return f"{self.prefix}:oauth-state:{nonce}"
 
     def team_settings(self, team_id: str) -> str:
         """Hash: a workspace's own settings (audit channel, admins)."""

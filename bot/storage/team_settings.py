@@ -2,7 +2,9 @@
 its audit channel and its share-secret admins, in one Redis hash per workspace.
 
 Fields: `audit_channel` -> channel id; `admin:USER` -> "1" for each admin (one field
-each, so adding and removing admins never races).
+each, so adding and removing admins never races); `installed` -> who installed first.
+The hash exists from a workspace's first install until it uninstalls, so "is this the
+first install?" is the hash's absence, decided in one step.
 """
 
 from __future__ import annotations
@@ -15,6 +17,17 @@ from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
 _ADMIN = "admin:"
+
+# KEYS[1] the workspace's settings hash; ARGV[1] the installer (may be empty)
+# -> 1 when no settings existed (the workspace's first install, or its first since it
+#    uninstalled): the install is marked and the installer is its admin; 0 when they
+#    existed (nothing is changed). Of two installs at once, exactly one gets 1.
+FIRST_INSTALL = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'installed', ARGV[1])
+if ARGV[1] ~= '' then redis.call('HSET', KEYS[1], 'admin:' .. ARGV[1], '1') end
+return 1
+"""
 
 
 @dataclass(frozen=True)
@@ -31,6 +44,7 @@ class TeamSettingsStore:
     def __init__(self, redis: RedisClient, *, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
+        self._first_install = redis.register_script(FIRST_INSTALL)
 
     @unavailable_on_redis_errors
     async def get(self, team_id: str) -> TeamSettings:
@@ -52,3 +66,15 @@ class TeamSettingsStore:
     async def remove_admin(self, team_id: str, user_id: str) -> bool:
         return bool(await self._redis.hdel(self._keys.team_settings(team_id),
                                            _ADMIN + user_id))
+
+    @unavailable_on_redis_errors
+    async def first_install(self, team_id: str, installer: str) -> bool:
+        """Record an install: True, with `installer` now an admin, when it is the
+        workspace's first (no settings yet); False, and nothing changed, otherwise."""
+        return bool(await self._first_install(keys=[self._keys.team_settings(team_id)],
+                                              args=[installer]))
+
+    @unavailable_on_redis_errors
+    async def forget(self, team_id: str) -> None:
+        """The workspace uninstalled: its audit channel, admins and install mark go."""
+        await self._redis.delete(self._keys.team_settings(team_id))

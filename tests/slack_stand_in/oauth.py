@@ -12,7 +12,9 @@ arguments; `code` used once and valid for 10 minutes; `redirect_uri` must match 
 one the authorize URL named. The answer: ok, access_token (xoxb), token_type "bot",
 scope (comma-separated), bot_user_id, app_id, team {id, name}, enterprise (null
 outside Enterprise Grid), authed_user {id} (a user token only with user scopes),
-is_enterprise_install.
+is_enterprise_install. An org-wide install (Enterprise Grid) answers `team` null,
+`enterprise` {id, name} and is_enterprise_install true (the method page's org-wide
+example); the token is the workspace's here, and auth.test does not tell it apart.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Grant:
     redirect_uri: str | None
     issued_at: float
     used: bool = False
+    enterprise_id: str | None = None  # an org-wide install of this organisation
 
 
 @dataclass
@@ -91,14 +94,15 @@ def exchange(app: OAuthApp | None, parsed: Parsed, authorization: str | None,
 
 def access_answer(grant: Grant, *, token: str, bot_user_id: str, app_id: str,
                   team_name: str) -> dict[str, Any]:
+    org = grant.enterprise_id
     return {
         "access_token": token,
         "token_type": "bot",
         "scope": ",".join(grant.scopes),
         "bot_user_id": bot_user_id,
         "app_id": app_id,
-        "team": {"id": grant.team_id, "name": team_name},
-        "enterprise": None,
+        "team": None if org else {"id": grant.team_id, "name": team_name},
+        "enterprise": {"id": org, "name": org} if org else None,
         "authed_user": {"id": grant.user_id},
-        "is_enterprise_install": False,
+        "is_enterprise_install": bool(org),
     }

@@ -185,14 +185,17 @@ class SlackStandIn:
             self._state.oauth_apps[:] = [oauth.OAuthApp(client_id, client_secret, {})]
 
     def approve_install(self, user_id: str, *, scopes: Iterable[str] = DEFAULT_SCOPES,
-                        redirect_uri: str | None = None) -> str:
+                        redirect_uri: str | None = None,
+                        org_wide: str | None = None) -> str:
         """A member of this workspace presses Allow on Slack's authorize page: returns
-        the code Slack appends to the redirect URL (one use, 10 minutes)."""
+        the code Slack appends to the redirect URL (one use, 10 minutes). `org_wide`: an
+        Enterprise Grid organisation's id, for an install across the whole organisation."""
         with self._state.lock:
             code = oauth.new_code(self.team_id)
             self._state.oauth_apps[0].grants[code] = oauth.Grant(
                 team_id=self.team_id, user_id=user_id, scopes=tuple(scopes),
-                redirect_uri=redirect_uri, issued_at=self._state.clock())
+                redirect_uri=redirect_uri, issued_at=self._state.clock(),
+                enterprise_id=org_wide)
             return code
 
     def uninstall(self) -> None:
@@ -218,12 +221,17 @@ class SlackStandIn:
         display_name: str | None = None,
         tz: str = "America/Los_Angeles",
         tz_offset: int = -28800,
+        team_id: str | None = None,
+        is_stranger: bool = False,
     ) -> None:
-        """Add (or replace) a workspace member."""
+        """Add (or replace) a workspace member; with `team_id`, someone of another
+        workspace whom this one's users.info can see (Slack Connect), `is_stranger` when
+        they share no channel visible to the app."""
         user = User(
             id=user_id,
             name=name,
-            team_id=self.team_id,
+            team_id=team_id or self.team_id,
+            is_stranger=is_stranger,
             real_name=real_name or name,
             display_name=display_name if display_name is not None else name,
             is_bot=is_bot,

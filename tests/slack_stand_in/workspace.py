@@ -26,6 +26,11 @@ class User:
     deleted: bool = False
     is_admin: bool = False
     is_owner: bool = False
+    # Slack Connect: someone of another workspace this app's token cannot see in a shared
+    # channel (https://docs.slack.dev/reference/objects/user-object: "is_stranger: if
+    # true, this user belongs to a different workspace than the one associated with your
+    # app's token, and isn't in any shared channels visible to your app"; absent otherwise).
+    is_stranger: bool = False
     tz: str = "America/Los_Angeles"
     tz_offset: int = -28800
     bot_id: str | None = None
@@ -42,7 +47,7 @@ class User:
         }
         if self.bot_id:
             profile.update(bot_id=self.bot_id, api_app_id=self.app_id or "", always_active=True)
-        return {
+        user: dict[str, Any] = {
             "id": self.id,
             "team_id": self.team_id,
             "name": self.name,
@@ -61,6 +66,9 @@ class User:
             "is_app_user": self.is_app_user,
             "updated": int(time.time()),
         }
+        if self.is_stranger:
+            user["is_stranger"] = True
+        return user
 
 
 @dataclass
