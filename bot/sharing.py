@@ -77,7 +77,7 @@ class SecretStore(Protocol):
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
                       channel: str | None = None) -> tuple[str, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
-    async def showing(self, secret_id: str, *, user_id: str) -> bool: ...
+    async def showing(self, secret_id: str, *, user_id: str, now: float) -> bool: ...
     async def release(self, secret_id: str, *, user_id: str,
                       claimed_at: float | None = None, audited: str = "",
                       now: float = 0.0) -> bool: ...
@@ -263,7 +263,9 @@ class SharingService:
             await self._store.release(secret_id, user_id=user_id)
             return await self._failed(secret_id, claim, passphrase)
         try:
-            if not await self._store.showing(secret_id, user_id=user_id):
+            # Refused (and the view given back) when the secret was revoked or expired
+            # while it was being decrypted: the same answer as a revoked secret's.
+            if not await self._store.showing(secret_id, user_id=user_id, now=self._clock()):
                 return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # given back later

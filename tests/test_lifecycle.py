@@ -221,6 +221,31 @@ async def test_passphrase_length_is_checked(service, passphrase):
 
 # -- revoke, find, list -----------------------------------------------------------------
 
+async def test_a_view_claimed_before_its_secret_ended_is_not_shown(service, lifecycle, store,
+                                                                   redis_sync, clock):
+    """The step that marks a claimed view as being shown refuses once the secret has been
+    revoked, or has expired, since the claim, and gives the view back."""
+    keys = KeySpace("ss")
+    revoked = await service.share(form(), people=People())
+    expiring = await service.share(form(custom_expiry="5m"), people=People())
+    for record in (revoked, expiring):
+        claim = await store.claim(record.secret_id, user_id="UBOB", team_id="T1",
+                                  now=clock.now)
+        assert claim.outcome == "claimed"
+    await lifecycle.revoke(team_id="T1", user_id="UALICE", code=revoked.code)
+    assert not await store.showing(revoked.secret_id, user_id="UBOB", now=clock.now)
+    assert not await store.showing(expiring.secret_id, user_id="UBOB",
+                                   now=expiring.expires_at)
+    for record in (revoked, expiring):
+        meta = keys.meta(record.secret_id)
+        assert redis_sync.hget(meta, "r:UBOB") == b"0"
+        assert redis_sync.hget(meta, "claims") == b"0"
+    assert redis_sync.zcard(keys.claims()) == 0
+    # Before its expiry the claim is marked as usual.
+    await store.claim(expiring.secret_id, user_id="UBOB", team_id="T1", now=clock.now)
+    assert await store.showing(expiring.secret_id, user_id="UBOB", now=clock.now)
+
+
 async def test_revoke_deletes_at_once_and_only_for_the_sender(service, lifecycle, store,
                                                                redis_sync):
     """Only the sender can revoke; afterwards the ciphertext is gone and reveals refused."""

@@ -319,15 +319,27 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 """
 
+# The last step before Slack is asked to show the secret: the secret must still be
+# active and unexpired here, not only when it was claimed, so that a revoke (or the
+# expiry) landing while the claim was being decrypted stops the reveal.
 # KEYS[1] meta hash
-# ARGV[1] user id
-# -> 1 when this person's claimed view is now marked as being shown, 0 when they hold
-#    no claim (it was given back meanwhile: do not show it)
+# ARGV[1] user id, ARGV[2] now (unix seconds)
+# -> 1 when this person's claimed view is now marked as being shown; 0 when they hold
+#    no claim (it was given back meanwhile); -1 when the secret has ended or expired
+#    since the claim (the view is given back here). Do not show it unless 1.
 SHOWING = """
+local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
-local slot = redis.call('HGET', KEYS[1], field)
+local slot = redis.call('HGET', m, field)
 if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
-redis.call('HSET', KEYS[1], field, 's' .. string.sub(slot, 2))
+if redis.call('HGET', m, 'st') ~= 'active'
+    or tonumber(redis.call('HGET', m, 'exp') or '0') <= tonumber(ARGV[2]) then
+  redis.call('HSET', m, field, string.sub(slot, string.find(slot, '|', 1, true) + 1))
+  redis.call('HINCRBY', m, 'claims', -1)
+  if redis.call('HEXISTS', m, 'left') == 1 then redis.call('HINCRBY', m, 'left', 1) end
+  return -1
+end
+redis.call('HSET', m, field, 's' .. string.sub(slot, 2))
 return 1
 """
 

@@ -162,11 +162,19 @@ class RedisSecretStore:
         return replies.text(state), int(used)
 
     @unavailable_on_redis_errors
-    async def showing(self, secret_id: str, *, user_id: str) -> bool:
+    async def showing(self, secret_id: str, *, user_id: str, now: float) -> bool:
         """Mark a claimed view as being shown, just before Slack is asked to show it: a
         process dying after this may have shown it, so the sweep counts it as used
-        instead of giving it back. False when the claim is gone (do not show)."""
-        return bool(await self._showing(keys=[self._keys.meta(secret_id)], args=[user_id]))
+        instead of giving it back. False (do not show) when the claim is gone, or when
+        the secret was revoked or has expired since it was claimed: that view is then
+        given back."""
+        marked = int(await self._showing(keys=[self._keys.meta(secret_id)],
+                                         args=[user_id, int(now)]))
+        if marked < 0:
+            # Given back in the script; its claims-index entry goes too (a rare path: the
+            # reveal's usual round trips are not added to).
+            await self._redis.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
+        return marked == 1
 
     @unavailable_on_redis_errors
     async def release(self, secret_id: str, *, user_id: str,
