@@ -149,6 +149,8 @@ class RevealOutcome(enum.Enum):
     NEEDS_PASSPHRASE = "needs_passphrase"
     WRONG_PASSPHRASE = "wrong_passphrase"  # the view was given back
     LOCKED = "locked"  # too many wrong passphrases; try later
+    # As many passphrase guesses as allowed are counted, some still being checked; try later
+    GUESSES_PENDING = "guesses_pending"
     RATE_LIMITED = "rate_limited"  # this person tried too often; nothing was claimed
     REPEATED = "repeated"  # a replay of an attempt already taken in; nothing was done
 

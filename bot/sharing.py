@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ from bot.errors import (
 from bot.formats import FormatError, normalize
 from bot.limits import Action, RateLimits
 from bot.share_form import ValidShare, validate
-from bot.storage import Claim, CodeTaken
+from bot.storage import Claim, CodeTaken, Guess
 
 _CODE_ATTEMPTS = 5
 # The share form must be answered within Slack's 3 s: what runs before the answer gets this.
@@ -49,7 +50,9 @@ CONFIRM_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class PassphrasePolicy:
-    """Wrong passphrases: `tries` within `window` seconds lock a secret for `lock` seconds."""
+    """At most `tries` passphrase guesses are checked within any `window` seconds (each is
+    counted before it is checked; a right one is uncounted after), and `tries` wrong ones
+    lock a secret for `lock` seconds."""
 
     tries: int = 5
     window: int = 10 * 60
@@ -73,17 +76,19 @@ class SecretStore(Protocol):
 
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None: ...
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
-                    now: float) -> Claim: ...
+                    now: float, guess: Guess | None = None) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
                       channel: str | None = None) -> tuple[str, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
-    async def showing(self, secret_id: str, *, user_id: str, now: float) -> bool: ...
+    async def showing(self, secret_id: str, *, user_id: str, now: float,
+                      guess: str | None = None) -> bool: ...
     async def release(self, secret_id: str, *, user_id: str,
                       claimed_at: float | None = None, audited: str = "",
                       now: float = 0.0) -> bool: ...
     async def withdraw(self, record: SecretRecord) -> bool: ...
-    async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
-                             lock_seconds: int) -> tuple[int, bool]: ...
+    async def record_failure(self, secret_id: str, *, guess: str, allowed: int,
+                             window_seconds: int, lock_seconds: int) -> tuple[int, bool]: ...
+    async def forget_guess(self, secret_id: str, *, guess: str) -> None: ...
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
 
 
@@ -227,6 +232,11 @@ class SharingService:
         confirmation owes its audit events (secret_opened, in `channel`; secret_burned
         for the last view) in the same step.
 
+        A `passphrase` is a guess, counted in the claim's step before it is checked, so
+        that at most the policy's tries are checked per window however many people guess
+        at once (GUESSES_PENDING while the others are being checked, LOCKED once they
+        proved wrong); a right guess is uncounted when the view is marked as being shown.
+
         `attempt` names this attempt (a click's trigger id): a repeat of one already taken
         in does nothing (REPEATED). It is marked by the rate limits, in their step.
         """
@@ -243,11 +253,16 @@ class SharingService:
             except RateLimited as exc:
                 return RevealResult(RevealOutcome.RATE_LIMITED, limited=exc)
         now = self._clock()
+        policy = self._passphrases
+        # A passphrase guess is counted in the claim's step, before the (slow) check, so
+        # that many people guessing at once get no more tries than one person alone.
+        guess = None if passphrase is None else Guess(
+            secrets.token_urlsafe(12), tries=policy.tries, window_seconds=policy.window)
         try:
             claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
-                                            now=now)
+                                            now=now, guess=guess)
         except StorageUnavailable:
-            raise ClaimInDoubt(secret_id, user_id, now) from None
+            raise ClaimInDoubt(secret_id, user_id, now) from None  # a guess stays counted
         if claim.outcome == "locked":
             return RevealResult(RevealOutcome.LOCKED, code=claim.code,
                                 locked_seconds=max(1, claim.locked_ms // 1000))
@@ -257,15 +272,18 @@ class SharingService:
             await self._store.release(secret_id, user_id=user_id)
             return RevealResult(RevealOutcome.NEEDS_PASSPHRASE, code=claim.code)
         assert claim.ciphertext is not None
+        counted = guess.token if guess is not None and claim.has_passphrase else None
         try:
             plaintext = await self._decrypt(claim.ciphertext, secret_id, passphrase)
         except (InvalidToken, UnicodeDecodeError):
             await self._store.release(secret_id, user_id=user_id)
-            return await self._failed(secret_id, claim, passphrase)
+            return await self._failed(secret_id, claim, counted)
         try:
             # Refused (and the view given back) when the secret was revoked or expired
-            # while it was being decrypted: the same answer as a revoked secret's.
-            if not await self._store.showing(secret_id, user_id=user_id, now=self._clock()):
+            # while it was being decrypted: the same answer as a revoked secret's. A
+            # counted guess was right: uncounted in the same step.
+            if not await self._store.showing(secret_id, user_id=user_id, now=self._clock(),
+                                             guess=counted):
                 return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # given back later
@@ -319,15 +337,18 @@ class SharingService:
         async with self._kdf_slots:
             return await asyncio.to_thread(work)
 
-    async def _failed(self, secret_id: str, claim: Claim,
-                      passphrase: str | None) -> RevealResult:
+    async def _failed(self, secret_id: str, claim: Claim, guess: str | None) -> RevealResult:
+        # `guess`: the passphrase guess the claim counted (None: no passphrase was needed,
+        # or none was given).
         key_known = _key_known(claim.ciphertext or b"", self._keyring)
-        if passphrase is None or not claim.has_passphrase or not key_known:
+        if guess is None or not key_known:
             # Not the person's fault: a key was removed, or the data is damaged.
+            if guess is not None:
+                await self._store.forget_guess(secret_id, guess=guess)
             return RevealResult(RevealOutcome.FAILED, code=claim.code, sender_id=claim.sender_id)
         policy = self._passphrases
         failures, locked = await self._store.record_failure(
-            secret_id, allowed=policy.tries, window_seconds=policy.window,
+            secret_id, guess=guess, allowed=policy.tries, window_seconds=policy.window,
             lock_seconds=policy.lock)
         if locked:
             return RevealResult(RevealOutcome.LOCKED, code=claim.code, sender_id=claim.sender_id,
@@ -344,6 +365,7 @@ def _key_known(token: bytes, keyring: crypto.KeyRing) -> bool:
 
 
 _OUTCOMES = {
+    "guessing": RevealOutcome.GUESSES_PENDING,
     "unknown": RevealOutcome.UNAVAILABLE,
     "unavailable": RevealOutcome.UNAVAILABLE,
     "not_recipient": RevealOutcome.NOT_RECIPIENT,

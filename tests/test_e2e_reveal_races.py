@@ -11,6 +11,7 @@ import re
 import signal
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -104,6 +105,45 @@ def audited(redis_sync, secret_id: str) -> list[str]:
 
 def carrying(slack, needle: str) -> list[str]:
     return [call.describe() for call in slack.calls if needle in json.dumps(call.params)]
+
+
+def test_eight_recipients_guessing_at_once_get_no_more_than_five_guesses(sim, slack,
+                                                                         redis_sync):
+    """7 recipients submit wrong passphrases at once and, while those are still being
+    checked, the 8th the right one. At most 5 guesses are ever evaluated (the guess is
+    counted before the scrypt work, not after); the rest are refused, the right one
+    included, and the secret is never shown."""
+    for user in GUESSERS:
+        slack.add_user(user, user.lower())
+    secret_id, _ = share(sim, EIGHT)
+    forms = {user: unlock_form(sim, user) for user in EIGHT}
+    wrong, last = EIGHT[:7], EIGHT[7]
+    with ThreadPoolExecutor(max_workers=len(wrong)) as pool:
+        list(pool.map(lambda u: type_passphrase(sim, u, forms[u], f"not-it-{u.lower()}"),
+                      wrong))
+    answered = {c.params.get("view_id") for c in slack.calls_to("views.update")}
+
+    # Every wrong guess taken in (claimed a view, or already refused) but not all decided.
+    def taken_in(user: str) -> bool:
+        return slot(redis_sync, secret_id, user)[:1] in (b"c", b"s") or \
+            forms[user]["id"] in {c.params.get("view_id") for c in slack.calls_to("views.update")}
+    wait_until(lambda: all(taken_in(u) for u in wrong))
+    assert len(answered) < len(wrong)
+    type_passphrase(sim, last, forms[last], RIGHT)
+
+    views = {user: answer(slack, forms[user]) for user in EIGHT}
+    settle(slack)
+    assert [u for u, v in views.items() if v["title"]["text"] == "Your secret"] == []
+    assert "Your secret" not in json.dumps(views[last])
+    assert "locked" in json.dumps(views[last]) or "being checked" in json.dumps(views[last])
+    events = audited(redis_sync, secret_id)
+    evaluated = [e for e in events
+                 if e in ("passphrase_failed", "passphrase_locked", "secret_opened")]
+    assert len(evaluated) <= TRIES, events
+    assert "passphrase_locked" in events
+    assert carrying(slack, SECRET) == []
+    # The 8 views are all still there (wrong and refused guesses use up nothing).
+    assert all(slot(redis_sync, secret_id, u) == b"0" for u in EIGHT)
 
 
 def test_a_revoke_stops_a_reveal_already_under_way(sim, slack, redis_sync, replica):

@@ -197,6 +197,40 @@ async def test_passphrase_right_wrong_lockout_unlock(service, store, redis_sync)
     assert not [v for v in contents if b"correct horse" in v or SECRET.encode() in v]
 
 
+async def test_right_passphrases_use_no_tries_and_concurrent_guesses_are_capped(
+        service, redis_sync):
+    """Each guess is counted before it is checked and a right one is uncounted after: with
+    views to spare, right guesses cost no tries; and guesses made at once by many people
+    get no more checks than the policy allows."""
+    record = await service.share(form(passphrase="correct horse", view_mode="unlimited",
+                                      recipients=tuple(f"U{i}" for i in range(8))),
+                                 people=People())
+    assert [(await reveal(service, record, user="U0", passphrase=f"no {i}")).tries_left
+            for i in range(3)] == [4, 3, 2]
+    for _ in range(3):
+        assert (await reveal(service, record, user="U0",
+                             passphrase="correct horse")).outcome is RevealOutcome.REVEALED
+    guesses = KeySpace("ss").guesses(record.secret_id)
+    assert redis_sync.zcard(guesses) == 3  # the wrong ones only
+    results = await asyncio.gather(*(reveal(service, record, user=f"U{i}",
+                                            passphrase=f"wrong {i}") for i in range(8)))
+    # 2 more fit in the window (the second wrong one locks it); the other 6 are refused
+    # while those 2 are being checked.
+    assert sorted((r.outcome.value, r.tries_left) for r in results) == [
+        *[("guesses_pending", None)] * 6, ("locked", 0), ("wrong_passphrase", 1)]
+
+
+async def test_wrong_passphrases_counted_by_an_earlier_release_still_count(service,
+                                                                           redis_sync):
+    """An upgrade forgets no wrong passphrase: the plain counter earlier releases kept is
+    still read, so with 4 of them the next wrong guess locks the secret."""
+    record = await service.share(form(passphrase="correct horse"), people=People())
+    redis_sync.set(KeySpace("ss").failures(record.secret_id), 4, px=600_000)
+    result = await reveal(service, record, passphrase="wrong")
+    assert (result.outcome, result.tries_left) == (RevealOutcome.LOCKED, 0)
+    assert not redis_sync.exists(KeySpace("ss").failures(record.secret_id))
+
+
 async def test_passphrase_is_needed_even_with_the_master_key(service, store, keyring):
     """Redis contents plus the master key alone cannot decrypt a passphrase secret."""
     from bot import crypto

@@ -215,6 +215,8 @@ def _refusal_view(result: RevealResult) -> render.View | None:
         return render.reveal_failed_modal(result.sender_id)
     if outcome is RevealOutcome.LOCKED:
         return render.locked_modal(result.locked_seconds)
+    if outcome is RevealOutcome.GUESSES_PENDING:
+        return render.guesses_pending_modal()
     if outcome is RevealOutcome.RATE_LIMITED and result.limited is not None:
         return render.reveal_limited_modal(result.limited)
     if outcome in (RevealOutcome.UNAVAILABLE, RevealOutcome.WRONG_TEAM):

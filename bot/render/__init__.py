@@ -39,6 +39,7 @@ from bot.render.manage import (
 )
 from bot.render.reveal import (
     ended_prompt,
+    guesses_pending_modal,
     locked,
     locked_modal,
     not_for_you_modal,
@@ -90,6 +91,7 @@ __all__ = [
     "ended_prompt",
     "escape",
     "expired_notice",
+    "guesses_pending_modal",
     "home_unavailable_view",
     "home_view",
     "limited_detail",

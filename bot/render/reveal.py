@@ -156,6 +156,15 @@ def locked_modal(seconds: int) -> View:
     return _notice_modal(f":lock: {locked(seconds)}")
 
 
+def guesses_pending_modal() -> View:
+    """Every passphrase try allowed for now is counted, and some are still being checked
+    (several people typed one at once)."""
+    return _notice_modal(
+        ":hourglass: Other passphrase tries for this secret are being checked right now, and "
+        "no more are allowed until they are done. Try again in a minute. Your view has not "
+        "been used up.")
+
+
 def reveal_failed_modal(sender_id: str | None) -> View:
     who = f"<@{sender_id}>" if sender_id else "the sender"
     return _notice_modal(
