@@ -5,6 +5,7 @@ the lockout; a revoke stops a reveal already under way; every unlock form gets a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -177,3 +178,21 @@ def test_a_revoke_stops_a_reveal_already_under_way(sim, slack, redis_sync, repli
     assert redis_sync.hget(meta, "st") == b"revoked"
     assert redis_sync.zscore(KEYS.claims(), f"{secret_id[:12]}|{BOB}") is None
     assert "secret_opened" not in audited(redis_sync, secret_id)
+
+
+def test_a_second_unlock_form_gets_an_answer(sim, slack, redis_sync):
+    """Bob opens the passphrase form twice and submits both while the first is being
+    checked: the first shows the secret; the second is told it is being opened in
+    the other window, instead of "Checking…" forever."""
+    secret_id, _ = share(sim, [BOB])
+    first, second = unlock_form(sim, BOB), unlock_form(sim, BOB)
+    type_passphrase(sim, BOB, first, RIGHT)
+    wait_until(lambda: slot(redis_sync, secret_id, BOB)[:1] in (b"c", b"s", b"v"))
+    type_passphrase(sim, BOB, second, RIGHT)
+    shown, other = answer(slack, first), answer(slack, second)
+    assert shown["title"]["text"] == "Your secret"
+    assert "another window" in json.dumps(other)
+    assert SECRET not in json.dumps(other)
+    with contextlib.suppress(AssertionError):  # nothing more is sent to either form
+        slack.wait_for("views.update", count=3, timeout=0.5)
+    assert len(slack.calls_to("views.update")) == 2

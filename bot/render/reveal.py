@@ -165,6 +165,15 @@ def guesses_pending_modal() -> View:
         "been used up.")
 
 
+def opening_elsewhere_modal() -> View:
+    """An unlock form submitted while the same person's reveal of the secret is already
+    under way in another window (the first one answers it)."""
+    return _notice_modal(
+        ":hourglass: This secret is already being opened in another window: look there. "
+        "Nothing was used up by this one. If the other window did not show it, click "
+        "*Reveal secret* again.")
+
+
 def reveal_failed_modal(sender_id: str | None) -> View:
     who = f"<@{sender_id}>" if sender_id else "the sender"
     return _notice_modal(
