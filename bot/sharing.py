@@ -15,7 +15,7 @@ import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot import audit_owed, crypto
 from bot.domain import (
@@ -44,8 +44,11 @@ _CODE_ATTEMPTS = 5
 # The share form must be answered within Slack's 3 s: what runs before the answer gets this.
 PRE_ANSWER_SECONDS = 2.0
 SLOW = "Slack or share-secret is slow to answer right now; nothing was shared. Please try again."
-KDF_CONCURRENCY = 2  # scrypt runs at most this many at once (one per core here)
+# scrypt runs at most this many at once (one per core here): 128 MiB each (bot.crypto).
+KDF_CONCURRENCY = 2
 CONFIRM_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -212,9 +215,26 @@ class SharingService:
                                   keyring=self._keyring, passphrase=passphrase)
         if passphrase is None:
             return work()
-        # scrypt costs ~100 ms of CPU and 32 MiB: off the event loop, a few at a time.
-        async with self._kdf_slots:
-            return await asyncio.to_thread(work)
+        return await self._kdf(work)
+
+    async def _kdf(self, work: Callable[[], T]) -> T:
+        """Run passphrase work (scrypt: ~0.3 s of CPU and 128 MiB) on a thread, off the
+        event loop, at most KDF_CONCURRENCY at once. A slot is held until its thread is
+        done, even when the caller stops waiting (a share past its budget), so abandoned
+        work never lets more run at once."""
+        await self._kdf_slots.acquire()
+        try:
+            running = asyncio.get_running_loop().run_in_executor(None, work)
+        except BaseException:
+            self._kdf_slots.release()
+            raise
+
+        def done(future: asyncio.Future[T]) -> None:
+            self._kdf_slots.release()
+            if not future.cancelled():
+                future.exception()  # retrieved, for a caller that stopped waiting
+        running.add_done_callback(done)
+        return await asyncio.shield(running)
 
     async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
                      passphrase: str | None = None, channel: str | None = None,
@@ -334,8 +354,7 @@ class SharingService:
                                   passphrase=passphrase).decode("utf-8")
         if passphrase is None:
             return work()
-        async with self._kdf_slots:
-            return await asyncio.to_thread(work)
+        return await self._kdf(work)
 
     async def _failed(self, secret_id: str, claim: Claim, guess: str | None) -> RevealResult:
         # `guess`: the passphrase guess the claim counted (None: no passphrase was needed,

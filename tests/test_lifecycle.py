@@ -245,12 +245,13 @@ async def test_passphrase_is_needed_even_with_the_master_key(service, store, key
                        passphrase="")
 
 
-@pytest.mark.parametrize("passphrase", ["abc", "x" * 201])
+@pytest.mark.parametrize("passphrase", ["abc", "seven c", " 7chars\n", "x" * 201])
 async def test_passphrase_length_is_checked(service, passphrase):
-    """A passphrase of 4 to 200 characters is required when one is given."""
+    """A passphrase of 8 to 200 characters (around white space) is required when one is
+    given."""
     with pytest.raises(ValidationFailed) as caught:
         await service.share(form(passphrase=passphrase), people=People())
-    assert "4 to 200" in caught.value.errors["passphrase"]
+    assert "8 to 200" in caught.value.errors["passphrase"]
 
 
 # -- revoke, find, list -----------------------------------------------------------------
