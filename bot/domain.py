@@ -17,7 +17,9 @@ from bot.options import Format, ViewLimit
 MAX_RECIPIENTS = 128
 MAX_SECRET_CHARS = 3000  # Slack's plain_text_input limit: the modal cannot carry more.
 MAX_LABEL_CHARS = 150
-MIN_PASSPHRASE_CHARS, MAX_PASSPHRASE_CHARS = 4, 200
+# 8 at least: a passphrase is the last defence of a secret whose Redis data and master key
+# were both taken (then each guess costs one scrypt, see SECURITY.md "Passphrases").
+MIN_PASSPHRASE_CHARS, MAX_PASSPHRASE_CHARS = 8, 200
 
 # Unambiguous characters for share codes: no 0/O, 1/I/L, and no U (avoids accidental words).
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -149,6 +151,8 @@ class RevealOutcome(enum.Enum):
     NEEDS_PASSPHRASE = "needs_passphrase"
     WRONG_PASSPHRASE = "wrong_passphrase"  # the view was given back
     LOCKED = "locked"  # too many wrong passphrases; try later
+    # As many passphrase guesses as allowed are counted, some still being checked; try later
+    GUESSES_PENDING = "guesses_pending"
     RATE_LIMITED = "rate_limited"  # this person tried too often; nothing was claimed
     REPEATED = "repeated"  # a replay of an attempt already taken in; nothing was done
 

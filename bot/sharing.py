@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from bot import audit_owed, crypto
 from bot.domain import (
@@ -37,19 +38,24 @@ from bot.errors import (
 from bot.formats import FormatError, normalize
 from bot.limits import Action, RateLimits
 from bot.share_form import ValidShare, validate
-from bot.storage import Claim, CodeTaken
+from bot.storage import Claim, CodeTaken, Guess
 
 _CODE_ATTEMPTS = 5
 # The share form must be answered within Slack's 3 s: what runs before the answer gets this.
 PRE_ANSWER_SECONDS = 2.0
 SLOW = "Slack or share-secret is slow to answer right now; nothing was shared. Please try again."
-KDF_CONCURRENCY = 2  # scrypt runs at most this many at once (one per core here)
+# scrypt runs at most this many at once (one per core here): 128 MiB each (bot.crypto).
+KDF_CONCURRENCY = 2
 CONFIRM_ATTEMPTS = 3
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
 class PassphrasePolicy:
-    """Wrong passphrases: `tries` within `window` seconds lock a secret for `lock` seconds."""
+    """At most `tries` passphrase guesses are checked within any `window` seconds (each is
+    counted before it is checked; a right one is uncounted after), and `tries` wrong ones
+    lock a secret for `lock` seconds."""
 
     tries: int = 5
     window: int = 10 * 60
@@ -73,17 +79,19 @@ class SecretStore(Protocol):
 
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None: ...
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
-                    now: float) -> Claim: ...
+                    now: float, guess: Guess | None = None) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
                       channel: str | None = None) -> tuple[str, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
-    async def showing(self, secret_id: str, *, user_id: str) -> bool: ...
+    async def showing(self, secret_id: str, *, user_id: str, now: float,
+                      guess: str | None = None) -> bool: ...
     async def release(self, secret_id: str, *, user_id: str,
                       claimed_at: float | None = None, audited: str = "",
                       now: float = 0.0) -> bool: ...
     async def withdraw(self, record: SecretRecord) -> bool: ...
-    async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
-                             lock_seconds: int) -> tuple[int, bool]: ...
+    async def record_failure(self, secret_id: str, *, guess: str, allowed: int,
+                             window_seconds: int, lock_seconds: int) -> tuple[int, bool]: ...
+    async def forget_guess(self, secret_id: str, *, guess: str) -> None: ...
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
 
 
@@ -207,9 +215,26 @@ class SharingService:
                                   keyring=self._keyring, passphrase=passphrase)
         if passphrase is None:
             return work()
-        # scrypt costs ~100 ms of CPU and 32 MiB: off the event loop, a few at a time.
-        async with self._kdf_slots:
-            return await asyncio.to_thread(work)
+        return await self._kdf(work)
+
+    async def _kdf(self, work: Callable[[], T]) -> T:
+        """Run passphrase work (scrypt: ~0.3 s of CPU and 128 MiB) on a thread, off the
+        event loop, at most KDF_CONCURRENCY at once. A slot is held until its thread is
+        done, even when the caller stops waiting (a share past its budget), so abandoned
+        work never lets more run at once."""
+        await self._kdf_slots.acquire()
+        try:
+            running = asyncio.get_running_loop().run_in_executor(None, work)
+        except BaseException:
+            self._kdf_slots.release()
+            raise
+
+        def done(future: asyncio.Future[T]) -> None:
+            self._kdf_slots.release()
+            if not future.cancelled():
+                future.exception()  # retrieved, for a caller that stopped waiting
+        running.add_done_callback(done)
+        return await asyncio.shield(running)
 
     async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
                      passphrase: str | None = None, channel: str | None = None,
@@ -227,6 +252,11 @@ class SharingService:
         confirmation owes its audit events (secret_opened, in `channel`; secret_burned
         for the last view) in the same step.
 
+        A `passphrase` is a guess, counted in the claim's step before it is checked, so
+        that at most the policy's tries are checked per window however many people guess
+        at once (GUESSES_PENDING while the others are being checked, LOCKED once they
+        proved wrong); a right guess is uncounted when the view is marked as being shown.
+
         `attempt` names this attempt (a click's trigger id): a repeat of one already taken
         in does nothing (REPEATED). It is marked by the rate limits, in their step.
         """
@@ -243,11 +273,16 @@ class SharingService:
             except RateLimited as exc:
                 return RevealResult(RevealOutcome.RATE_LIMITED, limited=exc)
         now = self._clock()
+        policy = self._passphrases
+        # A passphrase guess is counted in the claim's step, before the (slow) check, so
+        # that many people guessing at once get no more tries than one person alone.
+        guess = None if passphrase is None else Guess(
+            secrets.token_urlsafe(12), tries=policy.tries, window_seconds=policy.window)
         try:
             claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
-                                            now=now)
+                                            now=now, guess=guess)
         except StorageUnavailable:
-            raise ClaimInDoubt(secret_id, user_id, now) from None
+            raise ClaimInDoubt(secret_id, user_id, now) from None  # a guess stays counted
         if claim.outcome == "locked":
             return RevealResult(RevealOutcome.LOCKED, code=claim.code,
                                 locked_seconds=max(1, claim.locked_ms // 1000))
@@ -257,13 +292,18 @@ class SharingService:
             await self._store.release(secret_id, user_id=user_id)
             return RevealResult(RevealOutcome.NEEDS_PASSPHRASE, code=claim.code)
         assert claim.ciphertext is not None
+        counted = guess.token if guess is not None and claim.has_passphrase else None
         try:
             plaintext = await self._decrypt(claim.ciphertext, secret_id, passphrase)
         except (InvalidToken, UnicodeDecodeError):
             await self._store.release(secret_id, user_id=user_id)
-            return await self._failed(secret_id, claim, passphrase)
+            return await self._failed(secret_id, claim, counted)
         try:
-            if not await self._store.showing(secret_id, user_id=user_id):
+            # Refused (and the view given back) when the secret was revoked or expired
+            # while it was being decrypted: the same answer as a revoked secret's. A
+            # counted guess was right: uncounted in the same step.
+            if not await self._store.showing(secret_id, user_id=user_id, now=self._clock(),
+                                             guess=counted):
                 return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # given back later
@@ -314,18 +354,20 @@ class SharingService:
                                   passphrase=passphrase).decode("utf-8")
         if passphrase is None:
             return work()
-        async with self._kdf_slots:
-            return await asyncio.to_thread(work)
+        return await self._kdf(work)
 
-    async def _failed(self, secret_id: str, claim: Claim,
-                      passphrase: str | None) -> RevealResult:
+    async def _failed(self, secret_id: str, claim: Claim, guess: str | None) -> RevealResult:
+        # `guess`: the passphrase guess the claim counted (None: no passphrase was needed,
+        # or none was given).
         key_known = _key_known(claim.ciphertext or b"", self._keyring)
-        if passphrase is None or not claim.has_passphrase or not key_known:
+        if guess is None or not key_known:
             # Not the person's fault: a key was removed, or the data is damaged.
+            if guess is not None:
+                await self._store.forget_guess(secret_id, guess=guess)
             return RevealResult(RevealOutcome.FAILED, code=claim.code, sender_id=claim.sender_id)
         policy = self._passphrases
         failures, locked = await self._store.record_failure(
-            secret_id, allowed=policy.tries, window_seconds=policy.window,
+            secret_id, guess=guess, allowed=policy.tries, window_seconds=policy.window,
             lock_seconds=policy.lock)
         if locked:
             return RevealResult(RevealOutcome.LOCKED, code=claim.code, sender_id=claim.sender_id,
@@ -342,6 +384,7 @@ def _key_known(token: bytes, keyring: crypto.KeyRing) -> bool:
 
 
 _OUTCOMES = {
+    "guessing": RevealOutcome.GUESSES_PENDING,
     "unknown": RevealOutcome.UNAVAILABLE,
     "unavailable": RevealOutcome.UNAVAILABLE,
     "not_recipient": RevealOutcome.NOT_RECIPIENT,

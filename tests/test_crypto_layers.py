@@ -1,4 +1,5 @@
-"""bot.crypto: the layered passphrase format (v3), legacy v2 tokens, and re-wrapping."""
+"""bot.crypto: the layered passphrase formats (v4, and v3 with its fixed scrypt cost),
+legacy v2 tokens, and re-wrapping."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ def hkdf(material: bytes, salt: bytes, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=info).derive(material)
 
 
-def scrypt(passphrase: bytes, salt: bytes) -> bytes:
-    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase)
+def scrypt(passphrase: bytes, salt: bytes, cost: int = 15) -> bytes:
+    return Scrypt(salt=salt, length=32, n=2**cost, r=8, p=1).derive(passphrase)
 
 
 def legacy_v2(plaintext: bytes, passphrase: bytes, record_id: str) -> bytes:
@@ -49,31 +50,83 @@ def legacy_v2(plaintext: bytes, passphrase: bytes, record_id: str) -> bytes:
     return header + AESGCM(key).encrypt(NONCE, plaintext, header + record_id.encode())
 
 
-def test_v3_matches_independent_construction():
-    """A passphrase token is an inner passphrase layer sealed by an outer master-key layer,
-    exactly as documented."""
+def layered(version: int, inner: bytes, record_id: bytes, key: MasterKey = OLD) -> bytes:
+    """An inner layer sealed by the outer master-key layer, as documented."""
+    kid = key.key_id.encode()
+    header = bytes([version, len(kid)]) + kid + SALT + NONCE
+    outer_key = hkdf(key.material, SALT, b"share-secret/v%d wrap key" % version)
+    return header + AESGCM(outer_key).encrypt(NONCE, inner, header + record_id)
+
+
+def legacy_v3(plaintext: bytes, passphrase: bytes, record_id: bytes) -> bytes:
+    """A v3 token as earlier releases wrote it (scrypt N=2^15, not recorded)."""
+    inner_key = hkdf(scrypt(passphrase, ISALT), ISALT, b"share-secret/v3 passphrase key")
+    inner = ISALT + INONCE + AESGCM(inner_key).encrypt(INONCE, plaintext,
+                                                         b"v3|" + record_id)
+    return layered(3, inner, record_id)
+
+
+def v4(plaintext: bytes, passphrase: bytes, record_id: bytes, cost: int = 17, *,
+       cost_named: int | None = None) -> bytes:
+    """A v4 token built independently: the scrypt cost byte heads the inner layer (and is
+    in its associated data). `cost_named`: a cost byte other than the one used."""
+    named = bytes([cost if cost_named is None else cost_named])
+    inner_key = hkdf(scrypt(passphrase, ISALT, cost), ISALT, b"share-secret/v4 passphrase key")
+    inner = named + ISALT + INONCE + AESGCM(inner_key).encrypt(
+        INONCE, plaintext, b"v4|" + named + record_id)
+    return layered(4, inner, record_id)
+
+
+def test_v4_matches_independent_construction():
+    """A passphrase token is an inner passphrase layer, naming its scrypt cost (N=2^17),
+    sealed by an outer master-key layer, exactly as documented."""
     token = encrypt(b"hunter2", record_id="rec-1", keyring=OLD_RING, passphrase="open sesame",
                     random_bytes=pinned(ISALT, INONCE, SALT, NONCE))
-    inner_key = hkdf(scrypt(b"open sesame", ISALT), ISALT, b"share-secret/v3 passphrase key")
-    inner = ISALT + INONCE + AESGCM(inner_key).encrypt(INONCE, b"hunter2", b"v3|rec-1")
-    header = bytes([3, 2]) + b"k1" + SALT + NONCE
-    outer_key = hkdf(OLD.material, SALT, b"share-secret/v3 wrap key")
-    assert token == header + AESGCM(outer_key).encrypt(NONCE, inner, header + b"rec-1")
+    assert token == v4(b"hunter2", b"open sesame", b"rec-1")
+    assert decrypt(token, record_id="rec-1", keyring=OLD_RING,
+                   passphrase=" open sesame\n") == b"hunter2"
+    assert needs_passphrase(token)
+    assert version_of(token) == 4
+
+
+@pytest.mark.parametrize("cost", [15, 16, 18])
+def test_v4_tokens_of_other_costs_still_open(cost):
+    """The cost is read from the token: one made at another cost opens with its own."""
+    assert decrypt(v4(b"then", b"pass phrase", b"r", cost), record_id="r", keyring=OLD_RING,
+                   passphrase="pass phrase") == b"then"
+
+
+@pytest.mark.parametrize(("cost", "named"), [(17, 16), (15, 17), (17, 14), (17, 19),
+                                             (17, 255)])
+def test_v4_with_a_changed_or_unbounded_cost_is_refused(cost, named):
+    """A cost byte that is not the one used fails to decrypt; one outside 2^15..2^18 is
+    refused before any scrypt runs (a token cannot make a reveal take gigabytes)."""
+    with pytest.raises(InvalidToken):
+        decrypt(v4(b"x", b"pass phrase", b"r", cost, cost_named=named), record_id="r",
+                keyring=OLD_RING, passphrase="pass phrase")
+
+
+def test_legacy_v3_tokens_still_decrypt():
+    """Tokens written by earlier releases (v3: scrypt N=2^15) keep working."""
+    token = legacy_v3(b"hunter2", b"open sesame", b"rec-1")
     assert decrypt(token, record_id="rec-1", keyring=OLD_RING,
                    passphrase=" open sesame\n") == b"hunter2"
     assert needs_passphrase(token)
     assert version_of(token) == 3
+    for wrong in (None, "open sesame!"):
+        with pytest.raises(InvalidToken):
+            decrypt(token, record_id="rec-1", keyring=OLD_RING, passphrase=wrong)
 
 
 @pytest.mark.parametrize("passphrase", [None, "wrong one"])
-def test_v3_needs_the_right_passphrase(passphrase):
-    """The master key alone, or with a wrong passphrase, does not decrypt a v3 token."""
+def test_v4_needs_the_right_passphrase(passphrase):
+    """The master key alone, or with a wrong passphrase, does not decrypt a v4 token."""
     token = encrypt(b"s3cret", record_id="r", keyring=OLD_RING, passphrase="right one")
     with pytest.raises(InvalidToken):
         decrypt(token, record_id="r", keyring=OLD_RING, passphrase=passphrase)
 
 
-def test_v3_inner_layer_is_bound_to_the_record():
+def test_v4_inner_layer_is_bound_to_the_record():
     """Both layers carry the record id: a token moved to another record fails."""
     token = encrypt(b"s3cret", record_id="r1", keyring=OLD_RING, passphrase="pass")
     with pytest.raises(InvalidToken):
@@ -101,12 +154,15 @@ def test_rewrap_v1_moves_to_the_first_key():
         decrypt(moved, record_id="r", keyring=OLD_RING)
 
 
-def test_rewrap_v3_needs_no_passphrase_and_keeps_it():
-    """A passphrase token is re-wrapped without its passphrase; it still needs it after."""
-    token = encrypt(b"guarded", record_id="r", keyring=OLD_RING, passphrase="pass")
+@pytest.mark.parametrize("version", [3, 4])
+def test_rewrap_of_layered_tokens_needs_no_passphrase_and_keeps_it(version):
+    """A passphrase token is re-wrapped without its passphrase, in its own format (and
+    scrypt cost); it still needs the passphrase after."""
+    token = encrypt(b"guarded", record_id="r", keyring=OLD_RING, passphrase="pass") \
+        if version == 4 else legacy_v3(b"guarded", b"pass", b"r")
     moved = rewrap(token, record_id="r", keyring=BOTH)
     assert key_id_of(moved) == "k2"
-    assert version_of(moved) == 3
+    assert version_of(moved) == version
     assert decrypt(moved, record_id="r", keyring=NEW_ONLY, passphrase="pass") == b"guarded"
     for wrong in (None, "nope"):
         with pytest.raises(InvalidToken):

@@ -115,7 +115,7 @@ async def test_a_view_being_shown_when_its_process_died_counts_as_used(service, 
     past = time.time() - 600
     for record in (shown, claimed):
         await store.claim(record.secret_id, user_id="UBOB", team_id="T1", now=past)
-    assert await store.showing(shown.secret_id, user_id="UBOB") is True
+    assert await store.showing(shown.secret_id, user_id="UBOB", now=time.time()) is True
     settled = await LifecycleService(store=store).return_stale_claims()
     outcomes = {record.secret_id: (user, outcome) for record, user, outcome, _ in settled}
     assert outcomes == {shown.secret_id: ("UBOB", "burned"),

@@ -197,6 +197,40 @@ async def test_passphrase_right_wrong_lockout_unlock(service, store, redis_sync)
     assert not [v for v in contents if b"correct horse" in v or SECRET.encode() in v]
 
 
+async def test_right_passphrases_use_no_tries_and_concurrent_guesses_are_capped(
+        service, redis_sync):
+    """Each guess is counted before it is checked and a right one is uncounted after: with
+    views to spare, right guesses cost no tries; and guesses made at once by many people
+    get no more checks than the policy allows."""
+    record = await service.share(form(passphrase="correct horse", view_mode="unlimited",
+                                      recipients=tuple(f"U{i}" for i in range(8))),
+                                 people=People())
+    assert [(await reveal(service, record, user="U0", passphrase=f"no {i}")).tries_left
+            for i in range(3)] == [4, 3, 2]
+    for _ in range(3):
+        assert (await reveal(service, record, user="U0",
+                             passphrase="correct horse")).outcome is RevealOutcome.REVEALED
+    guesses = KeySpace("ss").guesses(record.secret_id)
+    assert redis_sync.zcard(guesses) == 3  # the wrong ones only
+    results = await asyncio.gather(*(reveal(service, record, user=f"U{i}",
+                                            passphrase=f"wrong {i}") for i in range(8)))
+    # 2 more fit in the window (the second wrong one locks it); the other 6 are refused
+    # while those 2 are being checked.
+    assert sorted((r.outcome.value, r.tries_left) for r in results) == [
+        *[("guesses_pending", None)] * 6, ("locked", 0), ("wrong_passphrase", 1)]
+
+
+async def test_wrong_passphrases_counted_by_an_earlier_release_still_count(service,
+                                                                           redis_sync):
+    """An upgrade forgets no wrong passphrase: the plain counter earlier releases kept is
+    still read, so with 4 of them the next wrong guess locks the secret."""
+    record = await service.share(form(passphrase="correct horse"), people=People())
+    redis_sync.set(KeySpace("ss").failures(record.secret_id), 4, px=600_000)
+    result = await reveal(service, record, passphrase="wrong")
+    assert (result.outcome, result.tries_left) == (RevealOutcome.LOCKED, 0)
+    assert not redis_sync.exists(KeySpace("ss").failures(record.secret_id))
+
+
 async def test_passphrase_is_needed_even_with_the_master_key(service, store, keyring):
     """Redis contents plus the master key alone cannot decrypt a passphrase secret."""
     from bot import crypto
@@ -211,15 +245,41 @@ async def test_passphrase_is_needed_even_with_the_master_key(service, store, key
                        passphrase="")
 
 
-@pytest.mark.parametrize("passphrase", ["abc", "x" * 201])
+@pytest.mark.parametrize("passphrase", ["abc", "seven c", " 7chars\n", "x" * 201])
 async def test_passphrase_length_is_checked(service, passphrase):
-    """A passphrase of 4 to 200 characters is required when one is given."""
+    """A passphrase of 8 to 200 characters (around white space) is required when one is
+    given."""
     with pytest.raises(ValidationFailed) as caught:
         await service.share(form(passphrase=passphrase), people=People())
-    assert "4 to 200" in caught.value.errors["passphrase"]
+    assert "8 to 200" in caught.value.errors["passphrase"]
 
 
 # -- revoke, find, list -----------------------------------------------------------------
+
+async def test_a_view_claimed_before_its_secret_ended_is_not_shown(service, lifecycle, store,
+                                                                   redis_sync, clock):
+    """The step that marks a claimed view as being shown refuses once the secret has been
+    revoked, or has expired, since the claim, and gives the view back."""
+    keys = KeySpace("ss")
+    revoked = await service.share(form(), people=People())
+    expiring = await service.share(form(custom_expiry="5m"), people=People())
+    for record in (revoked, expiring):
+        claim = await store.claim(record.secret_id, user_id="UBOB", team_id="T1",
+                                  now=clock.now)
+        assert claim.outcome == "claimed"
+    await lifecycle.revoke(team_id="T1", user_id="UALICE", code=revoked.code)
+    assert not await store.showing(revoked.secret_id, user_id="UBOB", now=clock.now)
+    assert not await store.showing(expiring.secret_id, user_id="UBOB",
+                                   now=expiring.expires_at)
+    for record in (revoked, expiring):
+        meta = keys.meta(record.secret_id)
+        assert redis_sync.hget(meta, "r:UBOB") == b"0"
+        assert redis_sync.hget(meta, "claims") == b"0"
+    assert redis_sync.zcard(keys.claims()) == 0
+    # Before its expiry the claim is marked as usual.
+    await store.claim(expiring.secret_id, user_id="UBOB", team_id="T1", now=clock.now)
+    assert await store.showing(expiring.secret_id, user_id="UBOB", now=clock.now)
+
 
 async def test_revoke_deletes_at_once_and_only_for_the_sender(service, lifecycle, store,
                                                                redis_sync):

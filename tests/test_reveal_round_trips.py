@@ -137,7 +137,7 @@ async def test_a_refused_click_keeps_the_index_entry_of_a_view_being_shown(servi
     before confirming would leave a view the stale-claim pass never finds."""
     record = await service.share(form(), people=People())
     await store.claim(record.secret_id, user_id="UBOB", team_id="T1", now=time.time())
-    assert await store.showing(record.secret_id, user_id="UBOB")
+    assert await store.showing(record.secret_id, user_id="UBOB", now=time.time())
     index = KeySpace("ss").claims()
     before = redis_sync.zrange(index, 0, -1)
     assert before

@@ -240,6 +240,36 @@ def record_like_id() -> str:
     return new_secret_id(new_share_code())
 
 
+async def test_passphrase_work_runs_off_the_loop_and_abandoned_work_keeps_its_slot(service):
+    """Passphrase work (scrypt) runs on threads, KDF_CONCURRENCY at once; when a caller
+    stops waiting (a share past its budget), its thread keeps its slot until it is done,
+    so never more run at once; the event loop stays free meanwhile."""
+    import threading
+
+    from bot.sharing import KDF_CONCURRENCY
+
+    release, running, most = threading.Event(), [0], [0]
+    lock = threading.Lock()
+
+    def work() -> str:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(5)
+        with lock:
+            running[0] -= 1
+        return "done"
+
+    waiting = [asyncio.create_task(service._kdf(work)) for _ in range(KDF_CONCURRENCY + 1)]
+    await asyncio.sleep(0.1)  # the loop runs while the threads block
+    waiting[0].cancel()  # its caller gives up; its thread still runs
+    await asyncio.sleep(0.1)
+    assert (running[0], waiting[-1].done()) == (KDF_CONCURRENCY, False)
+    release.set()
+    assert await asyncio.gather(*waiting[1:]) == ["done"] * KDF_CONCURRENCY
+    assert most[0] == KDF_CONCURRENCY
+
+
 async def test_a_known_code_with_a_wrong_suffix_is_unknown(service):
     """The id must match in full: the code part alone (shown in many places) is not
     enough to address a secret for a reveal."""

@@ -15,8 +15,9 @@ p=1), info b"share-secret/v2 data key". Neither the stored token plus the master
 nor the passphrase alone, decrypts it; and scrypt makes each passphrase guess cost
 ~32 MiB and tens of ms. But the master key cannot be changed without the passphrase.
 
-Version 3 (a passphrase was set; written now) keeps those properties in two layers, so
-that key rotation can re-wrap it without the passphrase and without seeing the secret:
+Version 3 (a passphrase was set; written by earlier releases, still read) keeps those
+properties in two layers, so that key rotation can re-wrap it without the passphrase and
+without seeing the secret:
 
     inner = salt' (16) | nonce' (12) | AES-256-GCM(HKDF(scrypt(passphrase, salt'),
             salt', b"share-secret/v3 passphrase key"), plaintext, AD=b"v3|" + record id)
@@ -26,6 +27,17 @@ that key rotation can re-wrap it without the passphrase and without seeing the s
 The master key opens only the outer layer (what is inside is still sealed by the
 passphrase); the passphrase alone cannot reach the inner layer. `rewrap` replaces the
 outer layer.
+
+Version 4 (a passphrase was set; written now) is version 3 with the scrypt cost recorded
+in the inner layer, so that the cost can be raised without a new format and tokens made
+at an older cost still open (version 3's cost is N=2^15). Written with N=2^17 (r=8, p=1:
+128 MiB and about 0.3 s per guess on one core); read with N from 2^15 to 2^18:
+
+    inner = log2 N (1) | salt' (16) | nonce' (12) | AES-256-GCM(HKDF(scrypt(passphrase,
+            salt'; N), salt', b"share-secret/v4 passphrase key"), plaintext,
+            AD=b"v4|" + log2 N (1) + record id)
+    token = header | AES-256-GCM(HKDF(master key, salt, b"share-secret/v4 wrap key"),
+            inner, AD=header + record id)
 
 The associated data is the whole header followed by the record id: a token copied
 into another record, or with a header byte changed, fails to decrypt.
@@ -52,28 +64,39 @@ from bot.errors import InvalidToken, NeedsPassphrase
 VERSION_1 = 0x01
 VERSION_2 = 0x02
 VERSION_3 = 0x03
+VERSION_4 = 0x04
 SALT_BYTES = 16
 NONCE_BYTES = 12
 TAG_BYTES = 16
 HKDF_INFO = {VERSION_1: b"share-secret/v1 data key", VERSION_2: b"share-secret/v2 data key",
-             VERSION_3: b"share-secret/v3 wrap key"}
-INNER_INFO = b"share-secret/v3 passphrase key"
-PASSPHRASE_VERSIONS = frozenset({VERSION_2, VERSION_3})
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
+             VERSION_3: b"share-secret/v3 wrap key", VERSION_4: b"share-secret/v4 wrap key"}
+INNER_INFO = {VERSION_3: b"share-secret/v3 passphrase key",
+              VERSION_4: b"share-secret/v4 passphrase key"}
+PASSPHRASE_VERSIONS = frozenset({VERSION_2, VERSION_3, VERSION_4})
+SCRYPT_R, SCRYPT_P = 8, 1
+# log2 of scrypt's N: what versions 2 and 3 used, what version 4 is written with, and the
+# most a token may ask for (a token names its own cost: bounded, so that one cannot make
+# a reveal take gigabytes).
+LEGACY_SCRYPT_COST, SCRYPT_COST, MAX_SCRYPT_COST = 15, 17, 18
 
 RandomBytes = Callable[[int], bytes]
 
 
 def encrypt(plaintext: bytes, *, record_id: str, keyring: KeyRing,
-            passphrase: str | None = None, random_bytes: RandomBytes = os.urandom) -> bytes:
+            passphrase: str | None = None, random_bytes: RandomBytes = os.urandom,
+            scrypt_cost: int = SCRYPT_COST) -> bytes:
     """Encrypt `plaintext` for the record `record_id` under the ring's first key (and
-    the passphrase, when one is given)."""
+    the passphrase, when one is given, with scrypt's N = 2^`scrypt_cost`)."""
     if passphrase is None:
         return _seal(VERSION_1, plaintext, record_id, keyring, random_bytes)
+    if not LEGACY_SCRYPT_COST <= scrypt_cost <= MAX_SCRYPT_COST:
+        raise ValueError("scrypt_cost is out of range")
     salt, nonce = _salt_and_nonce(random_bytes)
-    inner_key = _hkdf(_scrypt(passphrase, salt), salt, INNER_INFO)
-    inner = salt + nonce + AESGCM(inner_key).encrypt(nonce, plaintext, _inner_ad(record_id))
-    return _seal(VERSION_3, inner, record_id, keyring, random_bytes)
+    cost = bytes([scrypt_cost])
+    inner_key = _hkdf(_scrypt(passphrase, salt, scrypt_cost), salt, INNER_INFO[VERSION_4])
+    inner = cost + salt + nonce + AESGCM(inner_key).encrypt(
+        nonce, plaintext, _inner_ad(VERSION_4, record_id, cost))
+    return _seal(VERSION_4, inner, record_id, keyring, random_bytes)
 
 
 def decrypt(token: bytes, *, record_id: str, keyring: KeyRing,
@@ -84,26 +107,36 @@ def decrypt(token: bytes, *, record_id: str, keyring: KeyRing,
     if (version in PASSPHRASE_VERSIONS) != (passphrase is not None):
         _parse_header(token)  # a malformed token reads as malformed, whatever was passed
         raise InvalidToken
-    if version == VERSION_3 and passphrase is not None:
+    if version in INNER_INFO and passphrase is not None:
         inner = _open(token, record_id, keyring)
-        salt, nonce, body = inner[:SALT_BYTES], inner[SALT_BYTES:SALT_BYTES + NONCE_BYTES], \
-            inner[SALT_BYTES + NONCE_BYTES:]
-        if len(body) < TAG_BYTES:
+        cost = inner[:1] if version == VERSION_4 else b""
+        scrypt_cost = cost[0] if cost else LEGACY_SCRYPT_COST
+        salt, nonce, body = _split_inner(inner[len(cost):])
+        if not LEGACY_SCRYPT_COST <= scrypt_cost <= MAX_SCRYPT_COST:
             raise InvalidToken
+        key = _hkdf(_scrypt(passphrase, salt, scrypt_cost), salt, INNER_INFO[version])
         try:
-            return AESGCM(_hkdf(_scrypt(passphrase, salt), salt, INNER_INFO)).decrypt(
-                nonce, body, _inner_ad(record_id))
+            return AESGCM(key).decrypt(nonce, body, _inner_ad(version, record_id, cost))
         except InvalidTag:
             raise InvalidToken from None
     return _open(token, record_id, keyring, passphrase)
+
+
+def _split_inner(inner: bytes) -> tuple[bytes, bytes, bytes]:
+    """An inner layer's salt, nonce and sealed body (after the v4 cost byte)."""
+    body = inner[SALT_BYTES + NONCE_BYTES:]
+    if len(body) < TAG_BYTES:
+        raise InvalidToken
+    return inner[:SALT_BYTES], inner[SALT_BYTES:SALT_BYTES + NONCE_BYTES], body
 
 
 def rewrap(token: bytes, *, record_id: str, keyring: KeyRing,
            random_bytes: RandomBytes = os.urandom) -> bytes:
     """The same secret under the ring's first key, for key rotation.
 
-    Version 1 is decrypted and encrypted again (in memory only); version 3 has only its
-    outer layer replaced, so the passphrase is not needed and the secret is never seen.
+    Version 1 is decrypted and encrypted again (in memory only); versions 3 and 4 have only
+    their outer layer replaced, so the passphrase is not needed and the secret is never
+    seen.
     Version 2 cannot be re-wrapped without its passphrase: it raises NeedsPassphrase.
     Any other fault raises InvalidToken.
     """
@@ -123,7 +156,7 @@ def needs_passphrase(token: bytes) -> bool:
 
 
 def version_of(token: bytes) -> int:
-    """The token's format version (1, 2 or 3)."""
+    """The token's format version (1 to 4)."""
     _parse_header(token)
     return token[0]
 
@@ -149,7 +182,7 @@ def _open(token: bytes, record_id: str, keyring: KeyRing, passphrase: str | None
     if token[0] == VERSION_2:
         if passphrase is None:  # rewrap's case: only the passphrase could open it
             raise NeedsPassphrase
-        material += _scrypt(passphrase, salt)
+        material += _scrypt(passphrase, salt, LEGACY_SCRYPT_COST)
     try:
         return AESGCM(_hkdf(material, salt, HKDF_INFO[token[0]])).decrypt(
             nonce, token[header_end:], _associated_data(token[:header_end], record_id))
@@ -180,8 +213,8 @@ def _parse_header(token: bytes) -> tuple[str, bytes, bytes, int]:
         header_end
 
 
-def _scrypt(passphrase: str, salt: bytes) -> bytes:
-    return Scrypt(salt=salt, length=32, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(
+def _scrypt(passphrase: str, salt: bytes, cost: int) -> bytes:
+    return Scrypt(salt=salt, length=32, n=2**cost, r=SCRYPT_R, p=SCRYPT_P).derive(
         normalize_passphrase(passphrase))
 
 
@@ -199,8 +232,9 @@ def _associated_data(header: bytes, record_id: str) -> bytes:
     return header + _utf8(record_id)
 
 
-def _inner_ad(record_id: str) -> bytes:
-    return b"v3|" + _utf8(record_id)
+def _inner_ad(version: int, record_id: str, cost: bytes) -> bytes:
+    # v3: b"v3|" + record id; v4: b"v4|" + the cost byte + record id
+    return b"v%d|" % version + cost + _utf8(record_id)
 
 
 def _utf8(text: str) -> bytes:

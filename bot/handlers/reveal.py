@@ -154,7 +154,7 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
             secret_id=click.secret_id, response_url=click.response_url,
             error=render.wrong_passphrase(result.tries_left or 0))), deps)
     elif result.outcome is not RevealOutcome.REVEALED:
-        view = _refusal_view(result)
+        view = _refusal_view(result, unlocking=click.view_id is not None)
         if view is not None:
             await _quietly(display(view), deps)
     elif not result.recorded:
@@ -206,8 +206,9 @@ async def _quietly(call: Awaitable[Any], deps: Deps) -> None:
         deps.logger.warning("could not show a notice: %s", failure_reason(exc))
 
 
-def _refusal_view(result: RevealResult) -> render.View | None:
-    """The notice for a reveal that did not show the secret (None: say nothing)."""
+def _refusal_view(result: RevealResult, *, unlocking: bool) -> render.View | None:
+    """The notice for a reveal that did not show the secret (None: say nothing).
+    `unlocking`: it replaces an unlock form (which says "Checking…" until answered)."""
     outcome = result.outcome
     if outcome is RevealOutcome.NOT_RECIPIENT:
         return render.not_for_you_modal()
@@ -215,11 +216,17 @@ def _refusal_view(result: RevealResult) -> render.View | None:
         return render.reveal_failed_modal(result.sender_id)
     if outcome is RevealOutcome.LOCKED:
         return render.locked_modal(result.locked_seconds)
+    if outcome is RevealOutcome.GUESSES_PENDING:
+        return render.guesses_pending_modal()
     if outcome is RevealOutcome.RATE_LIMITED and result.limited is not None:
         return render.reveal_limited_modal(result.limited)
     if outcome in (RevealOutcome.UNAVAILABLE, RevealOutcome.WRONG_TEAM):
         # Another workspace's secret reads exactly as one that does not exist.
         return render.unavailable_modal()
+    if outcome is RevealOutcome.IN_FLIGHT and unlocking:
+        # Another of the person's unlock forms is being answered: this one must not be
+        # left on "Checking…".
+        return render.opening_elsewhere_modal()
     return None  # IN_FLIGHT: a double click; the first click is showing it
 
 

@@ -39,9 +39,11 @@ from bot.render.manage import (
 )
 from bot.render.reveal import (
     ended_prompt,
+    guesses_pending_modal,
     locked,
     locked_modal,
     not_for_you_modal,
+    opening_elsewhere_modal,
     opening_modal,
     passphrase_modal,
     reveal_failed_modal,
@@ -96,6 +98,7 @@ __all__ = [
     "ended_prompt",
     "escape",
     "expired_notice",
+    "guesses_pending_modal",
     "home_unavailable_view",
     "home_view",
     "limited_detail",
@@ -104,6 +107,7 @@ __all__ = [
     "mentions",
     "not_for_you_modal",
     "notice",
+    "opening_elsewhere_modal",
     "opening_modal",
     "org_wide_refused_page",
     "parse_retry_value",

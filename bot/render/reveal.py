@@ -156,6 +156,24 @@ def locked_modal(seconds: int) -> View:
     return _notice_modal(f":lock: {locked(seconds)}")
 
 
+def guesses_pending_modal() -> View:
+    """Every passphrase try allowed for now is counted, and some are still being checked
+    (several people typed one at once)."""
+    return _notice_modal(
+        ":hourglass: Other passphrase tries for this secret are being checked right now, and "
+        "no more are allowed until they are done. Try again in a minute. Your view has not "
+        "been used up.")
+
+
+def opening_elsewhere_modal() -> View:
+    """An unlock form submitted while the same person's reveal of the secret is already
+    under way in another window (the first one answers it)."""
+    return _notice_modal(
+        ":hourglass: This secret is already being opened in another window: look there. "
+        "Nothing was used up by this one. If the other window did not show it, click "
+        "*Reveal secret* again.")
+
+
 def reveal_failed_modal(sender_id: str | None) -> View:
     who = f"<@{sender_id}>" if sender_id else "the sender"
     return _notice_modal(

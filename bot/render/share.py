@@ -6,7 +6,13 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from bot.domain import MAX_LABEL_CHARS, MAX_PASSPHRASE_CHARS, MAX_RECIPIENTS, MAX_SECRET_CHARS
+from bot.domain import (
+    MAX_LABEL_CHARS,
+    MAX_PASSPHRASE_CHARS,
+    MAX_RECIPIENTS,
+    MAX_SECRET_CHARS,
+    MIN_PASSPHRASE_CHARS,
+)
 from bot.options import MAX_TOTAL_VIEWS, Expiry, Format, ViewMode
 from bot.render import ids
 from bot.render.blocks import Block, View, context, escape, modal, section, text
@@ -91,7 +97,8 @@ def share_modal(*, initial_users: Sequence[str] = (), origin_channel: str | None
                 "max_value": str(MAX_TOTAL_VIEWS)},
                optional=True, hint="Only for \"A total number of views\"."),
         _input(ids.PASSPHRASE_BLOCK, "Passphrase",
-               _plain(ids.PASSPHRASE_ACTION, placeholder="Optional",
+               _plain(ids.PASSPHRASE_ACTION,
+                      placeholder=f"Optional: {MIN_PASSPHRASE_CHARS} characters or more",
                       max_length=MAX_PASSPHRASE_CHARS),
                optional=True,
                hint="Recipients must type it to reveal the secret. Send it to them another "

@@ -3,6 +3,6 @@
 from bot.storage.connection import connect
 from bot.storage.keys import KeySpace
 from bot.storage.once import OnceMarks
-from bot.storage.secrets_store import Claim, CodeTaken, RedisSecretStore
+from bot.storage.secrets_store import Claim, CodeTaken, Guess, RedisSecretStore
 
-__all__ = ["Claim", "CodeTaken", "KeySpace", "OnceMarks", "RedisSecretStore", "connect"]
+__all__ = ["Claim", "CodeTaken", "Guess", "KeySpace", "OnceMarks", "RedisSecretStore", "connect"]

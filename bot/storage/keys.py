@@ -31,8 +31,14 @@ class KeySpace:
         return f"{self.prefix}:{{{handle(secret)}}}:m"
 
     def failures(self, secret: str) -> str:
-        """Wrong passphrases within the current window."""
+        """Wrong passphrases within the current window, as earlier releases counted them
+        (still read, so that an upgrade forgets none; see `guesses`)."""
         return f"{self.prefix}:{{{handle(secret)}}}:f"
+
+    def guesses(self, secret: str) -> str:
+        """Sorted set: passphrase guesses counted within the last window, by when (ms):
+        "p:<guess>" being checked, "w:<guess>" found wrong."""
+        return f"{self.prefix}:{{{handle(secret)}}}:g"
 
     def lock(self, secret: str) -> str:
         """Present while the secret is locked after too many wrong passphrases."""

@@ -56,14 +56,33 @@ owe(KEYS[4], KEYS[1], 'created:' .. made[1], 'secret_created', made[2], made[3],
 return 1
 """
 
-# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] passphrase lock
-# ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id
+# Passphrase guesses: a claim that brings one counts it (a member "p:<guess>" scored by
+# Redis's clock, in ms) before the passphrase is checked, and refuses it while `tries`
+# guesses are already counted within the last window (sliding), so that however many
+# recipients guess at once, no more than `tries` are ever checked per window. A wrong
+# guess becomes "w:<guess>" (FAIL: `tries` of them lock the secret); a right one is taken
+# out again (SHOWING), as only wrong guesses count towards the lock.
+# Earlier releases counted wrong guesses after the check, in a plain counter (`legacy`
+# below): read while one may still exist, so an upgrade forgets none.
+GUESS_CLOCK = """
+local function ms_now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
+# KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] passphrase lock, KEYS[4] guesses,
+# KEYS[5] the wrong-guess counter of earlier releases
+# ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id,
+# ARGV[5] the passphrase guess this reveal brings ("": none), ARGV[6] guesses allowed
+# per window, ARGV[7] the window (ms)
 # -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left,
-#     views allowed in all (-1: unlimited)}
+#     views allowed in all (-1: unlimited)} (the guess counted, for a passphrase secret)
 #    | {outcome, held} for unknown, wrong_team, not_recipient (held: 1 when this person
 #      has a view of the secret at this handle in flight all the same)
-#    | {outcome} for unavailable, in_flight | {"locked", lock ms left}
-CLAIM = """
+#    | {outcome} for unavailable, in_flight, guessing (the guesses allowed are all counted,
+#      some still being checked) | {"locked", lock ms left}
+CLAIM = GUESS_CLOCK + """
 local m = KEYS[1]
 local team = redis.call('HGET', m, 'team')
 if not team then return {'unknown', 0} end
@@ -79,6 +98,14 @@ if redis.call('HGET', m, 'st') ~= 'active'
 end
 local lock = redis.call('PTTL', KEYS[3])
 if lock > 0 then return {'locked', lock} end
+local guess = ARGV[5] ~= '' and redis.call('HGET', m, 'pp') == '1'
+local clock = 0
+if guess then
+  clock = ms_now()
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', clock - tonumber(ARGV[7]))
+  local legacy = tonumber(redis.call('GET', KEYS[5]) or '0')
+  if redis.call('ZCARD', KEYS[4]) + legacy >= tonumber(ARGV[6]) then return {'guessing'} end
+end
 local first = string.sub(slot, 1, 1)
 if first == 'c' or first == 's' then return {'in_flight'} end
 local left = redis.call('HGET', m, 'left')
@@ -87,6 +114,10 @@ if mode == 'each' and first ~= '0' then return {'unavailable'} end
 if left and tonumber(left) <= 0 then return {'unavailable'} end
 local ciphertext = redis.call('GET', KEYS[2])
 if not ciphertext then return {'unavailable'} end
+if guess then
+  redis.call('ZADD', KEYS[4], clock, 'p:' .. ARGV[5])
+  redis.call('PEXPIRE', KEYS[4], ARGV[7])
+end
 if left then left = redis.call('HINCRBY', m, 'left', -1) end
 local claims = redis.call('HINCRBY', m, 'claims', 1)
 local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp', 'used')
@@ -174,18 +205,28 @@ owe(KEYS[3], m, 'ended:' .. redis.call('HGET', m, 'id'), ARGV[5], ARGV[2], who, 
 return {'active', claims}
 """
 
-# KEYS[1] failure counter, KEYS[2] lock
-# ARGV[1] failures allowed, ARGV[2] window ms, ARGV[3] lock ms
-# -> {failures so far in the window, 1 if this failure locked the secret else 0}
-FAIL = """
-local failures = redis.call('INCR', KEYS[1])
-if failures == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if failures >= tonumber(ARGV[1]) then
-  redis.call('SET', KEYS[2], '1', 'PX', ARGV[3])
-  redis.call('DEL', KEYS[1])
-  return {failures, 1}
+# A guess CLAIM counted turned out wrong: it stays counted, as a wrong one, and `tries`
+# wrong ones within the window lock the secret (the window then starts afresh).
+# KEYS[1] guesses, KEYS[2] lock, KEYS[3] the wrong-guess counter of earlier releases
+# ARGV[1] the guess, ARGV[2] wrong guesses allowed, ARGV[3] window ms, ARGV[4] lock ms
+# -> {wrong guesses within the window, 1 if this one locked the secret else 0}
+FAIL = GUESS_CLOCK + """
+local clock, window = ms_now(), tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', clock - window)
+local at = redis.call('ZSCORE', KEYS[1], 'p:' .. ARGV[1])
+redis.call('ZREM', KEYS[1], 'p:' .. ARGV[1])
+redis.call('ZADD', KEYS[1], at or clock, 'w:' .. ARGV[1])
+redis.call('PEXPIRE', KEYS[1], window)
+local wrong = tonumber(redis.call('GET', KEYS[3]) or '0')
+for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if string.sub(member, 1, 2) == 'w:' then wrong = wrong + 1 end
 end
-return {failures, 0}
+if wrong >= tonumber(ARGV[2]) then
+  redis.call('SET', KEYS[2], '1', 'PX', ARGV[4])
+  redis.call('DEL', KEYS[1], KEYS[3])
+  return {wrong, 1}
+end
+return {wrong, 0}
 """
 
 # KEYS[1] meta hash
@@ -319,15 +360,30 @@ redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
 return 1
 """
 
-# KEYS[1] meta hash
-# ARGV[1] user id
-# -> 1 when this person's claimed view is now marked as being shown, 0 when they hold
-#    no claim (it was given back meanwhile: do not show it)
+# The last step before Slack is asked to show the secret: the secret must still be
+# active and unexpired here, not only when it was claimed, so that a revoke (or the
+# expiry) landing while the claim was being decrypted stops the reveal.
+# The passphrase guess the claim counted, if any, was right (the secret decrypted): it
+# is taken out of the guesses again, whatever happens next.
+# KEYS[1] meta hash, KEYS[2] guesses
+# ARGV[1] user id, ARGV[2] now (unix seconds), ARGV[3] the guess ("": none)
+# -> 1 when this person's claimed view is now marked as being shown; 0 when they hold
+#    no claim (it was given back meanwhile); -1 when the secret has ended or expired
+#    since the claim (the view is given back here). Do not show it unless 1.
 SHOWING = """
+if ARGV[3] ~= '' then redis.call('ZREM', KEYS[2], 'p:' .. ARGV[3]) end
+local m = KEYS[1]
 local field = 'r:' .. ARGV[1]
-local slot = redis.call('HGET', KEYS[1], field)
+local slot = redis.call('HGET', m, field)
 if not slot or string.sub(slot, 1, 1) ~= 'c' then return 0 end
-redis.call('HSET', KEYS[1], field, 's' .. string.sub(slot, 2))
+if redis.call('HGET', m, 'st') ~= 'active'
+    or tonumber(redis.call('HGET', m, 'exp') or '0') <= tonumber(ARGV[2]) then
+  redis.call('HSET', m, field, string.sub(slot, string.find(slot, '|', 1, true) + 1))
+  redis.call('HINCRBY', m, 'claims', -1)
+  if redis.call('HEXISTS', m, 'left') == 1 then redis.call('HINCRBY', m, 'left', 1) end
+  return -1
+end
+redis.call('HSET', m, field, 's' .. string.sub(slot, 2))
 return 1
 """
 

@@ -37,11 +37,22 @@ class CodeTaken(ShareSecretError):
 
 
 @dataclass(frozen=True)
+class Guess:
+    """A passphrase guess that a claim counts before it is checked: at most `tries` are
+    counted within any `window_seconds`. `token` names it (random, made per attempt)."""
+
+    token: str
+    tries: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
 class Claim:
     """The answer to a claim: an outcome, and what the reveal needs when `claimed`."""
 
     outcome: str  # claimed | unknown | wrong_team | not_recipient | unavailable | locked
     #              | in_flight (this person's own reveal is already under way)
+    #              | guessing (as many passphrase guesses as allowed are counted already)
     ciphertext: bytes | None = None
     code: str | None = None
     sender_id: str | None = None
@@ -112,19 +123,28 @@ class RedisSecretStore:
             raise CodeTaken(record.code)
 
     @unavailable_on_redis_errors
-    async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float) -> Claim:
+    async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
+                    guess: Guess | None = None) -> Claim:
         """Atomically hand out the ciphertext to a recipient with a view left (marked as
         being shown only later, by `showing`: a process that dies before then leaves a view
-        that cannot have been shown, and the sweep gives it back)."""
+        that cannot have been shown, and the sweep gives it back).
+
+        With a `guess` (a passphrase came with the attempt), a passphrase secret's claim
+        also counts it, in the same step, before it is checked: refused ("guessing") while
+        the guesses allowed are all counted. A counted guess is then settled by `showing`
+        (right), `record_failure` (wrong) or `forget_guess` (not decidable)."""
         async with self._redis.pipeline(transaction=False) as pipe:
             # Noted in the claims index in the same round trip (whether or not it is
             # granted: the stale-claim pass skips entries without a claim), so a view
             # handed out by a process that then dies can be found and given back.
             pipe.zadd(self._keys.claims(), {_claim_member(secret_id, user_id): now})
             # By its text (EVAL), like every script queued in a pipeline here: see `end`.
-            pipe.eval(scripts.CLAIM, 3, self._keys.meta(secret_id),
+            pipe.eval(scripts.CLAIM, 5, self._keys.meta(secret_id),
                       self._keys.ciphertext(secret_id), self._keys.lock(secret_id),
-                      user_id, team_id, int(now), secret_id)
+                      self._keys.guesses(secret_id), self._keys.failures(secret_id),
+                      user_id, team_id, int(now), secret_id,
+                      guess.token if guess else "", guess.tries if guess else 0,
+                      guess.window_seconds * 1000 if guess else 0)
             _, answer = await pipe.execute()
         reply = replies.array(answer)
         outcome = replies.text(reply[0])
@@ -162,11 +182,21 @@ class RedisSecretStore:
         return replies.text(state), int(used)
 
     @unavailable_on_redis_errors
-    async def showing(self, secret_id: str, *, user_id: str) -> bool:
+    async def showing(self, secret_id: str, *, user_id: str, now: float,
+                      guess: str | None = None) -> bool:
         """Mark a claimed view as being shown, just before Slack is asked to show it: a
         process dying after this may have shown it, so the sweep counts it as used
-        instead of giving it back. False when the claim is gone (do not show)."""
-        return bool(await self._showing(keys=[self._keys.meta(secret_id)], args=[user_id]))
+        instead of giving it back. False (do not show) when the claim is gone, or when
+        the secret was revoked or has expired since it was claimed: that view is then
+        given back. The claim's counted passphrase `guess` was right: it is uncounted."""
+        marked = int(await self._showing(
+            keys=[self._keys.meta(secret_id), self._keys.guesses(secret_id)],
+            args=[user_id, int(now), guess or ""]))
+        if marked < 0:
+            # Given back in the script; its claims-index entry goes too (a rare path: the
+            # reveal's usual round trips are not added to).
+            await self._redis.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
+        return marked == 1
 
     @unavailable_on_redis_errors
     async def release(self, secret_id: str, *, user_id: str,
@@ -282,13 +312,22 @@ class RedisSecretStore:
         return settled
 
     @unavailable_on_redis_errors
-    async def record_failure(self, secret_id: str, *, allowed: int, window_seconds: int,
-                             lock_seconds: int) -> tuple[int, bool]:
-        """Count a wrong passphrase; lock the secret when `allowed` is reached."""
+    async def record_failure(self, secret_id: str, *, guess: str, allowed: int,
+                             window_seconds: int, lock_seconds: int) -> tuple[int, bool]:
+        """The counted `guess` was a wrong passphrase: it stays counted, and the secret is
+        locked when `allowed` wrong ones are reached within the window. Returns the wrong
+        guesses within the window, and whether this one locked it."""
         failures, locked = await self._fail(
-            keys=[self._keys.failures(secret_id), self._keys.lock(secret_id)],
-            args=[allowed, window_seconds * 1000, lock_seconds * 1000])
+            keys=[self._keys.guesses(secret_id), self._keys.lock(secret_id),
+                  self._keys.failures(secret_id)],
+            args=[guess, allowed, window_seconds * 1000, lock_seconds * 1000])
         return int(failures), bool(locked)
+
+    @unavailable_on_redis_errors
+    async def forget_guess(self, secret_id: str, *, guess: str) -> None:
+        """Uncount a guess that could not be checked (the secret's key is gone, or its data
+        damaged): not the person's doing."""
+        await self._redis.zrem(self._keys.guesses(secret_id), f"p:{guess}")
 
     @unavailable_on_redis_errors
     async def end(self, secret_id: str, *, status: Status, now: float,

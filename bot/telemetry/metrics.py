@@ -31,6 +31,7 @@ _DENIED = {RevealOutcome.NOT_RECIPIENT: "not_recipient",
            RevealOutcome.UNAVAILABLE: "unavailable",
            RevealOutcome.WRONG_PASSPHRASE: "wrong_passphrase",
            RevealOutcome.LOCKED: "locked",
+           RevealOutcome.GUESSES_PENDING: "locked",
            RevealOutcome.RATE_LIMITED: "rate_limited"}
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,39}$")
 
