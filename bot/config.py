@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
+    ByteSize,
     Field,
     SecretStr,
     ValidationError,
@@ -23,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.crypto import MasterKey, parse_keys
 from bot.errors import ConfigError
 from bot.limits import Rate, parse_rate
+from bot.storage.quota import Caps
 from bot.storage.redis_url import parse_redis_url
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -64,6 +66,12 @@ class Settings(BaseSettings):
     # A reveal confirms its view within seconds; one unconfirmed for longer was handed
     # out by a process that died, and the sweep gives it back.
     claim_timeout_seconds: float = Field(default=120, ge=1, le=3600)
+    # Storage quotas: active secrets, and the bytes they take in Redis, per sender and per
+    # workspace (0: no cap). Why these defaults: README, "Storage quotas".
+    quota_sender_secrets: int = Field(default=200, ge=0, le=10_000_000)
+    quota_sender_bytes: Annotated[ByteSize, Field(ge=0)] = ByteSize(5 * 1024**2)
+    quota_workspace_secrets: int = Field(default=10_000, ge=0, le=10_000_000)
+    quota_workspace_bytes: Annotated[ByteSize, Field(ge=0)] = ByteSize(200 * 1024**2)
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
     log_format: str = Field(default="auto", pattern=r"^(?i:auto|json|text)$")
     # prometheus_client's own variable: where worker processes keep their metrics (the
@@ -145,6 +153,13 @@ class Settings(BaseSettings):
     @property
     def reveal_rate(self) -> Rate | None:
         return parse_rate(self.reveal_attempt_limit)
+
+    @property
+    def quota_caps(self) -> Caps:
+        return Caps(sender_secrets=self.quota_sender_secrets,
+                    sender_bytes=int(self.quota_sender_bytes),
+                    workspace_secrets=self.quota_workspace_secrets,
+                    workspace_bytes=int(self.quota_workspace_bytes))
 
     @field_validator("audit_channel_id", mode="before")
     @classmethod

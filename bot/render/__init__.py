@@ -19,6 +19,7 @@ from bot.render.limits import (
     reveal_limited_modal,
     share_limited,
     share_limited_notice,
+    share_over_quota,
 )
 from bot.render.manage import (
     BUSY,
@@ -118,6 +119,7 @@ __all__ = [
     "share_limited",
     "share_limited_notice",
     "share_modal",
+    "share_over_quota",
     "slack_date",
     "store_down_modal",
     "unavailable_modal",
