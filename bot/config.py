@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces  # nosec B104
     port: int = Field(default=3000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1, le=64)  # uvicorn worker processes
+    # Who may read /metrics (and /readyz's reason): with METRICS_TOKEN, whoever sends it as
+    # a bearer token, on either port; on METRICS_HOST:METRICS_PORT, a listener of its own
+    # that serves only /metrics, /readyz and /healthz. Neither: /metrics is not served.
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
     metadata_retention_days: int = Field(default=90, ge=1, le=3650)
     audit_retention_days: int = Field(default=365, ge=1, le=3650)
     audit_post_interval_seconds: float = Field(default=1.0, gt=0, le=60)
@@ -115,6 +121,15 @@ class Settings(BaseSettings):
     def _signing_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value():
             return None
+        return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. from `openssl rand -hex 16`)")
         return value
 
     @field_validator("slack_api_url")
@@ -216,6 +231,12 @@ class Settings(BaseSettings):
             raise ValueError("AUDIT_CHANNEL_ID and ADMIN_USER_IDS name one workspace's channel "
                              "and people; with OAuth each workspace sets its own "
                              "(/share-secret admin channel, admin add): unset them")
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_listener(self) -> Settings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("METRICS_PORT must differ from PORT (it is a listener of its own)")
         return self
 
     @model_validator(mode="after")

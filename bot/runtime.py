@@ -81,6 +81,7 @@ class Runtime:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     readiness: ReadinessCheck | None = None
     quota: RedisQuota | None = None
+    was_ready: bool | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
@@ -179,9 +180,15 @@ class Runtime:
         return runtime
 
     async def ready(self) -> Readiness:
-        """Whether this process can serve: Redis answers and the keys work."""
+        """Whether this process can serve: Redis answers and the keys work. A change is
+        logged with its reason (public /readyz answers only ok or not)."""
         assert self.readiness is not None
-        return await self.readiness()
+        verdict = await self.readiness()
+        if verdict.ready != self.was_ready:
+            self.was_ready = verdict.ready
+            log = self.logger.info if verdict.ready else self.logger.warning
+            log("readiness: %s (%s)", "ready" if verdict.ready else "not ready", verdict.reason)
+        return verdict
 
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
         """Hand a Slack request to Bolt, timed, counted and logged (HTTP or Socket Mode)."""

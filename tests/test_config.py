@@ -168,3 +168,33 @@ def test_storage_quotas(env, monkeypatch):
         with pytest.raises(ConfigError, match=name):
             load_settings()
         monkeypatch.delenv(name)
+
+
+def test_metrics_access(env, monkeypatch):
+    """METRICS_TOKEN is a secret of at least 16 characters (scrubbed from logs); empty
+    means none; METRICS_PORT is a listener of its own, on loopback unless METRICS_HOST
+    says otherwise; each is in README's table."""
+    from bot.logs import secret_values
+
+    for name in ["METRICS_TOKEN", "METRICS_PORT", "METRICS_HOST"]:
+        monkeypatch.delenv(name, raising=False)
+        assert f"`{name}`" in (REPO / "README.md").read_text()
+    env()
+    settings = load_settings()
+    assert (settings.metrics_token, settings.metrics_port) == (None, None)
+    assert settings.metrics_host == "127.0.0.1"
+    env(METRICS_TOKEN="0123456789abcdef", METRICS_PORT="9100")
+    settings = load_settings()
+    assert settings.metrics_port == 9100
+    assert "0123456789abcdef" in secret_values(settings)
+    assert "0123456789abcdef" not in repr(settings)
+    env(METRICS_TOKEN="")
+    assert load_settings().metrics_token is None
+    env(METRICS_TOKEN="short")
+    with pytest.raises(ConfigError, match="METRICS_TOKEN must be at least 16") as refused:
+        load_settings()
+    assert "short" not in str(refused.value).replace("must be at least", "")
+    monkeypatch.delenv("METRICS_TOKEN")
+    env(METRICS_PORT="3000")
+    with pytest.raises(ConfigError, match="METRICS_PORT must differ from PORT"):
+        load_settings()

@@ -22,20 +22,28 @@ from bot.errors import QuotaExceeded
 from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.quota import Caps, RedisQuota
-from tests.conftest import ALICE, BOB, EVE, GENERAL, SIGNING_SECRET, bot_env, populate, settle
+from tests.conftest import (
+    ALICE,
+    BOB,
+    EVE,
+    GENERAL,
+    METRICS_AUTH,
+    SIGNING_SECRET,
+    bot_env,
+    populate,
+    settle,
+)
 from tests.harness.bot_process import BotProcess
 from tests.harness.expiry import make_due
 from tests.harness.slack_client import SlackSim
 
 FULL = "You have 2 active secrets, the most allowed. Nothing was shared"
-METRICS_TOKEN = "quota-test-scraper-token"
 
 
 @pytest.fixture(scope="module")
 def capped(slack, redis_url, tmp_path_factory):
     """A bot whose senders may hold two active secrets; sweeps every 0.2 s."""
-    env = bot_env(slack, redis_url, QUOTA_SENDER_SECRETS="2", SWEEP_INTERVAL_SECONDS="0.2",
-                  METRICS_TOKEN=METRICS_TOKEN)
+    env = bot_env(slack, redis_url, QUOTA_SENDER_SECRETS="2", SWEEP_INTERVAL_SECONDS="0.2")
     with BotProcess(env, workdir=tmp_path_factory.mktemp("quota")) as process:
         yield process
 
@@ -81,8 +89,7 @@ def refused(sim, secret: str) -> str:
 
 
 def scrape(bot) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    status, body = bot.request("GET", "/metrics",
-                               headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    status, body = bot.request("GET", "/metrics", headers=METRICS_AUTH)
     assert status == 200
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for f in text_string_to_metric_families(body.decode()) for s in f.samples}
