@@ -20,6 +20,7 @@ from bot.render.limits import (
     share_limited,
     share_limited_notice,
     share_over_quota,
+    size,
 )
 from bot.render.manage import (
     BUSY,
@@ -120,6 +121,7 @@ __all__ = [
     "share_limited_notice",
     "share_modal",
     "share_over_quota",
+    "size",
     "slack_date",
     "store_down_modal",
     "unavailable_modal",

@@ -58,7 +58,6 @@ def size(count: int) -> str:
     """Bytes in words: "980 bytes", "12 KB", "5 MB" (binary units, rounded)."""
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
         if count >= scale:
-            amount = count / scale
-            return f"{amount:.0f} {unit}" if amount >= 10 or amount == int(amount) \
-                else f"{amount:.1f} {unit}"
+            amount = round(count / scale, 0 if count >= 10 * scale else 1)
+            return f"{amount:g} {unit}"
     return f"{count} bytes"
