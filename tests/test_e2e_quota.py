@@ -81,9 +81,17 @@ def share(sim, secret: str, recipients=(BOB,)) -> str:
     return json.dumps(receipt.params["blocks"]).split("Share code: `")[1][:14]
 
 
-def refused(sim, secret: str) -> str:
-    """Alice's share is refused in the form: the error next to the secret."""
-    answer = submit(sim, secret)
+def open_form(sim) -> dict:
+    """Alice opens the share form (while she still has room)."""
+    command = sim.slash_command(ALICE, GENERAL)
+    assert command.status == 200
+    assert command.body == b""
+    return sim.opened_view(command.trigger_id)
+
+
+def refused(sim, form: dict, secret: str) -> str:
+    """Alice's share, in a form opened earlier, is refused: the error next to the secret."""
+    answer = sim.submit(ALICE, form, recipients=[BOB], secret=secret)
     assert answer.body, "the share was accepted"
     reply = answer.json()
     assert reply["response_action"] == "errors"
@@ -100,15 +108,23 @@ def scrape(bot) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 @pytest.mark.e2e
 def test_a_full_quota_refuses_the_share_and_each_ending_frees_room(sim, slack, redis_sync,
                                                                    capped):
-    """Two shares fill Alice's quota; the third is refused with a clear message, stores
-    nothing and sends nothing. Revoking one, burning one by its last view and the sweep
-    expiring one each let exactly one more share through; /metrics shows the use."""
+    """Two shares fill Alice's quota: /share-secret then says so instead of opening the
+    form, and a form opened earlier is refused with a clear message, storing and sending
+    nothing. Revoking one, burning one by its last view and the sweep expiring one each
+    let exactly one more share through; /metrics shows the use."""
+    forms = [open_form(sim) for _ in range(4)]
     first = share(sim, "quota secret one")
     share(sim, "quota secret two", recipients=(EVE,))
     assert len(ciphertexts(redis_sync)) == 2
     reveal_messages = len(slack.calls_to("chat.postMessage"))
 
-    message = refused(sim, "quota secret three")
+    command = sim.slash_command(ALICE, GENERAL)
+    answer = command.json()
+    assert answer["response_type"] == "ephemeral"
+    assert FULL in answer["text"]
+    assert not [c for c in slack.calls_to("views.open")
+                if c.params.get("trigger_id") == command.trigger_id]
+    message = refused(sim, forms[0], "quota secret three")
     assert message.startswith(FULL)
     assert "/share-secret list" in message
     settle(slack)
@@ -117,13 +133,13 @@ def test_a_full_quota_refuses_the_share_and_each_ending_frees_room(sim, slack, r
     samples = scrape(capped)
     assert samples[("share_secret_quota_use_ratio", (("scope", "sender"),))] == 1.0
     assert samples[("share_secret_quota_refusals_total",
-                    (("limit", "secrets"), ("scope", "sender")))] == 1
+                    (("limit", "secrets"), ("scope", "sender")))] == 2
 
     # Revoked: room for one more, and only one.
     assert sim.slash_command(ALICE, GENERAL, f"revoke {first}").status == 200
     assert len(ciphertexts(redis_sync)) == 1
     share(sim, "quota secret four")
-    assert refused(sim, "quota secret five").startswith(FULL)
+    assert refused(sim, forms[1], "quota secret five").startswith(FULL)
 
     # Burned by its last view: Bob opens "four", his only view of it.
     message, button = sim.find_prompts(BOB)[-1]
@@ -134,7 +150,7 @@ def test_a_full_quota_refuses_the_share_and_each_ending_frees_room(sim, slack, r
         time.sleep(0.05)
     assert len(ciphertexts(redis_sync)) == 1
     share(sim, "quota secret six")
-    assert refused(sim, "quota secret seven").startswith(FULL)
+    assert refused(sim, forms[2], "quota secret seven").startswith(FULL)
 
     # Expired by the sweep: both held secrets' time comes; both rooms come back.
     make_due(redis_sync)
@@ -144,18 +160,19 @@ def test_a_full_quota_refuses_the_share_and_each_ending_frees_room(sim, slack, r
     assert redis_sync.zcard("ss:expiries") == 0
     share(sim, "quota secret eight")
     share(sim, "quota secret nine")
-    assert refused(sim, "quota secret ten").startswith(FULL)
+    assert refused(sim, forms[3], "quota secret ten").startswith(FULL)
     samples = scrape(capped)
     assert samples[("share_secret_quota_refusals_total",
-                    (("limit", "secrets"), ("scope", "sender")))] == 4
+                    (("limit", "secrets"), ("scope", "sender")))] == 5
 
 
 @pytest.mark.e2e
 def test_other_senders_keep_their_own_room(sim, slack, redis_sync):
     """Alice's full quota does not touch Bob's."""
+    form = open_form(sim)
     share(sim, "alice one")
     share(sim, "alice two")
-    assert refused(sim, "alice three").startswith(FULL)
+    assert refused(sim, form, "alice three").startswith(FULL)
     command = sim.slash_command(BOB, GENERAL)
     reply = sim.submit(BOB, sim.opened_view(command.trigger_id), recipients=[ALICE],
                        secret="bob's own")

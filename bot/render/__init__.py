@@ -20,6 +20,7 @@ from bot.render.limits import (
     share_limited,
     share_limited_notice,
     share_over_quota,
+    share_over_quota_notice,
     size,
 )
 from bot.render.manage import (
@@ -121,6 +122,7 @@ __all__ = [
     "share_limited_notice",
     "share_modal",
     "share_over_quota",
+    "share_over_quota_notice",
     "size",
     "slack_date",
     "store_down_modal",

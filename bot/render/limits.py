@@ -54,6 +54,13 @@ def share_over_quota(over: QuotaExceeded) -> str:
             "or ask an admin.")
 
 
+def share_over_quota_notice(over: QuotaExceeded) -> Message:
+    """The private answer to `/share-secret` when the sender (or the workspace) already
+    holds as many secrets as allowed: said before the form is filled in."""
+    text = f":hourglass: {share_over_quota(over)}"
+    return {"response_type": "ephemeral", "text": text, "blocks": [section(text)]}
+
+
 def size(count: int) -> str:
     """Bytes in words: "980 bytes", "12 KB", "5 MB" (binary units, rounded)."""
     for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):

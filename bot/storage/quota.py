@@ -188,6 +188,24 @@ class RedisQuota:
                             held_bytes=int(answer[3]))
 
     @unavailable_on_redis_errors
+    async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None:
+        """Raise QuotaExceeded when the sender or the workspace holds as many secrets as
+        its cap allows (changes nothing: it warns before the form is filled in; the bytes
+        a secret takes are known only once it is)."""
+        caps = self.caps
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for owner in (f"{team_id}:{sender_id}", team_id):
+                pipe.zcount(self._keys.quota_held(owner), f"({int(now)}", "+inf")
+                pipe.hget(self._keys.quota_sizes(owner), "*")
+            sender, sender_bytes, workspace, workspace_bytes = await pipe.execute()
+        for scope, cap, held, size in (("sender", caps.sender_secrets, sender, sender_bytes),
+                                       ("workspace", caps.workspace_secrets, workspace,
+                                        workspace_bytes)):
+            if cap and int(held) >= cap:
+                raise QuotaExceeded(scope, "secrets", cap=cap, held_secrets=int(held),
+                                    held_bytes=int(size or 0))
+
+    @unavailable_on_redis_errors
     async def release(self, ended: Iterable[tuple[str, str, str]], *, now: float) -> None:
         """Give back the room of secrets that ended, as (team, sender, handle); one that
         held none (given back before, or never reserved) changes nothing."""

@@ -126,6 +126,12 @@ class RedisSecretStore:
                 await self._quota.release([(record.team_id, record.sender_id, name)], now=now)
             raise CodeTaken(record.code)
 
+    async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None:
+        """Raise QuotaExceeded when the sender or the workspace holds as many secrets as
+        allowed (counts nothing; `create` is the check that counts)."""
+        if self._quota is not None:
+            await self._quota.ensure_room(team_id=team_id, sender_id=sender_id, now=now)
+
     @unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float) -> Claim:
         """Atomically hand out the ciphertext to a recipient with a view left (marked as
