@@ -102,7 +102,8 @@ def test_build_stage_installs_dependencies_from_the_hashed_lock():
     runs = [args for kw, args in build if kw == "RUN"]
     assert any("--require-hashes" in r and "-r requirements/runtime.txt" in r for r in runs)
     project = [r for r in runs if re.search(r"pip install (--\S+ )*\.(\s|$)", r)]
-    assert project and all("--no-deps" in r for r in project)
+    assert project
+    assert all("--no-deps" in r for r in project)
     copied = " ".join(args for kw, args in build if kw == "COPY")
     assert "requirements/runtime.txt" in copied
 
