@@ -160,7 +160,11 @@ class Suite:
         return child_env(
             SLACK_BOT_TOKEN=BOT_TOKEN, SLACK_SIGNING_SECRET=self.signing_secret,
             SLACK_API_URL=slack.base_url, REDIS_URL=redis.url, ENCRYPTION_KEYS=self.keys,
-            AUDIT_CHANNEL_ID=AUDIT, LOG_LEVEL="INFO", HOST="127.0.0.1", PORT=str(port))
+            AUDIT_CHANNEL_ID=AUDIT, LOG_LEVEL="INFO", HOST="127.0.0.1", PORT=str(port),
+            # Tens of thousands of simulated senders share far more than a workspace holds
+            # by default: no cap, but every share still keeps the quota's account.
+            QUOTA_SENDER_SECRETS="0", QUOTA_SENDER_BYTES="0", QUOTA_WORKSPACE_SECRETS="0",
+            QUOTA_WORKSPACE_BYTES="0")
 
     def start_bot(self, slack: StandIn, redis: RedisServer, workdir: Path, name: str = "bot"):
         port = free_port()

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from pydantic import (
+    ByteSize,
     Field,
     SecretStr,
     ValidationError,
@@ -23,6 +24,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.crypto import MasterKey, parse_keys
 from bot.errors import ConfigError
 from bot.limits import Rate, parse_rate
+from bot.storage.quota import Caps
 from bot.storage.redis_url import parse_redis_url
 
 SLACK_API_URL = "https://slack.com/api/"
@@ -53,6 +55,12 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"  # noqa: S104 - a container listens on all interfaces  # nosec B104
     port: int = Field(default=3000, ge=1, le=65535)
     web_concurrency: int = Field(default=1, ge=1, le=64)  # uvicorn worker processes
+    # Who may read /metrics (and /readyz's reason): with METRICS_TOKEN, whoever sends it as
+    # a bearer token, on either port; on METRICS_HOST:METRICS_PORT, a listener of its own
+    # that serves only /metrics, /readyz and /healthz. Neither: /metrics is not served.
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
     metadata_retention_days: int = Field(default=90, ge=1, le=3650)
     audit_retention_days: int = Field(default=365, ge=1, le=3650)
     audit_post_interval_seconds: float = Field(default=1.0, gt=0, le=60)
@@ -64,6 +72,12 @@ class Settings(BaseSettings):
     # A reveal confirms its view within seconds; one unconfirmed for longer was handed
     # out by a process that died, and the sweep gives it back.
     claim_timeout_seconds: float = Field(default=120, ge=1, le=3600)
+    # Storage quotas: active secrets, and the bytes they take in Redis, per sender and per
+    # workspace (0: no cap). Why these defaults: README, "Storage quotas".
+    quota_sender_secrets: int = Field(default=200, ge=0, le=10_000_000)
+    quota_sender_bytes: Annotated[ByteSize, Field(ge=0)] = ByteSize(5 * 1024**2)
+    quota_workspace_secrets: int = Field(default=10_000, ge=0, le=10_000_000)
+    quota_workspace_bytes: Annotated[ByteSize, Field(ge=0)] = ByteSize(200 * 1024**2)
     log_level: str = Field(default="INFO", pattern=r"^(?i:debug|info|warning|error)$")
     log_format: str = Field(default="auto", pattern=r"^(?i:auto|json|text)$")
     # prometheus_client's own variable: where worker processes keep their metrics (the
@@ -109,6 +123,15 @@ class Settings(BaseSettings):
             return None
         return value
 
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        if len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. from `openssl rand -hex 16`)")
+        return value
+
     @field_validator("slack_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
@@ -145,6 +168,13 @@ class Settings(BaseSettings):
     @property
     def reveal_rate(self) -> Rate | None:
         return parse_rate(self.reveal_attempt_limit)
+
+    @property
+    def quota_caps(self) -> Caps:
+        return Caps(sender_secrets=self.quota_sender_secrets,
+                    sender_bytes=int(self.quota_sender_bytes),
+                    workspace_secrets=self.quota_workspace_secrets,
+                    workspace_bytes=int(self.quota_workspace_bytes))
 
     @field_validator("audit_channel_id", mode="before")
     @classmethod
@@ -201,6 +231,12 @@ class Settings(BaseSettings):
             raise ValueError("AUDIT_CHANNEL_ID and ADMIN_USER_IDS name one workspace's channel "
                              "and people; with OAuth each workspace sets its own "
                              "(/share-secret admin channel, admin add): unset them")
+        return self
+
+    @model_validator(mode="after")
+    def _metrics_listener(self) -> Settings:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("METRICS_PORT must differ from PORT (it is a listener of its own)")
         return self
 
     @model_validator(mode="after")

@@ -14,6 +14,7 @@ contain secret material: they are safe to log.
     │   ├── ShareNotStored     ... while storing a new secret (to be withdrawn)
     │   └── ClaimInDoubt       ... while claiming a view (to be given back)
     ├── RateLimited            a person did something too often; carries when to retry
+    ├── QuotaExceeded          a share would pass a storage cap; nothing was stored
     └── NotShown               a secret was certainly not displayed (its view is given back)
 """
 
@@ -91,6 +92,21 @@ class RateLimited(ShareSecretError):
         self.retry_after = retry_after
         self.limit = limit
         self.window = window
+
+
+class QuotaExceeded(ShareSecretError):
+    """A share would pass a storage cap; nothing was stored. `scope` is "sender" or
+    "workspace", `limit` "secrets" or "bytes"; `cap` is that cap, and `held_secrets` and
+    `held_bytes` what the scope holds now."""
+
+    def __init__(self, scope: str, limit: str, *, cap: int, held_secrets: int,
+                 held_bytes: int) -> None:
+        super().__init__(f"quota reached: {scope} {limit}")
+        self.scope = scope
+        self.limit = limit
+        self.cap = cap
+        self.held_secrets = held_secrets
+        self.held_bytes = held_bytes
 
 
 class NotShown(ShareSecretError):

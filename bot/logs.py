@@ -65,7 +65,8 @@ def secret_values(settings: Settings) -> list[str]:
     values = [s.get_secret_value() for s in (settings.slack_bot_token,
                                              settings.slack_signing_secret,
                                              settings.slack_app_token,
-                                             settings.slack_client_secret) if s is not None]
+                                             settings.slack_client_secret,
+                                             settings.metrics_token) if s is not None]
     password = urlsplit(settings.redis_url.get_secret_value()).password
     if password:
         values.append(password)

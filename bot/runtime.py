@@ -43,6 +43,7 @@ from bot.storage.audit_stream import AuditStream
 from bot.storage.connection import RedisClient
 from bot.storage.counts import active_secrets
 from bot.storage.owed import OwedEvents
+from bot.storage.quota import RedisQuota
 from bot.storage.rate_counter import RedisRateCounter
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
@@ -79,6 +80,8 @@ class Runtime:
     outbox_task: asyncio.Task[None] | None = None
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     readiness: ReadinessCheck | None = None
+    quota: RedisQuota | None = None
+    was_ready: bool | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
@@ -103,9 +106,10 @@ class Runtime:
         redis = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
         keyring = StaticKeyRing(settings.encryption_keys)
         keys = KeySpace(settings.redis_key_prefix)
+        quota = RedisQuota(redis, keys=keys, caps=settings.quota_caps)
         store = RedisSecretStore(redis, keys=keys,
                                  metadata_retention_seconds=settings.metadata_retention_days
-                                 * 86400)
+                                 * 86400, quota=quota)
         background = Background(limit=settings.max_in_flight, logger=logger)
         owed = OwedEvents(redis, keys=keys)  # audit events a change owes (crash-safe audit)
         lifecycle = LifecycleService(store=store, clock=clock,
@@ -170,15 +174,22 @@ class Runtime:
         runtime = cls(settings, bolt, redis, http, store, background, logger, sweeper,
                       scheduler, audit_stream, metrics, keys, clock)
         runtime.readiness = ReadinessCheck(store=store, keyring=keyring)
+        runtime.quota = quota
         if outbox is not None:
             runtime.outbox_task = asyncio.get_running_loop().create_task(
                 outbox.run(runtime.stopping), name="audit-outbox")
         return runtime
 
     async def ready(self) -> Readiness:
-        """Whether this process can serve: Redis answers and the keys work."""
+        """Whether this process can serve: Redis answers and the keys work. A change is
+        logged with its reason (public /readyz answers only ok or not)."""
         assert self.readiness is not None
-        return await self.readiness()
+        verdict = await self.readiness()
+        if verdict.ready != self.was_ready:
+            self.was_ready = verdict.ready
+            log = self.logger.info if verdict.ready else self.logger.warning
+            log("readiness: %s (%s)", "ready" if verdict.ready else "not ready", verdict.reason)
+        return verdict
 
     async def dispatch(self, request: AsyncBoltRequest) -> BoltResponse:
         """Hand a Slack request to Bolt, timed, counted and logged (HTTP or Socket Mode)."""
@@ -192,9 +203,10 @@ class Runtime:
             async with asyncio.timeout(SCRAPE_READ_SECONDS):
                 active = await active_secrets(self.redis, self.keys, now=now)
                 lag, age = await self.audit_stream.backlog(now=now)
+                use = await self.quota.highest_use() if self.quota is not None else None
         except (StorageUnavailable, TimeoutError):
             return self.metrics.render(SharedState(None, None, None))
-        return self.metrics.render(SharedState(active, lag, age))
+        return self.metrics.render(SharedState(active, lag, age, use))
 
     async def close(self) -> None:
         """Stop gracefully: no new sweeps; let follow-up work and a running sweep finish;

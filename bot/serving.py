@@ -6,6 +6,10 @@ and build it with `create_app`. Each worker builds its own Runtime at lifespan s
 clients, scheduler and audit outbox are per process, and the storage makes the
 replicas agree (see README, "Several replicas").
 
+With METRICS_PORT, a second socket is bound on METRICS_HOST and served by the same app
+(and, with several workers, by each of them): the app tells the two apart by the port a
+request came in on (bot.web). A scrape of any worker sums every worker's metrics.
+
 SIGTERM stops gracefully: the listening socket closes, requests in flight are answered
 (up to GRACEFUL_SECONDS), then the Runtime drains its follow-up work and stops its
 scheduler and outbox (bot.runtime), and the process exits 0.
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 from types import FrameType
 
 import uvicorn
@@ -51,9 +56,15 @@ def serve_http(settings: Settings, logger: logging.Logger) -> int:
         log_config=None, server_header=False)
     logger.info("serving HTTP on %s:%s with %d worker process(es) (POST /slack/events)",
                 settings.host, settings.port, config.workers)
+    sockets = None
+    if settings.metrics_port is not None:
+        # Bound here, with the public one, so that every worker serves both.
+        sockets = [config.bind_socket(), _metrics_socket(config, settings)]
+        logger.info("serving /metrics, /readyz and /healthz on %s:%s as well",
+                    settings.metrics_host, settings.metrics_port)
     if config.workers == 1:
-        return _serve_here(config)
-    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+        return _serve_here(config, sockets)
+    supervisor = Multiprocess(config, sockets=sockets or [config.bind_socket()])
     supervisor.run()
     # The supervisor gives up when a worker fails before serving (its exit status says
     # so): say it with ours too, or an orchestrator would count the stop as clean.
@@ -61,7 +72,15 @@ def serve_http(settings: Settings, logger: logging.Logger) -> int:
     return EXIT_STARTUP_FAILED if failed else 0
 
 
-def _serve_here(config: uvicorn.Config) -> int:
+def _metrics_socket(config: uvicorn.Config, settings: Settings) -> socket.socket:
+    """The metrics listener's socket, bound as uvicorn binds the public one."""
+    assert settings.metrics_port is not None
+    listener = uvicorn.Config(config.app, host=settings.metrics_host, port=settings.metrics_port,
+                              log_config=None)
+    return listener.bind_socket()
+
+
+def _serve_here(config: uvicorn.Config, sockets: list[socket.socket] | None) -> int:
     server = uvicorn.Server(config)
 
     # uvicorn re-raises the signal that stopped it once it has shut down, under the
@@ -72,5 +91,5 @@ def _serve_here(config: uvicorn.Config) -> int:
         server.should_exit = True
 
     signal.signal(signal.SIGTERM, stop)
-    server.run()
+    server.run(sockets=sockets)
     return 0 if server.started else EXIT_STARTUP_FAILED

@@ -78,6 +78,7 @@ class SecretStore(Protocol):
     """What the service needs from storage (see bot.storage.RedisSecretStore)."""
 
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None: ...
+    async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None: ...
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
                     now: float, guess: Guess | None = None) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
@@ -143,6 +144,7 @@ class SharingService:
         """Validate, encrypt and store a secret; raise ValidationFailed on bad input, and
         RateLimited (storing nothing) when the sender has shared too often.
 
+        Raises QuotaExceeded (storing nothing) when the secret would pass a storage cap.
         Runs before Slack is answered, so the slow parts (asking Slack about the
         recipients, a passphrase's scrypt, Redis) are bounded by `budget` seconds; past
         the bound nothing is stored (ShareNotStored when Redis may still store it late)
@@ -187,10 +189,11 @@ class SharingService:
         raise CodeTaken("no free share code found")  # would mean a broken RNG
 
     async def ensure_room_to_share(self, *, team_id: str, user_id: str) -> None:
-        """Raise RateLimited when a share by this person would be refused now (counts
-        nothing: it warns before the form is filled in)."""
+        """Raise RateLimited, or QuotaExceeded, when a share by this person would be
+        refused now (counts nothing: it warns before the form is filled in)."""
         if self._limits is not None:
             await self._limits.ensure_room(Action.SHARE, team_id=team_id, user_id=user_id)
+        await self._store.ensure_room(team_id=team_id, sender_id=user_id, now=self._clock())
 
     async def withdraw(self, record: SecretRecord) -> bool:
         """Call off a share that could not be confirmed as stored (ShareNotStored), so the

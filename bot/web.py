@@ -4,11 +4,18 @@ Routes: POST /slack/events (commands, interactivity, events) to Bolt, GET /healt
 (liveness), GET /readyz (readiness: Redis and the keys), GET /metrics (Prometheus), and
 with OAuth GET /slack/install and /slack/oauth_redirect (Bolt's install flow). Bodies are
 size-limited before they are read in full.
+
+What the bot's counts and state tell is not for anyone who can reach the public port:
+/metrics is served there only to a bearer of METRICS_TOKEN (404 without one configured),
+and /readyz answers only ok or not, its reason for that bearer. METRICS_PORT adds a
+listener of its own (on METRICS_HOST, loopback by default) that serves only /healthz,
+/readyz with its reason, and /metrics (still asking for the token when one is set).
 """
 
 from __future__ import annotations
 
 import gc
+import hmac
 import json
 import logging
 import time
@@ -32,6 +39,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 
 EVENTS_PATH = "/slack/events"
+OPERATIONS_PATHS = ("/healthz", "/readyz", "/metrics")
 MAX_BODY_BYTES = 512 * 1024  # Slack's largest payloads (a full modal's state) are far smaller
 
 
@@ -52,6 +60,8 @@ class BotASGI:
         self._logger = logger or logging.getLogger("bot")
         secret = settings.slack_signing_secret
         self._signature = SignatureCheck(secret.get_secret_value() if secret else "")
+        token = settings.metrics_token
+        self._metrics_token = token.get_secret_value().encode() if token else None
         self.runtime: Runtime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -84,8 +94,11 @@ class BotASGI:
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         runtime = self.runtime
+        private = self._on_metrics_listener(scope)
         if runtime is None:
             await _respond(send, 503, {"ok": False, "error": "starting"})
+        elif private or (path in OPERATIONS_PATHS and method in ("GET", "HEAD")):
+            await self._operations(runtime, scope, send, private=private)
         elif path == EVENTS_PATH:
             if method != "POST":
                 await _respond(send, 405, {"ok": False, "error": "method not allowed"})
@@ -94,22 +107,53 @@ class BotASGI:
         elif runtime.bolt.oauth_flow is not None and method == "GET" and path in (
                 runtime.bolt.oauth_flow.install_path, runtime.bolt.oauth_flow.redirect_uri_path):
             await self._install(runtime, scope, send)
-        elif path == "/healthz" and method in ("GET", "HEAD"):
+        else:
+            await _respond(send, 404, {"ok": False, "error": "not found"})
+
+    def _on_metrics_listener(self, scope: Scope) -> bool:
+        """Whether the request came in on METRICS_PORT's listener (the local address's
+        port: the socket it was accepted on)."""
+        port = self._settings.metrics_port
+        server = scope.get("server")
+        return port is not None and server is not None and server[1] == port
+
+    def _bearer(self, scope: Scope) -> bool:
+        """Whether the request carries METRICS_TOKEN as its bearer token."""
+        if self._metrics_token is None:
+            return False
+        header = _first(_header_map(scope["headers"]), "authorization") or ""
+        scheme, _, token = header.partition(" ")
+        return scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode(), self._metrics_token)
+
+    async def _operations(self, runtime: Runtime, scope: Scope, send: Send, *,
+                          private: bool) -> None:
+        """/healthz, /readyz and /metrics, on the public port or the metrics listener
+        (`private`), which serves nothing else."""
+        path, method = scope["path"], scope["method"]
+        if path not in OPERATIONS_PATHS or method not in ("GET", "HEAD"):
+            await _respond(send, 404, {"ok": False, "error": "not found"})
+        elif path == "/healthz":
             # Liveness: the process answers. Redis is /readyz's business, so that an
             # outage takes replicas out of rotation instead of getting them restarted.
             await _respond(send, 200, {"ok": True})
-        elif path == "/readyz" and method in ("GET", "HEAD"):
+        elif path == "/readyz":
             verdict = await runtime.ready()
-            await _respond(send, 200 if verdict.ready else 503,
-                           {"ok": verdict.ready, "reason": verdict.reason})
-        elif path == "/metrics" and method in ("GET", "HEAD"):
+            answer: dict[str, Any] = {"ok": verdict.ready}
+            if private or self._bearer(scope):
+                answer["reason"] = verdict.reason
+            await _respond(send, 200 if verdict.ready else 503, answer)
+        elif not private and self._metrics_token is None:
+            await _respond(send, 404, {"ok": False, "error": "not found"})
+        elif self._metrics_token is not None and not self._bearer(scope):
+            await _respond(send, 401, {"ok": False, "error": "unauthorized"},
+                           headers=[(b"www-authenticate", b'Bearer realm="metrics"')])
+        else:
             page = await runtime.metrics_page()
             await send({"type": "http.response.start", "status": 200,
                         "headers": [(b"content-type", METRICS_TYPE.encode()),
                                     (b"content-length", str(len(page)).encode())]})
             await send({"type": "http.response.body", "body": page if method == "GET" else b""})
-        else:
-            await _respond(send, 404, {"ok": False, "error": "not found"})
 
     async def _slack(self, runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
         header_map = _header_map(scope["headers"])
@@ -211,9 +255,10 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _respond(send: Send, status: int, payload: dict[str, Any]) -> None:
+async def _respond(send: Send, status: int, payload: dict[str, Any],
+                   headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
     body = json.dumps(payload).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()), *headers]})
     await send({"type": "http.response.body", "body": body})

@@ -71,6 +71,9 @@ def keyring() -> StaticKeyRing:
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 BOT_TOKEN = "xoxb-17653672481-19874698323-pdFZKVeTuE8sk7oOcBrzbqgy"
 AUDIT_CHANNEL = "C0AUDIT"
+# What a Prometheus scraping the bots the tests start sends (bot_env sets the token).
+METRICS_TOKEN = "test-metrics-token-5f0c2a9d"
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
 GENERAL = "C0GENERAL"
 ALICE, BOB, CAROL, EVE, DEPLOYBOT = "U0ALICE", "U0BOB", "U0CAROL", "U0EVE", "U0DEPLOYBOT"
 
@@ -102,6 +105,7 @@ def bot_env(slack, redis_url: str, **overrides: str) -> dict[str, str]:
         # DEBUG on purpose: the leak checks must hold at the chattiest level.
         "LOG_LEVEL": "DEBUG",
         "AUDIT_POST_INTERVAL_SECONDS": "0.05",
+        "METRICS_TOKEN": METRICS_TOKEN,
     }
     env.update(overrides)
     return env

@@ -20,7 +20,7 @@ import pytest
 from bot.render.audit import MAY_REPEAT
 from bot.storage import connect
 from bot.storage.audit_stream import AuditStream
-from tests.conftest import BOT_TOKEN, bot_env, populate
+from tests.conftest import BOT_TOKEN, METRICS_AUTH, bot_env, populate
 from tests.harness.bot_process import BotProcess
 from tests.slack_stand_in import DEFAULT_SCOPES, SlackStandIn
 from tests.test_audit_outbox import delivered, event
@@ -138,7 +138,7 @@ def test_without_history_scope_a_repeat_is_marked_and_counted(
         assert again.params["metadata"] == first.params["metadata"]
         assert later
         assert all("blocks" not in c.params for c in later)
-        status, body = second.get("/metrics")
+        status, body = second.request("GET", "/metrics", headers=METRICS_AUTH)
         assert status == 200
         assert 'share_secret_audit_posts_in_doubt_total{outcome="unverified"} 1.0' \
             in body.decode()

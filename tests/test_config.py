@@ -147,3 +147,54 @@ def test_keygen_prints_a_usable_entry(tmp_path):
     keys = parse_keys(first.stdout.strip() + "," + second.stdout.strip())
     assert keys[1].key_id == "prod-2026"
     assert keys[0].material != keys[1].material
+
+
+def test_storage_quotas(env, monkeypatch):
+    """The quota caps default to the documented values, take sizes with units, and refuse
+    a negative or unreadable one naming the variable; each is in README's table."""
+    for name in ["QUOTA_SENDER_SECRETS", "QUOTA_SENDER_BYTES", "QUOTA_WORKSPACE_SECRETS",
+                 "QUOTA_WORKSPACE_BYTES"]:
+        monkeypatch.delenv(name, raising=False)
+        assert f"`{name}`" in (REPO / "README.md").read_text()
+    env()
+    caps = load_settings().quota_caps
+    assert (caps.sender_secrets, caps.sender_bytes) == (200, 5 * 1024**2)
+    assert (caps.workspace_secrets, caps.workspace_bytes) == (10_000, 200 * 1024**2)
+    env(QUOTA_SENDER_BYTES="1MB", QUOTA_WORKSPACE_BYTES="0", QUOTA_SENDER_SECRETS="0")
+    caps = load_settings().quota_caps
+    assert (caps.sender_secrets, caps.sender_bytes, caps.workspace_bytes) == (0, 1_000_000, 0)
+    for name, bad in [("QUOTA_SENDER_SECRETS", "-1"), ("QUOTA_WORKSPACE_BYTES", "lots")]:
+        env(**{name: bad})
+        with pytest.raises(ConfigError, match=name):
+            load_settings()
+        monkeypatch.delenv(name)
+
+
+def test_metrics_access(env, monkeypatch):
+    """METRICS_TOKEN is a secret of at least 16 characters (scrubbed from logs); empty
+    means none; METRICS_PORT is a listener of its own, on loopback unless METRICS_HOST
+    says otherwise; each is in README's table."""
+    from bot.logs import secret_values
+
+    for name in ["METRICS_TOKEN", "METRICS_PORT", "METRICS_HOST"]:
+        monkeypatch.delenv(name, raising=False)
+        assert f"`{name}`" in (REPO / "README.md").read_text()
+    env()
+    settings = load_settings()
+    assert (settings.metrics_token, settings.metrics_port) == (None, None)
+    assert settings.metrics_host == "127.0.0.1"
+    env(METRICS_TOKEN="0123456789abcdef", METRICS_PORT="9100")
+    settings = load_settings()
+    assert settings.metrics_port == 9100
+    assert "0123456789abcdef" in secret_values(settings)
+    assert "0123456789abcdef" not in repr(settings)
+    env(METRICS_TOKEN="")
+    assert load_settings().metrics_token is None
+    env(METRICS_TOKEN="short")
+    with pytest.raises(ConfigError, match="METRICS_TOKEN must be at least 16") as refused:
+        load_settings()
+    assert "short" not in str(refused.value).replace("must be at least", "")
+    monkeypatch.delenv("METRICS_TOKEN")
+    env(METRICS_PORT="3000")
+    with pytest.raises(ConfigError, match="METRICS_PORT must differ from PORT"):
+        load_settings()

@@ -14,6 +14,7 @@ from tests.conftest import (
     BOB,
     EVE,
     GENERAL,
+    METRICS_AUTH,
     SIGNING_SECRET,
     audit_lines,
     bot_env,
@@ -146,7 +147,7 @@ def test_reveal_attempts_past_the_limit_get_a_private_notice_and_use_nothing(
                for line in lines)
     assert any(f"<@{BOB}>" in line for line in lines)
 
-    status, metrics = replicas[1].get("/metrics")
+    status, metrics = replicas[1].request("GET", "/metrics", headers=METRICS_AUTH)
     assert status == 200
     assert 'share_secret_reveals_denied_total{reason="rate_limited"} 2.0' in metrics.decode()
 

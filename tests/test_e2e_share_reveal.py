@@ -17,6 +17,7 @@ from tests.conftest import (
     DEPLOYBOT,
     EVE,
     GENERAL,
+    METRICS_AUTH,
     audit_lines,
     redis_contents,
     sent_outside_reveals,
@@ -237,10 +238,12 @@ def test_no_plaintext_outside_the_reveal_modal(sim, slack, bot, redis_sync):
 
 
 def test_health_and_http_edges(bot):
-    """/healthz and /readyz answer 200 with Redis up; unknown paths 404; oversized
-    bodies 413."""
+    """/healthz and /readyz answer 200 with Redis up (the reason only to the metrics
+    token's bearer); unknown paths 404; oversized bodies 413."""
     assert bot.get("/healthz")[0] == 200
-    assert bot.get("/readyz") == (200, b'{"ok": true, "reason": "ok"}')
+    assert bot.get("/readyz") == (200, b'{"ok": true}')
+    assert bot.request("GET", "/readyz", headers=METRICS_AUTH) == \
+        (200, b'{"ok": true, "reason": "ok"}')
     assert bot.get("/nope")[0] == 404
     assert bot.get("/slack/events")[0] == 405
     status, _ = bot.request("POST", "/slack/events", b"x" * (600 * 1024),
@@ -279,7 +282,7 @@ def test_an_expired_trigger_gives_the_view_back(sim, slack):
 
 def test_readyz_reports_redis_down(slack, tmp_path):
     """With Redis unreachable the bot still starts: /healthz (liveness) answers 200 and
-    /readyz 503, naming Redis."""
+    /readyz 503, naming Redis to the metrics token's bearer and in the log."""
     from tests.conftest import bot_env
     from tests.harness.bot_process import BotProcess
 
@@ -296,7 +299,9 @@ def test_readyz_reports_redis_down(slack, tmp_path):
             except OSError:
                 time.sleep(0.1)
         assert status == 200
-        assert down.get("/readyz") == (503, json.dumps(
+        assert down.get("/readyz") == (503, b'{"ok": false}')
+        assert down.request("GET", "/readyz", headers=METRICS_AUTH) == (503, json.dumps(
             {"ok": False, "reason": "redis unreachable"}).encode())
+        assert "readiness: not ready (redis unreachable)" in down.log_text()
     finally:
         down.stop()

@@ -12,7 +12,17 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 
-from tests.conftest import ALICE, BOB, CAROL, GENERAL, SIGNING_SECRET, bot_env, populate, settle
+from tests.conftest import (
+    ALICE,
+    BOB,
+    CAROL,
+    GENERAL,
+    METRICS_AUTH,
+    SIGNING_SECRET,
+    bot_env,
+    populate,
+    settle,
+)
 from tests.harness.bot_process import BotProcess
 from tests.harness.redis_control import ControlledRedis
 from tests.harness.slack_client import SlackSim
@@ -214,7 +224,8 @@ def test_readyz_follows_redis(fsim, fault_bot, own_redis, kind):
     assert fault_bot.get("/readyz")[0] == 200
     back = outage(own_redis, kind)
     try:
-        (status, body), took = timed(lambda: fault_bot.get("/readyz"))
+        (status, body), took = timed(lambda: fault_bot.request("GET", "/readyz",
+                                                               headers=METRICS_AUTH))
     finally:
         back()
     ANSWER_TIMES[f"/readyz, Redis {kind}"] = took

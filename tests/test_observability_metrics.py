@@ -10,10 +10,21 @@ import time
 
 import pytest
 import redis
+from port_for import get_port
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ALICE, BOB, EVE, GENERAL, SIGNING_SECRET, bot_env, populate, settle
-from tests.harness.bot_process import REPO, BotProcess
+from tests.conftest import (
+    ALICE,
+    BOB,
+    EVE,
+    GENERAL,
+    METRICS_AUTH,
+    SIGNING_SECRET,
+    bot_env,
+    populate,
+    settle,
+)
+from tests.harness.bot_process import REPO, BotProcess, http_request
 from tests.harness.slack_client import SlackSim
 from tests.test_observability_logs import own_db
 
@@ -40,7 +51,7 @@ def sim(measured, slack):
 
 
 def scrape(bot) -> tuple[dict[tuple[str, tuple[tuple[str, str], ...]], float], str]:
-    status, body = bot.get("/metrics")
+    status, body = bot.request("GET", "/metrics", headers=METRICS_AUTH)
     assert status == 200
     text = body.decode()
     samples = {}
@@ -152,6 +163,60 @@ def test_audit_outbox_lag_is_read_from_redis(measured, sim, slack):
                          timeout=15)
     assert value(caught_up, "share_secret_audit_outbox_lag_events") == 0
     assert value(caught_up, "share_secret_audit_outbox_lag_seconds") == 0
+
+
+def test_the_public_port_shows_metrics_and_readiness_detail_only_to_the_token(measured):
+    """On the public port /metrics answers 401 without the token or with a wrong one,
+    200 with it; /readyz says only ok (its reason to the token's bearer); /healthz, the
+    Docker health check, stays open."""
+    bot, _ = measured
+    for headers in ({}, {"Authorization": "Bearer not-the-token-at-all"},
+                    {"Authorization": METRICS_AUTH["Authorization"] + "x"},
+                    {"Authorization": METRICS_AUTH["Authorization"].replace("Bearer", "Basic")}):
+        status, body = bot.request("GET", "/metrics", headers=headers)
+        assert status == 401
+        assert b"share_secret" not in body
+        assert bot.request("GET", "/readyz", headers=headers) == (200, b'{"ok": true}')
+    assert bot.request("HEAD", "/metrics")[0] == 401
+    status, body = bot.request("GET", "/metrics", headers=METRICS_AUTH)
+    assert status == 200
+    assert b"share_secret_secrets_active" in body
+    assert bot.request("GET", "/readyz", headers=METRICS_AUTH) == \
+        (200, b'{"ok": true, "reason": "ok"}')
+    assert bot.get("/healthz") == (200, b'{"ok": true}')
+
+
+def test_a_metrics_port_of_its_own(slack, redis_url, tmp_path):
+    """With METRICS_PORT and no token, /metrics is not on the public port (404) but on a
+    loopback listener of its own, which serves only /metrics, /readyz (with its reason)
+    and /healthz; with two workers a scrape there sums both workers' counts."""
+    url = own_db(redis_url, 4)
+    redis.Redis.from_url(url).flushdb()
+    metrics_port = get_port(None)
+    env = bot_env(slack, url, METRICS_TOKEN="", METRICS_PORT=str(metrics_port),
+                  WEB_CONCURRENCY="2")
+    with BotProcess(env, workdir=tmp_path) as bot:
+        slack.reset()
+        populate(slack)
+        sim = SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET)
+        assert bot.get("/metrics")[0] == 404
+        assert bot.request("GET", "/metrics", headers=METRICS_AUTH)[0] == 404
+        assert bot.get("/readyz") == (200, b'{"ok": true}')
+        assert http_request(metrics_port, "GET", "/readyz") == \
+            (200, b'{"ok": true, "reason": "ok"}')
+        assert http_request(metrics_port, "GET", "/healthz") == (200, b'{"ok": true}')
+        assert http_request(metrics_port, "POST", "/slack/events", b"{}")[0] == 404
+        assert http_request(metrics_port, "GET", "/slack/install")[0] == 404
+        for _ in range(3):
+            share(sim, [BOB])
+        # Each scrape lands on either worker; each sums both workers' counts.
+        for _ in range(6):
+            status, body = http_request(metrics_port, "GET", "/metrics")
+            assert status == 200
+            created = [f for f in text_string_to_metric_families(body.decode())
+                       if f.name == "share_secret_secrets_created"]
+            assert [s.value for s in created[0].samples if s.name.endswith("_total")] == [3]
+        assert SECRET not in body.decode()
 
 
 _WORKER = """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -65,12 +66,24 @@ def test_share_reveal_and_audit_on_a_cluster(sim, cluster, bot):
 
 def test_scripts_in_pipelines_work_after_a_script_flush(sim, cluster):
     """A reveal (its claim is a script in a pipeline) works on nodes that have forgotten
-    every script: cluster pipelines send scripts as EVAL, not by SHA."""
+    every script: cluster pipelines send scripts as EVAL, not by SHA. The storage quota's
+    keys share one slot: the share reserved room in the sender's and the workspace's
+    quotas, and the burn (a give-back queued in a pipeline) frees both."""
     share(sim, [BOB])
+    with cluster.client() as client:
+        held = sorted(client.scan_iter(match="ss:quota:*:held"))
+        assert len(held) == 2
+        assert len({client.keyslot(k) for k in held}) == 1
+        assert [client.zcard(k) for k in held] == [1, 1]
     for node in cluster.nodes:
         with node.client() as client:
             client.script_flush()
     assert reveal(sim, BOB) == SECRET
+    with cluster.client() as client:
+        deadline = time.monotonic() + 5  # the view is confirmed once Slack showed it
+        while sum(client.zcard(k) for k in held) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert [client.zcard(k) for k in held] == [0, 0]
 
 
 def test_tools_count_secrets_on_every_master(sim, cluster, tmp_path):

@@ -94,3 +94,34 @@ def test_after_view_wording_follows_the_mode():
     assert "one view" in render.reveal.after_view("each", 3)
     assert "2 views left" in render.reveal.after_view("total", 2)
     assert "again" in render.reveal.after_view("unlimited", None)
+
+
+def test_quota_messages_say_what_is_held_and_that_nothing_was_shared():
+    """Each cap's refusal names what is held against which cap, in words, and how room
+    comes back; plain text, short enough for a form's error."""
+    from bot.errors import QuotaExceeded
+
+    cases = [
+        (QuotaExceeded("sender", "secrets", cap=200, held_secrets=200, held_bytes=90_000),
+         "You have 200 active secrets, the most allowed. Nothing was shared"),
+        (QuotaExceeded("sender", "bytes", cap=5 << 20, held_secrets=180,
+                       held_bytes=5_200_000),
+         "Your active secrets take up 5 MB of the 5 MB allowed, and this one doesn't fit"),
+        (QuotaExceeded("workspace", "secrets", cap=10_000, held_secrets=10_000,
+                       held_bytes=1),
+         "This workspace has 10,000 active secrets, the most allowed. Nothing was shared"),
+        (QuotaExceeded("workspace", "bytes", cap=200 << 20, held_secrets=9,
+                       held_bytes=(200 << 20) - 100),
+         "This workspace's active secrets take up 200 MB of the 200 MB allowed"),
+    ]
+    for over, start in cases:
+        text = render.share_over_quota(over)
+        assert text.startswith(start), text
+        assert "Nothing was shared" in text
+        assert len(text) < 300
+        assert "<" not in text
+    assert [render.size(n) for n in (980, 12_000, 1_500_000, 29_413, 3 << 30)] == \
+        ["980 bytes", "12 KB", "1.4 MB", "29 KB", "3 GB"]
+    assert render.share_over_quota(cases[0][0]).endswith(
+        "revoke ones that are no longer needed (/share-secret list), or wait until they "
+        "are read or expire.")

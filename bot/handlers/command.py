@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import audit_owed, render
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent
-from bot.errors import RateLimited, StorageUnavailable, ValidationFailed
+from bot.errors import QuotaExceeded, RateLimited, StorageUnavailable, ValidationFailed
 from bot.handlers import admin
 from bot.handlers.deps import Deps, rate_limited_event, workspace_of
 from bot.handlers.home import publish_home
@@ -92,6 +92,10 @@ async def _open_form(ack: AsyncAck, client: AsyncWebClient, deps: Deps,
         await ack(**render.share_limited_notice(exc))
         await deps.audit.record(rate_limited_event(deps, exc, team=team, user=user,
                                                    channel=command.get("channel_id")))
+        return
+    except QuotaExceeded as exc:
+        deps.metrics.quota_refused(exc.scope, exc.limit)
+        await ack(**render.share_over_quota_notice(exc))
         return
     except (StorageUnavailable, TimeoutError):
         pass

@@ -11,7 +11,13 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Deadline, Lane
 from bot.domain import SecretRecord, ShareForm
-from bot.errors import RateLimited, ShareNotStored, StorageUnavailable, ValidationFailed
+from bot.errors import (
+    QuotaExceeded,
+    RateLimited,
+    ShareNotStored,
+    StorageUnavailable,
+    ValidationFailed,
+)
 from bot.handlers import once
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.handlers.home import publish_home
@@ -119,6 +125,12 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
                   errors={render.SECRET_BLOCK: render.share_limited(exc)})
         await deps.audit.record(rate_limited_event(deps, exc, team=form.team_id,
                                                    user=form.sender_id))
+        return False
+    except QuotaExceeded as exc:
+        slot.release()
+        deps.metrics.quota_refused(exc.scope, exc.limit)
+        await ack(response_action="errors",
+                  errors={render.SECRET_BLOCK: render.share_over_quota(exc)})
         return False
     except StorageUnavailable as exc:
         slot.release()

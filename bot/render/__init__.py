@@ -19,6 +19,9 @@ from bot.render.limits import (
     reveal_limited_modal,
     share_limited,
     share_limited_notice,
+    share_over_quota,
+    share_over_quota_notice,
+    size,
 )
 from bot.render.manage import (
     BUSY,
@@ -130,6 +133,9 @@ __all__ = [
     "share_limited",
     "share_limited_notice",
     "share_modal",
+    "share_over_quota",
+    "share_over_quota_notice",
+    "size",
     "slack_date",
     "store_down_modal",
     "unavailable_modal",

@@ -1,8 +1,9 @@
-"""What a person is told when they reach a rate limit: how many, and when to retry."""
+"""What a person is told when they reach a rate limit (how many, and when to retry) or a
+storage quota (what is held, and how to make room)."""
 
 from __future__ import annotations
 
-from bot.errors import RateLimited
+from bot.errors import QuotaExceeded, RateLimited
 from bot.limits import Action, duration
 from bot.render.blocks import Message, View, modal, section
 
@@ -33,3 +34,37 @@ def limited_detail(limited: RateLimited) -> str:
     what = "sharing" if limited.action == Action.SHARE.value else "reveal attempts"
     return (f"{what}: limit {limited.limit} per {duration(limited.window)}; next allowed in "
             f"{duration(limited.retry_after)}")
+
+
+def share_over_quota(over: QuotaExceeded) -> str:
+    """The share form's error when a storage cap is reached (plain text, next to the
+    secret field)."""
+    if over.scope == "sender":
+        held = (f"You have {over.held_secrets:,} active secrets, the most allowed"
+                if over.limit == "secrets" else
+                f"Your active secrets take up {size(over.held_bytes)} of the "
+                f"{size(over.cap)} allowed, and this one doesn't fit")
+        return (f"{held}. Nothing was shared: revoke ones that are no longer needed "
+                "(/share-secret list), or wait until they are read or expire.")
+    held = (f"This workspace has {over.held_secrets:,} active secrets, the most allowed"
+            if over.limit == "secrets" else
+            f"This workspace's active secrets take up {size(over.held_bytes)} of the "
+            f"{size(over.cap)} allowed, and this one doesn't fit")
+    return (f"{held}. Nothing was shared: please try again once some are read or expire, "
+            "or ask an admin.")
+
+
+def share_over_quota_notice(over: QuotaExceeded) -> Message:
+    """The private answer to `/share-secret` when the sender (or the workspace) already
+    holds as many secrets as allowed: said before the form is filled in."""
+    text = f":hourglass: {share_over_quota(over)}"
+    return {"response_type": "ephemeral", "text": text, "blocks": [section(text)]}
+
+
+def size(count: int) -> str:
+    """Bytes in words: "980 bytes", "12 KB", "5 MB" (binary units, rounded)."""
+    for unit, scale in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if count >= scale:
+            amount = round(count / scale, 0 if count >= 10 * scale else 1)
+            return f"{amount:g} {unit}"
+    return f"{count} bytes"

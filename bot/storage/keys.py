@@ -84,6 +84,27 @@ class KeySpace:
         """Sorted set: one sender's secret ids by creation time."""
         return f"{self.prefix}:sent:{team_id}:{user_id}"
 
+    # -- storage quotas ---------------------------------------------------------------
+    # Every quota key shares the hash tag {quota}: one script checks a sender's and their
+    # workspace's use and reserves room in both, atomically, in Redis Cluster too (a
+    # secret's own keys are in its handle's slot, so the reservation is a step of its own
+    # just before the secret is stored; see bot.storage.quota). `owner` is a workspace
+    # ("T…") or one sender in it ("T…:U…").
+
+    def quota_held(self, owner: str) -> str:
+        """Sorted set: handles of an owner's active secrets, by expiry time."""
+        return f"{self.prefix}:quota:{{quota}}:{owner}:held"
+
+    def quota_sizes(self, owner: str) -> str:
+        """Hash: bytes each of an owner's active secrets takes (by handle), and their sum
+        (field `*`)."""
+        return f"{self.prefix}:quota:{{quota}}:{owner}:sizes"
+
+    def quota_use(self, scope: str) -> str:
+        """Sorted set: owners of one scope ("sender" or "workspace") by their use of their
+        caps (the larger fraction of the two: secrets and bytes), for the metrics."""
+        return f"{self.prefix}:quota:{{quota}}:use:{scope}"
+
     # -- several workspaces (OAuth) -------------------------------------------------
     # An installation's keys share the hash tag {enterprise:team}, so deleting them all
     # is one multi-key step in Redis Cluster too. Values are encrypted (they hold tokens).

@@ -8,6 +8,7 @@ never pickle.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from redis.asyncio.cluster import RedisCluster
 
 from bot import audit_owed
 from bot.domain import HANDLE_LEN, AuditAction, SecretRecord, Status, code_of
-from bot.errors import ShareSecretError
+from bot.errors import ShareSecretError, StorageUnavailable
 from bot.storage import replies, scripts
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
+from bot.storage.quota import RedisQuota, footprint
 from bot.storage.secret_fields import meta_fields, record_from
 
 # Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.
@@ -69,9 +71,10 @@ class RedisSecretStore:
     """Secrets in Redis. The connection is passed in; keys come from a KeySpace."""
 
     def __init__(self, redis: RedisClient, *, keys: KeySpace,
-                 metadata_retention_seconds: int) -> None:
+                 metadata_retention_seconds: int, quota: RedisQuota | None = None) -> None:
         self._redis = redis
         self._keys = keys
+        self._quota = quota
         self._retention_ms = metadata_retention_seconds * 1000
         self._create = redis.register_script(scripts.CREATE)
         # One server runs a pipeline's commands in the order sent; a Cluster does not.
@@ -88,11 +91,21 @@ class RedisSecretStore:
 
     @unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
-        """Store a new secret and index it; raise CodeTaken if its share code is used."""
+        """Store a new secret and index it; raise CodeTaken if its share code is used, and
+        QuotaExceeded (storing nothing) when it would pass a storage cap."""
         ttl_ms = max(1, round((record.expires_at - now) * 1000))
         meta_ttl_ms = ttl_ms + self._retention_ms
         name = handle(record.secret_id)
-        fields = [item for pair in meta_fields(record).items() for item in pair]
+        meta = meta_fields(record)
+        fields = [item for pair in meta.items() for item in pair]
+        if self._quota is not None:
+            # A step of its own (the quota keys are in another Cluster slot), before
+            # anything of the secret is written; given back below if the code is taken,
+            # and by `withdraw` if storing is called off.
+            await self._quota.reserve(
+                team_id=record.team_id, sender_id=record.sender_id, handle=name,
+                expires_at=record.expires_at, now=now,
+                size=footprint(meta, ciphertext, len(record.recipients)))
         sent = self._keys.by_sender(record.team_id, record.sender_id)
         keys = [self._keys.meta(name), self._keys.ciphertext(name), self._keys.withdrawn(name),
                 self._keys.owed(name)]
@@ -120,7 +133,15 @@ class RedisSecretStore:
         created = indexed[-1] if self._in_order else await self._create(
             keys=keys, args=[ciphertext, ttl_ms, meta_ttl_ms, *fields])
         if not created:
+            if self._quota is not None:
+                await self._quota.release([(record.team_id, record.sender_id, name)], now=now)
             raise CodeTaken(record.code)
+
+    async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None:
+        """Raise QuotaExceeded when the sender or the workspace holds as many secrets as
+        allowed (counts nothing; `create` is the check that counts)."""
+        if self._quota is not None:
+            await self._quota.ensure_room(team_id=team_id, sender_id=sender_id, now=now)
 
     @unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
@@ -177,8 +198,11 @@ class RedisSecretStore:
                       self._keys.ciphertext(secret_id), self._keys.owed(secret_id),
                       user_id, int(now), self._retention_ms, detail, channel or "")
             pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
-            _, answer, _ = await pipe.execute()
+            pipe.hmget(self._keys.meta(secret_id), "team", "from")
+            _, answer, _, owner = await pipe.execute()
         state, used = replies.array(answer)
+        if replies.text(state) == "burned":
+            await self._give_back([(secret_id, owner)], now=now)
         return replies.text(state), int(used)
 
     @unavailable_on_redis_errors
@@ -237,6 +261,10 @@ class RedisSecretStore:
             pipe.zrem(self._keys.by_sender(record.team_id, record.sender_id), name)
             pipe.zrem(self._keys.by_team(record.team_id), name)
             removed, *_ = await pipe.execute()
+        if self._quota is not None:
+            # Whether or not it was stored: its room may have been reserved.
+            await self._quota.release([(record.team_id, record.sender_id, name)],
+                                      now=time.time())
         return bool(removed)
 
     @unavailable_on_redis_errors
@@ -304,6 +332,9 @@ class RedisSecretStore:
                           self._keys.owed(name)],
                     args=[user, int(now), self._retention_ms, shown, ""]))
                 outcome = replies.text(state)
+                if outcome == "burned":
+                    await self._give_back([(name, await self._redis.hmget(
+                        self._keys.meta(name), "team", "from"))], now=now)
                 if outcome != "not_claimed":
                     nonces = (audit_owed.opened_nonce(full, int(used)),) + (
                         (audit_owed.burned_nonce(full),) if outcome == "burned" else ())
@@ -347,8 +378,11 @@ class RedisSecretStore:
             pipe.eval(scripts.END, 3, self._keys.meta(secret_id),
                       self._keys.ciphertext(secret_id), self._keys.owed(secret_id),
                       status.value, int(now), actor or "", self._retention_ms, action.value)
-            _, answer = await pipe.execute()
+            pipe.hmget(self._keys.meta(secret_id), "team", "from")
+            _, answer, owner = await pipe.execute()
         previous, in_flight = replies.array(answer)
+        if replies.text(previous) == "active":
+            await self._give_back([(secret_id, owner)], now=now)
         return replies.text(previous), int(in_flight)
 
     @unavailable_on_redis_errors
@@ -368,7 +402,28 @@ class RedisSecretStore:
                                 args=[status.value, int(now), "", self._retention_ms,
                                       action.value],
                                 client=script_client(pipe))
-            return [replies.text(replies.array(r)[0]) for r in (await pipe.execute())[1:]]
+                pipe.hmget(self._keys.meta(secret_id), "team", "from")
+            answers = (await pipe.execute())[1:]
+        previous = [replies.text(replies.array(r)[0]) for r in answers[0::2]]
+        await self._give_back([(i, owner) for i, p, owner in
+                               zip(secret_ids, previous, answers[1::2], strict=True)
+                               if p == "active"], now=now)
+        return previous
+
+    async def _give_back(self, ended: list[tuple[str, object]], *, now: float) -> None:
+        """Give back the quota room of secrets that just ended, as (id, HMGET of their
+        metadata's team and sender). Should this step be lost (the process dies first),
+        the room comes back at the secret's expiry time all the same."""
+        if self._quota is None:
+            return
+        owners = []
+        for secret_id, owner in ended:
+            team, sender = (replies.optional_text(v) for v in replies.array(owner))
+            if team and sender:
+                owners.append((team, sender, handle(secret_id)))
+        with contextlib.suppress(StorageUnavailable):
+            # The secret has ended all the same: its room comes back at its expiry time.
+            await self._quota.release(owners, now=now)
 
     @unavailable_on_redis_errors
     async def get_many(self, handles: list[str]) -> list[SecretRecord]:

@@ -11,7 +11,7 @@ scrape time, so every replica reports the same, right value.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -33,6 +33,8 @@ _DENIED = {RevealOutcome.NOT_RECIPIENT: "not_recipient",
            RevealOutcome.LOCKED: "locked",
            RevealOutcome.GUESSES_PENDING: "locked",
            RevealOutcome.RATE_LIMITED: "rate_limited"}
+_QUOTA_SCOPES = frozenset({"sender", "workspace"})
+_QUOTA_LIMITS = frozenset({"secrets", "bytes"})
 _LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.]{0,39}$")
 
 
@@ -43,6 +45,8 @@ class SharedState:
     active_secrets: int | None
     outbox_lag_events: int | None
     outbox_lag_seconds: float | None
+    # By scope ("sender", "workspace"): the highest use of any owner's storage caps.
+    quota_use: Mapping[str, float] | None = None
 
 
 class Metrics:
@@ -78,6 +82,10 @@ class Metrics:
             "share_secret_slack_api_errors",
             "Failed Slack Web API call attempts, by method and error (retries count each).",
             ["method", "error"], registry=r)
+        self.quota_refusals = Counter(
+            "share_secret_quota_refusals",
+            "Shares refused because a storage cap was reached, by scope (sender or "
+            "workspace) and limit (secrets or bytes).", ["scope", "limit"], registry=r)
         self.audit_recovered = Counter(
             "share_secret_audit_posts_in_doubt",
             "Audit posts whose outcome was unknown (a restart, a lost answer), by what the "
@@ -110,6 +118,11 @@ class Metrics:
         reason = _DENIED.get(outcome)
         if reason is not None:
             self.denied.labels(reason).inc()
+
+    def quota_refused(self, scope: str, limit: str) -> None:
+        """Count a share refused by a storage cap."""
+        if scope in _QUOTA_SCOPES and limit in _QUOTA_LIMITS:
+            self.quota_refusals.labels(scope, limit).inc()
 
     def observe_request(self, kind: str, seconds: float, *, ok: bool) -> None:
         kind = kind if kind in KINDS else "other"
@@ -155,6 +168,15 @@ class _Shared(Collector):
              s.outbox_lag_seconds)]:
             if value is not None:
                 yield GaugeMetricFamily(name, doc, value=value)
+        if s.quota_use is not None:
+            use = GaugeMetricFamily(
+                "share_secret_quota_use_ratio",
+                "The highest use of a storage cap by any sender or workspace, as a fraction "
+                "of the cap (the larger of active secrets and bytes; 1 means full).",
+                labels=["scope"])
+            for scope in sorted(s.quota_use):
+                use.add_metric([scope], s.quota_use[scope])
+            yield use
 
 
 def _bounded(value: str) -> str:

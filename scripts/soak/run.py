@@ -82,7 +82,11 @@ def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
             # A dozen simulated people act far faster than people do: limits this high
             # keep the limiter's Redis step in every share and reveal (under the same
             # faults) without refusing anyone (refusals: tests/test_e2e_rate_limits.py).
-            "SHARE_LIMIT": "100000/600", "REVEAL_ATTEMPT_LIMIT": "100000/600"},
+            "SHARE_LIMIT": "100000/600", "REVEAL_ATTEMPT_LIMIT": "100000/600",
+            # Likewise the storage quotas: no cap, but every share and ending still keeps
+            # the account (refusals: tests/test_e2e_quota.py).
+            "QUOTA_SENDER_SECRETS": "0", "QUOTA_SENDER_BYTES": "0",
+            "QUOTA_WORKSPACE_SECRETS": "0", "QUOTA_WORKSPACE_BYTES": "0"},
             workdir=workdir).start()
         observer = Observer(slack).start()
         ledger = Ledger()

@@ -1,0 +1,248 @@
+"""End to end: storage quotas, through real shares to the running bot over HTTP.
+
+The bot runs with a cap of two active secrets per sender. A share past it is refused in
+the form, stores nothing and sends nothing; each way a secret ends (revoked, burned by
+its last view, expired by the sweep) gives its room back; /metrics reports the use.
+Beneath, against the store on a real Redis: a secret whose time has passed frees its
+room even when nothing ended it (the sweep never ran), and the accounting holds under
+concurrent shares.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from bot.domain import SecretRecord
+from bot.errors import QuotaExceeded
+from bot.options import Format, ViewLimit, ViewMode
+from bot.storage import KeySpace, RedisSecretStore, connect
+from bot.storage.quota import Caps, RedisQuota
+from tests.conftest import (
+    ALICE,
+    BOB,
+    EVE,
+    GENERAL,
+    METRICS_AUTH,
+    SIGNING_SECRET,
+    bot_env,
+    populate,
+    settle,
+)
+from tests.harness.bot_process import BotProcess
+from tests.harness.expiry import make_due
+from tests.harness.slack_client import SlackSim
+
+FULL = "You have 2 active secrets, the most allowed. Nothing was shared"
+
+
+@pytest.fixture(scope="module")
+def capped(slack, redis_url, tmp_path_factory):
+    """A bot whose senders may hold two active secrets; sweeps every 0.2 s."""
+    env = bot_env(slack, redis_url, QUOTA_SENDER_SECRETS="2", SWEEP_INTERVAL_SECONDS="0.2")
+    with BotProcess(env, workdir=tmp_path_factory.mktemp("quota")) as process:
+        yield process
+
+
+@pytest.fixture
+def sim(capped, slack, redis_sync):
+    slack.reset()
+    populate(slack)
+    yield SlackSim(bot=capped, slack=slack, signing_secret=SIGNING_SECRET)
+    settle(slack)
+
+
+def ciphertexts(client) -> list[bytes]:
+    return list(client.scan_iter(match="ss:{*}:c"))
+
+
+def submit(sim, secret: str, recipients=(BOB,)):
+    command = sim.slash_command(ALICE, GENERAL)
+    assert command.status == 200
+    return sim.submit(ALICE, sim.opened_view(command.trigger_id), recipients=list(recipients),
+                      secret=secret)
+
+
+def share(sim, secret: str, recipients=(BOB,)) -> str:
+    """Alice shares `secret`; returns its share code (from her receipt)."""
+    def to_alice(call) -> bool:
+        return call.params.get("user") == ALICE
+
+    earlier = len([c for c in sim.slack.calls_to("chat.postEphemeral") if to_alice(c)])
+    reply = submit(sim, secret, recipients)
+    assert reply.status == 200
+    assert reply.body == b"", reply.body
+    receipt = sim.slack.wait_for("chat.postEphemeral", count=earlier + 1, where=to_alice)[-1]
+    settle(sim.slack)
+    return json.dumps(receipt.params["blocks"]).split("Share code: `")[1][:14]
+
+
+def open_form(sim) -> dict:
+    """Alice opens the share form (while she still has room)."""
+    command = sim.slash_command(ALICE, GENERAL)
+    assert command.status == 200
+    assert command.body == b""
+    return sim.opened_view(command.trigger_id)
+
+
+def refused(sim, form: dict, secret: str) -> str:
+    """Alice's share, in a form opened earlier, is refused: the error next to the secret."""
+    answer = sim.submit(ALICE, form, recipients=[BOB], secret=secret)
+    assert answer.body, "the share was accepted"
+    reply = answer.json()
+    assert reply["response_action"] == "errors"
+    return reply["errors"]["secret"]
+
+
+def scrape(bot) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    status, body = bot.request("GET", "/metrics", headers=METRICS_AUTH)
+    assert status == 200
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for f in text_string_to_metric_families(body.decode()) for s in f.samples}
+
+
+@pytest.mark.e2e
+def test_a_full_quota_refuses_the_share_and_each_ending_frees_room(sim, slack, redis_sync,
+                                                                   capped):
+    """Two shares fill Alice's quota: /share-secret then says so instead of opening the
+    form, and a form opened earlier is refused with a clear message, storing and sending
+    nothing. Revoking one, burning one by its last view and the sweep expiring one each
+    let exactly one more share through; /metrics shows the use."""
+    forms = [open_form(sim) for _ in range(4)]
+    first = share(sim, "quota secret one")
+    share(sim, "quota secret two", recipients=(EVE,))
+    assert len(ciphertexts(redis_sync)) == 2
+    reveal_messages = len(slack.calls_to("chat.postMessage"))
+
+    command = sim.slash_command(ALICE, GENERAL)
+    answer = command.json()
+    assert answer["response_type"] == "ephemeral"
+    assert FULL in answer["text"]
+    assert not [c for c in slack.calls_to("views.open")
+                if c.params.get("trigger_id") == command.trigger_id]
+    message = refused(sim, forms[0], "quota secret three")
+    assert message.startswith(FULL)
+    assert "/share-secret list" in message
+    settle(slack)
+    assert len(ciphertexts(redis_sync)) == 2
+    assert len(slack.calls_to("chat.postMessage")) == reveal_messages  # nothing sent
+    samples = scrape(capped)
+    assert samples[("share_secret_quota_use_ratio", (("scope", "sender"),))] == 1.0
+    assert samples[("share_secret_quota_refusals_total",
+                    (("limit", "secrets"), ("scope", "sender")))] == 2
+
+    # Revoked: room for one more, and only one.
+    assert sim.slash_command(ALICE, GENERAL, f"revoke {first}").status == 200
+    assert len(ciphertexts(redis_sync)) == 1
+    share(sim, "quota secret four")
+    assert refused(sim, forms[1], "quota secret five").startswith(FULL)
+
+    # Burned by its last view: Bob opens "four", his only view of it.
+    message, button = sim.find_prompts(BOB)[-1]
+    assert sim.shown_view(sim.click(BOB, message, button).trigger_id) is not None
+    held = KeySpace("ss").quota_held(f"{sim.team_id}:{ALICE}")
+    deadline = time.monotonic() + 5  # given back just after the view is confirmed
+    while redis_sync.zcard(held) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(ciphertexts(redis_sync)) == 1
+    share(sim, "quota secret six")
+    assert refused(sim, forms[2], "quota secret seven").startswith(FULL)
+
+    # Expired by the sweep: both held secrets' time comes; both rooms come back.
+    make_due(redis_sync)
+    deadline = time.monotonic() + 5
+    while redis_sync.zcard("ss:expiries") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert redis_sync.zcard("ss:expiries") == 0
+    share(sim, "quota secret eight")
+    share(sim, "quota secret nine")
+    assert refused(sim, forms[3], "quota secret ten").startswith(FULL)
+    samples = scrape(capped)
+    assert samples[("share_secret_quota_refusals_total",
+                    (("limit", "secrets"), ("scope", "sender")))] == 5
+
+
+@pytest.mark.e2e
+def test_other_senders_keep_their_own_room(sim, slack, redis_sync):
+    """Alice's full quota does not touch Bob's."""
+    form = open_form(sim)
+    share(sim, "alice one")
+    share(sim, "alice two")
+    assert refused(sim, form, "alice three").startswith(FULL)
+    command = sim.slash_command(BOB, GENERAL)
+    reply = sim.submit(BOB, sim.opened_view(command.trigger_id), recipients=[ALICE],
+                       secret="bob's own")
+    assert reply.status == 200
+    assert reply.body == b""
+
+
+# -- the store on a real Redis ------------------------------------------------------------
+
+def record(n: int, *, now: float, lifetime: float = 3600, sender: str = ALICE,
+           team: str = "T0ACME") -> SecretRecord:
+    code = f"Q{n:011d}"
+    return SecretRecord(
+        secret_id=code + "0" * 14, code=code, team_id=team, sender_id=sender,
+        recipients=(BOB,), created_at=now, expires_at=now + lifetime, origin_channel=None,
+        label=None, format=Format.TEXT, view_limit=ViewLimit(ViewMode.EACH_ONCE),
+        has_passphrase=False, notify=True)
+
+
+@pytest.fixture
+async def capped_store(redis_url, redis_sync):
+    client = connect(redis_url)
+    keys = KeySpace("ss")
+    quota = RedisQuota(client, keys=keys, caps=Caps(sender_secrets=3, sender_bytes=1 << 20,
+                                                    workspace_secrets=5))
+    yield RedisSecretStore(client, keys=keys, metadata_retention_seconds=3600, quota=quota), \
+        quota
+    await client.aclose()
+
+
+async def test_a_lapsed_secret_frees_its_room_without_the_sweep(capped_store, redis_sync):
+    """Nothing ends a secret whose time passed (no sweep ran): its room comes back at its
+    expiry time all the same, so use cannot drift upward for good."""
+    store, quota = capped_store
+    now = time.time()
+    for n in range(3):
+        await store.create(record(n, now=now, lifetime=60), b"x" * 40, now=now)
+    with pytest.raises(QuotaExceeded) as refusal:
+        await store.create(record(3, now=now), b"x" * 40, now=now)
+    assert (refusal.value.scope, refusal.value.limit, refusal.value.held_secrets) == \
+        ("sender", "secrets", 3)
+    assert redis_sync.exists("ss:{Q00000000003}:m") == 0
+    later = now + 61
+    await store.create(record(4, now=later), b"x" * 40, now=later)
+    use = await quota.highest_use()
+    assert use["sender"] == pytest.approx(1 / 3)
+    assert use["workspace"] == pytest.approx(1 / 5)
+    sizes = redis_sync.hgetall("ss:quota:{quota}:T0ACME:sizes")
+    assert int(sizes[b"*"]) == sum(int(v) for k, v in sizes.items() if k != b"*")
+
+
+async def test_concurrent_shares_never_pass_the_caps(capped_store, redis_sync):
+    """Twenty shares at once by four senders in one workspace (cap 5): exactly five are
+    stored, and the counts and bytes match what is stored."""
+    store, quota = capped_store
+    now = time.time()
+    senders = ["U0A", "U0B", "U0C", "U0D"]
+
+    async def one(n: int) -> bool:
+        try:
+            await store.create(record(n, now=now, sender=senders[n % 4]), b"y" * 100, now=now)
+        except QuotaExceeded:
+            return False
+        return True
+
+    stored = await asyncio.gather(*(one(n) for n in range(20)))
+    assert sum(stored) == 5
+    assert len(list(redis_sync.scan_iter(match="ss:{*}:c"))) == 5
+    assert redis_sync.zcard("ss:quota:{quota}:T0ACME:held") == 5
+    sizes = redis_sync.hgetall("ss:quota:{quota}:T0ACME:sizes")
+    assert len(sizes) == 6
+    assert int(sizes[b"*"]) == sum(int(v) for k, v in sizes.items() if k != b"*")
+    assert (await quota.highest_use())["workspace"] == 1.0
