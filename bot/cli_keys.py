@@ -52,6 +52,10 @@ def _summary(report: rotation.RotationReport) -> str:
     lines = [f"Key rotation to {report.target}: {_counts(report)}."]
     for reason, count in sorted(report.skipped.items()):
         lines.append(f"  skipped {count}: {reason}")
+    if report.refused:
+        lines.append(f"  left {report.refused} whose metadata fails its integrity check "
+                     "(changed in Redis, or stored before metadata was sealed): they are "
+                     "refused to everyone and need no key.")
     if report.installations:
         done = report.installations
         lines.append(f"OAuth installations: rotated {done['rotated']}, already current "

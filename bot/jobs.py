@@ -137,6 +137,16 @@ class Sweeper:
     async def _deliver_again(self, record: SecretRecord) -> None:
         """Reveal messages a stopped process owed (duplicates are harmless, a missing one
         is not)."""
+        if record.tampered:
+            # Its metadata was changed in Redis (or predates seals): no Reveal message
+            # goes out, and admins hear of it.
+            self._logger.warning("refused to send Reveal messages for a secret whose "
+                                 "metadata failed its integrity check")
+            await self._audit.record(self._events.event(
+                AuditAction.REVEAL_FAILED, record, actor=record.sender_id,
+                team_id=record.team_id, detail=audit_owed.TAMPERED))
+            await self._lifecycle.delivered(record, {})
+            return
         notices = await self._notices.for_team(record.team_id)
         if notices is None:
             await self._lifecycle.delivered(record, {})  # uninstalled: nobody to tell

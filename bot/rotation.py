@@ -15,6 +15,12 @@ decrypted. Passphrase secrets of the older format (v2) cannot be re-encrypted wi
 passphrase the bot never keeps: they are counted, with the time the last of them
 expires, after which the old key can go.
 
+A secret's metadata seal (bot.storage.secret_fields) is made with the same key as its
+ciphertext and moves with it, in the same compare-and-set, after its old seal has been
+checked: rotation never seals metadata that was changed in Redis. A secret whose seal
+fails (changed, or stored before seals) is refused wherever it would be shown, so it is
+left as it is and counted apart: its key is not needed for it.
+
 OAuth installations (workspace tokens, sealed with the same key ring and kept without
 expiry) are re-encrypted too, by the same kind of compare-and-set: without that,
 removing the old key would disconnect every workspace.
@@ -30,6 +36,7 @@ from typing import Protocol
 from bot import crypto
 from bot.errors import InvalidToken, NeedsPassphrase
 from bot.storage.key_usage import StoredToken
+from bot.storage.secret_fields import intact, seal_of
 
 PAGE = 200
 CHANGED_RETRIES = 3
@@ -46,7 +53,8 @@ class KeyUsageStore(Protocol):
 
     async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]: ...
     async def read(self, handles: list[str]) -> list[StoredToken]: ...
-    async def replace(self, secret_id: str, *, old: bytes, new: bytes) -> str: ...
+    async def replace(self, secret_id: str, *, old: bytes, new: bytes, old_seal: str,
+                      new_seal: str) -> str: ...
     async def sealed_values(self) -> list[tuple[str, bytes]]: ...
     async def sealed_value(self, key: str) -> bytes | None: ...
     async def replace_value(self, key: str, *, old: bytes, new: bytes) -> str: ...
@@ -61,6 +69,7 @@ class RotationReport:
     rotated: int = 0
     current: int = 0
     ended: int = 0  # burned, revoked or expired before (or while) it was reached
+    refused: int = 0  # its metadata seal fails: never shown, so left under its old key
     skipped: Counter[str] = field(default_factory=Counter)
     last_old_format_expiry: float | None = None
     installations: Counter[str] = field(default_factory=Counter)  # outcome -> how many
@@ -115,6 +124,9 @@ async def _rotate_one(store: KeyUsageStore, keyring: crypto.KeyRing, item: Store
             if crypto.key_id_of(item.token) == report.target:
                 report.current += 1
                 return
+            if not intact(item.meta, keyring):
+                report.refused += 1
+                return
             new = crypto.rewrap(item.token, record_id=item.secret_id, keyring=keyring)
         except NeedsPassphrase:
             report.skipped[OLD_FORMAT] += 1
@@ -125,7 +137,8 @@ async def _rotate_one(store: KeyUsageStore, keyring: crypto.KeyRing, item: Store
         except InvalidToken:
             report.skipped[_why_unreadable(item.token, keyring)] += 1
             return
-        outcome = await store.replace(item.secret_id, old=item.token, new=new)
+        outcome = await store.replace(item.secret_id, old=item.token, new=new,
+                                      old_seal=item.seal, new_seal=seal_of(item.meta, keyring))
         if outcome == "rotated":
             report.rotated += 1
             return

@@ -103,7 +103,7 @@ class Runtime:
         redis = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
         keyring = StaticKeyRing(settings.encryption_keys)
         keys = KeySpace(settings.redis_key_prefix)
-        store = RedisSecretStore(redis, keys=keys,
+        store = RedisSecretStore(redis, keys=keys, keyring=keyring,
                                  metadata_retention_seconds=settings.metadata_retention_days
                                  * 86400)
         background = Background(limit=settings.max_in_flight, logger=logger)

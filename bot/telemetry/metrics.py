@@ -29,6 +29,7 @@ KINDS = frozenset({"command", "block_actions", "view_submission", "view_closed",
 _DENIED = {RevealOutcome.NOT_RECIPIENT: "not_recipient",
            RevealOutcome.WRONG_TEAM: "other_workspace",
            RevealOutcome.UNAVAILABLE: "unavailable",
+           RevealOutcome.TAMPERED: "tampered",
            RevealOutcome.WRONG_PASSPHRASE: "wrong_passphrase",
            RevealOutcome.LOCKED: "locked",
            RevealOutcome.RATE_LIMITED: "rate_limited"}
