@@ -93,7 +93,10 @@ class Sweeper:
                 for record in expired:
                     await self._audit.record(self._events.expired_event(record),
                                              nonce=audit_owed.ended_nonce(record.secret_id))
-                await _bounded(self._tell(r, Notices.expired) for r in expired)
+                # A changed record's sender, label and DMs are not to be trusted: no notice
+                # (the bot would otherwise send text chosen in Redis to a person chosen there).
+                await _bounded(self._tell(r, Notices.expired) for r in expired
+                               if not r.tampered)
                 expired_count += len(expired)
                 if not expired:
                     break

@@ -16,7 +16,9 @@ import pytest
 from bot.storage import KeySpace
 from tests.conftest import (
     ALICE,
+    AUDIT_CHANNEL,
     BOB,
+    CAROL,
     EVE,
     GENERAL,
     SIGNING_SECRET,
@@ -117,3 +119,21 @@ def test_an_expiry_extended_in_redis_is_refused_at_reveal(sim, slack, live, cloc
     assert "no longer available" in view
     assert any(REFUSED in line for line in audit_lines(slack, 2))
     assert redis_sync.hget(KEYS.meta(name), f"r:{BOB}") == b"0"  # nothing used up
+
+
+def test_a_changed_record_earns_no_expiry_notice(sim, slack, live, clock, redis_sync):
+    """A sender and label written into Redis would have the bot send text chosen there to a
+    person chosen there: a changed record still expires (and is audited), silently."""
+    share(sim, [BOB], expiry="3600")
+    name = stored_handle(redis_sync)
+    redis_sync.hset(KEYS.meta(name), mapping={"from": CAROL, "lbl": "IT: reply with your password"})
+    slack.reset()
+    populate(slack)
+    clock.advance(3601)
+    assert live.call(live.runtime.sweeper.run_once()) == 1
+    settle(slack)
+    sent = [c.params.get("text", "") for c in slack.calls_to("chat.postMessage")
+            if c.params.get("channel") != AUDIT_CHANNEL]
+    assert not any("reply with your password" in text for text in sent)
+    assert any("Secret expired" in line for line in audit_lines(slack, 1))
+    assert redis_sync.get(KEYS.ciphertext(name)) is None

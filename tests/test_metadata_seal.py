@@ -233,3 +233,22 @@ async def test_rotation_reseals_intact_secrets_and_never_seals_changed_ones(
     assert (await reveal(after, changed, user="UEVE", shown=shown)).outcome \
         is RevealOutcome.TAMPERED
     assert shown == [SECRET]
+
+
+# -- the sweep ---------------------------------------------------------------------------
+
+
+async def test_the_sweep_sends_nothing_for_a_changed_record(store, keyring, redis_sync):
+    """Re-delivery hands the sweep the record flagged, so it refuses it; a changed record
+    gets no reminder (its sender and label are not to be trusted)."""
+    from bot.lifecycle import LifecycleService
+
+    now = time.time()
+    sharing = SharingService(store=store, keyring=keyring, clock=lambda: now)
+    kept = await sharing.share(form(expiry_seconds="86400"), people=People())
+    changed = await sharing.share(form(expiry_seconds="86400"), people=People())
+    redis_sync.hset(meta(changed), mapping={"from": "UEVE", "lbl": "reply with a password"})
+    later = LifecycleService(store=store, clock=lambda: now + 86400 - 3000)
+    owed = {r.secret_id: r.tampered for r in await later.undelivered()}
+    assert owed == {kept.secret_id: False, changed.secret_id: True}
+    assert [r.secret_id for r in await later.due_reminders()] == [kept.secret_id]
