@@ -147,7 +147,7 @@ class Sweeper:
                                  "metadata failed its integrity check")
             await self._audit.record(self._events.event(
                 AuditAction.REVEAL_FAILED, record, actor=record.sender_id,
-                team_id=record.team_id, detail=audit_owed.TAMPERED))
+                team_id=record.team_id, detail=audit_owed.TAMPERED_DELIVERY))
             await self._lifecycle.delivered(record, {})
             return
         notices = await self._notices.for_team(record.team_id)
