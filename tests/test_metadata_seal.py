@@ -224,7 +224,7 @@ async def test_rotation_reseals_intact_secrets_and_never_seals_changed_ones(
     finally:
         await client.aclose()
     assert (report.rotated, report.refused) == (1, 1)
-    assert report.complete
+    assert not report.complete  # the changed one stays under k1 until it ends
     assert redis_sync.hget(meta(kept), "mac").startswith(b"k2:")
     assert redis_sync.hget(meta(changed), "mac").startswith(b"k1:")
     after = SharingService(store=store.with_keyring(new_ring), keyring=new_ring)
@@ -252,3 +252,29 @@ async def test_the_sweep_sends_nothing_for_a_changed_record(store, keyring, redi
     owed = {r.secret_id: r.tampered for r in await later.undelivered()}
     assert owed == {kept.secret_id: False, changed.secret_id: True}
     assert [r.secret_id for r in await later.due_reminders()] == [kept.secret_id]
+
+
+async def test_keys_check_and_rotate_count_records_that_fail_their_seal(
+        store, keyring, redis_url, redis_sync, tmp_path):
+    """The operator sees how many active secrets are refused (changed, or stored before
+    seals); rotation leaves them under their old key, and says so."""
+    import asyncio
+
+    from tests.test_key_rotation import K1, K2, cli
+
+    sharing = SharingService(store=store, keyring=keyring)  # k1, as K1
+    for _ in range(3):
+        await sharing.share(form(), people=People())
+    changed = await sharing.share(form(), people=People())
+    redis_sync.hset(meta(changed), "team", "TEVIL")
+    check = await asyncio.to_thread(cli, ["keys", "check"], redis_url, tmp_path, [K2, K1])
+    assert check.returncode == 0, check.stderr
+    assert "1 fail their metadata integrity check" in check.stdout
+    done = await asyncio.to_thread(cli, ["keys", "rotate"], redis_url, tmp_path, [K2, K1])
+    assert done.returncode == 3, done.stderr  # not everything moved
+    assert "rotated 3" in done.stdout
+    assert "left 1 whose metadata fails its integrity check" in done.stdout
+    after = await asyncio.to_thread(cli, ["keys", "check"], redis_url, tmp_path, [K2, K1])
+    assert [line.split()[:3] for line in after.stdout.splitlines()[1:3]] == [
+        ["k2", "encrypts", "3"], ["k1", "configured", "1"]]
+    assert "1 fail their metadata integrity check" in after.stdout
