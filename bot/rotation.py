@@ -126,10 +126,13 @@ async def _rotate_one(store: KeyUsageStore, keyring: crypto.KeyRing, item: Store
             if crypto.key_id_of(item.token) == report.target:
                 report.current += 1
                 return
-            if not intact(item.meta, keyring):
+            if _refused(item, keyring):
                 report.refused += 1
                 return
             new = crypto.rewrap(item.token, record_id=item.secret_id, keyring=keyring)
+            if not intact(item.meta, keyring):  # its seal names a key the ring lacks
+                report.refused += 1
+                return
         except NeedsPassphrase:
             report.skipped[OLD_FORMAT] += 1
             if item.expires_at is not None:
