@@ -49,8 +49,9 @@ class Everyone:
         return {}
 
 
-def _store(client: aioredis.Redis, prefix: str = PREFIX) -> RedisSecretStore:
+def _store(client: aioredis.Redis, keys: str, prefix: str = PREFIX) -> RedisSecretStore:
     return RedisSecretStore(client, keys=KeySpace(prefix),
+                            keyring=StaticKeyRing(parse_keys(keys)),
                             metadata_retention_seconds=RETENTION_SECONDS)
 
 
@@ -65,7 +66,7 @@ def _sharer(client: aioredis.Redis, keys: str) -> Callable[[ShareForm], Awaitabl
     secret_created event the share owes, and settle the delivery. (A secret left owing
     both looks like the work of a process that died: the bot's sweep takes it over two
     minutes later and sends its Reveal messages again, in the middle of a run.)"""
-    store = _store(client)
+    store = _store(client, keys)
     service = _service(store, keys)
     stream = AuditStream(client, prefix=PREFIX, retention_seconds=RETENTION_SECONDS)
     audit = DurableAuditLog(stream, logger=logging.getLogger("benchmarks.seed"),
@@ -257,7 +258,7 @@ async def sweep_cost(redis_url: str, keys: str, *, stored: int, small: int, larg
     params = inspect.signature(LifecycleService.sweep_expired).parameters
     client = aioredis.from_url(redis_url, max_connections=POOL)
     await client.flushall()
-    store = _store(client)
+    store = _store(client, keys)
     lifecycle = LifecycleService(store=store)
     people = Everyone()
     now = time.time()

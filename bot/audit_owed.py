@@ -16,6 +16,11 @@ UNCONFIRMED = "display not confirmed by Slack"
 BURNED = "last view used; ciphertext deleted"
 GIVEN_BACK_IN_OUTAGE = "a view claimed during a storage outage was given back"
 GIVEN_BACK_STALE = "a view in progress when a bot process stopped was given back"
+TAMPERED = ("refused: its stored metadata failed the integrity check (changed in Redis, "
+            "stored before metadata was sealed, or its key was removed)")
+TAMPERED_DELIVERY = ("Reveal messages not sent: its stored metadata failed the integrity "
+                     "check (changed in Redis, stored before metadata was sealed, or its key "
+                     "was removed)")
 SHOWN_WHEN_STOPPED = ("display not confirmed: its bot process stopped while Slack was "
                       "showing it, so the view counts as used")
 

@@ -52,6 +52,10 @@ def _summary(report: rotation.RotationReport) -> str:
     lines = [f"Key rotation to {report.target}: {_counts(report)}."]
     for reason, count in sorted(report.skipped.items()):
         lines.append(f"  skipped {count}: {reason}")
+    if report.refused:
+        lines.append(f"  left {report.refused} whose metadata fails its integrity check "
+                     "(changed in Redis, or stored before metadata was sealed): refused to "
+                     "everyone, they stay under their old key until they end.")
     if report.installations:
         done = report.installations
         lines.append(f"OAuth installations: rotated {done['rotated']}, already current "
@@ -77,8 +81,9 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     configured = [key.key_id for key in settings.encryption_keys]
     client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
     try:
-        found = await rotation.usage(RedisKeyUsage(client,
-                                                   keys=KeySpace(settings.redis_key_prefix)))
+        found = await rotation.usage(
+            RedisKeyUsage(client, keys=KeySpace(settings.redis_key_prefix)),
+            keyring=StaticKeyRing(settings.encryption_keys))
     finally:
         await client.aclose()
     total = sum(found.by_key.values())
@@ -99,6 +104,9 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         out.write(line + "\n")
     if found.unreadable:
         out.write(f"  {found.unreadable} ciphertexts are damaged (no key id can be read)\n")
+    if found.refused:
+        out.write(f"  {found.refused} fail their metadata integrity check (changed in Redis, "
+                  "or stored before metadata was sealed): they are refused to everyone\n")
     missing = sorted(used - set(configured))
     removable = [k for k in configured[1:] if k not in used]
     if removable:

@@ -44,7 +44,11 @@ class Delivery:
     async def reveal_prompts(self, record: SecretRecord,
                              only: Sequence[str] | None = None) -> DeliveryReport:
         """Send every recipient (or `only` those) a Reveal message; report who could not
-        be reached."""
+        be reached. A `tampered` record (its seal failed) is sent to nobody."""
+        if record.tampered:
+            self._logger.warning("no Reveal message for a secret whose metadata failed its "
+                                 "integrity check")
+            return DeliveryReport()
         message = render.reveal_prompt(record)
         users = tuple(record.recipients if only is None else only)
         # A few at a time: conversations.open is rate-limited (Tier 3, ~50 a minute).

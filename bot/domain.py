@@ -127,6 +127,9 @@ class SecretRecord:
     views: Mapping[str, ViewState] = field(default_factory=dict)
     viewed_at: Mapping[str, float] = field(default_factory=dict)
     dm_messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # Read from storage whose seal over who may see it, and when, did not verify (changed
+    # in Redis, or written before seals): never shown or announced (bot.storage.secret_fields).
+    tampered: bool = False
 
     @property
     def views_allowed(self) -> int | None:
@@ -148,6 +151,9 @@ class RevealOutcome(enum.Enum):
     UNAVAILABLE = "unavailable"  # unknown, already viewed, expired, revoked: one answer
     IN_FLIGHT = "in_flight"  # this person's own reveal is already under way (a double click)
     FAILED = "failed"  # could not be decrypted; the view was given back
+    # Its stored metadata failed its seal (changed in Redis): refused like an unknown
+    # secret, audited, the view given back, nothing decrypted.
+    TAMPERED = "tampered"
     NEEDS_PASSPHRASE = "needs_passphrase"
     WRONG_PASSPHRASE = "wrong_passphrase"  # the view was given back
     LOCKED = "locked"  # too many wrong passphrases; try later

@@ -93,7 +93,10 @@ class Sweeper:
                 for record in expired:
                     await self._audit.record(self._events.expired_event(record),
                                              nonce=audit_owed.ended_nonce(record.secret_id))
-                await _bounded(self._tell(r, Notices.expired) for r in expired)
+                # A changed record's sender, label and DMs are not to be trusted: no notice
+                # (the bot would otherwise send text chosen in Redis to a person chosen there).
+                await _bounded(self._tell(r, Notices.expired) for r in expired
+                               if not r.tampered)
                 expired_count += len(expired)
                 if not expired:
                     break
@@ -137,6 +140,16 @@ class Sweeper:
     async def _deliver_again(self, record: SecretRecord) -> None:
         """Reveal messages a stopped process owed (duplicates are harmless, a missing one
         is not)."""
+        if record.tampered:
+            # Its metadata was changed in Redis (or predates seals): no Reveal message
+            # goes out, and admins hear of it.
+            self._logger.warning("refused to send Reveal messages for a secret whose "
+                                 "metadata failed its integrity check")
+            await self._audit.record(self._events.event(
+                AuditAction.REVEAL_FAILED, record, actor=record.sender_id,
+                team_id=record.team_id, detail=audit_owed.TAMPERED_DELIVERY))
+            await self._lifecycle.delivered(record, {})
+            return
         notices = await self._notices.for_team(record.team_id)
         if notices is None:
             await self._lifecycle.delivered(record, {})  # uninstalled: nobody to tell

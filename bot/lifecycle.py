@@ -208,7 +208,8 @@ class LifecycleService:
 
     async def undelivered(self) -> list[SecretRecord]:
         """Active secrets whose Reveal messages a process started sending more than the
-        orphan timeout ago and never finished (it died): this caller sends them again."""
+        orphan timeout ago and never finished (it died): this caller sends them again.
+        Some may be `tampered` (their seal failed): the caller refuses and audits those."""
         names = await self._store.take_undelivered(
             cutoff=self._clock() - self._claim_timeout, now=self._clock(), limit=SWEEP_BATCH)
         records = {r.secret_id[:12]: r for r in await self._store.get_many(names)}
@@ -239,6 +240,7 @@ class LifecycleService:
         reminders = []
         for record in await self._store.get_many(ids):
             if record.status is Status.ACTIVE and record.views_used == 0 and record.notify \
+                    and not record.tampered \
                     and record.expires_at - record.created_at >= REMINDER_MIN_LIFETIME \
                     and await self._store.take_reminder(record.secret_id):
                 reminders.append(record)

@@ -15,6 +15,12 @@ decrypted. Passphrase secrets of the older format (v2) cannot be re-encrypted wi
 passphrase the bot never keeps: they are counted, with the time the last of them
 expires, after which the old key can go.
 
+A secret's metadata seal (bot.storage.secret_fields) is made with the same key as its
+ciphertext and moves with it, in the same compare-and-set, after its old seal has been
+checked: rotation never seals metadata that was changed in Redis. A secret whose seal
+fails (changed, or stored before seals) is refused wherever it would be shown; it is
+left as it is (under its old key, until it ends) and counted apart.
+
 OAuth installations (workspace tokens, sealed with the same key ring and kept without
 expiry) are re-encrypted too, by the same kind of compare-and-set: without that,
 removing the old key would disconnect every workspace.
@@ -30,6 +36,7 @@ from typing import Protocol
 from bot import crypto
 from bot.errors import InvalidToken, NeedsPassphrase
 from bot.storage.key_usage import StoredToken
+from bot.storage.secret_fields import intact, seal_of
 
 PAGE = 200
 CHANGED_RETRIES = 3
@@ -46,7 +53,8 @@ class KeyUsageStore(Protocol):
 
     async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]: ...
     async def read(self, handles: list[str]) -> list[StoredToken]: ...
-    async def replace(self, secret_id: str, *, old: bytes, new: bytes) -> str: ...
+    async def replace(self, secret_id: str, *, old: bytes, new: bytes, old_seal: str,
+                      new_seal: str) -> str: ...
     async def sealed_values(self) -> list[tuple[str, bytes]]: ...
     async def sealed_value(self, key: str) -> bytes | None: ...
     async def replace_value(self, key: str, *, old: bytes, new: bytes) -> str: ...
@@ -61,6 +69,7 @@ class RotationReport:
     rotated: int = 0
     current: int = 0
     ended: int = 0  # burned, revoked or expired before (or while) it was reached
+    refused: int = 0  # its metadata seal fails: never sealed again, left under its old key
     skipped: Counter[str] = field(default_factory=Counter)
     last_old_format_expiry: float | None = None
     installations: Counter[str] = field(default_factory=Counter)  # outcome -> how many
@@ -68,7 +77,7 @@ class RotationReport:
     @property
     def complete(self) -> bool:
         """Whether nothing active is left under another key."""
-        return not self.skipped and not any(
+        return not self.skipped and not self.refused and not any(
             outcome not in {"rotated", "current", "ended"} for outcome in self.installations)
 
 
@@ -80,6 +89,8 @@ class KeyUsage:
     old_format: Counter[str] = field(default_factory=Counter)
     last_expiry: dict[str, float] = field(default_factory=dict)
     unreadable: int = 0  # ciphertexts whose header cannot be read
+    refused: int = 0  # metadata seal fails (counted only when a key ring is given; they
+    #                   are counted by key id too: they stay under their key until they end)
     installations: Counter[str] = field(default_factory=Counter)  # OAuth, by key id
 
 
@@ -115,7 +126,13 @@ async def _rotate_one(store: KeyUsageStore, keyring: crypto.KeyRing, item: Store
             if crypto.key_id_of(item.token) == report.target:
                 report.current += 1
                 return
+            if _refused(item, keyring):
+                report.refused += 1
+                return
             new = crypto.rewrap(item.token, record_id=item.secret_id, keyring=keyring)
+            if not intact(item.meta, keyring):  # its seal names a key the ring lacks
+                report.refused += 1
+                return
         except NeedsPassphrase:
             report.skipped[OLD_FORMAT] += 1
             if item.expires_at is not None:
@@ -125,7 +142,8 @@ async def _rotate_one(store: KeyUsageStore, keyring: crypto.KeyRing, item: Store
         except InvalidToken:
             report.skipped[_why_unreadable(item.token, keyring)] += 1
             return
-        outcome = await store.replace(item.secret_id, old=item.token, new=new)
+        outcome = await store.replace(item.secret_id, old=item.token, new=new,
+                                      old_seal=item.seal, new_seal=seal_of(item.meta, keyring))
         if outcome == "rotated":
             report.rotated += 1
             return
@@ -159,6 +177,14 @@ async def _rotate_value(store: KeyUsageStore, keyring: crypto.KeyRing, key: str,
     report.installations[BUSY] += 1
 
 
+def _refused(item: StoredToken, keyring: crypto.KeyRing) -> bool:
+    """Whether the seal fails for a reason of its own: missing, malformed, or wrong under a
+    key the ring holds (a key missing from the ring is reported as such)."""
+    key_id = crypto.seal.key_id_of(item.seal)
+    return (key_id is None or keyring.key(key_id) is not None) and not intact(item.meta,
+                                                                            keyring)
+
+
 def _why_unreadable(token: bytes, keyring: crypto.KeyRing) -> str:
     try:
         return KEY_MISSING if keyring.key(crypto.key_id_of(token)) is None else DAMAGED
@@ -166,8 +192,10 @@ def _why_unreadable(token: bytes, keyring: crypto.KeyRing) -> str:
         return DAMAGED
 
 
-async def usage(store: KeyUsageStore, *, page: int = PAGE) -> KeyUsage:
-    """Which key ids the active secrets are under (reads headers only; decrypts nothing)."""
+async def usage(store: KeyUsageStore, *, page: int = PAGE,
+                keyring: crypto.KeyRing | None = None) -> KeyUsage:
+    """Which key ids the active secrets are under (reads headers only; decrypts nothing).
+    With a key ring, also how many fail their metadata seal (they are refused)."""
     found = KeyUsage()
     cursor = 0
     while True:
@@ -175,6 +203,8 @@ async def usage(store: KeyUsageStore, *, page: int = PAGE) -> KeyUsage:
         for item in stored:
             if item.token is None or not item.active:
                 continue
+            if keyring is not None and _refused(item, keyring):
+                found.refused += 1
             try:
                 key_id = crypto.key_id_of(item.token)
                 old_format = crypto.version_of(item.token) == 2

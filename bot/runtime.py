@@ -107,7 +107,7 @@ class Runtime:
         keyring = StaticKeyRing(settings.encryption_keys)
         keys = KeySpace(settings.redis_key_prefix)
         quota = RedisQuota(redis, keys=keys, caps=settings.quota_caps)
-        store = RedisSecretStore(redis, keys=keys,
+        store = RedisSecretStore(redis, keys=keys, keyring=keyring,
                                  metadata_retention_seconds=settings.metadata_retention_days
                                  * 86400, quota=quota)
         background = Background(limit=settings.max_in_flight, logger=logger)

@@ -392,6 +392,7 @@ _OUTCOMES = {
     "unavailable": RevealOutcome.UNAVAILABLE,
     "not_recipient": RevealOutcome.NOT_RECIPIENT,
     "in_flight": RevealOutcome.IN_FLIGHT,
+    "tampered": RevealOutcome.TAMPERED,
     "wrong_team": RevealOutcome.WRONG_TEAM,
 }
 

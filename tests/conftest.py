@@ -45,7 +45,8 @@ async def store(redis_url, redis_sync):
     from bot.storage import KeySpace, RedisSecretStore, connect
 
     client = connect(redis_url)
-    yield RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
+    yield RedisSecretStore(client, keys=KeySpace("ss"), keyring=keyring_of_test_keys(),
+                           metadata_retention_seconds=3600)
     await client.aclose()
 
 
@@ -61,9 +62,14 @@ def inprocess_settings(slack, redis_url: str, **overrides):
     return Settings(_env_file=None, **values)
 
 
+def keyring_of_test_keys() -> StaticKeyRing:
+    """The key ring of TEST_KEYS."""
+    return StaticKeyRing([MasterKey("k1", bytes(range(32)))])
+
+
 @pytest.fixture
 def keyring() -> StaticKeyRing:
-    return StaticKeyRing([MasterKey("k1", bytes(range(32)))])
+    return keyring_of_test_keys()
 
 
 # -- the real bot against the Slack stand-in --------------------------------------------

@@ -64,6 +64,8 @@ def many_secrets(redis_url, count, *, sender=ALICE):
     async def go():
         client = connect(redis_url)
         service = SharingService(store=RedisSecretStore(client, keys=KeySpace("ss"),
+                                                        keyring=StaticKeyRing(
+                                                            parse_keys(TEST_KEYS)),
                                                         metadata_retention_seconds=3600),
                                  keyring=StaticKeyRing(parse_keys(TEST_KEYS)))
         for n in range(count):

@@ -61,7 +61,8 @@ async def test_giving_back_a_claim_in_doubt_returns_only_that_claim(service, sto
 async def test_a_share_with_redis_down_raises_share_not_stored(keyring):
     """Storing against an unreachable Redis fails with the record to withdraw."""
     client = connect("redis://127.0.0.1:1/0")
-    down = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=60)
+    down = RedisSecretStore(client, keys=KeySpace("ss"), keyring=keyring,
+                            metadata_retention_seconds=60)
     try:
         with pytest.raises(ShareNotStored) as raised:
             await SharingService(store=down, keyring=keyring).share(form(), people=People())

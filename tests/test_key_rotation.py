@@ -42,7 +42,8 @@ def form(text: str, *, recipients=("UBOB",), passphrase=None, expiry="86400") ->
 
 
 def service(store, ring) -> SharingService:
-    return SharingService(store=store, keyring=ring)
+    """A bot configured with `ring` (its store seals and checks metadata with it too)."""
+    return SharingService(store=store.with_keyring(ring), keyring=ring)
 
 
 def entry(key: MasterKey) -> str:
@@ -250,21 +251,30 @@ async def test_every_kind_of_secret_is_counted_and_only_movable_ones_move(
 
 
 async def test_compare_and_set_refuses_changed_and_ended_secrets(store, usage, redis_sync):
-    """The rewrite replaces only the ciphertext it read, only while the secret is active,
-    and keeps the TTL."""
+    """The rewrite replaces only the ciphertext and seal it read, only while the secret is
+    active, and keeps the TTL."""
     record = await service(store, OLD).share(form("x"), people=People())
     key = KEYS.ciphertext(record.secret_id)
     old = redis_sync.get(key)
+    seal = redis_sync.hget(KEYS.meta(record.secret_id), "mac").decode()
     ttl = redis_sync.pttl(key)
-    assert await usage.replace(record.secret_id, old=b"something else", new=b"new") == "changed"
+    assert await usage.replace(record.secret_id, old=b"something else", new=b"new",
+                               old_seal=seal, new_seal="s") == "changed"
+    assert await usage.replace(record.secret_id, old=old, new=b"new",
+                               old_seal="another seal", new_seal="s") == "changed"
     assert redis_sync.get(key) == old
-    assert await usage.replace(record.secret_id, old=old, new=b"new") == "rotated"
+    assert redis_sync.hget(KEYS.meta(record.secret_id), "mac").decode() == seal
+    assert await usage.replace(record.secret_id, old=old, new=b"new", old_seal=seal,
+                               new_seal="s") == "rotated"
     assert redis_sync.get(key) == b"new"
+    assert redis_sync.hget(KEYS.meta(record.secret_id), "mac") == b"s"
     assert ttl - 1000 < redis_sync.pttl(key) <= ttl
     await store.end(record.secret_id, status=Status.REVOKED, now=0)
-    assert await usage.replace(record.secret_id, old=b"new", new=b"newer") == "ended"
+    assert await usage.replace(record.secret_id, old=b"new", new=b"newer", old_seal="s",
+                               new_seal="t") == "ended"
     assert redis_sync.get(key) is None
-    assert await usage.replace("2" * 12 + "A" * 16, old=b"a", new=b"b") == "ended"
+    assert await usage.replace("2" * 12 + "A" * 16, old=b"a", new=b"b", old_seal="",
+                               new_seal="") == "ended"
     assert stored_keys(redis_sync, "2" * 12) == []
 
 

@@ -15,7 +15,7 @@ from bot.errors import ValidationFailed
 from bot.lifecycle import LifecycleService
 from bot.sharing import PassphrasePolicy, SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
-from tests.conftest import redis_contents, stored_secrets
+from tests.conftest import keyring_of_test_keys, redis_contents, stored_secrets
 from tests.harness.bot_process import REPO
 from tests.harness.inprocess import FakeClock
 
@@ -365,10 +365,13 @@ import asyncio, json, sys
 import redis.asyncio as aioredis
 from bot.lifecycle import LifecycleService
 from bot.storage import KeySpace, RedisSecretStore, connect
+from bot.crypto import MasterKey, StaticKeyRing
 
 async def main():
     client = aioredis.from_url(sys.argv[1])
-    store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=3600)
+    store = RedisSecretStore(client, keys=KeySpace("ss"),
+                             keyring=StaticKeyRing([MasterKey("k1", bytes(range(32)))]),
+                             metadata_retention_seconds=3600)
     service = LifecycleService(store=store, clock=lambda: float(sys.argv[2]))
     ended = []
     while batch := await service.sweep_expired(limit=50):
@@ -397,7 +400,8 @@ async def test_two_processes_sweeping_at_once_expire_each_secret_once(service, c
 async def test_retention_removes_metadata_after_the_end(keyring, clock, redis_url, redis_sync):
     """Ended secrets keep metadata for the retention period only; then Redis drops it."""
     client = connect(redis_url)
-    store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=1)
+    store = RedisSecretStore(client, keys=KeySpace("ss"), keyring=keyring,
+                             metadata_retention_seconds=1)
     service = SharingService(store=store, keyring=keyring, clock=clock)
     record = await service.share(form(), people=People())
     meta = KeySpace("ss").meta(record.secret_id)
@@ -443,6 +447,7 @@ async def test_views_claimed_by_a_dead_process_are_given_back_once(service, life
     clock.advance(121)
     other = connect(redis_url)
     second = LifecycleService(store=RedisSecretStore(other, keys=KeySpace("ss"),
+                                                     keyring=keyring_of_test_keys(),
                                                      metadata_retention_seconds=3600),
                               clock=clock)
     first_pass, second_pass = await asyncio.gather(lifecycle.return_stale_claims(),

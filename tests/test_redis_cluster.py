@@ -15,7 +15,7 @@ from redis.asyncio.cluster import RedisCluster
 from bot.errors import StorageUnavailable
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
-from tests.conftest import BOB, TEST_KEYS
+from tests.conftest import BOB, TEST_KEYS, keyring_of_test_keys
 from tests.harness.redis_cluster import LocalRedisCluster
 from tests.harness.redis_nodes import free_port
 from tests.redis_mode_checks import (
@@ -163,7 +163,8 @@ async def test_a_burst_waits_for_a_turn_instead_of_failing(cluster):
 async def test_an_unreachable_cluster_reads_as_storage_unavailable():
     """No reachable seed node: the store says unavailable (not an unexpected error)."""
     client = connect(f"redis+cluster://127.0.0.1:{free_port()}")
-    store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=60)
+    store = RedisSecretStore(client, keys=KeySpace("ss"), keyring=keyring_of_test_keys(),
+                             metadata_retention_seconds=60)
     with pytest.raises(StorageUnavailable):
         await store.ping()
     await client.aclose()
@@ -174,7 +175,8 @@ async def test_ping_needs_every_master():
     where a plain cluster PING would ask a single node and answer PONG."""
     with LocalRedisCluster(masters=3) as own:
         client = connect(own.url)
-        store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=60)
+        store = RedisSecretStore(client, keys=KeySpace("ss"), keyring=keyring_of_test_keys(),
+                             metadata_retention_seconds=60)
         assert await store.ping()
         own.nodes[1].stop()
         with pytest.raises(StorageUnavailable):

@@ -10,6 +10,7 @@ import pytest
 
 from bot.errors import StorageUnavailable
 from bot.storage import KeySpace, RedisSecretStore, connect
+from tests.conftest import keyring_of_test_keys
 from tests.harness.redis_tls import TlsRedis, tls_unsupported
 from tests.redis_mode_checks import (
     bot_on,
@@ -63,7 +64,8 @@ async def test_tls_is_verified_both_ways(server, missing):
     """Without the CA the bot does not trust the server; without a client certificate
     the server refuses the bot: either way the store reads as unavailable."""
     client = connect(server.url(**{missing: False}))
-    store = RedisSecretStore(client, keys=KeySpace("ss"), metadata_retention_seconds=60)
+    store = RedisSecretStore(client, keys=KeySpace("ss"), keyring=keyring_of_test_keys(),
+                             metadata_retention_seconds=60)
     with pytest.raises(StorageUnavailable):
         await store.ping()
     await client.aclose()

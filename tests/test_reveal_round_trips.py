@@ -98,7 +98,8 @@ async def test_a_last_view_costs_seven_round_trips(counted, keyring):
     events stored and settled: seven round trips in all, none of them a script check
     (SCRIPT EXISTS)."""
     keys = KeySpace("ss")
-    store = RedisSecretStore(counted, keys=keys, metadata_retention_seconds=3600)
+    store = RedisSecretStore(counted, keys=keys, keyring=keyring,
+                             metadata_retention_seconds=3600)
     limits = RateLimits(RedisRateCounter(counted, keys=keys), share=None,
                         reveal=Rate(60, 600))
     service = SharingService(store=store, keyring=keyring, limits=limits)

@@ -1,5 +1,6 @@
 """Encryption of secrets: pure functions, no I/O."""
 
+from bot.crypto import seal
 from bot.crypto.keyring import KeyRing, MasterKey, StaticKeyRing, generate_key_entry, parse_keys
 from bot.crypto.tokens import (
     decrypt,
@@ -21,5 +22,6 @@ __all__ = [
     "needs_passphrase",
     "parse_keys",
     "rewrap",
+    "seal",
     "version_of",
 ]

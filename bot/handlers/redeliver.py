@@ -36,7 +36,7 @@ async def _redeliver(client: AsyncWebClient, deps: Deps, *, team: str, user: str
     except StorageUnavailable:
         await _tell(deps, response_url, UNAVAILABLE)
         return
-    if record is None:
+    if record is None or record.tampered:  # a changed record reads as a missing one
         await _tell(deps, response_url, render.NOT_FOUND)
         return
     if record.status is not Status.ACTIVE:

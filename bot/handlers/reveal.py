@@ -220,8 +220,10 @@ def _refusal_view(result: RevealResult, *, unlocking: bool) -> render.View | Non
         return render.guesses_pending_modal()
     if outcome is RevealOutcome.RATE_LIMITED and result.limited is not None:
         return render.reveal_limited_modal(result.limited)
-    if outcome in (RevealOutcome.UNAVAILABLE, RevealOutcome.WRONG_TEAM):
-        # Another workspace's secret reads exactly as one that does not exist.
+    if outcome in (RevealOutcome.UNAVAILABLE, RevealOutcome.WRONG_TEAM,
+                   RevealOutcome.TAMPERED):
+        # Another workspace's secret, or one whose metadata was changed in Redis, reads
+        # exactly as one that does not exist.
         return render.unavailable_modal()
     if outcome is RevealOutcome.IN_FLIGHT and unlocking:
         # Another of the person's unlock forms is being answered: this one must not be
@@ -259,6 +261,8 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
         events.append(event(AuditAction.ACCESS_DENIED, "from another workspace"))
     elif outcome is RevealOutcome.FAILED:
         events.append(event(AuditAction.REVEAL_FAILED, "could not be decrypted; not used up"))
+    elif outcome is RevealOutcome.TAMPERED:
+        events.append(event(AuditAction.REVEAL_FAILED, audit_owed.TAMPERED))
     elif outcome is RevealOutcome.WRONG_PASSPHRASE:
         events.append(event(AuditAction.PASSPHRASE_FAILED, f"{result.tries_left} tries left"))
     elif outcome is RevealOutcome.RATE_LIMITED and result.limited is not None:

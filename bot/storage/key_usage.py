@@ -10,12 +10,18 @@ the whole walk is seen at least once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from bot.storage import scripts
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
+from bot.storage.secret_fields import SEAL_FIELD, SEALED_FIELDS
+
+# What rotation reads of a metadata hash: the sealed fields, the view counts whose sum is
+# sealed, the seal, and the status.
+_READ = (*SEALED_FIELDS, "left", "used", "claims", SEAL_FIELD, "st")
 
 
 @dataclass(frozen=True)
@@ -27,6 +33,12 @@ class StoredToken:
     active: bool
     expires_at: float | None
     token: bytes | None  # None: the ciphertext is gone (burned, revoked, expired)
+    # The metadata fields a seal covers, and the seal (bot.storage.secret_fields), as read.
+    meta: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def seal(self) -> str:
+        return self.meta.get(SEAL_FIELD, "")
 
 
 class RedisKeyUsage:
@@ -52,25 +64,27 @@ class RedisKeyUsage:
             return []
         async with self._redis.pipeline(transaction=False) as pipe:
             for name in handles:
-                pipe.hmget(self._keys.meta(name), "id", "st", "exp")
+                pipe.hmget(self._keys.meta(name), *_READ)
                 pipe.get(self._keys.ciphertext(name))
             replies = await pipe.execute()
         found = []
-        for name, (secret_id, status, expires), token in zip(
-                handles, replies[0::2], replies[1::2], strict=True):
+        for name, values, token in zip(handles, replies[0::2], replies[1::2], strict=True):
+            meta = {k: _text(v) for k, v in zip(_READ, values, strict=True) if v is not None}
             found.append(StoredToken(
-                handle=name, secret_id=secret_id.decode() if secret_id else None,
-                active=status == b"active", expires_at=float(expires) if expires else None,
-                token=bytes(token) if token is not None else None))
+                handle=name, secret_id=meta.get("id"), active=meta.pop("st", "") == "active",
+                expires_at=float(meta["exp"]) if "exp" in meta else None,
+                token=bytes(token) if token is not None else None, meta=meta))
         return found
 
     @unavailable_on_redis_errors
-    async def replace(self, secret_id: str, *, old: bytes, new: bytes) -> str:
-        """Put `new` in place of `old` if the secret is still active and its ciphertext is
-        still `old` (keeping its TTL): "rotated", "ended" or "changed"."""
+    async def replace(self, secret_id: str, *, old: bytes, new: bytes, old_seal: str,
+                      new_seal: str) -> str:
+        """Put `new` in place of `old` and `new_seal` in place of `old_seal` if the secret
+        is still active and both are still as read (keeping its TTL): "rotated", "ended"
+        or "changed"."""
         outcome = await self._rewrap(
             keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
-            args=[secret_id, old, new])
+            args=[secret_id, old, new, old_seal, new_seal])
         return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
 
     @unavailable_on_redis_errors

@@ -15,7 +15,12 @@ out but not yet confirmed, `used` views confirmed, `st` status, `end`/`eby` when
 by whom it ended. Per recipient `r:<user id>`: "0" never viewed, "v<time>" viewed,
 "c<time>|<previous>" a view handed out, "s<time>|<previous>" a view being shown (Slack
 has been asked to display it: if its process dies now, it may have been seen).
+
+`left + used + claims` is part of what the seal covers (bot.storage.secret_fields): every
+script keeps that sum unchanged (a view only moves between them).
 """
+
+from bot.storage.secret_fields import SEAL_FIELD, SEALED_FIELDS
 
 # Prefixed to every script whose change the audit log records. `owe` notes the event the
 # change implies in the secret's owed hash (bot.storage.owed), in the same atomic step, so
@@ -77,7 +82,9 @@ end
 # ARGV[5] the passphrase guess this reveal brings ("": none), ARGV[6] guesses allowed
 # per window, ARGV[7] the window (ms)
 # -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left,
-#     views allowed in all (-1: unlimited)} (the guess counted, for a passphrase secret)
+#     views allowed in all (-1: unlimited), {the sealed fields as stored, then the seal}}
+#    (the guess counted, for a passphrase secret; the caller checks the seal before it
+#    decrypts: a script cannot hold the key)
 #    | {outcome, held} for unknown, wrong_team, not_recipient (held: 1 when this person
 #      has a view of the secret at this handle in flight all the same)
 #    | {outcome} for unavailable, in_flight, guessing (the guesses allowed are all counted,
@@ -126,8 +133,9 @@ local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp', 'used')
 redis.call('HSET', m, field, 'c' .. ARGV[3] .. '|' .. slot)
 -- left + used + claims stays the same through claims, confirmations and give-backs
 return {'claimed', ciphertext, info[1], info[2] or '', info[3] or '1', info[4] or '0',
-        mode, left or -1, left and (left + tonumber(info[5] or '0') + claims) or -1}
-"""
+        mode, left or -1, left and (left + tonumber(info[5] or '0') + claims) or -1,
+        redis.call('HMGET', m, SEALED)}
+""".replace("SEALED", ", ".join(f"'{name}'" for name in (*SEALED_FIELDS, SEAL_FIELD)))
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] owed events
 # ARGV[1] user id, ARGV[2] now (unix seconds), ARGV[3] metadata retention ms,
@@ -276,14 +284,15 @@ if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
 return redis.call('ZREM', KEYS[1], ARGV[1])
 """
 
-# Key rotation's compare-and-set: the new ciphertext replaces the old one only while the
-# secret is still active and its ciphertext is exactly the one that was re-encrypted, so
-# a secret burned, revoked or expired meanwhile is never brought back, and the TTL (the
-# expiry) is kept as it is.
+# Key rotation's compare-and-set: the new ciphertext and metadata seal replace the old
+# ones only while the secret is still active and both are exactly the ones that were
+# re-made, so a secret burned, revoked or expired meanwhile is never brought back, and the
+# TTL (the expiry) is kept as it is.
 # KEYS[1] meta hash, KEYS[2] ciphertext
-# ARGV[1] the full secret id, ARGV[2] the ciphertext read, ARGV[3] its replacement
+# ARGV[1] the full secret id, ARGV[2] the ciphertext read, ARGV[3] its replacement,
+# ARGV[4] the seal read, ARGV[5] its replacement
 # -> "rotated" | "ended" (no longer active, or its ciphertext is gone) | "changed" (the
-#    ciphertext is no longer the one read: re-read it)
+#    ciphertext or the seal is no longer the one read: re-read it)
 REWRAP = """
 local m = KEYS[1]
 if redis.call('HGET', m, 'id') ~= ARGV[1] or redis.call('HGET', m, 'st') ~= 'active' then
@@ -291,8 +300,9 @@ if redis.call('HGET', m, 'id') ~= ARGV[1] or redis.call('HGET', m, 'st') ~= 'act
 end
 local current = redis.call('GET', KEYS[2])
 if not current then return 'ended' end
-if current ~= ARGV[2] then return 'changed' end
+if current ~= ARGV[2] or redis.call('HGET', m, 'mac') ~= ARGV[4] then return 'changed' end
 redis.call('SET', KEYS[2], ARGV[3], 'KEEPTTL')
+redis.call('HSET', m, 'mac', ARGV[5])
 return 'rotated'
 """
 

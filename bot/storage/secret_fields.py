@@ -2,18 +2,73 @@
 
 Short field names and omitted defaults, because this hash is most of a secret's memory
 (bot.storage.scripts describes the fields the scripts change).
+
+The fields that decide who may see a secret, when, how often and how are sealed
+(bot.crypto.seal) in the field `mac`: id, team, sender, recipients, creation and expiry
+times, view mode, channel, label, format, passphrase and notify flags, and the number of
+views in all. That number is not a field: it is `left + used + claims`, which every
+script keeps the same (a view moves between them), so views can be counted without the
+key while raising `left` alone breaks the seal. What the scripts change (status, views
+used, each recipient's `r:` state) is not sealed: see SECURITY.md for what that leaves.
+A record whose seal does not verify, or that has none (written before seals existed),
+is refused wherever the secret would be shown or a Reveal message sent.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
+from bot.crypto import KeyRing, seal
 from bot.domain import SecretRecord, Status, ViewState, code_of
 from bot.options import Format, ViewLimit, ViewMode
 
+# The sealed fields, in the order the message lists them (CLAIM reads them in this order).
+SEALED_FIELDS = ("id", "team", "from", "to", "at", "exp", "mode", "ch", "lbl", "fmt", "pp",
+                 "nt")
+SEAL_FIELD = "mac"
+_SEAL_LABEL = "share-secret/meta v1"
 
-def meta_fields(record: SecretRecord) -> dict[str, Any]:
+
+def sealed_message(fields: Mapping[str, str], views_allowed: str | None) -> bytes:
+    """What the seal covers: the sealed fields as stored (absent ones as null) and the
+    views allowed in all (None: unlimited), in an unambiguous encoding (JSON)."""
+    return json.dumps([_SEAL_LABEL, [fields.get(name) for name in SEALED_FIELDS],
+                       views_allowed], ensure_ascii=True, separators=(",", ":")).encode()
+
+
+def views_allowed_of(fields: Mapping[str, str]) -> str | None:
+    """`left + used + claims` as stored (None when `left` is absent: unlimited).
+    Raises ValueError when one of them is not a number."""
+    if "left" not in fields:
+        return None
+    return str(sum(int(fields.get(name) or 0) for name in ("left", "used", "claims")))
+
+
+def seal_of(fields: Mapping[str, Any], keyring: KeyRing) -> str:
+    """The seal of a metadata hash's fields under the ring's first key."""
+    text = {k: str(v) for k, v in fields.items()}
+    return seal.seal(sealed_message(text, views_allowed_of(text)), keyring)
+
+
+def intact(fields: Mapping[str, str], keyring: KeyRing) -> bool:
+    """Whether a metadata hash as read carries a valid seal of its sealed fields."""
+    try:
+        allowed = views_allowed_of(fields)
+    except ValueError:
+        return False
+    return seal.verify(sealed_message(fields, allowed), fields.get(SEAL_FIELD), keyring)
+
+
+def meta_fields(record: SecretRecord, keyring: KeyRing) -> dict[str, Any]:
+    """The fields CREATE writes, sealed under the ring's first key."""
+    fields = _fields(record)
+    fields[SEAL_FIELD] = seal_of(fields, keyring)
+    return fields
+
+
+def _fields(record: SecretRecord) -> dict[str, Any]:
     # Short names and omitted defaults: this hash is most of a secret's memory.
     fields: dict[str, Any] = {
         "id": record.secret_id,
@@ -45,7 +100,8 @@ def meta_fields(record: SecretRecord) -> dict[str, Any]:
     return fields
 
 
-def record_from(raw: Mapping[bytes, bytes]) -> SecretRecord:
+def record_from(raw: Mapping[bytes, bytes], keyring: KeyRing) -> SecretRecord:
+    """The record a metadata hash holds; `tampered` when its seal does not verify."""
     fields = {k.decode(): v.decode() for k, v in raw.items()}
     secret_id = fields["id"]
     recipients = tuple(u for u in fields.get("to", "").split(",") if u)
@@ -85,4 +141,5 @@ def record_from(raw: Mapping[bytes, bytes]) -> SecretRecord:
         views=views,
         viewed_at=viewed_at,
         dm_messages={u: (c[0], c[1]) for u, c in dms.items() if len(c) == 2},
+        tampered=not intact(fields, keyring),
     )

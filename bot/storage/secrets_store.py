@@ -12,10 +12,12 @@ import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
 from bot import audit_owed
+from bot.crypto import KeyRing
 from bot.domain import HANDLE_LEN, AuditAction, SecretRecord, Status, code_of
 from bot.errors import ShareSecretError, StorageUnavailable
 from bot.storage import replies, scripts
@@ -23,7 +25,7 @@ from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 from bot.storage.quota import RedisQuota, footprint
-from bot.storage.secret_fields import meta_fields, record_from
+from bot.storage.secret_fields import SEAL_FIELD, SEALED_FIELDS, intact, meta_fields, record_from
 
 # Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.
 SENDER_INDEX_SECONDS = 30 * 86400
@@ -55,6 +57,7 @@ class Claim:
     outcome: str  # claimed | unknown | wrong_team | not_recipient | unavailable | locked
     #              | in_flight (this person's own reveal is already under way)
     #              | guessing (as many passphrase guesses as allowed are counted already)
+    #              | tampered (the record's seal failed: refused, the view given back)
     ciphertext: bytes | None = None
     code: str | None = None
     sender_id: str | None = None
@@ -68,12 +71,15 @@ class Claim:
 
 
 class RedisSecretStore:
-    """Secrets in Redis. The connection is passed in; keys come from a KeySpace."""
+    """Secrets in Redis. The connection is passed in; keys come from a KeySpace. The key
+    ring seals each secret's metadata when it is stored and checks the seal wherever it
+    is read (bot.storage.secret_fields)."""
 
-    def __init__(self, redis: RedisClient, *, keys: KeySpace,
+    def __init__(self, redis: RedisClient, *, keys: KeySpace, keyring: KeyRing,
                  metadata_retention_seconds: int, quota: RedisQuota | None = None) -> None:
         self._redis = redis
         self._keys = keys
+        self._keyring = keyring
         self._quota = quota
         self._retention_ms = metadata_retention_seconds * 1000
         self._create = redis.register_script(scripts.CREATE)
@@ -89,6 +95,12 @@ class RedisSecretStore:
         self._withdraw = redis.register_script(scripts.WITHDRAW)
         self._showing = redis.register_script(scripts.SHOWING)
 
+    def with_keyring(self, keyring: KeyRing) -> RedisSecretStore:
+        """The same store sealing and checking with another key ring (as a bot restarted
+        with other ENCRYPTION_KEYS would)."""
+        return RedisSecretStore(self._redis, keys=self._keys, keyring=keyring,
+                                metadata_retention_seconds=self._retention_ms // 1000)
+
     @unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
         """Store a new secret and index it; raise CodeTaken if its share code is used, and
@@ -96,7 +108,7 @@ class RedisSecretStore:
         ttl_ms = max(1, round((record.expires_at - now) * 1000))
         meta_ttl_ms = ttl_ms + self._retention_ms
         name = handle(record.secret_id)
-        meta = meta_fields(record)
+        meta = meta_fields(record, self._keyring)
         fields = [item for pair in meta.items() for item in pair]
         if self._quota is not None:
             # A step of its own (the quota keys are in another Cluster slot), before
@@ -175,6 +187,11 @@ class RedisSecretStore:
             # call wrote it: a newer claim by the same person keeps its own.
             await self._forget_claim(keys=[self._keys.claims()],
                                      args=[_claim_member(secret_id, user_id), now])
+        if outcome == "claimed" and not self._sealed_claim(reply, secret_id, user_id,
+                                                           team_id, now):
+            # Nothing decrypted or shown: the view goes back (the caller audits it).
+            await self.release(secret_id, user_id=user_id)
+            return Claim("tampered", code=code_of(secret_id))
         if outcome == "claimed":
             left, allowed = int(reply[7]), int(reply[8])
             return Claim(outcome, ciphertext=replies.raw(reply[1]), code=code_of(secret_id),
@@ -185,6 +202,26 @@ class RedisSecretStore:
                          views_allowed=None if allowed < 0 else allowed)
         return Claim(outcome, code=code_of(secret_id) if outcome != "unknown" else None,
                      locked_ms=int(reply[1]) if outcome == "locked" else 0)
+
+    def _sealed_claim(self, reply: list[Any], secret_id: str, user_id: str, team_id: str,
+                      now: float) -> bool:
+        """Whether a claim was granted on sealed metadata: its seal verifies, and the
+        sealed values themselves let this person see it now (the script decided on the
+        hash as it is, which the seal does not cover field by field: `r:` entries)."""
+        values = replies.array(reply[9])
+        fields = {name: replies.text(value)
+                  for name, value in zip((*SEALED_FIELDS, SEAL_FIELD), values, strict=True)
+                  if value is not None}
+        if int(reply[7]) >= 0:
+            # `left` is present: the views in all are the sum the script answered.
+            fields.update(left=str(int(reply[8])))
+        try:
+            return (intact(fields, self._keyring) and fields.get("id") == secret_id
+                    and fields.get("team") == team_id
+                    and user_id in fields.get("to", "").split(",")
+                    and float(fields.get("exp", "0")) > now)
+        except ValueError:
+            return False
 
     @unavailable_on_redis_errors
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
@@ -435,7 +472,7 @@ class RedisSecretStore:
             for name in handles:
                 pipe.hgetall(self._keys.meta(name))
             found = [replies.fields(f) for f in await pipe.execute()]
-        return [record_from(f) for f in found if f]
+        return [record_from(f, self._keyring) for f in found if f]
 
     @unavailable_on_redis_errors
     async def get(self, secret: str) -> SecretRecord | None:
@@ -444,7 +481,7 @@ class RedisSecretStore:
         fields = replies.fields(await self._redis.hgetall(self._keys.meta(secret)))
         if not fields:
             return None
-        record = record_from(fields)
+        record = record_from(fields, self._keyring)
         by_code = len(secret.replace("-", "")) == HANDLE_LEN
         return record if by_code or record.secret_id == secret else None
 

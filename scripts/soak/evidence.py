@@ -64,9 +64,10 @@ async def _stored(ledger: Ledger, redis_url: str, keys: str,
                   team_id: str) -> dict[str, StoredSecret]:
     client = connect(redis_url)
     try:
-        store = RedisSecretStore(client, keys=KeySpace(PREFIX), metadata_retention_seconds=3600)
-        records = await store.in_team(team_id, start=0, count=10**7)
         keyring = StaticKeyRing(parse_keys(keys))
+        store = RedisSecretStore(client, keys=KeySpace(PREFIX), keyring=keyring,
+                                 metadata_retention_seconds=3600)
+        records = await store.in_team(team_id, start=0, count=10**7)
         found: dict[str, StoredSecret] = {}
         for record in records:
             token = await client.get(KeySpace(PREFIX).ciphertext(record.secret_id))
