@@ -30,6 +30,7 @@ from tests.conftest import (
     METRICS_AUTH,
     SIGNING_SECRET,
     bot_env,
+    keyring_of_test_keys,
     populate,
     settle,
 )
@@ -198,7 +199,8 @@ async def capped_store(redis_url, redis_sync):
     keys = KeySpace("ss")
     quota = RedisQuota(client, keys=keys, caps=Caps(sender_secrets=3, sender_bytes=1 << 20,
                                                     workspace_secrets=5))
-    yield RedisSecretStore(client, keys=keys, metadata_retention_seconds=3600, quota=quota), \
+    yield RedisSecretStore(client, keys=keys, keyring=keyring_of_test_keys(),
+                           metadata_retention_seconds=3600, quota=quota), \
         quota
     await client.aclose()
 
