@@ -1,4 +1,4 @@
-"""Operator commands `keys rotate` and `keys check`: counts and key ids only, never a
+"""Operator commands `keys rotate`, `keys check` and `keys seal`: counts and key ids only, never a
 secret, a key or a ciphertext."""
 
 from __future__ import annotations
@@ -116,6 +116,22 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
                   "they encrypt cannot be read until the key is added back.\n")
         return 1
     return 0
+
+
+async def seal_keys(settings: Settings, *, out: TextIO = sys.stdout) -> rotation.SealReport:
+    """Seal the metadata of active secrets stored before seals existed (run once, when
+    upgrading) and print the counts."""
+    ring = StaticKeyRing(settings.encryption_keys)
+    client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
+    try:
+        report = await rotation.seal_unsealed(
+            RedisKeyUsage(client, keys=KeySpace(settings.redis_key_prefix)), ring)
+    finally:
+        await client.aclose()
+    out.write(f"Metadata seals: scanned {report.scanned} secrets, sealed {report.sealed} "
+              f"stored before seals, {report.had_seal} already sealed, {report.ended} ended "
+              "meanwhile.\n")
+    return report
 
 
 def _when(at: float) -> str:

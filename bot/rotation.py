@@ -58,6 +58,7 @@ class KeyUsageStore(Protocol):
     async def sealed_values(self) -> list[tuple[str, bytes]]: ...
     async def sealed_value(self, key: str) -> bytes | None: ...
     async def replace_value(self, key: str, *, old: bytes, new: bytes) -> str: ...
+    async def seal_unsealed(self, secret_id: str, *, seal: str) -> str: ...
 
 
 @dataclass
@@ -92,6 +93,16 @@ class KeyUsage:
     refused: int = 0  # metadata seal fails (counted only when a key ring is given; they
     #                   are counted by key id too: they stay under their key until they end)
     installations: Counter[str] = field(default_factory=Counter)  # OAuth, by key id
+
+
+@dataclass
+class SealReport:
+    """Counts of a `keys seal` run: secrets stored before seals, sealed as they stand."""
+
+    scanned: int = 0
+    sealed: int = 0
+    had_seal: int = 0
+    ended: int = 0
 
 
 Progress = Callable[[RotationReport], None]
@@ -175,6 +186,35 @@ async def _rotate_value(store: KeyUsageStore, keyring: crypto.KeyRing, key: str,
             return
         value = await store.sealed_value(key)  # saved again meanwhile (a reinstall)
     report.installations[BUSY] += 1
+
+
+async def seal_unsealed(store: KeyUsageStore, keyring: crypto.KeyRing, *,
+                        page: int = PAGE) -> SealReport:
+    """Seal, under the ring's first key, every active secret stored before seals existed
+    (it has no seal field at all), trusting its metadata as it is now. Meant to run once,
+    when upgrading: it vouches for what Redis holds at that moment. A secret with a seal,
+    good or failing, is never touched."""
+    report = SealReport()
+    cursor = 0
+    while True:
+        cursor, stored = await store.page(cursor, count=page)
+        for item in stored:
+            report.scanned += 1
+            if item.secret_id is None or not item.active:
+                report.ended += 1
+            elif item.seal:
+                report.had_seal += 1
+            else:
+                outcome = await store.seal_unsealed(item.secret_id,
+                                                    seal=seal_of(item.meta, keyring))
+                if outcome == "sealed":
+                    report.sealed += 1
+                elif outcome == "has_seal":
+                    report.had_seal += 1
+                else:
+                    report.ended += 1
+        if cursor == 0:
+            return report
 
 
 def _refused(item: StoredToken, keyring: crypto.KeyRing) -> bool:

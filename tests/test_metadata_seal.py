@@ -278,3 +278,33 @@ async def test_keys_check_and_rotate_count_records_that_fail_their_seal(
     assert [line.split()[:3] for line in after.stdout.splitlines()[1:3]] == [
         ["k2", "encrypts", "3"], ["k1", "configured", "1"]]
     assert "1 fail their metadata integrity check" in after.stdout
+
+
+async def test_keys_seal_seals_secrets_stored_before_seals_and_nothing_else(
+        store, keyring, redis_url, redis_sync, tmp_path):
+    """Upgrading: secrets stored by a release without seals are refused until the operator
+    runs `keys seal` once; it seals those as they stand, and leaves a record whose seal
+    fails (changed in Redis) refused: it never re-seals a seal that is there."""
+    import asyncio
+
+    from tests.test_key_rotation import K1, cli
+
+    sharing = SharingService(store=store, keyring=keyring)
+    old = [await sharing.share(form(), people=People()) for _ in range(2)]
+    for record in old:  # as stored before seals existed
+        redis_sync.hdel(meta(record), "mac")
+    changed = await sharing.share(form(), people=People())
+    redis_sync.hset(meta(changed), "team", "TEVIL")
+    intact_one = await sharing.share(form(), people=People())
+    await refused(sharing, store, old[0])
+
+    done = await asyncio.to_thread(cli, ["keys", "seal"], redis_url, tmp_path, [K1])
+    assert done.returncode == 0, done.stderr
+    assert "sealed 2 stored before seals, 2 already sealed" in done.stdout
+    shown: list[str] = []
+    for record in (*old, intact_one):
+        assert (await reveal(sharing, record, shown=shown)).outcome is RevealOutcome.REVEALED
+    assert shown == [SECRET] * 3
+    await refused(sharing, store, changed, team="TEVIL")
+    again = await asyncio.to_thread(cli, ["keys", "seal"], redis_url, tmp_path, [K1])
+    assert "sealed 0 stored before seals" in again.stdout

@@ -49,6 +49,7 @@ class RedisKeyUsage:
         self._keys = keys
         self._rewrap = redis.register_script(scripts.REWRAP)
         self._rewrap_value = redis.register_script(scripts.REWRAP_VALUE)
+        self._seal_unsealed = redis.register_script(scripts.SEAL_UNSEALED)
 
     @unavailable_on_redis_errors
     async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]:
@@ -85,6 +86,14 @@ class RedisKeyUsage:
         outcome = await self._rewrap(
             keys=[self._keys.meta(secret_id), self._keys.ciphertext(secret_id)],
             args=[secret_id, old, new, old_seal, new_seal])
+        return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
+
+    @unavailable_on_redis_errors
+    async def seal_unsealed(self, secret_id: str, *, seal: str) -> str:
+        """Give an active secret that has no seal yet this one: "sealed", "has_seal" (it
+        has one, good or not: left as it is) or "ended"."""
+        outcome = await self._seal_unsealed(keys=[self._keys.meta(secret_id)],
+                                            args=[secret_id, seal])
         return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
 
     @unavailable_on_redis_errors

@@ -306,6 +306,21 @@ redis.call('HSET', m, 'mac', ARGV[5])
 return 'rotated'
 """
 
+# Sealing a secret stored before seals existed, once, at upgrade (`keys seal`): only while
+# it is active, still the same secret, and still has no seal (a sealed one is never
+# re-sealed here, so this cannot launder a record whose seal fails).
+# KEYS[1] meta hash
+# ARGV[1] the full secret id as read, ARGV[2] the seal
+# -> "sealed" | "has_seal" | "ended"
+SEAL_UNSEALED = """
+local m = KEYS[1]
+if redis.call('HGET', m, 'id') ~= ARGV[1] or redis.call('HGET', m, 'st') ~= 'active' then
+  return 'ended'
+end
+if redis.call('HSETNX', m, 'mac', ARGV[2]) == 0 then return 'has_seal' end
+return 'sealed'
+"""
+
 # A rate limit: a person's attempts in the last window, as a sorted set of unique members
 # scored by time (a sliding window, exact at any moment, unlike fixed buckets that let
 # twice the limit through around a bucket's edge). Refused attempts are not counted, so
