@@ -249,8 +249,8 @@ def test_messages_and_audit_line_say_the_limit_and_the_wait():
     share = RateLimited("share", retry_after=250, limit=30, window=600)
     reveal = RateLimited("reveal", retry_after=40, limit=60, window=600)
     assert render.share_limited(share) == (
-        "You've shared 30 secrets in the last 10 minutes, the most allowed. Nothing was "
-        "shared: please try again in 5 minutes.")
+        "You've shared (or tried to share) 30 secrets in the last 10 minutes, the most "
+        "allowed. Nothing was shared: please try again in 5 minutes.")
     assert render.share_limited_notice(share)["response_type"] == "ephemeral"
     modal = str(render.reveal_limited_modal(reveal))
     assert "60 times in the last 10 minutes" in modal

@@ -9,7 +9,8 @@ from bot.render.blocks import Message, View, modal, section
 
 def share_limited(limited: RateLimited) -> str:
     """The share form's error (plain text, next to the secret field)."""
-    return (f"You've shared {limited.limit} secrets in the last {duration(limited.window)}, "
+    return (f"You've shared (or tried to share) {limited.limit} secrets in the last "
+            f"{duration(limited.window)}, "
             f"the most allowed. Nothing was shared: please try again in "
             f"{duration(limited.retry_after)}.")
 
