@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     # COUNT/SECONDS per person and workspace, or "off" (see bot.limits for the defaults' why).
     share_limit: str = "30/600"
     reveal_attempt_limit: str = "60/600"
+    request_limit: str = "10/600"  # `/share-secret request` commands (each asks <= 10)
     # A reveal confirms its view within seconds; one unconfirmed for longer was handed
     # out by a process that died, and the sweep gives it back.
     claim_timeout_seconds: float = Field(default=120, ge=1, le=3600)
@@ -132,7 +133,7 @@ class Settings(BaseSettings):
             return parse_keys(value)
         return value
 
-    @field_validator("share_limit", "reveal_attempt_limit")
+    @field_validator("share_limit", "reveal_attempt_limit", "request_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate(value)
@@ -145,6 +146,10 @@ class Settings(BaseSettings):
     @property
     def reveal_rate(self) -> Rate | None:
         return parse_rate(self.reveal_attempt_limit)
+
+    @property
+    def request_rate(self) -> Rate | None:
+        return parse_rate(self.request_limit)
 
     @field_validator("audit_channel_id", mode="before")
     @classmethod

@@ -124,7 +124,8 @@ class Runtime:
                                             audit=audit, logger=logger, clock=clock)
             workspaces, admins = several.workspaces, several.admins
         limits = RateLimits(RedisRateCounter(redis, keys=KeySpace(settings.redis_key_prefix)),
-                            share=settings.share_rate, reveal=settings.reveal_rate, clock=clock)
+                            share=settings.share_rate, reveal=settings.reveal_rate,
+                            request=settings.request_rate, clock=clock)
         deps = Deps(
             service=SharingService(store=store, keyring=keyring, clock=clock, limits=limits),
             lifecycle=lifecycle, audit=audit, background=background,

@@ -200,6 +200,12 @@ class SharingService:
         if self._limits is not None:
             await self._limits.ensure_room(Action.SHARE, team_id=team_id, user_id=user_id)
 
+    async def count_request(self, *, team_id: str, user_id: str) -> None:
+        """Count one request for a secret (`/share-secret request`); raise RateLimited,
+        counting nothing, when this person has asked too often."""
+        if self._limits is not None:
+            await self._limits.take(Action.REQUEST, team_id=team_id, user_id=user_id)
+
     async def withdraw(self, record: SecretRecord) -> bool:
         """Call off a share that could not be confirmed as stored (ShareNotStored), so the
         sender's "nothing was shared" stays true; True when a stored copy was removed."""

@@ -12,7 +12,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from tests.conftest import ALICE, BOB, CAROL, EVE, GENERAL
+from tests.conftest import (
+    ALICE,
+    AUDIT_CHANNEL,
+    BOB,
+    CAROL,
+    EVE,
+    GENERAL,
+    audit_lines,
+    settle,
+)
 from tests.test_e2e_share_reveal import SECRET, preformatted, share
 
 pytestmark = pytest.mark.e2e
@@ -72,3 +81,77 @@ def test_refused_formats_count_toward_the_share_limit(sim, slack):
     limited = sim.submit(EVE, forms[30], recipients=[BOB], secret='{"a": 1}', format="json")
     assert "You've shared (or tried to share) 30 secrets" in json.dumps(limited.json())
     assert not sim.find_prompts(BOB)
+
+
+# -- requests for secrets -----------------------------------------------------------------
+
+def request_dms(slack, requester: str) -> list:
+    return [c for c in slack.calls_to("chat.postMessage")
+            if c.ok and f"<@{requester}> asks you to share a secret" in c.params.get("text", "")]
+
+
+def test_a_request_asks_at_most_ten_people(sim, slack):
+    """A request naming 11 people is refused whole: no DM, no audit line."""
+    for i in range(11):
+        slack.add_user(f"U0ASKED{i:02d}", f"asked{i}")
+    named = " ".join(f"<@U0ASKED{i:02d}>" for i in range(11))
+    answer = sim.slash_command(EVE, GENERAL, f"request {named} the prod password").json()
+    assert answer["response_type"] == "ephemeral"
+    assert "at most 10 people" in answer["text"]
+    assert "Nobody was asked" in answer["text"]
+    settle(slack)
+    assert request_dms(slack, EVE) == []
+    assert not [c for c in slack.calls_to("chat.postMessage")
+                if c.params.get("channel") == AUDIT_CHANNEL]
+
+
+def test_requests_past_the_limit_are_refused_and_audited(sim, slack):
+    """Ten requests in ten minutes pass (the default REQUEST_LIMIT); the eleventh is
+    refused with when to retry, sends nothing, and is audited."""
+    for _ in range(10):
+        answer = sim.slash_command(EVE, GENERAL, f"request <@{BOB}> the prod password").json()
+        assert "Asking" in answer["text"]
+    refused = sim.slash_command(EVE, GENERAL, f"request <@{CAROL}> please").json()
+    assert refused["response_type"] == "ephemeral"
+    assert "You've asked for secrets 10 times in the last 10 minutes" in refused["text"]
+    assert "try again in 10 minutes" in refused["text"]
+    lines = audit_lines(slack, 11)  # 10 requests, 1 refusal
+    assert any("Rate limit reached" in line and f"<@{EVE}>" in line
+               and "requests for secrets: limit 10 per 10 minutes" in line for line in lines)
+    assert len(request_dms(slack, EVE)) == 10
+    assert not [c for c in request_dms(slack, EVE) if c.params["channel"] == slack.dm_of(CAROL)]
+
+
+def test_a_flood_of_requests_never_starves_a_share(sim, slack):
+    """140 people each ask for a secret while Slack is slow to open DMs: a few requests go
+    out, the rest are told at once that nobody was asked, and Alice's share meanwhile is
+    stored and delivered as usual (before the fix the requests filled the follow-up lane
+    and the share was refused as "very busy")."""
+    slack.stall("conversations.open", seconds=2.0, times=1000)
+    try:
+        def ask(i: int):
+            return sim.slash_command(f"U0REQ{i:03d}", GENERAL,
+                                     f"request <@{CAROL}> <@{EVE}> the staging key").json()
+
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            answers = list(pool.map(ask, range(140)))
+        reply = share(sim, [BOB])
+        assert reply.body == b"", reply.body  # stored: the form closes
+        message, _ = sim.reveal_prompt(BOB)
+        assert message.ephemeral_to == BOB
+    finally:
+        slack.clear_faults()
+    asking = [a for a in answers if "Asking" in a["text"]]
+    busy = [a for a in answers if "Nobody was asked" in a["text"]]
+    assert len(asking) + len(busy) == 140
+    assert len(busy) >= 100
+    assert all(a["response_type"] == "ephemeral" for a in busy)
+    # What was accepted is sent (two DMs each), once Slack answers again.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        sent = [c for c in slack.calls_to("chat.postMessage")
+                if c.ok and "asks you to share a secret" in c.params.get("text", "")]
+        if len(sent) >= 2 * len(asking):
+            break
+        time.sleep(0.1)
+    assert len(sent) == 2 * len(asking)

@@ -72,7 +72,12 @@ def test_settings_name_a_bad_limit_without_quoting_it():
                       share_limit="lots")
     settings = load_settings(_env_file=None, slack_bot_token=BOT_TOKEN,
                              slack_signing_secret=SIGNING_SECRET, encryption_keys=TEST_KEYS)
-    assert (settings.share_rate, settings.reveal_rate) == (Rate(30, 600), Rate(60, 600))
+    assert (settings.share_rate, settings.reveal_rate, settings.request_rate) == (
+        Rate(30, 600), Rate(60, 600), Rate(10, 600))
+    with pytest.raises(ConfigError, match="REQUEST_LIMIT must be COUNT/SECONDS"):
+        load_settings(_env_file=None, slack_bot_token=BOT_TOKEN,
+                      slack_signing_secret=SIGNING_SECRET, encryption_keys=TEST_KEYS,
+                      request_limit="many")
 
 
 @pytest.mark.parametrize(("seconds", "words"), [

@@ -15,10 +15,13 @@ from bot.render.home import (
 )
 from bot.render.ids import *  # noqa: F403 - the ids are part of this package's interface
 from bot.render.limits import (
+    REQUESTS_BUSY,
     limited_detail,
+    request_limited_notice,
     reveal_limited_modal,
     share_limited,
     share_limited_notice,
+    too_many_asked,
 )
 from bot.render.manage import (
     BUSY,
@@ -71,6 +74,7 @@ __all__ = [
     "HELP",
     "NOT_FOUND",
     "ONE_WORKSPACE",
+    "REQUESTS_BUSY",
     "RETRY_ENDED",
     "SETTINGS_USAGE",
     "STORE_DOWN",
@@ -102,6 +106,7 @@ __all__ = [
     "parse_retry_value",
     "passphrase_modal",
     "reminder_notice",
+    "request_limited_notice",
     "request_message",
     "reveal_failed_modal",
     "reveal_limited_modal",
@@ -120,6 +125,7 @@ __all__ = [
     "share_modal",
     "slack_date",
     "store_down_modal",
+    "too_many_asked",
     "unavailable_modal",
     "viewed_receipt",
     "welcome_message",
