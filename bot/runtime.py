@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import multi_workspace
 from bot.admins import Admins
 from bot.audit import AuditOutbox, DurableAuditLog
+from bot.audit_refusals import RefusalThrottle
 from bot.background import Background
 from bot.config import Settings
 from bot.crypto import StaticKeyRing
@@ -44,6 +45,7 @@ from bot.storage.connection import RedisClient
 from bot.storage.counts import active_secrets
 from bot.storage.owed import OwedEvents
 from bot.storage.rate_counter import RedisRateCounter
+from bot.storage.refusals import RedisRefusalCounter
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
 from bot.telemetry.slack_observer import SlackCallObserver
@@ -112,8 +114,11 @@ class Runtime:
                                      claim_timeout=settings.claim_timeout_seconds, owed=owed)
         audit_stream = AuditStream(redis, prefix=settings.redis_key_prefix,
                                    retention_seconds=settings.audit_retention_days * 86400)
-        audit = DurableAuditLog(audit_stream, logger=logging.getLogger("bot.audit"),
-                                metrics=metrics, owed=owed)
+        refusal_rate = settings.refusal_audit_rate
+        audit = DurableAuditLog(
+            audit_stream, logger=logging.getLogger("bot.audit"), metrics=metrics, owed=owed,
+            refusals=RefusalThrottle(RedisRefusalCounter(redis, keys=keys), rate=refusal_rate)
+            if refusal_rate is not None else None)
         workspaces: Workspaces = OneWorkspace(client, audit_channel=settings.audit_channel_id)
         admins = Admins(settings.admin_user_ids,
                         include_workspace_admins=settings.admins_include_workspace_admins)

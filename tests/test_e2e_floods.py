@@ -7,6 +7,7 @@ secrets, request floods, audit floods. The point is that nobody else notices.
 from __future__ import annotations
 
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -19,10 +20,15 @@ from tests.conftest import (
     CAROL,
     EVE,
     GENERAL,
+    SIGNING_SECRET,
     audit_lines,
+    bot_env,
+    populate,
     settle,
 )
-from tests.test_e2e_share_reveal import SECRET, preformatted, share
+from tests.harness.bot_process import BotProcess
+from tests.harness.slack_client import SlackSim
+from tests.test_e2e_share_reveal import CODE, SECRET, preformatted, share
 
 pytestmark = pytest.mark.e2e
 
@@ -155,3 +161,98 @@ def test_a_flood_of_requests_never_starves_a_share(sim, slack):
             break
         time.sleep(0.1)
     assert len(sent) == 2 * len(asking)
+
+
+# -- the audit log under a flood --------------------------------------------------------
+
+ADMIN = "U0ADMIN"
+REFUSAL_WINDOW = 5  # seconds: the guarded bots audit 10 refusals per person in each
+
+
+@pytest.fixture(scope="module")
+def guarded(slack, redis_url, tmp_path_factory):
+    """Two bot processes on one Redis, with an admin, one request per person per 10
+    minutes, and refusals audited one by one up to 10 per person per REFUSAL_WINDOW."""
+    env = bot_env(slack, redis_url, ADMIN_USER_IDS=ADMIN, REQUEST_LIMIT="1/600",
+                  REFUSAL_AUDIT_LIMIT=f"10/{REFUSAL_WINDOW}")
+    bots = [BotProcess(env, workdir=tmp_path_factory.mktemp(f"guarded{i}")) for i in range(2)]
+    for bot in bots:
+        bot.start()
+    yield bots
+    for bot in bots:
+        bot.stop()
+
+
+@pytest.fixture
+def sims(guarded, slack, redis_sync):
+    slack.reset()
+    populate(slack)
+    slack.add_user(ADMIN, "admin")
+    yield [SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET) for bot in guarded]
+    settle(slack)
+
+
+def refusals_in_stream(redis_sync, actor: str) -> list[dict]:
+    return [fields for _, fields in redis_sync.xrange("ss:{audit}:events")
+            if fields.get(b"actor") == actor.encode()
+            and fields[b"event"] in (b"access_denied", b"rate_limited")]
+
+
+def test_a_flood_of_refusals_is_merged_across_replicas(sims, slack, redis_sync):
+    """300 refused commands from Eve through two replicas (admin commands she may not use,
+    requests past her limit): at most 10 per window are audited one by one, whichever
+    replica refused them, and one line per window counts the rest, so every refusal is
+    accounted for."""
+    texts = ["admin list", f"request <@{BOB}> the key"]
+    started = time.time()
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(
+            lambda i: sims[i % 2].slash_command(EVE, GENERAL, texts[i // 2 % 2]).json()["text"],
+            range(300)))
+    ended = time.time()
+    refused = sum("Only share-secret admins" in a or "You've asked for secrets" in a
+                  for a in answers)
+    assert refused >= 290  # all but the one request allowed (and any busy answers)
+    windows = int(ended // REFUSAL_WINDOW) - int(started // REFUSAL_WINDOW) + 1
+
+    one_by_one = refusals_in_stream(redis_sync, EVE)
+    assert len(one_by_one) <= 10 * windows
+    merged = 0
+    deadline = time.monotonic() + 2 * REFUSAL_WINDOW + 10
+    while time.monotonic() < deadline:
+        lines = [line for call in slack.calls_to("chat.postMessage")
+                 if call.ok and call.params.get("channel") == AUDIT_CHANNEL
+                 for line in call.params.get("text", "").split("\n")]
+        summaries = [line for line in lines if "More refusals" in line]
+        merged = sum(int(re.search(r"\((\d+) more refusals? in the last", line).group(1))
+                     for line in summaries)
+        if merged + len(one_by_one) >= refused:
+            break
+        time.sleep(0.2)
+    assert merged + len(one_by_one) == refused
+    assert all(f"for <@{EVE}>" in line for line in summaries)
+    assert len(summaries) <= windows
+
+
+def test_admin_audit_finds_a_secret_and_a_person_after_a_flood(sims, slack):
+    """2,050 refused admin commands (205 people, 10 each: all audited) are logged after
+    Alice's share; `admin audit CODE` and `admin audit @alice` still find its events."""
+    first, second = sims
+    share(first, [BOB], secret="flooded-secret")
+    receipt = slack.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == ALICE)
+    code = CODE.search(receipt[0].params["text"]).group()
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        answers = list(pool.map(
+            lambda i: sims[i % 2].slash_command(f"U0FLOOD{i % 205:03d}", GENERAL,
+                                                "admin list").json()["text"],
+            range(2050)))
+    assert all("Only share-secret admins" in a for a in answers)
+
+    by_code = json.dumps(second.slash_command(ADMIN, GENERAL, f"admin audit {code}").json())
+    assert "Secret created" in by_code
+    assert code in by_code
+    assert "flooded-secret" not in by_code
+    by_person = json.dumps(first.slash_command(ADMIN, GENERAL, f"admin audit <@{ALICE}>").json())
+    assert "Secret created" in by_person
+    assert code in by_person
