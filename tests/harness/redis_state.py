@@ -18,8 +18,9 @@ import redis
 BOOKKEEPING_KEYS = {b"ss:{audit}:delivered", b"ss:{audit}:lease", b"ss:{audit}:pending",
                     b"ss:reminded-until", b"ss:owed"}
 AUDIT_STREAM = b"ss:{audit}:events"
-# What a refusal writes to the audit stream.
-REFUSAL_EVENTS = {b"access_denied", b"rate_limited"}
+# What a refusal writes to the audit stream (past a person's REFUSAL_AUDIT_LIMIT, a count
+# of them, once their window is over).
+REFUSAL_EVENTS = {b"access_denied", b"rate_limited", b"refusals_merged"}
 # Rate-limit windows (bot.limits): every attempt, a refused one too, counts against the
 # person who made it, by design, so that hostile clicking runs into the limit.
 RATE_WINDOWS = b"ss:rate:"
