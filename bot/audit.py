@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from bot.audit_outbox import AuditOutbox, AuditRoutes
+from bot.audit_refusals import REFUSALS, RefusalThrottle, Verdict
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable
 from bot.storage.audit_stream import AuditStream
@@ -67,9 +68,11 @@ class DurableAuditLog:
     """
 
     def __init__(self, stream: AuditStream, *, logger: logging.Logger,
-                 metrics: Metrics | None = None, owed: OwedEvents | None = None) -> None:
+                 metrics: Metrics | None = None, owed: OwedEvents | None = None,
+                 refusals: RefusalThrottle | None = None) -> None:
         self._stream = stream
         self._owed = owed
+        self._refusals = refusals
         self._logger = logger
         self._metrics = metrics
         self._retries: set[asyncio.Task[None]] = set()
@@ -80,6 +83,8 @@ class DurableAuditLog:
     async def record(self, event: AuditEvent, *, nonce: str | None = None) -> None:
         if self._metrics is not None:
             self._metrics.count_event(event)
+        if nonce is None and event.action in REFUSALS and not await self._audit_refusal(event):
+            return
         # A failed append may have been stored all the same (Redis applied it, then the
         # answer was lost): the nonce lets the retry see that and not store it twice.
         owes = nonce is not None  # a nonce given names what the change owes
@@ -98,6 +103,37 @@ class DurableAuditLog:
         if owes:
             await self._settle(event, nonce)
         self._log(event, event_id)
+
+    async def _audit_refusal(self, event: AuditEvent) -> bool:
+        """Whether a refusal is audited by itself (bot.audit_refusals); past the person's
+        limit it is only counted, and the first one counted schedules the summary. When
+        Redis cannot count it, it is audited: a refusal is never lost unseen."""
+        if self._refusals is None:
+            return True
+        try:
+            async with asyncio.timeout(APPEND_SECONDS):
+                verdict = await self._refusals.admit(event)
+        except Exception:  # noqa: BLE001 - audited by itself instead
+            return True
+        if verdict is Verdict.FIRST_MERGED:
+            task = asyncio.get_running_loop().create_task(self._summarise(event, self._refusals))
+            self._retries.add(task)
+            task.add_done_callback(self._retries.discard)
+        return verdict is Verdict.AUDIT
+
+    async def _summarise(self, event: AuditEvent, refusals: RefusalThrottle) -> None:
+        """Once `event`'s window is over, record how many refusals were only counted."""
+        await asyncio.sleep(max(0.0, refusals.due(refusals.window(event)) - time.time()))
+        for wait in (0.0, 1.0, 5.0, 30.0):  # the count is read from Redis: a blip is retried
+            await asyncio.sleep(wait)
+            try:
+                found = await refusals.summary(event)
+            except StorageUnavailable:
+                continue
+            if found is not None:
+                await self.record(found[0], nonce=found[1])
+            return
+        self._logger.error("the count of merged refusals of %s could not be read", event.actor)
 
     def _log(self, event: AuditEvent, event_id: str) -> None:
         self._logger.info("audit %s id=%s code=%s actor=%s team=%s", event.action.value,

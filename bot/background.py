@@ -33,11 +33,14 @@ class Overloaded(ShareSecretError):
 class Lane(enum.Enum):
     INTERACTIVE = "interactive"
     FOLLOW_UP = "follow_up"
+    REQUESTS = "requests"
 
 
 # Interactive work mostly waits on Slack (views.open, 50-300 ms): enough slots to keep the
-# connection pool busy; follow-ups may lag behind it.
-LANE_CONCURRENCY = {Lane.INTERACTIVE: 128, Lane.FOLLOW_UP: 128}
+# connection pool busy; follow-ups may lag behind it. Requests for secrets (DMs one person
+# asks the bot to send to others) get a few slots of their own: a flood of them is turned
+# away at the door and never takes the slots that shares and reveals need.
+LANE_CONCURRENCY = {Lane.INTERACTIVE: 128, Lane.FOLLOW_UP: 128, Lane.REQUESTS: 4}
 ADMIT_WAIT_SECONDS = 0.5
 # A trigger_id lives 3 s; work that starts later than this after the click is too late
 # to be sure its views.open lands in time.

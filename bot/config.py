@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     # COUNT/SECONDS per person and workspace, or "off" (see bot.limits for the defaults' why).
     share_limit: str = "30/600"
     reveal_attempt_limit: str = "60/600"
+    request_limit: str = "10/600"  # `/share-secret request` commands (each asks <= 10)
+    # Refusals audited one by one per person (the rest are counted: bot.audit_refusals).
+    refusal_audit_limit: str = "10/60"
     # A reveal confirms its view within seconds; one unconfirmed for longer was handed
     # out by a process that died, and the sweep gives it back.
     claim_timeout_seconds: float = Field(default=120, ge=1, le=3600)
@@ -155,7 +158,8 @@ class Settings(BaseSettings):
             return parse_keys(value)
         return value
 
-    @field_validator("share_limit", "reveal_attempt_limit")
+    @field_validator("share_limit", "reveal_attempt_limit", "request_limit",
+                     "refusal_audit_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate(value)
@@ -175,6 +179,14 @@ class Settings(BaseSettings):
                     sender_bytes=int(self.quota_sender_bytes),
                     workspace_secrets=self.quota_workspace_secrets,
                     workspace_bytes=int(self.quota_workspace_bytes))
+
+    @property
+    def request_rate(self) -> Rate | None:
+        return parse_rate(self.request_limit)
+
+    @property
+    def refusal_audit_rate(self) -> Rate | None:
+        return parse_rate(self.refusal_audit_limit)
 
     @field_validator("audit_channel_id", mode="before")
     @classmethod

@@ -180,6 +180,8 @@ class AuditAction(enum.Enum):
     ADMIN_VIEWED = "admin_viewed"
     SETTINGS_CHANGED = "settings_changed"  # a workspace's audit channel or admins (OAuth)
     RATE_LIMITED = "rate_limited"  # someone reached a rate limit; nothing was done
+    # More refusals of one person in a window than are audited one by one: how many.
+    REFUSALS_MERGED = "refusals_merged"
     UNREADABLE = "unreadable"  # an entry of the stream this version cannot read
 
 

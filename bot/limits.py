@@ -1,4 +1,4 @@
-"""Per-person rate limits on sharing and on reveal attempts.
+"""Per-person rate limits on sharing, on reveal attempts and on requests for secrets.
 
 Counted in Redis per workspace and person, so every replica sees the same count; each
 check is one atomic script (bot.storage.scripts.RATE) over a sliding window. A refused
@@ -22,6 +22,10 @@ from bot.errors import RateLimited
 REPEAT_SECONDS = 3600
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
 MAX_COUNT, MAX_WINDOW = 100_000, 86_400
+# People one `/share-secret request` may ask: a team asking a few owners of a credential
+# stays well inside it, while each command can send at most this many DMs (and audit
+# events); with the request limit that bounds what one person can make the bot send.
+MAX_REQUEST_PEOPLE = 10
 
 
 class Action(enum.Enum):
@@ -29,6 +33,7 @@ class Action(enum.Enum):
 
     SHARE = "share"
     REVEAL = "reveal"
+    REQUEST = "request"  # `/share-secret request`, once per command
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,9 @@ class RateLimits:
     """The configured limits, checked against a shared counter."""
 
     def __init__(self, counter: RateCounter, *, share: Rate | None, reveal: Rate | None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 request: Rate | None = None, clock: Callable[[], float] = time.time) -> None:
         self._counter = counter
-        self._rates = {Action.SHARE: share, Action.REVEAL: reveal}
+        self._rates = {Action.SHARE: share, Action.REVEAL: reveal, Action.REQUEST: request}
         self._clock = clock
 
     async def take(self, action: Action, *, team_id: str, user_id: str,

@@ -26,6 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import multi_workspace
 from bot.admins import Admins
 from bot.audit import AuditOutbox, DurableAuditLog
+from bot.audit_refusals import RefusalThrottle
 from bot.background import Background
 from bot.config import Settings
 from bot.crypto import StaticKeyRing
@@ -45,6 +46,7 @@ from bot.storage.counts import active_secrets
 from bot.storage.owed import OwedEvents
 from bot.storage.quota import RedisQuota
 from bot.storage.rate_counter import RedisRateCounter
+from bot.storage.refusals import RedisRefusalCounter
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
 from bot.telemetry.slack_observer import SlackCallObserver
@@ -116,8 +118,11 @@ class Runtime:
                                      claim_timeout=settings.claim_timeout_seconds, owed=owed)
         audit_stream = AuditStream(redis, prefix=settings.redis_key_prefix,
                                    retention_seconds=settings.audit_retention_days * 86400)
-        audit = DurableAuditLog(audit_stream, logger=logging.getLogger("bot.audit"),
-                                metrics=metrics, owed=owed)
+        refusal_rate = settings.refusal_audit_rate
+        audit = DurableAuditLog(
+            audit_stream, logger=logging.getLogger("bot.audit"), metrics=metrics, owed=owed,
+            refusals=RefusalThrottle(RedisRefusalCounter(redis, keys=keys), rate=refusal_rate)
+            if refusal_rate is not None else None)
         workspaces: Workspaces = OneWorkspace(client, audit_channel=settings.audit_channel_id)
         admins = Admins(settings.admin_user_ids,
                         include_workspace_admins=settings.admins_include_workspace_admins)
@@ -128,7 +133,8 @@ class Runtime:
                                             audit=audit, logger=logger, clock=clock)
             workspaces, admins = several.workspaces, several.admins
         limits = RateLimits(RedisRateCounter(redis, keys=KeySpace(settings.redis_key_prefix)),
-                            share=settings.share_rate, reveal=settings.reveal_rate, clock=clock)
+                            share=settings.share_rate, reveal=settings.reveal_rate,
+                            request=settings.request_rate, clock=clock)
         deps = Deps(
             service=SharingService(store=store, keyring=keyring, clock=clock, limits=limits),
             lifecycle=lifecycle, audit=audit, background=background,

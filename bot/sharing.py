@@ -37,6 +37,7 @@ from bot.errors import (
 )
 from bot.formats import FormatError, normalize
 from bot.limits import Action, RateLimits
+from bot.options import Format
 from bot.share_form import ValidShare, validate
 from bot.storage import Claim, CodeTaken, Guess
 
@@ -151,18 +152,16 @@ class SharingService:
         and the sender is asked to try again.
         """
         valid = validate(form)
-        try:
-            text = normalize(valid.format, valid.text)
-        except FormatError as exc:
-            raise ValidationFailed({"secret": str(exc)}) from None
         now = self._clock()
         storing: SecretRecord | None = None
         try:
             async with asyncio.timeout(budget):
+                text = await self._checked_text(form, valid)
                 refused = await people.not_people(form.recipients)
                 if refused:
                     raise ValidationFailed({"recipients": _refusal(refused)})
-                # Counted once the share is valid, so correcting a form costs nothing.
+                # Counted once the share is valid (a format refusal was counted above),
+                # so correcting the recipients costs nothing.
                 if self._limits is not None:
                     await self._limits.take(Action.SHARE, team_id=form.team_id,
                                             user_id=form.sender_id)
@@ -188,12 +187,35 @@ class SharingService:
             raise ShareNotStored(storing) from None
         raise CodeTaken("no free share code found")  # would mean a broken RNG
 
+    async def _checked_text(self, form: ShareForm, valid: ValidShare) -> str:
+        """The text as it will be shown, once its format is checked. Someone at the share
+        limit is refused before it is parsed, and a format refusal counts as a share:
+        neither costs the bot more than a share would."""
+        if valid.format is Format.TEXT:
+            return valid.text
+        if self._limits is not None:
+            await self._limits.ensure_room(Action.SHARE, team_id=form.team_id,
+                                           user_id=form.sender_id)
+        try:
+            return normalize(valid.format, valid.text)
+        except FormatError as exc:
+            if self._limits is not None:
+                await self._limits.take(Action.SHARE, team_id=form.team_id,
+                                        user_id=form.sender_id)
+            raise ValidationFailed({"secret": str(exc)}) from None
+
     async def ensure_room_to_share(self, *, team_id: str, user_id: str) -> None:
         """Raise RateLimited, or QuotaExceeded, when a share by this person would be
         refused now (counts nothing: it warns before the form is filled in)."""
         if self._limits is not None:
             await self._limits.ensure_room(Action.SHARE, team_id=team_id, user_id=user_id)
         await self._store.ensure_room(team_id=team_id, sender_id=user_id, now=self._clock())
+
+    async def count_request(self, *, team_id: str, user_id: str) -> None:
+        """Count one request for a secret (`/share-secret request`); raise RateLimited,
+        counting nothing, when this person has asked too often."""
+        if self._limits is not None:
+            await self._limits.take(Action.REQUEST, team_id=team_id, user_id=user_id)
 
     async def withdraw(self, record: SecretRecord) -> bool:
         """Call off a share that could not be confirmed as stored (ShareNotStored), so the

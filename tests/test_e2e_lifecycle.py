@@ -99,12 +99,13 @@ def test_label_format_and_shared_views(sim, slack):
 
 
 def test_invalid_json_is_refused_in_the_form(sim, redis_sync):
-    """Bad JSON is answered on the secret field with the line, and nothing is stored."""
+    """Bad JSON is answered on the secret field with the line, and nothing is stored but
+    the sender's share-limit window (a refused format counts as a share)."""
     command = sim.slash_command(ALICE, GENERAL)
     reply = sim.submit(ALICE, sim.opened_view(command.trigger_id), recipients=[BOB],
                        secret='{"a": 1,,}', format="json")
     assert "line 1" in reply.json()["errors"]["secret"]
-    assert stored_secrets(redis_sync) == []
+    assert stored_secrets(redis_sync) == [f"ss:rate:share:{{T0ACME:{ALICE}}}".encode()]
 
 
 def test_passphrase_flow(sim, slack):

@@ -89,7 +89,7 @@ def test_sharing_past_the_limit_is_refused_across_replicas(sims, slack, redis_sy
     command = second.slash_command(ALICE, GENERAL)
     answer = command.json()
     assert answer["response_type"] == "ephemeral"
-    assert "You've shared 2 secrets in the last 10 minutes" in answer["text"]
+    assert "You've shared (or tried to share) 2 secrets in the last 10 minutes" in answer["text"]
     assert "try again in 10 minutes" in answer["text"]
     assert not [c for c in slack.calls_to("views.open")
                 if c.params.get("trigger_id") == command.trigger_id]

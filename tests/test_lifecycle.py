@@ -149,6 +149,13 @@ async def test_unlimited_views_until_expiry(service, lifecycle, clock):
     ("env", 'TOKEN="abc\n', "line 1 has an unclosed"),
     ("json", '{"a": 1, "a": 2}', "a key appears twice"),
     ("json", '{"a": NaN}', "NaN is not allowed"),
+    # Hostile nesting is refused before it is parsed (it crashed the json parser, and held
+    # PyYAML's for a second); an impossible date is a YAML error like any other.
+    ("json", "[" * 3000, "nested more than 64 levels"),
+    ("json", '{"a":' * 600, "nested more than 64 levels"),
+    ("yaml", "{" * 3000, "nested more than 64 levels"),
+    ("yaml", "- " * 1500, "Not valid YAML"),
+    ("yaml", "when: 2001-02-30", "Not valid YAML"),
 ])
 async def test_bad_structured_secrets_name_the_line(service, redis_sync, fmt, text, words):
     """Invalid JSON, YAML or .env is refused on the secret field, naming the line."""

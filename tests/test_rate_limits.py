@@ -72,7 +72,12 @@ def test_settings_name_a_bad_limit_without_quoting_it():
                       share_limit="lots")
     settings = load_settings(_env_file=None, slack_bot_token=BOT_TOKEN,
                              slack_signing_secret=SIGNING_SECRET, encryption_keys=TEST_KEYS)
-    assert (settings.share_rate, settings.reveal_rate) == (Rate(30, 600), Rate(60, 600))
+    assert (settings.share_rate, settings.reveal_rate, settings.request_rate) == (
+        Rate(30, 600), Rate(60, 600), Rate(10, 600))
+    with pytest.raises(ConfigError, match="REQUEST_LIMIT must be COUNT/SECONDS"):
+        load_settings(_env_file=None, slack_bot_token=BOT_TOKEN,
+                      slack_signing_secret=SIGNING_SECRET, encryption_keys=TEST_KEYS,
+                      request_limit="many")
 
 
 @pytest.mark.parametrize(("seconds", "words"), [
@@ -249,8 +254,8 @@ def test_messages_and_audit_line_say_the_limit_and_the_wait():
     share = RateLimited("share", retry_after=250, limit=30, window=600)
     reveal = RateLimited("reveal", retry_after=40, limit=60, window=600)
     assert render.share_limited(share) == (
-        "You've shared 30 secrets in the last 10 minutes, the most allowed. Nothing was "
-        "shared: please try again in 5 minutes.")
+        "You've shared (or tried to share) 30 secrets in the last 10 minutes, the most "
+        "allowed. Nothing was shared: please try again in 5 minutes.")
     assert render.share_limited_notice(share)["response_type"] == "ephemeral"
     modal = str(render.reveal_limited_modal(reveal))
     assert "60 times in the last 10 minutes" in modal

@@ -24,7 +24,7 @@ USAGE = ("Admin commands: `/share-secret admin list [@user] [active|ended]`, "
          "`/share-secret admin revoke CODE`, `/share-secret admin audit [CODE|@user]`.")
 REFUSED = ":no_entry: Only share-secret admins can do that."
 CANNOT_VERIFY = ":warning: Couldn't check with Slack whether you are an admin. Please try again."
-AUDIT_SCAN = 2000  # latest events looked through for `admin audit`
+AUDIT_SHOWN = 20  # events `admin audit` lists, newest first
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -99,14 +99,13 @@ async def _audit(deps: Deps, team: str, rest: str, mentioned: list[str]
     from bot.domain import normalize_share_code
 
     code = normalize_share_code(rest) if rest.strip() and not mentioned else None
-    latest = await deps.audit_stream.latest(count=AUDIT_SCAN)
-    mine = [e for e in latest if e.team_id == team]
     if mentioned:
         who = mentioned[0]
-        return f"by <@{who}>", [e for e in mine if e.actor == who][:20]
+        return f"by <@{who}>", await deps.audit_stream.find(team, actor=who, count=AUDIT_SHOWN)
     if code:
-        return f"for `{code}`", [e for e in mine if e.code == code][:20]
-    return "in this workspace", mine[:20]
+        return f"for `{code}`", await deps.audit_stream.find(team, code=code,
+                                                             count=AUDIT_SHOWN)
+    return "in this workspace", await deps.audit_stream.find(team, count=AUDIT_SHOWN)
 
 
 async def _viewed(deps: Deps, notices: Any, user: str, team: str, detail: str,

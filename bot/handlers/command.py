@@ -10,13 +10,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import audit_owed, render
-from bot.background import Deadline
+from bot.background import Deadline, Lane
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import QuotaExceeded, RateLimited, StorageUnavailable, ValidationFailed
 from bot.handlers import admin
 from bot.handlers.deps import Deps, rate_limited_event, workspace_of
 from bot.handlers.home import publish_home
 from bot.lifecycle import Revocation
+from bot.limits import MAX_REQUEST_PEOPLE
 from bot.people import SlackPeople
 
 COMMAND = "/share-secret"
@@ -116,9 +117,29 @@ async def _request(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: s
         await ack(**render.notice("Mention who should share the secret: "
                                   "`/share-secret request @alice staging DB password`"))
         return
+    if len(asked) > MAX_REQUEST_PEOPLE:
+        await ack(**render.too_many_asked(len(asked), MAX_REQUEST_PEOPLE))
+        return
+    # The DMs run in a lane of their own, bounded: when it is full the requester is told
+    # so at once (nothing was sent, nothing counted), and shares and reveals never wait
+    # behind a flood of requests.
+    slot = await deps.background.reserve(Lane.REQUESTS)
+    if slot is None:
+        await ack(**render.notice(render.REQUESTS_BUSY))
+        return
+    try:
+        await deps.service.count_request(team_id=team, user_id=requester)
+    except RateLimited as exc:
+        slot.release()
+        await ack(**render.request_limited_notice(exc))
+        await deps.audit.record(rate_limited_event(deps, exc, team=team, user=requester))
+        return
+    except BaseException:
+        slot.release()
+        raise
     await ack(**render.notice(f":inbox_tray: Asking {render.mentions(asked)} to share a "
                               "secret with you."))
-    deps.later(_send_requests(client, deps, team=team, requester=requester, asked=asked,
+    slot.start(_send_requests(client, deps, team=team, requester=requester, asked=asked,
                               reason=reason, response_url=response_url), name="request")
 
 

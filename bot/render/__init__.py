@@ -15,13 +15,16 @@ from bot.render.home import (
 )
 from bot.render.ids import *  # noqa: F403 - the ids are part of this package's interface
 from bot.render.limits import (
+    REQUESTS_BUSY,
     limited_detail,
+    request_limited_notice,
     reveal_limited_modal,
     share_limited,
     share_limited_notice,
     share_over_quota,
     share_over_quota_notice,
     size,
+    too_many_asked,
 )
 from bot.render.manage import (
     BUSY,
@@ -81,6 +84,7 @@ __all__ = [
     "NOT_FOUND",
     "ONE_WORKSPACE",
     "ORG_WIDE_REFUSED",
+    "REQUESTS_BUSY",
     "RETRY_ENDED",
     "SETTINGS_USAGE",
     "STORE_DOWN",
@@ -117,6 +121,7 @@ __all__ = [
     "passphrase_modal",
     "reinstall_message",
     "reminder_notice",
+    "request_limited_notice",
     "request_message",
     "reveal_failed_modal",
     "reveal_limited_modal",
@@ -138,6 +143,7 @@ __all__ = [
     "size",
     "slack_date",
     "store_down_modal",
+    "too_many_asked",
     "unavailable_modal",
     "viewed_receipt",
     "welcome_message",

@@ -32,6 +32,7 @@ _PHRASES = {
     AuditAction.SECRET_REQUESTED: (":inbox_tray:", "Secret requested", "by"),
     AuditAction.REVEAL_FAILED: (":warning:", "Reveal failed", "for"),
     AuditAction.RATE_LIMITED: (":hourglass:", "Rate limit reached", "by"),
+    AuditAction.REFUSALS_MERGED: (":no_entry:", "More refusals", "for"),
 }
 
 

@@ -8,10 +8,9 @@ moves while the lease is held, so two processes never post the same events.
 from __future__ import annotations
 
 import math
+import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-
-from redis.typing import EncodableT, FieldT
 
 from bot.domain import AuditAction, AuditEvent
 from bot.storage import replies
@@ -19,20 +18,38 @@ from bot.storage.audit_batches import PendingBatches
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 
+# Each entry's id is also added, in the same step, to indexes of its workspace, its actor
+# and its share code (sorted sets scored by the id's milliseconds, trimmed and expiring
+# with the stream's retention), so that an admin's lookup reads a secret's or a person's
+# events directly, however many others were logged since. ARGV[1] is the MINID; the
+# indexes are KEYS[3..].
+_INDEX = """
+local ms = tonumber(string.match(id, '^(%d+)'))
+local oldest = '(' .. string.match(ARGV[1], '^(%d+)')
+for i = 3, #KEYS do
+  redis.call('ZADD', KEYS[i], ms, id)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', oldest)
+  redis.call('PEXPIRE', KEYS[i], ARGV[RETENTION])
+end
+"""
+
 # Every entry carries a nonce, and a mark (a key of its own, holding the entry's id) names
 # it for MARK_MS: a retried append looks up the mark, one read, where it used to scan
 # the stream from its first try on, reading every event since (a sweep taking over a
 # dead process's events after minutes paid that for each, with the server blocked).
-# KEYS[1] stream, KEYS[2] the nonce's mark; ARGV[1] MINID, ARGV[2] mark ms,
-# ARGV[3..] field/value pairs -> the new entry's id
+# KEYS[1] stream, KEYS[2] the nonce's mark, KEYS[3..] the entry's indexes;
+# ARGV[1] MINID, ARGV[2] mark ms, ARGV[3] retention ms, ARGV[4..] field/value pairs
+# -> the new entry's id
 APPEND = """
-local id = redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[1], '*', unpack(ARGV, 3))
+local id = redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[1], '*', unpack(ARGV, 4))
 redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
+""" + _INDEX.replace("RETENTION", "3") + """
 return id
 """
 
-# KEYS[1] stream, KEYS[2] the nonce's mark; ARGV[1] the event's nonce, ARGV[2] the id to
-# look from (ms), ARGV[3] MINID, ARGV[4] mark ms, ARGV[5..] field/value pairs
+# KEYS[1] stream, KEYS[2] the nonce's mark, KEYS[3..] the entry's indexes; ARGV[1] MINID,
+# ARGV[2] the event's nonce, ARGV[3] the id to look from (ms), ARGV[4] mark ms,
+# ARGV[5] retention ms, ARGV[6..] field/value pairs
 # -> the id of the entry with that nonce, appended if absent (a retry after an append
 # whose answer was lost, say as Redis shut down, stores nothing twice). Only an entry
 # older than the marks (or written before there were marks) is looked for in the stream,
@@ -43,16 +60,17 @@ if found then return found end
 local clock = redis.call('TIME')
 local unmarked = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
   - tonumber(ARGV[4])
-if tonumber(ARGV[2]) <= unmarked then
-  for _, entry in ipairs(redis.call('XRANGE', KEYS[1], ARGV[2], unmarked)) do
+if tonumber(ARGV[3]) <= unmarked then
+  for _, entry in ipairs(redis.call('XRANGE', KEYS[1], ARGV[3], unmarked)) do
     local fields = entry[2]
     for i = 1, #fields, 2 do
-      if fields[i] == 'n' and fields[i + 1] == ARGV[1] then return entry[1] end
+      if fields[i] == 'n' and fields[i + 1] == ARGV[2] then return entry[1] end
     end
   end
 end
-local id = redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[3], '*', unpack(ARGV, 5))
+local id = redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[1], '*', unpack(ARGV, 6))
 redis.call('SET', KEYS[2], id, 'PX', ARGV[4])
+""" + _INDEX.replace("RETENTION", "5") + """
 return id
 """
 
@@ -114,6 +132,24 @@ class AuditKeys:
         """The key naming the entry appended with this nonce (APPEND)."""
         return f"{self.prefix}:{{audit}}:n:{nonce}"
 
+    # Indexes of entry ids (sorted sets, by milliseconds), written with each entry.
+    def by_team(self, team_id: str) -> str:
+        """A workspace's entries."""
+        return f"{self.prefix}:{{audit}}:team:{team_id}"
+
+    def by_actor(self, team_id: str, user_id: str) -> str:
+        """The entries of what one person did in a workspace."""
+        return f"{self.prefix}:{{audit}}:actor:{team_id}:{user_id}"
+
+    def by_code(self, team_id: str, code: str) -> str:
+        """The entries about one secret (by its share code) of a workspace."""
+        return f"{self.prefix}:{{audit}}:code:{team_id}:{code}"
+
+    def indexes(self, event: AuditEvent) -> list[str]:
+        """The indexes an event's entry goes in."""
+        keys = [self.by_team(event.team_id), self.by_actor(event.team_id, event.actor)]
+        return keys + ([self.by_code(event.team_id, event.code)] if event.code else [])
+
 
 class AuditStream:
     """Append, read and deliver audit events."""
@@ -139,21 +175,18 @@ class AuditStream:
         `nonce` tags the entry; an append retried with `retry_since` (a time before the
         first try) stores nothing when an entry with that nonce is already there.
         """
+        nonce = nonce or secrets.token_hex(8)  # every entry is marked and indexed alike
         oldest, fields = self._entry(event, nonce)
         pairs = [item for pair in fields.items() for item in pair]
-        if nonce and retry_since is not None:
+        keys = [self._keys.stream, self._keys.mark(nonce), *self._keys.indexes(event)]
+        if retry_since is not None:
             found = await self._append_once(
-                keys=[self._keys.stream, self._keys.mark(nonce)],
-                args=[nonce, max(0, int(retry_since * 1000)), oldest, MARK_MS, *pairs])
+                keys=keys, args=[oldest, nonce, max(0, int(retry_since * 1000)), MARK_MS,
+                                 self._retention_ms, *pairs])
             return replies.text(found)
-        if nonce:
-            return replies.text(await self._append(
-                keys=[self._keys.stream, self._keys.mark(nonce)], args=[oldest, MARK_MS, *pairs]))
         # Exact trimming: MINID only ever removes from the head, so it costs what it trims.
-        stream_fields: dict[FieldT, EncodableT] = {k: v for k, v in fields.items()}
-        event_id = await self._redis.xadd(self._keys.stream, stream_fields, minid=oldest,
-                                          approximate=False)
-        return replies.text(event_id)
+        return replies.text(await self._append(
+            keys=keys, args=[oldest, MARK_MS, self._retention_ms, *pairs]))
 
     @unavailable_on_redis_errors
     async def append_all(self, events: Sequence[tuple[AuditEvent, str]]) -> list[str]:
@@ -166,8 +199,9 @@ class AuditStream:
                 pairs = [item for pair in fields.items() for item in pair]
                 # By its text (EVAL): a registered script queued in a pipeline first costs
                 # a round trip of its own (SCRIPT EXISTS).
-                pipe.eval(APPEND, 2, self._keys.stream, self._keys.mark(nonce), oldest,
-                          MARK_MS, *pairs)
+                keys = [self._keys.stream, self._keys.mark(nonce), *self._keys.indexes(event)]
+                pipe.eval(APPEND, len(keys), *keys, oldest, MARK_MS, self._retention_ms,
+                          *pairs)
             return [replies.text(i) for i in await pipe.execute()]
 
     def _entry(self, event: AuditEvent, nonce: str | None) -> tuple[str, dict[str, str]]:
@@ -197,6 +231,27 @@ class AuditStream:
         entries = replies.stream_entries(await self._redis.xrevrange(
             self._keys.stream, before, "-", count=count))
         return [decode(i, f) for i, f in entries]
+
+    @unavailable_on_redis_errors
+    async def find(self, team_id: str, *, code: str | None = None, actor: str | None = None,
+                   count: int) -> list[AuditEvent]:
+        """A workspace's newest events (about one share code, or by one person), newest
+        first: read through the indexes, so they are found however many other events
+        were logged since."""
+        key = (self._keys.by_code(team_id, code) if code is not None
+               else self._keys.by_actor(team_id, actor) if actor is not None
+               else self._keys.by_team(team_id))
+        ids = [replies.text(i) for i in await self._redis.zrevrange(key, 0, count - 1)]
+        if not ids:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id in ids:
+                pipe.xrange(self._keys.stream, event_id, event_id, count=1)
+            found = [entry for reply in await pipe.execute()
+                     for entry in replies.stream_entries(reply)]
+        # Trimmed entries are skipped; ids with the same millisecond sort by sequence.
+        found.sort(key=lambda entry: tuple(int(p) for p in entry[0].split("-")), reverse=True)
+        return [decode(i, f) for i, f in found]
 
     @unavailable_on_redis_errors
     async def delivered(self) -> str:

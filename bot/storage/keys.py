@@ -149,6 +149,11 @@ class KeySpace:
         already taken in, in the slot of their rate window."""
         return f"{self.prefix}:once:{action}:{{{team_id}:{user_id}}}:{token}"
 
+    def refusals(self, team_id: str, user_id: str, window: int) -> str:
+        """How many refusals one person met in one window (numbered from the epoch): the
+        first few are audited one by one, the rest counted (bot.audit_refusals)."""
+        return f"{self.prefix}:refusals:{{{team_id}:{user_id}}}:{window}"
+
     def once(self, kind: str, *parts: str) -> str:
         """A marker that something Slack may deliver twice (a form submission, an event,
         a click) was already taken in: `kind` names what, `parts` identify it."""

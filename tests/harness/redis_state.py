@@ -18,8 +18,9 @@ import redis
 BOOKKEEPING_KEYS = {b"ss:{audit}:delivered", b"ss:{audit}:lease", b"ss:{audit}:pending",
                     b"ss:reminded-until", b"ss:owed"}
 AUDIT_STREAM = b"ss:{audit}:events"
-# What a refusal writes to the audit stream.
-REFUSAL_EVENTS = {b"access_denied", b"rate_limited"}
+# What a refusal writes to the audit stream (past a person's REFUSAL_AUDIT_LIMIT, a count
+# of them, once their window is over).
+REFUSAL_EVENTS = {b"access_denied", b"rate_limited", b"refusals_merged"}
 # Rate-limit windows (bot.limits): every attempt, a refused one too, counts against the
 # person who made it, by design, so that hostile clicking runs into the limit.
 RATE_WINDOWS = b"ss:rate:"
@@ -30,6 +31,11 @@ ONCE_MARKS = b"ss:once:"
 # Each audit entry's nonce mark (bot.storage.audit_stream.APPEND): it holds the id of
 # the entry appended with it, and expires.
 AUDIT_MARKS = b"ss:{audit}:n:"
+# The audit stream's indexes (by workspace, actor and share code), written with each
+# entry: they may gain the ids of the entries appended.
+AUDIT_INDEXES = (b"ss:{audit}:team:", b"ss:{audit}:actor:", b"ss:{audit}:code:")
+# Each person's count of refusals in a window (bot.audit_refusals): every refusal counts.
+REFUSAL_COUNTS = b"ss:refusals:"
 
 
 def snapshot(client: redis.Redis) -> dict[bytes, Any]:
@@ -75,6 +81,21 @@ def assert_unchanged(before: dict[bytes, Any], after: dict[bytes, Any]) -> set[b
     for key in audit_marks & set(before):
         assert after.get(key, before[key])[1] == before[key][1], f"{key!r} changed"
     marks |= audit_marks
+    old_entries = {i for i, _ in before.get(AUDIT_STREAM, (b"stream", [], -1))[1]}
+    new_entries = {i for i, _ in after.get(AUDIT_STREAM, (b"stream", [], -1))[1]}
+    indexes = {k for k in {*before, *after} if k.startswith(AUDIT_INDEXES)}
+    for key in indexes & set(after):
+        old_ids = {m for m, _ in before.get(key, (b"zset", [], -1))[1]}
+        new_ids = {m for m, _ in after[key][1]}
+        assert after[key][0] == b"zset", f"{key!r} is not an index"
+        assert old_ids <= new_ids, f"{key!r} lost entries"
+        assert new_ids - old_ids <= new_entries - old_entries, f"{key!r} names no new entry"
+    counts = {k for k in {*before, *after} if k.startswith(REFUSAL_COUNTS)}
+    for key in counts & set(after):
+        assert after[key][2] > 0, f"{key!r} does not expire"
+        assert int(after[key][1]) >= int(before.get(key, (b"string", b"0", -1))[1]), \
+            f"{key!r} went down"
+    marks |= indexes | counts
     before = {k: v for k, v in before.items() if k not in marks}
     after = {k: v for k, v in after.items() if k not in marks}
     kept = {AUDIT_STREAM} | {k for k in {*before, *after} if k.startswith(RATE_WINDOWS)}
