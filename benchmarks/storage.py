@@ -28,6 +28,7 @@ from bot.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore
 from bot.storage.audit_stream import AuditStream
 from bot.storage.owed import OwedEvents
+from bot.storage.quota import Caps, RedisQuota
 
 try:  # where Expiry lives moved (bot.domain, later bot.options)
     from bot.options import Expiry  # type: ignore[attr-defined]
@@ -50,9 +51,12 @@ class Everyone:
 
 
 def _store(client: aioredis.Redis, keys: str, prefix: str = PREFIX) -> RedisSecretStore:
-    return RedisSecretStore(client, keys=KeySpace(prefix),
-                            keyring=StaticKeyRing(parse_keys(keys)),
-                            metadata_retention_seconds=RETENTION_SECONDS)
+    # Storage quotas as the bot keeps them: no cap, but every secret is in its sender's and
+    # its workspace's account, which costs memory per secret too.
+    space = KeySpace(prefix)
+    return RedisSecretStore(client, keys=space, keyring=StaticKeyRing(parse_keys(keys)),
+                            metadata_retention_seconds=RETENTION_SECONDS,
+                            quota=RedisQuota(client, keys=space, caps=Caps()))
 
 
 def _service(store: RedisSecretStore, keys: str,
