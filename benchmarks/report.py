@@ -238,7 +238,8 @@ def table(results: dict[str, Any]) -> str:
         if "audit_bytes_per_secret" in memory:
             lines.append(f"    and {memory['audit_bytes_per_secret']:.0f} B of audit log per "
                          f"secret created ({memory['bytes_per_secret_with_audit']:.0f} B "
-                         "with it): its secret_created entry and that entry's retry mark")
+                         "with it): its secret_created entry, that entry's retry mark and "
+                         "its places in the lookup indexes (by workspace, person and code)")
         lines.append("    MEMORY USAGE per secret by kind of key: " + ", ".join(
             f"{k} {v:.0f} B" for k, v in memory["memory_usage_per_secret"].items()))
     sweep = results.get("sweep")

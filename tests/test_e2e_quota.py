@@ -21,7 +21,7 @@ from bot.domain import SecretRecord
 from bot.errors import QuotaExceeded
 from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import KeySpace, RedisSecretStore, connect
-from bot.storage.quota import Caps, RedisQuota
+from bot.storage.quota import SIZE_SPAN, Caps, RedisQuota
 from tests.conftest import (
     ALICE,
     BOB,
@@ -193,6 +193,22 @@ def record(n: int, *, now: float, lifetime: float = 3600, sender: str = ALICE,
         has_passphrase=False, notify=True)
 
 
+def assert_sums_match(redis_sync, team: str = "T0ACME") -> int:
+    """Each sender's and the workspace's sums are those of the secrets held (a size is
+    packed below the expiry in each score); returns how many are held."""
+    keys = KeySpace("ss")
+    count = size = 0
+    for owner in redis_sync.zrange(keys.quota_senders(team), 0, -1):
+        scores = [int(s) for _, s in redis_sync.zrange(
+            keys.quota_held(owner.decode()), 0, -1, withscores=True)]
+        sender = sum(s % SIZE_SPAN for s in scores)
+        assert int(redis_sync.hget(keys.quota_sizes(owner.decode()), "*")) == sender
+        count, size = count + len(scores), size + sender
+    sums = redis_sync.hgetall(keys.quota_sizes(team))
+    assert (int(sums.get(b"n", 0)), int(sums.get(b"*", 0))) == (count, size)
+    return count
+
+
 @pytest.fixture
 async def capped_store(redis_url, redis_sync):
     client = connect(redis_url)
@@ -222,8 +238,7 @@ async def test_a_lapsed_secret_frees_its_room_without_the_sweep(capped_store, re
     use = await quota.highest_use()
     assert use["sender"] == pytest.approx(1 / 3)
     assert use["workspace"] == pytest.approx(1 / 5)
-    sizes = redis_sync.hgetall("ss:quota:{quota}:T0ACME:sizes")
-    assert int(sizes[b"*"]) == sum(int(v) for k, v in sizes.items() if k != b"*")
+    assert_sums_match(redis_sync)
 
 
 async def test_concurrent_shares_never_pass_the_caps(capped_store, redis_sync):
@@ -243,8 +258,26 @@ async def test_concurrent_shares_never_pass_the_caps(capped_store, redis_sync):
     stored = await asyncio.gather(*(one(n) for n in range(20)))
     assert sum(stored) == 5
     assert len(list(redis_sync.scan_iter(match="ss:{*}:c"))) == 5
-    assert redis_sync.zcard("ss:quota:{quota}:T0ACME:held") == 5
-    sizes = redis_sync.hgetall("ss:quota:{quota}:T0ACME:sizes")
-    assert len(sizes) == 6
-    assert int(sizes[b"*"]) == sum(int(v) for k, v in sizes.items() if k != b"*")
+    assert assert_sums_match(redis_sync) == 5
     assert (await quota.highest_use())["workspace"] == 1.0
+
+
+async def test_another_senders_lapsed_secrets_free_the_workspace(capped_store, redis_sync):
+    """The workspace counts its senders' sums, not a set of every secret: when one
+    sender's secrets lapse and that sender never comes back, the workspace's room still
+    returns at their expiry time, for anyone's next share."""
+    store, _ = capped_store
+    now = time.time()
+    for n in range(3):
+        await store.create(record(n, now=now, lifetime=60), b"x" * 40, now=now)
+    for n in range(3, 5):
+        await store.create(record(n, now=now, sender="U0B"), b"x" * 40, now=now)
+    with pytest.raises(QuotaExceeded) as refusal:
+        await store.create(record(5, now=now, sender="U0C"), b"x" * 40, now=now)
+    assert (refusal.value.scope, refusal.value.held_secrets) == ("workspace", 5)
+    later = now + 61
+    for n in range(5, 8):
+        await store.create(record(n, now=later, sender="U0C"), b"x" * 40, now=later)
+    assert assert_sums_match(redis_sync) == 5
+    senders = redis_sync.zrange(KeySpace("ss").quota_senders("T0ACME"), 0, -1)
+    assert sorted(senders) == [b"T0ACME:U0B", b"T0ACME:U0C"]

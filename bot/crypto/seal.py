@@ -7,9 +7,10 @@ decide those things are therefore signed with HMAC-SHA256 under a key derived fr
 master key by HKDF-SHA256 (no salt: the master key is uniformly random; its own info
 label, so the MAC key is independent of every data key).
 
-A seal is `key id ":" base64url(MAC)` (unpadded; 32 bytes, 43 characters): it names the
-master key it was made with, so a ring keeps verifying old seals until that key is
-removed, and key rotation re-seals with the first key. What the message is (which
+A seal is `key id ":" base64url(MAC)` (unpadded; the first 16 bytes of the HMAC, 22
+characters: a forgery is still a 2^-128 guess, and every active secret carries one): it
+names the master key it was made with, so a ring keeps verifying old seals until that
+key is removed, and key rotation re-seals with the first key. What the message is (which
 fields, how encoded) is the storage layer's business (bot.storage.secret_fields).
 
 Pure functions: no I/O.
@@ -29,7 +30,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from bot.crypto.keyring import KeyRing, MasterKey
 
 MAC_INFO = b"share-secret/v1 metadata mac"
-MAC_BYTES = 32
+MAC_BYTES = 16  # HMAC-SHA256 truncated to 128 bits (RFC 2104, section 5)
 
 
 def seal(message: bytes, keyring: KeyRing) -> str:
@@ -63,7 +64,7 @@ def key_id_of(sealed: str | None) -> str | None:
 
 
 def _seal_with(master: MasterKey, message: bytes) -> str:
-    mac = hmac.new(_mac_key(master), message, sha256).digest()
+    mac = hmac.new(_mac_key(master), message, sha256).digest()[:MAC_BYTES]
     return f"{master.key_id}:{base64.urlsafe_b64encode(mac).rstrip(b'=').decode('ascii')}"
 
 

@@ -92,13 +92,17 @@ class KeySpace:
     # ("T…") or one sender in it ("T…:U…").
 
     def quota_held(self, owner: str) -> str:
-        """Sorted set: handles of an owner's active secrets, by expiry time."""
+        """Sorted set: handles of a sender's active secrets, each scored by its expiry time
+        and its size (bot.storage.quota packs both in one score)."""
         return f"{self.prefix}:quota:{{quota}}:{owner}:held"
 
     def quota_sizes(self, owner: str) -> str:
-        """Hash: bytes each of an owner's active secrets takes (by handle), and their sum
-        (field `*`)."""
+        """Hash: an owner's sums: bytes (field `*`) and, for a workspace, secrets (`n`)."""
         return f"{self.prefix}:quota:{{quota}}:{owner}:sizes"
+
+    def quota_senders(self, team_id: str) -> str:
+        """Sorted set: a workspace's senders who hold secrets, by their earliest expiry."""
+        return f"{self.prefix}:quota:{{quota}}:{team_id}:senders"
 
     def quota_use(self, scope: str) -> str:
         """Sorted set: owners of one scope ("sender" or "workspace") by their use of their

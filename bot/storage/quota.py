@@ -1,18 +1,26 @@
 """Storage quotas: caps on the active secrets, and on the bytes they take, per sender and
 per workspace.
 
-Each owner (a workspace, or one sender in it) has a sorted set of the handles of its
-active secrets scored by expiry time, and a hash of their sizes with their sum. Room is
-reserved for a new secret by one script that checks both owners' caps and adds it to
-both, or changes nothing; it is given back when the secret ends (burned, revoked, expired
-by the sweep, or withdrawn). A secret whose TTL lapsed unnoticed (or whose give-back was
-lost with its process) leaves the sets once its expiry time has passed: every script
-prunes what has expired before it counts, so use never drifts upward for good.
+Kept small, since every active secret pays for it (the benchmark's memory target):
+
+- each sender has a sorted set of the handles of their active secrets, each scored by its
+  expiry time and its size packed into one number (`expiry * SIZE_SPAN + size`: no second
+  structure per secret), and a hash with their sum of bytes;
+- each workspace has a sorted set of its senders, each scored by the earliest expiry in
+  that sender's set, and a hash with its sums of secrets and bytes.
+
+Room is reserved for a new secret by one script that checks both owners' caps and counts
+it in both, or changes nothing; it is given back when the secret ends (burned, revoked,
+expired by the sweep, or withdrawn). A secret whose TTL lapsed unnoticed (or whose
+give-back was lost with its process) leaves its sender's set once its expiry time has
+passed: every script first prunes what has expired, the workspace's senders due first,
+so use never drifts upward for good.
 
 Every quota key shares the hash tag {quota}, so a check of both owners is atomic in Redis
-Cluster too. A secret's own keys are in its handle's slot, which one script cannot reach
-as well: the reservation is a step of its own just before the secret is stored, given
-back if storing does not happen.
+Cluster too (the scripts reach a due sender's keys by name, in the same slot). A secret's
+own keys are in its handle's slot, which one script cannot reach as well: the reservation
+is a step of its own just before the secret is stored, given back if storing does not
+happen.
 """
 
 from __future__ import annotations
@@ -40,89 +48,125 @@ SECRET_OVERHEAD_BYTES = 600
 FIELD_OVERHEAD_BYTES = 28
 SCOPES = ("sender", "workspace")
 
+# A size is packed below the expiry time in one sorted-set score; a secret never takes a
+# MiB (at most ~40 KB), and expiry * SIZE_SPAN stays exact in a double until the year 2250.
+SIZE_SPAN = 1 << 20
+
 _COMMON = """
-local function prune(held, sizes, now)
-  local gone = redis.call('ZRANGEBYSCORE', held, '-inf', now)
-  if #gone == 0 then return end
-  local freed = 0
-  for _, name in ipairs(gone) do
-    freed = freed + tonumber(redis.call('HGET', sizes, name) or '0')
-    redis.call('HDEL', sizes, name)
-  end
-  redis.call('ZREMRANGEBYSCORE', held, '-inf', now)
-  redis.call('HINCRBY', sizes, '*', -freed)
+local SPAN = """ + str(SIZE_SPAN) + """
+local function int(n) return string.format('%d', n) end
+-- A sender's earliest expiry goes to the workspace's set of senders (or the sender leaves it).
+local function reindex(held, senders, owner)
+  local first = redis.call('ZRANGE', held, 0, 0, 'WITHSCORES')
+  if #first == 0 then redis.call('ZREM', senders, owner)
+  else redis.call('ZADD', senders, int(math.floor(tonumber(first[2]) / SPAN)), owner) end
 end
-local function use(held, sizes, max_count, max_bytes)
-  local count = redis.call('ZCARD', held)
-  local bytes = tonumber(redis.call('HGET', sizes, '*') or '0')
+-- Drop a sender's secrets whose expiry time has come, from both owners' sums.
+local function prune(held, sizes, senders, totals, owner, now)
+  local bound = '(' .. int((now + 1) * SPAN)
+  local gone = redis.call('ZRANGEBYSCORE', held, '-inf', bound, 'WITHSCORES')
+  if #gone > 0 then
+    local freed = 0
+    for i = 2, #gone, 2 do freed = freed + tonumber(gone[i]) % SPAN end
+    redis.call('ZREMRANGEBYSCORE', held, '-inf', bound)
+    redis.call('HINCRBY', sizes, '*', -freed)
+    redis.call('HINCRBY', totals, '*', -freed)
+    redis.call('HINCRBY', totals, 'n', -(#gone / 2))
+  end
+  reindex(held, senders, owner)
+end
+-- Every sender of the workspace with something expired (by name: the same {quota} slot).
+local function prune_due(senders, totals, now, held_of, sizes_of)
+  for _, owner in ipairs(redis.call('ZRANGEBYSCORE', senders, '-inf', now)) do
+    prune(string.format(held_of, owner), string.format(sizes_of, owner), senders, totals,
+          owner, now)
+  end
+end
+local function ratio_of(count, bytes, max_count, max_bytes)
   local ratio = 0
   if max_count > 0 then ratio = count / max_count end
   if max_bytes > 0 then ratio = math.max(ratio, bytes / max_bytes) end
-  return count, bytes, ratio
+  return ratio
+end
+local function sender_use(held, sizes)
+  return redis.call('ZCARD', held), tonumber(redis.call('HGET', sizes, '*') or '0')
+end
+local function workspace_use(totals)
+  local sums = redis.call('HMGET', totals, 'n', '*')
+  return tonumber(sums[1] or '0'), tonumber(sums[2] or '0')
 end
 local function note(board, owner, ratio)
   if ratio > 0 then redis.call('ZADD', board, ratio, owner)
   else redis.call('ZREM', board, owner) end
 end
-local function free(held, sizes, name)
-  if redis.call('ZREM', held, name) == 0 then return 0 end
-  local size = tonumber(redis.call('HGET', sizes, name) or '0')
-  redis.call('HDEL', sizes, name)
-  redis.call('HINCRBY', sizes, '*', -size)
-  return 1
-end
 local caps = {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])}
+local now = tonumber(ARGV[7])
+local function settle(held, sizes, totals)
+  local count, bytes = sender_use(held, sizes)
+  note(KEYS[5], ARGV[1], ratio_of(count, bytes, caps[1], caps[2]))
+  count, bytes = workspace_use(totals)
+  note(KEYS[6], ARGV[2], ratio_of(count, bytes, caps[3], caps[4]))
+end
 """
 
-# KEYS[1] the sender's held secrets, KEYS[2] their sizes, KEYS[3] the workspace's held
-# secrets, KEYS[4] their sizes, KEYS[5] use by sender, KEYS[6] use by workspace
+# KEYS[1] the sender's held secrets, KEYS[2] the sender's sums, KEYS[3] the workspace's
+# senders, KEYS[4] the workspace's sums, KEYS[5] use by sender, KEYS[6] use by workspace
 # ARGV[1] the sender (owner id), ARGV[2] the workspace, ARGV[3..6] the caps: the sender's
 # secrets and bytes, the workspace's secrets and bytes (0: none), ARGV[7] now (unix s),
-# ARGV[8] the handle, ARGV[9] its expiry time (unix s), ARGV[10] its bytes, ARGV[11] how
-# long the keys live (ms)
+# ARGV[8] / ARGV[9] a sender's held / sums key with %s for the owner id, ARGV[10] the
+# handle, ARGV[11] its expiry time (unix s), ARGV[12] its bytes, ARGV[13] how long the keys
+# live (ms)
 # -> {"ok"} reserved (or reserved before) | {"sender" | "workspace", "secrets" | "bytes",
 #    secrets held, bytes held}: a cap would be passed, nothing changed
 RESERVE = _COMMON + """
-local now, name, size = ARGV[7], ARGV[8], tonumber(ARGV[10])
-prune(KEYS[1], KEYS[2], now)
-prune(KEYS[3], KEYS[4], now)
+local name, size = ARGV[10], math.min(tonumber(ARGV[12]), SPAN - 1)
+prune_due(KEYS[3], KEYS[4], now, ARGV[8], ARGV[9])
+prune(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], now)
 if redis.call('ZSCORE', KEYS[1], name) then return {'ok'} end
-local owners = {{KEYS[1], KEYS[2], 'sender', caps[1], caps[2]},
-                {KEYS[3], KEYS[4], 'workspace', caps[3], caps[4]}}
-for _, o in ipairs(owners) do
-  local count, bytes = use(o[1], o[2], o[4], o[5])
-  if o[4] > 0 and count + 1 > o[4] then return {o[3], 'secrets', count, bytes} end
-  if o[5] > 0 and bytes + size > o[5] then return {o[3], 'bytes', count, bytes} end
-end
-for _, o in ipairs(owners) do
-  redis.call('ZADD', o[1], ARGV[9], name)
-  redis.call('HSET', o[2], name, size)
-  redis.call('HINCRBY', o[2], '*', size)
-  redis.call('PEXPIRE', o[1], ARGV[11])
-  redis.call('PEXPIRE', o[2], ARGV[11])
-end
-local _, _, ratio = use(KEYS[1], KEYS[2], caps[1], caps[2])
-note(KEYS[5], ARGV[1], ratio)
-_, _, ratio = use(KEYS[3], KEYS[4], caps[3], caps[4])
-note(KEYS[6], ARGV[2], ratio)
+local count, bytes = sender_use(KEYS[1], KEYS[2])
+if caps[1] > 0 and count + 1 > caps[1] then return {'sender', 'secrets', count, bytes} end
+if caps[2] > 0 and bytes + size > caps[2] then return {'sender', 'bytes', count, bytes} end
+count, bytes = workspace_use(KEYS[4])
+if caps[3] > 0 and count + 1 > caps[3] then return {'workspace', 'secrets', count, bytes} end
+if caps[4] > 0 and bytes + size > caps[4] then return {'workspace', 'bytes', count, bytes} end
+redis.call('ZADD', KEYS[1], int(tonumber(ARGV[11]) * SPAN + size), name)
+redis.call('HINCRBY', KEYS[2], '*', size)
+redis.call('HINCRBY', KEYS[4], '*', size)
+redis.call('HINCRBY', KEYS[4], 'n', 1)
+reindex(KEYS[1], KEYS[3], ARGV[1])
+for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[13]) end
+settle(KEYS[1], KEYS[2], KEYS[4])
 return {'ok'}
 """
 
-# KEYS and ARGV[1..7] as RESERVE's; ARGV[8..] handles of the sender's secrets that ended
+# KEYS and ARGV[1..9] as RESERVE's; ARGV[10..] handles of the sender's secrets that ended
 # -> how many of them were held (each is given back to the sender and the workspace)
 RELEASE = _COMMON + """
-prune(KEYS[1], KEYS[2], ARGV[7])
-prune(KEYS[3], KEYS[4], ARGV[7])
+prune_due(KEYS[3], KEYS[4], now, ARGV[8], ARGV[9])
 local freed = 0
-for i = 8, #ARGV do
-  freed = freed + free(KEYS[1], KEYS[2], ARGV[i])
-  free(KEYS[3], KEYS[4], ARGV[i])
+for i = 10, #ARGV do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score then
+    local size = tonumber(score) % SPAN
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('HINCRBY', KEYS[2], '*', -size)
+    redis.call('HINCRBY', KEYS[4], '*', -size)
+    redis.call('HINCRBY', KEYS[4], 'n', -1)
+    freed = freed + 1
+  end
 end
-local _, _, ratio = use(KEYS[1], KEYS[2], caps[1], caps[2])
-note(KEYS[5], ARGV[1], ratio)
-_, _, ratio = use(KEYS[3], KEYS[4], caps[3], caps[4])
-note(KEYS[6], ARGV[2], ratio)
+reindex(KEYS[1], KEYS[3], ARGV[1])
+settle(KEYS[1], KEYS[2], KEYS[4])
 return freed
+"""
+
+# KEYS and ARGV[1..9] as RESERVE's
+# -> {the sender's secrets, bytes, the workspace's secrets, bytes}, after pruning
+PEEK = _COMMON + """
+prune_due(KEYS[3], KEYS[4], now, ARGV[8], ARGV[9])
+local count, bytes = sender_use(KEYS[1], KEYS[2])
+local ws_count, ws_bytes = workspace_use(KEYS[4])
+return {count, bytes, ws_count, ws_bytes}
 """
 
 
@@ -158,15 +202,18 @@ class RedisQuota:
         self.caps = caps
         self._reserve = redis.register_script(RESERVE)
         self._release = redis.register_script(RELEASE)
+        self._peek = redis.register_script(PEEK)
 
     def _script_keys(self, team_id: str, sender_id: str) -> list[str]:
-        sender, workspace = f"{team_id}:{sender_id}", team_id
+        sender = f"{team_id}:{sender_id}"
         return [self._keys.quota_held(sender), self._keys.quota_sizes(sender),
-                self._keys.quota_held(workspace), self._keys.quota_sizes(workspace),
+                self._keys.quota_senders(team_id), self._keys.quota_sizes(team_id),
                 self._keys.quota_use("sender"), self._keys.quota_use("workspace")]
 
     def _owner_args(self, team_id: str, sender_id: str, now: float) -> list[str | int]:
-        return [f"{team_id}:{sender_id}", team_id, *self.caps.as_args(), int(now)]
+        # The last two name any sender's keys, for pruning the workspace's due senders.
+        return [f"{team_id}:{sender_id}", team_id, *self.caps.as_args(), int(now),
+                self._keys.quota_held("%s"), self._keys.quota_sizes("%s")]
 
     @unavailable_on_redis_errors
     async def reserve(self, *, team_id: str, sender_id: str, handle: str, expires_at: float,
@@ -190,14 +237,12 @@ class RedisQuota:
     @unavailable_on_redis_errors
     async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None:
         """Raise QuotaExceeded when the sender or the workspace holds as many secrets as
-        its cap allows (changes nothing: it warns before the form is filled in; the bytes
-        a secret takes are known only once it is)."""
+        its cap allows (reserves nothing, only drops what has expired: it warns before the
+        form is filled in; the bytes a secret takes are known only once it is)."""
         caps = self.caps
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for owner in (f"{team_id}:{sender_id}", team_id):
-                pipe.zcount(self._keys.quota_held(owner), f"({int(now)}", "+inf")
-                pipe.hget(self._keys.quota_sizes(owner), "*")
-            sender, sender_bytes, workspace, workspace_bytes = await pipe.execute()
+        sender, sender_bytes, workspace, workspace_bytes = replies.array(await self._peek(
+            keys=self._script_keys(team_id, sender_id),
+            args=self._owner_args(team_id, sender_id, now)))
         for scope, cap, held, size in (("sender", caps.sender_secrets, sender, sender_bytes),
                                        ("workspace", caps.workspace_secrets, workspace,
                                         workspace_bytes)):
