@@ -58,6 +58,10 @@ class AuditLog(Protocol):
         one try (the next sweep tries again). True when it is stored."""
         ...
 
+    async def record_owed_summaries(self) -> int:
+        """Record the summaries of merged refusals that a stopped process owed; how many."""
+        ...
+
 
 class DurableAuditLog:
     """Appends every event to the audit stream and logs it (metadata only).
@@ -122,18 +126,48 @@ class DurableAuditLog:
         return verdict is Verdict.AUDIT
 
     async def _summarise(self, event: AuditEvent, refusals: RefusalThrottle) -> None:
-        """Once `event`'s window is over, record how many refusals were only counted."""
-        await asyncio.sleep(max(0.0, refusals.due(refusals.window(event)) - time.time()))
-        for wait in (0.0, 1.0, 5.0, 30.0):  # the count is read from Redis: a blip is retried
+        """Once `event`'s window is over, record how many refusals were only counted (if
+        this process dies first, a sweep records it: `record_owed_summaries`)."""
+        window = refusals.window(event)
+        await asyncio.sleep(max(0.0, refusals.due(window) - time.time()))
+        for wait in (0.0, 1.0, 5.0):  # the count is read from Redis: a blip is retried
             await asyncio.sleep(wait)
-            try:
-                found = await refusals.summary(event)
-            except StorageUnavailable:
-                continue
-            if found is not None:
-                await self.record(found[0], nonce=found[1])
-            return
-        self._logger.error("the count of merged refusals of %s could not be read", event.actor)
+            if await self._store_summary(refusals, event.team_id, event.actor, window):
+                return
+        self._logger.warning("the summary of merged refusals of %s waits for a sweep",
+                             event.actor)
+
+    async def record_owed_summaries(self) -> int:
+        """Record the summaries of merged refusals that their own process did not (it
+        stopped); how many were recorded."""
+        refusals = self._refusals
+        if refusals is None:
+            return 0
+        done = 0
+        for team_id, user_id, window in await refusals.owed(now=time.time()):
+            if not await self._store_summary(refusals, team_id, user_id, window):
+                break  # Redis is unreachable: the next sweep goes on
+            done += 1
+        return done
+
+    async def _store_summary(self, refusals: RefusalThrottle, team_id: str, user_id: str,
+                             window: int) -> bool:
+        """Store one window's summary once (by its nonce, whoever else tries), then mark
+        it recorded; False when Redis could not be reached."""
+        try:
+            async with asyncio.timeout(APPEND_SECONDS):
+                found = await refusals.summary_of(team_id, user_id, window)
+                if found is not None:
+                    event, nonce = found
+                    event_id = await self._stream.append(
+                        event, nonce=nonce, retry_since=event.at - RETRY_LOOKBACK_SECONDS)
+                    self._log(event, event_id)
+                await refusals.recorded(team_id, user_id, window)
+        except Exception as exc:  # noqa: BLE001 - left owed: retried, then the sweep's
+            self._logger.warning("a summary of merged refusals is not stored yet (%s)",
+                                 type(exc).__name__)
+            return False
+        return True
 
     def _log(self, event: AuditEvent, event_id: str) -> None:
         self._logger.info("audit %s id=%s code=%s actor=%s team=%s", event.action.value,

@@ -5,8 +5,10 @@ fast as they can send requests: 2,050 `admin list` commands in 3 s once wrote 2,
 events and posts. Each person's first `Rate.count` refusals in a window of `Rate.window`
 seconds are audited one by one; the rest are only counted (in Redis, so every replica
 shares the count), and once the window is over one event says how many more there were
-("12 more refusals in the last minute"). The process whose refusal was the first one
-merged posts it, under a nonce naming the window, so a retried append stores it once.
+("12 more refusals in the last minute"). The first refusal merged notes that summary as
+owed, in Redis, in the same step that counts it; its process records the summary when the
+window is over, and if that process died, the next sweep of any replica does. Either way
+under a nonce naming the window, so the summary is stored once.
 """
 
 from __future__ import annotations
@@ -23,6 +25,14 @@ REFUSALS = frozenset({AuditAction.ACCESS_DENIED, AuditAction.RATE_LIMITED})
 DEFAULT = Rate(10, 60)
 # A window's count is read this long after the window ends (clocks of replicas differ).
 SUMMARY_DELAY_SECONDS = 2.0
+# A summary its own process has not recorded this long after it was due is recorded by a
+# sweep (that process most likely died).
+SUMMARY_GRACE_SECONDS = 30.0
+
+
+# A counter outlives its window by as long as a summary can wait for a sweep (about as
+# long as audit retry marks dedupe the summary's nonce).
+COUNT_SECONDS = 2 * 3600
 
 
 class Verdict(enum.Enum):
@@ -34,9 +44,11 @@ class Verdict(enum.Enum):
 class RefusalCounter(Protocol):
     """Where refusals are counted (bot.storage.refusals.RedisRefusalCounter)."""
 
-    async def count(self, *, team_id: str, user_id: str, window: int,
-                    lifetime_seconds: int) -> int: ...
+    async def count(self, *, team_id: str, user_id: str, window: int, lifetime_seconds: int,
+                    limit: int, due_at: float) -> int: ...
     async def total(self, *, team_id: str, user_id: str, window: int) -> int: ...
+    async def owed(self, *, before: float, limit: int = 100) -> list[tuple[str, str, int]]: ...
+    async def recorded(self, *, team_id: str, user_id: str, window: int) -> None: ...
 
 
 class RefusalThrottle:
@@ -56,9 +68,10 @@ class RefusalThrottle:
 
     async def admit(self, event: AuditEvent) -> Verdict:
         """Count a refusal; whether it is audited by itself."""
+        window = self.window(event)
         count = await self._counter.count(team_id=event.team_id, user_id=event.actor,
-                                          window=self.window(event),
-                                          lifetime_seconds=3 * self._rate.window + 60)
+                                          window=window, lifetime_seconds=COUNT_SECONDS,
+                                          limit=self._rate.count, due_at=self.due(window))
         if count <= self._rate.count:
             return Verdict.AUDIT
         return Verdict.FIRST_MERGED if count == self._rate.count + 1 else Verdict.MERGED
@@ -66,14 +79,24 @@ class RefusalThrottle:
     async def summary(self, event: AuditEvent) -> tuple[AuditEvent, str] | None:
         """The event (and its nonce) saying how many refusals of `event`'s person in its
         window were not audited one by one; None if none (or the count is gone)."""
-        window = self.window(event)
-        total = await self._counter.total(team_id=event.team_id, user_id=event.actor,
-                                          window=window)
+        return await self.summary_of(event.team_id, event.actor, self.window(event))
+
+    async def summary_of(self, team_id: str, user_id: str,
+                         window: int) -> tuple[AuditEvent, str] | None:
+        """`summary` for one person's window, as the summaries owed name it."""
+        total = await self._counter.total(team_id=team_id, user_id=user_id, window=window)
         merged = total - self._rate.count
         if merged <= 0:
             return None
         detail = (f"{merged} more refusal{'s' if merged != 1 else ''} in the last "
                   f"{duration(self._rate.window)}, not listed one by one")
         summary = AuditEvent(AuditAction.REFUSALS_MERGED, at=(window + 1) * self._rate.window,
-                             actor=event.actor, team_id=event.team_id, detail=detail)
-        return summary, f"refusals:{event.team_id}:{event.actor}:{window}"
+                             actor=user_id, team_id=team_id, detail=detail)
+        return summary, f"refusals:{team_id}:{user_id}:{window}"
+
+    async def owed(self, *, now: float) -> list[tuple[str, str, int]]:
+        """Summaries due long enough ago that their own process is not recording them."""
+        return await self._counter.owed(before=now - SUMMARY_GRACE_SECONDS)
+
+    async def recorded(self, team_id: str, user_id: str, window: int) -> None:
+        await self._counter.recorded(team_id=team_id, user_id=user_id, window=window)

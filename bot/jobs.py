@@ -110,6 +110,8 @@ class Sweeper:
 
     async def _remind_and_return_claims(self) -> None:
         await self._record_owed()
+        if await self._audit.record_owed_summaries():
+            self._logger.warning("recorded summaries of merged refusals a stopped process owed")
         await _bounded(self._tell(r, Notices.remind)
                        for r in await self._lifecycle.due_reminders())
         for record in await self._lifecycle.undelivered():

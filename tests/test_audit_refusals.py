@@ -71,3 +71,55 @@ async def test_a_refusal_that_cannot_be_counted_is_audited(client, redis_sync):
     for _ in range(3):
         await audit.record(refusal())
     assert len(stored(redis_sync)) == 3
+
+
+async def test_a_summary_whose_process_stopped_is_recorded_by_a_sweep_once(client, redis_sync):
+    """The process that merged refusals stops before their window ends: the summary it
+    owed is noted in Redis with the count, and another process's sweep records it, once,
+    however many sweeps run."""
+    def make_log() -> DurableAuditLog:
+        throttle = RefusalThrottle(RedisRefusalCounter(client, keys=KeySpace("ss")),
+                                   rate=Rate(2, 60))
+        return DurableAuditLog(AuditStream(client, prefix="ss", retention_seconds=86400),
+                               logger=logging.getLogger("test"), refusals=throttle)
+
+    stopped = make_log()
+    long_ago = time.time() - 600  # a window long over: its summary is overdue
+    for _ in range(6):
+        await stopped.record(AuditEvent(AuditAction.ACCESS_DENIED, at=long_ago,
+                                        actor="U0EVE", team_id="T0ACME", detail="denied"))
+    for task in list(stopped._retries):  # the process stops: its timer never fires
+        task.cancel()
+    await asyncio.sleep(0)
+    assert [f[b"event"] for f in stored(redis_sync)] == [b"access_denied"] * 2
+
+    sweeper = make_log()
+    assert await sweeper.record_owed_summaries() == 1
+    assert await make_log().record_owed_summaries() == 0  # recorded: owed no more
+    summaries = [f for f in stored(redis_sync) if f[b"event"] == b"refusals_merged"]
+    assert len(summaries) == 1
+    assert summaries[0][b"detail"].startswith(b"4 more refusals in the last 60 seconds")
+    assert redis_sync.zcard(KeySpace("ss").refusals_due()) == 0
+
+
+async def test_a_summary_recorded_twice_is_stored_once(client, redis_sync):
+    """Its own process and a sweep both record a window's summary (the process was only
+    slow): one event, by the window's nonce."""
+    throttle = RefusalThrottle(RedisRefusalCounter(client, keys=KeySpace("ss")),
+                               rate=Rate(1, 60))
+    logs = [DurableAuditLog(AuditStream(client, prefix="ss", retention_seconds=86400),
+                            logger=logging.getLogger("test"), refusals=throttle)
+            for _ in range(2)]
+    long_ago = time.time() - 600
+    for _ in range(3):
+        await logs[0].record(AuditEvent(AuditAction.ACCESS_DENIED, at=long_ago,
+                                        actor="U0EVE", team_id="T0ACME", detail="denied"))
+    window = throttle.window(AuditEvent(AuditAction.ACCESS_DENIED, at=long_ago,
+                                        actor="U0EVE", team_id="T0ACME"))
+    found = await throttle.summary_of("T0ACME", "U0EVE", window)
+    assert found is not None
+    await asyncio.gather(*(log._store_summary(throttle, "T0ACME", "U0EVE", window)
+                           for log in logs))
+    await asyncio.gather(*logs[0]._retries, return_exceptions=True)
+    summaries = [f for f in stored(redis_sync) if f[b"event"] == b"refusals_merged"]
+    assert len(summaries) == 1

@@ -153,10 +153,18 @@ class KeySpace:
         already taken in, in the slot of their rate window."""
         return f"{self.prefix}:once:{action}:{{{team_id}:{user_id}}}:{token}"
 
+    # Refusal counters share the hash tag {refusals} with the index of summaries due, so
+    # that counting a refusal and noting its window's summary is one step in Cluster too.
+
     def refusals(self, team_id: str, user_id: str, window: int) -> str:
         """How many refusals one person met in one window (numbered from the epoch): the
         first few are audited one by one, the rest counted (bot.audit_refusals)."""
-        return f"{self.prefix}:refusals:{{{team_id}:{user_id}}}:{window}"
+        return f"{self.prefix}:refusals:{{refusals}}:{team_id}:{user_id}:{window}"
+
+    def refusals_due(self) -> str:
+        """Sorted set: windows whose merged refusals still owe their summary event
+        (`team|user|window`), by when it is due; left once it is recorded."""
+        return f"{self.prefix}:refusals:{{refusals}}:due"
 
     def once(self, kind: str, *parts: str) -> str:
         """A marker that something Slack may deliver twice (a form submission, an event,

@@ -86,7 +86,11 @@ def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
             # Likewise the storage quotas: no cap, but every share and ending still keeps
             # the account (refusals: tests/test_e2e_quota.py).
             "QUOTA_SENDER_SECRETS": "0", "QUOTA_SENDER_BYTES": "0",
-            "QUOTA_WORKSPACE_SECRETS": "0", "QUOTA_WORKSPACE_BYTES": "0"},
+            "QUOTA_WORKSPACE_SECRETS": "0", "QUOTA_WORKSPACE_BYTES": "0",
+            # And refusals: each still counted in Redis, none merged, so that the audit
+            # invariant can hold every refusal to one event (merging, and a merged
+            # window's summary surviving a killed process: tests/test_audit_refusals.py).
+            "REFUSAL_AUDIT_LIMIT": "100000/60"},
             workdir=workdir).start()
         observer = Observer(slack).start()
         ledger = Ledger()
