@@ -55,6 +55,10 @@ SIZE_SPAN = 1 << 20
 _COMMON = """
 local SPAN = """ + str(SIZE_SPAN) + """
 local function int(n) return string.format('%d', n) end
+-- A sum that comes back to nothing leaves no field (and an owner with none, no key).
+local function add(sums, field, delta)
+  if redis.call('HINCRBY', sums, field, delta) <= 0 then redis.call('HDEL', sums, field) end
+end
 -- A sender's earliest expiry goes to the workspace's set of senders (or the sender leaves it).
 local function reindex(held, senders, owner)
   local first = redis.call('ZRANGE', held, 0, 0, 'WITHSCORES')
@@ -69,9 +73,9 @@ local function prune(held, sizes, senders, totals, owner, now)
     local freed = 0
     for i = 2, #gone, 2 do freed = freed + tonumber(gone[i]) % SPAN end
     redis.call('ZREMRANGEBYSCORE', held, '-inf', bound)
-    redis.call('HINCRBY', sizes, '*', -freed)
-    redis.call('HINCRBY', totals, '*', -freed)
-    redis.call('HINCRBY', totals, 'n', -(#gone / 2))
+    add(sizes, '*', -freed)
+    add(totals, '*', -freed)
+    add(totals, 'n', -(#gone / 2))
   end
   reindex(held, senders, owner)
 end
@@ -130,9 +134,9 @@ count, bytes = workspace_use(KEYS[4])
 if caps[3] > 0 and count + 1 > caps[3] then return {'workspace', 'secrets', count, bytes} end
 if caps[4] > 0 and bytes + size > caps[4] then return {'workspace', 'bytes', count, bytes} end
 redis.call('ZADD', KEYS[1], int(tonumber(ARGV[11]) * SPAN + size), name)
-redis.call('HINCRBY', KEYS[2], '*', size)
-redis.call('HINCRBY', KEYS[4], '*', size)
-redis.call('HINCRBY', KEYS[4], 'n', 1)
+add(KEYS[2], '*', size)
+add(KEYS[4], '*', size)
+add(KEYS[4], 'n', 1)
 reindex(KEYS[1], KEYS[3], ARGV[1])
 for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[13]) end
 settle(KEYS[1], KEYS[2], KEYS[4])
@@ -149,9 +153,9 @@ for i = 10, #ARGV do
   if score then
     local size = tonumber(score) % SPAN
     redis.call('ZREM', KEYS[1], ARGV[i])
-    redis.call('HINCRBY', KEYS[2], '*', -size)
-    redis.call('HINCRBY', KEYS[4], '*', -size)
-    redis.call('HINCRBY', KEYS[4], 'n', -1)
+    add(KEYS[2], '*', -size)
+    add(KEYS[4], '*', -size)
+    add(KEYS[4], 'n', -1)
     freed = freed + 1
   end
 end
