@@ -3,8 +3,8 @@
 A refusal (access_denied, rate_limited) changes nothing, so a person can cause them as
 fast as they can send requests: 2,050 `admin list` commands in 3 s once wrote 2,050 audit
 events and posts. Each person's first `Rate.count` refusals in a window of `Rate.window`
-seconds are audited one by one; the rest are only counted (in Redis, so every replica
-shares the count), and once the window is over one event says how many more there were
+seconds are audited one by one (a refusal that names a secret always is); the rest are
+only counted (in Redis, so every replica shares the count), and once the window is over one event says how many more there were
 ("12 more refusals in the last minute"). The first refusal merged notes that summary as
 owed, in Redis, in the same step that counts it; its process records the summary when the
 window is over, and if that process died, the next sweep of any replica does. Either way
@@ -67,7 +67,12 @@ class RefusalThrottle:
         return (window + 1) * self._rate.window + SUMMARY_DELAY_SECONDS
 
     async def admit(self, event: AuditEvent) -> Verdict:
-        """Count a refusal; whether it is audited by itself."""
+        """Count a refusal; whether it is audited by itself. One that names a secret (a
+        click on someone else's Reveal button, a reveal past the limit) is always audited
+        by itself, uncounted: it is what an admin looks a secret up for, and a person
+        makes those no faster than they can click."""
+        if event.code is not None or event.secret_id is not None:
+            return Verdict.AUDIT
         window = self.window(event)
         count = await self._counter.count(team_id=event.team_id, user_id=event.actor,
                                           window=window, lifetime_seconds=COUNT_SECONDS,

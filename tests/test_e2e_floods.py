@@ -257,3 +257,28 @@ def test_admin_audit_finds_a_secret_and_a_person_after_a_flood(sims, slack):
     by_person = json.dumps(first.slash_command(ADMIN, GENERAL, f"admin audit <@{ALICE}>").json())
     assert "Secret created" in by_person
     assert code in by_person
+
+
+def test_a_probe_of_someone_elses_secret_is_audited_after_a_flood(sims, slack):
+    """Eve first uses up her one-by-one refusals with cheap `admin list` commands, then
+    clicks Reveal on Bob's secret: that refusal names the secret, so it is audited by
+    itself, and `admin audit CODE` finds it; it is not merged away."""
+    first, second = sims
+    share(first, [BOB], secret="probed-secret")
+    message, button = first.reveal_prompt(BOB)
+    receipt = slack.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == ALICE)
+    code = CODE.search(receipt[0].params["text"]).group()
+    while time.time() % REFUSAL_WINDOW > REFUSAL_WINDOW - 2:  # noise and probe in one window
+        time.sleep(0.05)
+    for i in range(12):
+        sims[i % 2].slash_command(EVE, GENERAL, "admin list")
+    click = second.click(EVE, message, button)
+    assert "not shared with you" in json.dumps(second.shown_view(click.trigger_id))
+    deadline = time.monotonic() + 5  # the refusal is audited just after the answer
+    while time.monotonic() < deadline:
+        found = json.dumps(first.slash_command(ADMIN, GENERAL, f"admin audit {code}").json())
+        if f"<@{EVE}>" in found:
+            break
+        time.sleep(0.2)
+    assert f"<@{EVE}>" in found
+    assert "Access denied" in found
