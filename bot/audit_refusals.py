@@ -5,10 +5,12 @@ fast as they can send requests: 2,050 `admin list` commands in 3 s once wrote 2,
 events and posts. Each person's first `Rate.count` refusals in a window of `Rate.window`
 seconds are audited one by one (a refusal that names a secret always is); the rest are
 only counted (in Redis, so every replica shares the count), and once the window is over
-one event says how many more there were ("12 more refusals in the last minute"). The first refusal merged notes that summary as
-owed, in Redis, in the same step that counts it; its process records the summary when the
-window is over, and if that process died, the next sweep of any replica does. Either way
-under a nonce naming the window, so the summary is stored once.
+one event says how many more there were ("12 more refusals in the last minute").
+
+The first refusal merged notes that summary as owed, in Redis, in the same step that
+counts it; its process records the summary when the window is over, and if that process
+died, the next sweep of any replica does. Either way under a nonce naming the window, so
+the summary is stored once.
 """
 
 from __future__ import annotations
