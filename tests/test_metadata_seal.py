@@ -308,3 +308,16 @@ async def test_keys_seal_seals_secrets_stored_before_seals_and_nothing_else(
     await refused(sharing, store, changed, team="TEVIL")
     again = await asyncio.to_thread(cli, ["keys", "seal"], redis_url, tmp_path, [K1])
     assert "sealed 0 stored before seals" in again.stdout
+
+
+async def test_negative_counts_cannot_stretch_the_sealed_total(service, store, redis_sync):
+    """`used` set below zero keeps the sealed sum while `left` grows past the sealed total:
+    refused, so no more views are open at once than the sender allowed."""
+    record = await service.share(form(recipients=("UBOB", "UCAROL"), view_mode="total",
+                                      total_views="2"), people=People())
+    assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+    redis_sync.hset(meta(record), mapping={"used": -50, "left": 52})  # the sum stays 2
+    shown: list[str] = []
+    assert (await reveal(service, record, user="UCAROL", shown=shown)).outcome \
+        is not RevealOutcome.REVEALED
+    assert shown == []

@@ -119,6 +119,11 @@ local left = redis.call('HGET', m, 'left')
 local mode = redis.call('HGET', m, 'mode') or 'each'
 if mode == 'each' and first ~= '0' then return {'unavailable'} end
 if left and tonumber(left) <= 0 then return {'unavailable'} end
+-- Counts the bot never makes negative: a Redis writer's way to stretch the sealed sum.
+if tonumber(redis.call('HGET', m, 'used') or '0') < 0
+    or tonumber(redis.call('HGET', m, 'claims') or '0') < 0 then
+  return {'unavailable'}
+end
 local ciphertext = redis.call('GET', KEYS[2])
 if not ciphertext then return {'unavailable'} end
 if guess then
