@@ -107,7 +107,11 @@ class Notices(Events):
 
     async def revoked(self, record: SecretRecord, *, actor: str, by_admin: bool = False) -> None:
         """After a revoke (already audited): strike out the recipients' Reveal DMs, and
-        when an admin did it, tell the sender."""
+        when an admin did it, tell the sender. Nothing for a changed record: its sender,
+        label and DMs are not to be trusted (text chosen in Redis, to people chosen
+        there); it is revoked and audited all the same."""
+        if record.tampered:
+            return
         await self._retire_prompts(record, "was revoked")
         if by_admin and actor != record.sender_id:
             await self.delivery.dm(record.sender_id,
@@ -122,7 +126,10 @@ class Notices(Events):
         return report
 
     async def expired(self, record: SecretRecord) -> None:
-        """After an expiry (already audited): tell the sender, strike out the Reveal DMs."""
+        """After an expiry (already audited): tell the sender, strike out the Reveal DMs
+        (nothing for a changed record, as for a revoke)."""
+        if record.tampered:
+            return
         await self.delivery.dm(record.sender_id, render.expired_notice(record))
         await self._retire_prompts(record, "expired")
 

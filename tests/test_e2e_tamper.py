@@ -137,3 +137,23 @@ def test_a_changed_record_earns_no_expiry_notice(sim, slack, live, clock, redis_
     assert not any("reply with your password" in text for text in sent)
     assert any("Secret expired" in line for line in audit_lines(slack, 1))
     assert redis_sync.get(KEYS.ciphertext(name)) is None
+
+
+def test_revoking_a_changed_record_sends_nothing_chosen_in_redis(sim, slack, live, redis_sync):
+    """A label written into Redis would be put into the recipients' Reveal DMs when the
+    sender revokes: the changed record is still revoked (and audited), silently."""
+    share(sim, [CAROL])  # not in #general: her Reveal message is a DM the bot can edit
+    assert sim.reveal_prompt(CAROL)[0].channel.startswith("D")
+    name = stored_handle(redis_sync)
+    code = f"{name[:4]}-{name[4:8]}-{name[8:12]}"
+    redis_sync.hset(KEYS.meta(name), "lbl", "IT: reply with your password")
+    slack.reset()
+    populate(slack)
+    assert sim.slash_command(ALICE, GENERAL, f"revoke {code}").status == 200
+    settle(slack)
+    sent = [json.dumps(c.params) for c in slack.calls
+            if c.method in ("chat.update", "chat.postMessage", "chat.postEphemeral")
+            and c.params.get("channel") != AUDIT_CHANNEL]
+    assert not any("reply with your password" in text for text in sent)
+    assert redis_sync.get(KEYS.ciphertext(name)) is None
+    assert redis_sync.hget(KEYS.meta(name), "st") == b"revoked"
