@@ -42,8 +42,10 @@ def main(argv: list[str] | None = None) -> int:
                                    "ENCRYPTION_KEYS (safe while the bot serves; re-runnable)")
     keys.add_parser("check", help="which key ids active secrets use (exit 1 if one is "
                                   "missing from ENCRYPTION_KEYS)")
-    keys.add_parser("seal", help="once, when upgrading: seal the metadata of secrets stored "
-                                 "before metadata seals, as it stands now")
+    seal = keys.add_parser("seal", help="once, when upgrading: seal the metadata of secrets "
+                                        "stored before metadata seals, as it stands now")
+    seal.add_argument("--force", action="store_true",
+                      help="run again although it ran before (see the README first)")
     args = parser.parse_args(argv)
 
     if args.command == "keygen":
@@ -76,7 +78,7 @@ def _tool(args: argparse.Namespace) -> int:
         elif args.command == "keys" and args.keys_command == "check":
             return asyncio.run(cli_keys.check_keys(settings))
         elif args.command == "keys" and args.keys_command == "seal":
-            asyncio.run(cli_keys.seal_keys(settings))
+            return asyncio.run(cli_keys.seal_keys(settings, force=args.force))
         elif args.command == "keys":
             report = asyncio.run(cli_keys.rotate_keys(settings))
             return 0 if report.complete else 3

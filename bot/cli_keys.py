@@ -104,9 +104,13 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
         out.write(line + "\n")
     if found.unreadable:
         out.write(f"  {found.unreadable} ciphertexts are damaged (no key id can be read)\n")
-    if found.refused:
-        out.write(f"  {found.refused} fail their metadata integrity check (changed in Redis, "
-                  "or stored before metadata was sealed): they are refused to everyone\n")
+    if found.refused - found.unsealed:
+        out.write(f"  {found.refused - found.unsealed} fail their metadata integrity check "
+                  "(changed in Redis): they are refused to everyone\n")
+    if found.unsealed:
+        out.write(f"  {found.unsealed} have no metadata seal: they are refused to everyone. "
+                  "Stored before seals: run `keys seal` once, right after the upgrade. "
+                  "Otherwise their seal was deleted in Redis: leave them.\n")
     missing = sorted(used - set(configured))
     removable = [k for k in configured[1:] if k not in used]
     if removable:
@@ -118,20 +122,32 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-async def seal_keys(settings: Settings, *, out: TextIO = sys.stdout) -> rotation.SealReport:
-    """Seal the metadata of active secrets stored before seals existed (run once, when
-    upgrading) and print the counts."""
+async def seal_keys(settings: Settings, *, force: bool = False,
+                    out: TextIO = sys.stdout) -> int:
+    """Seal the metadata of active secrets stored before seals existed, once, when
+    upgrading; print the counts and the codes sealed. 1, sealing nothing, when it has run
+    before and `force` is not given: by then a secret without a seal most likely had it
+    deleted in Redis, and sealing would vouch for whatever was written there."""
     ring = StaticKeyRing(settings.encryption_keys)
     client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
+    store = RedisKeyUsage(client, keys=KeySpace(settings.redis_key_prefix))
     try:
-        report = await rotation.seal_unsealed(
-            RedisKeyUsage(client, keys=KeySpace(settings.redis_key_prefix)), ring)
+        done_at = await store.seals_done_at()
+        if done_at is not None and not force:
+            out.write(f"keys seal already ran ({_when(done_at)}). A secret without a seal "
+                      "now most likely had its seal deleted in Redis: it stays refused. "
+                      "Run again with --force only if you know why it has none.\n")
+            return 1
+        report = await rotation.seal_unsealed(store, ring)
+        await store.mark_seals_done(time.time())
     finally:
         await client.aclose()
     out.write(f"Metadata seals: scanned {report.scanned} secrets, sealed {report.sealed} "
               f"stored before seals, {report.had_seal} already sealed, {report.ended} ended "
               "meanwhile.\n")
-    return report
+    for code in report.codes:
+        out.write(f"  sealed {code}\n")
+    return 0
 
 
 def _when(at: float) -> str:

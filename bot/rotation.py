@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot import crypto
+from bot.domain import code_of
 from bot.errors import InvalidToken, NeedsPassphrase
 from bot.storage.key_usage import StoredToken
 from bot.storage.secret_fields import intact, seal_of
@@ -90,6 +91,8 @@ class KeyUsage:
     old_format: Counter[str] = field(default_factory=Counter)
     last_expiry: dict[str, float] = field(default_factory=dict)
     unreadable: int = 0  # ciphertexts whose header cannot be read
+    unsealed: int = 0  # no seal at all: stored before seals (`keys seal`, once), or its
+    #                    seal was deleted in Redis; counted in `refused` too
     refused: int = 0  # metadata seal fails (counted only when a key ring is given; they
     #                   are counted by key id too: they stay under their key until they end)
     installations: Counter[str] = field(default_factory=Counter)  # OAuth, by key id
@@ -97,12 +100,14 @@ class KeyUsage:
 
 @dataclass
 class SealReport:
-    """Counts of a `keys seal` run: secrets stored before seals, sealed as they stand."""
+    """Counts of a `keys seal` run: secrets stored before seals, sealed as they stand, and
+    the share codes of those it sealed (for the operator to look over)."""
 
     scanned: int = 0
     sealed: int = 0
     had_seal: int = 0
     ended: int = 0
+    codes: list[str] = field(default_factory=list)
 
 
 Progress = Callable[[RotationReport], None]
@@ -209,6 +214,7 @@ async def seal_unsealed(store: KeyUsageStore, keyring: crypto.KeyRing, *,
                                                     seal=seal_of(item.meta, keyring))
                 if outcome == "sealed":
                     report.sealed += 1
+                    report.codes.append(code_of(item.secret_id))
                 elif outcome == "has_seal":
                     report.had_seal += 1
                 else:
@@ -245,6 +251,7 @@ async def usage(store: KeyUsageStore, *, page: int = PAGE,
                 continue
             if keyring is not None and _refused(item, keyring):
                 found.refused += 1
+                found.unsealed += not item.seal
             try:
                 key_id = crypto.key_id_of(item.token)
                 old_format = crypto.version_of(item.token) == 2

@@ -306,8 +306,25 @@ async def test_keys_seal_seals_secrets_stored_before_seals_and_nothing_else(
         assert (await reveal(sharing, record, shown=shown)).outcome is RevealOutcome.REVEALED
     assert shown == [SECRET] * 3
     await refused(sharing, store, changed, team="TEVIL")
+    for record in old:
+        assert f"sealed {record.code}" in done.stdout  # the operator sees what it vouched for
+
+    # Later, someone with Redis access deletes a seal and adds herself: `keys seal` has
+    # run, so it refuses to run again, and the record stays refused.
+    target = await sharing.share(form(), people=People())
+    redis_sync.hdel(meta(target), "mac")
+    redis_sync.hset(meta(target), mapping={"to": "UBOB,UEVE", "r:UEVE": "0"})
+    check = await asyncio.to_thread(cli, ["keys", "check"], redis_url, tmp_path, [K1])
+    assert "1 have no metadata seal" in check.stdout
+    assert "1 fail their metadata integrity check (changed in Redis)" in check.stdout
     again = await asyncio.to_thread(cli, ["keys", "seal"], redis_url, tmp_path, [K1])
-    assert "sealed 0 stored before seals" in again.stdout
+    assert again.returncode == 1
+    assert "already ran" in again.stdout
+    await refused(sharing, store, target, user="UEVE")
+    forced = await asyncio.to_thread(cli, ["keys", "seal", "--force"], redis_url, tmp_path,
+                                     [K1])
+    assert forced.returncode == 0
+    assert f"sealed {target.code}" in forced.stdout
 
 
 async def test_negative_counts_cannot_stretch_the_sealed_total(service, store, redis_sync):

@@ -97,6 +97,16 @@ class RedisKeyUsage:
         return outcome.decode() if isinstance(outcome, bytes) else str(outcome)
 
     @unavailable_on_redis_errors
+    async def seals_done_at(self) -> float | None:
+        """When `keys seal` last completed (None: never)."""
+        found = await self._redis.get(self._keys.seals_done())
+        return float(_text(found)) if found is not None else None
+
+    @unavailable_on_redis_errors
+    async def mark_seals_done(self, at: float) -> None:
+        await self._redis.set(self._keys.seals_done(), f"{at:.0f}")
+
+    @unavailable_on_redis_errors
     async def sealed_values(self) -> list[tuple[str, bytes]]:
         """Every installation value (key name, sealed value). SCAN, which a Cluster client
         runs on every master; there is one installation per workspace and installer."""

@@ -161,6 +161,10 @@ class KeySpace:
         first few are audited one by one, the rest counted (bot.audit_refusals)."""
         return f"{self.prefix}:refusals:{{refusals}}:{team_id}:{user_id}:{window}"
 
+    def seals_done(self) -> str:
+        """String: when `keys seal` sealed the secrets stored before seals (it runs once)."""
+        return f"{self.prefix}:seals-done"
+
     def refusals_due(self) -> str:
         """Sorted set: windows whose merged refusals still owe their summary event
         (`team|user|window`), by when it is due; left once it is recorded."""
