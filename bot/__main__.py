@@ -28,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("--until", help="ISO date or time")
     export.add_argument("--event", help="only this event, e.g. secret_opened")
     export.add_argument("--actor", help="only events by this user id, e.g. U0123ABCD")
+    audit.add_parser("reindex", help="index events stored before the lookup indexes (once, "
+                                     "after upgrading), so `admin audit` finds them")
     admin = commands.add_parser("admin", help="administration").add_subparsers(
         dest="admin_command", required=True)
     admin.add_parser("stats", help="counts of secrets by status, the oldest active one")
@@ -72,7 +74,9 @@ def _tool(args: argparse.Namespace) -> int:
 
     try:
         settings = load_settings()
-        if args.command == "audit":
+        if args.command == "audit" and args.audit_command == "reindex":
+            asyncio.run(cli_tools.reindex_audit(settings))
+        elif args.command == "audit":
             asyncio.run(cli_tools.export_audit(settings, since=args.since, until=args.until,
                                                event=args.event, actor=args.actor))
         elif args.command == "keys" and args.keys_command == "check":

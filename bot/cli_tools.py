@@ -46,6 +46,20 @@ def as_json(event: AuditEvent) -> str:
         "channel": event.channel, "detail": event.detail}, separators=(",", ":"))
 
 
+async def reindex_audit(settings: Settings, *, out: TextIO = sys.stdout) -> int:
+    """Index the audit events stored before the lookup indexes existed (once, after the
+    upgrade; harmless again); returns how many events were read."""
+    client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
+    stream = AuditStream(client, prefix=settings.redis_key_prefix,
+                         retention_seconds=settings.audit_retention_days * 86400)
+    try:
+        done = await stream.reindex()
+    finally:
+        await client.aclose()
+    out.write(f"Indexed {done} audit events: `admin audit` finds them by code and person.\n")
+    return done
+
+
 async def export_audit(settings: Settings, *, since: str | None, until: str | None,
                        event: str | None, actor: str | None, out: TextIO = sys.stdout,
                        progress: TextIO = sys.stderr) -> int:

@@ -123,3 +123,28 @@ async def test_a_summary_recorded_twice_is_stored_once(client, redis_sync):
     await asyncio.gather(*logs[0]._retries, return_exceptions=True)
     summaries = [f for f in stored(redis_sync) if f[b"event"] == b"refusals_merged"]
     assert len(summaries) == 1
+
+
+async def test_events_stored_before_the_indexes_are_found_after_reindex(client, redis_sync,
+                                                                        redis_url, tmp_path):
+    """Events of an earlier release are in the stream but in no lookup index: `admin
+    audit` would not find them until `python -m bot audit reindex` has run (once)."""
+    from tests.test_key_rotation import K1, cli
+
+    stream = AuditStream(client, prefix="ss", retention_seconds=86400)
+    for n in range(3):
+        await stream.append(AuditEvent(AuditAction.SECRET_CREATED, at=time.time(),
+                                       actor=f"U0SENDER{n}", team_id="T0ACME",
+                                       code=f"ABCD-EFGH-JKM{n}"))
+    for key in redis_sync.scan_iter("ss:{audit}:*"):  # as an earlier release left them
+        if any(part in key for part in (b":team:", b":actor:", b":code:")):
+            redis_sync.delete(key)
+    assert await stream.find("T0ACME", code="ABCD-EFGH-JKM1", count=10) == []
+
+    done = await asyncio.to_thread(cli, ["audit", "reindex"], redis_url, tmp_path, [K1])
+    assert done.returncode == 0, done.stderr
+    assert "Indexed 3 audit events" in done.stdout
+    [found] = await stream.find("T0ACME", code="ABCD-EFGH-JKM1", count=10)
+    assert found.actor == "U0SENDER1"
+    assert len(await stream.find("T0ACME", count=10)) == 3
+    assert len(await stream.find("T0ACME", actor="U0SENDER2", count=10)) == 1

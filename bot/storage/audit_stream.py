@@ -285,6 +285,28 @@ class AuditStream:
         return max(0, ttl) / 1000 if holder == owner.encode() else 0.0
 
     @unavailable_on_redis_errors
+    async def reindex(self, *, page: int = 1000) -> int:
+        """Put every stored event in its lookup indexes (events stored by releases before
+        the indexes had none); idempotent. How many events were read."""
+        start, done = "-", 0
+        while True:
+            batch = await self.between(start, "+", count=page)
+            if not batch:
+                return done
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for event in batch:
+                    assert event.event_id is not None  # read from the stream
+                    ms = int(event.event_id.split("-")[0])
+                    for key in self._keys.indexes(event):
+                        pipe.zadd(key, {event.event_id: ms})
+                        pipe.pexpire(key, self._retention_ms)
+                await pipe.execute()
+            done += len(batch)
+            if len(batch) < page:
+                return done
+            start = f"({batch[-1].event_id}"
+
+    @unavailable_on_redis_errors
     async def backlog(self, *, now: float, cap: int = 10_000) -> tuple[int, float]:
         """Events not yet posted (counted up to `cap`), and the age in seconds of the
         oldest of them (0 when none): the outbox's lag, as any replica sees it."""
