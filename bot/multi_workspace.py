@@ -114,7 +114,8 @@ def build(settings: Settings, *, redis: RedisClient, keyring: KeyRing,
         # A workspace's admins and owners, and its own list (the installer first).
         admins=Admins((), include_workspace_admins=True, team_admins=team_admins),
         bolt_options={"oauth_flow": _WorkspaceInstallsOnly(
-            client=client, logger=logging.getLogger("slack_bolt"), settings=oauth_settings),
+            installations, client=client, logger=logging.getLogger("slack_bolt"),
+            settings=oauth_settings),
             "authorize": authorize})
 
 
@@ -146,15 +147,31 @@ def register_uninstall(app: AsyncApp, logger: logging.Logger,
     app.event("tokens_revoked")(on_tokens_revoked)
 
 
+# In an install callback's request context: whether the workspace had an installation
+# stored before this one. Bolt stores the installation before it calls the success hook,
+# so the flow notes this first; the request is this install's own, never another's.
+INSTALLED_BEFORE = "share_secret_installed_before"
+
+
 class _WorkspaceInstallsOnly(AsyncOAuthFlow):
     """Bolt's install flow, except that an org-wide (Enterprise Grid) install is not
     stored: admins, settings and tokens are kept per workspace (team id), while such an
-    install is keyed by the organisation. The success hook then refuses it."""
+    install is keyed by the organisation. The success hook then refuses it.
+
+    Before storing, it notes whether the workspace was installed already: settings alone
+    cannot say (those of a workspace installed before the install mark was kept vanish
+    with its last listed admin)."""
+
+    def __init__(self, installations: RedisInstallationStore, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._installations = installations
 
     async def store_installation(self, request: AsyncBoltRequest,
                                  installation: Installation) -> None:
         if installation.is_enterprise_install:
             return
+        request.context[INSTALLED_BEFORE] = await self._installations.has_installation(
+            installation.team_id or "")
         await super().store_installation(request, installation)
 
 
@@ -183,7 +200,10 @@ class _InstallHooks:
                     "Set-Cookie": args.settings.state_utils.build_set_cookie_for_deletion()})
         team, installer = installation.team_id or "", installation.user_id or ""
         client = self._make_client(installation.bot_token) if installation.bot_token else None
-        role = await self._installer_role(client, team, installer)
+        # Not noted (no store ran): taken as installed before, so nobody is made an admin.
+        installed_before = bool(args.request.context.get(INSTALLED_BEFORE, True))
+        role = await self._installer_role(client, team, installer,
+                                          installed_before=installed_before)
         await self._audit.record(AuditEvent(
             AuditAction.SETTINGS_CHANGED, at=self._clock(), actor=installer, team_id=team,
             detail=role.value))
@@ -195,9 +215,10 @@ class _InstallHooks:
         return await args.default.success(args)
 
     async def _installer_role(self, client: AsyncWebClient | None, team: str,
-                              installer: str) -> Installer:
+                              installer: str, *, installed_before: bool) -> Installer:
         try:
-            if await self._settings.first_install(team, installer):
+            if await self._settings.first_install(team, installer,
+                                                  installed_before=installed_before):
                 return Installer.FIRST
             if installer in (await self._settings.get(team)).admins:
                 return Installer.ADMIN

@@ -371,6 +371,79 @@ def test_uninstalling_forgets_the_workspace_settings_and_admins(fresh, oauth_bot
     assert not is_refused(sim, mel)
 
 
+def test_a_workspace_installed_before_this_release_gets_no_first_admin(fresh, oauth_bot,
+                                                                       redis_sync):
+    """A workspace installed before settings kept an install mark: its installation is
+    stored, its settings hash lacks `installed` or is gone. A plain member who installs
+    again is not made an admin either way, and is told so; existing settings gain the
+    mark."""
+    eta, sim = fresh("T0ETA")
+    ann, mel, wade = user(eta, "ANN"), user(eta, "MEL"), user(eta, "WADE")
+    install(oauth_bot, eta, ann)
+    settings_key = f"{PREFIX}:team-settings:T0ETA"
+    assert redis_sync.exists(f"{PREFIX}:install:{{T-T0ETA}}:latest")
+
+    redis_sync.delete(settings_key)  # no settings at all
+    install(oauth_bot, eta, mel)
+    assert is_refused(sim, mel)
+    assert admins_in_redis(redis_sync, eta) == set()
+    dm_texts(eta, mel, "does not make you one of its admins")
+
+    redis_sync.hset(settings_key, f"admin:{ann}", "1")  # admins but no install mark
+    install(oauth_bot, eta, mel)
+    assert is_refused(sim, mel)
+    assert admins_in_redis(redis_sync, eta) == {ann}
+    assert redis_sync.hget(settings_key, "installed") == b""
+    install(oauth_bot, eta, wade)  # a workspace admin still joins the list
+    assert admins_in_redis(redis_sync, eta) == {ann, wade}
+
+
+def test_installs_at_once_in_other_workspaces_each_get_their_own_answer(fresh, oauth_bot,
+                                                                        redis_sync):
+    """What an install noted about its own workspace (installed before or not) is never
+    another's: first installs of new workspaces and reinstalls of older ones (settings
+    gone), all at once, make exactly the new workspaces' installers admins."""
+    new = [fresh(f"T0NEW{n}")[0] for n in range(3)]
+    old = [fresh(f"T0OLD{n}")[0] for n in range(3)]
+    for team in old:
+        install(oauth_bot, team, user(team, "ANN"))
+        redis_sync.delete(f"{PREFIX}:team-settings:{team.team_id}")
+    pending = [(start_install(oauth_bot),
+                team.approve_install(user(team, "MEL"), redirect_uri=REDIRECT))
+               for pair in zip(new, old, strict=True) for team in pair]
+    with ThreadPoolExecutor(len(pending)) as pool:
+        pages = list(pool.map(lambda p: finish_install(oauth_bot, p[1], *p[0]), pending))
+    assert [status for status, _ in pages] == [200] * len(pending), pages
+    for team in new:
+        assert admins_in_redis(redis_sync, team) == {user(team, "MEL")}
+    for team in old:
+        assert admins_in_redis(redis_sync, team) == set()
+
+
+def test_removing_the_last_admin_of_an_older_workspace_is_no_way_in(fresh, oauth_bot,
+                                                                    redis_sync):
+    """Settings from before the install mark hold only admin fields. When a workspace
+    admin removes the last listed one, the workspace stays installed: a member who then
+    installs again is not made its first admin."""
+    theta, sim = fresh("T0THETA")
+    ann, mel, wade = user(theta, "ANN"), user(theta, "MEL"), user(theta, "WADE")
+    install(oauth_bot, theta, ann)
+    settings_key = f"{PREFIX}:team-settings:T0THETA"
+    redis_sync.hdel(settings_key, "installed")
+    assert redis_sync.hkeys(settings_key) == [f"admin:{ann}".encode()]
+
+    reply = sim.slash_command(wade, "CGENT0THETA", f"admin remove <@{ann}|ann>")
+    assert reply.status == 200
+    assert "no longer on this workspace's admin list" in reply.json()["text"]
+
+    install(oauth_bot, theta, mel)
+    assert is_refused(sim, mel)
+    assert is_refused(sim, ann)
+    assert admins_in_redis(redis_sync, theta) == set()
+    dm_texts(theta, mel, "does not make you one of its admins")
+    assert redis_sync.hgetall(settings_key) == {b"installed": b""}  # the mark stayed
+
+
 def test_a_guest_who_administers_another_workspace_is_no_admin_here(fresh, oauth_bot):
     """users.info's is_admin / is_owner count only for the request's own team: a Slack
     Connect guest who administers their own workspace, or a stranger, is refused."""

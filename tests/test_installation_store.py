@@ -144,14 +144,62 @@ async def test_of_many_installs_at_once_exactly_one_is_the_first(redis_url, redi
     client = connect(redis_url)
     settings = TeamSettingsStore(client, keys=KeySpace("ss"))
     users = [f"U{n:02d}" for n in range(20)]
-    firsts = await asyncio.gather(*(settings.first_install("T1", u) for u in users))
+    firsts = await asyncio.gather(*(settings.first_install("T1", u, installed_before=False)
+                                    for u in users))
     assert firsts.count(True) == 1
     winner = users[firsts.index(True)]
     assert (await settings.get("T1")).admins == {winner}
     await settings.remove_admin("T1", winner)
-    assert not await settings.first_install("T1", "U99")  # no admin left, still installed
+    # no admin left, still installed
+    assert not await settings.first_install("T1", "U99", installed_before=False)
     await settings.forget("T1")
     assert redis_sync.exists("ss:team-settings:T1") == 0
-    assert await settings.first_install("T1", "U99")
+    assert await settings.first_install("T1", "U99", installed_before=False)
     assert (await settings.get("T1")).admins == {"U99"}
     await client.aclose()
+
+
+async def test_settings_from_before_the_install_mark_never_read_as_a_first_install(
+        redis_url, redis_sync):
+    """A workspace installed before settings kept an install mark has only admin fields.
+    Removing its last listed admin leaves the hash (now marked), so a later installer is
+    not its first; a workspace whose installation is stored is never first again, with
+    or without settings, and its settings are not created for it (a first install
+    racing with it must still find none); existing ones gain the missing mark."""
+    from bot.storage.team_settings import TeamSettingsStore
+
+    client = connect(redis_url)
+    settings = TeamSettingsStore(client, keys=KeySpace("ss"))
+    redis_sync.hset("ss:team-settings:T1", "admin:UADMIN", "1")
+    assert await settings.remove_admin("T1", "UADMIN")
+    assert redis_sync.hgetall("ss:team-settings:T1") == {b"installed": b""}
+    assert not await settings.first_install("T1", "UEVE", installed_before=False)
+    assert (await settings.get("T1")).admins == frozenset()
+    assert not await settings.remove_admin("T1", "UNOBODY")
+    assert not await settings.remove_admin("T4", "UNOBODY")  # no settings: none made
+    assert redis_sync.exists("ss:team-settings:T4") == 0
+
+    assert not await settings.first_install("T2", "UEVE", installed_before=True)
+    assert redis_sync.exists("ss:team-settings:T2") == 0
+    redis_sync.hset("ss:team-settings:T3", "audit_channel", "C1")
+    assert not await settings.first_install("T3", "UEVE", installed_before=True)
+    assert redis_sync.hgetall("ss:team-settings:T3") == {b"audit_channel": b"C1",
+                                                         b"installed": b""}
+    await client.aclose()
+
+
+async def test_a_stored_installation_or_bot_says_the_workspace_was_installed(
+        stores, redis_sync):
+    """Installed: its latest installation or its bot is stored, even one that no longer
+    decrypts; not after everything is deleted (the app was removed)."""
+    installations, _ = stores
+    assert not await installations.has_installation("T1")
+    await installations.async_save(installation("T1", "U1", TOKEN_A))
+    assert await installations.has_installation("T1")
+    assert not await installations.has_installation("T2")
+    await installations.async_delete_bot(enterprise_id=None, team_id="T1")  # tokens_revoked
+    assert await installations.has_installation("T1")
+    redis_sync.set("ss:install:{T-T1}:latest", b"damaged")
+    assert await installations.has_installation("T1")
+    await installations.async_delete_all(enterprise_id=None, team_id="T1")
+    assert not await installations.has_installation("T1")

@@ -112,6 +112,15 @@ class RedisInstallationStore(AsyncInstallationStore):
         return installation
 
     @unavailable_on_redis_errors
+    async def has_installation(self, team_id: str) -> bool:
+        """Whether a workspace's latest installation or bot is stored, readable or not
+        (a value under a removed key still says the app was installed)."""
+        owner = owner_of(None, team_id)
+        # Both keys carry the hash tag {T-...}: one slot, one command.
+        return bool(await self._redis.exists(self._keys.installation(owner),
+                                             self._keys.bot(owner)))
+
+    @unavailable_on_redis_errors
     async def async_delete_bot(self, *, enterprise_id: str | None,
                                team_id: str | None) -> None:
         await self._redis.delete(self._keys.bot(owner_of(enterprise_id, team_id)))
