@@ -97,16 +97,18 @@ class RateLimited(ShareSecretError):
 class QuotaExceeded(ShareSecretError):
     """A share would pass a storage cap; nothing was stored. `scope` is "sender" or
     "workspace", `limit` "secrets" or "bytes"; `cap` is that cap, and `held_secrets` and
-    `held_bytes` what the scope holds now."""
+    `held_bytes` what the scope holds now (the bytes include ended secrets' metadata,
+    counted for the `kept_days` it is kept)."""
 
     def __init__(self, scope: str, limit: str, *, cap: int, held_secrets: int,
-                 held_bytes: int) -> None:
+                 held_bytes: int, kept_days: int = 0) -> None:
         super().__init__(f"quota reached: {scope} {limit}")
         self.scope = scope
         self.limit = limit
         self.cap = cap
         self.held_secrets = held_secrets
         self.held_bytes = held_bytes
+        self.kept_days = kept_days
 
 
 class NotShown(ShareSecretError):

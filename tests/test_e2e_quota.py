@@ -17,11 +17,12 @@ import time
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from bot.domain import SecretRecord
+from bot import render
+from bot.domain import SecretRecord, Status
 from bot.errors import QuotaExceeded
 from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import KeySpace, RedisSecretStore, connect
-from bot.storage.quota import SIZE_SPAN, Caps, RedisQuota
+from bot.storage.quota import SIZE_PART, SIZE_SPAN, SIZE_UNIT, Caps, RedisQuota
 from tests.conftest import (
     ALICE,
     BOB,
@@ -183,30 +184,65 @@ def test_other_senders_keep_their_own_room(sim, slack, redis_sync):
 
 # -- the store on a real Redis ------------------------------------------------------------
 
+EACH_ONCE = ViewLimit(ViewMode.EACH_ONCE)
+
+
 def record(n: int, *, now: float, lifetime: float = 3600, sender: str = ALICE,
-           team: str = "T0ACME") -> SecretRecord:
+           team: str = "T0ACME", recipients: tuple[str, ...] = (BOB,),
+           label: str | None = None,
+           views: ViewLimit = EACH_ONCE) -> SecretRecord:
     code = f"Q{n:011d}"
     return SecretRecord(
         secret_id=code + "0" * 14, code=code, team_id=team, sender_id=sender,
-        recipients=(BOB,), created_at=now, expires_at=now + lifetime, origin_channel=None,
-        label=None, format=Format.TEXT, view_limit=ViewLimit(ViewMode.EACH_ONCE),
+        recipients=recipients, created_at=now, expires_at=now + lifetime,
+        origin_channel=None, label=label, format=Format.TEXT, view_limit=views,
         has_passphrase=False, notify=True)
 
 
 def assert_sums_match(redis_sync, team: str = "T0ACME") -> int:
-    """Each sender's and the workspace's sums are those of the secrets held (a size is
-    packed below the expiry in each score); returns how many are held."""
+    """Each sender's and the workspace's sums are those of the secrets held and of the
+    ended secrets' metadata kept (sizes packed below the time in each score, in units of
+    SIZE_UNIT bytes: a held secret's kept part and the rest, a kept one's kept part), and
+    the workspace indexes each sender with either by the earliest time in both; returns
+    how many secrets are held (active)."""
     keys = KeySpace("ss")
     count = size = 0
-    for owner in redis_sync.zrange(keys.quota_senders(team), 0, -1):
-        scores = [int(s) for _, s in redis_sync.zrange(
-            keys.quota_held(owner.decode()), 0, -1, withscores=True)]
-        sender = sum(s % SIZE_SPAN for s in scores)
-        assert int(redis_sync.hget(keys.quota_sizes(owner.decode()), "*")) == sender
-        count, size = count + len(scores), size + sender
+    indexed = {owner.decode(): int(at) for owner, at in redis_sync.zrange(
+        keys.quota_senders(team), 0, -1, withscores=True)}
+    owners = {key.decode().split(":")[-2] for pattern in ("held", "kept")
+              for key in redis_sync.scan_iter(match=f"ss:quota:{{quota}}:{team}:*:{pattern}")}
+    assert set(indexed) == {f"{team}:{owner}" for owner in owners}
+    for owner, at in indexed.items():
+        held = [int(s) for _, s in redis_sync.zrange(keys.quota_held(owner), 0, -1,
+                                                     withscores=True)]
+        kept = [int(s) for _, s in redis_sync.zrange(keys.quota_kept(owner), 0, -1,
+                                                     withscores=True)]
+        assert at == min(s // SIZE_SPAN for s in held + kept)
+        sender = SIZE_UNIT * (sum((s % SIZE_SPAN) // SIZE_PART + s % SIZE_PART for s in held)
+                              + sum(s % SIZE_SPAN for s in kept))
+        assert int(redis_sync.hget(keys.quota_sizes(owner), "*") or 0) == sender
+        count, size = count + len(held), size + sender
     sums = redis_sync.hgetall(keys.quota_sizes(team))
     assert (int(sums.get(b"n", 0)), int(sums.get(b"*", 0))) == (count, size)
     return count
+
+
+@pytest.fixture
+async def store_with(redis_url, redis_sync):
+    """Makes a store on a real Redis whose quota has the caps given (metadata kept an hour
+    after a secret ends)."""
+    clients = []
+
+    def make(caps: Caps) -> tuple[RedisSecretStore, RedisQuota]:
+        client = connect(redis_url)
+        clients.append(client)
+        quota = RedisQuota(client, keys=KeySpace("ss"), caps=caps)
+        return RedisSecretStore(client, keys=KeySpace("ss"), keyring=keyring_of_test_keys(),
+                                metadata_retention_seconds=3600, quota=quota), quota
+
+    yield make
+    for client in clients:
+        await client.aclose()
 
 
 @pytest.fixture
@@ -265,7 +301,9 @@ async def test_concurrent_shares_never_pass_the_caps(capped_store, redis_sync):
 async def test_another_senders_lapsed_secrets_free_the_workspace(capped_store, redis_sync):
     """The workspace counts its senders' sums, not a set of every secret: when one
     sender's secrets lapse and that sender never comes back, the workspace's room still
-    returns at their expiry time, for anyone's next share."""
+    returns at their expiry time, for anyone's next share; and the bytes their metadata
+    keeps go once its retention has passed too (an hour here), with the sender's entry in
+    the workspace's index."""
     store, _ = capped_store
     now = time.time()
     for n in range(3):
@@ -279,5 +317,141 @@ async def test_another_senders_lapsed_secrets_free_the_workspace(capped_store, r
     for n in range(5, 8):
         await store.create(record(n, now=later, sender="U0C"), b"x" * 40, now=later)
     assert assert_sums_match(redis_sync) == 5
-    senders = redis_sync.zrange(KeySpace("ss").quota_senders("T0ACME"), 0, -1)
-    assert sorted(senders) == [b"T0ACME:U0B", b"T0ACME:U0C"]
+    keys = KeySpace("ss")
+    senders = redis_sync.zrange(keys.quota_senders("T0ACME"), 0, -1)
+    assert sorted(senders) == [b"T0ACME:U0ALICE", b"T0ACME:U0B", b"T0ACME:U0C"]
+    assert redis_sync.zcard(keys.quota_kept("T0ACME:U0ALICE")) == 3  # her records, kept
+    gone = now + 61 + 3600 + 1
+    await store.create(record(8, now=gone, sender="U0D"), b"x" * 40, now=gone)
+    assert b"T0ACME:U0ALICE" not in redis_sync.zrange(
+        keys.quota_senders("T0ACME"), 0, -1)
+    assert not redis_sync.exists(keys.quota_kept("T0ACME:U0ALICE"),
+                                 keys.quota_sizes("T0ACME:U0ALICE"))
+    assert redis_sync.zscore(keys.quota_use("sender"), "T0ACME:U0ALICE") is None  # metric
+    assert_sums_match(redis_sync)
+
+
+# -- ended secrets' metadata: counted against the bytes caps while it is kept -------------
+
+EVERYONE = tuple(f"U{n:010d}" for n in range(128))  # the most recipients a share may name
+
+
+def kept_metadata(redis_sync) -> list[bytes]:
+    """The metadata hashes in Redis of secrets that have ended."""
+    return [key for key in redis_sync.scan_iter(match="ss:{*}:m")
+            if redis_sync.hget(key, "st") != b"active"]
+
+
+async def test_ended_secrets_metadata_fills_the_bytes_cap_until_its_retention_passes(
+        store_with, redis_sync):
+    """The review's attack: a member shares the largest secrets (128 recipients, a label)
+    and ends each at once, revoking it or burning it with its one view, so that it gives
+    its room back while its metadata stays for the retention. The cap of 3 active secrets
+    never binds; the bytes cap does, counting the metadata kept: the next share is refused
+    with the bytes message while nothing is active, and room comes back only once the
+    retention has passed."""
+    store, quota = store_with(Caps(sender_secrets=3, sender_bytes=200_000))
+    now = time.time()
+    shared, over = 0, None
+    for n in range(20):
+        secret = record(n, now=now, recipients=EVERYONE, label="L" * 60,
+                        views=ViewLimit(ViewMode.TOTAL, 1))
+        try:
+            await store.create(secret, b"x" * 3000, now=now)
+        except QuotaExceeded as refused:
+            over = refused
+            break
+        shared += 1
+        if n % 2:
+            assert (await store.claim(secret.secret_id, user_id=EVERYONE[5],
+                                      team_id="T0ACME", now=now)).outcome == "claimed"
+            assert (await store.confirm(secret.secret_id, user_id=EVERYONE[5],
+                                        now=now))[0] == "burned"
+        else:
+            assert (await store.end(secret.secret_id, status=Status.REVOKED,
+                                    now=now))[0] == "active"
+    assert over is not None, f"all {shared} shares were accepted"
+    assert (over.scope, over.limit, over.held_secrets) == ("sender", "bytes", 0)
+    assert 3 < shared < 20
+    assert 200_000 - 25_000 < over.held_bytes <= 200_000  # a share counts under 25 KB
+    assert "Your secrets take up" in render.share_over_quota(over)
+    assert len(kept_metadata(redis_sync)) == shared  # what the bytes held stand for
+    assert redis_sync.zcard(KeySpace("ss").quota_kept("T0ACME:U0ALICE")) == shared
+    assert assert_sums_match(redis_sync) == 0
+    assert (await quota.highest_use())["sender"] > 0.85
+    assert redis_sync.exists(f"ss:{{Q{shared:011d}}}:m") == 0  # the refused one: nothing
+
+    # Still refused a little before the retention (an hour here) has passed; then the
+    # metadata is gone from Redis and from the count.
+    almost = now + 3600 - 5
+    with pytest.raises(QuotaExceeded):
+        await store.create(record(30, now=almost, recipients=EVERYONE, label="L" * 60),
+                           b"x" * 3000, now=almost)
+    later = now + 3600 + 2
+    await store.create(record(31, now=later, recipients=EVERYONE, label="L" * 60),
+                       b"x" * 3000, now=later)
+    assert assert_sums_match(redis_sync) == 1
+    assert not redis_sync.exists(KeySpace("ss").quota_kept("T0ACME:U0ALICE"))
+
+
+async def test_the_count_cap_is_of_active_secrets_only(capped_store, redis_sync):
+    """Ended secrets whose metadata is kept (and counted in bytes) never count as active
+    secrets: a sender with a long history still has all their room for active ones, and
+    the cap of 3 binds at the fourth active secret."""
+    store, _ = capped_store
+    now = time.time()
+    for n in range(10):
+        await store.create(record(n, now=now), b"x" * 40, now=now)
+        await store.end(record(n, now=now).secret_id, status=Status.REVOKED, now=now)
+    await store.ensure_room(team_id="T0ACME", sender_id=ALICE, now=now)
+    for n in range(10, 13):
+        await store.create(record(n, now=now), b"x" * 40, now=now)
+    with pytest.raises(QuotaExceeded) as refusal:
+        await store.create(record(13, now=now), b"x" * 40, now=now)
+    assert (refusal.value.limit, refusal.value.held_secrets) == ("secrets", 3)
+    assert assert_sums_match(redis_sync) == 3
+    assert redis_sync.zcard(KeySpace("ss").quota_kept("T0ACME:U0ALICE")) == 10
+
+
+async def test_a_lapsed_secret_keeps_its_metadata_counted_from_its_expiry(capped_store,
+                                                                         redis_sync):
+    """A secret nothing ended (no sweep ran) gives back all but its metadata's part at its
+    expiry time, which stays counted until the retention after it; the sweep ending it
+    later counts that part from then, as its metadata's TTL now runs from then."""
+    store, _ = capped_store
+    keys = KeySpace("ss")
+    now = time.time()
+    await store.create(record(0, now=now, lifetime=60), b"x" * 3000, now=now)
+    total = int(redis_sync.hget(keys.quota_sizes("T0ACME"), "*"))
+    later = now + 61
+    await store.ensure_room(team_id="T0ACME", sender_id=ALICE, now=later)  # prunes
+    kept = int(redis_sync.hget(keys.quota_sizes("T0ACME"), "*"))
+    assert 0 < kept < total - 3000
+    assert assert_sums_match(redis_sync) == 0
+    [(_, score)] = redis_sync.zrange(keys.quota_kept("T0ACME:U0ALICE"), 0, -1,
+                                     withscores=True)
+    assert int(score) // SIZE_SPAN == int(now + 60) + 1 + 3600
+
+    swept = now + 90
+    assert await store.end_many([record(0, now=now).secret_id], status=Status.EXPIRED,
+                                now=swept) == ["active"]
+    [(_, score)] = redis_sync.zrange(keys.quota_kept("T0ACME:U0ALICE"), 0, -1,
+                                     withscores=True)
+    assert int(score) // SIZE_SPAN == int(swept) + 1 + 3600
+    assert int(redis_sync.hget(keys.quota_sizes("T0ACME"), "*")) == kept
+    assert_sums_match(redis_sync)
+    await store.ensure_room(team_id="T0ACME", sender_id=ALICE, now=swept + 3602)
+    assert not redis_sync.exists(keys.quota_sizes("T0ACME"),
+                                 keys.quota_kept("T0ACME:U0ALICE"),
+                                 keys.quota_senders("T0ACME"))
+
+
+async def test_a_withdrawn_share_keeps_nothing(capped_store, redis_sync):
+    """A share called off (its metadata removed with it) gives back all its room: only a
+    secret that ended leaves its metadata, and its bytes, behind."""
+    store, _ = capped_store
+    now = time.time()
+    secret = record(0, now=now)
+    await store.create(secret, b"x" * 40, now=now)
+    assert await store.withdraw(secret)
+    assert not list(redis_sync.scan_iter(match="ss:quota:{quota}:T0ACME*"))

@@ -15,6 +15,7 @@ from redis.asyncio.cluster import RedisCluster
 from bot.errors import StorageUnavailable
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
+from bot.storage.quota import SIZE_SPAN, SIZE_UNIT
 from tests.conftest import BOB, TEST_KEYS, keyring_of_test_keys
 from tests.harness.redis_cluster import LocalRedisCluster
 from tests.harness.redis_nodes import free_port
@@ -68,7 +69,8 @@ def test_scripts_in_pipelines_work_after_a_script_flush(sim, cluster):
     """A reveal (its claim is a script in a pipeline) works on nodes that have forgotten
     every script: cluster pipelines send scripts as EVAL, not by SHA. The storage quota's
     keys share one slot: the share reserved room in the sender's and the workspace's
-    quotas, and the burn (a give-back queued in a pipeline) frees both."""
+    quotas, and the burn (a give-back queued in a pipeline) frees both but for the
+    metadata it keeps, counted in bytes while it is kept."""
     share(sim, [BOB])
     with cluster.client() as client:
         held = sorted(client.scan_iter(match="ss:quota:*:held"))
@@ -86,8 +88,14 @@ def test_scripts_in_pipelines_work_after_a_script_flush(sim, cluster):
         while sum(client.zcard(k) for k in held) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert [client.zcard(k) for k in held] == [0]
+        kept = sorted(client.scan_iter(match="ss:quota:*:kept"))
+        assert len(kept) == 1
+        assert client.keyslot(kept[0]) == client.keyslot(held[0])
+        [(_, score)] = client.zrange(kept[0], 0, -1, withscores=True)
         sums = [k for k in quota if k.endswith(b":sizes")]
-        assert all(int(client.hget(k, "*") or 0) == 0 for k in sums)
+        assert len(sums) == 2
+        assert all(int(client.hget(k, "*")) == int(score) % SIZE_SPAN * SIZE_UNIT
+                   for k in sums)
 
 
 def test_tools_count_secrets_on_every_master(sim, cluster, tmp_path):

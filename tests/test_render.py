@@ -105,14 +105,16 @@ def test_quota_messages_say_what_is_held_and_that_nothing_was_shared():
         (QuotaExceeded("sender", "secrets", cap=200, held_secrets=200, held_bytes=90_000),
          "You have 200 active secrets, the most allowed. Nothing was shared"),
         (QuotaExceeded("sender", "bytes", cap=5 << 20, held_secrets=180,
-                       held_bytes=5_200_000),
-         "Your active secrets take up 5 MB of the 5 MB allowed, and this one doesn't fit"),
+                       held_bytes=5_200_000, kept_days=90),
+         "Your secrets take up 5 MB of the 5 MB allowed (active ones, and the records of "
+         "ended ones, kept for 90 days), and this one doesn't fit"),
         (QuotaExceeded("workspace", "secrets", cap=10_000, held_secrets=10_000,
                        held_bytes=1),
          "This workspace has 10,000 active secrets, the most allowed. Nothing was shared"),
         (QuotaExceeded("workspace", "bytes", cap=200 << 20, held_secrets=9,
                        held_bytes=(200 << 20) - 100),
-         "This workspace's active secrets take up 200 MB of the 200 MB allowed"),
+         "This workspace's secrets take up 200 MB of the 200 MB allowed (active ones, "
+         "and the records of ended ones, kept for a while)"),
     ]
     for over, start in cases:
         text = render.share_over_quota(over)

@@ -60,19 +60,26 @@ def limited_detail(limited: RateLimited) -> str:
 def share_over_quota(over: QuotaExceeded) -> str:
     """The share form's error when a storage cap is reached (plain text, next to the
     secret field)."""
+    # The bytes cap also counts what ended secrets leave (their records, kept for a
+    # while): revoking frees little of it, so the way out is a smaller share, or time.
+    kept = f"for {over.kept_days} days" if over.kept_days else "for a while"
     if over.scope == "sender":
-        held = (f"You have {over.held_secrets:,} active secrets, the most allowed"
-                if over.limit == "secrets" else
-                f"Your active secrets take up {size(over.held_bytes)} of the "
-                f"{size(over.cap)} allowed, and this one doesn't fit")
-        return (f"{held}. Nothing was shared: revoke ones that are no longer needed "
-                "(/share-secret list), or wait until they are read or expire.")
-    held = (f"This workspace has {over.held_secrets:,} active secrets, the most allowed"
-            if over.limit == "secrets" else
-            f"This workspace's active secrets take up {size(over.held_bytes)} of the "
-            f"{size(over.cap)} allowed, and this one doesn't fit")
-    return (f"{held}. Nothing was shared: please try again once some are read or expire, "
-            "or ask an admin.")
+        if over.limit == "secrets":
+            return (f"You have {over.held_secrets:,} active secrets, the most allowed. "
+                    "Nothing was shared: revoke ones that are no longer needed "
+                    "(/share-secret list), or wait until they are read or expire.")
+        return (f"Your secrets take up {size(over.held_bytes)} of the {size(over.cap)} "
+                f"allowed (active ones, and the records of ended ones, kept {kept}), and "
+                "this one doesn't fit. Nothing was shared: try a shorter secret or fewer "
+                "people, or wait until older records are cleared.")
+    if over.limit == "secrets":
+        return (f"This workspace has {over.held_secrets:,} active secrets, the most "
+                "allowed. Nothing was shared: please try again once some are read or "
+                "expire, or ask an admin.")
+    return (f"This workspace's secrets take up {size(over.held_bytes)} of the "
+            f"{size(over.cap)} allowed (active ones, and the records of ended ones, kept "
+            f"{kept}), and this one doesn't fit. Nothing was shared: try a shorter secret "
+            "or fewer people, or ask an admin.")
 
 
 def share_over_quota_notice(over: QuotaExceeded) -> Message:

@@ -96,12 +96,18 @@ class KeySpace:
         and its size (bot.storage.quota packs both in one score)."""
         return f"{self.prefix}:quota:{{quota}}:{owner}:held"
 
+    def quota_kept(self, owner: str) -> str:
+        """Sorted set: handles of a sender's ended secrets whose metadata is still kept,
+        each scored by the time it goes and its size (packed as in `quota_held`)."""
+        return f"{self.prefix}:quota:{{quota}}:{owner}:kept"
+
     def quota_sizes(self, owner: str) -> str:
         """Hash: an owner's sums: bytes (field `*`) and, for a workspace, secrets (`n`)."""
         return f"{self.prefix}:quota:{{quota}}:{owner}:sizes"
 
     def quota_senders(self, team_id: str) -> str:
-        """Sorted set: a workspace's senders who hold secrets, by their earliest expiry."""
+        """Sorted set: a workspace's senders who hold secrets or kept metadata, by the
+        earliest time in their `quota_held` and `quota_kept` sets."""
         return f"{self.prefix}:quota:{{quota}}:{team_id}:senders"
 
     def quota_use(self, scope: str) -> str:

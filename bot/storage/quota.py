@@ -1,20 +1,27 @@
 """Storage quotas: caps on the active secrets, and on the bytes they take, per sender and
-per workspace.
+per workspace. The bytes also cover what an ended secret leaves: its metadata is kept for
+the retention period (METADATA_RETENTION_DAYS) after its end, and so is that part of its
+size; the count is of active secrets only.
 
 Kept small, since every active secret pays for it (the benchmark's memory target):
 
-- each sender has a sorted set of the handles of their active secrets, each scored by its
-  expiry time and its size packed into one number (`expiry * SIZE_SPAN + size`: no second
-  structure per secret), and a hash with their sum of bytes;
-- each workspace has a sorted set of its senders, each scored by the earliest expiry in
-  that sender's set, and a hash with its sums of secrets and bytes.
+- each sender has a sorted set of the handles of their active secrets (`held`), each
+  scored by its expiry time with its size packed below it in the same number (no second
+  structure per secret): the part its metadata keeps once it ends, and the rest (its
+  ciphertext's), in units of SIZE_UNIT bytes; a sorted set of the handles of their ended
+  secrets whose metadata is still kept (`kept`), each scored by the time that metadata
+  goes with its kept part packed below; and a hash with their sum of bytes in both;
+- each workspace has a sorted set of its senders, each scored by the earliest time in
+  that sender's two sets, and a hash with its sums of active secrets and of bytes.
 
 Room is reserved for a new secret by one script that checks both owners' caps and counts
-it in both, or changes nothing; it is given back when the secret ends (burned, revoked,
-expired by the sweep, or withdrawn). A secret whose TTL lapsed unnoticed (or whose
-give-back was lost with its process) leaves its sender's set once its expiry time has
-passed: every script first prunes what has expired, the workspace's senders due first,
-so use never drifts upward for good.
+it in both, or changes nothing. When the secret ends (burned, revoked, expired by the
+sweep) its entry moves from `held` to `kept`: the active secret and its ciphertext's part
+are given back, its metadata's part stays counted until the retention has passed. A share
+that was never stored (or was withdrawn) gives everything back. A secret whose TTL lapsed
+unnoticed (or whose give-back was lost with its process) moves to `kept` once its expiry
+time has passed, and leaves it once its retention has: every script first prunes what is
+due, the workspace's senders due first, so use never drifts upward for good.
 
 Every quota key shares the hash tag {quota}, so a check of both owners is atomic in Redis
 Cluster too (the scripts reach a due sender's keys by name, in the same slot). A secret's
@@ -34,57 +41,72 @@ from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
-# The quota keys live as long as the longest expiry (30 days) and a day, renewed by each
-# reservation: every secret they hold has expired by then.
-KEYS_MS = 31 * 86400 * 1000
+# The quota keys live as long as the longest expiry (30 days) and a day, and the retention
+# after it, renewed by each reservation and each move to `kept`: every secret they hold
+# has expired, and every metadata they count has gone, by then.
+KEYS_SECONDS = 31 * 86400
 # The Reveal messages' places, noted in a secret's metadata once they are sent
 # ("d:U…" -> "D…:1234567890.123456"): counted in advance, per recipient.
 DM_NOTE_BYTES = 48
 # Redis's own overhead, so that the count follows what MEMORY USAGE reports: per secret
 # (its keys), and per recipient (two hash fields). Measured on Redis 7.0: a one-line
 # secret for one person counts 924 bytes and takes 872; a maximum one (3,000 four-byte
-# characters, 128 recipients) counts 29,413 and takes 36,899.
+# characters, 128 recipients) counts 29,413 and takes 36,899. Of the per-secret part, the
+# ciphertext's key takes about 90 bytes (gone when the secret ends, with the ciphertext).
 SECRET_OVERHEAD_BYTES = 600
+CIPHERTEXT_OVERHEAD_BYTES = 96
 FIELD_OVERHEAD_BYTES = 28
 SCOPES = ("sender", "workspace")
 
-# A size is packed below the expiry time in one sorted-set score; a secret never takes a
-# MiB (at most ~40 KB), and expiry * SIZE_SPAN stays exact in a double until the year 2250.
-SIZE_SPAN = 1 << 20
+# Two sizes are packed below a time in one sorted-set score, each in units of SIZE_UNIT
+# bytes (rounded up) below SIZE_PART units: `time * SIZE_SPAN + kept * SIZE_PART + rest`.
+# A secret's metadata never takes 32 KB (~18 KB with 128 recipients), nor its ciphertext
+# (~12 KB); time * SIZE_SPAN stays exact in a double until the year 2250.
+SIZE_UNIT = 32
+SIZE_PART = 1 << 10
+SIZE_SPAN = SIZE_PART * SIZE_PART
 
 _COMMON = """
-local SPAN = """ + str(SIZE_SPAN) + """
+local SPAN, PART, UNIT = """ + f"{SIZE_SPAN}, {SIZE_PART}, {SIZE_UNIT}" + """
 local function int(n) return string.format('%d', n) end
 -- A sum that comes back to nothing leaves no field (and an owner with none, no key).
 local function add(sums, field, delta)
   if redis.call('HINCRBY', sums, field, delta) <= 0 then redis.call('HDEL', sums, field) end
 end
--- A sender's earliest expiry goes to the workspace's set of senders (or the sender leaves it).
-local function reindex(held, senders, owner)
-  local first = redis.call('ZRANGE', held, 0, 0, 'WITHSCORES')
-  if #first == 0 then redis.call('ZREM', senders, owner)
-  else redis.call('ZADD', senders, int(math.floor(tonumber(first[2]) / SPAN)), owner) end
+local caps = {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])}
+local now, keep = tonumber(ARGV[7]), tonumber(ARGV[8])
+local keys_ms = (""" + str(KEYS_SECONDS) + """ + keep) * 1000
+-- A score's time, and the two sizes packed below it (kept, rest) in units.
+local function parts(score)
+  local low = tonumber(score) % SPAN
+  return (tonumber(score) - low) / SPAN, math.floor(low / PART), low % PART
 end
--- Drop a sender's secrets whose expiry time has come, from both owners' sums.
-local function prune(held, sizes, senders, totals, owner, now)
-  local bound = '(' .. int((now + 1) * SPAN)
-  local gone = redis.call('ZRANGEBYSCORE', held, '-inf', bound, 'WITHSCORES')
-  if #gone > 0 then
-    local freed = 0
-    for i = 2, #gone, 2 do freed = freed + tonumber(gone[i]) % SPAN end
-    redis.call('ZREMRANGEBYSCORE', held, '-inf', bound)
-    add(sizes, '*', -freed)
-    add(totals, '*', -freed)
-    add(totals, 'n', -(#gone / 2))
-  end
-  reindex(held, senders, owner)
+local function renew(...)
+  for _, key in ipairs({...}) do redis.call('PEXPIRE', key, keys_ms) end
 end
--- Every sender of the workspace with something expired (by name: the same {quota} slot).
-local function prune_due(senders, totals, now, held_of, sizes_of)
-  for _, owner in ipairs(redis.call('ZRANGEBYSCORE', senders, '-inf', now)) do
-    prune(string.format(held_of, owner), string.format(sizes_of, owner), senders, totals,
-          owner, now)
+-- An ended secret's metadata part, counted until `leave` (replacing an older entry for
+-- the same handle, which a reused handle could have left).
+local function keep_part(kept, sizes, totals, name, leave, units)
+  local old = redis.call('ZSCORE', kept, name)
+  if old then
+    local _, _, gone = parts(old)
+    add(sizes, '*', -gone * UNIT)
+    add(totals, '*', -gone * UNIT)
   end
+  redis.call('ZADD', kept, int(leave * SPAN + units), name)
+end
+-- A sender's earliest time in either set goes to the workspace's set of senders (or the
+-- sender leaves it).
+local function first_time(set)
+  local first = redis.call('ZRANGE', set, 0, 0, 'WITHSCORES')
+  if #first == 0 then return nil end
+  return (parts(first[2]))
+end
+local function reindex(held, kept, senders, owner)
+  local a, b = first_time(held), first_time(kept)
+  local first = (a and b) and math.min(a, b) or a or b
+  if first then redis.call('ZADD', senders, int(first), owner)
+  else redis.call('ZREM', senders, owner) end
 end
 local function ratio_of(count, bytes, max_count, max_bytes)
   local ratio = 0
@@ -103,73 +125,132 @@ local function note(board, owner, ratio)
   if ratio > 0 then redis.call('ZADD', board, ratio, owner)
   else redis.call('ZREM', board, owner) end
 end
-local caps = {tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])}
-local now = tonumber(ARGV[7])
-local function settle(held, sizes, totals)
+-- What is due for one sender: secrets whose expiry time has come end (their metadata's
+-- part stays, until `keep` seconds after that time); metadata parts whose time has come
+-- leave. Both owners' sums follow.
+local function prune(held, kept, sizes, senders, totals, owner)
+  local bound = '(' .. int((now + 1) * SPAN)
+  local gone = redis.call('ZRANGEBYSCORE', held, '-inf', bound, 'WITHSCORES')
+  if #gone > 0 then
+    local freed = 0
+    redis.call('ZREMRANGEBYSCORE', held, '-inf', bound)
+    for i = 1, #gone, 2 do
+      local at, meta, rest = parts(gone[i + 1])
+      freed = freed + rest
+      keep_part(kept, sizes, totals, gone[i], at + keep, meta)
+    end
+    add(sizes, '*', -freed * UNIT)
+    add(totals, '*', -freed * UNIT)
+    add(totals, 'n', -(#gone / 2))
+    renew(held, kept, sizes, senders, totals)
+  end
+  gone = redis.call('ZRANGEBYSCORE', kept, '-inf', bound, 'WITHSCORES')
+  if #gone > 0 then
+    local freed = 0
+    for i = 2, #gone, 2 do freed = freed + tonumber(gone[i]) % SPAN end
+    redis.call('ZREMRANGEBYSCORE', kept, '-inf', bound)
+    add(sizes, '*', -freed * UNIT)
+    add(totals, '*', -freed * UNIT)
+  end
+  reindex(held, kept, senders, owner)
+  -- The metric's board follows a sender who has not shared since.
   local count, bytes = sender_use(held, sizes)
-  note(KEYS[5], ARGV[1], ratio_of(count, bytes, caps[1], caps[2]))
-  count, bytes = workspace_use(totals)
-  note(KEYS[6], ARGV[2], ratio_of(count, bytes, caps[3], caps[4]))
+  note(KEYS[6], owner, ratio_of(count, bytes, caps[1], caps[2]))
+end
+-- Every sender of the workspace with something due (by name: the same {quota} slot).
+local function prune_due(senders, totals, held_of, kept_of, sizes_of)
+  for _, owner in ipairs(redis.call('ZRANGEBYSCORE', senders, '-inf', now)) do
+    prune(string.format(held_of, owner), string.format(kept_of, owner),
+          string.format(sizes_of, owner), senders, totals, owner)
+  end
+end
+local function settle()
+  local count, bytes = sender_use(KEYS[1], KEYS[3])
+  note(KEYS[6], ARGV[1], ratio_of(count, bytes, caps[1], caps[2]))
+  count, bytes = workspace_use(KEYS[5])
+  note(KEYS[7], ARGV[2], ratio_of(count, bytes, caps[3], caps[4]))
+end
+local function prune_all()
+  prune_due(KEYS[4], KEYS[5], ARGV[9], ARGV[10], ARGV[11])
+  prune(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[1])
 end
 """
 
-# KEYS[1] the sender's held secrets, KEYS[2] the sender's sums, KEYS[3] the workspace's
-# senders, KEYS[4] the workspace's sums, KEYS[5] use by sender, KEYS[6] use by workspace
+# KEYS[1] the sender's held (active) secrets, KEYS[2] the sender's kept (ended) secrets'
+# metadata, KEYS[3] the sender's sums, KEYS[4] the workspace's senders, KEYS[5] the
+# workspace's sums, KEYS[6] use by sender, KEYS[7] use by workspace
 # ARGV[1] the sender (owner id), ARGV[2] the workspace, ARGV[3..6] the caps: the sender's
 # secrets and bytes, the workspace's secrets and bytes (0: none), ARGV[7] now (unix s),
-# ARGV[8] / ARGV[9] a sender's held / sums key with %s for the owner id, ARGV[10] the
-# handle, ARGV[11] its expiry time (unix s), ARGV[12] its bytes, ARGV[13] how long the keys
-# live (ms)
+# ARGV[8] how long metadata is kept after a secret ends (s), ARGV[9] / ARGV[10] /
+# ARGV[11] a sender's held / kept / sums key with %s for the owner id, ARGV[12] the
+# handle, ARGV[13] its expiry time (unix s), ARGV[14] its bytes, ARGV[15] the part of
+# them its metadata keeps after it ends
 # -> {"ok"} reserved (or reserved before) | {"sender" | "workspace", "secrets" | "bytes",
 #    secrets held, bytes held}: a cap would be passed, nothing changed
 RESERVE = _COMMON + """
-local name, size = ARGV[10], math.min(tonumber(ARGV[12]), SPAN - 1)
-prune_due(KEYS[3], KEYS[4], now, ARGV[8], ARGV[9])
-prune(KEYS[1], KEYS[2], KEYS[3], KEYS[4], ARGV[1], now)
+local name = ARGV[12]
+local meta = math.min(math.ceil(tonumber(ARGV[15]) / UNIT), PART - 1)
+local rest = math.min(math.max(math.ceil(tonumber(ARGV[14]) / UNIT) - meta, 0), PART - 1)
+local size = (meta + rest) * UNIT
+prune_all()
 if redis.call('ZSCORE', KEYS[1], name) then return {'ok'} end
-local count, bytes = sender_use(KEYS[1], KEYS[2])
+local count, bytes = sender_use(KEYS[1], KEYS[3])
 if caps[1] > 0 and count + 1 > caps[1] then return {'sender', 'secrets', count, bytes} end
 if caps[2] > 0 and bytes + size > caps[2] then return {'sender', 'bytes', count, bytes} end
-count, bytes = workspace_use(KEYS[4])
+count, bytes = workspace_use(KEYS[5])
 if caps[3] > 0 and count + 1 > caps[3] then return {'workspace', 'secrets', count, bytes} end
 if caps[4] > 0 and bytes + size > caps[4] then return {'workspace', 'bytes', count, bytes} end
-redis.call('ZADD', KEYS[1], int(tonumber(ARGV[11]) * SPAN + size), name)
-add(KEYS[2], '*', size)
-add(KEYS[4], '*', size)
-add(KEYS[4], 'n', 1)
-reindex(KEYS[1], KEYS[3], ARGV[1])
-for i = 1, 4 do redis.call('PEXPIRE', KEYS[i], ARGV[13]) end
-settle(KEYS[1], KEYS[2], KEYS[4])
+redis.call('ZADD', KEYS[1], int(tonumber(ARGV[13]) * SPAN + meta * PART + rest), name)
+add(KEYS[3], '*', size)
+add(KEYS[5], '*', size)
+add(KEYS[5], 'n', 1)
+reindex(KEYS[1], KEYS[2], KEYS[4], ARGV[1])
+renew(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+settle()
 return {'ok'}
 """
 
-# KEYS and ARGV[1..9] as RESERVE's; ARGV[10..] handles of the sender's secrets that ended
-# -> how many of them were held (each is given back to the sender and the workspace)
+# KEYS and ARGV[1..11] as RESERVE's; ARGV[12] "1": the secrets ended, and their metadata
+# is kept for ARGV[8] seconds from now | "0": they were never stored, or were removed;
+# ARGV[13..] handles of the sender's secrets
+# -> how many of them were held (each active secret is given back to the sender and the
+#    workspace, and its bytes but its kept metadata's part)
 RELEASE = _COMMON + """
-prune_due(KEYS[3], KEYS[4], now, ARGV[8], ARGV[9])
-local freed = 0
-for i = 10, #ARGV do
+prune_due(KEYS[4], KEYS[5], ARGV[9], ARGV[10], ARGV[11])
+local ended, leave, freed = ARGV[12] == '1', now + 1 + keep, 0
+for i = 13, #ARGV do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if score then
-    local size = tonumber(score) % SPAN
+    local _, meta, rest = parts(score)
     redis.call('ZREM', KEYS[1], ARGV[i])
-    add(KEYS[2], '*', -size)
-    add(KEYS[4], '*', -size)
-    add(KEYS[4], 'n', -1)
+    if ended then keep_part(KEYS[2], KEYS[3], KEYS[5], ARGV[i], leave, meta)
+    else rest = rest + meta end
+    add(KEYS[3], '*', -rest * UNIT)
+    add(KEYS[5], '*', -rest * UNIT)
+    add(KEYS[5], 'n', -1)
     freed = freed + 1
+  elseif ended then
+    -- Moved to `kept` at its expiry time, ended since (by the sweep): its metadata is
+    -- kept from now.
+    local kept = redis.call('ZSCORE', KEYS[2], ARGV[i])
+    if kept then
+      local _, _, meta = parts(kept)
+      redis.call('ZADD', KEYS[2], 'XX', 'GT', int(leave * SPAN + meta), ARGV[i])
+    end
   end
 end
-reindex(KEYS[1], KEYS[3], ARGV[1])
-settle(KEYS[1], KEYS[2], KEYS[4])
+if ended then renew(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]) end
+reindex(KEYS[1], KEYS[2], KEYS[4], ARGV[1])
+settle()
 return freed
 """
 
-# KEYS and ARGV[1..9] as RESERVE's
+# KEYS and ARGV[1..11] as RESERVE's
 # -> {the sender's secrets, bytes, the workspace's secrets, bytes}, after pruning
 PEEK = _COMMON + """
-prune_due(KEYS[3], KEYS[4], now, ARGV[8], ARGV[9])
-local count, bytes = sender_use(KEYS[1], KEYS[2])
-local ws_count, ws_bytes = workspace_use(KEYS[4])
+prune_due(KEYS[4], KEYS[5], ARGV[9], ARGV[10], ARGV[11])
+local count, bytes = sender_use(KEYS[1], KEYS[3])
+local ws_count, ws_bytes = workspace_use(KEYS[5])
 return {count, bytes, ws_count, ws_bytes}
 """
 
@@ -188,17 +269,29 @@ class Caps:
                 self.workspace_bytes]
 
 
-def footprint(fields: Mapping[str, object], ciphertext: bytes, recipients: int) -> int:
+@dataclass(frozen=True)
+class Footprint:
+    """The bytes a secret is counted for: `total` while it is active, and `kept` (its
+    metadata's part) from its end until its metadata's retention has passed."""
+
+    total: int
+    kept: int
+
+
+def footprint(fields: Mapping[str, object], ciphertext: bytes, recipients: int) -> Footprint:
     """The bytes a secret takes, as counted against the caps: its ciphertext, its
     metadata's fields and values, the Reveal messages' places noted later, and an
-    estimate of Redis's overhead for them."""
+    estimate of Redis's overhead for them; and what of that its metadata keeps once the
+    ciphertext is gone."""
     meta = sum(len(k.encode()) + len(str(v).encode()) for k, v in fields.items())
-    return (len(ciphertext) + meta + SECRET_OVERHEAD_BYTES
+    kept = (meta + SECRET_OVERHEAD_BYTES - CIPHERTEXT_OVERHEAD_BYTES
             + (DM_NOTE_BYTES + 2 * FIELD_OVERHEAD_BYTES) * recipients)
+    return Footprint(total=kept + len(ciphertext) + CIPHERTEXT_OVERHEAD_BYTES, kept=kept)
 
 
 class RedisQuota:
-    """Reserves and gives back room for secrets. The connection is passed in."""
+    """Reserves and gives back room for secrets. The connection is passed in; the secret
+    store passes how long it keeps an ended secret's metadata (`retention_seconds`)."""
 
     def __init__(self, redis: RedisClient, *, keys: KeySpace, caps: Caps) -> None:
         self._redis = redis
@@ -210,24 +303,27 @@ class RedisQuota:
 
     def _script_keys(self, team_id: str, sender_id: str) -> list[str]:
         sender = f"{team_id}:{sender_id}"
-        return [self._keys.quota_held(sender), self._keys.quota_sizes(sender),
-                self._keys.quota_senders(team_id), self._keys.quota_sizes(team_id),
-                self._keys.quota_use("sender"), self._keys.quota_use("workspace")]
+        return [self._keys.quota_held(sender), self._keys.quota_kept(sender),
+                self._keys.quota_sizes(sender), self._keys.quota_senders(team_id),
+                self._keys.quota_sizes(team_id), self._keys.quota_use("sender"),
+                self._keys.quota_use("workspace")]
 
-    def _owner_args(self, team_id: str, sender_id: str, now: float) -> list[str | int]:
-        # The last two name any sender's keys, for pruning the workspace's due senders.
+    def _owner_args(self, team_id: str, sender_id: str, now: float,
+                    retention_seconds: int) -> list[str | int]:
+        # The last three name any sender's keys, for pruning the workspace's due senders.
         return [f"{team_id}:{sender_id}", team_id, *self.caps.as_args(), int(now),
-                self._keys.quota_held("%s"), self._keys.quota_sizes("%s")]
+                retention_seconds, self._keys.quota_held("%s"), self._keys.quota_kept("%s"),
+                self._keys.quota_sizes("%s")]
 
     @unavailable_on_redis_errors
     async def reserve(self, *, team_id: str, sender_id: str, handle: str, expires_at: float,
-                      size: int, now: float) -> None:
+                      size: Footprint, now: float, retention_seconds: int) -> None:
         """Reserve room for one secret in its sender's and its workspace's quotas; raise
         QuotaExceeded, changing nothing, when either would pass a cap."""
         answer = replies.array(await self._reserve(
             keys=self._script_keys(team_id, sender_id),
-            args=[*self._owner_args(team_id, sender_id, now), handle, int(expires_at) + 1,
-                  size, KEYS_MS]))
+            args=[*self._owner_args(team_id, sender_id, now, retention_seconds), handle,
+                  int(expires_at) + 1, size.total, size.kept]))
         if replies.text(answer[0]) == "ok":
             return
         scope, limit = replies.text(answer[0]), replies.text(answer[1])
@@ -236,38 +332,45 @@ class RedisQuota:
                ("workspace", "secrets"): self.caps.workspace_secrets,
                ("workspace", "bytes"): self.caps.workspace_bytes}[(scope, limit)]
         raise QuotaExceeded(scope, limit, cap=cap, held_secrets=int(answer[2]),
-                            held_bytes=int(answer[3]))
+                            held_bytes=int(answer[3]), kept_days=retention_seconds // 86400)
 
     @unavailable_on_redis_errors
-    async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None:
+    async def ensure_room(self, *, team_id: str, sender_id: str, now: float,
+                          retention_seconds: int) -> None:
         """Raise QuotaExceeded when the sender or the workspace holds as many secrets as
-        its cap allows (reserves nothing, only drops what has expired: it warns before the
+        its cap allows (reserves nothing, only drops what is due: it warns before the
         form is filled in; the bytes a secret takes are known only once it is)."""
         caps = self.caps
         sender, sender_bytes, workspace, workspace_bytes = replies.array(await self._peek(
             keys=self._script_keys(team_id, sender_id),
-            args=self._owner_args(team_id, sender_id, now)))
+            args=self._owner_args(team_id, sender_id, now, retention_seconds)))
         for scope, cap, held, size in (("sender", caps.sender_secrets, sender, sender_bytes),
                                        ("workspace", caps.workspace_secrets, workspace,
                                         workspace_bytes)):
             if cap and int(held) >= cap:
                 raise QuotaExceeded(scope, "secrets", cap=cap, held_secrets=int(held),
-                                    held_bytes=int(size or 0))
+                                    held_bytes=int(size or 0),
+                                    kept_days=retention_seconds // 86400)
 
     @unavailable_on_redis_errors
-    async def release(self, ended: Iterable[tuple[str, str, str]], *, now: float) -> None:
-        """Give back the room of secrets that ended, as (team, sender, handle); one that
-        held none (given back before, or never reserved) changes nothing."""
+    async def release(self, secrets: Iterable[tuple[str, str, str]], *, ended: bool,
+                      now: float, retention_seconds: int) -> None:
+        """Give back the room of secrets, as (team, sender, handle): all of it when they
+        were never stored or were removed; when they `ended`, all but their metadata's
+        part, which stays counted until `retention_seconds` from `now` (as long as the
+        store keeps it). One that held none (given back before, or never reserved)
+        changes nothing."""
         by_owner: dict[tuple[str, str], list[str]] = {}
-        for team_id, sender_id, handle in ended:
+        for team_id, sender_id, handle in secrets:
             by_owner.setdefault((team_id, sender_id), []).append(handle)
         if not by_owner:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
             for (team_id, sender_id), handles in by_owner.items():
                 # By its text (EVAL), as the secret store queues its scripts in a pipeline.
-                pipe.eval(RELEASE, 6, *self._script_keys(team_id, sender_id),
-                          *self._owner_args(team_id, sender_id, now), *handles)
+                pipe.eval(RELEASE, 7, *self._script_keys(team_id, sender_id),
+                          *self._owner_args(team_id, sender_id, now, retention_seconds),
+                          "1" if ended else "0", *handles)
             await pipe.execute()
 
     @unavailable_on_redis_errors

@@ -117,7 +117,8 @@ class RedisSecretStore:
             await self._quota.reserve(
                 team_id=record.team_id, sender_id=record.sender_id, handle=name,
                 expires_at=record.expires_at, now=now,
-                size=footprint(meta, ciphertext, len(record.recipients)))
+                size=footprint(meta, ciphertext, len(record.recipients)),
+                retention_seconds=self._retention_ms // 1000)
         sent = self._keys.by_sender(record.team_id, record.sender_id)
         keys = [self._keys.meta(name), self._keys.ciphertext(name), self._keys.withdrawn(name),
                 self._keys.owed(name)]
@@ -146,14 +147,18 @@ class RedisSecretStore:
             keys=keys, args=[ciphertext, ttl_ms, meta_ttl_ms, *fields])
         if not created:
             if self._quota is not None:
-                await self._quota.release([(record.team_id, record.sender_id, name)], now=now)
+                # Nothing of it was stored: nothing is kept either.
+                await self._quota.release([(record.team_id, record.sender_id, name)],
+                                          ended=False, now=now,
+                                          retention_seconds=self._retention_ms // 1000)
             raise CodeTaken(record.code)
 
     async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None:
         """Raise QuotaExceeded when the sender or the workspace holds as many secrets as
         allowed (counts nothing; `create` is the check that counts)."""
         if self._quota is not None:
-            await self._quota.ensure_room(team_id=team_id, sender_id=sender_id, now=now)
+            await self._quota.ensure_room(team_id=team_id, sender_id=sender_id, now=now,
+                                          retention_seconds=self._retention_ms // 1000)
 
     @unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
@@ -299,9 +304,11 @@ class RedisSecretStore:
             pipe.zrem(self._keys.by_team(record.team_id), name)
             removed, *_ = await pipe.execute()
         if self._quota is not None:
-            # Whether or not it was stored: its room may have been reserved.
+            # Whether or not it was stored: its room may have been reserved. Its metadata
+            # is removed too: nothing is kept.
             await self._quota.release([(record.team_id, record.sender_id, name)],
-                                      now=time.time())
+                                      ended=False, now=time.time(),
+                                      retention_seconds=self._retention_ms // 1000)
         return bool(removed)
 
     @unavailable_on_redis_errors
@@ -449,8 +456,10 @@ class RedisSecretStore:
 
     async def _give_back(self, ended: list[tuple[str, object]], *, now: float) -> None:
         """Give back the quota room of secrets that just ended, as (id, HMGET of their
-        metadata's team and sender). Should this step be lost (the process dies first),
-        the room comes back at the secret's expiry time all the same."""
+        metadata's team and sender), but their metadata's part, counted while it is kept
+        (the retention from now, as the ending script set its TTL). Should this step be
+        lost (the process dies first), that happens at the secret's expiry time all the
+        same."""
         if self._quota is None:
             return
         owners = []
@@ -459,8 +468,10 @@ class RedisSecretStore:
             if team and sender:
                 owners.append((team, sender, handle(secret_id)))
         with contextlib.suppress(StorageUnavailable):
-            # The secret has ended all the same: its room comes back at its expiry time.
-            await self._quota.release(owners, now=now)
+            # The secret has ended all the same: its room comes back at its expiry time
+            # (its metadata's part, after the retention from then).
+            await self._quota.release(owners, ended=True, now=now,
+                                      retention_seconds=self._retention_ms // 1000)
 
     @unavailable_on_redis_errors
     async def get_many(self, handles: list[str]) -> list[SecretRecord]:
