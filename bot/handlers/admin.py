@@ -15,9 +15,9 @@ from bot import render
 from bot.admins import CannotVerify
 from bot.domain import AuditAction, AuditEvent, is_secret_id
 from bot.handlers import workspace_settings
-from bot.handlers.command import audit_revocation
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.handlers.home import panel_state, publish_home
+from bot.handlers.revoke import audit_revocation
 from bot.lifecycle import Revocation
 
 USAGE = ("Admin commands: `/share-secret admin list [@user] [active|ended]`, "

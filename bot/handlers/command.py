@@ -9,14 +9,13 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import audit_owed, render
+from bot import render
 from bot.background import Deadline, Lane
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import QuotaExceeded, RateLimited, StorageUnavailable, ValidationFailed
 from bot.handlers import admin
 from bot.handlers.deps import Deps, rate_limited_event, workspace_of
-from bot.handlers.home import publish_home
-from bot.lifecycle import Revocation
+from bot.handlers.revoke import after_revoke, audit_revocation
 from bot.limits import MAX_REQUEST_PEOPLE
 from bot.people import SlackPeople
 
@@ -24,7 +23,6 @@ COMMAND = "/share-secret"
 # Escaped mentions as Slack sends them with should_escape: <@U123> or <@U123|name>.
 _MENTION = re.compile(r"<@([UW][A-Z0-9]{2,})(?:\|[^>]*)?>")
 PRECHECK_SECONDS = 0.5
-UNAVAILABLE = "Share-secret can't reach its storage right now. Please try again in a minute."
 
 
 def mentioned_users(text: str) -> list[str]:
@@ -75,7 +73,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await _open_form(ack, client, deps, command, mentioned_users(text),
                                  team=team, user=user)
         except StorageUnavailable:
-            await ack(**render.notice(UNAVAILABLE))
+            await ack(**render.notice(render.STORE_UNAVAILABLE))
 
     app.command(COMMAND)(on_command)
 
@@ -168,20 +166,3 @@ async def _send_requests(client: AsyncWebClient, deps: Deps, *, team: str, reque
     if failed:
         await deps.post_to_response_url(response_url, render.notice(
             f":warning: Couldn't ask {', '.join(failed)}."))
-
-
-async def audit_revocation(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
-                           user: str, by_admin: bool = False) -> None:
-    """Record a revoke in the audit log at once (before any Slack call)."""
-    assert revocation.record is not None
-    await deps.audit.record(deps.notices(client).revoked_event(
-        revocation.record, actor=user, by_admin=by_admin, in_flight=revocation.in_flight),
-        nonce=audit_owed.ended_nonce(revocation.record.secret_id))
-
-
-async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
-                       user: str) -> None:
-    """Tell everyone concerned about a sender's revoke and refresh their Home tab."""
-    assert revocation.record is not None
-    await deps.notices(client).revoked(revocation.record, actor=user)
-    await publish_home(client, deps, team=revocation.record.team_id, user=user)

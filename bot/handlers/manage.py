@@ -11,9 +11,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Deadline
 from bot.errors import StorageUnavailable
-from bot.handlers.command import UNAVAILABLE, after_revoke, audit_revocation
 from bot.handlers.deps import Deps, user_of, workspace_of
 from bot.handlers.home import publish_home
+from bot.handlers.revoke import after_revoke, audit_revocation
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -54,7 +54,7 @@ async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, s
         revocation = await deps.lifecycle.revoke(team_id=team, user_id=user,
                                                  secret_id=secret_id)
     except StorageUnavailable:
-        await deps.post_to_response_url(response_url, _private(UNAVAILABLE))
+        await deps.post_to_response_url(response_url, _private(render.STORE_UNAVAILABLE))
         return
     if revocation.record is None:
         await deps.post_to_response_url(response_url, _private(render.NOT_FOUND))

@@ -11,7 +11,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.domain import Status
 from bot.errors import StorageUnavailable
-from bot.handlers.command import UNAVAILABLE
 from bot.handlers.deps import Deps, user_of, workspace_of
 
 
@@ -34,7 +33,7 @@ async def _redeliver(client: AsyncWebClient, deps: Deps, *, team: str, user: str
     try:
         record = await deps.lifecycle.find(team_id=team, user_id=user, secret_id=secret_id)
     except StorageUnavailable:
-        await _tell(deps, response_url, UNAVAILABLE)
+        await _tell(deps, response_url, render.STORE_UNAVAILABLE)
         return
     if record is None or record.tampered:  # a changed record reads as a missing one
         await _tell(deps, response_url, render.NOT_FOUND)

@@ -21,6 +21,9 @@ from bot.render.blocks import (
     slack_date,
 )
 
+# Answered when a command, a button or a retry cannot reach Redis.
+STORE_UNAVAILABLE = ("Share-secret can't reach its storage right now. Please try again in a "
+                     "minute.")
 HELP = (
     "*Share a secret* (a password, API key, credentials) so it never sits in chat history.\n"
     "• `/share-secret` opens a form; `/share-secret @alice @bob` picks the recipients.\n"

@@ -1,0 +1,28 @@
+"""What every revoke does after the store has ended the secret, whichever surface asked
+(the command, Home, a receipt's button, an admin): audit it at once, then tell people."""
+
+from __future__ import annotations
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import audit_owed
+from bot.handlers.deps import Deps
+from bot.handlers.home import publish_home
+from bot.lifecycle import Revocation
+
+
+async def audit_revocation(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
+                           user: str, by_admin: bool = False) -> None:
+    """Record a revoke in the audit log at once (before any Slack call)."""
+    assert revocation.record is not None
+    await deps.audit.record(deps.notices(client).revoked_event(
+        revocation.record, actor=user, by_admin=by_admin, in_flight=revocation.in_flight),
+        nonce=audit_owed.ended_nonce(revocation.record.secret_id))
+
+
+async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
+                       user: str) -> None:
+    """Tell everyone concerned about a sender's revoke and refresh their Home tab."""
+    assert revocation.record is not None
+    await deps.notices(client).revoked(revocation.record, actor=user)
+    await publish_home(client, deps, team=revocation.record.team_id, user=user)
