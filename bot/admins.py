@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.errors import CannotVerify
 from bot.slack_calls import SLACK_FAILURES, without_retries
 
 _CHECK_FAILURES: tuple[type[BaseException], ...] = (*SLACK_FAILURES, TimeoutError)
@@ -26,10 +27,6 @@ def is_workspace_admin(user: dict[str, Any], team_id: str) -> bool:
     if user.get("is_stranger") or user.get("team_id") != team_id or not team_id:
         return False
     return bool(user.get("is_admin") or user.get("is_owner") or user.get("is_primary_owner"))
-
-
-class CannotVerify(Exception):
-    """Slack could not say in time whether this person is a workspace admin."""
 
 
 async def workspace_admin(client: AsyncWebClient, *, team_id: str, user_id: str) -> bool:

@@ -23,11 +23,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.errors import ShareSecretError
-
-
-class Overloaded(ShareSecretError):
-    """Too much work in flight; the request was not started."""
+from bot.errors import Overloaded
 
 
 class Lane(enum.Enum):

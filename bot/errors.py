@@ -9,10 +9,15 @@ contain secret material: they are safe to log.
     ├── InvalidToken           a ciphertext could not be authenticated or decrypted
     ├── NeedsPassphrase        a ciphertext only its passphrase can re-encrypt (rotation)
     ├── ValidationFailed       user input rejected; carries per-field messages
+    ├── FormatError            a JSON, YAML or .env secret is not valid; names the line
     ├── MalformedRequest       a request body in a shape Slack never sends (answered 400)
+    ├── TooLarge               a request body past the size limit (answered 413)
     ├── StorageUnavailable     Redis could not be reached in time
     │   ├── ShareNotStored     ... while storing a new secret (to be withdrawn)
     │   └── ClaimInDoubt       ... while claiming a view (to be given back)
+    ├── CodeTaken              a new secret's share code is in use (pick another)
+    ├── Overloaded             too much work in flight; the request was not started
+    ├── CannotVerify           Slack could not say in time whether someone is an admin
     ├── RateLimited            a person did something too often; carries when to retry
     ├── QuotaExceeded          a share would pass a storage cap; nothing was stored
     └── NotShown               a secret was certainly not displayed (its view is given back)
@@ -114,3 +119,24 @@ class QuotaExceeded(ShareSecretError):
 class NotShown(ShareSecretError):
     """Showing a secret failed in a way that proves nobody saw it (Slack refused the
     modal before opening it); any other failure may have shown it."""
+
+
+class FormatError(ShareSecretError):
+    """The text is not valid in the chosen format; the message names the line (for the
+    sender's eyes only: it can quote what was typed, so it is never logged)."""
+
+
+class TooLarge(ShareSecretError):
+    """A request body is larger than the bot reads; answered 413."""
+
+
+class CodeTaken(ShareSecretError):
+    """The share code is already in use (vanishingly rare: pick another)."""
+
+
+class Overloaded(ShareSecretError):
+    """Too much work in flight; the request was not started."""
+
+
+class CannotVerify(ShareSecretError):
+    """Slack could not say in time whether this person is a workspace admin."""

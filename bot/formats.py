@@ -17,7 +17,7 @@ import re
 import yaml
 
 from bot.domain import MAX_SECRET_CHARS
-from bot.errors import ShareSecretError
+from bot.errors import FormatError
 from bot.options import Format
 
 _ENV_LINE = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\s*=\s*(.*)$")
@@ -30,10 +30,6 @@ MAX_NESTING = 64
 _JSON_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 _YAML_NESTING = re.compile(r"[\[\]{}]")
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class FormatError(ShareSecretError):
-    """The text is not valid in the chosen format; the message names the line."""
 
 
 def normalize(fmt: Format, text: str) -> str:

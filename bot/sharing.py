@@ -28,6 +28,8 @@ from bot.domain import (
 )
 from bot.errors import (
     ClaimInDoubt,
+    CodeTaken,
+    FormatError,
     InvalidToken,
     NotShown,
     RateLimited,
@@ -35,11 +37,11 @@ from bot.errors import (
     StorageUnavailable,
     ValidationFailed,
 )
-from bot.formats import FormatError, normalize
+from bot.formats import normalize
 from bot.limits import Action, RateLimits
 from bot.options import Format
 from bot.share_form import ValidShare, validate
-from bot.storage import Claim, CodeTaken, Guess
+from bot.storage import Claim, Guess
 
 _CODE_ATTEMPTS = 5
 # The share form must be answered within Slack's 3 s: what runs before the answer gets this.

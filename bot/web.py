@@ -27,7 +27,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from bot import inbound
 from bot.bolt_request import ParsedBoltRequest
 from bot.config import Settings
-from bot.errors import MalformedRequest
+from bot.errors import MalformedRequest, TooLarge
 from bot.runtime import Runtime
 from bot.signing import SignatureCheck
 from bot.telemetry import context
@@ -41,10 +41,6 @@ Send = Callable[[Message], Awaitable[None]]
 EVENTS_PATH = "/slack/events"
 OPERATIONS_PATHS = ("/healthz", "/readyz", "/metrics")
 MAX_BODY_BYTES = 512 * 1024  # Slack's largest payloads (a full modal's state) are far smaller
-
-
-class TooLarge(Exception):
-    pass
 
 
 class BotASGI:

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from bot.background import LANE_CONCURRENCY, Background, Deadline, Lane, Overloaded
+from bot.background import LANE_CONCURRENCY, Background, Deadline, Lane
+from bot.errors import Overloaded
 
 
 async def test_lanes_bound_concurrency_and_do_not_block_each_other():

@@ -230,7 +230,7 @@ def test_workspace_admins_count_when_enabled(slack):
 def test_an_unanswered_admin_check_is_not_a_refusal(slack):
     """When Slack cannot say whether someone is a workspace admin, the answer is "could
     not verify", not "you are not an admin" (and never a slow answer)."""
-    from bot.admins import CannotVerify
+    from bot.errors import CannotVerify
 
     people(slack)
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)

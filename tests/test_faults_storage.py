@@ -11,10 +11,10 @@ import logging
 
 import pytest
 
-from bot.errors import ClaimInDoubt, ShareNotStored, StorageUnavailable
+from bot.errors import ClaimInDoubt, CodeTaken, ShareNotStored, StorageUnavailable
 from bot.recovery import when_back
 from bot.sharing import SharingService
-from bot.storage import CodeTaken, KeySpace, RedisSecretStore, connect
+from bot.storage import KeySpace, RedisSecretStore, connect
 from tests.conftest import stored_secrets
 from tests.test_sharing import SECRET, People, form, reveal
 

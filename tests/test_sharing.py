@@ -9,9 +9,9 @@ import pytest
 
 from bot.crypto import MasterKey, StaticKeyRing
 from bot.domain import RevealOutcome, ShareForm, Status, ViewState
-from bot.errors import NotShown, ValidationFailed
+from bot.errors import CodeTaken, NotShown, ValidationFailed
 from bot.sharing import SharingService
-from bot.storage import CodeTaken, KeySpace
+from bot.storage import KeySpace
 from tests.conftest import redis_contents, stored_secrets
 
 SECRET = "correct horse battery staple"

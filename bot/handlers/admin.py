@@ -12,8 +12,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.admins import CannotVerify
 from bot.domain import AuditAction, AuditEvent, is_secret_id
+from bot.errors import CannotVerify
 from bot.handlers import workspace_settings
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.handlers.home import panel_state, publish_home

@@ -16,10 +16,10 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from bot import render
 from bot.admins import Admins
 from bot.audit import AuditLog
-from bot.background import Background, Deadline, Lane, Overloaded
+from bot.background import Background, Deadline, Lane
 from bot.dm_channels import DmChannels
 from bot.domain import AuditAction, AuditEvent
-from bot.errors import RateLimited
+from bot.errors import Overloaded, RateLimited
 from bot.lifecycle import LifecycleService
 from bot.notices import Notices
 from bot.people import PersonCache

@@ -9,10 +9,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.admins import CannotVerify
 from bot.background import Deadline
 from bot.domain import AuditAction
-from bot.errors import StorageUnavailable
+from bot.errors import CannotVerify, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.slack_calls import SLACK_FAILURES, failure_reason
 

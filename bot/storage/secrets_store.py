@@ -19,7 +19,7 @@ from redis.asyncio.cluster import RedisCluster
 from bot import audit_owed
 from bot.crypto import KeyRing
 from bot.domain import HANDLE_LEN, AuditAction, SecretRecord, Status, code_of
-from bot.errors import ShareSecretError, StorageUnavailable
+from bot.errors import CodeTaken, StorageUnavailable
 from bot.storage import replies, scripts
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
@@ -34,10 +34,6 @@ INDEX_GRACE_SECONDS = 60
 # it runs the moment Redis runs again, long before this mark expires.
 WITHDRAWN_MARK_MS = 3600 * 1000
 
-
-
-class CodeTaken(ShareSecretError):
-    """The share code is already in use (vanishingly rare: pick another)."""
 
 
 @dataclass(frozen=True)
