@@ -3,7 +3,7 @@
     python -m benchmarks.floor_app   (env: PORT, SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN,
                                       SLACK_API_URL)
 
-It is served exactly as the bot is: the bot's own ASGI front (`bot.web.BotASGI`, with
+It is served exactly as the bot is: the bot's own ASGI front (`bot.web.asgi.BotASGI`, with
 the runtime swapped for one that holds only this Bolt app) under uvicorn with the
 bot's server settings (one process, uvloop, httptools, no access log). Whatever the
 bot costs beyond this is the cost of its own logic.
@@ -26,8 +26,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from benchmarks.payloads import COMMAND
 from bot import render
-from bot.readiness import Readiness
-from bot.web import BotASGI
+from bot.web.asgi import BotASGI
+from bot.web.readiness import Readiness
 
 
 @dataclass

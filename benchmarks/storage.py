@@ -20,11 +20,11 @@ import redis.asyncio as aioredis
 
 from benchmarks.payloads import SECRET_100
 from benchmarks.stats import ms, percentile
-from bot.audit import DurableAuditLog
+from bot.audit.log import DurableAuditLog
 from bot.crypto import StaticKeyRing, parse_keys
 from bot.domain import SecretRecord, ShareForm
-from bot.notices import Events, created_nonce
-from bot.sharing import SharingService
+from bot.secrets.notices import Events, created_nonce
+from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore
 from bot.storage.audit_stream import AuditStream
 from bot.storage.owed import OwedEvents
@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover - older bot
 
 RETENTION_SECONDS = 90 * 86400  # the bot's default METADATA_RETENTION_DAYS
 PREFIX = "ss"  # the bot's default REDIS_KEY_PREFIX
-SWEEP_METHOD = "sweep_expired"  # bot.lifecycle.LifecycleService.sweep_expired
+SWEEP_METHOD = "sweep_expired"  # bot.secrets.lifecycle.LifecycleService.sweep_expired
 # redis-py's asyncio pool holds 100 connections by default and raises (rather than
 # waits) past that; the seeding below runs up to 256 operations at once.
 POOL = 512
@@ -261,16 +261,17 @@ async def sweep_cost(redis_url: str, keys: str, *, stored: int, small: int, larg
                      team_id: str = "T0SWEEP") -> dict[str, Any]:
     """Time the expiry sweep for `small` and `large` expired secrets among `stored` active.
 
-    The sweep is `bot.lifecycle.LifecycleService.sweep_expired(limit=...)`, called until
-    it returns nothing, as `bot.jobs.Sweeper.run_once` does (without the Slack notices it
-    then sends). When the bot has no such sweep, says so instead of guessing.
+    The sweep is `bot.secrets.lifecycle.LifecycleService.sweep_expired(limit=...)`, called
+    until it returns nothing, as `bot.secrets.expiry.Sweeper.run_once` does (without the
+    Slack notices it then sends). When the bot has no such sweep, says so instead of guessing.
     """
     try:
-        from bot.lifecycle import LifecycleService  # type: ignore[import-not-found]
+        from bot.secrets.lifecycle import LifecycleService  # type: ignore[import-not-found]
     except ImportError:
         return {"available": False,
-                "reason": f"not available yet: the bot has no bot.lifecycle.LifecycleService."
-                          f"{SWEEP_METHOD}() (the expiry sweep is another issue)"}
+                "reason": "not available yet: the bot has no "
+                          f"bot.secrets.lifecycle.LifecycleService.{SWEEP_METHOD}() (the "
+                          "expiry sweep is another issue)"}
     params = inspect.signature(LifecycleService.sweep_expired).parameters
     client = aioredis.from_url(redis_url, max_connections=POOL)
     await client.flushall()

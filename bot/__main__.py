@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in {"audit", "admin", "keys"}:
         return _tool(args)
     if args.command == "doctor":
-        from bot import doctor as doctor_checks
+        from bot.cli import doctor as doctor_checks
         return doctor_checks.main(post_test=args.post_test)
     return serve()
 
@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
 def _tool(args: argparse.Namespace) -> int:
     from redis.exceptions import RedisClusterException, RedisError
 
-    from bot import cli_keys, cli_tools
+    from bot.cli import keys as cli_keys
+    from bot.cli import tools as cli_tools
     from bot.config import load_settings
     from bot.errors import StorageUnavailable
 
@@ -102,9 +103,8 @@ def _tool(args: argparse.Namespace) -> int:
 
 
 def serve() -> int:
-    from bot import logs
     from bot.config import load_settings
-    from bot.telemetry import metrics_dir
+    from bot.telemetry import logs, metrics_dir
 
     try:
         settings = load_settings()
@@ -118,10 +118,10 @@ def serve() -> int:
         settings = metrics_dir.prepare(settings)
     try:
         if settings.socket_mode:
-            from bot import socket_mode
+            from bot.web import socket_mode
             asyncio.run(socket_mode.run(settings, logger=logger))
         else:
-            from bot.serving import serve_http
+            from bot.web.serving import serve_http
             return serve_http(settings, logger)
     except ConfigError as exc:
         print(f"share-secret: configuration error: {exc}", file=sys.stderr)

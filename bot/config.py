@@ -23,7 +23,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.crypto import MasterKey, parse_keys
 from bot.errors import ConfigError
-from bot.limits import Rate, parse_rate
+from bot.secrets.limits import Rate, parse_rate
 from bot.storage.quota import Caps
 from bot.storage.redis_url import parse_redis_url
 
@@ -66,11 +66,11 @@ class Settings(BaseSettings):
     audit_post_interval_seconds: float = Field(default=1.0, gt=0, le=60)
     max_in_flight: int = Field(default=1000, ge=1, le=100_000)
     sweep_interval_seconds: float = Field(default=30, ge=0, le=3600)  # 0: no sweeps here
-    # COUNT/SECONDS per person and workspace, or "off" (see bot.limits for the defaults' why).
+    # COUNT/SECONDS per person and workspace, or "off" (bot.secrets.limits says why).
     share_limit: str = "30/600"
     reveal_attempt_limit: str = "60/600"
     request_limit: str = "10/600"  # `/share-secret request` commands (each asks <= 10)
-    # Refusals audited one by one per person (the rest are counted: bot.audit_refusals).
+    # Refusals audited one by one per person (the rest are counted: bot.audit.refusals).
     refusal_audit_limit: str = "10/60"
     # A reveal confirms its view within seconds; one unconfirmed for longer was handed
     # out by a process that died, and the sweep gives it back.

@@ -23,22 +23,20 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import multi_workspace
-from bot.admins import Admins
-from bot.audit import AuditOutbox, DurableAuditLog
-from bot.audit_refusals import RefusalThrottle
+from bot.audit.log import AuditOutbox, DurableAuditLog
+from bot.audit.refusals import RefusalThrottle
 from bot.background import Background
 from bot.config import Settings
 from bot.crypto import StaticKeyRing
 from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
-from bot.jobs import Scheduler, Sweeper, start_scheduler
-from bot.lifecycle import LifecycleService
-from bot.limits import RateLimits
-from bot.notices import Events
-from bot.people import PersonCache
-from bot.readiness import Readiness, ReadinessCheck
-from bot.sharing import SharingService
+from bot.secrets.expiry import Scheduler, Sweeper, start_scheduler
+from bot.secrets.lifecycle import LifecycleService
+from bot.secrets.limits import RateLimits
+from bot.secrets.notices import Events
+from bot.secrets.sharing import SharingService
+from bot.slack.admins import Admins
+from bot.slack.people import PersonCache
 from bot.storage import KeySpace, OnceMarks, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.connection import RedisClient
@@ -50,7 +48,9 @@ from bot.storage.refusals import RedisRefusalCounter
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
 from bot.telemetry.slack_observer import SlackCallObserver
-from bot.workspaces import OneWorkspace, TeamNotices, Workspaces
+from bot.web.readiness import Readiness, ReadinessCheck
+from bot.workspaces import oauth as multi_workspace
+from bot.workspaces.routes import OneWorkspace, TeamNotices, Workspaces
 
 SLACK_TIMEOUT_SECONDS = 10
 # Shutdown, after the server has finished the requests in flight: follow-up work and a

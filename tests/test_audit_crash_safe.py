@@ -161,7 +161,7 @@ async def test_two_sweeps_take_each_owed_event_once(store, keyring, redis_url, r
     again only once it is stale again (its taker died too). Index entries of secrets
     that still owe something are kept."""
     from bot.domain import Status
-    from bot.sharing import SharingService
+    from bot.secrets.sharing import SharingService
     from bot.storage import KeySpace, connect
     from bot.storage.owed import OwedEvents
     from tests.test_sharing import People, form

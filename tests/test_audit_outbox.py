@@ -9,7 +9,7 @@ import time
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import AuditOutbox, DurableAuditLog
+from bot.audit.log import AuditOutbox, DurableAuditLog
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable
 from bot.storage import connect
@@ -276,7 +276,7 @@ async def test_an_entry_with_an_impossible_time_does_not_stall(stream, slack, ou
 async def test_recording_never_waits_long_and_retries_later(redis_url, redis_sync):
     """With Redis away, record() returns within half a second, and the event is stored
     once Redis answers again (here: a store that fails once)."""
-    from bot.audit import DurableAuditLog
+    from bot.audit.log import DurableAuditLog
     from bot.errors import StorageUnavailable
 
     client = connect(redis_url)
@@ -301,7 +301,7 @@ async def test_recording_never_waits_long_and_retries_later(redis_url, redis_syn
 async def test_a_retry_after_a_lost_answer_stores_the_event_once(redis_url, redis_sync):
     """Redis stored the event but its answer was lost (it shut down, say): the retry
     finds the entry by its nonce and stores nothing twice. Found by the soak test."""
-    from bot.audit import DurableAuditLog
+    from bot.audit.log import DurableAuditLog
     from bot.errors import StorageUnavailable
 
     client = connect(redis_url)

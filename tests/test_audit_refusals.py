@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from bot.audit import DurableAuditLog
-from bot.audit_refusals import SUMMARY_DELAY_SECONDS, RefusalThrottle
+from bot.audit.log import DurableAuditLog
+from bot.audit.refusals import SUMMARY_DELAY_SECONDS, RefusalThrottle
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable
-from bot.limits import Rate
+from bot.secrets.limits import Rate
 from bot.storage import KeySpace, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.refusals import RedisRefusalCounter

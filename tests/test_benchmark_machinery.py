@@ -19,7 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from benchmarks import payloads, report, stats
 from benchmarks.load import Source, parse_response, sign
-from bot import inbound
+from bot.web import inbound
 
 
 def test_parse_response_reads_content_length_and_waits_for_the_whole_body() -> None:

@@ -1,4 +1,4 @@
-"""bot.bolt_request: a request built from an already parsed body is the request Bolt's
+"""bot.web.bolt_request: a request built from an already parsed body is the request Bolt's
 own constructor builds from the raw body (only the second parse is saved)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot import inbound
-from bot.bolt_request import ParsedBoltRequest
+from bot.web import inbound
+from bot.web.bolt_request import ParsedBoltRequest
 from tests.test_inbound import CLICK, EVENT, FORM, JSON, SUBMISSION, payload
 
 SLASH = urlencode({"command": "/share-secret", "text": "@eve", "team_id": "T0ACME",

@@ -174,7 +174,7 @@ def test_metrics_access(env, monkeypatch):
     """METRICS_TOKEN is a secret of at least 16 characters (scrubbed from logs); empty
     means none; METRICS_PORT is a listener of its own, on loopback unless METRICS_HOST
     says otherwise; each is in README's table."""
-    from bot.logs import secret_values
+    from bot.telemetry.logs import secret_values
 
     for name in ["METRICS_TOKEN", "METRICS_PORT", "METRICS_HOST"]:
         monkeypatch.delenv(name, raising=False)

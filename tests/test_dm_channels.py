@@ -10,8 +10,8 @@ import secrets
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.delivery import Delivery
-from bot.dm_channels import DmChannels
+from bot.slack.delivery import Delivery
+from bot.slack.dm_channels import DmChannels
 from tests.conftest import ALICE, BOB, BOT_TOKEN, GENERAL, populate, settle
 
 MESSAGE = {"text": "hello"}

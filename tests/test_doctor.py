@@ -12,7 +12,7 @@ import pytest
 import yaml
 from port_for import get_port
 
-from bot.doctor import OPTIONAL_SCOPES, REQUIRED_SCOPES, Status, scope_check
+from bot.cli.doctor import OPTIONAL_SCOPES, REQUIRED_SCOPES, Status, scope_check
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TEST_KEYS
 from tests.harness.bot_process import REPO
 from tests.slack_stand_in import SlackStandIn

@@ -10,10 +10,10 @@ import time
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.admins import Admins
 from bot.crypto import StaticKeyRing, parse_keys
 from bot.domain import ShareForm
-from bot.sharing import SharingService
+from bot.secrets.sharing import SharingService
+from bot.slack.admins import Admins
 from bot.storage import KeySpace, RedisSecretStore, connect
 from tests.conftest import (
     ALICE,

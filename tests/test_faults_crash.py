@@ -190,14 +190,14 @@ async def test_a_sweep_taking_over_a_delivery_records_a_missing_creation_once(
 
     from slack_sdk.web.async_client import AsyncWebClient
 
-    from bot.audit import DurableAuditLog
+    from bot.audit.log import DurableAuditLog
     from bot.domain import ShareForm
-    from bot.jobs import Sweeper
-    from bot.lifecycle import LifecycleService
-    from bot.notices import Events, created_nonce
-    from bot.sharing import SharingService
+    from bot.secrets.expiry import Sweeper
+    from bot.secrets.lifecycle import LifecycleService
+    from bot.secrets.notices import Events, created_nonce
+    from bot.secrets.sharing import SharingService
     from bot.storage.audit_stream import AuditStream
-    from bot.workspaces import OneWorkspace, TeamNotices
+    from bot.workspaces.routes import OneWorkspace, TeamNotices
     from tests.conftest import BOT_TOKEN
     from tests.test_sharing import People
 

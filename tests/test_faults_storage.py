@@ -13,7 +13,7 @@ import pytest
 
 from bot.errors import ClaimInDoubt, CodeTaken, ShareNotStored, StorageUnavailable
 from bot.recovery import when_back
-from bot.sharing import SharingService
+from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from tests.conftest import stored_secrets
 from tests.test_sharing import SECRET, People, form, reveal
@@ -109,7 +109,7 @@ async def test_a_view_being_shown_when_its_process_died_counts_as_used(service, 
     given back."""
     import time
 
-    from bot.lifecycle import LifecycleService
+    from bot.secrets.lifecycle import LifecycleService
 
     shown = await service.share(form(), people=People())
     claimed = await service.share(form(), people=People())
@@ -132,7 +132,7 @@ async def test_a_view_being_shown_when_its_process_died_counts_as_used(service, 
 async def test_a_share_is_owed_until_delivered_and_taken_over_once(service, store):
     """A stored secret is owed its Reveal messages until `delivered`; a stale debt is
     taken over by exactly one of two sweepers; a fresh one by none."""
-    from bot.lifecycle import LifecycleService
+    from bot.secrets.lifecycle import LifecycleService
 
     owed = await service.share(form(), people=People())
     done = await service.share(form(), people=People())

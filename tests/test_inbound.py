@@ -1,4 +1,4 @@
-"""bot.inbound: request bodies are read as Bolt reads them, and refused when their shape
+"""bot.web.inbound: request bodies are read as Bolt reads them, and refused when their shape
 is not Slack's (each case below made Bolt raise, and the bot answer 500, before)."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 import pytest
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot import inbound
 from bot.errors import MalformedRequest
+from bot.web import inbound
 
 FORM = {"content-type": ["application/x-www-form-urlencoded"]}
 JSON = {"content-type": ["application/json"]}

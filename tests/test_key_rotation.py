@@ -15,10 +15,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from bot import rotation
 from bot.crypto import MasterKey, StaticKeyRing, encrypt, key_id_of
 from bot.domain import RevealOutcome, ShareForm, Status
-from bot.sharing import SharingService
+from bot.secrets import rotation
+from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace, connect
 from bot.storage.key_usage import RedisKeyUsage
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, redis_contents

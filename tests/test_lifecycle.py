@@ -12,8 +12,8 @@ import pytest
 
 from bot.domain import RevealOutcome, ShareForm, Status
 from bot.errors import ValidationFailed
-from bot.lifecycle import LifecycleService
-from bot.sharing import PassphrasePolicy, SharingService
+from bot.secrets.lifecycle import LifecycleService
+from bot.secrets.sharing import PassphrasePolicy, SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from tests.conftest import keyring_of_test_keys, redis_contents, stored_secrets
 from tests.harness.bot_process import REPO
@@ -370,7 +370,7 @@ async def test_reminder_is_due_once_for_unread_secrets(service, lifecycle, clock
 SWEEP_IN_A_PROCESS = """
 import asyncio, json, sys
 import redis.asyncio as aioredis
-from bot.lifecycle import LifecycleService
+from bot.secrets.lifecycle import LifecycleService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.crypto import MasterKey, StaticKeyRing
 
@@ -424,13 +424,13 @@ async def test_retention_removes_metadata_after_the_end(keyring, clock, redis_ur
 async def test_admin_browse_by_sender_reads_the_senders_own_index(service, lifecycle,
                                                                    monkeypatch):
     """Filtering by sender finds their secrets however many newer ones others shared."""
-    import bot.lifecycle
+    import bot.secrets.lifecycle
 
     for _ in range(3):
         await service.share(form(sender_id="UBOB2"), people=People())
     for _ in range(30):
         await service.share(form(), people=People())
-    monkeypatch.setattr(bot.lifecycle, "BROWSE_SCAN_LIMIT", 10)
+    monkeypatch.setattr(bot.secrets.lifecycle, "BROWSE_SCAN_LIMIT", 10)
     records, has_next = await lifecycle.browse(team_id="T1", sender_id="UBOB2")
     assert len(records) == 3
     assert not has_next

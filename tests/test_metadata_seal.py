@@ -12,10 +12,10 @@ import time
 
 import pytest
 
-from bot import rotation
 from bot.crypto import MasterKey, StaticKeyRing, seal
 from bot.domain import RevealOutcome, Status
-from bot.sharing import SharingService
+from bot.secrets import rotation
+from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace
 from bot.storage.key_usage import RedisKeyUsage
 from bot.storage.secret_fields import intact, sealed_message
@@ -241,7 +241,7 @@ async def test_rotation_reseals_intact_secrets_and_never_seals_changed_ones(
 async def test_the_sweep_sends_nothing_for_a_changed_record(store, keyring, redis_sync):
     """Re-delivery hands the sweep the record flagged, so it refuses it; a changed record
     gets no reminder (its sender and label are not to be trusted)."""
-    from bot.lifecycle import LifecycleService
+    from bot.secrets.lifecycle import LifecycleService
 
     now = time.time()
     sharing = SharingService(store=store, keyring=keyring, clock=lambda: now)

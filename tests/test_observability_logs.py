@@ -279,7 +279,7 @@ def test_json_lines_carry_the_bound_context_and_extras():
 
 def test_log_format_auto_is_text_on_a_terminal_and_json_elsewhere():
     """LOG_FORMAT=auto: text for a person at a terminal, JSON for anything else."""
-    from bot.logs import resolve_format
+    from bot.telemetry.logs import resolve_format
 
     class Terminal(io.StringIO):
         def isatty(self) -> bool:

@@ -10,8 +10,8 @@ from bot import render
 from bot.config import load_settings
 from bot.domain import AuditAction, AuditEvent, RevealOutcome, ShareForm, Status, ViewState
 from bot.errors import ConfigError, RateLimited
-from bot.limits import Action, Rate, RateLimits, duration, parse_rate
-from bot.sharing import SharingService
+from bot.secrets.limits import Action, Rate, RateLimits, duration, parse_rate
+from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace, connect
 from bot.storage.rate_counter import RedisRateCounter
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TEST_KEYS, stored_secrets

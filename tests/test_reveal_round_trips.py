@@ -14,10 +14,10 @@ from types import SimpleNamespace
 import pytest
 from redis.asyncio import Connection, Redis
 
-from bot.audit import DurableAuditLog
+from bot.audit.log import DurableAuditLog
 from bot.handlers.reveal import Click, audit_reveal
-from bot.limits import Rate, RateLimits
-from bot.sharing import SharingService
+from bot.secrets.limits import Rate, RateLimits
+from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore
 from bot.storage.audit_stream import AuditStream
 from bot.storage.owed import OwedEvents

@@ -13,7 +13,7 @@ import pytest
 import redis
 
 from bot.crypto import MasterKey
-from bot.readiness import ReadinessCheck
+from bot.web.readiness import ReadinessCheck
 from tests.conftest import ALICE, EVE, GENERAL, METRICS_AUTH, SIGNING_SECRET, bot_env, populate
 from tests.harness.bot_process import BotProcess
 from tests.harness.expiry import make_due
@@ -284,7 +284,8 @@ async def test_a_served_worker_freezes_what_start_up_built(slack, redis_url, mon
     process with does not."""
     import gc
 
-    from bot import serving, web
+    from bot.web import asgi as web
+    from bot.web import serving
     from tests.conftest import inprocess_settings
 
     settings = inprocess_settings(slack, redis_url)

@@ -10,7 +10,7 @@ import pytest
 from bot.crypto import MasterKey, StaticKeyRing
 from bot.domain import RevealOutcome, ShareForm, Status, ViewState
 from bot.errors import CodeTaken, NotShown, ValidationFailed
-from bot.sharing import SharingService
+from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace
 from tests.conftest import redis_contents, stored_secrets
 
@@ -246,7 +246,7 @@ async def test_passphrase_work_runs_off_the_loop_and_abandoned_work_keeps_its_sl
     so never more run at once; the event loop stays free meanwhile."""
     import threading
 
-    from bot.sharing import KDF_CONCURRENCY
+    from bot.secrets.sharing import KDF_CONCURRENCY
 
     release, running, most = threading.Event(), [0], [0]
     lock = threading.Lock()

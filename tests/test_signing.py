@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.signing import SignatureCheck
+from bot.web.signing import SignatureCheck
 from tests.harness.slack_client import signature
 
 NOW = 1_700_000_000

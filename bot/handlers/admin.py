@@ -18,7 +18,7 @@ from bot.handlers import workspace_settings
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.handlers.home import panel_state, publish_home
 from bot.handlers.revoke import audit_revocation
-from bot.lifecycle import Revocation
+from bot.secrets.lifecycle import Revocation
 
 USAGE = ("Admin commands: `/share-secret admin list [@user] [active|ended]`, "
          "`/share-secret admin revoke CODE`, `/share-secret admin audit [CODE|@user]`.")

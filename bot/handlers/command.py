@@ -16,8 +16,8 @@ from bot.errors import QuotaExceeded, RateLimited, StorageUnavailable, Validatio
 from bot.handlers import admin
 from bot.handlers.deps import Deps, rate_limited_event, workspace_of
 from bot.handlers.revoke import after_revoke, audit_revocation
-from bot.limits import MAX_REQUEST_PEOPLE
-from bot.people import SlackPeople
+from bot.secrets.limits import MAX_REQUEST_PEOPLE
+from bot.slack.people import SlackPeople
 
 COMMAND = "/share-secret"
 # Escaped mentions as Slack sends them with should_escape: <@U123> or <@U123|name>.

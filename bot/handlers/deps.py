@@ -14,18 +14,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot import render
-from bot.admins import Admins
-from bot.audit import AuditLog
+from bot.audit.log import AuditLog
 from bot.background import Background, Deadline, Lane
-from bot.dm_channels import DmChannels
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import Overloaded, RateLimited
-from bot.lifecycle import LifecycleService
-from bot.notices import Notices
-from bot.people import PersonCache
 from bot.recovery import when_back
-from bot.sharing import SharingService
-from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.secrets.lifecycle import LifecycleService
+from bot.secrets.notices import Notices
+from bot.secrets.sharing import SharingService
+from bot.slack.admins import Admins
+from bot.slack.calls import SLACK_FAILURES, failure_reason
+from bot.slack.dm_channels import DmChannels
+from bot.slack.people import PersonCache
 from bot.storage.audit_stream import AuditStream
 from bot.storage.once import OnceMarks
 from bot.storage.team_settings import TeamSettingsStore
@@ -50,7 +50,7 @@ class Deps:
     # Several workspaces (OAuth): each one's audit channel and admins; None with one token.
     team_settings: TeamSettingsStore | None = None
     metrics: Metrics = field(default_factory=Metrics)
-    # DM channels by person, for every workspace's client (bot.dm_channels).
+    # DM channels by person, for every workspace's client (bot.slack.dm_channels).
     dm_channels: DmChannels = field(default_factory=DmChannels)
 
     def notices(self, client: AsyncWebClient) -> Notices:

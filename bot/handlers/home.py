@@ -13,7 +13,7 @@ from bot.background import Deadline
 from bot.domain import AuditAction
 from bot.errors import CannotVerify, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
-from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.slack.calls import SLACK_FAILURES, failure_reason
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -5,7 +5,7 @@
   secret is stored and one set of Reveal messages sent.
 - An Events API retry (`X-Slack-Retry-Num`) carries the first delivery's event id.
 - A replayed Reveal click carries the first click's trigger id (marked with the reveal
-  rate limit, in one step: bot.limits).
+  rate limit, in one step: bot.secrets.limits).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.errors import StorageUnavailable
 from bot.handlers.deps import Deps
-from bot.limits import REPEAT_SECONDS
+from bot.secrets.limits import REPEAT_SECONDS
 from bot.storage.once import PENDING as PENDING  # the handlers' word for it, too
 
 SHARED = "shared"
@@ -31,7 +31,7 @@ PENDING_SECONDS = 10
 REPEAT_WAIT_SECONDS = 2.2
 MARK_SECONDS = 1.0
 QUICK_SECONDS = 0.25
-# How long a repeat is refused: as long as a replayed Reveal click (bot.limits).
+# How long a repeat is refused: as long as a replayed Reveal click (bot.secrets.limits).
 DONE_SECONDS = REPEAT_SECONDS
 
 

@@ -18,13 +18,14 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import audit_owed, render
+from bot import render
+from bot.audit import owed as audit_owed
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent, RevealOutcome
 from bot.errors import ClaimInDoubt, NotShown, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
-from bot.sharing import RevealResult
-from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
+from bot.secrets.sharing import RevealResult
+from bot.slack.calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage import Claim
 
 # Slack's answers that prove no modal was opened or changed.
@@ -243,7 +244,7 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
     outcome = result.outcome
     deps.metrics.count_refusal(outcome)
     events: list[AuditEvent] = []
-    nonces: list[str | None] = []  # the events the confirmation owes (bot.audit_owed)
+    nonces: list[str | None] = []  # the events the confirmation owes (bot.audit.owed)
     if outcome is RevealOutcome.REVEALED and not result.confirmed:
         # Confirmed by an earlier try whose answer was lost, or left to the sweep: the
         # events are owed where the view was settled and recorded from there, once.

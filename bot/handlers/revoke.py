@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import audit_owed
+from bot.audit import owed as audit_owed
 from bot.handlers.deps import Deps
 from bot.handlers.home import publish_home
-from bot.lifecycle import Revocation
+from bot.secrets.lifecycle import Revocation
 
 
 async def audit_revocation(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,

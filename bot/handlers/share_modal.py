@@ -21,9 +21,9 @@ from bot.errors import (
 from bot.handlers import once
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.handlers.home import publish_home
-from bot.notices import Events, created_nonce
-from bot.people import SlackPeople
-from bot.sharing import PRE_ANSWER_SECONDS
+from bot.secrets.notices import Events, created_nonce
+from bot.secrets.sharing import PRE_ANSWER_SECONDS
+from bot.slack.people import SlackPeople
 
 
 def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:

@@ -13,7 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.domain import AuditAction, AuditEvent
 from bot.handlers.deps import Deps
-from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.slack.calls import SLACK_FAILURES, failure_reason
 from bot.storage.team_settings import TeamSettingsStore
 
 VERBS = frozenset({"channel", "add", "remove"})

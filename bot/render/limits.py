@@ -4,8 +4,8 @@ storage quota (what is held, and how to make room)."""
 from __future__ import annotations
 
 from bot.errors import QuotaExceeded, RateLimited
-from bot.limits import Action, duration
 from bot.render.blocks import Message, View, modal, section
+from bot.secrets.limits import Action, duration
 
 
 def share_limited(limited: RateLimited) -> str:

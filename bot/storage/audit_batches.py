@@ -5,7 +5,7 @@ process was killed, the answer was lost) leaves its outcome unknown. Before post
 the batch is written here as pending, in one step with the lease check; after the post,
 the cursor moves and the pending batch goes in one step. A pending batch found later
 (by the next lease holder, or by a retry) is looked for in the channel before anything
-is posted again (bot.audit_outbox).
+is posted again (bot.audit.outbox).
 """
 
 from __future__ import annotations

@@ -75,7 +75,7 @@ return id
 """
 
 # How long a nonce's mark lasts: longer than a process retries an append
-# (bot.audit.RETRY_SECONDS) and than a sweep waits to take over a dead process's events.
+# (bot.audit.log.RETRY_SECONDS) and than a sweep waits to take over a dead process's events.
 # Two hours covers both (an hour of retries; a claim timeout of an hour at most), and a
 # retry older than its mark still finds its entry, by reading the stream's older part.
 # Every audit event has a mark (about 140 bytes of Redis): they are kept no longer than that.

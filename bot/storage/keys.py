@@ -164,7 +164,7 @@ class KeySpace:
 
     def refusals(self, team_id: str, user_id: str, window: int) -> str:
         """How many refusals one person met in one window (numbered from the epoch): the
-        first few are audited one by one, the rest counted (bot.audit_refusals)."""
+        first few are audited one by one, the rest counted (bot.audit.refusals)."""
         return f"{self.prefix}:refusals:{{refusals}}:{team_id}:{user_id}:{window}"
 
     def seals_done(self) -> str:

@@ -7,14 +7,14 @@ reach the {audit} stream, which lives in another slot.) The process that made th
 appends the event to the stream under that nonce and then settles it (HDEL). A process
 killed in between leaves the entry, and the owed index (written in the same round trip as
 the change) lets the sweep find it and append it: once, since appends with a nonce look
-for it first (bot.storage.audit_stream.APPEND_ONCE). The nonces: bot.audit_owed.
+for it first (bot.storage.audit_stream.APPEND_ONCE). The nonces: bot.audit.owed.
 """
 
 from __future__ import annotations
 
 import json
 
-from bot.audit_owed import OwedEvent
+from bot.audit.owed import OwedEvent
 from bot.domain import AuditAction
 from bot.storage import replies, scripts
 from bot.storage.connection import RedisClient, script_client

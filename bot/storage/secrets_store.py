@@ -16,7 +16,7 @@ from typing import Any
 
 from redis.asyncio.cluster import RedisCluster
 
-from bot import audit_owed
+from bot.audit import owed as audit_owed
 from bot.crypto import KeyRing
 from bot.domain import HANDLE_LEN, AuditAction, SecretRecord, Status, code_of
 from bot.errors import CodeTaken, StorageUnavailable

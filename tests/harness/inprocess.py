@@ -17,10 +17,10 @@ from typing import Any, TypeVar
 import uvicorn
 from port_for import get_port
 
-from bot import logs
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.web import BotASGI
+from bot.telemetry import logs
+from bot.web.asgi import BotASGI
 from tests.harness.bot_process import http_request
 
 T = TypeVar("T")

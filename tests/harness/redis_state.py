@@ -21,7 +21,7 @@ AUDIT_STREAM = b"ss:{audit}:events"
 # What a refusal writes to the audit stream (past a person's REFUSAL_AUDIT_LIMIT, a count
 # of them, once their window is over).
 REFUSAL_EVENTS = {b"access_denied", b"rate_limited", b"refusals_merged"}
-# Rate-limit windows (bot.limits): every attempt, a refused one too, counts against the
+# Rate-limit windows (bot.secrets.limits): every attempt, a refused one too, counts against the
 # person who made it, by design, so that hostile clicking runs into the limit.
 RATE_WINDOWS = b"ss:rate:"
 # Marks that a delivery from Slack was taken in (bot.handlers.once: a click's trigger id,
@@ -34,7 +34,7 @@ AUDIT_MARKS = b"ss:{audit}:n:"
 # The audit stream's indexes (by workspace, actor and share code), written with each
 # entry: they may gain the ids of the entries appended.
 AUDIT_INDEXES = (b"ss:{audit}:team:", b"ss:{audit}:actor:", b"ss:{audit}:code:")
-# Each person's count of refusals in a window (bot.audit_refusals): every refusal counts.
+# Each person's count of refusals in a window (bot.audit.refusals): every refusal counts.
 REFUSAL_COUNTS = b"ss:refusals:"
 
 

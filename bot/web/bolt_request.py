@@ -1,4 +1,4 @@
-"""A Bolt request built from a body that bot.inbound has already parsed and checked.
+"""A Bolt request built from a body that bot.web.inbound has already parsed and checked.
 
 Bolt's `AsyncBoltRequest` parses the raw body itself (url-decoding the form, then the
 JSON payload). In HTTP mode bot.web must parse it first, to refuse shapes Bolt would

@@ -24,14 +24,14 @@ from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
 
-from bot import inbound
-from bot.bolt_request import ParsedBoltRequest
 from bot.config import Settings
 from bot.errors import MalformedRequest, TooLarge
 from bot.runtime import Runtime
-from bot.signing import SignatureCheck
 from bot.telemetry import context
 from bot.telemetry.metrics import CONTENT_TYPE as METRICS_TYPE
+from bot.web import inbound
+from bot.web.bolt_request import ParsedBoltRequest
+from bot.web.signing import SignatureCheck
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -26,11 +26,11 @@ import uvicorn
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
-from bot import logs
 from bot.config import Settings, load_settings
-from bot.web import BotASGI
+from bot.telemetry import logs
+from bot.web.asgi import BotASGI
 
-APP_FACTORY = "bot.serving:create_app"
+APP_FACTORY = "bot.web.serving:create_app"
 GRACEFUL_SECONDS = 10  # for requests in flight: Slack gives each one 3 s anyway
 EXIT_STARTUP_FAILED = 3  # uvicorn's own status when the app cannot start
 

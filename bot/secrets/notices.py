@@ -14,12 +14,13 @@ from collections.abc import Callable
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import audit_owed, render
-from bot.audit import AuditLog
-from bot.audit_owed import OwedEvent
-from bot.delivery import Delivery, DeliveryReport
-from bot.dm_channels import DmChannels
+from bot import render
+from bot.audit import owed as audit_owed
+from bot.audit.log import AuditLog
+from bot.audit.owed import OwedEvent
 from bot.domain import AuditAction, AuditEvent, SecretRecord, code_of
+from bot.slack.delivery import Delivery, DeliveryReport
+from bot.slack.dm_channels import DmChannels
 
 
 class Events:

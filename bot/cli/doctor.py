@@ -22,7 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import MANIFEST_SCOPES, Settings, load_settings
 from bot.errors import ConfigError, StorageUnavailable
-from bot.slack_calls import SLACK_FAILURES, failure_reason
+from bot.slack.calls import SLACK_FAILURES, failure_reason
 
 # The bot scopes manifest.yml asks for (tests/test_doctor.py keeps the two in step).
 REQUIRED_SCOPES = MANIFEST_SCOPES

@@ -12,7 +12,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import CannotVerify
-from bot.slack_calls import SLACK_FAILURES, without_retries
+from bot.slack.calls import SLACK_FAILURES, without_retries
 
 _CHECK_FAILURES: tuple[type[BaseException], ...] = (*SLACK_FAILURES, TimeoutError)
 

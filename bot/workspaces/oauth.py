@@ -30,18 +30,18 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.admins import Admins, workspace_admin
-from bot.audit import AuditLog
+from bot.audit.log import AuditLog
 from bot.config import Settings
 from bot.crypto import KeyRing
-from bot.delivery import Delivery
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import CannotVerify, StorageUnavailable
+from bot.slack.admins import Admins, workspace_admin
+from bot.slack.delivery import Delivery
 from bot.storage.connection import RedisClient
 from bot.storage.installations import RedisInstallationStore, RedisOAuthStateStore
 from bot.storage.keys import KeySpace
 from bot.storage.team_settings import TeamSettingsStore
-from bot.workspaces import InstalledWorkspaces
+from bot.workspaces.routes import InstalledWorkspaces
 
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"

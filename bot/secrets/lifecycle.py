@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot import audit_owed
-from bot.audit_owed import OwedEvent
+from bot.audit import owed as audit_owed
+from bot.audit.owed import OwedEvent
 from bot.domain import AuditAction, SecretRecord, Status, normalize_share_code
 
 SWEEP_BATCH = 1000

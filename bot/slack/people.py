@@ -11,7 +11,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import ValidationFailed
-from bot.slack_calls import SLACK_FAILURES
+from bot.slack.calls import SLACK_FAILURES
 
 SLACKBOT = "USLACKBOT"  # users.info reports Slackbot as is_bot false; it is not a person.
 

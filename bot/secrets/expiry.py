@@ -1,7 +1,7 @@
 """Scheduled work: expiry sweeps and reminders, run by APScheduler on the event loop.
 
 Every replica may run these; the storage makes each expiry and each reminder happen
-once (see bot.lifecycle), so no leader election is needed.
+once (see bot.secrets.lifecycle), so no leader election is needed.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from typing import Protocol
 # apscheduler 3 ships no type information; `Scheduler` below is the part the bot uses.
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
-from bot import audit_owed
-from bot.audit import RETRY_LOOKBACK_SECONDS, AuditLog
+from bot.audit import owed as audit_owed
+from bot.audit.log import RETRY_LOOKBACK_SECONDS, AuditLog
 from bot.domain import AuditAction, AuditEvent, SecretRecord
 from bot.errors import StorageUnavailable
-from bot.lifecycle import LifecycleService
-from bot.notices import Events, Notices, created_nonce
+from bot.secrets.lifecycle import LifecycleService
+from bot.secrets.notices import Events, Notices, created_nonce
 
 
 class Scheduler(Protocol):

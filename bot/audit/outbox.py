@@ -25,10 +25,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.audit_history import Outcome, find_batch, metadata
+from bot.audit.history import Outcome, find_batch, metadata
 from bot.domain import AuditEvent
 from bot.errors import StorageUnavailable
-from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
+from bot.slack.calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage.audit_batches import PendingBatch
 from bot.storage.audit_stream import AuditStream
 from bot.telemetry.metrics import Metrics

@@ -20,7 +20,7 @@ from slack_sdk.socket_mode.request import SocketModeRequest
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.runtime import Runtime
-from bot.slack_calls import SLACK_FAILURES
+from bot.slack.calls import SLACK_FAILURES
 
 # Answers to apps.connections.open that no retry will change: the token is wrong.
 _REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked",

@@ -12,13 +12,13 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.dm_channels import STALE_ERRORS, DmChannels
 from bot.domain import SecretRecord
-from bot.slack_calls import SLACK_FAILURES, failure_reason, without_retries
-from bot.slack_retry import retried
+from bot.slack.calls import SLACK_FAILURES, failure_reason, without_retries
+from bot.slack.dm_channels import STALE_ERRORS, DmChannels
+from bot.slack.retry import retried
 
 DELIVERY_CONCURRENCY = 8
-# One attempt; a timed-out attempt is retried (bot.slack_retry), a few times at most.
+# One attempt; a timed-out attempt is retried (bot.slack.retry), a few times at most.
 CALL_TIMEOUT_SECONDS = 5.0
 
 
@@ -36,7 +36,7 @@ class Delivery:
 
     def __init__(self, client: AsyncWebClient, *, logger: logging.Logger,
                  dm_channels: DmChannels | None = None) -> None:
-        # Retried here, by one policy (bot.slack_retry), not by the SDK's handlers.
+        # Retried here, by one policy (bot.slack.retry), not by the SDK's handlers.
         self._client = without_retries(client, timeout=CALL_TIMEOUT_SECONDS)
         self._logger = logger
         self._dms = dm_channels if dm_channels is not None else DmChannels()

@@ -1,7 +1,7 @@
 """Audit events: what happened to which secret, by whom. Never any content.
 
 `DurableAuditLog.record` writes each event to the Redis Stream first (the system of
-record) and logs it. `AuditOutbox` (bot.audit_outbox) then delivers the stream to the
+record) and logs it. `AuditOutbox` (bot.audit.outbox) then delivers the stream to the
 admin channel, in order, from whichever process holds the delivery lease: retried with backoff while
 Slack fails (errors, 429 with Retry-After, outages), resumed after restarts, and
 grouped into fewer messages under a burst, since Slack accepts about one message per
@@ -17,8 +17,8 @@ import time
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.audit_outbox import AuditOutbox, AuditRoutes
-from bot.audit_refusals import REFUSALS, RefusalThrottle, Verdict
+from bot.audit.outbox import AuditOutbox, AuditRoutes
+from bot.audit.refusals import REFUSALS, RefusalThrottle, Verdict
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import StorageUnavailable
 from bot.storage.audit_stream import AuditStream
@@ -109,7 +109,7 @@ class DurableAuditLog:
         self._log(event, event_id)
 
     async def _audit_refusal(self, event: AuditEvent) -> bool:
-        """Whether a refusal is audited by itself (bot.audit_refusals); past the person's
+        """Whether a refusal is audited by itself (bot.audit.refusals); past the person's
         limit it is only counted, and the first one counted schedules the summary. When
         Redis cannot count it, it is audited: a refusal is never lost unseen."""
         if self._refusals is None:

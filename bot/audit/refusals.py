@@ -19,7 +19,7 @@ import enum
 from typing import Protocol
 
 from bot.domain import AuditAction, AuditEvent
-from bot.limits import Rate, duration
+from bot.secrets.limits import Rate, duration
 
 REFUSALS = frozenset({AuditAction.ACCESS_DENIED, AuditAction.RATE_LIMITED})
 # The default REFUSAL_AUDIT_LIMIT: more than a person clicking around ever meets, few

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from bot import audit_owed, crypto
+from bot import crypto
+from bot.audit import owed as audit_owed
 from bot.domain import (
     RevealOutcome,
     SecretRecord,
@@ -37,10 +38,10 @@ from bot.errors import (
     StorageUnavailable,
     ValidationFailed,
 )
-from bot.formats import normalize
-from bot.limits import Action, RateLimits
 from bot.options import Format
-from bot.share_form import ValidShare, validate
+from bot.secrets.formats import normalize
+from bot.secrets.limits import Action, RateLimits
+from bot.secrets.share_form import ValidShare, validate
 from bot.storage import Claim, Guess
 
 _CODE_ATTEMPTS = 5

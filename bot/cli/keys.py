@@ -8,9 +8,9 @@ import time
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot import rotation
 from bot.config import Settings
 from bot.crypto import StaticKeyRing
+from bot.secrets import rotation
 from bot.storage import KeySpace, connect
 from bot.storage.key_usage import RedisKeyUsage
 

@@ -15,9 +15,9 @@ from typing import Protocol
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import AuditLog
-from bot.dm_channels import DmChannels
-from bot.notices import Notices
+from bot.audit.log import AuditLog
+from bot.secrets.notices import Notices
+from bot.slack.dm_channels import DmChannels
 from bot.storage.installations import RedisInstallationStore
 from bot.storage.team_settings import TeamSettingsStore
 

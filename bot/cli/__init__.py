@@ -1,0 +1,1 @@
+"""Operator commands: keys (rotate, check, seal), audit export and admin stats, doctor."""
