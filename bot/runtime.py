@@ -128,11 +128,11 @@ class Runtime:
                         include_workspace_admins=settings.admins_include_workspace_admins)
         several = None
         if settings.oauth:
-            several = multi_workspace.build(settings, redis=redis, keyring=keyring,
+            several = multi_workspace.build(settings, redis=redis, keys=keys, keyring=keyring,
                                             client=client, make_client=make_client,
                                             audit=audit, logger=logger, clock=clock)
             workspaces, admins = several.workspaces, several.admins
-        limits = RateLimits(RedisRateCounter(redis, keys=KeySpace(settings.redis_key_prefix)),
+        limits = RateLimits(RedisRateCounter(redis, keys=keys),
                             share=settings.share_rate, reveal=settings.reveal_rate,
                             request=settings.request_rate, clock=clock)
         deps = Deps(
@@ -141,7 +141,7 @@ class Runtime:
             people_cache=PersonCache(), admins=admins,
             audit_stream=audit_stream, http=http, logger=logger, clock=clock,
             team_settings=several.team_settings if several else None, metrics=metrics,
-            once=OnceMarks(redis, keys=KeySpace(settings.redis_key_prefix)))
+            once=OnceMarks(redis, keys=keys))
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=TeamNotices(workspaces, audit=audit, logger=logger,
                                               clock=clock, dm_channels=deps.dm_channels),

@@ -11,7 +11,7 @@ from typing import TextIO
 from bot.config import Settings
 from bot.domain import AuditEvent, code_of
 from bot.errors import ConfigError
-from bot.storage import connect
+from bot.storage import KeySpace, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.connection import RedisClient
 
@@ -116,7 +116,7 @@ async def _scan(client: RedisClient, prefix: str) -> tuple[Counter[str],
     counts: Counter[str] = Counter()
     oldest: tuple[float, str] | None = None
     keys: list[bytes] = []
-    async for key in client.scan_iter(match=f"{prefix}:{{*}}:m", count=1000):
+    async for key in client.scan_iter(match=KeySpace(prefix).every_meta(), count=1000):
         keys.append(key)
         if len(keys) >= CHUNK:
             oldest = await _tally(client, keys, counts, oldest)

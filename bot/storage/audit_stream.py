@@ -10,13 +10,13 @@ from __future__ import annotations
 import math
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from bot.domain import AuditAction, AuditEvent
 from bot.storage import replies
 from bot.storage.audit_batches import PendingBatches
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
+from bot.storage.keys import AuditKeys
 
 # Each entry's id is also added, in the same step, to indexes of its workspace, its actor
 # and its share code (sorted sets scored by the id's milliseconds, trimmed and expiring
@@ -105,50 +105,6 @@ if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[1], ARGV[2])
 return 1
 """
-
-
-@dataclass(frozen=True)
-class AuditKeys:
-    prefix: str = "ss"
-
-    # One hash tag for the keys, so the scripts run in one Cluster slot.
-    @property
-    def stream(self) -> str:
-        return f"{self.prefix}:{{audit}}:events"
-
-    @property
-    def cursor(self) -> str:
-        return f"{self.prefix}:{{audit}}:delivered"
-
-    @property
-    def lease(self) -> str:
-        return f"{self.prefix}:{{audit}}:lease"
-
-    @property
-    def pending(self) -> str:
-        return f"{self.prefix}:{{audit}}:pending"
-
-    def mark(self, nonce: str) -> str:
-        """The key naming the entry appended with this nonce (APPEND)."""
-        return f"{self.prefix}:{{audit}}:n:{nonce}"
-
-    # Indexes of entry ids (sorted sets, by milliseconds), written with each entry.
-    def by_team(self, team_id: str) -> str:
-        """A workspace's entries."""
-        return f"{self.prefix}:{{audit}}:team:{team_id}"
-
-    def by_actor(self, team_id: str, user_id: str) -> str:
-        """The entries of what one person did in a workspace."""
-        return f"{self.prefix}:{{audit}}:actor:{team_id}:{user_id}"
-
-    def by_code(self, team_id: str, code: str) -> str:
-        """The entries about one secret (by its share code) of a workspace."""
-        return f"{self.prefix}:{{audit}}:code:{team_id}:{code}"
-
-    def indexes(self, event: AuditEvent) -> list[str]:
-        """The indexes an event's entry goes in."""
-        keys = [self.by_team(event.team_id), self.by_actor(event.team_id, event.actor)]
-        return keys + ([self.by_code(event.team_id, event.code)] if event.code else [])
 
 
 class AuditStream:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.domain import HANDLE_LEN
+from bot.domain import HANDLE_LEN, AuditEvent
 
 
 def handle(secret: str) -> str:
@@ -29,6 +29,10 @@ class KeySpace:
 
     def meta(self, secret: str) -> str:
         return f"{self.prefix}:{{{handle(secret)}}}:m"
+
+    def every_meta(self) -> str:
+        """SCAN pattern: every secret's metadata hash (for the operator's counts)."""
+        return f"{self.prefix}:{{*}}:m"
 
     def failures(self, secret: str) -> str:
         """Wrong passphrases within the current window, as earlier releases counted them
@@ -180,3 +184,50 @@ class KeySpace:
         """A marker that something Slack may deliver twice (a form submission, an event,
         a click) was already taken in: `kind` names what, `parts` identify it."""
         return f"{self.prefix}:once:{kind}:" + ":".join(parts)
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The audit log's keys: the stream, its outbox cursor, lease and pending batches,
+    retry marks, and the lookup indexes."""
+
+    prefix: str = "ss"
+
+    # One hash tag for the keys, so the scripts run in one Cluster slot.
+    @property
+    def stream(self) -> str:
+        return f"{self.prefix}:{{audit}}:events"
+
+    @property
+    def cursor(self) -> str:
+        return f"{self.prefix}:{{audit}}:delivered"
+
+    @property
+    def lease(self) -> str:
+        return f"{self.prefix}:{{audit}}:lease"
+
+    @property
+    def pending(self) -> str:
+        return f"{self.prefix}:{{audit}}:pending"
+
+    def mark(self, nonce: str) -> str:
+        """The key naming the entry appended with this nonce (APPEND)."""
+        return f"{self.prefix}:{{audit}}:n:{nonce}"
+
+    # Indexes of entry ids (sorted sets, by milliseconds), written with each entry.
+    def by_team(self, team_id: str) -> str:
+        """A workspace's entries."""
+        return f"{self.prefix}:{{audit}}:team:{team_id}"
+
+    def by_actor(self, team_id: str, user_id: str) -> str:
+        """The entries of what one person did in a workspace."""
+        return f"{self.prefix}:{{audit}}:actor:{team_id}:{user_id}"
+
+    def by_code(self, team_id: str, code: str) -> str:
+        """The entries about one secret (by its share code) of a workspace."""
+        return f"{self.prefix}:{{audit}}:code:{team_id}:{code}"
+
+    def indexes(self, event: AuditEvent) -> list[str]:
+        """The indexes an event's entry goes in."""
+        keys = [self.by_team(event.team_id), self.by_actor(event.team_id, event.actor)]
+        return keys + ([self.by_code(event.team_id, event.code)] if event.code else [])

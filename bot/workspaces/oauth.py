@@ -75,13 +75,12 @@ class MultiWorkspace:
     bolt_options: dict[str, Any]  # keyword arguments for AsyncApp
 
 
-def build(settings: Settings, *, redis: RedisClient, keyring: KeyRing,
+def build(settings: Settings, *, redis: RedisClient, keys: KeySpace, keyring: KeyRing,
           client: AsyncWebClient, make_client: Callable[[str], AsyncWebClient],
           audit: AuditLog, logger: logging.Logger,
           clock: Callable[[], float]) -> MultiWorkspace:
     """Everything OAuth mode needs; `client` (no token) calls oauth.v2.access and
     auth.test, `make_client(token)` makes a workspace's client."""
-    keys = KeySpace(settings.redis_key_prefix)
     installations = RedisInstallationStore(redis, keys=keys, keyring=keyring,
                                            logger=logging.getLogger("bot.installations"))
     team_settings = TeamSettingsStore(redis, keys=keys)

@@ -16,7 +16,8 @@ from bot.domain import SecretRecord, ViewState
 from bot.errors import InvalidToken
 from bot.render.audit import audit_line
 from bot.storage import KeySpace, RedisSecretStore, connect
-from bot.storage.audit_stream import AuditKeys, decode
+from bot.storage.audit_stream import decode
+from bot.storage.keys import AuditKeys
 from scripts.soak.invariants import (
     PASS_TOKEN,
     SECRET_TOKEN,

@@ -20,7 +20,7 @@ import redis
 
 from bot.crypto import generate_key_entry
 from bot.storage import KeySpace
-from bot.storage.audit_stream import AuditKeys
+from bot.storage.keys import AuditKeys
 from scripts.soak.actors import Actors, People
 from scripts.soak.chaos import Chaos, Plan
 from scripts.soak.evidence import PREFIX, audit_posts, gather
