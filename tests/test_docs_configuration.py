@@ -24,7 +24,8 @@ def environment_variables() -> set[str]:
     aliases: checked here, since either would change the names)."""
     assert Settings.model_config.get("env_prefix", "") == ""
     for name, field in Settings.model_fields.items():
-        assert field.alias is None and field.validation_alias is None, name
+        assert field.alias is None, name
+        assert field.validation_alias is None, name
     return {name.upper() for name in Settings.model_fields}
 
 
