@@ -81,6 +81,7 @@ def type_passphrase(sim, slack, form, phrase: str, count: int) -> None:
 
 def test_every_key_the_bot_writes_is_in_the_redis_layout(sim, slack, redis_sync):
     """Every key written during the flows matches a row of docs/redis-layout.md."""
+    before = redis_sync.config_get("notify-keyspace-events")["notify-keyspace-events"]
     redis_sync.config_set("notify-keyspace-events", "KA")
     watch = redis_sync.pubsub()
     watch.psubscribe("__keyspace@*__:*")
@@ -122,7 +123,7 @@ def test_every_key_the_bot_writes_is_in_the_redis_layout(sim, slack, redis_sync)
         written |= {key.decode() for key in redis_sync.keys("*")}
     finally:
         watch.close()
-        redis_sync.config_set("notify-keyspace-events", "")
+        redis_sync.config_set("notify-keyspace-events", before)
 
     # The flow reached the kinds of keys it is meant to (else this proves little).
     kinds = {re.sub(r"\{[0-9A-Z]{12}\}", "{HANDLE}", key) for key in written}
