@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # share-secret: the bot (`python -m bot`) in a small image that runs as an unprivileged user.
-# Build: docker build -t share-secret .   Run: see docker-compose.yml and README ("Deploy with Docker").
+# Build: docker build -t share-secret .   Run: see docker-compose.yml and docs/operations.md ("Deploy with Docker").
 
 # --- build: install the project and its dependencies into a virtualenv -------------------
 # Every dependency (cryptography, hiredis, uvloop, httptools, ...) has a wheel for

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     # out by a process that died, and the sweep gives it back.
     claim_timeout_seconds: float = Field(default=120, ge=1, le=3600)
     # Storage quotas: active secrets, and the bytes they take in Redis, per sender and per
-    # workspace (0: no cap). Why these defaults: README, "Storage quotas".
+    # workspace (0: no cap). Why these defaults: docs/how-it-works.md, "Storage quotas".
     quota_sender_secrets: int = Field(default=200, ge=0, le=10_000_000)
     quota_sender_bytes: Annotated[ByteSize, Field(ge=0)] = ByteSize(5 * 1024**2)
     quota_workspace_secrets: int = Field(default=10_000, ge=0, le=10_000_000)

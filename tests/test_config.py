@@ -151,11 +151,11 @@ def test_keygen_prints_a_usable_entry(tmp_path):
 
 def test_storage_quotas(env, monkeypatch):
     """The quota caps default to the documented values, take sizes with units, and refuse
-    a negative or unreadable one naming the variable; each is in README's table."""
+    a negative or unreadable one naming the variable; each is in docs/configuration.md."""
     for name in ["QUOTA_SENDER_SECRETS", "QUOTA_SENDER_BYTES", "QUOTA_WORKSPACE_SECRETS",
                  "QUOTA_WORKSPACE_BYTES"]:
         monkeypatch.delenv(name, raising=False)
-        assert f"`{name}`" in (REPO / "README.md").read_text()
+        assert f"`{name}`" in (REPO / "docs" / "configuration.md").read_text()
     env()
     caps = load_settings().quota_caps
     assert (caps.sender_secrets, caps.sender_bytes) == (200, 5 * 1024**2)
@@ -173,12 +173,12 @@ def test_storage_quotas(env, monkeypatch):
 def test_metrics_access(env, monkeypatch):
     """METRICS_TOKEN is a secret of at least 16 characters (scrubbed from logs); empty
     means none; METRICS_PORT is a listener of its own, on loopback unless METRICS_HOST
-    says otherwise; each is in README's table."""
+    says otherwise; each is in docs/configuration.md."""
     from bot.telemetry.logs import secret_values
 
     for name in ["METRICS_TOKEN", "METRICS_PORT", "METRICS_HOST"]:
         monkeypatch.delenv(name, raising=False)
-        assert f"`{name}`" in (REPO / "README.md").read_text()
+        assert f"`{name}`" in (REPO / "docs" / "configuration.md").read_text()
     env()
     settings = load_settings()
     assert (settings.metrics_token, settings.metrics_port) == (None, None)

@@ -60,7 +60,7 @@ def main(*, post_test: bool = False, out: TextIO | None = None) -> int:
         settings = load_settings()
     except ConfigError as exc:
         verdicts = [Verdict("configuration", Status.FAIL, str(exc),
-                            "set the variables named above (README, Configuration)")]
+                            "set the variables named above (docs/configuration.md)")]
     else:
         verdicts = asyncio.run(run_checks(settings, post_test=post_test))
     print_report(verdicts, out)

@@ -1,49 +1,8 @@
 """Secret tokens: AES-256-GCM ciphertexts bound to the record they belong to.
 
-Layout of a token (all lengths in bytes):
-
-    version (1) | key id length n (1) | key id (n, ASCII) | salt (16) | nonce (12)
-    | AES-256-GCM ciphertext with its 16-byte tag
-
-Version 1: the data key is HKDF-SHA256(master key, salt, info=b"share-secret/v1 data
-key"), so every secret has its own key even under one master key, and a nonce is
-never reused under a key.
-
-Version 2 (a passphrase was set; written by earlier releases, still read): the input
-keying material is the master key followed by scrypt(passphrase, salt; N=2^15, r=8,
-p=1), info b"share-secret/v2 data key". Neither the stored token plus the master key,
-nor the passphrase alone, decrypts it; and scrypt makes each passphrase guess cost
-~32 MiB and tens of ms. But the master key cannot be changed without the passphrase.
-
-Version 3 (a passphrase was set; written by earlier releases, still read) keeps those
-properties in two layers, so that key rotation can re-wrap it without the passphrase and
-without seeing the secret:
-
-    inner = salt' (16) | nonce' (12) | AES-256-GCM(HKDF(scrypt(passphrase, salt'),
-            salt', b"share-secret/v3 passphrase key"), plaintext, AD=b"v3|" + record id)
-    token = header | AES-256-GCM(HKDF(master key, salt, b"share-secret/v3 wrap key"),
-            inner, AD=header + record id)
-
-The master key opens only the outer layer (what is inside is still sealed by the
-passphrase); the passphrase alone cannot reach the inner layer. `rewrap` replaces the
-outer layer.
-
-Version 4 (a passphrase was set; written now) is version 3 with the scrypt cost recorded
-in the inner layer, so that the cost can be raised without a new format and tokens made
-at an older cost still open (version 3's cost is N=2^15). Written with N=2^17 (r=8, p=1:
-128 MiB and about 0.3 s per guess on one core); read with N from 2^15 to 2^18:
-
-    inner = log2 N (1) | salt' (16) | nonce' (12) | AES-256-GCM(HKDF(scrypt(passphrase,
-            salt'; N), salt', b"share-secret/v4 passphrase key"), plaintext,
-            AD=b"v4|" + log2 N (1) + record id)
-    token = header | AES-256-GCM(HKDF(master key, salt, b"share-secret/v4 wrap key"),
-            inner, AD=header + record id)
-
-The associated data is the whole header followed by the record id: a token copied
-into another record, or with a header byte changed, fails to decrypt.
-
-Pure functions: no I/O, and randomness can be passed in (tests pin it to check
-known-answer vectors).
+The format (versions 1 to 4, byte by byte) is specified in docs/token-format.md, with
+known-answer vectors in tests/data/token_vectors.json. Pure functions: no I/O, and the
+randomness can be passed in (`random_bytes`).
 """
 
 from __future__ import annotations

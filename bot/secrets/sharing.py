@@ -267,26 +267,14 @@ class SharingService:
     async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
                      passphrase: str | None = None, channel: str | None = None,
                      attempt: str | None = None) -> RevealResult:
-        """Show a secret to a recipient, if they have a view left.
+        """Show a secret to a recipient with a view left: claim, decrypt, mark it as being
+        shown, `show`, confirm.
 
-        The view is claimed atomically, decrypted, marked as being shown (so a process
-        dying from here on leaves a view the sweep counts as used, not one it gives back;
-        a step of its own right before `show`, so that a view only claimed, which cannot
-        have been shown, is given back) and shown; only once `show` returns is it
-        confirmed. A failed decryption, a wrong passphrase, or `show` raising NotShown
-        gives the view back. Any other failure of `show` may have displayed the secret
-        (Slack opened the modal but its answer was lost), so the view is confirmed and
-        the result says `uncertain`: a secret is never shown twice for one view. The
-        confirmation owes its audit events (secret_opened, in `channel`; secret_burned
-        for the last view) in the same step.
-
-        A `passphrase` is a guess, counted in the claim's step before it is checked, so
-        that at most the policy's tries are checked per window however many people guess
-        at once (GUESSES_PENDING while the others are being checked, LOCKED once they
-        proved wrong); a right guess is uncounted when the view is marked as being shown.
-
-        `attempt` names this attempt (a click's trigger id): a repeat of one already taken
-        in does nothing (REPEATED). It is marked by the rate limits, in their step.
+        A view that cannot have been shown (a bad token, a wrong passphrase, NotShown) is
+        given back; one that may have been counts as used (`uncertain`: `show` failed
+        otherwise, say Slack's answer was lost), so a secret is never shown twice for one
+        view. `passphrase` is a guess, counted before it is checked; a repeated `attempt`
+        (a click's trigger id, marked by the rate limits) does nothing (REPEATED).
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
@@ -303,7 +291,9 @@ class SharingService:
         now = self._clock()
         policy = self._passphrases
         # A passphrase guess is counted in the claim's step, before the (slow) check, so
-        # that many people guessing at once get no more tries than one person alone.
+        # that many people guessing at once get no more tries than one person alone
+        # (GUESSES_PENDING while the others are being checked, LOCKED once they proved
+        # wrong).
         guess = None if passphrase is None else Guess(
             secrets.token_urlsafe(12), tries=policy.tries, window_seconds=policy.window)
         try:
@@ -327,9 +317,12 @@ class SharingService:
             await self._store.release(secret_id, user_id=user_id)
             return await self._failed(secret_id, claim, counted)
         try:
-            # Refused (and the view given back) when the secret was revoked or expired
-            # while it was being decrypted: the same answer as a revoked secret's. A
-            # counted guess was right: uncounted in the same step.
+            # Marked as being shown in a step of its own, right before `show`: a process
+            # dying from here on leaves a view the sweep counts as used, while a view only
+            # claimed (never shown) is given back. Refused (and the view given back) when
+            # the secret was revoked or expired while it was being decrypted: the same
+            # answer as a revoked secret's. A counted guess was right: uncounted in the
+            # same step.
             if not await self._store.showing(secret_id, user_id=user_id, now=self._clock(),
                                              guess=counted):
                 return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
@@ -343,6 +336,8 @@ class SharingService:
             raise
         except Exception:  # noqa: BLE001 - reported as `uncertain`; the caller logs it
             uncertain = True
+        # The confirmation owes its audit events (secret_opened, in `channel`;
+        # secret_burned for the last view) in the same step.
         state, used = await self._confirm_after_show(
             secret_id, user_id, detail=audit_owed.UNCONFIRMED if uncertain else "",
             channel=channel)

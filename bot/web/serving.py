@@ -4,7 +4,7 @@ With one worker uvicorn serves in this process; with more, a supervisor process 
 the socket and starts each worker afresh (spawn), so the workers import the app by name
 and build it with `create_app`. Each worker builds its own Runtime at lifespan start:
 clients, scheduler and audit outbox are per process, and the storage makes the
-replicas agree (see README, "Several replicas").
+replicas agree (see docs/replicas-and-redis.md).
 
 With METRICS_PORT, a second socket is bound on METRICS_HOST and served by the same app
 (and, with several workers, by each of them): the app tells the two apart by the port a

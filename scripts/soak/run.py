@@ -64,7 +64,8 @@ def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
         workdir = Path(tmp)
         store = PersistentRedis(workdir / "redis").start()
         # channels:history: the audit channel is public, and the bot may read it to post
-        # each audit batch exactly once across its kill (README, "Exactly once...").
+        # each audit batch exactly once across its kill (docs/audit-log.md, "Exactly
+        # once across a crash").
         slack = SlackStandIn(bot_token="xoxb-soak-" + secrets.token_hex(8), team_id=TEAM,
                              team_domain="soak",
                              scopes=(*DEFAULT_SCOPES, "channels:history")).start()
