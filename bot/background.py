@@ -19,7 +19,7 @@ import enum
 import logging
 import time
 import traceback
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +83,26 @@ class Background:
         task = asyncio.get_running_loop().create_task(self._in_lane(work, lane), name=name)
         self._tasks.add(task)  # a strong reference, or the loop may collect the task
         task.add_done_callback(self._finished)
+
+    def later(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Run follow-up work after the answer to Slack (it always runs: it finishes
+        something already done, like telling people about a revoke)."""
+        self.spawn(work, name=name, lane=Lane.FOLLOW_UP, committed=True)
+
+    def maybe_later(self, work: Coroutine[Any, Any, None], *, name: str) -> None:
+        """Optional follow-up work (a Home refresh): skipped when the limit is reached."""
+        try:
+            self.spawn(work, name=name, lane=Lane.FOLLOW_UP)
+        except Overloaded:
+            self._logger.info("skipped %s: too much work in flight", name)
+
+    async def now_or(self, work: Coroutine[Any, Any, None], *, name: str,
+                     otherwise: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Start trigger-bound work (it opens a view) before the listener answers, once
+        there is room for it; when the bot stays too busy, run `otherwise` (telling the
+        person privately to try again) as follow-up work instead."""
+        if not await self.admit(work, name=name):
+            self.later(otherwise(), name="busy")
 
     async def admit(self, work: Coroutine[Any, Any, None], *, name: str,
                     wait: float = ADMIT_WAIT_SECONDS) -> bool:

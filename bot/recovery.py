@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.background import Background
 from bot.errors import StorageUnavailable
 
 GIVE_UP_SECONDS = 15 * 60.0
@@ -42,3 +43,13 @@ async def when_back(undo: Callable[[], Awaitable[bool]], *, what: str,
             if on_undone is not None:
                 await on_undone()
         return undone
+
+
+def recover(background: Background, undo: Callable[[], Awaitable[bool]], *, what: str,
+            logger: logging.Logger,
+            on_undone: Callable[[], Awaitable[None]] | None = None) -> None:
+    """Undo, once Redis answers again, a write a Redis outage left in doubt (in the
+    background; it takes no lane's slot: it mostly waits)."""
+    async def recovering() -> None:
+        await when_back(undo, what=what, logger=logger, on_undone=on_undone)
+    background.spawn(recovering(), name=f"undo-{what}", lane=None, committed=True)

@@ -36,7 +36,9 @@ from bot.secrets.limits import RateLimits
 from bot.secrets.notices import Events
 from bot.secrets.sharing import SharingService
 from bot.slack.admins import Admins
+from bot.slack.dm_channels import DmChannels
 from bot.slack.people import PersonCache
+from bot.slack.respond import Responder
 from bot.storage import KeySpace, OnceMarks, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.connection import RedisClient
@@ -135,16 +137,18 @@ class Runtime:
         limits = RateLimits(RedisRateCounter(redis, keys=keys),
                             share=settings.share_rate, reveal=settings.reveal_rate,
                             request=settings.request_rate, clock=clock)
+        dm_channels = DmChannels()
         deps = Deps(
             service=SharingService(store=store, keyring=keyring, clock=clock, limits=limits),
             lifecycle=lifecycle, audit=audit, background=background,
             people_cache=PersonCache(), admins=admins,
-            audit_stream=audit_stream, http=http, logger=logger, clock=clock,
+            audit_stream=audit_stream, logger=logger, clock=clock,
             team_settings=several.team_settings if several else None, metrics=metrics,
-            once=OnceMarks(redis, keys=keys))
+            once=OnceMarks(redis, keys=keys), dm_channels=dm_channels,
+            respond=Responder(http=http, logger=logger, dm_channels=dm_channels))
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=TeamNotices(workspaces, audit=audit, logger=logger,
-                                              clock=clock, dm_channels=deps.dm_channels),
+                                              clock=clock, dm_channels=dm_channels),
                           events=Events(clock=clock))
         signing_secret = settings.slack_signing_secret
         bolt = AsyncApp(

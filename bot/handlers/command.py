@@ -13,7 +13,7 @@ from bot import render
 from bot.background import Deadline, Lane
 from bot.domain import AuditAction, AuditEvent
 from bot.errors import QuotaExceeded, RateLimited, StorageUnavailable, ValidationFailed
-from bot.handlers import admin
+from bot.handlers import admin_commands
 from bot.handlers.deps import Deps, rate_limited_event, workspace_of
 from bot.handlers.revoke import after_revoke, audit_revocation
 from bot.secrets.limits import MAX_REQUEST_PEOPLE
@@ -56,19 +56,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     revocation.record, revocation.previous, revocation.in_flight)))
                 if revocation.revoked:
                     await audit_revocation(client, deps, revocation, user=user)
-                    deps.later(after_revoke(client, deps, revocation, user=user),
-                               name="after-revoke")
+                    deps.background.later(after_revoke(client, deps, revocation, user=user),
+                                          name="after-revoke")
             elif word == "admin":
-                await admin.command(ack, client, deps, team=team, user=user, text=rest,
-                                    mentioned=mentioned_users(rest),
-                                    response_url=command.get("response_url"))
+                await admin_commands.command(ack, client, deps, team=team, user=user,
+                                             text=rest, mentioned=mentioned_users(rest),
+                                             response_url=command.get("response_url"))
             elif word == "request":
                 await _request(ack, client, deps, team=team, requester=user, text=rest,
                                response_url=command.get("response_url"))
             elif first and not _MENTION.match(first):
-                await ack(**render.notice(
-                    f"I don't know `{render.escape(word[:40])}`. To pick people, mention "
-                    f"them: `/share-secret @alice`.\n\n{render.HELP}"))
+                await ack(**render.notice(render.unknown_command_notice(word)))
             else:
                 await _open_form(ack, client, deps, command, mentioned_users(text),
                                  team=team, user=user)
@@ -99,7 +97,7 @@ async def _open_form(ack: AsyncAck, client: AsyncWebClient, deps: Deps,
     except (StorageUnavailable, TimeoutError):
         pass
     view = render.share_modal(initial_users=users, origin_channel=command.get("channel_id"))
-    if not await deps.background.admit(deps.open_view(
+    if not await deps.background.admit(deps.respond.open_view(
             client, command.get("trigger_id"), view, deadline=Deadline(),
             response_url=command.get("response_url")), name="open-share-form"):
         await ack(**render.notice(render.BUSY))
@@ -112,8 +110,7 @@ async def _request(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: s
     asked = [u for u in mentioned_users(text) if u != requester]
     reason = _MENTION.sub("", text).strip()[:300] or None
     if not asked:
-        await ack(**render.notice("Mention who should share the secret: "
-                                  "`/share-secret request @alice staging DB password`"))
+        await ack(**render.notice(render.REQUEST_USAGE))
         return
     if len(asked) > MAX_REQUEST_PEOPLE:
         await ack(**render.too_many_asked(len(asked), MAX_REQUEST_PEOPLE))
@@ -135,8 +132,7 @@ async def _request(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: s
     except BaseException:
         slot.release()
         raise
-    await ack(**render.notice(f":inbox_tray: Asking {render.mentions(asked)} to share a "
-                              "secret with you."))
+    await ack(**render.notice(render.asking_notice(asked)))
     slot.start(_send_requests(client, deps, team=team, requester=requester, asked=asked,
                               reason=reason, response_url=response_url), name="request")
 
@@ -148,8 +144,8 @@ async def _send_requests(client: AsyncWebClient, deps: Deps, *, team: str, reque
         refused = await SlackPeople(client, team_id=team,
                                     cache=deps.people_cache).not_people(tuple(asked))
     except ValidationFailed:
-        await deps.post_to_response_url(response_url, render.notice(
-            ":warning: Couldn't check those people with Slack just now; nobody was asked."))
+        await deps.respond.post_to_response_url(response_url,
+                                                render.notice(render.PEOPLE_UNCHECKED))
         return
     notices = deps.notices(client)
     failed = list(refused.values())
@@ -164,5 +160,5 @@ async def _send_requests(client: AsyncWebClient, deps: Deps, *, team: str, reque
                 AuditAction.SECRET_REQUESTED, at=deps.clock(), actor=requester, team_id=team,
                 recipients=(person,), detail="the request could not be delivered"))
     if failed:
-        await deps.post_to_response_url(response_url, render.notice(
-            f":warning: Couldn't ask {', '.join(failed)}."))
+        await deps.respond.post_to_response_url(response_url,
+                                                render.notice(render.requests_failed_notice(failed)))

@@ -11,8 +11,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Deadline
 from bot.errors import StorageUnavailable
-from bot.handlers.deps import Deps, user_of, workspace_of
-from bot.handlers.home import publish_home
+from bot.handlers.deps import Deps, now_or_busy, user_of, workspace_of
+from bot.handlers.home_tab import publish_home
 from bot.handlers.revoke import after_revoke, audit_revocation
 
 
@@ -20,10 +20,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_revoke(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                         client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
-        deps.later(_revoke(client, deps, team=workspace_of(context), user=user_of(body),
-                           secret_id=str(action.get("value") or ""),
-                           block=str(action.get("block_id") or ""),
-                           response_url=body.get("response_url")), name="revoke")
+        deps.background.later(_revoke(client, deps, team=workspace_of(context),
+                                      user=user_of(body),
+                                      secret_id=str(action.get("value") or ""),
+                                      block=str(action.get("block_id") or ""),
+                                      response_url=body.get("response_url")), name="revoke")
 
     async def on_answer_request(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                 client: AsyncWebClient) -> None:
@@ -38,10 +39,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         reason = request.get("why") if isinstance(request.get("why"), str) else None
         view = render.share_modal(initial_users=[requester], requested_by=requester,
                                   request_reason=reason or None)
-        await deps.now_or_busy(deps.open_view(client, body.get("trigger_id"), view,
-                                        deadline=Deadline(),
-                                        response_url=body.get("response_url")),
-                         name="answer-request", response_url=body.get("response_url"))
+        await now_or_busy(deps, deps.respond.open_view(client, body.get("trigger_id"), view,
+                                                       deadline=Deadline(),
+                                                       response_url=body.get("response_url")),
+                          name="answer-request", response_url=body.get("response_url"))
         await ack()
 
     app.action(render.REVOKE_ACTION)(on_revoke)
@@ -54,15 +55,15 @@ async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, s
         revocation = await deps.lifecycle.revoke(team_id=team, user_id=user,
                                                  secret_id=secret_id)
     except StorageUnavailable:
-        await deps.post_to_response_url(response_url, _private(render.STORE_UNAVAILABLE))
+        await deps.respond.tell(response_url, render.STORE_UNAVAILABLE)
         return
     if revocation.record is None:
-        await deps.post_to_response_url(response_url, _private(render.NOT_FOUND))
+        await deps.respond.tell(response_url, render.NOT_FOUND)
         return
     if revocation.revoked:
         await audit_revocation(client, deps, revocation, user=user)
     if block == "receipt":  # the receipt loses its button and says what happened
-        await deps.post_to_response_url(response_url, {
+        await deps.respond.post_to_response_url(response_url, {
             **render.notice(render.revoked_notice(revocation.record, revocation.previous,
                                          revocation.in_flight)),
             "replace_original": True})
@@ -71,13 +72,9 @@ async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, s
         fresh = render.secret_status(revocation.record, now=now) if block == "status" else \
             render.secret_list(await deps.lifecycle.sent_by(team_id=team, user_id=user),
                                now=now)
-        await deps.post_to_response_url(response_url, {**fresh, "replace_original": True})
+        await deps.respond.post_to_response_url(response_url, {**fresh, "replace_original": True})
     if revocation.revoked:
         await after_revoke(client, deps, revocation, user=user)
     else:
         await publish_home(client, deps, team=team, user=user)
-
-
-def _private(text: str) -> dict[str, Any]:
-    return {**render.notice(text), "replace_original": False}
 

@@ -19,10 +19,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
                        client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
         url = body.get("response_url")
-        deps.later(_redeliver(client, deps, team=workspace_of(context), user=user_of(body),
-                              value=str(action.get("value") or ""),
-                              response_url=url if isinstance(url, str) else None),
-                   name="redeliver")
+        deps.background.later(_redeliver(client, deps, team=workspace_of(context),
+                                         user=user_of(body),
+                                         value=str(action.get("value") or ""),
+                                         response_url=url if isinstance(url, str) else None),
+                              name="redeliver")
 
     app.action(render.RETRY_DELIVERY_ACTION)(on_retry)
 
@@ -33,13 +34,13 @@ async def _redeliver(client: AsyncWebClient, deps: Deps, *, team: str, user: str
     try:
         record = await deps.lifecycle.find(team_id=team, user_id=user, secret_id=secret_id)
     except StorageUnavailable:
-        await _tell(deps, response_url, render.STORE_UNAVAILABLE)
+        await deps.respond.tell(response_url, render.STORE_UNAVAILABLE)
         return
     if record is None or record.tampered:  # a changed record reads as a missing one
-        await _tell(deps, response_url, render.NOT_FOUND)
+        await deps.respond.tell(response_url, render.NOT_FOUND)
         return
     if record.status is not Status.ACTIVE:
-        await _tell(deps, response_url, render.RETRY_ENDED)
+        await deps.respond.tell(response_url, render.RETRY_ENDED)
         return
     # Only the secret's own recipients: the button's value came back from a client.
     users = [u for u in named if u in record.recipients]
@@ -51,10 +52,6 @@ async def _redeliver(client: AsyncWebClient, deps: Deps, *, team: str, user: str
         except StorageUnavailable:
             deps.logger.warning("could not note where re-sent Reveal messages are")
     # The receipt is replaced: who has it now, and Retry again for whoever still has not.
-    await deps.post_to_response_url(response_url, {
+    await deps.respond.post_to_response_url(response_url, {
         **render.sender_confirmation(record, failed=report.failed), "replace_original": True})
 
-
-async def _tell(deps: Deps, response_url: str | None, text: str) -> None:
-    await deps.post_to_response_url(response_url,
-                                    {**render.notice(text), "replace_original": False})

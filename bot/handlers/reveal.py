@@ -23,7 +23,15 @@ from bot.audit import owed as audit_owed
 from bot.background import Deadline
 from bot.domain import AuditAction, AuditEvent, RevealOutcome
 from bot.errors import ClaimInDoubt, NotShown, StorageUnavailable
-from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
+from bot.handlers.deps import (
+    Deps,
+    as_dict,
+    now_or_busy,
+    rate_limited_event,
+    user_of,
+    workspace_of,
+)
+from bot.recovery import recover
 from bot.secrets.sharing import RevealResult
 from bot.slack.calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage import Claim
@@ -51,14 +59,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def on_reveal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                         client: AsyncWebClient, context: AsyncBoltContext) -> None:
         click = _click(body, action, context)
-        await deps.now_or_busy(_reveal(client, click, deps), name="reveal-secret",
-                         response_url=click.response_url)
+        await now_or_busy(deps, _reveal(client, click, deps), name="reveal-secret",
+                          response_url=click.response_url)
         await ack()
 
     async def on_locked_reveal(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                client: AsyncWebClient, context: AsyncBoltContext) -> None:
         click = _click(body, action, context)
-        await deps.now_or_busy(deps.open_view(
+        await now_or_busy(deps, deps.respond.open_view(
             client, click.trigger_id, render.passphrase_modal(
                 secret_id=click.secret_id, response_url=click.response_url),
             deadline=click.deadline, response_url=click.response_url),
@@ -84,7 +92,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # Answer at once with a holding view; scrypt and Redis run after the answer, and
         # the view is updated with the secret (or the refusal) when it is ready.
         await ack(response_action="update", view=render.opening_modal())
-        deps.later(_reveal(client, click, deps, passphrase=passphrase), name="unlock-secret")
+        deps.background.later(_reveal(client, click, deps, passphrase=passphrase),
+                              name="unlock-secret")
 
     app.action(render.REVEAL_ACTION)(on_reveal)
     app.action(render.REVEAL_LOCKED_ACTION)(on_locked_reveal)
@@ -111,7 +120,7 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
     if click.view_id is None and click.deadline.expired():
         # Waited too long for a turn: the trigger may die before a modal could open.
         # Nothing was claimed; the person can simply click again.
-        await deps.busy(click.response_url)
+        await deps.respond.busy(click.response_url)
         return
     display = _display(without_retries(client), click)
 
@@ -133,14 +142,16 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
         if isinstance(exc, ClaimInDoubt):
             # The person was told the secret is still there: make sure of it.
             doubt = exc
-            deps.recover(lambda: deps.service.give_back(doubt), what="claim",
-                         on_undone=lambda: _audit_given_back(click, deps, doubt.claimed_at))
+            recover(deps.background, lambda: deps.service.give_back(doubt), what="claim",
+                    logger=deps.logger,
+                    on_undone=lambda: _audit_given_back(click, deps, doubt.claimed_at))
         return
     except NotShown as exc:
         # Nothing was shown and the view was given back: the person can simply retry.
         deps.logger.warning("could not show a secret: %s", exc)
         if click.view_id is None:
-            await deps.post_to_response_url(click.response_url, render.reveal_retry_message())
+            await deps.respond.post_to_response_url(click.response_url,
+                                                    render.reveal_retry_message())
         return
     if result.outcome is RevealOutcome.REPEATED:
         deps.logger.warning("a replayed Reveal click was ignored")
@@ -162,11 +173,11 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
         deps.logger.error("a secret was shown but its view could not be recorded")
     elif result.uncertain:
         deps.logger.warning("Slack did not confirm that a secret was shown")
-        deps.later(deps.post_to_response_url(
+        deps.background.later(deps.respond.post_to_response_url(
             click.response_url, render.reveal_unconfirmed_message(result.sender_id)),
             name="reveal-unconfirmed")
     # The rest (message update, receipt) can wait: it frees the trigger-bound lane.
-    deps.later(after_reveal(client, click, result, deps), name="after-reveal")
+    deps.background.later(after_reveal(client, click, result, deps), name="after-reveal")
 
 
 async def _audit_given_back(click: Click, deps: Deps, claimed_at: float) -> None:
@@ -284,7 +295,7 @@ async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResul
         return
     assert result.sender_id is not None
     assert result.code is not None
-    await deps.post_to_response_url(click.response_url, render.revealed_message(
+    await deps.respond.post_to_response_url(click.response_url, render.revealed_message(
         sender_id=result.sender_id, code=result.code, label=result.label, at=deps.clock(),
         reveal_again=_again(click, result)))
     if result.notify and result.sender_id != click.user_id:

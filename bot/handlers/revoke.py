@@ -7,7 +7,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import owed as audit_owed
 from bot.handlers.deps import Deps
-from bot.handlers.home import publish_home
+from bot.handlers.home_tab import publish_home
 from bot.secrets.lifecycle import Revocation
 
 
@@ -26,3 +26,10 @@ async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocatio
     assert revocation.record is not None
     await deps.notices(client).revoked(revocation.record, actor=user)
     await publish_home(client, deps, team=revocation.record.team_id, user=user)
+
+
+async def after_admin_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
+                             admin: str) -> None:
+    """Tell everyone concerned about an admin's revoke (the sender too)."""
+    assert revocation.record is not None
+    await deps.notices(client).revoked(revocation.record, actor=admin, by_admin=True)

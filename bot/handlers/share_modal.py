@@ -18,9 +18,10 @@ from bot.errors import (
     StorageUnavailable,
     ValidationFailed,
 )
-from bot.handlers import once
+from bot.handlers import submissions
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
-from bot.handlers.home import publish_home
+from bot.handlers.home_tab import publish_home
+from bot.recovery import recover
 from bot.secrets.notices import Events, created_nonce
 from bot.secrets.sharing import PRE_ANSWER_SECONDS
 from bot.slack.people import SlackPeople
@@ -78,16 +79,16 @@ def register(app: AsyncApp, deps: Deps) -> None:
         form = parse_share_form(body, team_id=workspace_of(context))
         view_id = str(as_dict(body.get("view")).get("id") or "")[:64]
         try:
-            earlier = await once.claim_submission(deps, team=form.team_id, view_id=view_id) \
-                if view_id else None
+            earlier = await submissions.claim_submission(
+                deps, team=form.team_id, view_id=view_id) if view_id else None
         except StorageUnavailable:
             await ack(response_action="errors",
                       errors={render.SECRET_BLOCK: render.STORE_DOWN})
             return
-        if earlier == once.SHARED:
+        if earlier == submissions.SHARED:
             await ack()  # the same form, submitted again: it was shared; close it as then
             return
-        if earlier == once.PENDING:
+        if earlier == submissions.PENDING:
             await ack(response_action="errors", errors={render.SECRET_BLOCK: render.BUSY})
             return
         shared = False
@@ -95,8 +96,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             shared = await _share(ack, client, deps, form, received=received)
         finally:
             if view_id:
-                await once.settle_submission_soon(deps, team=form.team_id, view_id=view_id,
-                                                  shared=shared)
+                await submissions.settle_submission_soon(deps, team=form.team_id,
+                                                         view_id=view_id, shared=shared)
 
     app.view(render.SHARE_CALLBACK)(on_submit)
 
@@ -138,7 +139,8 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
         if isinstance(exc, ShareNotStored):
             # The sender was told nothing was shared: make sure of it.
             withdrawn = exc.record
-            deps.recover(lambda: deps.service.withdraw(withdrawn), what="share")
+            recover(deps.background, lambda: deps.service.withdraw(withdrawn), what="share",
+                    logger=deps.logger)
         return False
     except BaseException:
         slot.release()

@@ -35,10 +35,10 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
             await ack(**render.notice(render.SETTINGS_USAGE))
             return
         channel = match.group(1)
-        await ack(**render.notice(f":hourglass_flowing_sand: Checking that I can post in "
-                                  f"<#{channel}>…"))
-        deps.later(_set_channel(client, deps, store, team=team, user=user, channel=channel,
-                                response_url=response_url), name="set-audit-channel")
+        await ack(**render.notice(render.checking_channel_notice(channel)))
+        deps.background.later(_set_channel(client, deps, store, team=team, user=user,
+                                           channel=channel, response_url=response_url),
+                              name="set-audit-channel")
         return
     if not mentioned:
         await ack(**render.notice(render.SETTINGS_USAGE))
@@ -65,7 +65,7 @@ async def _set_channel(client: AsyncWebClient, deps: Deps, store: TeamSettingsSt
         await client.chat_postMessage(channel=channel,
                                       **render.audit_channel_hello(user, previous))
     except SLACK_FAILURES as exc:
-        await deps.post_to_response_url(response_url, render.notice(
+        await deps.respond.post_to_response_url(response_url, render.notice(
             render.channel_refused_notice(channel, failure_reason(exc))))
         return
     await store.set_audit_channel(team, channel)
@@ -82,5 +82,5 @@ async def _set_channel(client: AsyncWebClient, deps: Deps, store: TeamSettingsSt
     await deps.audit.record(AuditEvent(AuditAction.SETTINGS_CHANGED, at=deps.clock(),
                                        actor=user, team_id=team, channel=channel,
                                        detail=detail))
-    await deps.post_to_response_url(response_url,
-                                    render.notice(render.channel_set_notice(channel)))
+    await deps.respond.post_to_response_url(response_url,
+                                            render.notice(render.channel_set_notice(channel)))

@@ -4,6 +4,13 @@ Wording and layout change here and nowhere else. No function takes a secret's co
 except `revealed_modal`, the one place it is ever shown.
 """
 
+from bot.render.admin import (
+    ADMIN_REFUSED,
+    ADMIN_USAGE,
+    CANNOT_VERIFY_ADMIN,
+    NO_SUCH_CODE,
+    audit_about,
+)
 from bot.render.audit import audit_batch, audit_line, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
 from bot.render.home import (
@@ -30,18 +37,23 @@ from bot.render.manage import (
     BUSY,
     HELP,
     NOT_FOUND,
+    PEOPLE_UNCHECKED,
+    REQUEST_USAGE,
     RETRY_ENDED,
     STORE_DOWN,
     STORE_UNAVAILABLE,
+    asking_notice,
     expired_notice,
     parse_retry_value,
     reminder_notice,
     request_message,
+    requests_failed_notice,
     revoked_by_admin_notice,
     revoked_notice,
     secret_list,
     secret_status,
     sender_confirmation,
+    unknown_command_notice,
     viewed_receipt,
 )
 from bot.render.reveal import (
@@ -74,18 +86,25 @@ from bot.render.workspace import (
     audit_channel_moved,
     channel_refused_notice,
     channel_set_notice,
+    checking_channel_notice,
     org_wide_refused_page,
     reinstall_message,
     welcome_message,
 )
 
 __all__ = [
+    "ADMIN_REFUSED",
+    "ADMIN_USAGE",
     "BUSY",
+    "CANNOT_VERIFY_ADMIN",
     "HELP",
     "NOT_FOUND",
+    "NO_SUCH_CODE",
     "ONE_WORKSPACE",
     "ORG_WIDE_REFUSED",
+    "PEOPLE_UNCHECKED",
     "REQUESTS_BUSY",
+    "REQUEST_USAGE",
     "RETRY_ENDED",
     "SETTINGS_USAGE",
     "STORE_DOWN",
@@ -97,6 +116,8 @@ __all__ = [
     "admin_audit",
     "admin_list",
     "admin_removed_notice",
+    "asking_notice",
+    "audit_about",
     "audit_batch",
     "audit_channel_hello",
     "audit_channel_moved",
@@ -104,6 +125,7 @@ __all__ = [
     "audit_message",
     "channel_refused_notice",
     "channel_set_notice",
+    "checking_channel_notice",
     "ended_prompt",
     "escape",
     "expired_notice",
@@ -125,6 +147,7 @@ __all__ = [
     "reminder_notice",
     "request_limited_notice",
     "request_message",
+    "requests_failed_notice",
     "reveal_failed_modal",
     "reveal_limited_modal",
     "reveal_prompt",
@@ -147,6 +170,7 @@ __all__ = [
     "store_down_modal",
     "too_many_asked",
     "unavailable_modal",
+    "unknown_command_notice",
     "viewed_receipt",
     "welcome_message",
     "wrong_passphrase",

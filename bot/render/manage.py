@@ -41,6 +41,10 @@ NOT_FOUND = "None of your secrets has that code. `/share-secret list` shows them
 STATUS_PEOPLE = 20  # recipients listed one by one in `status`; the rest are counted
 REASON_CHARS = 150
 MAX_BUTTON_VALUE = 2000
+REQUEST_USAGE = ("Mention who should share the secret: "
+                 "`/share-secret request @alice staging DB password`")
+PEOPLE_UNCHECKED = (":warning: Couldn't check those people with Slack just now; nobody was "
+                    "asked.")
 RETRY_ENDED = ("That secret is no longer active (viewed, expired or revoked), so it was not "
                "sent again.")
 
@@ -190,6 +194,19 @@ def reminder_notice(record: SecretRecord, *, now: float) -> Message:
             f"{mentions(record.recipients)} hasn't been viewed yet and expires in "
             f"{in_words(record.expires_at - now)}.")
     return {"text": body, "blocks": [section(body)]}
+
+
+def unknown_command_notice(word: str) -> str:
+    return (f"I don't know `{escape(word[:40])}`. To pick people, mention them: "
+            f"`/share-secret @alice`.\n\n{HELP}")
+
+
+def asking_notice(asked: Sequence[str]) -> str:
+    return f":inbox_tray: Asking {mentions(asked)} to share a secret with you."
+
+
+def requests_failed_notice(failed: Sequence[str]) -> str:
+    return f":warning: Couldn't ask {', '.join(failed)}."
 
 
 def request_message(*, requester: str, reason: str | None) -> Message:

@@ -54,6 +54,10 @@ def org_wide_refused_page(install_path: str) -> str:
             "</body></html>")
 
 
+def checking_channel_notice(channel: str) -> str:
+    return f":hourglass_flowing_sand: Checking that I can post in <#{channel}>…"
+
+
 def channel_set_notice(channel: str) -> str:
     return f":white_check_mark: Audit events of this workspace now go to <#{channel}>."
 

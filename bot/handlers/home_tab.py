@@ -1,0 +1,64 @@
+"""Publishing a person's Home tab (with the admin panel for admins): after they open it,
+and after anything that changes what it lists (a share, a revoke)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import render
+from bot.domain import AuditAction
+from bot.errors import CannotVerify, StorageUnavailable
+from bot.handlers.deps import Deps, as_dict
+from bot.slack.calls import SLACK_FAILURES, failure_reason
+
+
+def panel_state(view: dict[str, Any]) -> dict[str, Any]:
+    """The admin panel's filters, kept in the Home view's private_metadata."""
+    try:
+        saved = as_dict(json.loads(view.get("private_metadata") or "{}"))
+    except (json.JSONDecodeError, TypeError):
+        saved = {}
+    page = saved.get("page")
+    status, sender = saved.get("status"), saved.get("sender")
+    return {"status": status if status in ("active", "ended") else None,
+            "sender": sender if isinstance(sender, str) else None,
+            "page": page if isinstance(page, int) and 0 <= page < 1000 else 0}
+
+
+async def publish_home(client: AsyncWebClient, deps: Deps, *, team: str, user: str,
+                       status: str | None = None, sender: str | None = None,
+                       page: int = 0, looked: bool = False) -> None:
+    """Render and publish a user's Home tab (with the admin panel for admins). `looked`:
+    the person opened it or asked for a page (an admin's look is audited; a refresh after
+    their own action is not)."""
+    if not user:
+        return
+    try:
+        mine = await deps.lifecycle.sent_by(team_id=team, user_id=user)
+        admin = None
+        try:
+            is_admin = await deps.admins.is_admin(client, team_id=team, user_id=user)
+        except CannotVerify:
+            is_admin = False  # the panel waits for the next refresh
+        if is_admin:
+            records, has_next = await deps.lifecycle.browse(
+                team_id=team, status=status, sender_id=sender, page=page)
+            admin = render.AdminPage(records, status=status, sender_id=sender, page=page,
+                                     has_next=has_next)
+            if looked:
+                notices = deps.notices(client)
+                await notices.audit(notices.event(
+                    AuditAction.ADMIN_VIEWED, None, actor=user, team_id=team,
+                    detail=f"Home panel, page {page + 1}, status {status or 'all'}"
+                           + (f", sender {sender}" if sender else "")))
+        view = render.home_view(mine, now=deps.clock(), admin=admin)
+    except StorageUnavailable:
+        deps.logger.warning("could not render a Home tab: the secret store is unreachable")
+        view = render.home_unavailable_view()
+    try:
+        await client.views_publish(user_id=user, view=view)
+    except SLACK_FAILURES as exc:
+        deps.logger.warning("could not publish a Home tab: %s", failure_reason(exc))
