@@ -136,3 +136,51 @@ async def test_a_free_slot_is_taken_without_letting_queued_work_run_first():
     await other
     await asyncio.sleep(0)
     assert ran[:2] == ["answered", "queued"]
+
+
+async def test_optional_work_is_skipped_past_the_limit_and_committed_work_is_not(caplog):
+    """`maybe_later` (a Home refresh) gives way when the bot is full; `later` (telling
+    people about something done) runs all the same."""
+    background = Background(limit=1, logger=logging.getLogger("test"))
+    release = asyncio.Event()
+    ran: list[str] = []
+
+    async def work(name: str) -> None:
+        ran.append(name)
+        await release.wait()
+
+    background.later(work("first"), name="first")
+    with caplog.at_level(logging.INFO, logger="test"):
+        background.maybe_later(work("optional"), name="optional")
+    background.later(work("committed"), name="committed")
+    await asyncio.sleep(0.01)
+    release.set()
+    await background.drain(1)
+    assert ran == ["first", "committed"]
+    assert "skipped optional: too much work in flight" in caplog.text
+
+
+async def test_now_or_runs_the_alternative_when_no_slot_frees_up(monkeypatch):
+    """Trigger-bound work with no room in time is never started; the person is told
+    instead (the alternative runs as follow-up work)."""
+    monkeypatch.setitem(LANE_CONCURRENCY, Lane.INTERACTIVE, 1)
+    background = Background(limit=100, logger=logging.getLogger("test"))
+    release = asyncio.Event()
+    told = asyncio.Event()
+    started: list[str] = []
+
+    async def hold() -> None:
+        await release.wait()
+
+    async def work() -> None:
+        started.append("work")
+
+    async def tell() -> None:
+        told.set()
+
+    assert await background.admit(hold(), name="hold")
+    await background.now_or(work(), name="work", otherwise=tell)
+    await asyncio.wait_for(told.wait(), 1)
+    release.set()
+    await background.drain(1)
+    assert started == []
