@@ -13,7 +13,8 @@ import pytest
 from bot.domain import RevealOutcome, ShareForm, Status
 from bot.errors import ValidationFailed
 from bot.secrets.lifecycle import LifecycleService
-from bot.secrets.sharing import PassphrasePolicy, SharingService
+from bot.secrets.reveal import PassphrasePolicy
+from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from tests.conftest import keyring_of_test_keys, redis_contents, stored_secrets
 from tests.harness.bot_process import REPO

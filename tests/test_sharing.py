@@ -246,7 +246,7 @@ async def test_passphrase_work_runs_off_the_loop_and_abandoned_work_keeps_its_sl
     so never more run at once; the event loop stays free meanwhile."""
     import threading
 
-    from bot.secrets.sharing import KDF_CONCURRENCY
+    from bot.secrets.kdf import KDF_CONCURRENCY
 
     release, running, most = threading.Event(), [0], [0]
     lock = threading.Lock()

@@ -18,8 +18,9 @@ from __future__ import annotations
 import enum
 from typing import Protocol
 
+from bot.audit import events
 from bot.domain import AuditAction, AuditEvent
-from bot.secrets.limits import Rate, duration
+from bot.secrets.limits import Rate
 
 REFUSALS = frozenset({AuditAction.ACCESS_DENIED, AuditAction.RATE_LIMITED})
 # The default REFUSAL_AUDIT_LIMIT: more than a person clicking around ever meets, few
@@ -54,7 +55,7 @@ class RefusalCounter(Protocol):
 
 
 class RefusalThrottle:
-    """Decides which refusals are audited one by one, and words the summaries."""
+    """Decides which refusals are audited one by one, and counts what the summaries say."""
 
     def __init__(self, counter: RefusalCounter, *, rate: Rate = DEFAULT) -> None:
         self._counter = counter
@@ -83,23 +84,21 @@ class RefusalThrottle:
             return Verdict.AUDIT
         return Verdict.FIRST_MERGED if count == self._rate.count + 1 else Verdict.MERGED
 
-    async def summary(self, event: AuditEvent) -> tuple[AuditEvent, str] | None:
+    async def summary(self, event: AuditEvent) -> events.Named | None:
         """The event (and its nonce) saying how many refusals of `event`'s person in its
         window were not audited one by one; None if none (or the count is gone)."""
         return await self.summary_of(event.team_id, event.actor, self.window(event))
 
     async def summary_of(self, team_id: str, user_id: str,
-                         window: int) -> tuple[AuditEvent, str] | None:
+                         window: int) -> events.Named | None:
         """`summary` for one person's window, as the summaries owed name it."""
         total = await self._counter.total(team_id=team_id, user_id=user_id, window=window)
         merged = total - self._rate.count
         if merged <= 0:
             return None
-        detail = (f"{merged} more refusal{'s' if merged != 1 else ''} in the last "
-                  f"{duration(self._rate.window)}, not listed one by one")
-        summary = AuditEvent(AuditAction.REFUSALS_MERGED, at=(window + 1) * self._rate.window,
-                             actor=user_id, team_id=team_id, detail=detail)
-        return summary, f"refusals:{team_id}:{user_id}:{window}"
+        return events.refusals_merged(team_id=team_id, user_id=user_id, merged=merged,
+                                      window=window, window_seconds=self._rate.window,
+                                      at=(window + 1) * self._rate.window)
 
     async def owed(self, *, now: float) -> list[tuple[str, str, int]]:
         """Summaries due long enough ago that their own process is not recording them."""

@@ -19,20 +19,19 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.audit import owed as audit_owed
+from bot.audit import events
 from bot.background import Deadline
-from bot.domain import AuditAction, AuditEvent, RevealOutcome
+from bot.domain import RevealOutcome
 from bot.errors import ClaimInDoubt, NotShown, StorageUnavailable
 from bot.handlers.deps import (
     Deps,
     as_dict,
     now_or_busy,
-    rate_limited_event,
     user_of,
     workspace_of,
 )
 from bot.recovery import recover
-from bot.secrets.sharing import RevealResult
+from bot.secrets.reveal import RevealResult
 from bot.slack.calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage import Claim
 
@@ -182,12 +181,10 @@ async def _reveal(client: AsyncWebClient, click: Click, deps: Deps, *,
 
 async def _audit_given_back(click: Click, deps: Deps, claimed_at: float) -> None:
     record = await deps.lifecycle.record(click.secret_id)
-    await deps.audit.record(AuditEvent(
-        AuditAction.REVEAL_FAILED, at=deps.clock(), actor=click.user_id,
-        team_id=click.team_id, code=record.code if record else None,
-        secret_id=click.secret_id if record else None, channel=click.channel,
-        detail=audit_owed.GIVEN_BACK_IN_OUTAGE),
-        nonce=audit_owed.returned_nonce(click.secret_id, click.user_id, int(claimed_at)))
+    given_back = events.claim_given_back(
+        record, secret_id=click.secret_id, user_id=click.user_id, team_id=click.team_id,
+        channel=click.channel, claimed_at=claimed_at, at=deps.clock())
+    await deps.audit.record(given_back.event, nonce=given_back.nonce)
 
 
 def _display(client: AsyncWebClient, click: Click) -> Callable[[render.View],
@@ -247,45 +244,15 @@ def _refusal_view(result: RevealResult, *, unlocking: bool) -> render.View | Non
 async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
     """Record what a reveal attempt did, right after Redis changed (before any Slack call,
     so a crash cannot lose the event)."""
-    def event(action: AuditAction, detail: str | None = None) -> AuditEvent:
-        return AuditEvent(action, at=deps.clock(), actor=click.user_id, team_id=click.team_id,
-                          code=result.code, secret_id=click.secret_id if result.code else None,
-                          channel=click.channel, detail=detail)
-
-    outcome = result.outcome
-    deps.metrics.count_refusal(outcome)
-    events: list[AuditEvent] = []
-    nonces: list[str | None] = []  # the events the confirmation owes (bot.audit.owed)
-    if outcome is RevealOutcome.REVEALED and not result.confirmed:
+    deps.metrics.count_refusal(result.outcome)
+    if result.outcome is RevealOutcome.REVEALED and not result.confirmed:
         # Confirmed by an earlier try whose answer was lost, or left to the sweep: the
         # events are owed where the view was settled and recorded from there, once.
         deps.logger.warning("a reveal's audit events are left to the sweep")
-    elif outcome is RevealOutcome.REVEALED:
-        events.append(event(AuditAction.SECRET_OPENED,
-                            audit_owed.UNCONFIRMED if result.uncertain else None))
-        nonces.append(audit_owed.opened_nonce(click.secret_id, result.views_used))
-        if result.last_view:
-            events.append(event(AuditAction.SECRET_BURNED, audit_owed.BURNED))
-            nonces.append(audit_owed.burned_nonce(click.secret_id))
-    elif outcome is RevealOutcome.NOT_RECIPIENT:
-        events.append(event(AuditAction.ACCESS_DENIED, "not a recipient"))
-    elif outcome is RevealOutcome.WRONG_TEAM:
-        events.append(event(AuditAction.ACCESS_DENIED, "from another workspace"))
-    elif outcome is RevealOutcome.FAILED:
-        events.append(event(AuditAction.REVEAL_FAILED, "could not be decrypted; not used up"))
-    elif outcome is RevealOutcome.TAMPERED:
-        events.append(event(AuditAction.REVEAL_FAILED, audit_owed.TAMPERED))
-    elif outcome is RevealOutcome.WRONG_PASSPHRASE:
-        events.append(event(AuditAction.PASSPHRASE_FAILED, f"{result.tries_left} tries left"))
-    elif outcome is RevealOutcome.RATE_LIMITED and result.limited is not None:
-        events.append(rate_limited_event(deps, result.limited, team=click.team_id,
-                                         user=click.user_id, channel=click.channel))
-    elif outcome is RevealOutcome.LOCKED and result.tries_left == 0:
-        events.append(event(AuditAction.PASSPHRASE_LOCKED,
-                            f"locked for {max(1, result.locked_seconds // 60)} minutes"))
     # One append (and one settlement) for a reveal's opened and burned together.
-    await deps.audit.record_all(list(zip(
-        events, nonces + [None] * (len(events) - len(nonces)), strict=True)))
+    await deps.audit.record_all(events.reveal_attempt(
+        result, secret_id=click.secret_id, user_id=click.user_id, team_id=click.team_id,
+        channel=click.channel, at=deps.clock()))
 
 
 async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResult,

@@ -14,12 +14,12 @@ from typing import Protocol
 # apscheduler 3 ships no type information; `Scheduler` below is the part the bot uses.
 from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
 
-from bot.audit import owed as audit_owed
+from bot.audit import events as audit_events
 from bot.audit.log import RETRY_LOOKBACK_SECONDS, AuditLog
-from bot.domain import AuditAction, AuditEvent, SecretRecord
+from bot.domain import SecretRecord
 from bot.errors import StorageUnavailable
 from bot.secrets.lifecycle import LifecycleService
-from bot.secrets.notices import Events, Notices, created_nonce
+from bot.secrets.notices import Events, Notices
 
 
 class Scheduler(Protocol):
@@ -44,7 +44,7 @@ class Sweeper:
                  audit: AuditLog, logger: logging.Logger, events: Events | None = None) -> None:
         self._lifecycle = lifecycle
         self._notices = notices
-        self._events = events or Events()
+        self._clock = (events or Events()).clock  # when the events it records happened
         self._audit = audit
         self._logger = logger
         self._pass: asyncio.Task[int] | None = None
@@ -91,8 +91,8 @@ class Sweeper:
                 expired = await self._lifecycle.sweep_expired()
                 # The audit events first, right after Redis changed; Slack may be slow.
                 for record in expired:
-                    await self._audit.record(self._events.expired_event(record),
-                                             nonce=audit_owed.ended_nonce(record.secret_id))
+                    ended = audit_events.secret_expired(record, at=self._clock())
+                    await self._audit.record(ended.event, nonce=ended.nonce)
                 # A changed record's sender, label and DMs are not to be trusted: no notice
                 # (the bot would otherwise send text chosen in Redis to a person chosen there).
                 await _bounded(self._tell(r, Notices.expired) for r in expired
@@ -125,10 +125,10 @@ class Sweeper:
         owed = await self._lifecycle.owed_events()
         if owed:
             self._logger.warning("recording %d audit events a stopped process owed", len(owed))
-        for event, record in owed:
-            if not await self._audit.record_owed(
-                    self._events.owed_event(event, record), nonce=event.nonce,
-                    since=event.at - RETRY_LOOKBACK_SECONDS):
+        for entry, record in owed:
+            named = audit_events.from_owed(entry, record)
+            if not await self._audit.record_owed(named.event, nonce=named.nonce,
+                                                 since=entry.at - RETRY_LOOKBACK_SECONDS):
                 # The stream is unreachable: the rest waits for the next pass, in order.
                 break
         await self._lifecycle.forget_settled_owed()
@@ -147,9 +147,7 @@ class Sweeper:
             # goes out, and admins hear of it.
             self._logger.warning("refused to send Reveal messages for a secret whose "
                                  "metadata failed its integrity check")
-            await self._audit.record(self._events.event(
-                AuditAction.REVEAL_FAILED, record, actor=record.sender_id,
-                team_id=record.team_id, detail=audit_owed.TAMPERED_DELIVERY))
+            await self._audit.record(audit_events.delivery_refused(record, at=self._clock()))
             await self._lifecycle.delivered(record, {})
             return
         notices = await self._notices.for_team(record.team_id)
@@ -158,25 +156,17 @@ class Sweeper:
             return
         self._logger.warning("sending again Reveal messages a stopped process owed")
         # That process may have died before recording the secret's creation.
-        await self._audit.record_once(self._events.created_event(record),
-                                      nonce=created_nonce(record), since=record.created_at - 1)
+        created = audit_events.secret_created(record)
+        await self._audit.record_once(created.event, nonce=created.nonce,
+                                      since=record.created_at - 1)
         report = await notices.announce(record)
         await self._lifecycle.delivered(record, report.direct)
 
     async def _audit_stale(self, record: SecretRecord, user: str, outcome: str,
                            nonces: tuple[str, ...]) -> None:
-        def event(action: AuditAction, detail: str) -> AuditEvent:
-            return self._events.event(action, record, actor=user, team_id=record.team_id,
-                                      detail=detail)
-        if outcome == "returned":
-            await self._audit.record(event(AuditAction.REVEAL_FAILED,
-                                           audit_owed.GIVEN_BACK_STALE), nonce=nonces[0])
-            return
-        await self._audit.record(event(AuditAction.SECRET_OPENED,
-                                       audit_owed.SHOWN_WHEN_STOPPED), nonce=nonces[0])
-        if outcome == "burned":
-            await self._audit.record(event(AuditAction.SECRET_BURNED, audit_owed.BURNED),
-                                     nonce=nonces[1])
+        for settled in audit_events.stale_claim(record, user_id=user, outcome=outcome,
+                                                nonces=nonces, at=self._clock()):
+            await self._audit.record(settled.event, nonce=settled.nonce)
 
 
 async def _bounded(works: Iterable[Awaitable[None]], *, at_once: int = 8) -> None:

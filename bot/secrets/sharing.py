@@ -1,69 +1,46 @@
-"""Sharing and revealing secrets: the service the Slack handlers call.
+"""Sharing secrets: the service the Slack handlers call.
 
-It validates what a sender typed, encrypts it, stores it, and later hands it to a
-recipient as often as the view limit allows. It knows nothing of Slack: people are
-checked through a `PeopleDirectory`, and a secret is shown through a callback the
-caller passes in, so that a failure to show it gives the view back instead of
-destroying the secret.
+It validates what a sender typed, encrypts it and stores it; revealing it later is
+bot.secrets.reveal's, reached through the same service. It knows nothing of Slack: people
+are checked through a `PeopleDirectory`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import secrets
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from typing import Protocol, TypeVar
 
 from bot import crypto
-from bot.audit import owed as audit_owed
-from bot.domain import (
-    RevealOutcome,
-    SecretRecord,
-    ShareForm,
-    is_secret_id,
-    new_secret_id,
-    new_share_code,
-)
+from bot.domain import SecretRecord, ShareForm, new_secret_id, new_share_code
 from bot.errors import (
     ClaimInDoubt,
     CodeTaken,
     FormatError,
-    InvalidToken,
-    NotShown,
-    RateLimited,
     ShareNotStored,
     StorageUnavailable,
     ValidationFailed,
 )
 from bot.options import Format
 from bot.secrets.formats import normalize
+from bot.secrets.kdf import KDF_CONCURRENCY, KdfSlots
 from bot.secrets.limits import Action, RateLimits
+from bot.secrets.reveal import (
+    PassphrasePolicy,
+    RevealResult,
+    RevealService,
+    RevealStore,
+    ShowSecret,
+)
 from bot.secrets.share_form import ValidShare, validate
-from bot.storage import Claim, Guess
 
 _CODE_ATTEMPTS = 5
 # The share form must be answered within Slack's 3 s: what runs before the answer gets this.
 PRE_ANSWER_SECONDS = 2.0
 SLOW = "Slack or share-secret is slow to answer right now; nothing was shared. Please try again."
-# scrypt runs at most this many at once (one per core here): 128 MiB each (bot.crypto).
-KDF_CONCURRENCY = 2
-CONFIRM_ATTEMPTS = 3
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class PassphrasePolicy:
-    """At most `tries` passphrase guesses are checked within any `window` seconds (each is
-    counted before it is checked; a right one is uncounted after), and `tries` wrong ones
-    lock a secret for `lock` seconds."""
-
-    tries: int = 5
-    window: int = 10 * 60
-    lock: int = 30 * 60
 
 
 class PeopleDirectory(Protocol):
@@ -78,59 +55,18 @@ class PeopleDirectory(Protocol):
         ...
 
 
-class SecretStore(Protocol):
+class SecretStore(RevealStore, Protocol):
     """What the service needs from storage (see bot.storage.RedisSecretStore)."""
 
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None: ...
     async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None: ...
-    async def claim(self, secret_id: str, *, user_id: str, team_id: str,
-                    now: float, guess: Guess | None = None) -> Claim: ...
-    async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
-                      channel: str | None = None) -> tuple[str, int]: ...
-    async def drop(self, secret_ids: list[str]) -> int: ...
-    async def showing(self, secret_id: str, *, user_id: str, now: float,
-                      guess: str | None = None) -> bool: ...
-    async def release(self, secret_id: str, *, user_id: str,
-                      claimed_at: float | None = None, audited: str = "",
-                      now: float = 0.0) -> bool: ...
     async def withdraw(self, record: SecretRecord) -> bool: ...
-    async def record_failure(self, secret_id: str, *, guess: str, allowed: int,
-                             window_seconds: int, lock_seconds: int) -> tuple[int, bool]: ...
-    async def forget_guess(self, secret_id: str, *, guess: str) -> None: ...
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None: ...
 
 
-# show(plaintext, claim): display the secret; raising gives the view back.
-ShowSecret = Callable[[str, Claim], Awaitable[None]]
-
-
-@dataclass(frozen=True)
-class RevealResult:
-    """How a reveal ended, with what the caller needs to tell people about it."""
-
-    outcome: RevealOutcome
-    code: str | None = None
-    sender_id: str | None = None
-    label: str | None = None
-    notify: bool = False
-    last_view: bool = False
-    views_used: int = 0
-    views_allowed: int | None = None  # in all (None: unlimited)
-    can_view_again: bool = False  # this person has views left (total or unlimited modes)
-    has_passphrase: bool = False
-    uncertain: bool = False  # showing failed in a way that may have shown it anyway
-    recorded: bool = True  # False: shown, but Redis could not record the view
-    # This reveal's confirmation landed, owing its audit events. False when Redis could
-    # not confirm it, or an earlier try did (its answer lost) or the sweep settled the
-    # view: then that step owes the events, and the sweep records them.
-    confirmed: bool = True
-    tries_left: int | None = None  # after a wrong passphrase
-    locked_seconds: int = 0
-    limited: RateLimited | None = None  # RATE_LIMITED: which limit, and when to retry
-
-
 class SharingService:
-    """Share and reveal secrets. Collaborators are passed in; nothing is read globally."""
+    """Share secrets, and reveal them (bot.secrets.reveal.RevealService). Collaborators are
+    passed in; nothing is read globally."""
 
     def __init__(self, *, store: SecretStore, keyring: crypto.KeyRing,
                  clock: Callable[[], float] = time.time,
@@ -140,8 +76,9 @@ class SharingService:
         self._limits = limits
         self._keyring = keyring
         self._clock = clock
-        self._passphrases = passphrases or PassphrasePolicy()
-        self._kdf_slots = asyncio.Semaphore(KDF_CONCURRENCY)
+        self._kdf_slots = KdfSlots(KDF_CONCURRENCY)  # shared by shares and reveals
+        self._reveals = RevealService(store=store, keyring=keyring, kdf=self._kdf_slots,
+                                      clock=clock, passphrases=passphrases, limits=limits)
 
     async def share(self, form: ShareForm, *, people: PeopleDirectory,
                     budget: float = PRE_ANSWER_SECONDS) -> SecretRecord:
@@ -225,14 +162,6 @@ class SharingService:
         sender's "nothing was shared" stays true; True when a stored copy was removed."""
         return await self._store.withdraw(record)
 
-    async def give_back(self, doubt: ClaimInDoubt) -> bool:
-        """Give back a claim whose answer was lost (ClaimInDoubt), if it landed; the
-        give-back owes its reveal_failed event (audit_owed.returned_nonce)."""
-        return await self._store.release(doubt.secret_id, user_id=doubt.user_id,
-                                         claimed_at=doubt.claimed_at,
-                                         audited=audit_owed.GIVEN_BACK_IN_OUTAGE,
-                                         now=self._clock())
-
     async def note_dms(self, secret_id: str, dms: Mapping[str, tuple[str, str]]) -> None:
         """Remember where recipients' Reveal DMs are (channel, ts), to update them later."""
         await self._store.note_dms(secret_id, dms)
@@ -246,175 +175,19 @@ class SharingService:
         return await self._kdf(work)
 
     async def _kdf(self, work: Callable[[], T]) -> T:
-        """Run passphrase work (scrypt: ~0.3 s of CPU and 128 MiB) on a thread, off the
-        event loop, at most KDF_CONCURRENCY at once. A slot is held until its thread is
-        done, even when the caller stops waiting (a share past its budget), so abandoned
-        work never lets more run at once."""
-        await self._kdf_slots.acquire()
-        try:
-            running = asyncio.get_running_loop().run_in_executor(None, work)
-        except BaseException:
-            self._kdf_slots.release()
-            raise
-
-        def done(future: asyncio.Future[T]) -> None:
-            self._kdf_slots.release()
-            if not future.cancelled():
-                future.exception()  # retrieved, for a caller that stopped waiting
-        running.add_done_callback(done)
-        return await asyncio.shield(running)
+        return await self._kdf_slots.run(work)
 
     async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
                      passphrase: str | None = None, channel: str | None = None,
                      attempt: str | None = None) -> RevealResult:
-        """Show a secret to a recipient with a view left: claim, decrypt, mark it as being
-        shown, `show`, confirm.
+        """Show a secret to a recipient with a view left (RevealService.reveal)."""
+        return await self._reveals.reveal(secret_id=secret_id, user_id=user_id,
+                                          team_id=team_id, show=show, passphrase=passphrase,
+                                          channel=channel, attempt=attempt)
 
-        A view that cannot have been shown (a bad token, a wrong passphrase, NotShown) is
-        given back; one that may have been counts as used (`uncertain`: `show` failed
-        otherwise, say Slack's answer was lost), so a secret is never shown twice for one
-        view. `passphrase` is a guess, counted before it is checked; a repeated `attempt`
-        (a click's trigger id, marked by the rate limits) does nothing (REPEATED).
-        """
-        if not is_secret_id(secret_id):
-            return RevealResult(RevealOutcome.UNAVAILABLE)
-        if attempt is not None and self._limits is None:
-            raise ValueError("an attempt is marked by the rate limits: none were given")
-        if self._limits is not None:
-            # Before the claim: a refused attempt uses up no view and learns nothing.
-            try:
-                if not await self._limits.take(Action.REVEAL, team_id=team_id,
-                                               user_id=user_id, once=attempt):
-                    return RevealResult(RevealOutcome.REPEATED)
-            except RateLimited as exc:
-                return RevealResult(RevealOutcome.RATE_LIMITED, limited=exc)
-        now = self._clock()
-        policy = self._passphrases
-        # A passphrase guess is counted in the claim's step, before the (slow) check, so
-        # that many people guessing at once get no more tries than one person alone
-        # (GUESSES_PENDING while the others are being checked, LOCKED once they proved
-        # wrong).
-        guess = None if passphrase is None else Guess(
-            secrets.token_urlsafe(12), tries=policy.tries, window_seconds=policy.window)
-        try:
-            claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
-                                            now=now, guess=guess)
-        except StorageUnavailable:
-            raise ClaimInDoubt(secret_id, user_id, now) from None  # a guess stays counted
-        if claim.outcome == "locked":
-            return RevealResult(RevealOutcome.LOCKED, code=claim.code,
-                                locked_seconds=max(1, claim.locked_ms // 1000))
-        if claim.outcome != "claimed":
-            return RevealResult(_OUTCOMES[claim.outcome], code=claim.code)
-        if claim.has_passphrase and passphrase is None:
-            await self._store.release(secret_id, user_id=user_id)
-            return RevealResult(RevealOutcome.NEEDS_PASSPHRASE, code=claim.code)
-        assert claim.ciphertext is not None
-        counted = guess.token if guess is not None and claim.has_passphrase else None
-        try:
-            plaintext = await self._decrypt(claim.ciphertext, secret_id, passphrase)
-        except (InvalidToken, UnicodeDecodeError):
-            await self._store.release(secret_id, user_id=user_id)
-            return await self._failed(secret_id, claim, counted)
-        try:
-            # Marked as being shown in a step of its own, right before `show`: a process
-            # dying from here on leaves a view the sweep counts as used, while a view only
-            # claimed (never shown) is given back. Refused (and the view given back) when
-            # the secret was revoked or expired while it was being decrypted: the same
-            # answer as a revoked secret's. A counted guess was right: uncounted in the
-            # same step.
-            if not await self._store.showing(secret_id, user_id=user_id, now=self._clock(),
-                                             guess=counted):
-                return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
-        except StorageUnavailable:
-            raise ClaimInDoubt(secret_id, user_id, now) from None  # given back later
-        uncertain = False
-        try:
-            await show(plaintext, claim)
-        except NotShown:
-            await self._store.release(secret_id, user_id=user_id)
-            raise
-        except Exception:  # noqa: BLE001 - reported as `uncertain`; the caller logs it
-            uncertain = True
-        # The confirmation owes its audit events (secret_opened, in `channel`;
-        # secret_burned for the last view) in the same step.
-        state, used = await self._confirm_after_show(
-            secret_id, user_id, detail=audit_owed.UNCONFIRMED if uncertain else "",
-            channel=channel)
-        if state == "burned":
-            # Out of the expiry index at once (the sweep would drop it at its expiry time
-            # otherwise), so that the index counts only active secrets.
-            with contextlib.suppress(StorageUnavailable):
-                await self._store.drop([secret_id])
-        return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
-                            label=claim.label, notify=claim.notify, last_view=state == "burned",
-                            views_used=used, views_allowed=claim.views_allowed,
-                            uncertain=uncertain,
-                            recorded=state != "unrecorded",
-                            confirmed=state in ("viewed", "burned"),
-                            has_passphrase=claim.has_passphrase,
-                            can_view_again=claim.mode != "each" and (
-                                claim.views_left is None or claim.views_left > 0))
-
-    async def _confirm_after_show(self, secret_id: str, user_id: str, *, detail: str,
-                                  channel: str | None) -> tuple[str, int]:
-        # The secret has been shown: the view must be recorded, and nothing may be shown
-        # again for it. A Redis blip is retried; if it lasts, the claim stays open (and is
-        # reported as not recorded) rather than being given back.
-        for attempt in range(CONFIRM_ATTEMPTS):
-            try:
-                return await self._store.confirm(secret_id, user_id=user_id,
-                                                 now=self._clock(), detail=detail,
-                                                 channel=channel)
-            except StorageUnavailable:
-                if attempt + 1 < CONFIRM_ATTEMPTS:
-                    await asyncio.sleep(0.2 * (attempt + 1))
-        return "unrecorded", 0
-
-    async def _decrypt(self, ciphertext: bytes, record_id: str, passphrase: str | None) -> str:
-        def work() -> str:
-            return crypto.decrypt(ciphertext, record_id=record_id, keyring=self._keyring,
-                                  passphrase=passphrase).decode("utf-8")
-        if passphrase is None:
-            return work()
-        return await self._kdf(work)
-
-    async def _failed(self, secret_id: str, claim: Claim, guess: str | None) -> RevealResult:
-        # `guess`: the passphrase guess the claim counted (None: no passphrase was needed,
-        # or none was given).
-        key_known = _key_known(claim.ciphertext or b"", self._keyring)
-        if guess is None or not key_known:
-            # Not the person's fault: a key was removed, or the data is damaged.
-            if guess is not None:
-                await self._store.forget_guess(secret_id, guess=guess)
-            return RevealResult(RevealOutcome.FAILED, code=claim.code, sender_id=claim.sender_id)
-        policy = self._passphrases
-        failures, locked = await self._store.record_failure(
-            secret_id, guess=guess, allowed=policy.tries, window_seconds=policy.window,
-            lock_seconds=policy.lock)
-        if locked:
-            return RevealResult(RevealOutcome.LOCKED, code=claim.code, sender_id=claim.sender_id,
-                                locked_seconds=policy.lock, tries_left=0)
-        return RevealResult(RevealOutcome.WRONG_PASSPHRASE, code=claim.code,
-                            sender_id=claim.sender_id, tries_left=policy.tries - failures)
-
-
-def _key_known(token: bytes, keyring: crypto.KeyRing) -> bool:
-    try:
-        return keyring.key(crypto.key_id_of(token)) is not None
-    except InvalidToken:
-        return False
-
-
-_OUTCOMES = {
-    "guessing": RevealOutcome.GUESSES_PENDING,
-    "unknown": RevealOutcome.UNAVAILABLE,
-    "unavailable": RevealOutcome.UNAVAILABLE,
-    "not_recipient": RevealOutcome.NOT_RECIPIENT,
-    "in_flight": RevealOutcome.IN_FLIGHT,
-    "tampered": RevealOutcome.TAMPERED,
-    "wrong_team": RevealOutcome.WRONG_TEAM,
-}
+    async def give_back(self, doubt: ClaimInDoubt) -> bool:
+        """Give back a claim whose answer was lost (RevealService.give_back)."""
+        return await self._reveals.give_back(doubt)
 
 
 def _record(form: ShareForm, valid: ValidShare, now: float) -> SecretRecord:
