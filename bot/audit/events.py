@@ -188,3 +188,33 @@ def refusals_merged(*, team_id: str, user_id: str, merged: int, window: int,
     return Named(AuditEvent(AuditAction.REFUSALS_MERGED, at=at, actor=user_id,
                             team_id=team_id, detail=detail),
                  f"refusals:{team_id}:{user_id}:{window}")
+
+
+def access_denied(*, at: float, actor: str, team_id: str, why: str,
+                  secret_id: str | None = None) -> AuditEvent:
+    """Someone tried what they may not (`why`: what it was, e.g. "admin command by a
+    non-admin"); with the secret it was about, when it names one."""
+    return AuditEvent(AuditAction.ACCESS_DENIED, at=at, actor=actor, team_id=team_id,
+                      secret_id=secret_id, detail=why)
+
+
+def admin_viewed(*, at: float, actor: str, team_id: str, what: str,
+                 code: str | None = None) -> AuditEvent:
+    """An admin looked at secrets' metadata or the audit log (`what` they looked at)."""
+    return AuditEvent(AuditAction.ADMIN_VIEWED, at=at, actor=actor, team_id=team_id,
+                      code=code, detail=what)
+
+
+def settings_changed(*, at: float, actor: str, team_id: str, what: str,
+                     channel: str | None = None) -> AuditEvent:
+    """A workspace's share-secret settings changed (admins, audit channel, an install)."""
+    return AuditEvent(AuditAction.SETTINGS_CHANGED, at=at, actor=actor, team_id=team_id,
+                      channel=channel, detail=what)
+
+
+def secret_requested(*, at: float, actor: str, team_id: str, asked: str,
+                     delivered: bool = True) -> AuditEvent:
+    """Someone asked a person (`asked`) for a secret; `delivered`: whether the ask arrived."""
+    return AuditEvent(AuditAction.SECRET_REQUESTED, at=at, actor=actor, team_id=team_id,
+                      recipients=(asked,),
+                      detail=None if delivered else "the request could not be delivered")

@@ -13,7 +13,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.domain import AuditAction, AuditEvent, is_secret_id
+from bot.audit import events
+from bot.domain import is_secret_id
 from bot.errors import CannotVerify
 from bot.handlers.deps import Deps, as_dict, user_of, workspace_of
 from bot.handlers.home_tab import panel_state, publish_home
@@ -43,10 +44,9 @@ async def _admin_revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: 
         await deps.respond.tell(response_url, render.CANNOT_VERIFY_ADMIN)
         return
     if not allowed:
-        await deps.notices(client).audit(AuditEvent(
-            AuditAction.ACCESS_DENIED, at=deps.clock(), actor=user, team_id=team,
-            secret_id=secret_id if is_secret_id(secret_id) else None,
-            detail="admin revoke by a non-admin"))
+        await deps.notices(client).audit(events.access_denied(
+            at=deps.clock(), actor=user, team_id=team, why="admin revoke by a non-admin",
+            secret_id=secret_id if is_secret_id(secret_id) else None))
         await deps.respond.tell(response_url, render.ADMIN_REFUSED)
         return
     revocation = await deps.lifecycle.revoke(team_id=team, user_id=user, secret_id=secret_id,

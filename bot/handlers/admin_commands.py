@@ -12,8 +12,9 @@ from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.audit import events
 from bot.audit.lookup import AuditQuery, newest_events
-from bot.domain import AuditAction, AuditEvent, normalize_share_code
+from bot.domain import normalize_share_code
 from bot.errors import CannotVerify
 from bot.handlers import workspace_settings
 from bot.handlers.deps import Deps
@@ -31,9 +32,8 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
         await ack(**render.notice(render.CANNOT_VERIFY_ADMIN))
         return
     if not allowed:
-        await notices.audit(AuditEvent(AuditAction.ACCESS_DENIED, at=deps.clock(),
-                                       actor=user, team_id=team,
-                                       detail="admin command by a non-admin"))
+        await notices.audit(events.access_denied(at=deps.clock(), actor=user, team_id=team,
+                                                 why="admin command by a non-admin"))
         await ack(**render.notice(render.ADMIN_REFUSED))
         return
     verb, _, rest = text.strip().partition(" ")
@@ -63,10 +63,10 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
     elif verb == "audit":
         query = _audit_query(team, rest, mentioned)
         about = render.audit_about(code=query.code, actor=query.actor)
-        events = await newest_events(deps.audit_stream, query)
-        await ack(**render.admin_audit(events, about=about))
+        found = await newest_events(deps.audit_stream, query)
+        await ack(**render.admin_audit(found, about=about))
         await _viewed(deps, notices, user, team, f"audit {about}",
-                      code=events[0].code if events and not mentioned else None)
+                      code=found[0].code if found and not mentioned else None)
     elif verb in workspace_settings.VERBS:
         await workspace_settings.command(ack, client, deps, team=team, user=user, verb=verb,
                                          rest=rest, mentioned=mentioned,
@@ -86,5 +86,5 @@ def _audit_query(team: str, rest: str, mentioned: list[str]) -> AuditQuery:
 
 async def _viewed(deps: Deps, notices: Notices, user: str, team: str, detail: str,
                   code: str | None = None) -> None:
-    await notices.audit(AuditEvent(AuditAction.ADMIN_VIEWED, at=deps.clock(), actor=user,
-                                   team_id=team, code=code, detail=detail))
+    await notices.audit(events.admin_viewed(at=deps.clock(), actor=user, team_id=team,
+                                            code=code, what=detail))

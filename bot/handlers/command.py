@@ -10,8 +10,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.audit import events
 from bot.background import Deadline, Lane
-from bot.domain import AuditAction, AuditEvent
 from bot.errors import QuotaExceeded, RateLimited, StorageUnavailable, ValidationFailed
 from bot.handlers import admin_commands
 from bot.handlers.deps import Deps, rate_limited_event, workspace_of
@@ -150,15 +150,15 @@ async def _send_requests(client: AsyncWebClient, deps: Deps, *, team: str, reque
     notices = deps.notices(client)
     failed = list(refused.values())
     for person in (u for u in asked if u not in refused):
-        await notices.audit(AuditEvent(AuditAction.SECRET_REQUESTED, at=deps.clock(),
-                                       actor=requester, team_id=team, recipients=(person,)))
+        await notices.audit(events.secret_requested(at=deps.clock(), actor=requester,
+                                                    team_id=team, asked=person))
         where = await notices.delivery.dm(person, render.request_message(requester=requester,
                                                                         reason=reason))
         if where is None:
             failed.append(f"<@{person}>")
-            await notices.audit(AuditEvent(
-                AuditAction.SECRET_REQUESTED, at=deps.clock(), actor=requester, team_id=team,
-                recipients=(person,), detail="the request could not be delivered"))
+            await notices.audit(events.secret_requested(
+                at=deps.clock(), actor=requester, team_id=team, asked=person,
+                delivered=False))
     if failed:
         await deps.respond.post_to_response_url(response_url,
                                                 render.notice(render.requests_failed_notice(failed)))

@@ -11,10 +11,10 @@ from typing import Any
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import render
+from bot.audit import events
 from bot.audit.log import AuditLog
 from bot.background import Background
-from bot.domain import AuditAction, AuditEvent
+from bot.domain import AuditEvent
 from bot.errors import RateLimited
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.notices import Notices
@@ -59,8 +59,8 @@ class Deps:
 def rate_limited_event(deps: Deps, limited: RateLimited, *, team: str, user: str,
                        channel: str | None = None) -> AuditEvent:
     """The audit event for an attempt refused by a rate limit."""
-    return AuditEvent(AuditAction.RATE_LIMITED, at=deps.clock(), actor=user, team_id=team,
-                      channel=channel, detail=render.limited_detail(limited))
+    return events.rate_limited(limited, at=deps.clock(), actor=user, team_id=team,
+                               channel=channel)
 
 
 async def now_or_busy(deps: Deps, work: Coroutine[Any, Any, None], *, name: str,

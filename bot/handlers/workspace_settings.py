@@ -11,7 +11,7 @@ from slack_bolt.async_app import AsyncAck
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.domain import AuditAction, AuditEvent
+from bot.audit import events
 from bot.handlers.deps import Deps
 from bot.slack.calls import SLACK_FAILURES, failure_reason
 from bot.storage.team_settings import TeamSettingsStore
@@ -50,8 +50,8 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
     else:
         removed = await store.remove_admin(team, who)
         text, detail = render.admin_removed_notice(who, removed), f"admin removed: {who}"
-    await deps.audit.record(AuditEvent(AuditAction.SETTINGS_CHANGED, at=deps.clock(),
-                                       actor=user, team_id=team, detail=detail))
+    await deps.audit.record(events.settings_changed(at=deps.clock(), actor=user,
+                                                    team_id=team, what=detail))
     await ack(**render.notice(text))
 
 
@@ -79,8 +79,8 @@ async def _set_channel(client: AsyncWebClient, deps: Deps, store: TeamSettingsSt
                                           **render.audit_channel_moved(user, channel))
         except SLACK_FAILURES as exc:
             detail += f"; the previous channel could not be told ({failure_reason(exc)})"
-    await deps.audit.record(AuditEvent(AuditAction.SETTINGS_CHANGED, at=deps.clock(),
-                                       actor=user, team_id=team, channel=channel,
-                                       detail=detail))
+    await deps.audit.record(events.settings_changed(at=deps.clock(), actor=user,
+                                                    team_id=team, channel=channel,
+                                                    what=detail))
     await deps.respond.post_to_response_url(response_url,
                                             render.notice(render.channel_set_notice(channel)))

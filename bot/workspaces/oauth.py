@@ -30,10 +30,10 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.audit import events
 from bot.audit.log import AuditLog
 from bot.config import Settings
 from bot.crypto import KeyRing
-from bot.domain import AuditAction, AuditEvent
 from bot.errors import CannotVerify, StorageUnavailable
 from bot.slack.admins import Admins, workspace_admin
 from bot.slack.delivery import Delivery
@@ -203,9 +203,8 @@ class _InstallHooks:
         installed_before = bool(args.request.context.get(INSTALLED_BEFORE, True))
         role = await self._installer_role(client, team, installer,
                                           installed_before=installed_before)
-        await self._audit.record(AuditEvent(
-            AuditAction.SETTINGS_CHANGED, at=self._clock(), actor=installer, team_id=team,
-            detail=role.value))
+        await self._audit.record(events.settings_changed(
+            at=self._clock(), actor=installer, team_id=team, what=role.value))
         self._logger.info("share-secret was installed in %s (%s)", team, role.name.lower())
         if client is not None:
             await Delivery(client, logger=self._logger).dm(
