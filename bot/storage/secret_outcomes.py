@@ -74,6 +74,7 @@ class ClaimReply:
 
 
 def claim_reply(answer: object, secret_id: str) -> ClaimReply:
+    """CLAIM's reply: the claim, and what the store checks before handing it out."""
     reply = replies.array(answer)
     outcome = ClaimOutcome(replies.text(reply[0]))
     code = code_of(secret_id) if outcome is not ClaimOutcome.UNKNOWN else None

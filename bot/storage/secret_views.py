@@ -86,7 +86,7 @@ class SecretViews:
             # granted: the stale-claim pass skips entries without a claim), so a view
             # handed out by a process that then dies can be found and given back.
             pipe.zadd(self._keys.claims(), {_claim_member(secret_id, user_id): now})
-            # By its text (EVAL), like every script queued in a pipeline here: see `end`.
+            # By its text (EVAL), as every script queued in a pipeline: see the store's `end`.
             pipe.eval(CLAIM, 5, self._keys.meta(secret_id),
                       self._keys.ciphertext(secret_id), self._keys.lock(secret_id),
                       self._keys.guesses(secret_id), self._keys.failures(secret_id),
