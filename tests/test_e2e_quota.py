@@ -22,7 +22,8 @@ from bot.domain import SecretRecord, Status
 from bot.errors import QuotaExceeded
 from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import KeySpace, RedisSecretStore, connect
-from bot.storage.quota import SIZE_PART, SIZE_SPAN, SIZE_UNIT, Caps, RedisQuota
+from bot.storage.quota import Caps, RedisQuota
+from bot.storage.quota_lua import SIZE_PART, SIZE_SPAN, SIZE_UNIT
 from tests.conftest import (
     ALICE,
     BOB,

@@ -15,7 +15,7 @@ from redis.asyncio.cluster import RedisCluster
 from bot.errors import StorageUnavailable
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
-from bot.storage.quota import SIZE_SPAN, SIZE_UNIT
+from bot.storage.quota_lua import SIZE_SPAN, SIZE_UNIT
 from tests.conftest import BOB, TEST_KEYS, keyring_of_test_keys
 from tests.harness.redis_cluster import LocalRedisCluster
 from tests.harness.redis_nodes import free_port

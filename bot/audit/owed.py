@@ -1,7 +1,7 @@
 """Names and details of the audit events a state change owes (bot.storage.owed).
 
 The Lua scripts that change a secret note the event they imply under a nonce built the
-same way (bot.storage.scripts); the process that made the change appends the event under
+same way (bot.storage.lua.OWE); the process that made the change appends the event under
 that nonce and settles it; the sweep appends what a dead process left. Pure: no I/O.
 """
 
@@ -46,7 +46,7 @@ def ended_nonce(secret_id: str) -> str:
 
 
 def returned_nonce(secret_id: str, user_id: str, claimed_at: int) -> str:
-    """A claimed view given back, audited as reveal_failed (RELEASE, RETURN_STALE)."""
+    """A claimed view given back, audited as reveal_failed (RELEASE_VIEW, RETURN_STALE)."""
     return f"returned:{secret_id}:{user_id}:{claimed_at}"
 
 

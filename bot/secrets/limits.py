@@ -1,7 +1,7 @@
 """Per-person rate limits on sharing, on reveal attempts and on requests for secrets.
 
 Counted in Redis per workspace and person, so every replica sees the same count; each
-check is one atomic script (bot.storage.scripts.RATE) over a sliding window. A refused
+check is one atomic script (bot.storage.rate_counter.RATE) over a sliding window. A refused
 attempt changes nothing but the audit log: the caller raises or returns before storing
 a secret or claiming a view.
 """

@@ -22,7 +22,7 @@ from bot.domain import RevealOutcome, is_secret_id
 from bot.errors import ClaimInDoubt, InvalidToken, NotShown, RateLimited, StorageUnavailable
 from bot.secrets.kdf import KdfSlots
 from bot.secrets.limits import Action, RateLimits
-from bot.storage import Claim, Guess
+from bot.storage import Claim, ClaimOutcome, ConfirmOutcome, Guess
 
 CONFIRM_ATTEMPTS = 3
 
@@ -44,7 +44,7 @@ class RevealStore(Protocol):
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
                     now: float, guess: Guess | None = None) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
-                      channel: str | None = None) -> tuple[str, int]: ...
+                      channel: str | None = None) -> tuple[ConfirmOutcome, int]: ...
     async def drop(self, secret_ids: list[str]) -> int: ...
     async def showing(self, secret_id: str, *, user_id: str, now: float,
                       guess: str | None = None) -> bool: ...
@@ -136,10 +136,10 @@ class RevealService:
                                             now=now, guess=guess)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # a guess stays counted
-        if claim.outcome == "locked":
+        if claim.outcome is ClaimOutcome.LOCKED:
             return RevealResult(RevealOutcome.LOCKED, code=claim.code,
                                 locked_seconds=max(1, claim.locked_ms // 1000))
-        if claim.outcome != "claimed":
+        if claim.outcome is not ClaimOutcome.CLAIMED:
             return RevealResult(_OUTCOMES[claim.outcome], code=claim.code)
         if claim.has_passphrase and passphrase is None:
             await self._store.release(secret_id, user_id=user_id)
@@ -176,17 +176,18 @@ class RevealService:
         state, used = await self._confirm_after_show(
             secret_id, user_id, detail=audit_owed.UNCONFIRMED if uncertain else "",
             channel=channel)
-        if state == "burned":
+        if state is ConfirmOutcome.BURNED:
             # Out of the expiry index at once (the sweep would drop it at its expiry time
             # otherwise), so that the index counts only active secrets.
             with contextlib.suppress(StorageUnavailable):
                 await self._store.drop([secret_id])
         return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
-                            label=claim.label, notify=claim.notify, last_view=state == "burned",
+                            label=claim.label, notify=claim.notify,
+                            last_view=state is ConfirmOutcome.BURNED,
                             views_used=used, views_allowed=claim.views_allowed,
                             uncertain=uncertain,
-                            recorded=state != "unrecorded",
-                            confirmed=state in ("viewed", "burned"),
+                            recorded=state is not None,
+                            confirmed=state in (ConfirmOutcome.VIEWED, ConfirmOutcome.BURNED),
                             has_passphrase=claim.has_passphrase,
                             can_view_again=claim.mode != "each" and (
                                 claim.views_left is None or claim.views_left > 0))
@@ -200,10 +201,10 @@ class RevealService:
                                          now=self._clock())
 
     async def _confirm_after_show(self, secret_id: str, user_id: str, *, detail: str,
-                                  channel: str | None) -> tuple[str, int]:
+                                  channel: str | None) -> tuple[ConfirmOutcome | None, int]:
         # The secret has been shown: the view must be recorded, and nothing may be shown
         # again for it. A Redis blip is retried; if it lasts, the claim stays open (and is
-        # reported as not recorded) rather than being given back.
+        # reported as not recorded: None) rather than being given back.
         for attempt in range(CONFIRM_ATTEMPTS):
             try:
                 return await self._store.confirm(secret_id, user_id=user_id,
@@ -212,7 +213,7 @@ class RevealService:
             except StorageUnavailable:
                 if attempt + 1 < CONFIRM_ATTEMPTS:
                     await asyncio.sleep(0.2 * (attempt + 1))
-        return "unrecorded", 0
+        return None, 0
 
     async def _decrypt(self, ciphertext: bytes, record_id: str, passphrase: str | None) -> str:
         def work() -> str:
@@ -250,11 +251,11 @@ def _key_known(token: bytes, keyring: crypto.KeyRing) -> bool:
 
 
 _OUTCOMES = {
-    "guessing": RevealOutcome.GUESSES_PENDING,
-    "unknown": RevealOutcome.UNAVAILABLE,
-    "unavailable": RevealOutcome.UNAVAILABLE,
-    "not_recipient": RevealOutcome.NOT_RECIPIENT,
-    "in_flight": RevealOutcome.IN_FLIGHT,
-    "tampered": RevealOutcome.TAMPERED,
-    "wrong_team": RevealOutcome.WRONG_TEAM,
+    ClaimOutcome.GUESSING: RevealOutcome.GUESSES_PENDING,
+    ClaimOutcome.UNKNOWN: RevealOutcome.UNAVAILABLE,
+    ClaimOutcome.UNAVAILABLE: RevealOutcome.UNAVAILABLE,
+    ClaimOutcome.NOT_RECIPIENT: RevealOutcome.NOT_RECIPIENT,
+    ClaimOutcome.IN_FLIGHT: RevealOutcome.IN_FLIGHT,
+    ClaimOutcome.TAMPERED: RevealOutcome.TAMPERED,
+    ClaimOutcome.WRONG_TEAM: RevealOutcome.WRONG_TEAM,
 }

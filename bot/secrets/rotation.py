@@ -2,7 +2,7 @@
 key ids are still in use.
 
 Safe while the bot serves: each secret is read, re-encrypted in memory and written back
-by a compare-and-set (bot.storage.scripts.REWRAP), which replaces the ciphertext only if
+by a compare-and-set (bot.storage.key_usage.REWRAP), which replaces the ciphertext only if
 it is still the one read and the secret still active, keeping its TTL. A secret revealed
 for the last time, revoked or expired meanwhile stays gone; one whose ciphertext a
 concurrent run already replaced is read again. Nothing is kept between runs: a run

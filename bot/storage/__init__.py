@@ -4,6 +4,8 @@ from bot.errors import CodeTaken
 from bot.storage.connection import connect
 from bot.storage.keys import KeySpace
 from bot.storage.once import OnceMarks
-from bot.storage.secrets_store import Claim, Guess, RedisSecretStore
+from bot.storage.secret_outcomes import Claim, ClaimOutcome, ConfirmOutcome, Guess
+from bot.storage.secrets_store import RedisSecretStore
 
-__all__ = ["Claim", "CodeTaken", "Guess", "KeySpace", "OnceMarks", "RedisSecretStore", "connect"]
+__all__ = ["Claim", "ClaimOutcome", "CodeTaken", "ConfirmOutcome", "Guess", "KeySpace",
+           "OnceMarks", "RedisSecretStore", "connect"]

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from bot.storage import scripts
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
@@ -22,6 +21,56 @@ from bot.storage.secret_fields import SEAL_FIELD, SEALED_FIELDS
 # What rotation reads of a metadata hash: the sealed fields, the view counts whose sum is
 # sealed, the seal, and the status.
 _READ = (*SEALED_FIELDS, "left", "used", "claims", SEAL_FIELD, "st")
+
+# Key rotation's compare-and-set: the new ciphertext and metadata seal replace the old
+# ones only while the secret is still active and both are exactly the ones that were
+# re-made, so a secret burned, revoked or expired meanwhile is never brought back, and the
+# TTL (the expiry) is kept as it is.
+# KEYS[1] meta hash, KEYS[2] ciphertext
+# ARGV[1] the full secret id, ARGV[2] the ciphertext read, ARGV[3] its replacement,
+# ARGV[4] the seal read, ARGV[5] its replacement
+# -> "rotated" | "ended" (no longer active, or its ciphertext is gone) | "changed" (the
+#    ciphertext or the seal is no longer the one read: re-read it)
+REWRAP = """
+local m = KEYS[1]
+if redis.call('HGET', m, 'id') ~= ARGV[1] or redis.call('HGET', m, 'st') ~= 'active' then
+  return 'ended'
+end
+local current = redis.call('GET', KEYS[2])
+if not current then return 'ended' end
+if current ~= ARGV[2] or redis.call('HGET', m, 'mac') ~= ARGV[4] then return 'changed' end
+redis.call('SET', KEYS[2], ARGV[3], 'KEEPTTL')
+redis.call('HSET', m, 'mac', ARGV[5])
+return 'rotated'
+"""
+
+# The same compare-and-set for a value sealed with the key ring that is not a secret (an
+# OAuth installation): replaced only if it is still the value read, keeping any TTL, so a
+# fresh installation saved meanwhile is never overwritten by the old one re-encrypted.
+# KEYS[1] the value; ARGV[1] the value read, ARGV[2] its replacement
+# -> "rotated" | "ended" (it is gone) | "changed"
+REWRAP_VALUE = """
+local current = redis.call('GET', KEYS[1])
+if not current then return 'ended' end
+if current ~= ARGV[1] then return 'changed' end
+redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+return 'rotated'
+"""
+
+# Sealing a secret stored before seals existed, once, at upgrade (`keys seal`): only while
+# it is active, still the same secret, and still has no seal (a sealed one is never
+# re-sealed here, so this cannot launder a record whose seal fails).
+# KEYS[1] meta hash
+# ARGV[1] the full secret id as read, ARGV[2] the seal
+# -> "sealed" | "has_seal" | "ended"
+SEAL_UNSEALED = """
+local m = KEYS[1]
+if redis.call('HGET', m, 'id') ~= ARGV[1] or redis.call('HGET', m, 'st') ~= 'active' then
+  return 'ended'
+end
+if redis.call('HSETNX', m, 'mac', ARGV[2]) == 0 then return 'has_seal' end
+return 'sealed'
+"""
 
 
 @dataclass(frozen=True)
@@ -47,9 +96,9 @@ class RedisKeyUsage:
     def __init__(self, redis: RedisClient, *, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
-        self._rewrap = redis.register_script(scripts.REWRAP)
-        self._rewrap_value = redis.register_script(scripts.REWRAP_VALUE)
-        self._seal_unsealed = redis.register_script(scripts.SEAL_UNSEALED)
+        self._rewrap = redis.register_script(REWRAP)
+        self._rewrap_value = redis.register_script(REWRAP_VALUE)
+        self._seal_unsealed = redis.register_script(SEAL_UNSEALED)
 
     @unavailable_on_redis_errors
     async def page(self, cursor: int, *, count: int) -> tuple[int, list[StoredToken]]:

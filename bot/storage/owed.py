@@ -1,13 +1,14 @@
 """Audit events owed by a state change, kept in the secret's own slot until appended.
 
-A Lua script that changes a secret (bot.storage.scripts: CREATE, CONFIRM, RELEASE,
-RETURN_STALE, END) notes, in the same atomic step, the audit event the change implies:
-a field of the secret's owed hash, named by a nonce. (In Redis Cluster a script cannot
-reach the {audit} stream, which lives in another slot.) The process that made the change
-appends the event to the stream under that nonce and then settles it (HDEL). A process
-killed in between leaves the entry, and the owed index (written in the same round trip as
-the change) lets the sweep find it and append it: once, since appends with a nonce look
-for it first (bot.storage.audit_stream.APPEND_ONCE). The nonces: bot.audit.owed.
+A Lua script that changes a secret (CREATE, END: bot.storage.secrets_store_lua; CONFIRM,
+RELEASE_VIEW, RETURN_STALE: bot.storage.secret_views_lua) notes, in the same atomic step,
+the audit event the change implies: a field of the secret's owed hash, named by a nonce.
+(In Redis Cluster a script cannot reach the {audit} stream, which lives in another slot.)
+The process that made the change appends the event to the stream under that nonce and then
+settles it (HDEL). A process killed in between leaves the entry, and the owed index
+(written in the same round trip as the change) lets the sweep find it and append it: once,
+since appends with a nonce look for it first (bot.storage.audit_stream.APPEND_ONCE).
+The nonces: bot.audit.owed.
 """
 
 from __future__ import annotations
@@ -16,10 +17,29 @@ import json
 
 from bot.audit.owed import OwedEvent
 from bot.domain import AuditAction
-from bot.storage import replies, scripts
+from bot.storage import replies
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
+from bot.storage.lua import FORGET_UNLESS_NEWER
+
+# KEYS[1] a secret's owed events; ARGV[1] cutoff, ARGV[2] now (unix seconds)
+# -> {nonce, entry, ...}: the events owed (or last taken) at or before the cutoff, now
+#    marked taken (w: when), so no other sweep takes them until they are stale again
+TAKE_OWED = """
+local found = {}
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local ok, entry = pcall(cjson.decode, all[i + 1])
+  if ok and type(entry) == 'table' and tonumber(entry.w or entry.t or 0) <= tonumber(ARGV[1]) then
+    entry.w = tonumber(ARGV[2])
+    redis.call('HSET', KEYS[1], all[i], cjson.encode(entry))
+    table.insert(found, all[i])
+    table.insert(found, all[i + 1])
+  end
+end
+return found
+"""
 
 
 class OwedEvents:
@@ -28,8 +48,8 @@ class OwedEvents:
     def __init__(self, redis: RedisClient, *, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
-        self._take = redis.register_script(scripts.TAKE_OWED)
-        self._forget = redis.register_script(scripts.FORGET_CLAIM)
+        self._take = redis.register_script(TAKE_OWED)
+        self._forget = redis.register_script(FORGET_UNLESS_NEWER)
 
     @unavailable_on_redis_errors
     async def settle(self, secret_id: str, *nonces: str) -> None:

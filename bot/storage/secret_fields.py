@@ -1,7 +1,7 @@
 """A secret's metadata hash, field by field: what CREATE writes and readers decode.
 
 Short field names and omitted defaults, because this hash is most of a secret's memory
-(bot.storage.scripts describes the fields the scripts change).
+(bot.storage.secret_views_lua describes the fields the scripts change).
 
 The fields that decide who may see a secret, when, how often and how are sealed
 (bot.crypto.seal) in the field `mac`: id, team, sender, recipients, creation and expiry

@@ -1,0 +1,248 @@
+"""Viewing a secret: claim, showing, confirm, release, and settling what a dead process
+left claimed. The scripts are in bot.storage.secret_views_lua; their replies are turned
+into named fields in bot.storage.secret_outcomes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from bot.audit import owed as audit_owed
+from bot.crypto import KeyRing
+from bot.domain import code_of
+from bot.errors import StorageUnavailable
+from bot.storage import replies
+from bot.storage.connection import RedisClient, script_client
+from bot.storage.faults import unavailable_on_redis_errors
+from bot.storage.keys import KeySpace, handle
+from bot.storage.lua import FORGET_UNLESS_NEWER
+from bot.storage.quota import RedisQuota
+from bot.storage.secret_fields import intact
+from bot.storage.secret_outcomes import (
+    REFUSED,
+    Claim,
+    ClaimOutcome,
+    ConfirmOutcome,
+    Guess,
+    Stale,
+    claim_reply,
+    confirm_reply,
+    stale_reply,
+)
+from bot.storage.secret_views_lua import CLAIM, CONFIRM, FAIL, RELEASE_VIEW, RETURN_STALE, SHOWING
+
+
+async def give_back(quota: RedisQuota | None, ended: list[tuple[str, object]], *,
+                    now: float, retention_seconds: int) -> None:
+    """Give back the quota room of secrets that just ended, as (id, HMGET of their
+    metadata's team and sender), but their metadata's part, counted while it is kept
+    (the retention from now, as the ending script set its TTL). Should this step be lost
+    (the process dies first), that happens at the secret's expiry time all the same."""
+    if quota is None:
+        return
+    owners = []
+    for secret_id, owner in ended:
+        team, sender = (replies.optional_text(v) for v in replies.array(owner))
+        if team and sender:
+            owners.append((team, sender, handle(secret_id)))
+    with contextlib.suppress(StorageUnavailable):
+        # The secret has ended all the same: its room comes back at its expiry time
+        # (its metadata's part, after the retention from then).
+        await quota.release(owners, ended=True, now=now, retention_seconds=retention_seconds)
+
+
+class SecretViews:
+    """The viewing half of the secret store (RedisSecretStore hands these calls here)."""
+
+    def __init__(self, redis: RedisClient, *, keys: KeySpace, keyring: KeyRing,
+                 retention_ms: int, quota: RedisQuota | None) -> None:
+        self._redis = redis
+        self._keys = keys
+        self._keyring = keyring
+        self._retention_ms = retention_ms
+        self._quota = quota
+        self._confirm = redis.register_script(CONFIRM)
+        self._fail = redis.register_script(FAIL)
+        self._return_stale = redis.register_script(RETURN_STALE)
+        self._forget_claim = redis.register_script(FORGET_UNLESS_NEWER)
+        self._showing = redis.register_script(SHOWING)
+
+    async def _give_back(self, ended: list[tuple[str, object]], *, now: float) -> None:
+        await give_back(self._quota, ended, now=now, retention_seconds=self._retention_ms // 1000)
+
+    @unavailable_on_redis_errors
+    async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
+                    guess: Guess | None = None) -> Claim:
+        """Atomically hand out the ciphertext to a recipient with a view left (marked as
+        being shown only later, by `showing`: a process that dies before then leaves a view
+        that cannot have been shown, and the sweep gives it back).
+
+        With a `guess` (a passphrase came with the attempt), a passphrase secret's claim
+        also counts it, in the same step, before it is checked: refused ("guessing") while
+        the guesses allowed are all counted. A counted guess is then settled by `showing`
+        (right), `record_failure` (wrong) or `forget_guess` (not decidable)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            # Noted in the claims index in the same round trip (whether or not it is
+            # granted: the stale-claim pass skips entries without a claim), so a view
+            # handed out by a process that then dies can be found and given back.
+            pipe.zadd(self._keys.claims(), {_claim_member(secret_id, user_id): now})
+            # By its text (EVAL), as every script queued in a pipeline: see the store's `end`.
+            pipe.eval(CLAIM, 5, self._keys.meta(secret_id),
+                      self._keys.ciphertext(secret_id), self._keys.lock(secret_id),
+                      self._keys.guesses(secret_id), self._keys.failures(secret_id),
+                      user_id, team_id, int(now), secret_id,
+                      guess.token if guess else "", guess.tries if guess else 0,
+                      guess.window_seconds * 1000 if guess else 0)
+            _, answer = await pipe.execute()
+        reply = claim_reply(answer, secret_id)
+        outcome = reply.claim.outcome
+        if outcome in REFUSED and not reply.held:
+            # Nobody may view it: the index entry is taken back, so a refused click (a
+            # hostile one included) leaves nothing behind. Only an entry still as this
+            # call wrote it: a newer claim by the same person keeps its own.
+            await self._forget_claim(keys=[self._keys.claims()],
+                                     args=[_claim_member(secret_id, user_id), now])
+        if outcome is ClaimOutcome.CLAIMED and not self._sealed_claim(
+                reply.sealed, secret_id, user_id, team_id, now):
+            # Nothing decrypted or shown: the view goes back (the caller audits it).
+            await self.release(secret_id, user_id=user_id)
+            return Claim(ClaimOutcome.TAMPERED, code=code_of(secret_id))
+        return reply.claim
+
+    def _sealed_claim(self, fields: dict[str, str], secret_id: str, user_id: str,
+                      team_id: str, now: float) -> bool:
+        """Whether a claim was granted on sealed metadata: its seal verifies, and the
+        sealed values themselves let this person see it now (the script decided on the
+        hash as it is, which the seal does not cover field by field: `r:` entries)."""
+        try:
+            return (intact(fields, self._keyring) and fields.get("id") == secret_id
+                    and fields.get("team") == team_id
+                    and user_id in fields.get("to", "").split(",")
+                    and float(fields.get("exp", "0")) > now)
+        except ValueError:
+            return False
+
+    @unavailable_on_redis_errors
+    async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
+                      channel: str | None = None) -> tuple[ConfirmOutcome, int]:
+        """Record a claimed view as seen: (what it did, views used). Its audit events are
+        owed at once (bot.storage.owed): secret_opened with this `detail` and `channel`,
+        and secret_burned when it was the last view."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
+            pipe.eval(CONFIRM, 3, self._keys.meta(secret_id),
+                      self._keys.ciphertext(secret_id), self._keys.owed(secret_id),
+                      user_id, int(now), self._retention_ms, detail, channel or "")
+            pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
+            pipe.hmget(self._keys.meta(secret_id), "team", "from")
+            _, answer, _, owner = await pipe.execute()
+        state, used = confirm_reply(answer)
+        if state is ConfirmOutcome.BURNED:
+            await self._give_back([(secret_id, owner)], now=now)
+        return state, used
+
+    @unavailable_on_redis_errors
+    async def showing(self, secret_id: str, *, user_id: str, now: float,
+                      guess: str | None = None) -> bool:
+        """Mark a claimed view as being shown, just before Slack is asked to show it: a
+        process dying after this may have shown it, so the sweep counts it as used
+        instead of giving it back. False (do not show) when the claim is gone, or when
+        the secret was revoked or has expired since it was claimed: that view is then
+        given back. The claim's counted passphrase `guess` was right: it is uncounted."""
+        marked = int(await self._showing(
+            keys=[self._keys.meta(secret_id), self._keys.guesses(secret_id)],
+            args=[user_id, int(now), guess or ""]))
+        if marked < 0:
+            # Given back in the script; its claims-index entry goes too (a rare path: the
+            # reveal's usual round trips are not added to).
+            await self._redis.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
+        return marked == 1
+
+    @unavailable_on_redis_errors
+    async def release(self, secret_id: str, *, user_id: str,
+                      claimed_at: float | None = None, audited: str = "",
+                      now: float = 0.0) -> bool:
+        """Give a claimed view back (it could not be shown). With `claimed_at`, only the
+        claim made at that time (one whose answer was lost in a Redis outage), so that a
+        later click's claim is never taken away. With an `audited` detail, the give-back
+        owes a reveal_failed event (bot.storage.owed), noted at `now`."""
+        member = _claim_member(secret_id, user_id)
+        keys = [self._keys.meta(secret_id), self._keys.owed(secret_id)]
+        args = [user_id, "" if claimed_at is None else int(claimed_at), int(now), audited, ""]
+        async with self._redis.pipeline(transaction=False) as pipe:
+            if audited:
+                pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
+            pipe.eval(RELEASE_VIEW, len(keys), *keys, *args)
+            if claimed_at is None:
+                pipe.zrem(self._keys.claims(), member)
+            else:
+                pipe.eval(FORGET_UNLESS_NEWER, 1, self._keys.claims(), member, claimed_at)
+            *_, released, _ = await pipe.execute()
+        return bool(released)
+
+    @unavailable_on_redis_errors
+    async def return_stale_claims(self, *, cutoff: float, now: float, limit: int,
+                                  returned: str = "", shown: str = ""
+                                  ) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """Settle views claimed at or before `cutoff` and never confirmed or released
+        (their process died mid-reveal): one not yet being shown is given back
+        ("returned"); one Slack was already asked to show may have been seen, so it
+        counts as used ("viewed", or "burned" when it was the last). Each owes its audit
+        events (bot.storage.owed; `returned` and `shown` are their details). Returns
+        (handle, user, outcome, the owed events' nonces); of several processes doing this
+        at once, each is settled by one."""
+        members = replies.texts(await self._redis.zrangebyscore(
+            self._keys.claims(), "-inf", cutoff, start=0, num=limit))
+        settled: list[tuple[str, str, str, tuple[str, ...]]] = []
+        for member in members:
+            name, _, user = member.partition("|")
+            async with self._redis.pipeline(transaction=False) as pipe:
+                pipe.zadd(self._keys.owed_index(), {name: now})
+                pipe.hget(self._keys.meta(name), "id")
+                await self._return_stale(keys=[self._keys.meta(name), self._keys.owed(name)],
+                                         args=[user, int(cutoff), int(now), returned],
+                                         client=script_client(pipe))
+                _, secret_id, answer = await pipe.execute()
+            found, claimed = stale_reply(answer)
+            full = replies.optional_text(secret_id) or name
+            if found is Stale.RETURNED:
+                settled.append((name, user, "returned",
+                                (audit_owed.returned_nonce(full, user, claimed),)))
+            elif found is Stale.SHOWN:
+                outcome, used = confirm_reply(await self._confirm(
+                    keys=[self._keys.meta(name), self._keys.ciphertext(name),
+                          self._keys.owed(name)],
+                    args=[user, int(now), self._retention_ms, shown, ""]))
+                if outcome is ConfirmOutcome.BURNED:
+                    await self._give_back([(name, await self._redis.hmget(
+                        self._keys.meta(name), "team", "from"))], now=now)
+                if outcome is not ConfirmOutcome.NOT_CLAIMED:
+                    nonces = (audit_owed.opened_nonce(full, used),) + (
+                        (audit_owed.burned_nonce(full),)
+                        if outcome is ConfirmOutcome.BURNED else ())
+                    settled.append((name, user, outcome.value, nonces))
+            await self._forget_claim(keys=[self._keys.claims()], args=[member, cutoff])
+        return settled
+
+    @unavailable_on_redis_errors
+    async def record_failure(self, secret_id: str, *, guess: str, allowed: int,
+                             window_seconds: int, lock_seconds: int) -> tuple[int, bool]:
+        """The counted `guess` was a wrong passphrase: it stays counted, and the secret is
+        locked when `allowed` wrong ones are reached within the window. Returns the wrong
+        guesses within the window, and whether this one locked it."""
+        failures, locked = replies.array(await self._fail(
+            keys=[self._keys.guesses(secret_id), self._keys.lock(secret_id),
+                  self._keys.failures(secret_id)],
+            args=[guess, allowed, window_seconds * 1000, lock_seconds * 1000]))
+        return int(failures), bool(locked)
+
+    @unavailable_on_redis_errors
+    async def forget_guess(self, secret_id: str, *, guess: str) -> None:
+        """Uncount a guess that could not be checked (the secret's key is gone, or its data
+        damaged): not the person's doing."""
+        await self._redis.zrem(self._keys.guesses(secret_id), f"p:{guess}")
+
+
+def _claim_member(secret_id: str, user_id: str) -> str:
+    return f"{handle(secret_id)}|{user_id}"
+
