@@ -29,7 +29,7 @@ soak-short: install redis-server  ## the 50 s soak CI runs
 	$(BIN)/python -m scripts.soak --short
 
 lint: install  ## ruff everywhere; mypy --strict and bandit on bot/ (configured in pyproject.toml)
-	$(BIN)/ruff check bot tests scripts benchmarks
+	$(BIN)/ruff check bot devtools tests scripts benchmarks
 	$(BIN)/mypy
 	$(BIN)/bandit -q -c pyproject.toml -r bot
 

@@ -2,7 +2,7 @@
 
     python -m benchmarks.standin_proc   (prints its root URL on stdout, then serves)
 
-The stand-in is the test suite's (`tests/slack_stand_in`), served on its asyncio
+The stand-in is the test suite's (`devtools/slack_stand_in`), served on its asyncio
 transport (the same answers as the tests' threaded one). This wrapper only
 adds routes under `/bench/` that the benchmark needs from another process: mint
 trigger ids and response_urls (Slack would put them in each request it sends), add
@@ -19,9 +19,9 @@ import threading
 from typing import Any
 
 from benchmarks.payloads import API_APP_ID, BOT_ID
-from tests.slack_stand_in import SlackStandIn
-from tests.slack_stand_in.server import HttpRequest, Steps
-from tests.slack_stand_in.wire import Answer
+from devtools.slack_stand_in import SlackStandIn
+from devtools.slack_stand_in.server import HttpRequest, Steps
+from devtools.slack_stand_in.wire import Answer
 
 BOT_TOKEN = "xoxb-bench-0000000000-0000000000-benchbenchbenchbench"
 TEAM_ID = "T0BENCH"

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from bot.crypto import generate_key_entry
-from tests.harness.bot_process import BotProcess
-from tests.harness.redis_server import throwaway_redis
-from tests.harness.slack_client import SlackSim
-from tests.slack_stand_in import SlackStandIn
+from devtools.harness.bot_process import BotProcess
+from devtools.harness.redis_server import throwaway_redis
+from devtools.harness.slack_client import SlackSim
+from devtools.slack_stand_in import SlackStandIn
 
 NAMES = {"U0ALICE": "alice", "U0BOB": "bob", "U0EVE": "eve"}
 GENERAL, AUDIT = "C0GENERAL", "C0AUDIT"

@@ -12,6 +12,7 @@ import redis
 from pytest_redis import factories
 
 from bot.crypto import MasterKey, StaticKeyRing
+from devtools.harness.redis_state import redis_contents, strings_in  # noqa: F401
 
 # Started only when REDIS_URL is not set: a redis-server of our own on a free port.
 throwaway_redis = factories.redis_proc(port=None)
@@ -96,7 +97,7 @@ def populate(slack) -> None:
 
 @pytest.fixture(scope="session")
 def slack():
-    from tests.slack_stand_in import SlackStandIn
+    from devtools.slack_stand_in import SlackStandIn
 
     with SlackStandIn(bot_token=BOT_TOKEN, team_id="T0ACME", team_domain="acme") as stand_in:
         populate(stand_in)
@@ -119,7 +120,7 @@ def bot_env(slack, redis_url: str, **overrides: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def bot(slack, redis_url, tmp_path_factory):
-    from tests.harness.bot_process import BotProcess
+    from devtools.harness.bot_process import BotProcess
 
     with BotProcess(bot_env(slack, redis_url), workdir=tmp_path_factory.mktemp("bot")) as process:
         yield process
@@ -128,7 +129,7 @@ def bot(slack, redis_url, tmp_path_factory):
 @pytest.fixture
 def sim(bot, slack, redis_sync):
     """Signed requests to the running bot; Redis flushed and stand-in records cleared."""
-    from tests.harness.slack_client import SlackSim
+    from devtools.harness.slack_client import SlackSim
 
     slack.reset()
     populate(slack)
@@ -150,34 +151,6 @@ def settle(slack, quiet: float = 0.15, timeout: float = 5.0) -> None:
         time.sleep(quiet)
 
 
-def redis_contents(client: redis.Redis) -> list[bytes]:
-    """Every key and every value in the database, read by type (DUMP may compress)."""
-    found: list[bytes] = []
-    for key in client.scan_iter():
-        kind = client.type(key)
-        if kind == b"none":
-            continue  # gone since the scan (a running bot's audit outbox comes and goes)
-        found.append(key)
-        if kind == b"string":
-            found.append(client.get(key) or b"")
-        elif kind == b"hash":
-            for field, value in client.hgetall(key).items():
-                found += [field, value]
-        elif kind == b"set":
-            found += list(client.smembers(key))
-        elif kind == b"zset":
-            found += [member for member, _ in client.zrange(key, 0, -1, withscores=True)]
-        elif kind == b"list":
-            found += client.lrange(key, 0, -1)
-        elif kind == b"stream":
-            for _, fields in client.xrange(key):
-                for field, value in fields.items():
-                    found += [field, value]
-        else:
-            raise AssertionError(f"unexpected Redis type {kind!r} at {key!r}")
-    return found
-
-
 def audit_lines(slack, count: int, timeout: float = 10.0) -> list[str]:
     """Wait until the admin channel holds at least `count` audit lines (the outbox may
     group several events into one message); return them in order."""
@@ -197,17 +170,6 @@ def stored_secrets(client: redis.Redis) -> list[bytes]:
     reminder cursor (the session's bot sweeps on its own schedule)."""
     return [k for k in client.scan_iter()
             if b"{audit}" not in k and not k.endswith(b":reminded-until")]
-
-
-def strings_in(value: object) -> list[str]:
-    """Every string inside a decoded JSON value (so a search is not fooled by escaping)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for k, v in value.items() for s in (*strings_in(k), *strings_in(v))]
-    if isinstance(value, list | tuple):
-        return [s for v in value for s in strings_in(v)]
-    return []
 
 
 def sent_outside_reveals(slack, needle: str) -> list[str]:

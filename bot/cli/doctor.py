@@ -24,7 +24,7 @@ from bot.config import MANIFEST_SCOPES, Settings, load_settings
 from bot.errors import ConfigError, StorageUnavailable
 from bot.slack.calls import SLACK_FAILURES, failure_reason
 
-# The bot scopes manifest.yml asks for (tests/test_doctor.py keeps the two in step).
+# The bot scopes manifest.yml asks for (tests/unit/test_doctor.py keeps the two in step).
 REQUIRED_SCOPES = MANIFEST_SCOPES
 # Scopes the bot can use but does not need: posting to a public audit channel without
 # being invited, reading channel information for this check, and reading the audit

@@ -4,7 +4,7 @@ Bolt's `AsyncBoltRequest` parses the raw body itself (url-decoding the form, the
 JSON payload). In HTTP mode bot.web must parse it first, to refuse shapes Bolt would
 choke on, so letting Bolt parse it again cost a second decode of every request (a
 tenth of a reveal click's answer). This request holds the parsed body and otherwise
-sets exactly what Bolt's constructor sets (tests/test_bolt_request.py compares the two).
+sets exactly what Bolt's constructor sets (tests/unit/test_bolt_request.py compares the two).
 """
 
 from __future__ import annotations

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from devtools.harness.slack_client import Reply, SlackSim
 from scripts.soak.ledger import AdminCall, Click, Ledger, Revoke, Share
 from scripts.soak.observer import Observer, Prompt, notice_text, view_kind
-from tests.harness.slack_client import Reply, SlackSim
 
 SLACK_TIMEOUT = 3.0
 _CODE = re.compile(r"`([A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4})`")

@@ -9,10 +9,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from devtools.harness.bot_process import BotProcess
+from devtools.harness.redis_server import PersistentRedis
+from devtools.slack_stand_in import SlackStandIn
 from scripts.soak.ledger import Ledger
-from tests.harness.bot_process import BotProcess
-from tests.harness.redis_server import PersistentRedis
-from tests.slack_stand_in import SlackStandIn
 
 # Methods the bot calls while people use it (response_url: its answers to clicks).
 FAULTY = ["chat.postMessage", "chat.postEphemeral", "conversations.open", "views.open",

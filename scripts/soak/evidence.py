@@ -18,6 +18,8 @@ from bot.render.audit import audit_line
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import decode
 from bot.storage.keys import AuditKeys
+from devtools.harness.redis_state import redis_contents, strings_in
+from devtools.slack_stand_in import RecordedCall, SlackStandIn
 from scripts.soak.invariants import (
     PASS_TOKEN,
     SECRET_TOKEN,
@@ -27,8 +29,6 @@ from scripts.soak.invariants import (
     StoredSecret,
 )
 from scripts.soak.ledger import Ledger
-from tests.conftest import redis_contents, strings_in
-from tests.slack_stand_in import RecordedCall, SlackStandIn
 
 PREFIX = "ss"
 # Slack's answers to views.open / views.update that prove nothing was shown (the bot's

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tests.harness.payloads import REVEAL_ACTIONS
-from tests.slack_stand_in import RecordedCall, SlackStandIn
+from devtools.harness.payloads import REVEAL_ACTIONS
+from devtools.slack_stand_in import RecordedCall, SlackStandIn
 
 T = TypeVar("T")
 _RECEIPT = re.compile(r"\*(soak-label-\d+)\*.*Share code: `([A-Z0-9-]+)`", re.S)

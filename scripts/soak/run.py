@@ -21,16 +21,16 @@ import redis
 from bot.crypto import generate_key_entry
 from bot.storage import KeySpace
 from bot.storage.keys import AuditKeys
+from devtools.harness.bot_process import BotProcess
+from devtools.harness.redis_server import PersistentRedis
+from devtools.harness.slack_client import SlackSim
+from devtools.slack_stand_in import DEFAULT_SCOPES, SlackStandIn
 from scripts.soak.actors import Actors, People
 from scripts.soak.chaos import Chaos, Plan
 from scripts.soak.evidence import PREFIX, audit_posts, gather
 from scripts.soak.invariants import Invariant, check
 from scripts.soak.ledger import Ledger
 from scripts.soak.observer import Observer
-from tests.harness.bot_process import BotProcess
-from tests.harness.redis_server import PersistentRedis
-from tests.harness.slack_client import SlackSim
-from tests.slack_stand_in import DEFAULT_SCOPES, SlackStandIn
 
 TEAM, CHANNEL, AUDIT = "T0SOAK", "C0SOAKGEN", "C0SOAKAUDIT"
 PEOPLE = People(channel=CHANNEL, members=[f"U0SOAK{n}" for n in range(1, 7)],
@@ -82,15 +82,15 @@ def soak(*, seconds: float, clients: int, plan: Plan, seed: int | None = None,
             "AUDIT_POST_INTERVAL_SECONDS": "0.2",
             # A dozen simulated people act far faster than people do: limits this high
             # keep the limiter's Redis step in every share and reveal (under the same
-            # faults) without refusing anyone (refusals: tests/test_e2e_rate_limits.py).
+            # faults) without refusing anyone (refusals: tests/e2e/test_e2e_rate_limits.py).
             "SHARE_LIMIT": "100000/600", "REVEAL_ATTEMPT_LIMIT": "100000/600",
             # Likewise the storage quotas: no cap, but every share and ending still keeps
-            # the account (refusals: tests/test_e2e_quota.py).
+            # the account (refusals: tests/e2e/test_e2e_quota.py).
             "QUOTA_SENDER_SECRETS": "0", "QUOTA_SENDER_BYTES": "0",
             "QUOTA_WORKSPACE_SECRETS": "0", "QUOTA_WORKSPACE_BYTES": "0",
             # And refusals: each still counted in Redis, none merged, so that the audit
             # invariant can hold every refusal to one event (merging, and a merged
-            # window's summary surviving a killed process: tests/test_audit_refusals.py).
+            # window's summary surviving a killed process: tests/unit/test_audit_refusals.py).
             "REFUSAL_AUDIT_LIMIT": "100000/60"},
             workdir=workdir).start()
         observer = Observer(slack).start()

@@ -1,0 +1,148 @@
+"""The reveal path's Redis work: what one claim does at once, and how many round trips a
+whole reveal costs (each one is CPU in the bot's single process), against a real Redis.
+
+Round trips are counted where the client sends them: every command or pipeline the
+client writes to a connection is one.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import SimpleNamespace
+
+import pytest
+from redis.asyncio import Connection, Redis
+
+from bot.audit.log import DurableAuditLog
+from bot.handlers.reveal import Click, audit_reveal
+from bot.secrets.limits import Rate, RateLimits
+from bot.secrets.sharing import SharingService
+from bot.storage import KeySpace, RedisSecretStore
+from bot.storage.audit_stream import AuditStream
+from bot.storage.owed import OwedEvents
+from bot.storage.rate_counter import RedisRateCounter
+from bot.telemetry.metrics import Metrics
+from tests.unit.test_sharing import SECRET, People, form, reveal
+
+
+class CountingConnection(Connection):
+    """A connection that counts what it writes: one command, or one whole pipeline."""
+
+    sent = 0
+
+    async def send_packed_command(self, command, check_health=True):  # type: ignore[no-untyped-def]
+        CountingConnection.sent += 1
+        await super().send_packed_command(command, check_health)
+
+
+@pytest.fixture
+async def counted(redis_url, redis_sync):
+    """A client on the flushed test database whose round trips are counted."""
+    client = Redis.from_url(redis_url, connection_class=CountingConnection)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def service(store, keyring):
+    return SharingService(store=store, keyring=keyring)
+
+
+@pytest.mark.parametrize(("changes", "allowed"), [
+    ({"recipients": ("UBOB", "UCAROL")}, 2),
+    ({"view_mode": "total", "total_views": "3"}, 3),
+    ({"view_mode": "unlimited"}, None)])
+async def test_a_reveal_reports_the_views_allowed_in_all(service, changes, allowed):
+    """The reveal says how many views the secret allows in all (for the sender's receipt,
+    which needs no second read of the secret), at every view."""
+    record = await service.share(form(**changes), people=People())
+    first = await reveal(service, record)
+    second = await reveal(service, record, user="UCAROL" if "recipients" in changes
+                          else "UBOB")
+    assert (first.views_allowed, second.views_allowed) == (allowed, allowed)
+    assert record.views_allowed == allowed
+
+
+async def test_a_replayed_attempt_does_nothing_and_counts_nothing(service, store, keyring):
+    """A reveal named by an attempt (a click's trigger id) already taken in does nothing,
+    and is not counted against the person's rate limit; without a reveal limit, a replay
+    is refused all the same."""
+    from bot.domain import RevealOutcome
+
+    client = store._redis
+    for rate in (Rate(2, 600), None):
+        limits = RateLimits(RedisRateCounter(client, keys=KeySpace("ss")), share=None,
+                            reveal=rate)
+        limited = SharingService(store=store, keyring=keyring, limits=limits)
+        record = await service.share(form(view_mode="unlimited"), people=People())
+        shown: list[str] = []
+
+        async def show(plaintext, claim, shown=shown):
+            shown.append(plaintext)
+
+        async def attempt(token: str, service=limited, record=record, show=show):
+            return (await service.reveal(secret_id=record.secret_id, user_id="UBOB",
+                                         team_id="T1", show=show, attempt=token)).outcome
+
+        prefix = "limited" if rate else "unlimited"
+        assert await attempt(f"{prefix}-1") is RevealOutcome.REVEALED
+        assert await attempt(f"{prefix}-1") is RevealOutcome.REPEATED
+        assert await attempt(f"{prefix}-2") is RevealOutcome.REVEALED  # the replay: uncounted
+        assert shown == [SECRET, SECRET]
+
+
+async def test_a_last_view_costs_seven_round_trips(counted, keyring):
+    """A click taken in and rate-limited (one step), claimed, marked as being shown,
+    confirmed (burning the secret), dropped from the expiry index, and its two audit
+    events stored and settled: seven round trips in all, none of them a script check
+    (SCRIPT EXISTS)."""
+    keys = KeySpace("ss")
+    store = RedisSecretStore(counted, keys=keys, keyring=keyring,
+                             metadata_retention_seconds=3600)
+    limits = RateLimits(RedisRateCounter(counted, keys=keys), share=None,
+                        reveal=Rate(60, 600))
+    service = SharingService(store=store, keyring=keyring, limits=limits)
+    audit = DurableAuditLog(AuditStream(counted, prefix="ss", retention_seconds=3600),
+                            logger=logging.getLogger("test"), owed=OwedEvents(counted, keys=keys))
+    deps = SimpleNamespace(audit=audit, clock=time.time, metrics=Metrics(),
+                           logger=logging.getLogger("test"))
+
+    async def show(plaintext, claim):
+        pass
+
+    async def click(record, trigger: str) -> int:
+        before = CountingConnection.sent
+        result = await service.reveal(secret_id=record.secret_id, user_id="UBOB",
+                                      team_id="T1", show=show, attempt=trigger)
+        assert result.last_view
+        await audit_reveal(Click(secret_id=record.secret_id, user_id="UBOB", team_id="T1",
+                                 trigger_id=trigger, response_url=None, channel="C1"),
+                           result, deps)  # type: ignore[arg-type]
+        return CountingConnection.sent - before
+
+    warm, measured = [await service.share(form(), people=People()) for _ in range(2)]
+    await click(warm, "trigger-1")  # scripts loaded, connection made
+    assert await click(measured, "trigger-2") == 7
+    # Settled; what stays owed is the share's own secret_created (not recorded here).
+    assert await counted.hkeys(keys.owed(measured.secret_id)) == [
+        f"created:{measured.secret_id}".encode()]
+    events = [e.action.value for e in await audit._stream.latest(count=2)]
+    assert events == ["secret_burned", "secret_opened"]
+
+
+async def test_a_refused_click_keeps_the_index_entry_of_a_view_being_shown(service, store,
+                                                                           redis_sync):
+    """A refused click (a wrong id) by someone whose view of the same secret is being
+    shown leaves that view's claims-index entry: were it taken back, a process dying
+    before confirming would leave a view the stale-claim pass never finds."""
+    record = await service.share(form(), people=People())
+    await store.claim(record.secret_id, user_id="UBOB", team_id="T1", now=time.time())
+    assert await store.showing(record.secret_id, user_id="UBOB", now=time.time())
+    index = KeySpace("ss").claims()
+    before = redis_sync.zrange(index, 0, -1)
+    assert before
+    wrong = record.secret_id[:-1] + ("A" if record.secret_id[-1] != "A" else "B")
+    refused = await store.claim(wrong, user_id="UBOB", team_id="T1", now=time.time())
+    assert refused.outcome == "unknown"
+    assert redis_sync.zrange(index, 0, -1) == before
