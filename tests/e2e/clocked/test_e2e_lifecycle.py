@@ -4,22 +4,16 @@ and a clock the tests move (the app runs in this process so that time can be con
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
-from devtools.harness.inprocess import FakeClock, InProcessBot
-from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,
     BOB,
     CAROL,
     EVE,
     GENERAL,
-    SIGNING_SECRET,
     audit_lines,
-    inprocess_settings,
-    populate,
     redis_contents,
     sent_outside_reveals,
     settle,
@@ -31,24 +25,6 @@ pytestmark = pytest.mark.e2e
 SECRET = '{"user": "deploy", "password": "hunter2-but-longer"}'
 
 
-@pytest.fixture(scope="module")
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def live(slack, redis_url, clock):
-    with InProcessBot(inprocess_settings(slack, redis_url), clock=clock) as bot:
-        yield bot
-
-
-@pytest.fixture
-def sim(live, slack, redis_sync, clock):
-    clock.now = time.time()
-    slack.reset()
-    populate(slack)
-    yield SlackSim(bot=live, slack=slack, signing_secret=SIGNING_SECRET)
-    settle(slack)
 
 
 def share(sim, recipients, *, channel=GENERAL, secret=SECRET, **fields):

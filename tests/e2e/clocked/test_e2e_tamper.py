@@ -9,13 +9,10 @@ Reveal button, and your click would show the plaintext. The metadata seal stops 
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 
 from bot.storage import KeySpace
-from devtools.harness.inprocess import FakeClock, InProcessBot
-from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,
     AUDIT_CHANNEL,
@@ -23,9 +20,7 @@ from tests.conftest import (
     CAROL,
     EVE,
     GENERAL,
-    SIGNING_SECRET,
     audit_lines,
-    inprocess_settings,
     populate,
     settle,
 )
@@ -37,24 +32,6 @@ KEYS = KeySpace("ss")
 REFUSED = "integrity check"  # the audit detail of a refused record
 
 
-@pytest.fixture(scope="module")
-def clock():
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def live(slack, redis_url, clock):
-    with InProcessBot(inprocess_settings(slack, redis_url), clock=clock) as bot:
-        yield bot
-
-
-@pytest.fixture
-def sim(live, slack, redis_sync, clock):
-    clock.now = time.time()
-    slack.reset()
-    populate(slack)
-    yield SlackSim(bot=live, slack=slack, signing_secret=SIGNING_SECRET)
-    settle(slack)
 
 
 def share(sim, recipients, **fields):

@@ -1,0 +1,32 @@
+"""End-to-end tests that run the bot in this process, so that they can move its clock:
+the app (`live`), its clock and the simulated Slack client (`sim`) they share."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from devtools.harness.inprocess import FakeClock, InProcessBot
+from devtools.harness.slack_client import SlackSim
+from tests.conftest import SIGNING_SECRET, inprocess_settings, populate, settle
+
+
+@pytest.fixture(scope="module")
+def clock():
+    return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def live(slack, redis_url, clock):
+    with InProcessBot(inprocess_settings(slack, redis_url), clock=clock) as bot:
+        yield bot
+
+
+@pytest.fixture
+def sim(live, slack, redis_sync, clock):
+    clock.now = time.time()
+    slack.reset()
+    populate(slack)
+    yield SlackSim(bot=live, slack=slack, signing_secret=SIGNING_SECRET)
+    settle(slack)
