@@ -33,7 +33,6 @@ from bot.handlers import Deps, register_all
 from bot.secrets.expiry import Scheduler, Sweeper, start_scheduler
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateLimits
-from bot.secrets.notices import Events
 from bot.secrets.sharing import SharingService
 from bot.slack.admins import Admins
 from bot.slack.dm_channels import DmChannels
@@ -149,7 +148,7 @@ class Runtime:
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=TeamNotices(workspaces, audit=audit, logger=logger,
                                               clock=clock, dm_channels=dm_channels),
-                          events=Events(clock=clock))
+                          clock=clock)
         signing_secret = settings.slack_signing_secret
         bolt = AsyncApp(
             client=client,

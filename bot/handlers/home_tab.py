@@ -9,7 +9,7 @@ from typing import Any
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.domain import AuditAction
+from bot.audit import events
 from bot.errors import CannotVerify, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict
 from bot.slack.calls import SLACK_FAILURES, failure_reason
@@ -49,11 +49,10 @@ async def publish_home(client: AsyncWebClient, deps: Deps, *, team: str, user: s
             admin = render.AdminPage(records, status=status, sender_id=sender, page=page,
                                      has_next=has_next)
             if looked:
-                notices = deps.notices(client)
-                await notices.audit(notices.event(
-                    AuditAction.ADMIN_VIEWED, None, actor=user, team_id=team,
-                    detail=f"Home panel, page {page + 1}, status {status or 'all'}"
-                           + (f", sender {sender}" if sender else "")))
+                await deps.audit.record(events.admin_viewed(
+                    at=deps.clock(), actor=user, team_id=team,
+                    what=f"Home panel, page {page + 1}, status {status or 'all'}"
+                         + (f", sender {sender}" if sender else "")))
         view = render.home_view(mine, now=deps.clock(), admin=admin)
     except StorageUnavailable:
         deps.logger.warning("could not render a Home tab: the secret store is unreachable")

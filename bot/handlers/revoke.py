@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.audit import owed as audit_owed
+from bot.audit import events
 from bot.handlers.deps import Deps
 from bot.handlers.home_tab import publish_home
 from bot.secrets.lifecycle import Revocation
@@ -15,9 +15,9 @@ async def audit_revocation(client: AsyncWebClient, deps: Deps, revocation: Revoc
                            user: str, by_admin: bool = False) -> None:
     """Record a revoke in the audit log at once (before any Slack call)."""
     assert revocation.record is not None
-    await deps.audit.record(deps.notices(client).revoked_event(
-        revocation.record, actor=user, by_admin=by_admin, in_flight=revocation.in_flight),
-        nonce=audit_owed.ended_nonce(revocation.record.secret_id))
+    revoked = events.secret_revoked(revocation.record, at=deps.clock(), actor=user,
+                                    by_admin=by_admin, in_flight=revocation.in_flight)
+    await deps.audit.record(revoked.event, nonce=revoked.nonce)
 
 
 async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,

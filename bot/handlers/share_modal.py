@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.audit import events
 from bot.background import Deadline, Lane
 from bot.domain import SecretRecord, ShareForm
 from bot.errors import (
@@ -22,7 +23,6 @@ from bot.handlers import submissions
 from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
 from bot.handlers.home_tab import publish_home
 from bot.recovery import recover
-from bot.secrets.notices import Events, created_nonce
 from bot.secrets.sharing import PRE_ANSWER_SECONDS
 from bot.slack.people import SlackPeople
 
@@ -146,8 +146,8 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
         slot.release()
         raise
     # Audited at once (Redis), before any Slack call.
-    await deps.audit.record(Events(clock=deps.clock).created_event(record),
-                            nonce=created_nonce(record))
+    created = events.secret_created(record)
+    await deps.audit.record(created.event, nonce=created.nonce)
     slot.start(_deliver(client, record, deps), name="deliver-secret")
     await ack()
     return True

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Protocol
 
@@ -19,7 +20,7 @@ from bot.audit.log import RETRY_LOOKBACK_SECONDS, AuditLog
 from bot.domain import SecretRecord
 from bot.errors import StorageUnavailable
 from bot.secrets.lifecycle import LifecycleService
-from bot.secrets.notices import Events, Notices
+from bot.secrets.notices import Notices
 
 
 class Scheduler(Protocol):
@@ -41,10 +42,11 @@ class Sweeper:
     Slack client of the secret's own workspace."""
 
     def __init__(self, *, lifecycle: LifecycleService, notices: NoticesByTeam,
-                 audit: AuditLog, logger: logging.Logger, events: Events | None = None) -> None:
+                 audit: AuditLog, logger: logging.Logger,
+                 clock: Callable[[], float] = time.time) -> None:
         self._lifecycle = lifecycle
         self._notices = notices
-        self._clock = (events or Events()).clock  # when the events it records happened
+        self._clock = clock  # when the events it records happened
         self._audit = audit
         self._logger = logger
         self._pass: asyncio.Task[int] | None = None

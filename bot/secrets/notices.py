@@ -15,49 +15,20 @@ from collections.abc import Callable
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.audit import events
 from bot.audit.log import AuditLog
-from bot.domain import AuditAction, AuditEvent, SecretRecord
+from bot.domain import AuditEvent, SecretRecord
 from bot.slack.delivery import Delivery, DeliveryReport
 from bot.slack.dm_channels import DmChannels
 
 
-class Events:
-    """The audit events of bot.audit.events at this clock's time, for the listeners that
-    build their own (no Slack needed)."""
-
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
-
-    def event(self, action: AuditAction, record: SecretRecord | None, *, actor: str,
-              team_id: str, detail: str | None = None, channel: str | None = None,
-              code: str | None = None, secret_id: str | None = None) -> AuditEvent:
-        return events.event(action, record, at=self.clock(), actor=actor, team_id=team_id,
-                            detail=detail, channel=channel, code=code, secret_id=secret_id)
-
-    def revoked_event(self, record: SecretRecord, *, actor: str, by_admin: bool = False,
-                      in_flight: int = 0) -> AuditEvent:
-        return events.secret_revoked(record, at=self.clock(), actor=actor, by_admin=by_admin,
-                                     in_flight=in_flight).event
-
-    def created_event(self, record: SecretRecord) -> AuditEvent:
-        """A secret was stored (events.secret_created)."""
-        return events.secret_created(record).event
-
-
-def created_nonce(record: SecretRecord) -> str:
-    """The name of a secret's `secret_created` event (events.secret_created)."""
-    return events.secret_created(record).nonce
-
-
-class Notices(Events):
+class Notices:
     """Audit events plus the messages to senders and recipients that go with them,
     through one workspace's client."""
 
     def __init__(self, client: AsyncWebClient, *, audit: AuditLog, logger: logging.Logger,
                  clock: Callable[[], float] = time.time,
                  dm_channels: DmChannels | None = None) -> None:
-        super().__init__(clock=clock)
+        self._clock = clock
         self.delivery = Delivery(client, logger=logger, dm_channels=dm_channels)
         self._audit = audit
 
@@ -94,7 +65,7 @@ class Notices(Events):
 
     async def remind(self, record: SecretRecord) -> None:
         await self.delivery.dm(record.sender_id,
-                               render.reminder_notice(record, now=self.clock()))
+                               render.reminder_notice(record, now=self._clock()))
 
     async def _retire_prompts(self, record: SecretRecord, why: str) -> None:
         message = render.ended_prompt(record, why)

@@ -190,11 +190,11 @@ async def test_a_sweep_taking_over_a_delivery_records_a_missing_creation_once(
 
     from slack_sdk.web.async_client import AsyncWebClient
 
+    from bot.audit import events
     from bot.audit.log import DurableAuditLog
     from bot.domain import ShareForm
     from bot.secrets.expiry import Sweeper
     from bot.secrets.lifecycle import LifecycleService
-    from bot.secrets.notices import Events, created_nonce
     from bot.secrets.sharing import SharingService
     from bot.storage.audit_stream import AuditStream
     from bot.workspaces.routes import OneWorkspace, TeamNotices
@@ -214,11 +214,12 @@ async def test_a_sweep_taking_over_a_delivery_records_a_missing_creation_once(
     audit = DurableAuditLog(AuditStream(client, prefix="crashtest", retention_seconds=3600),
                             logger=logger)
     recorded = shared[1]  # this one's process lived long enough to audit it
-    await audit.record(Events().created_event(recorded), nonce=created_nonce(recorded))
+    created = events.secret_created(recorded)
+    await audit.record(created.event, nonce=created.nonce)
     later = shared[0].created_at + 200
     sweeper = Sweeper(
         lifecycle=LifecycleService(store=store, clock=lambda: later), audit=audit,
-        logger=logger, events=Events(clock=lambda: later),
+        logger=logger, clock=lambda: later,
         notices=TeamNotices(OneWorkspace(AsyncWebClient(token=BOT_TOKEN,
                                                         base_url=slack.base_url),
                                          audit_channel=None),
