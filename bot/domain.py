@@ -40,6 +40,26 @@ class Status(enum.Enum):
     REVOKED = "revoked"
 
 
+class EndOutcome(enum.StrEnum):
+    """What ending a secret (revoke, expiry) found: ENDED means this call ended it; the
+    others are the status it already had, and mean the call did nothing."""
+
+    ENDED = "active"  # END's word: the secret was active, and this call ended it
+    BURNED = "burned"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNKNOWN = "unknown"
+    NOT_DUE = "not_due"  # an expiry that came early (the sweep's clock): nothing done
+
+
+class StaleOutcome(enum.StrEnum):
+    """How the sweep settled a view whose process stopped mid-reveal."""
+
+    RETURNED = "returned"  # it was not yet being shown: given back
+    VIEWED = "viewed"  # Slack was asked to show it, so it may have been seen: counted
+    BURNED = "burned"  # ... and it was the last view
+
+
 class ViewState(enum.Enum):
     """One recipient's view of a secret."""
 

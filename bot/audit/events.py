@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, NamedTuple
 from bot import render
 from bot.audit import owed as audit_owed
 from bot.audit.owed import OwedEvent
-from bot.domain import AuditAction, AuditEvent, RevealOutcome, SecretRecord, code_of
+from bot.domain import (
+    AuditAction,
+    AuditEvent,
+    RevealOutcome,
+    SecretRecord,
+    StaleOutcome,
+    code_of,
+)
 from bot.errors import RateLimited
 from bot.secrets.limits import duration
 
@@ -127,20 +134,20 @@ def claim_given_back(record: SecretRecord | None, *, secret_id: str, user_id: st
     return Named(given_back, audit_owed.returned_nonce(secret_id, user_id, int(claimed_at)))
 
 
-def stale_claim(record: SecretRecord, *, user_id: str, outcome: str,
+def stale_claim(record: SecretRecord, *, user_id: str, outcome: StaleOutcome,
                 nonces: tuple[str, ...], at: float) -> list[Named]:
     """A view whose process stopped before confirming it, as the sweep settled it:
-    given back ("returned"), or counted as used ("viewed", or "burned" for the last view).
+    given back (RETURNED), or counted as used (VIEWED, or BURNED for the last view).
     `nonces`: those the settling step named, in this order."""
     def about(action: AuditAction, detail: str) -> AuditEvent:
         return event(action, record, at=at, actor=user_id, team_id=record.team_id,
                      detail=detail)
 
-    if outcome == "returned":
+    if outcome is StaleOutcome.RETURNED:
         return [Named(about(AuditAction.REVEAL_FAILED, audit_owed.GIVEN_BACK_STALE), nonces[0])]
     settled = [Named(about(AuditAction.SECRET_OPENED, audit_owed.SHOWN_WHEN_STOPPED),
                      nonces[0])]
-    if outcome == "burned":
+    if outcome is StaleOutcome.BURNED:
         settled.append(Named(about(AuditAction.SECRET_BURNED, audit_owed.BURNED), nonces[1]))
     return settled
 

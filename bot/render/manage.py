@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bot.domain import MAX_RECIPIENTS, SecretRecord, Status, ViewState
+from bot.domain import MAX_RECIPIENTS, EndOutcome, SecretRecord, Status, ViewState
 from bot.render import ids
 from bot.render.blocks import (
     Block,
@@ -160,15 +160,15 @@ def secret_status(record: SecretRecord, *, now: float) -> Message:
     return {"response_type": "ephemeral", "text": f"Secret {record.code}", "blocks": blocks}
 
 
-def revoked_notice(record: SecretRecord, previous: str, in_flight: int = 0) -> str:
+def revoked_notice(record: SecretRecord, previous: EndOutcome, in_flight: int = 0) -> str:
     name = quoted_name(record.label, record.code)
-    if previous == "active" and in_flight:
+    if previous is EndOutcome.ENDED and in_flight:
         return (f":no_entry_sign: Revoked {name}. Nobody can reveal it any more, but "
                 f"{'someone was' if in_flight == 1 else f'{in_flight} people were'} opening "
                 "it at that moment and may have seen it.")
-    if previous == "active":
+    if previous is EndOutcome.ENDED:
         return f":no_entry_sign: Revoked {name}. Nobody can reveal it any more."
-    return f"{name} had already ended ({previous}); there was nothing to revoke."
+    return f"{name} had already ended ({previous.value}); there was nothing to revoke."
 
 
 def viewed_receipt(*, viewer: str, label: str | None, code: str, used: int,

@@ -17,7 +17,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[impo
 
 from bot.audit import events as audit_events
 from bot.audit.log import RETRY_LOOKBACK_SECONDS, AuditLog
-from bot.domain import SecretRecord
+from bot.domain import SecretRecord, StaleOutcome
 from bot.errors import StorageUnavailable
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.notices import Notices
@@ -164,7 +164,7 @@ class Sweeper:
         report = await notices.announce(record)
         await self._lifecycle.delivered(record, report.direct)
 
-    async def _audit_stale(self, record: SecretRecord, user: str, outcome: str,
+    async def _audit_stale(self, record: SecretRecord, user: str, outcome: StaleOutcome,
                            nonces: tuple[str, ...]) -> None:
         for settled in audit_events.stale_claim(record, user_id=user, outcome=outcome,
                                                 nonces=nonces, at=self._clock()):

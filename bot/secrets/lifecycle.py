@@ -14,7 +14,14 @@ from typing import Protocol
 
 from bot.audit import owed as audit_owed
 from bot.audit.owed import OwedEvent
-from bot.domain import AuditAction, SecretRecord, Status, normalize_share_code
+from bot.domain import (
+    AuditAction,
+    EndOutcome,
+    SecretRecord,
+    StaleOutcome,
+    Status,
+    normalize_share_code,
+)
 
 SWEEP_BATCH = 1000
 # A reveal confirms its view, and a share sends its Reveal messages, within seconds; work
@@ -44,9 +51,9 @@ class LifecycleStore(Protocol):
     async def get_many(self, secret_ids: list[str]) -> list[SecretRecord]: ...
     async def end(self, secret_id: str, *, status: Status, now: float,
                   actor: str | None = None,
-                  action: AuditAction = AuditAction.SECRET_REVOKED) -> tuple[str, int]: ...
+                  action: AuditAction = AuditAction.SECRET_REVOKED) -> tuple[EndOutcome, int]: ...
     async def end_many(self, secret_ids: list[str], *, status: Status,
-                       now: float) -> list[str]: ...
+                       now: float) -> list[EndOutcome]: ...
     async def sent_by(self, team_id: str, user_id: str, *,
                       limit: int) -> list[SecretRecord]: ...
     async def due(self, *, now: float, limit: int) -> list[str]: ...
@@ -60,7 +67,7 @@ class LifecycleStore(Protocol):
     async def take_reminder(self, secret_id: str) -> bool: ...
     async def return_stale_claims(self, *, cutoff: float, now: float, limit: int,
                                   returned: str = "", shown: str = ""
-                                  ) -> list[tuple[str, str, str, tuple[str, ...]]]: ...
+                                  ) -> list[tuple[str, str, StaleOutcome, tuple[str, ...]]]: ...
     async def take_undelivered(self, *, cutoff: float, now: float,
                                limit: int) -> list[str]: ...
     async def delivered(self, secret_id: str,
@@ -81,12 +88,12 @@ class Revocation:
     """The outcome of a revoke: the secret (None if not found) and its status before."""
 
     record: SecretRecord | None
-    previous: str = "unknown"  # "active" means this revoke ended it
+    previous: EndOutcome = EndOutcome.UNKNOWN  # ENDED: this revoke ended it
     in_flight: int = 0  # views handed out at that moment: someone may be reading it
 
     @property
     def revoked(self) -> bool:
-        return self.previous == "active"
+        return self.previous is EndOutcome.ENDED
 
 
 class LifecycleService:
@@ -129,10 +136,10 @@ class LifecycleService:
         previous, in_flight = await self._store.end(
             record.secret_id, status=Status.REVOKED, now=self._clock(), actor=user_id,
             action=AuditAction.SECRET_REVOKED_ADMIN if as_admin else AuditAction.SECRET_REVOKED)
-        if previous == "active":
+        if previous is EndOutcome.ENDED:
             await self._store.drop([record.secret_id])
         return Revocation(await self._store.get(record.secret_id) or record, previous,
-                          in_flight if previous == "active" else 0)
+                          in_flight if previous is EndOutcome.ENDED else 0)
 
     async def sent_by(self, *, team_id: str, user_id: str, limit: int = 200
                       ) -> list[SecretRecord]:
@@ -168,12 +175,13 @@ class LifecycleService:
         if not due:
             return []
         previous = await self._store.end_many(due, status=Status.EXPIRED, now=now)
-        settled = [i for i, p in zip(due, previous, strict=True) if p != "not_due"]
+        settled = [i for i, p in zip(due, previous, strict=True) if p is not EndOutcome.NOT_DUE]
         await self._store.drop(settled)
         return await self._store.get_many(
-            [i for i, p in zip(due, previous, strict=True) if p == "active"])  # by handle
+            [i for i, p in zip(due, previous, strict=True) if p is EndOutcome.ENDED])  # by handle
 
-    async def return_stale_claims(self) -> list[tuple[SecretRecord, str, str, tuple[str, ...]]]:
+    async def return_stale_claims(self) -> list[tuple[SecretRecord, str, StaleOutcome,
+                                                      tuple[str, ...]]]:
         """Settle views handed out more than the claim timeout ago and never confirmed:
         the process showing them died. (A live one confirms within seconds.) A view not
         yet sent to Slack comes back ("returned"); one Slack was asked to show counts as

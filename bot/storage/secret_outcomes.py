@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 
-from bot.domain import code_of
+from bot.domain import EndOutcome, code_of
 from bot.storage import replies
 from bot.storage.secret_fields import SEAL_FIELD, SEALED_FIELDS
 
@@ -102,6 +102,12 @@ def confirm_reply(answer: object) -> tuple[ConfirmOutcome, int]:
     """CONFIRM's reply: what it did, and the views used."""
     state, used = replies.array(answer)
     return ConfirmOutcome(replies.text(state)), int(used)
+
+
+def end_reply(answer: object) -> tuple[EndOutcome, int]:
+    """END's reply: what it found, and the views in flight at that moment."""
+    previous, in_flight = replies.array(answer)
+    return EndOutcome(replies.text(previous)), int(in_flight)
 
 
 class Stale(IntEnum):

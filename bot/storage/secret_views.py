@@ -9,7 +9,7 @@ import contextlib
 
 from bot.audit import owed as audit_owed
 from bot.crypto import KeyRing
-from bot.domain import code_of
+from bot.domain import StaleOutcome, code_of
 from bot.errors import StorageUnavailable
 from bot.storage import replies
 from bot.storage.connection import RedisClient, script_client
@@ -183,17 +183,17 @@ class SecretViews:
     @unavailable_on_redis_errors
     async def return_stale_claims(self, *, cutoff: float, now: float, limit: int,
                                   returned: str = "", shown: str = ""
-                                  ) -> list[tuple[str, str, str, tuple[str, ...]]]:
+                                  ) -> list[tuple[str, str, StaleOutcome, tuple[str, ...]]]:
         """Settle views claimed at or before `cutoff` and never confirmed or released
         (their process died mid-reveal): one not yet being shown is given back
-        ("returned"); one Slack was already asked to show may have been seen, so it
-        counts as used ("viewed", or "burned" when it was the last). Each owes its audit
+        (RETURNED); one Slack was already asked to show may have been seen, so it
+        counts as used (VIEWED, or BURNED when it was the last). Each owes its audit
         events (bot.storage.owed; `returned` and `shown` are their details). Returns
         (handle, user, outcome, the owed events' nonces); of several processes doing this
         at once, each is settled by one."""
         members = replies.texts(await self._redis.zrangebyscore(
             self._keys.claims(), "-inf", cutoff, start=0, num=limit))
-        settled: list[tuple[str, str, str, tuple[str, ...]]] = []
+        settled: list[tuple[str, str, StaleOutcome, tuple[str, ...]]] = []
         for member in members:
             name, _, user = member.partition("|")
             async with self._redis.pipeline(transaction=False) as pipe:
@@ -206,7 +206,7 @@ class SecretViews:
             found, claimed = stale_reply(answer)
             full = replies.optional_text(secret_id) or name
             if found is Stale.RETURNED:
-                settled.append((name, user, "returned",
+                settled.append((name, user, StaleOutcome.RETURNED,
                                 (audit_owed.returned_nonce(full, user, claimed),)))
             elif found is Stale.SHOWN:
                 outcome, used = confirm_reply(await self._confirm(
@@ -220,7 +220,7 @@ class SecretViews:
                     nonces = (audit_owed.opened_nonce(full, used),) + (
                         (audit_owed.burned_nonce(full),)
                         if outcome is ConfirmOutcome.BURNED else ())
-                    settled.append((name, user, outcome.value, nonces))
+                    settled.append((name, user, StaleOutcome(outcome.value), nonces))
             await self._forget_claim(keys=[self._keys.claims()], args=[member, cutoff])
         return settled
 

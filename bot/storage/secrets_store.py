@@ -16,16 +16,20 @@ from collections.abc import Mapping
 from redis.asyncio.cluster import RedisCluster
 
 from bot.crypto import KeyRing
-from bot.domain import AuditAction, SecretRecord, Status
+from bot.domain import AuditAction, EndOutcome, SecretRecord, StaleOutcome, Status
 from bot.errors import CodeTaken
-from bot.storage import replies
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 from bot.storage.quota import RedisQuota, footprint
 from bot.storage.secret_fields import meta_fields
 from bot.storage.secret_index import SecretIndex
-from bot.storage.secret_outcomes import Claim, ConfirmOutcome, Guess
+from bot.storage.secret_outcomes import (
+    Claim,
+    ConfirmOutcome,
+    Guess,
+    end_reply,
+)
 from bot.storage.secret_views import SecretViews, give_back
 from bot.storage.secrets_store_lua import CREATE, END, WITHDRAW
 
@@ -34,13 +38,6 @@ SENDER_INDEX_SECONDS = 30 * 86400
 # A write the bot gave up on waits in Redis's socket buffer at most while Redis is frozen;
 # it runs the moment Redis runs again, long before this mark expires.
 WITHDRAWN_MARK_MS = 3600 * 1000
-
-
-def end_reply(answer: object) -> tuple[str, int]:
-    """END's reply: the status the secret had ("active": this call ended it), and the
-    views in flight at that moment."""
-    previous, in_flight = replies.array(answer)
-    return replies.text(previous), int(in_flight)
 
 
 class RedisSecretStore:
@@ -153,7 +150,7 @@ class RedisSecretStore:
 
     async def return_stale_claims(self, *, cutoff: float, now: float, limit: int,
                                   returned: str = "", shown: str = ""
-                                  ) -> list[tuple[str, str, str, tuple[str, ...]]]:
+                                  ) -> list[tuple[str, str, StaleOutcome, tuple[str, ...]]]:
         return await self._views.return_stale_claims(cutoff=cutoff, now=now, limit=limit,
                                                      returned=returned, shown=shown)
 
@@ -196,13 +193,12 @@ class RedisSecretStore:
     @unavailable_on_redis_errors
     async def end(self, secret_id: str, *, status: Status, now: float,
                   actor: str | None = None,
-                  action: AuditAction = AuditAction.SECRET_REVOKED) -> tuple[str, int]:
+                  action: AuditAction = AuditAction.SECRET_REVOKED) -> tuple[EndOutcome, int]:
         """End an active secret (revoked or expired) and delete its ciphertext; the audit
         event `action` is owed at once (bot.storage.owed).
 
-        Returns the status it had ("active" means this call ended it; anything else,
-        "burned", "revoked", "unknown", "not_due" ..., means it did nothing) and how
-        many views were in flight at that moment (handed out, perhaps being read).
+        Returns what it found (EndOutcome.ENDED: this call ended it) and how many views
+        were in flight at that moment (handed out, perhaps being read).
         """
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
@@ -214,13 +210,13 @@ class RedisSecretStore:
             pipe.hmget(self._keys.meta(secret_id), "team", "from")
             _, answer, owner = await pipe.execute()
         previous, in_flight = end_reply(answer)
-        if previous == "active":
+        if previous is EndOutcome.ENDED:
             await self._give_back([(secret_id, owner)], now=now)
         return previous, in_flight
 
     @unavailable_on_redis_errors
     async def end_many(self, secret_ids: list[str], *, status: Status,
-                       now: float) -> list[str]:
+                       now: float) -> list[EndOutcome]:
         """`end` for many secrets in one round trip (the sweep's batch)."""
         if not secret_ids:
             return []
@@ -240,7 +236,7 @@ class RedisSecretStore:
         previous = [end_reply(r)[0] for r in answers[0::2]]
         await self._give_back([(i, owner) for i, p, owner in
                                zip(secret_ids, previous, answers[1::2], strict=True)
-                               if p == "active"], now=now)
+                               if p is EndOutcome.ENDED], now=now)
         return previous
 
     async def _give_back(self, ended: list[tuple[str, object]], *, now: float) -> None:

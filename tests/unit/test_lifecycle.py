@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from bot.domain import RevealOutcome, ShareForm, Status
+from bot.domain import EndOutcome, RevealOutcome, ShareForm, StaleOutcome, Status
 from bot.errors import ValidationFailed
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.reveal import PassphrasePolicy
@@ -303,7 +303,8 @@ async def test_revoke_deletes_at_once_and_only_for_the_sender(service, lifecycle
     assert not redis_sync.exists(KeySpace("ss").ciphertext(record.secret_id))
     assert (await reveal(service, record)).outcome is RevealOutcome.UNAVAILABLE
     again = await lifecycle.revoke(team_id="T1", user_id="UALICE", secret_id=record.secret_id)
-    assert (again.revoked, again.previous) == (False, "revoked")
+    assert again.revoked is False
+    assert again.previous is EndOutcome.REVOKED
 
 
 async def test_revoke_racing_a_reveal_ends_cleanly(service, lifecycle, store, redis_sync):
@@ -462,7 +463,8 @@ async def test_views_claimed_by_a_dead_process_are_given_back_once(service, life
                                                    second.return_stale_claims())
     returned = first_pass + second_pass
     assert [(r.secret_id, user, outcome) for r, user, outcome, _ in returned] == [
-        (crashed.secret_id, "UBOB", "returned")]
+        (crashed.secret_id, "UBOB", StaleOutcome.RETURNED)]
+    assert all(type(outcome) is StaleOutcome for _, _, outcome, _ in returned)
     assert redis_sync.zcard("ss:claims") == 0
     later = SharingService(store=store, keyring=keyring, clock=clock)
     assert (await reveal(later, crashed)).outcome is RevealOutcome.REVEALED
