@@ -60,6 +60,42 @@ class StaleOutcome(enum.StrEnum):
     BURNED = "burned"  # ... and it was the last view
 
 
+class Audience(enum.Enum):
+    """Who may open a secret: people of the workspace (Reveal buttons in Slack), people by
+    email address (a link, and a code mailed to the address), or anyone with the link."""
+
+    WORKSPACE = "workspace"
+    EMAIL = "email"
+    LINK = "link"
+
+    @property
+    def external(self) -> bool:
+        """Opened on the web page (PUBLIC_URL/s/...), not in Slack."""
+        return self is not Audience.WORKSPACE
+
+
+# The recipients of an external secret are principals, not Slack user ids: the one
+# "link" principal (whoever holds the link), or "mailto:<address>" per email recipient.
+# They share the view-counting machinery of Slack recipients (`r:<principal>`).
+LINK_PRINCIPAL = "link"
+EMAIL_PREFIX = "mailto:"
+
+
+def email_principal(address: str) -> str:
+    """The principal of an email recipient (the address as normalised by the form)."""
+    return EMAIL_PREFIX + address
+
+
+def email_of(principal: str) -> str | None:
+    """The address an email principal stands for (None for anything else)."""
+    return principal[len(EMAIL_PREFIX):] if principal.startswith(EMAIL_PREFIX) else None
+
+
+def is_slack_user(principal: str) -> bool:
+    """Whether a recipient is a Slack user (gets Reveal messages), not an external one."""
+    return principal != LINK_PRINCIPAL and not principal.startswith(EMAIL_PREFIX)
+
+
 class ViewState(enum.Enum):
     """One recipient's view of a secret."""
 
@@ -121,6 +157,9 @@ class ShareForm:
     passphrase: str | None = None
     notify: bool = True
     origin_channel: str | None = None
+    audience: Audience = Audience.WORKSPACE
+    emails: str | None = None  # EMAIL: the addresses as typed (commas or newlines)
+    mail_link: bool = True  # EMAIL: mail the link to each address (when mail is set up)
 
 
 @dataclass(frozen=True)
@@ -147,6 +186,7 @@ class SecretRecord:
     views: Mapping[str, ViewState] = field(default_factory=dict)
     viewed_at: Mapping[str, float] = field(default_factory=dict)
     dm_messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    audience: Audience = Audience.WORKSPACE
     # Read from storage whose seal over who may see it, and when, did not verify (changed
     # in Redis, or written before seals): never shown or announced (bot.storage.secret_fields).
     tampered: bool = False
