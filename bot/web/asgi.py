@@ -10,6 +10,8 @@ What the bot's counts and state tell is not for anyone who can reach the public 
 and /readyz answers only ok or not, its reason for that bearer. METRICS_PORT adds a
 listener of its own (on METRICS_HOST, loopback by default) that serves only /healthz,
 /readyz with its reason, and /metrics (still asking for the token when one is set).
+
+Every response carries the security headers of bot.web.headers.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from bot.web.exchange import (
     read_body,
     send_json,
 )
+from bot.web.headers import SecurityHeaders
 from bot.web.signing import SignatureCheck
 
 EVENTS_PATH = "/slack/events"
@@ -62,6 +65,8 @@ class BotASGI:
         self._signature = SignatureCheck(secret.get_secret_value() if secret else "")
         token = settings.metrics_token
         self._metrics_token = token.get_secret_value().encode() if token else None
+        origin = settings.public_origin
+        self._headers = SecurityHeaders(https=origin is not None and origin.startswith("https:"))
         self.runtime: Runtime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -70,7 +75,8 @@ class BotASGI:
         elif scope["type"] == "http":
             # Each HTTP request runs in a task of its own: the id stays with this one.
             context.bind(request_id=context.new_request_id())
-            await self._http(scope, receive, send)
+            await self._http(scope, receive,
+                             self._headers.wrap(send, csp=not self._install_page(scope)))
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -104,11 +110,15 @@ class BotASGI:
                 await send_json(send, 405, {"ok": False, "error": "method not allowed"})
                 return
             await self._slack(runtime, scope, receive, send)
-        elif runtime.bolt.oauth_flow is not None and method == "GET" and path in (
-                runtime.bolt.oauth_flow.install_path, runtime.bolt.oauth_flow.redirect_uri_path):
+        elif method == "GET" and self._install_page(scope):
             await self._install(runtime, scope, send)
         else:
             await send_json(send, 404, {"ok": False, "error": "not found"})
+
+    def _install_page(self, scope: Scope) -> bool:
+        """Whether the request is for one of OAuth's install pages (Bolt's, not ours)."""
+        flow = self.runtime.bolt.oauth_flow if self.runtime is not None else None
+        return flow is not None and scope["path"] in (flow.install_path, flow.redirect_uri_path)
 
     def _on_metrics_listener(self, scope: Scope) -> bool:
         """Whether the request came in on METRICS_PORT's listener (the local address's
