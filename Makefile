@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: demo test run install redis-server lint clean bench soak soak-short upgrade
+.PHONY: demo test run install redis-server lint clean bench soak soak-short upgrade lock
 
 demo: install redis-server  ## run the real bot against the Slack stand-in and a throwaway Redis
 	$(BIN)/python -m scripts.demo
@@ -43,10 +43,15 @@ $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# `upgrade` moves every pin to the newest version allowed; `lock` keeps the pins already in
+# requirements/ (uv reads them back from the output file) and only resolves what is new.
+upgrade: UPGRADE := --upgrade
 upgrade:  ## re-resolve requirements/*.txt to the newest versions pyproject.toml allows
+lock:  ## after a pyproject.toml change: lock what is new, leave every other pin as it is
+upgrade lock:
 	$(PYTHON) -m venv .lock-tools
 	.lock-tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
-	UV_PYTHON_DOWNLOADS=never .lock-tools/bin/uv pip compile $(LOCK_FLAGS) --upgrade \
+	UV_PYTHON_DOWNLOADS=never .lock-tools/bin/uv pip compile $(LOCK_FLAGS) $(UPGRADE) \
 	  --extra test --extra bench pyproject.toml requirements/build.in -o requirements/dev.txt
 	UV_PYTHON_DOWNLOADS=never .lock-tools/bin/uv pip compile $(LOCK_FLAGS) \
 	  -c requirements/dev.txt pyproject.toml requirements/build.in -o requirements/runtime.txt
