@@ -8,12 +8,12 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: demo test run install redis-server lint clean bench soak soak-short upgrade lock
+.PHONY: demo test run install redis-server chromium lint clean bench soak soak-short upgrade lock
 
-demo: install redis-server  ## run the real bot against the Slack stand-in and a throwaway Redis
+demo: install redis-server chromium  ## run the real bot against the Slack stand-in and a throwaway Redis
 	$(BIN)/python -m scripts.demo
 
-test: install redis-server  ## run the whole test suite
+test: install redis-server chromium  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 run: install  ## run the bot for real (credentials in .env or the environment)
@@ -59,6 +59,9 @@ upgrade lock:
 
 redis-server:  ## tests and the demo start their own redis-server: make sure it is installed
 	@command -v redis-server >/dev/null || scripts/install-redis.sh
+
+chromium:  ## browser tests and the demo drive Debian's chromium: make sure it is installed
+	@command -v chromium >/dev/null || [ -n "$${CHROMIUM:-}" ] || scripts/install-chromium.sh
 
 clean:
 	rm -rf $(VENV) .lock-tools .pytest_cache .ruff_cache .hypothesis
