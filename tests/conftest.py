@@ -205,3 +205,22 @@ def page(browser):
 
     with open_page(browser) as fresh:
         yield fresh
+
+
+# -- a real SMTP server ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """aiosmtpd on a free local port for the whole session (plain SMTP): SMTP_URL for the
+    bots the tests start is `smtp_server.url`."""
+    from devtools.harness.smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    """The session's SMTP server, emptied of earlier tests' mail."""
+    smtp_server.clear()
+    return smtp_server
