@@ -31,6 +31,7 @@ from bot.crypto import StaticKeyRing
 from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
 from bot.secrets.expiry import Scheduler, Sweeper, start_scheduler
+from bot.secrets.external import ExternalReveals
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateLimits
 from bot.secrets.sharing import SharingService
@@ -85,6 +86,9 @@ class Runtime:
     readiness: ReadinessCheck | None = None
     quota: RedisQuota | None = None
     was_ready: bool | None = None
+    # The service behind the web pages of external secrets (PUBLIC_URL/s/...), which
+    # bot.web.pages calls; None when PUBLIC_URL is unset (the pages' routes then 404).
+    external: ExternalReveals | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
@@ -184,6 +188,8 @@ class Runtime:
                       scheduler, audit_stream, metrics, keys, clock)
         runtime.readiness = ReadinessCheck(store=store, keyring=keyring)
         runtime.quota = quota
+        # External sharing: runtime.external, the pages' service, is assigned here when
+        # PUBLIC_URL is set (bot.secrets.web_reveal).
         if outbox is not None:
             runtime.outbox_task = asyncio.get_running_loop().create_task(
                 outbox.run(runtime.stopping), name="audit-outbox")

@@ -53,7 +53,10 @@ def serve_http(settings: Settings, logger: logging.Logger) -> int:
         log_level=settings.log_level.lower(), timeout_graceful_shutdown=GRACEFUL_SECONDS,
         # Keep the logging set up by the entry point (JSON lines, scrubbed): uvicorn's
         # loggers propagate to it instead of getting handlers of their own.
-        log_config=None, server_header=False)
+        log_config=None, server_header=False,
+        # The client's address is the pages' business (TRUSTED_PROXIES, bot.web.client_ip):
+        # uvicorn would otherwise rewrite it from X-Forwarded-For for peers it trusts.
+        proxy_headers=False)
     logger.info("serving HTTP on %s:%s with %d worker process(es) (POST /slack/events)",
                 settings.host, settings.port, config.workers)
     sockets = None
