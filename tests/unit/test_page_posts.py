@@ -38,8 +38,8 @@ def test_a_code_request():
     (b"\xff\xfe", "body: not JSON"),
     (b"key=abc", "body: not JSON"),
     (b"[1, 2]", "body: must be a JSON object"),
-    (body(key=KEY, extra="x"), "body: unknown fields extra"),
-    (body(key=KEY, **{"<script>": 1}), "body: unknown fields ?"),
+    (body(key=KEY, extra="x"), "body: fields other than code, email, key, passphrase"),
+    (body(key=KEY, **{"123456": 1}), "body: fields other than code, email, key, passphrase"),
     (body(key=123), "key: must be a string"),
     (body(key=KEY, code="12345"), "code: must be 6 to 8 digits"),
     (body(key=KEY, code="123456789"), "code: must be 6 to 8 digits"),
@@ -58,7 +58,7 @@ def test_malformed_reveals(raw, named):
 @pytest.mark.parametrize(("raw", "named"), [
     (body(), "email: required"),
     (body(email="  "), "email: required"),
-    (body(email="bob@vendor.example", key=KEY), "body: unknown fields key"),
+    (body(email="bob@vendor.example", key=KEY), "body: fields other than email"),
     (body(email=["bob@vendor.example"]), "email: must be a string"),
 ])
 def test_malformed_code_requests(raw, named):
