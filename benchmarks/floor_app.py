@@ -71,7 +71,8 @@ class FloorASGI(BotASGI):
     def __init__(self, app: AsyncApp, *, signing_secret: str) -> None:
         # Only the fields BotASGI reads from Settings (it checks signatures itself).
         settings = SimpleNamespace(slack_signing_secret=SecretStr(signing_secret),
-                                   metrics_token=None, metrics_port=None)
+                                   metrics_token=None, metrics_port=None, socket_mode=False,
+                                   public_url=None, public_origin=None, trusted_proxies=())
         super().__init__(settings, logger=logging.getLogger("floor"))  # type: ignore[arg-type]
         self._app = app
 

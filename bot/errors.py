@@ -10,7 +10,7 @@ contain secret material: they are safe to log.
     ├── NeedsPassphrase        a ciphertext only its passphrase can re-encrypt (rotation)
     ├── ValidationFailed       user input rejected; carries per-field messages
     ├── FormatError            a JSON, YAML or .env secret is not valid; names the line
-    ├── MalformedRequest       a request body in a shape Slack never sends (answered 400)
+    ├── MalformedRequest       a body in a shape Slack or the reveal page never sends (400)
     ├── TooLarge               a request body past the size limit (answered 413)
     ├── StorageUnavailable     Redis could not be reached in time
     │   ├── ShareNotStored     ... while storing a new secret (to be withdrawn)
@@ -62,8 +62,8 @@ class ValidationFailed(ShareSecretError):
 
 
 class MalformedRequest(ShareSecretError):
-    """A request body is not shaped as Slack's are; the message names the field (a path
-    such as `body.actions[0].value`), never a value."""
+    """A request body is not shaped as Slack's (or the reveal page's POSTs) are; the
+    message names the field (a path such as `body.actions[0].value`), never a value."""
 
 
 class StorageUnavailable(ShareSecretError):

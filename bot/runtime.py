@@ -89,7 +89,8 @@ class Runtime:
     readiness: ReadinessCheck | None = None
     quota: RedisQuota | None = None
     was_ready: bool | None = None
-    # The web page's service (external secrets); None without PUBLIC_URL.
+    # The service behind the web pages of external secrets (PUBLIC_URL/s/...), which
+    # bot.web.pages calls; None when PUBLIC_URL is unset (the pages' routes then 404).
     external: WebRevealService | None = None
 
     @classmethod

@@ -1,9 +1,10 @@
 """The HTTP face of the bot, as a small ASGI app served by uvicorn.
 
 Routes: POST /slack/events (commands, interactivity, events) to Bolt, GET /healthz
-(liveness), GET /readyz (readiness: Redis and the keys), GET /metrics (Prometheus), and
-with OAuth GET /slack/install and /slack/oauth_redirect (Bolt's install flow). Bodies are
-size-limited before they are read in full.
+(liveness), GET /readyz (readiness: Redis and the keys), GET /metrics (Prometheus), with
+OAuth GET /slack/install and /slack/oauth_redirect (Bolt's install flow), and with
+PUBLIC_URL the web pages of external secrets (bot.web.pages). Bodies are size-limited
+before they are read in full.
 
 What the bot's counts and state tell is not for anyone who can reach the public port:
 /metrics is served there only to a bearer of METRICS_TOKEN (404 without one configured),
@@ -43,6 +44,7 @@ from bot.web.exchange import (
     send_json,
 )
 from bot.web.headers import SecurityHeaders
+from bot.web.pages import Pages
 from bot.web.signing import SignatureCheck
 
 EVENTS_PATH = "/slack/events"
@@ -54,9 +56,12 @@ class BotASGI:
     """ASGI application; the runtime is built at lifespan start-up and closed at shutdown."""
 
     def __init__(self, settings: Settings, *, logger: logging.Logger | None = None,
-                 clock: Callable[[], float] = time.time, freeze_heap: bool = False) -> None:
+                 clock: Callable[[], float] = time.time, freeze_heap: bool = False,
+                 runtime: Runtime | None = None) -> None:
         """`freeze_heap`: once started, exempt what start-up built from garbage collection
-        (`settle_heap`); for a server process of its own, not for one a test shares."""
+        (`settle_heap`); for a server process of its own, not for one a test shares.
+        `runtime`: one already running (Socket Mode's, whose HTTP listener serves the
+        pages); lifespan then neither starts nor closes it."""
         self._settings = settings
         self._settle_heap = freeze_heap
         self._clock = clock
@@ -67,7 +72,10 @@ class BotASGI:
         self._metrics_token = token.get_secret_value().encode() if token else None
         origin = settings.public_origin
         self._headers = SecurityHeaders(https=origin is not None and origin.startswith("https:"))
-        self.runtime: Runtime | None = None
+        self._pages = Pages(settings.public_url, trusted_proxies=settings.trusted_proxies,
+                            logger=self._logger, clock=clock) if settings.public_url else None
+        self._owns_runtime = runtime is None
+        self.runtime: Runtime | None = runtime
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -81,7 +89,9 @@ class BotASGI:
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
             message = await receive()
-            if message["type"] == "lifespan.startup":
+            if message["type"] == "lifespan.startup" and not self._owns_runtime:
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.startup":
                 try:
                     self.runtime = await Runtime.start(self._settings, logger=self._logger,
                                                        clock=self._clock)
@@ -92,7 +102,7 @@ class BotASGI:
                     settle_heap()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                if self.runtime is not None:
+                if self.runtime is not None and self._owns_runtime:
                     await self.runtime.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -105,13 +115,15 @@ class BotASGI:
             await send_json(send, 503, {"ok": False, "error": "starting"})
         elif private or (path in OPERATIONS_PATHS and method in ("GET", "HEAD")):
             await self._operations(runtime, scope, send, private=private)
-        elif path == EVENTS_PATH:
+        elif path == EVENTS_PATH and not self._settings.socket_mode:
             if method != "POST":
                 await send_json(send, 405, {"ok": False, "error": "method not allowed"})
                 return
             await self._slack(runtime, scope, receive, send)
         elif method == "GET" and self._install_page(scope):
             await self._install(runtime, scope, send)
+        elif self._pages is not None and self._pages.serves(path):
+            await self._pages.handle(runtime.external, scope, receive, send)
         else:
             await send_json(send, 404, {"ok": False, "error": "not found"})
 

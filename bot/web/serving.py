@@ -10,6 +10,10 @@ With METRICS_PORT, a second socket is bound on METRICS_HOST and served by the sa
 (and, with several workers, by each of them): the app tells the two apart by the port a
 request came in on (bot.web). A scrape of any worker sums every worker's metrics.
 
+In Socket Mode, Slack's events come over a websocket and nothing needs HTTP, except the
+web pages of external secrets: with PUBLIC_URL, `Listener` serves the app on HOST:PORT
+inside the Socket Mode process, over its runtime (the pages, /healthz, /readyz, /metrics).
+
 SIGTERM stops gracefully: the listening socket closes, requests in flight are answered
 (up to GRACEFUL_SECONDS), then the Runtime drains its follow-up work and stops its
 scheduler and outbox (bot.runtime), and the process exits 0.
@@ -17,9 +21,13 @@ scheduler and outbox (bot.runtime), and the process exits 0.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import os
 import signal
 import socket
+from collections.abc import Iterator
 from types import FrameType
 
 import uvicorn
@@ -27,6 +35,8 @@ from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors import Multiprocess
 
 from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+from bot.runtime import Runtime
 from bot.telemetry import logs
 from bot.web.asgi import BotASGI
 
@@ -53,7 +63,10 @@ def serve_http(settings: Settings, logger: logging.Logger) -> int:
         log_level=settings.log_level.lower(), timeout_graceful_shutdown=GRACEFUL_SECONDS,
         # Keep the logging set up by the entry point (JSON lines, scrubbed): uvicorn's
         # loggers propagate to it instead of getting handlers of their own.
-        log_config=None, server_header=False)
+        log_config=None, server_header=False,
+        # The client's address is the pages' business (TRUSTED_PROXIES, bot.web.client_ip):
+        # uvicorn would otherwise rewrite it from X-Forwarded-For for peers it trusts.
+        proxy_headers=False)
     logger.info("serving HTTP on %s:%s with %d worker process(es) (POST /slack/events)",
                 settings.host, settings.port, config.workers)
     sockets = None
@@ -93,3 +106,48 @@ def _serve_here(config: uvicorn.Config, sockets: list[socket.socket] | None) -> 
     signal.signal(signal.SIGTERM, stop)
     server.run(sockets=sockets)
     return 0 if server.started else EXIT_STARTUP_FAILED
+
+
+class Listener:
+    """The app on HOST:PORT beside Socket Mode, over its running runtime: one uvicorn
+    server in the same event loop, which leaves signals to Socket Mode."""
+
+    def __init__(self, settings: Settings, runtime: Runtime, logger: logging.Logger) -> None:
+        app = BotASGI(settings, logger=logger, runtime=runtime)
+        self._settings = settings
+        self._logger = logger
+        self._server = _ServerWithoutSignals(uvicorn.Config(
+            app, lifespan="off", access_log=False, log_config=None, server_header=False,
+            proxy_headers=False, timeout_graceful_shutdown=GRACEFUL_SECONDS))
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Listen, or raise ConfigError when HOST:PORT cannot be bound."""
+        host, port = self._settings.host, self._settings.port
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        try:
+            listening = socket.create_server((host, port), family=family)
+        except OSError as exc:
+            why = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+            raise ConfigError(f"cannot listen on HOST:PORT ({host}:{port}) for the web "
+                              f"pages: {why}") from None
+        self._task = asyncio.get_running_loop().create_task(
+            self._server.serve(sockets=[listening]), name="pages-listener")
+        while not self._server.started and not self._task.done():
+            await asyncio.sleep(0.01)
+        if self._task.done():
+            self._task.result()  # raises what stopped it
+            raise ConfigError("the web pages' listener stopped as it started")
+        self._logger.info("serving the web pages (PUBLIC_URL) on %s:%s", host, port)
+
+    async def stop(self) -> None:
+        """Finish the requests in flight (up to GRACEFUL_SECONDS), then stop listening."""
+        if self._task is not None:
+            self._server.should_exit = True
+            await self._task
+
+
+class _ServerWithoutSignals(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # the Socket Mode process stops on its own signals, and stops this

@@ -1,4 +1,5 @@
-"""Socket Mode: the same Bolt app, fed over Slack's websocket instead of HTTP."""
+"""Socket Mode: the same Bolt app, fed over Slack's websocket instead of HTTP (and, with
+PUBLIC_URL, the web pages served on HOST:PORT by bot.web.serving.Listener)."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from bot.config import Settings
 from bot.errors import ConfigError
 from bot.runtime import Runtime
 from bot.slack.calls import SLACK_FAILURES
+from bot.web.serving import Listener
 
 # Answers to apps.connections.open that no retry will change: the token is wrong.
 _REFUSED = {"invalid_auth", "not_authed", "not_allowed_token_type", "token_revoked",
@@ -40,7 +42,10 @@ async def run(settings: Settings, *, logger: logging.Logger) -> None:
         loop.add_signal_handler(sig, stop.set)
     runtime = await Runtime.start(settings, logger=logger)
     handler: _Connection = _Handler(runtime, app_token)
+    listener = Listener(settings, runtime, logger) if settings.public_url else None
     try:
+        if listener is not None:
+            await listener.start()  # the web pages of external secrets need HTTP
         await _check_app_token(runtime, app_token)
         # The SDK retries a failing connect for ever: race it against the stop signal so
         # that SIGTERM is honoured even while Slack cannot be reached.
@@ -58,6 +63,8 @@ async def run(settings: Settings, *, logger: logging.Logger) -> None:
     finally:
         try:
             await handler.close_async()
+            if listener is not None:
+                await listener.stop()
         finally:
             await runtime.close()
 

@@ -49,7 +49,7 @@ class InProcessBot:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server = uvicorn.Server(uvicorn.Config(
             self._app, host="127.0.0.1", port=self.port, lifespan="on", log_level="warning",
-            interface="asgi3",
+            interface="asgi3", proxy_headers=False,  # as bot.web.serving serves
             access_log=False))
         self._thread = threading.Thread(target=self._server.run, daemon=True)
         self._log = io.StringIO()

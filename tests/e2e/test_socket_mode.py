@@ -7,6 +7,7 @@ signed, the websocket is authenticated by the app-level token instead.
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 
@@ -179,6 +180,32 @@ def test_socket_mode_needs_no_signing_secret_and_serves_no_http(socket_bot, sim)
     with pytest.raises(ConnectionRefusedError):
         socket_bot.get("/healthz")
     assert sim.slash_command(ALICE, GENERAL, "help").payload["text"]
+
+
+def test_with_public_url_it_serves_the_web_pages_over_http(slack, redis_url, tmp_path):
+    """With PUBLIC_URL, the Socket Mode process listens on HOST:PORT for the web pages
+    (and health), with the security headers, but takes no Slack events there; SIGTERM
+    stops both and exits 0."""
+    before = slack.socket.connections
+    env = {**socket_env(slack, redis_url), "PUBLIC_URL": "https://secrets.example.com"}
+    process = BotProcess(env, workdir=tmp_path, ready=lambda: slack.socket.connections
+                         > before and slack.socket.open_connections > 0).start()
+    try:
+        assert process.get("/robots.txt") == (200, b"User-agent: *\nDisallow: /\n")
+        assert process.get("/healthz")[0] == 200
+        assert process.get("/static/page.css")[0] == 200
+        assert process.get("/s/ZZZZZZZZZZZZabcdefgh_-012345")[0] == 404
+        assert process.request("POST", "/slack/events", b"{}")[0] == 404
+        conn = http.client.HTTPConnection("127.0.0.1", process.port, timeout=10)
+        conn.request("GET", "/robots.txt")
+        headers = dict(conn.getresponse().getheaders())
+        conn.close()
+        assert headers["content-security-policy"].startswith("default-src 'none'")
+        assert headers["strict-transport-security"].startswith("max-age=")
+    finally:
+        process.stop()
+    assert process.returncode == 0
+    assert "Traceback" not in process.log_text()
 
 
 def test_sigterm_closes_the_websocket_and_exits_cleanly(slack, redis_url, tmp_path):
