@@ -6,6 +6,7 @@ password, an address or the mail.
 """
 
 from bot.mail.address import parse_address
+from bot.mail.sender import Handshake, MailSender
 from bot.mail.smtp_url import SmtpEndpoint, parse_smtp_url
 
-__all__ = ["SmtpEndpoint", "parse_address", "parse_smtp_url"]
+__all__ = ["Handshake", "MailSender", "SmtpEndpoint", "parse_address", "parse_smtp_url"]
