@@ -24,6 +24,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.crypto import MasterKey, parse_keys
 from bot.errors import ConfigError
+from bot.mail.address import parse_address
+from bot.mail.smtp_url import SmtpEndpoint, parse_smtp_url
 from bot.secrets.limits import Rate, parse_rate
 from bot.storage.quota import Caps
 from bot.storage.redis_url import parse_redis_url
@@ -97,6 +99,10 @@ class Settings(BaseSettings):
     public_url: str | None = None
     # Proxies whose X-Forwarded-For the pages believe about the client's address.
     trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
+
+    # Mail, for recipients outside Slack: SMTP_URL may carry user:password (bot.mail.smtp_url).
+    smtp_url: SecretStr | None = None
+    mail_from: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -268,6 +274,35 @@ class Settings(BaseSettings):
         except ValueError:
             raise ValueError("must be comma-separated addresses or CIDR networks such as "
                              "10.0.0.0/8,2001:db8::/32") from None
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        parse_smtp_url(value.get_secret_value())  # its errors never quote the URL
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        return str(parse_address(value))
+
+    @property
+    def smtp(self) -> SmtpEndpoint | None:
+        """Where mail goes, parsed from SMTP_URL; None when mail is not configured."""
+        if self.smtp_url is None:
+            return None
+        return parse_smtp_url(self.smtp_url.get_secret_value())
+
+    @model_validator(mode="after")
+    def _mail_needs_a_sender(self) -> Settings:
+        if self.smtp_url is not None and self.mail_from is None:
+            raise ValueError("MAIL_FROM is required when SMTP_URL is set: the address the "
+                             "bot's mail comes from, such as share-secret@example.com")
+        return self
 
     @model_validator(mode="after")
     def _one_way_to_authorize(self) -> Settings:

@@ -20,7 +20,8 @@ contain secret material: they are safe to log.
     ├── CannotVerify           Slack could not say in time whether someone is an admin
     ├── RateLimited            a person did something too often; carries when to retry
     ├── QuotaExceeded          a share would pass a storage cap; nothing was stored
-    └── NotShown               a secret was certainly not displayed (its view is given back)
+    ├── NotShown               a secret was certainly not displayed (its view is given back)
+    └── MailUnavailable        the mail server could not be reached, or refused the mail
 """
 
 from __future__ import annotations
@@ -140,3 +141,10 @@ class Overloaded(ShareSecretError):
 
 class CannotVerify(ShareSecretError):
     """Slack could not say in time whether this person is a workspace admin."""
+
+
+class MailUnavailable(ShareSecretError):
+    """Mail could not be handed to the SMTP server (unreachable, too slow, TLS or login
+    refused, or the message refused). The message names the server (host:port) and what
+    failed, with the server's reply code when there is one; never the password, an
+    address or anything of the mail."""

@@ -9,17 +9,19 @@ every message it accepts so a test can read the link or the code the bot mailed.
 
 `SmtpServer(tls="starttls")` offers STARTTLS and `tls="implicit"` speaks TLS from the first
 byte (smtps://), both with a certificate from a throwaway CA (`smtp.ca_file` to trust it);
-`users={"bot": "pw"}` offers AUTH PLAIN and LOGIN, only once TLS is on unless `tls` is "none".
+`users={"bot": "pw"}` offers AUTH PLAIN and LOGIN, only once TLS is on unless `tls` is "none";
+`refuse=["gone@vendor.example"]` answers 550 to those recipients.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import ssl
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -67,11 +69,30 @@ class ReceivedMail:
         return content.replace("\r\n", "\n")  # as written, not as on the wire
 
 
+class _QuietLoginData(logging.Filter):
+    """aiosmtpd warns on every successful AUTH that a field it sets itself is deprecated."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "login_data is deprecated" not in record.getMessage()
+
+
+logging.getLogger("mail.log").addFilter(_QuietLoginData())
+
+
 class _Collector:
     """aiosmtpd's handler: parses each message and hands it to the server's list."""
 
-    def __init__(self, keep: Any) -> None:
+    def __init__(self, keep: Any, refused: set[str]) -> None:
         self._keep = keep
+        self._refused = refused
+
+    async def handle_RCPT(  # noqa: N802 (the name aiosmtpd calls)
+            self, server: SMTP, session: Session, envelope: Envelope, address: str,
+            rcpt_options: list[str]) -> str:
+        if address.lower() in self._refused:
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(  # noqa: N802 (the name aiosmtpd calls)
             self, server: SMTP, session: Session, envelope: Envelope) -> str:
@@ -92,9 +113,11 @@ class _Collector:
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 and a free port, collecting what it receives (thread-safe)."""
 
-    def __init__(self, *, tls: Tls = "none", users: Mapping[str, str] | None = None) -> None:
+    def __init__(self, *, tls: Tls = "none", users: Mapping[str, str] | None = None,
+                 refuse: Iterable[str] = ()) -> None:
         self.tls: Tls = tls
         self.users = dict(users or {})
+        self.refused = {address.lower() for address in refuse}  # answered 550 at RCPT
         self.host = "127.0.0.1"
         self.port = 0
         self.ca_file: Path | None = None
@@ -170,12 +193,13 @@ class SmtpServer:
         if self.tls == "starttls":
             options["tls_context"] = server_context
         if self.users:
-            # Over plain SMTP too when the server has no TLS, so a test can show that the
-            # bot refuses to send its password in the clear (it never gets to AUTH).
+            # Before STARTTLS, AUTH is not offered. With no TLS at all it is, so a test can
+            # show that the bot refuses to send its password in the clear. (aiosmtpd does
+            # not count implicit TLS as TLS here, hence only "starttls" requires it.)
             options.update(authenticator=self._authenticate,
-                           auth_require_tls=self.tls != "none")
+                           auth_require_tls=self.tls == "starttls")
         self._controller = Controller(
-            _Collector(self._keep), hostname=self.host, port=port,
+            _Collector(self._keep, self.refused), hostname=self.host, port=port,
             ssl_context=server_context if self.tls == "implicit" else None,
             server_hostname="smtp.share-secret.test", **options)
         self._controller.start()

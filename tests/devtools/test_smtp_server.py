@@ -152,6 +152,18 @@ def test_a_server_without_tls_offers_auth_in_the_clear_for_tests_that_must_refus
         assert not client.has_extn("starttls")
 
 
+def test_recipients_it_was_told_to_refuse_get_a_550():
+    with SmtpServer(refuse=["Gone@Vendor.example"]) as smtp, \
+            smtplib.SMTP(smtp.host, smtp.port, timeout=5) as client:
+        refused = client.send_message(_message("bob@vendor.example"),
+                                      to_addrs=["bob@vendor.example", "gone@vendor.example"])
+        assert refused == {"gone@vendor.example": (550, b"5.1.1 No such mailbox here")}
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.send_message(_message("gone@vendor.example"))
+        assert smtp.wait_for().rcpt_tos == ("bob@vendor.example",)
+        assert len(smtp.messages()) == 1
+
+
 def test_once_stopped_it_refuses_connections():
     smtp = SmtpServer().start()
     port = smtp.port
