@@ -30,6 +30,8 @@ from bot.config import Settings
 from bot.crypto import StaticKeyRing
 from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
+from bot.mail import MailSender
+from bot.mail.external_mail import ExternalMail
 from bot.secrets.expiry import Scheduler, Sweeper, start_scheduler
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateLimits
@@ -193,8 +195,9 @@ class Runtime:
                       scheduler, audit_stream, metrics, keys, clock)
         runtime.readiness = ReadinessCheck(store=store, keyring=keyring)
         runtime.quota = quota
+        mail = external_mail(settings)
         if settings.public_url is not None:
-            runtime.external = WebRevealService(
+            runtime.external = WebRevealService(mail=mail,
                 sharing=service, store=store, codes=RedisWebCodes(redis, keys=keys),
                 counter=counter, names=SlackNames(workspaces, clock=time.monotonic),
                 audit=audit, keyring=keyring, logger=logger, clock=clock,
@@ -262,3 +265,12 @@ def _log_error(logger: logging.Logger) -> Callable[[Exception], Awaitable[None]]
         logger.error("unhandled error in a listener: %s\n%s", type(error).__name__,
                      frames.rstrip())
     return on_error
+
+
+def external_mail(settings: Settings) -> ExternalMail | None:
+    """The link and code mails, with PUBLIC_URL and SMTP_URL both set."""
+    endpoint = settings.smtp
+    if endpoint is None or settings.public_url is None or settings.mail_from is None:
+        return None
+    return ExternalMail(MailSender(endpoint), mail_from=settings.mail_from,
+                        public_url=settings.public_url, logger=logging.getLogger("bot.mail"))
