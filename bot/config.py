@@ -23,9 +23,11 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.crypto import MasterKey, parse_keys
 from bot.errors import ConfigError
+from bot.secrets.external import ExternalPolicy
 from bot.secrets.limits import Rate, parse_rate
 from bot.storage.quota import Caps
 from bot.storage.redis_url import parse_redis_url
+from bot.workspaces.policy import parse_domains, parse_max_expiry
 
 SLACK_API_URL = "https://slack.com/api/"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
@@ -91,6 +93,15 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_scopes: Annotated[tuple[str, ...], NoDecode] = MANIFEST_SCOPES
     slack_redirect_uri: str | None = None
+    # People outside Slack (docs/external-sharing.md): the web pages' public base URL, and
+    # mail for the email audience. Without PUBLIC_URL only workspace members can be chosen.
+    public_url: str | None = None
+    smtp_url: SecretStr | None = None  # may carry a password
+    # Each workspace's admins may change these defaults (`/share-secret admin policy`).
+    external_sharing: bool | None = None  # None: on when PUBLIC_URL is set
+    external_email_domains: Annotated[tuple[str, ...], NoDecode] = ()  # empty: any domain
+    external_link_passphrase: bool = False
+    external_max_expiry: str | None = None  # a duration like "3d"; None: the usual 30 days
 
     @property
     def socket_mode(self) -> bool:
@@ -166,6 +177,25 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def external_sharing_default(self) -> bool:
+        """Whether workspaces may share outside Slack unless their admins say otherwise."""
+        return self.public_url is not None if self.external_sharing is None \
+            else self.external_sharing
+
+    @property
+    def external_max_expiry_seconds(self) -> int | None:
+        return parse_max_expiry(self.external_max_expiry) if self.external_max_expiry \
+            else None
+
+    @property
+    def external_policy(self) -> ExternalPolicy:
+        """The external sharing policy of a workspace whose admins changed nothing."""
+        return ExternalPolicy(enabled=self.external_sharing_default,
+                              allowed_domains=self.external_email_domains,
+                              link_needs_passphrase=self.external_link_passphrase,
+                              max_expiry_seconds=self.external_max_expiry_seconds)
+
+    @property
     def share_rate(self) -> Rate | None:
         return parse_rate(self.share_limit)
 
@@ -206,6 +236,45 @@ class Settings(BaseSettings):
             raise ValueError("must be comma-separated user ids such as U0123456789")
         return value
 
+    @field_validator("public_url", mode="before")
+    @classmethod
+    def _public_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/") or None
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query \
+                    or parts.fragment:
+                raise ValueError("must be an http(s) URL such as https://share-secret.example.com")
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+            raise ValueError("must be smtp://[user:pass@]host:port or smtps://...")
+        return value
+
+    @field_validator("external_email_domains", mode="before")
+    @classmethod
+    def _email_domains(cls, value: Any) -> Any:
+        domains = parse_domains(value if isinstance(value, str) else ",".join(value))
+        if domains is None:
+            raise ValueError("must be comma-separated domains such as example.com,vendor.com")
+        return domains
+
+    @field_validator("external_max_expiry", mode="before")
+    @classmethod
+    def _max_expiry(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is not None and parse_max_expiry(value) is None:
+            raise ValueError("must be a duration from 5m to 30d, such as 3d or 12h")
+        return value
+
     @field_validator("slack_scopes", mode="before")
     @classmethod
     def _scopes(cls, value: Any) -> Any:
@@ -243,6 +312,13 @@ class Settings(BaseSettings):
             raise ValueError("AUDIT_CHANNEL_ID and ADMIN_USER_IDS name one workspace's channel "
                              "and people; with OAuth each workspace sets its own "
                              "(/share-secret admin channel, admin add): unset them")
+        return self
+
+    @model_validator(mode="after")
+    def _external_needs_public_url(self) -> Settings:
+        if self.external_sharing and self.public_url is None:
+            raise ValueError("EXTERNAL_SHARING needs PUBLIC_URL (where people outside Slack "
+                             "open their links)")
         return self
 
     @model_validator(mode="after")

@@ -27,6 +27,7 @@ from bot.storage.audit_stream import AuditStream
 from bot.storage.once import OnceMarks
 from bot.storage.team_settings import TeamSettingsStore
 from bot.telemetry.metrics import Metrics
+from bot.workspaces.policy import ExternalSharing
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Deps:
     metrics: Metrics = field(default_factory=Metrics)
     # DM channels by person, for every workspace's client (bot.slack.dm_channels).
     dm_channels: DmChannels = field(default_factory=DmChannels)
+    # Sharing with people outside Slack: the web pages' URL, mail, each workspace's policy.
+    external: ExternalSharing | None = None
 
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""
