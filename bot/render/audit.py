@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain import AuditAction, AuditEvent
+from bot.render.audience import audience_text
 from bot.render.blocks import (
     SECTION_LIMIT,
     Message,
     context,
     escape,
-    mentions,
     section,
     slack_date,
 )
@@ -90,7 +90,7 @@ def audit_message(event: AuditEvent) -> Message:
     text = f"{emoji} *{what}*{subject} {preposition} <@{event.actor}>"
     if event.recipients:
         to = "from" if event.action is AuditAction.SECRET_REQUESTED else "for"
-        text += f" {to} {mentions(event.recipients)}"
+        text += f" {to} {audience_text(event.recipients)}"
     if event.expires_at and event.action is AuditAction.SECRET_CREATED:
         text += f", expires {slack_date(event.expires_at)}"
     if event.detail:

@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain import AuditEvent, SecretRecord, Status
 from bot.render import ids
+from bot.render.audience import audience_text
 from bot.render.audit import audit_message
 from bot.render.blocks import (
     Block,
@@ -18,7 +19,6 @@ from bot.render.blocks import (
     context,
     escape,
     in_words,
-    mentions,
     notice,
     section,
     slack_date,
@@ -123,7 +123,7 @@ def admin_row(record: SecretRecord, now: float) -> Block:
     when = (f"expires in {in_words(record.expires_at - now)}" if record.status is Status.ACTIVE
             else f"ended {slack_date(record.ended_at or record.expires_at)}")
     line = (f"`{record.code}`{label} from <@{record.sender_id}> to "
-            f"{mentions(record.recipients, limit=5)} · {_STATUS_WORDS[record.status]} · "
+            f"{audience_text(record.recipients, limit=5)} · {_STATUS_WORDS[record.status]} · "
             f"{views_summary(record)} · {when}")
     block = section(line, block_id=f"admin:{record.secret_id}")
     if record.status is Status.ACTIVE:
