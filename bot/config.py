@@ -6,6 +6,7 @@ down. Secret values are `SecretStr`, and no error message ever quotes a value.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -34,6 +35,7 @@ _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # The bot scopes of manifest.yml: what an OAuth install asks for unless SLACK_SCOPES says.
 MANIFEST_SCOPES = ("commands", "chat:write", "im:write", "users:read")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -93,10 +95,12 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_scopes: Annotated[tuple[str, ...], NoDecode] = MANIFEST_SCOPES
     slack_redirect_uri: str | None = None
-    # People outside Slack (docs/external-sharing.md): the web pages' public base URL, and
-    # mail for the email audience. Without PUBLIC_URL only workspace members can be chosen.
+    # People outside Slack: the web pages' public base URL (PUBLIC_URL/s/<id>; unset, only
+    # workspace members can be chosen), and mail for the email audience.
     public_url: str | None = None
     smtp_url: SecretStr | None = None  # may carry a password
+    # Proxies whose X-Forwarded-For the pages believe about the client's address.
+    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
     # Each workspace's admins may change these defaults (`/share-secret admin policy`).
     external_sharing: bool | None = None  # None: on when PUBLIC_URL is set
     external_email_domains: Annotated[tuple[str, ...], NoDecode] = ()  # empty: any domain
@@ -236,18 +240,6 @@ class Settings(BaseSettings):
             raise ValueError("must be comma-separated user ids such as U0123456789")
         return value
 
-    @field_validator("public_url", mode="before")
-    @classmethod
-    def _public_url(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip().rstrip("/") or None
-        if value is not None:
-            parts = urlsplit(value)
-            if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query \
-                    or parts.fragment:
-                raise ValueError("must be an http(s) URL such as https://share-secret.example.com")
-        return value
-
     @field_validator("smtp_url")
     @classmethod
     def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
@@ -294,6 +286,44 @@ class Settings(BaseSettings):
             raise ValueError("must be a URL such as https://example.com/slack/oauth_redirect")
         return value
 
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        parts = urlsplit(value)
+        try:
+            port_ok = parts.port != 0  # raises for one that is not a number up to 65535
+        except ValueError:
+            port_ok = False
+        if parts.scheme not in {"http", "https"} or not parts.hostname or not port_ok \
+                or parts.username is not None or any(c in value for c in "?# \t"):
+            raise ValueError("must be an http(s) address such as https://secrets.example.com "
+                             "(a path prefix may follow; no query, fragment or user)")
+        # The pages' paths are joined onto it: PUBLIC_URL/s/<id>.
+        return value.rstrip("/")
+
+    @property
+    def public_origin(self) -> str | None:
+        """PUBLIC_URL's origin, as browsers send it in `Origin`: scheme://host[:port],
+        lower case, without the scheme's default port."""
+        if self.public_url is None:
+            return None
+        return origin_of(self.public_url)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _trusted_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = tuple(v.strip() for v in value.split(",") if v.strip())
+        try:
+            # A bare address is a network of one; host bits are forgiven (10.1.2.3/8).
+            return tuple(ipaddress.ip_network(v, strict=False) for v in value)
+        except ValueError:
+            raise ValueError("must be comma-separated addresses or CIDR networks such as "
+                             "10.0.0.0/8,2001:db8::/32") from None
+
     @model_validator(mode="after")
     def _one_way_to_authorize(self) -> Settings:
         # Refused rather than guessed: Bolt would pick one of them by itself, silently.
@@ -333,6 +363,17 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode "
                              "(or set SLACK_APP_TOKEN for Socket Mode)")
         return self
+
+
+def origin_of(url: str) -> str:
+    """The origin of an http(s) URL: scheme://host[:port], lower case, without the
+    scheme's default port (what a browser sends as `Origin`)."""
+    parts = urlsplit(url)
+    scheme, host, port = parts.scheme.lower(), parts.hostname or "", parts.port
+    if ":" in host:
+        host = f"[{host}]"  # an IPv6 address
+    default = {"http": 80, "https": 443}.get(scheme)
+    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -260,3 +260,8 @@ class AuditEvent:
     expires_at: float | None = None
     detail: str | None = None
     event_id: str | None = None  # assigned by the audit stream
+    # Events of the web page (external secrets): "external", the client's IP and a
+    # shortened user agent. None for Slack's (internal) events.
+    mode: str | None = None
+    client_ip: str | None = None
+    user_agent: str | None = None

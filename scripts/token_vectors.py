@@ -2,9 +2,10 @@
 
     python -m scripts.token_vectors
 
-Versions 1 and 4, which the bot writes, come from `bot.crypto.encrypt` with its
-randomness pinned. Versions 2 and 3, which only earlier releases wrote, are built here
-from docs/token-format.md. The passphrase versions use scrypt's lowest allowed cost
+Versions 1, 4, 5 and 6, which the bot writes, come from `bot.crypto.encrypt` with its
+randomness pinned (5 and 6 were first checked against a computation from the page
+alone). Versions 2 and 3, which only earlier releases wrote, are built here from
+docs/token-format.md. The passphrase versions use scrypt's lowest allowed cost
 (N = 2^15), so that the tests stay fast.
 """
 
@@ -26,6 +27,7 @@ KEY = MasterKey("k2026a", bytes(range(32)))
 SALT, NONCE = bytes(range(0x10, 0x20)), bytes(range(0x20, 0x2C))
 INNER_SALT, INNER_NONCE = bytes(range(0x30, 0x40)), bytes(range(0x40, 0x4C))
 COST = 15
+LINK_KEY = bytes(range(0x50, 0x70))
 
 
 def _hkdf(material: bytes, salt: bytes, info: bytes) -> bytes:
@@ -88,7 +90,22 @@ def vectors() -> list[dict[str, Any]]:
          "token": encrypt(v4[0].encode(), record_id=v4[1], keyring=ring,
                           passphrase="blue-harbour-42", scrypt_cost=COST,
                           random_bytes=_pinned(INNER_SALT, INNER_NONCE, SALT, NONCE)).hex()},
+        *(_link_vector(ring, common, inner, v4, passphrase) for passphrase in
+          (None, "blue-harbour-42")),
     ]
+
+
+def _link_vector(ring: StaticKeyRing, common: dict[str, Any], inner: dict[str, Any],
+                 example: tuple[str, str], passphrase: str | None) -> dict[str, Any]:
+    """Version 5 (a link key), or 6 (a link key and a passphrase)."""
+    layers = {**inner, "link_key": LINK_KEY.hex()}
+    if passphrase is None:
+        del layers["scrypt_log2_n"]
+    return {"version": 5 if passphrase is None else 6, "written": True, **common, **layers,
+            "record_id": example[1], "plaintext": example[0], "passphrase": passphrase,
+            "token": encrypt(example[0].encode(), record_id=example[1], keyring=ring,
+                             passphrase=passphrase, link_key=LINK_KEY, scrypt_cost=COST,
+                             random_bytes=_pinned(INNER_SALT, INNER_NONCE, SALT, NONCE)).hex()}
 
 
 def main() -> None:

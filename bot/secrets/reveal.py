@@ -101,7 +101,8 @@ class RevealService:
 
     async def reveal(self, *, secret_id: str, user_id: str, team_id: str, show: ShowSecret,
                      passphrase: str | None = None, channel: str | None = None,
-                     attempt: str | None = None) -> RevealResult:
+                     attempt: str | None = None,
+                     link_key: bytes | None = None) -> RevealResult:
         """Show a secret to a recipient with a view left: claim, decrypt, mark it as being
         shown, `show`, confirm.
 
@@ -110,6 +111,8 @@ class RevealService:
         otherwise, say Slack's answer was lost), so a secret is never shown twice for one
         view. `passphrase` is a guess, counted before it is checked; a repeated `attempt`
         (a click's trigger id, marked by the rate limits) does nothing (REPEATED).
+        `link_key`: an external secret's key, from its link (a wrong one fails like a
+        damaged token: FAILED, the view given back).
         """
         if not is_secret_id(secret_id):
             return RevealResult(RevealOutcome.UNAVAILABLE)
@@ -147,7 +150,7 @@ class RevealService:
         assert claim.ciphertext is not None
         counted = guess.token if guess is not None and claim.has_passphrase else None
         try:
-            plaintext = await self._decrypt(claim.ciphertext, secret_id, passphrase)
+            plaintext = await self._decrypt(claim.ciphertext, secret_id, passphrase, link_key)
         except (InvalidToken, UnicodeDecodeError):
             await self._store.release(secret_id, user_id=user_id)
             return await self._failed(secret_id, claim, counted)
@@ -215,10 +218,11 @@ class RevealService:
                     await asyncio.sleep(0.2 * (attempt + 1))
         return None, 0
 
-    async def _decrypt(self, ciphertext: bytes, record_id: str, passphrase: str | None) -> str:
+    async def _decrypt(self, ciphertext: bytes, record_id: str, passphrase: str | None,
+                       link_key: bytes | None) -> str:
         def work() -> str:
             return crypto.decrypt(ciphertext, record_id=record_id, keyring=self._keyring,
-                                  passphrase=passphrase).decode("utf-8")
+                                  passphrase=passphrase, link_key=link_key).decode("utf-8")
         if passphrase is None:
             return work()
         return await self._kdf.run(work)

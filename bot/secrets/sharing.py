@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Protocol, TypeVar
 
 from bot import crypto
@@ -23,6 +24,8 @@ from bot.errors import (
     ValidationFailed,
 )
 from bot.options import Format
+from bot.secrets.external import ExternalPolicy, ExternalShare, new_link_key
+from bot.secrets.external_form import validate_external
 from bot.secrets.formats import normalize
 from bot.secrets.kdf import KDF_CONCURRENCY, KdfSlots
 from bot.secrets.limits import Action, RateLimits
@@ -79,6 +82,23 @@ class SharingService:
         self._kdf_slots = KdfSlots(KDF_CONCURRENCY)  # shared by shares and reveals
         self._reveals = RevealService(store=store, keyring=keyring, kdf=self._kdf_slots,
                                       clock=clock, passphrases=passphrases, limits=limits)
+        # The web page's reveals: limited per client and per secret by their caller
+        # (bot.secrets.web_reveal), not per person as Slack's are.
+        self.web_reveals = RevealService(store=store, keyring=keyring, kdf=self._kdf_slots,
+                                         clock=clock, passphrases=passphrases)
+
+    async def share_external(self, form: ShareForm, *, policy: ExternalPolicy,
+                             budget: float = PRE_ANSWER_SECONDS) -> ExternalShare:
+        """`share`, for people outside Slack (form.audience EMAIL or LINK): checked against
+        the workspace's `policy`, encrypted under a fresh link key inside the key ring's
+        layer. The key is returned for the link, and never stored."""
+        if not form.audience.external:
+            raise ValueError("share_external is for the email and link audiences")
+        valid, principals = validate_external(form, policy)
+        link_key = new_link_key()
+        record = await self._store_share(replace(form, recipients=principals), valid,
+                                         budget=budget, link_key=link_key)
+        return ExternalShare(record, link_key)
 
     async def share(self, form: ShareForm, *, people: PeopleDirectory,
                     budget: float = PRE_ANSWER_SECONDS) -> SecretRecord:
@@ -91,13 +111,19 @@ class SharingService:
         the bound nothing is stored (ShareNotStored when Redis may still store it late)
         and the sender is asked to try again.
         """
-        valid = validate(form)
+        return await self._store_share(form, validate(form), budget=budget, people=people)
+
+    async def _store_share(self, form: ShareForm, valid: ValidShare, *, budget: float,
+                           people: PeopleDirectory | None = None,
+                           link_key: bytes | None = None) -> SecretRecord:
+        """Check the format (and with `people`, that the recipients are people), count the
+        share, encrypt and store it, within `budget` seconds."""
         now = self._clock()
         storing: SecretRecord | None = None
         try:
             async with asyncio.timeout(budget):
                 text = await self._checked_text(form, valid)
-                refused = await people.not_people(form.recipients)
+                refused = await people.not_people(form.recipients) if people else {}
                 if refused:
                     raise ValidationFailed({"recipients": _refusal(refused)})
                 # Counted once the share is valid (a format refusal was counted above),
@@ -109,7 +135,8 @@ class SharingService:
                     record = _record(form, valid, now)
                     # The ciphertext is bound to the id, which holds the code: a taken
                     # code (odds 1 in 2^59 per secret stored) means encrypting again.
-                    ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase)
+                    ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase,
+                                                     link_key)
                     storing = record
                     try:
                         await self._store.create(record, ciphertext, now=now)
@@ -166,10 +193,12 @@ class SharingService:
         """Remember where recipients' Reveal DMs are (channel, ts), to update them later."""
         await self._store.note_dms(secret_id, dms)
 
-    async def _encrypt(self, text: str, record_id: str, passphrase: str | None) -> bytes:
+    async def _encrypt(self, text: str, record_id: str, passphrase: str | None,
+                       link_key: bytes | None = None) -> bytes:
         def work() -> bytes:
             return crypto.encrypt(text.encode("utf-8"), record_id=record_id,
-                                  keyring=self._keyring, passphrase=passphrase)
+                                  keyring=self._keyring, passphrase=passphrase,
+                                  link_key=link_key)
         if passphrase is None:
             return work()
         return await self._kdf(work)
@@ -197,7 +226,8 @@ def _record(form: ShareForm, valid: ValidShare, now: float) -> SecretRecord:
         sender_id=form.sender_id, recipients=form.recipients, created_at=now,
         expires_at=now + valid.lifetime, origin_channel=form.origin_channel,
         label=valid.label, format=valid.format, view_limit=valid.view_limit,
-        has_passphrase=valid.passphrase is not None, notify=form.notify)
+        has_passphrase=valid.passphrase is not None, notify=form.notify,
+        audience=form.audience)
 
 
 def _refusal(refused: Mapping[str, str]) -> str:

@@ -208,7 +208,8 @@ def encode(event: AuditEvent) -> dict[str, str]:
         "code": event.code, "secret_id": event.secret_id,
         "recipients": ",".join(event.recipients) or None, "channel": event.channel,
         "expires_at": f"{event.expires_at:.0f}" if event.expires_at else None,
-        "detail": event.detail}
+        "detail": event.detail, "mode": event.mode, "ip": event.client_ip,
+        "ua": event.user_agent}
     fields.update({k: v for k, v in optional.items() if v})
     return fields
 
@@ -249,5 +250,6 @@ def _decoded(event_id: bytes | str, fields: Mapping[str, str]) -> AuditEvent:
         recipients=tuple(r for r in fields.get("recipients", "").split(",") if r),
         channel=fields.get("channel"),
         expires_at=_time(fields["expires_at"]) if "expires_at" in fields else None,
-        detail=fields.get("detail"),
+        detail=fields.get("detail"), mode=fields.get("mode"), client_ip=fields.get("ip"),
+        user_agent=fields.get("ua"),
         event_id=event_id.decode() if isinstance(event_id, bytes) else event_id)

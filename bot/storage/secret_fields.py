@@ -5,8 +5,8 @@ Short field names and omitted defaults, because this hash is most of a secret's 
 
 The fields that decide who may see a secret, when, how often and how are sealed
 (bot.crypto.seal) in the field `mac`: id, team, sender, recipients, creation and expiry
-times, view mode, channel, label, format, passphrase and notify flags, and the number of
-views in all. That number is not a field: it is `left + used + claims`, which every
+times, view mode, channel, label, format, passphrase and notify flags, the audience, and
+the number of views in all. That number is not a field: it is `left + used + claims`, which every
 script keeps the same (a view moves between them), so views can be counted without the
 key while raising `left` alone breaks the seal. What the scripts change (status, views
 used, each recipient's `r:` state) is not sealed: see SECURITY.md for what that leaves.
@@ -21,12 +21,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from bot.crypto import KeyRing, seal
-from bot.domain import SecretRecord, Status, ViewState, code_of
+from bot.domain import Audience, SecretRecord, Status, ViewState, code_of
 from bot.options import Format, ViewLimit, ViewMode
 
 # The sealed fields, in the order the message lists them (CLAIM reads them in this order).
 SEALED_FIELDS = ("id", "team", "from", "to", "at", "exp", "mode", "ch", "lbl", "fmt", "pp",
-                 "nt")
+                 "nt", "aud")
+# The audience came later: it joins the message only when present (workspace secrets have
+# none), so that seals made before it still verify, and adding or removing it breaks one.
+_LATER_FIELDS = ("aud",)
 SEAL_FIELD = "mac"
 _SEAL_LABEL = "share-secret/meta v1"
 
@@ -34,8 +37,11 @@ _SEAL_LABEL = "share-secret/meta v1"
 def sealed_message(fields: Mapping[str, str], views_allowed: str | None) -> bytes:
     """What the seal covers: the sealed fields as stored (absent ones as null) and the
     views allowed in all (None: unlimited), in an unambiguous encoding (JSON)."""
-    return json.dumps([_SEAL_LABEL, [fields.get(name) for name in SEALED_FIELDS],
-                       views_allowed], ensure_ascii=True, separators=(",", ":")).encode()
+    message: list[object] = [
+        _SEAL_LABEL, [fields.get(name) for name in SEALED_FIELDS if name not in _LATER_FIELDS],
+        views_allowed]
+    message += [[name, fields[name]] for name in _LATER_FIELDS if fields.get(name) is not None]
+    return json.dumps(message, ensure_ascii=True, separators=(",", ":")).encode()
 
 
 def views_allowed_of(fields: Mapping[str, str]) -> str | None:
@@ -96,6 +102,8 @@ def _fields(record: SecretRecord) -> dict[str, Any]:
         fields["pp"] = "1"
     if not record.notify:
         fields["nt"] = "0"
+    if record.audience is not Audience.WORKSPACE:
+        fields["aud"] = record.audience.value
     fields.update({f"r:{user}": "0" for user in record.recipients})
     return fields
 
@@ -141,5 +149,6 @@ def record_from(raw: Mapping[bytes, bytes], keyring: KeyRing) -> SecretRecord:
         views=views,
         viewed_at=viewed_at,
         dm_messages={u: (c[0], c[1]) for u, c in dms.items() if len(c) == 2},
+        audience=Audience(fields.get("aud", Audience.WORKSPACE.value)),
         tampered=not intact(fields, keyring),
     )

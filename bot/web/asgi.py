@@ -10,16 +10,17 @@ What the bot's counts and state tell is not for anyone who can reach the public 
 and /readyz answers only ok or not, its reason for that bearer. METRICS_PORT adds a
 listener of its own (on METRICS_HOST, loopback by default) that serves only /healthz,
 /readyz with its reason, and /metrics (still asking for the token when one is set).
+
+Every response carries the security headers of bot.web.headers.
 """
 
 from __future__ import annotations
 
 import gc
 import hmac
-import json
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -31,12 +32,18 @@ from bot.telemetry import context
 from bot.telemetry.metrics import CONTENT_TYPE as METRICS_TYPE
 from bot.web import inbound
 from bot.web.bolt_request import ParsedBoltRequest
+from bot.web.exchange import (
+    Receive,
+    Scope,
+    Send,
+    declared_length,
+    first,
+    header_map,
+    read_body,
+    send_json,
+)
+from bot.web.headers import SecurityHeaders
 from bot.web.signing import SignatureCheck
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 
 EVENTS_PATH = "/slack/events"
 OPERATIONS_PATHS = ("/healthz", "/readyz", "/metrics")
@@ -58,6 +65,8 @@ class BotASGI:
         self._signature = SignatureCheck(secret.get_secret_value() if secret else "")
         token = settings.metrics_token
         self._metrics_token = token.get_secret_value().encode() if token else None
+        origin = settings.public_origin
+        self._headers = SecurityHeaders(https=origin is not None and origin.startswith("https:"))
         self.runtime: Runtime | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -66,7 +75,8 @@ class BotASGI:
         elif scope["type"] == "http":
             # Each HTTP request runs in a task of its own: the id stays with this one.
             context.bind(request_id=context.new_request_id())
-            await self._http(scope, receive, send)
+            await self._http(scope, receive,
+                             self._headers.wrap(send, csp=not self._install_page(scope)))
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -92,19 +102,23 @@ class BotASGI:
         runtime = self.runtime
         private = self._on_metrics_listener(scope)
         if runtime is None:
-            await _respond(send, 503, {"ok": False, "error": "starting"})
+            await send_json(send, 503, {"ok": False, "error": "starting"})
         elif private or (path in OPERATIONS_PATHS and method in ("GET", "HEAD")):
             await self._operations(runtime, scope, send, private=private)
         elif path == EVENTS_PATH:
             if method != "POST":
-                await _respond(send, 405, {"ok": False, "error": "method not allowed"})
+                await send_json(send, 405, {"ok": False, "error": "method not allowed"})
                 return
             await self._slack(runtime, scope, receive, send)
-        elif runtime.bolt.oauth_flow is not None and method == "GET" and path in (
-                runtime.bolt.oauth_flow.install_path, runtime.bolt.oauth_flow.redirect_uri_path):
+        elif method == "GET" and self._install_page(scope):
             await self._install(runtime, scope, send)
         else:
-            await _respond(send, 404, {"ok": False, "error": "not found"})
+            await send_json(send, 404, {"ok": False, "error": "not found"})
+
+    def _install_page(self, scope: Scope) -> bool:
+        """Whether the request is for one of OAuth's install pages (Bolt's, not ours)."""
+        flow = self.runtime.bolt.oauth_flow if self.runtime is not None else None
+        return flow is not None and scope["path"] in (flow.install_path, flow.redirect_uri_path)
 
     def _on_metrics_listener(self, scope: Scope) -> bool:
         """Whether the request came in on METRICS_PORT's listener (the local address's
@@ -117,7 +131,7 @@ class BotASGI:
         """Whether the request carries METRICS_TOKEN as its bearer token."""
         if self._metrics_token is None:
             return False
-        header = _first(_header_map(scope["headers"]), "authorization") or ""
+        header = first(header_map(scope["headers"]), "authorization") or ""
         scheme, _, token = header.partition(" ")
         return scheme.lower() == "bearer" and hmac.compare_digest(
             token.strip().encode(), self._metrics_token)
@@ -128,22 +142,22 @@ class BotASGI:
         (`private`), which serves nothing else."""
         path, method = scope["path"], scope["method"]
         if path not in OPERATIONS_PATHS or method not in ("GET", "HEAD"):
-            await _respond(send, 404, {"ok": False, "error": "not found"})
+            await send_json(send, 404, {"ok": False, "error": "not found"})
         elif path == "/healthz":
             # Liveness: the process answers. Redis is /readyz's business, so that an
             # outage takes replicas out of rotation instead of getting them restarted.
-            await _respond(send, 200, {"ok": True})
+            await send_json(send, 200, {"ok": True})
         elif path == "/readyz":
             verdict = await runtime.ready()
             answer: dict[str, Any] = {"ok": verdict.ready}
             if private or self._bearer(scope):
                 answer["reason"] = verdict.reason
-            await _respond(send, 200 if verdict.ready else 503, answer)
+            await send_json(send, 200 if verdict.ready else 503, answer)
         elif not private and self._metrics_token is None:
-            await _respond(send, 404, {"ok": False, "error": "not found"})
+            await send_json(send, 404, {"ok": False, "error": "not found"})
         elif self._metrics_token is not None and not self._bearer(scope):
-            await _respond(send, 401, {"ok": False, "error": "unauthorized"},
-                           headers=[(b"www-authenticate", b'Bearer realm="metrics"')])
+            await send_json(send, 401, {"ok": False, "error": "unauthorized"},
+                            headers=[(b"www-authenticate", b'Bearer realm="metrics"')])
         else:
             page = await runtime.metrics_page()
             await send({"type": "http.response.start", "status": 200,
@@ -152,41 +166,37 @@ class BotASGI:
             await send({"type": "http.response.body", "body": page if method == "GET" else b""})
 
     async def _slack(self, runtime: Runtime, scope: Scope, receive: Receive, send: Send) -> None:
-        header_map = _header_map(scope["headers"])
-        try:
-            declared = int(_first(header_map, "content-length") or "0")
-        except ValueError:
-            declared = 0
-        if declared > MAX_BODY_BYTES:
-            await _respond(send, 413, {"ok": False, "error": "payload too large"})
+        headers = header_map(scope["headers"])
+        if declared_length(headers) > MAX_BODY_BYTES:
+            await send_json(send, 413, {"ok": False, "error": "payload too large"})
             return
         try:
-            raw = await _read_body(receive)
+            raw = await read_body(receive, MAX_BODY_BYTES)
         except TooLarge:
-            await _respond(send, 413, {"ok": False, "error": "payload too large"})
+            await send_json(send, 413, {"ok": False, "error": "payload too large"})
             return
         # Before any parsing (Bolt parses the body as it builds its request object).
-        if not self._signature.is_valid(raw, _first(header_map, "x-slack-request-timestamp"),
-                                        _first(header_map, "x-slack-signature")):
+        if not self._signature.is_valid(raw, first(headers, "x-slack-request-timestamp"),
+                                        first(headers, "x-slack-signature")):
             self._logger.info("refused a request with a bad or stale signature",
                                  extra={"event": "slack_request", "outcome": "bad_signature",
                                         "status": 401})
-            await _respond(send, 401, {"error": "invalid request"})
+            await send_json(send, 401, {"error": "invalid request"})
             return
         try:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
-            await _respond(send, 400, {"ok": False, "error": "body is not UTF-8"})
+            await send_json(send, 400, {"ok": False, "error": "body is not UTF-8"})
             return
         try:
-            parsed = inbound.read(body, header_map)  # a shape Bolt would choke on is refused
+            parsed = inbound.read(body, headers)  # a shape Bolt would choke on is refused
         except MalformedRequest as exc:  # names the field, never a value
             self._logger.info("refused a malformed request (%s)", exc, extra={
                 "event": "slack_request", "outcome": "malformed", "status": 400})
-            await _respond(send, 400, {"ok": False, "error": "malformed payload"})
+            await send_json(send, 400, {"ok": False, "error": "malformed payload"})
             return
         query = scope.get("query_string", b"").decode("latin-1")
-        request = ParsedBoltRequest(raw_body=body, body=parsed, query=query, headers=header_map)
+        request = ParsedBoltRequest(raw_body=body, body=parsed, query=query, headers=headers)
         response = await runtime.dispatch(request)
         await send({"type": "http.response.start", "status": response.status,
                     "headers": [(k.encode("latin-1"), v.encode("latin-1"))
@@ -199,7 +209,7 @@ class BotASGI:
         flow = runtime.bolt.oauth_flow
         assert flow is not None
         request = AsyncBoltRequest(body="", query=scope.get("query_string", b"").decode(
-            "latin-1"), headers=_header_map(scope["headers"]))
+            "latin-1"), headers=header_map(scope["headers"]))
         if scope["path"] == flow.install_path:
             response = await flow.handle_installation(request)
         else:
@@ -217,44 +227,3 @@ def settle_heap() -> None:
     answer's whole budget many times over."""
     gc.collect()
     gc.freeze()
-
-
-def _header_map(raw: Iterable[tuple[bytes, bytes]]) -> dict[str, str | Sequence[str]]:
-    """Headers by (lower-case, as ASGI gives them) name with every value, as Bolt takes
-    them."""
-    values: dict[str, list[str]] = {}
-    for key, value in raw:
-        values.setdefault(key.decode("latin-1"), []).append(value.decode("latin-1"))
-    result: dict[str, str | Sequence[str]] = {**values}
-    return result
-
-
-def _first(headers: dict[str, str | Sequence[str]], name: str) -> str | None:
-    values = headers.get(name)
-    if values is None or isinstance(values, str):
-        return values
-    return values[0] if values else None
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            raise TooLarge  # client went away; answer and forget
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-async def _respond(send: Send, status: int, payload: dict[str, Any],
-                   headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
-    body = json.dumps(payload).encode()
-    await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode()), *headers]})
-    await send({"type": "http.response.body", "body": body})

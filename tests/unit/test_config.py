@@ -23,7 +23,7 @@ def env(monkeypatch, tmp_path):
     for name in ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "SLACK_API_URL",
                  "SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET", "SLACK_SCOPES", "SLACK_REDIRECT_URI",
                  "REDIS_URL", "ENCRYPTION_KEYS", "AUDIT_CHANNEL_ID", "ADMIN_USER_IDS", "HOST",
-                 "PORT", "LOG_LEVEL"]:
+                 "PORT", "LOG_LEVEL", "PUBLIC_URL", "TRUSTED_PROXIES"]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -198,3 +198,50 @@ def test_metrics_access(env, monkeypatch):
     env(METRICS_PORT="3000")
     with pytest.raises(ConfigError, match="METRICS_PORT must differ from PORT"):
         load_settings()
+
+
+def test_public_url(env):
+    """PUBLIC_URL is an http(s) origin with an optional path prefix, kept without its
+    trailing slash; its origin is what browsers send as Origin. Unset or empty: no pages."""
+    env()
+    assert load_settings().public_url is None
+    env(PUBLIC_URL="")
+    assert load_settings().public_url is None
+    env(PUBLIC_URL="https://Secrets.Example.com/")
+    settings = load_settings()
+    assert settings.public_url == "https://Secrets.Example.com"
+    assert settings.public_origin == "https://secrets.example.com"
+    env(PUBLIC_URL="https://example.com:443/share/")
+    settings = load_settings()
+    assert settings.public_url == "https://example.com:443/share"
+    assert settings.public_origin == "https://example.com"
+    env(PUBLIC_URL="http://[::1]:8080")
+    assert load_settings().public_origin == "http://[::1]:8080"
+
+
+@pytest.mark.parametrize("bad", [
+    "share.example.org", "ftp://example.com", "https:///share", "https://user:pw@example.com",
+    "https://example.com/?q=1", "https://example.com/#x", "https://example.com:99999",
+    "https://example.com:port", "https://exa mple.com"])
+def test_public_url_refused(env, bad):
+    env(PUBLIC_URL=bad)
+    with pytest.raises(ConfigError, match="PUBLIC_URL must be an http") as refused:
+        load_settings()
+    assert bad not in str(refused.value)
+
+
+def test_trusted_proxies(env):
+    """TRUSTED_PROXIES: comma-separated CIDRs or single addresses; none by default; a
+    malformed one is refused naming the variable."""
+    import ipaddress
+
+    env()
+    assert load_settings().trusted_proxies == ()
+    env(TRUSTED_PROXIES=" 10.0.0.0/8, 192.168.1.7 ,2001:db8::/32,")
+    assert load_settings().trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("192.168.1.7/32"),
+        ipaddress.ip_network("2001:db8::/32"))
+    for bad in ["10.0.0.0/33", "proxy.internal", "10.0.0.1-10.0.0.9"]:
+        env(TRUSTED_PROXIES=bad)
+        with pytest.raises(ConfigError, match="TRUSTED_PROXIES must be comma-separated"):
+            load_settings()

@@ -1,5 +1,5 @@
 """bot.crypto: the layered passphrase formats (v4, and v3 with its fixed scrypt cost),
-legacy v2 tokens, and re-wrapping."""
+legacy v2 tokens, link keys (v5, v6) and re-wrapping."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from bot.crypto import (
     decrypt,
     encrypt,
     key_id_of,
+    needs_link_key,
     needs_passphrase,
     rewrap,
     version_of,
@@ -192,3 +193,68 @@ def test_rewrap_without_the_old_key_is_invalid():
     token = encrypt(b"x", record_id="r", keyring=OLD_RING)
     with pytest.raises(InvalidToken):
         rewrap(token, record_id="r", keyring=NEW_ONLY)
+
+
+# -- link keys (external secrets: versions 5 and 6) -----------------------------------------
+
+LINK = b"\x5a" * 32
+OTHER_LINK = b"\x5b" * 32
+
+
+@pytest.mark.parametrize("passphrase", [None, "correct horse"], ids=["v5", "v6"])
+def test_a_link_secret_needs_both_the_link_key_and_the_key_ring(passphrase):
+    """Redis plus ENCRYPTION_KEYS cannot open it without the link; the link cannot open it
+    without the ring; a wrong link key is as good as none."""
+    token = encrypt(b"s3cret", record_id="R1", keyring=OLD_RING, passphrase=passphrase,
+                    link_key=LINK, scrypt_cost=15)
+    assert version_of(token) == (5 if passphrase is None else 6)
+    assert needs_link_key(token)
+    assert needs_passphrase(token) is (passphrase is not None)
+    assert decrypt(token, record_id="R1", keyring=OLD_RING, passphrase=passphrase,
+                   link_key=LINK) == b"s3cret"
+    for attempt in ({"link_key": None}, {"link_key": OTHER_LINK}):
+        with pytest.raises(InvalidToken):
+            decrypt(token, record_id="R1", keyring=OLD_RING, passphrase=passphrase, **attempt)
+    with pytest.raises(InvalidToken):
+        decrypt(token, record_id="R1", keyring=NEW_ONLY, passphrase=passphrase, link_key=LINK)
+    with pytest.raises(InvalidToken):
+        decrypt(token, record_id="R2", keyring=OLD_RING, passphrase=passphrase, link_key=LINK)
+    if passphrase is not None:
+        with pytest.raises(InvalidToken):
+            decrypt(token, record_id="R1", keyring=OLD_RING, link_key=LINK)
+        with pytest.raises(InvalidToken):
+            decrypt(token, record_id="R1", keyring=OLD_RING, passphrase="wrong horse",
+                    link_key=LINK)
+
+
+def test_a_link_key_given_for_an_ordinary_token_is_refused():
+    token = encrypt(b"s3cret", record_id="R1", keyring=OLD_RING)
+    assert not needs_link_key(token)
+    with pytest.raises(InvalidToken):
+        decrypt(token, record_id="R1", keyring=OLD_RING, link_key=LINK)
+
+
+def test_rotation_rewraps_a_link_secret_without_its_link_key():
+    token = encrypt(b"s3cret", record_id="R1", keyring=OLD_RING, link_key=LINK,
+                    random_bytes=pinned(ISALT, INONCE, SALT, NONCE))
+    rotated = rewrap(token, record_id="R1", keyring=BOTH)
+    assert key_id_of(rotated) == "k2"
+    assert version_of(rotated) == 5
+    # The inner layer, sealed by the link key, is carried over untouched.
+    inner = AESGCM(hkdf(LINK, ISALT, b"share-secret/v5 link key"))
+    assert inner.decrypt(INONCE, rotated_inner(rotated), b"v5|R1") == b"s3cret"
+    assert decrypt(rotated, record_id="R1", keyring=NEW_ONLY, link_key=LINK) == b"s3cret"
+
+
+def rotated_inner(token: bytes) -> bytes:
+    """The inner layer's sealed body, opened from a v5 token's outer layer with NEW."""
+    header_end = 2 + token[1] + 16 + 12
+    salt, nonce = token[2 + token[1]:2 + token[1] + 16], token[2 + token[1] + 16:header_end]
+    outer = AESGCM(hkdf(NEW.material, salt, b"share-secret/v5 wrap key"))
+    inner = outer.decrypt(nonce, token[header_end:], token[:header_end] + b"R1")
+    return inner[16 + 12:]
+
+
+def test_a_link_key_must_be_32_bytes():
+    with pytest.raises(ValueError, match="32 bytes"):
+        encrypt(b"s3cret", record_id="R1", keyring=OLD_RING, link_key=b"short")

@@ -20,8 +20,12 @@ def ids(vector) -> str:
     return f"v{vector['version']}"
 
 
+def link_key_of(vector) -> bytes | None:
+    return bytes.fromhex(vector["link_key"]) if vector.get("link_key") else None
+
+
 def test_there_is_a_vector_for_every_version():
-    assert sorted(v["version"] for v in VECTORS) == [1, 2, 3, 4]
+    assert sorted(v["version"] for v in VECTORS) == [1, 2, 3, 4, 5, 6]
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=ids)
@@ -31,7 +35,7 @@ def test_each_vector_decrypts_to_its_plaintext(vector):
     token = bytes.fromhex(vector["token"])
     assert version_of(token) == vector["version"]
     plaintext = decrypt(token, record_id=vector["record_id"], keyring=ring_of(vector),
-                        passphrase=vector["passphrase"])
+                        passphrase=vector["passphrase"], link_key=link_key_of(vector))
     assert plaintext == vector["plaintext"].encode()
 
 
@@ -45,6 +49,6 @@ def test_encrypting_the_vectors_inputs_gives_its_token(vector):
     extra = {"scrypt_cost": vector["scrypt_log2_n"]} if vector["passphrase"] else {}
     token = encrypt(vector["plaintext"].encode(), record_id=vector["record_id"],
                     keyring=ring_of(vector), passphrase=vector["passphrase"],
-                    random_bytes=lambda n: queue.pop(0), **extra)
+                    link_key=link_key_of(vector), random_bytes=lambda n: queue.pop(0), **extra)
     assert token.hex() == vector["token"]
     assert queue == []
