@@ -11,6 +11,7 @@ from bot.render.admin import (
     NO_SUCH_CODE,
     audit_about,
 )
+from bot.render.audience import ANYONE_WITH_THE_LINK, audience_text
 from bot.render.audit import audit_batch, audit_line, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
 from bot.render.home import (
@@ -75,7 +76,15 @@ from bot.render.reveal import (
     unavailable_modal,
     wrong_passphrase,
 )
-from bot.render.share import share_modal
+from bot.render.share import (
+    AUDIENCE_UNAVAILABLE,
+    LINK_ALREADY_SHOWN,
+    ShareFormState,
+    link_modal,
+    link_not_mailed_notice,
+    share_form,
+    share_modal,
+)
 from bot.render.workspace import (
     ONE_WORKSPACE,
     ORG_WIDE_REFUSED,
@@ -95,9 +104,12 @@ from bot.render.workspace import (
 __all__ = [
     "ADMIN_REFUSED",
     "ADMIN_USAGE",
+    "ANYONE_WITH_THE_LINK",
+    "AUDIENCE_UNAVAILABLE",
     "BUSY",
     "CANNOT_VERIFY_ADMIN",
     "HELP",
+    "LINK_ALREADY_SHOWN",
     "NOT_FOUND",
     "NO_SUCH_CODE",
     "ONE_WORKSPACE",
@@ -111,12 +123,14 @@ __all__ = [
     "STORE_UNAVAILABLE",
     "AdminPage",
     "Message",
+    "ShareFormState",
     "View",
     "admin_added_notice",
     "admin_audit",
     "admin_list",
     "admin_removed_notice",
     "asking_notice",
+    "audience_text",
     "audit_about",
     "audit_batch",
     "audit_channel_hello",
@@ -133,6 +147,8 @@ __all__ = [
     "home_unavailable_view",
     "home_view",
     "limited_detail",
+    "link_modal",
+    "link_not_mailed_notice",
     "locked",
     "locked_modal",
     "mentions",
@@ -160,6 +176,7 @@ __all__ = [
     "secret_list",
     "secret_status",
     "sender_confirmation",
+    "share_form",
     "share_limited",
     "share_limited_notice",
     "share_modal",
