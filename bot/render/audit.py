@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain import AuditAction, AuditEvent
-from bot.render.audience import audience_text
+from bot.render.audience import audience_text, principal
 from bot.render.blocks import (
     SECTION_LIMIT,
     Message,
@@ -87,7 +87,8 @@ def audit_message(event: AuditEvent) -> Message:
     emoji, what, preposition = _PHRASES[event.action]
     subject = f" `{event.code}`" if event.code else (
         " secrets" if event.action is AuditAction.ADMIN_VIEWED else "")
-    text = f"{emoji} *{what}*{subject} {preposition} <@{event.actor}>"
+    # The actor of a web event is a principal (an address, the link's holder).
+    text = f"{emoji} *{what}*{subject} {preposition} {principal(event.actor)}"
     if event.recipients:
         to = "from" if event.action is AuditAction.SECRET_REQUESTED else "for"
         text += f" {to} {audience_text(event.recipients)}"
