@@ -14,6 +14,7 @@ from bot.handlers import (
     home,
     manage,
     once,
+    policy_panel,
     redeliver,
     reveal,
     share_audience,
@@ -35,3 +36,4 @@ def register_all(app: AsyncApp, deps: Deps) -> None:
     redeliver.register(app, deps)
     home.register(app, deps)
     admin.register(app, deps)
+    policy_panel.register(app, deps)

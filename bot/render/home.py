@@ -25,6 +25,8 @@ from bot.render.blocks import (
     text,
 )
 from bot.render.manage import _STATUS_WORDS, revoke_button, status_line, views_summary
+from bot.render.policy import policy_section
+from bot.workspaces.policy import PolicyView
 
 MINE_ACTIVE, MINE_ENDED = 30, 15
 
@@ -41,8 +43,9 @@ class AdminPage:
 
 
 def home_view(mine: Sequence[SecretRecord], *, now: float,
-              admin: AdminPage | None = None) -> View:
-    """The Home tab: a Share button, active secrets with Revoke, then recently ended."""
+              admin: AdminPage | None = None, policy: PolicyView | None = None) -> View:
+    """The Home tab: a Share button, active secrets with Revoke, then recently ended; for
+    admins, the workspace's secrets and (with web pages) the external sharing policy."""
     active = [r for r in mine if r.status is Status.ACTIVE]
     ended = [r for r in mine if r.status is not Status.ACTIVE]
     blocks: list[Block] = [
@@ -66,6 +69,8 @@ def home_view(mine: Sequence[SecretRecord], *, now: float,
         blocks.append(context(f"{hidden} more not shown: `/share-secret list`."))
     if admin is not None:
         blocks += admin_panel(admin, now=now)
+    if admin is not None and policy is not None:
+        blocks += policy_section(policy)
     state = {"status": admin.status, "sender": admin.sender_id, "page": admin.page} \
         if admin else {}
     return {"type": "home", "blocks": blocks, "private_metadata": json.dumps(state)}

@@ -131,6 +131,20 @@ class ExternalSharing:
         return await self.view(team_id)
 
 
+def changes(current: ExternalPolicy, wanted: PolicyOverrides) -> PolicyOverrides:
+    """What of `wanted` differs from the `current` policy (the rest would change nothing,
+    and is not pinned against later changes of the defaults)."""
+    return PolicyOverrides(
+        enabled=None if wanted.enabled == current.enabled else wanted.enabled,
+        allowed_domains=None if wanted.allowed_domains in (None, current.allowed_domains)
+        else wanted.allowed_domains,
+        link_needs_passphrase=None if wanted.link_needs_passphrase
+        == current.link_needs_passphrase else wanted.link_needs_passphrase,
+        max_expiry_seconds=None if wanted.max_expiry_seconds is None
+        or (wanted.max_expiry_seconds or None) == current.max_expiry_seconds
+        else wanted.max_expiry_seconds)
+
+
 def apply(defaults: ExternalPolicy, overrides: PolicyOverrides) -> ExternalPolicy:
     """The defaults with what a workspace's admins set."""
     policy = defaults
