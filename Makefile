@@ -8,12 +8,12 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 LOCK_FLAGS := --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: demo test run install redis-server lint clean bench soak soak-short upgrade
+.PHONY: demo test run install redis-server chromium lint clean bench soak soak-short upgrade lock
 
-demo: install redis-server  ## run the real bot against the Slack stand-in and a throwaway Redis
+demo: install redis-server chromium  ## run the real bot against the Slack stand-in and a throwaway Redis
 	$(BIN)/python -m scripts.demo
 
-test: install redis-server  ## run the whole test suite
+test: install redis-server chromium  ## run the whole test suite
 	$(BIN)/python -m pytest
 
 run: install  ## run the bot for real (credentials in .env or the environment)
@@ -43,10 +43,15 @@ $(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
+# `upgrade` moves every pin to the newest version allowed; `lock` keeps the pins already in
+# requirements/ (uv reads them back from the output file) and only resolves what is new.
+upgrade: UPGRADE := --upgrade
 upgrade:  ## re-resolve requirements/*.txt to the newest versions pyproject.toml allows
+lock:  ## after a pyproject.toml change: lock what is new, leave every other pin as it is
+upgrade lock:
 	$(PYTHON) -m venv .lock-tools
 	.lock-tools/bin/python -m pip install --quiet uv==$(UV_VERSION)
-	UV_PYTHON_DOWNLOADS=never .lock-tools/bin/uv pip compile $(LOCK_FLAGS) --upgrade \
+	UV_PYTHON_DOWNLOADS=never .lock-tools/bin/uv pip compile $(LOCK_FLAGS) $(UPGRADE) \
 	  --extra test --extra bench pyproject.toml requirements/build.in -o requirements/dev.txt
 	UV_PYTHON_DOWNLOADS=never .lock-tools/bin/uv pip compile $(LOCK_FLAGS) \
 	  -c requirements/dev.txt pyproject.toml requirements/build.in -o requirements/runtime.txt
@@ -54,6 +59,9 @@ upgrade:  ## re-resolve requirements/*.txt to the newest versions pyproject.toml
 
 redis-server:  ## tests and the demo start their own redis-server: make sure it is installed
 	@command -v redis-server >/dev/null || scripts/install-redis.sh
+
+chromium:  ## browser tests and the demo drive Debian's chromium: make sure it is installed
+	@command -v chromium >/dev/null || [ -n "$${CHROMIUM:-}" ] || scripts/install-chromium.sh
 
 clean:
 	rm -rf $(VENV) .lock-tools .pytest_cache .ruff_cache .hypothesis

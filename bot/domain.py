@@ -91,9 +91,15 @@ def email_of(principal: str) -> str | None:
     return principal[len(EMAIL_PREFIX):] if principal.startswith(EMAIL_PREFIX) else None
 
 
+# Who opened a secret's web page, before they proved anything (audit events' actor).
+WEB_VISITOR = "web-visitor"
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
+
+
 def is_slack_user(principal: str) -> bool:
-    """Whether a recipient is a Slack user (gets Reveal messages), not an external one."""
-    return principal != LINK_PRINCIPAL and not principal.startswith(EMAIL_PREFIX)
+    """Whether a recipient or actor is a Slack user (gets Reveal messages, is mentioned),
+    not an external principal."""
+    return bool(_SLACK_USER.match(principal))
 
 
 class ViewState(enum.Enum):
@@ -242,6 +248,8 @@ class AuditAction(enum.Enum):
     RATE_LIMITED = "rate_limited"  # someone reached a rate limit; nothing was done
     # More refusals of one person in a window than are audited one by one: how many.
     REFUSALS_MERGED = "refusals_merged"
+    PAGE_OPENED = "page_opened"  # an external secret's web page was loaded (throttled)
+    CODE_SENT = "code_sent"  # a one-time code was mailed to an email recipient
     UNREADABLE = "unreadable"  # an entry of the stream this version cannot read
 
 

@@ -34,8 +34,11 @@ from bot.secrets.expiry import Scheduler, Sweeper, start_scheduler
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateLimits
 from bot.secrets.sharing import SharingService
+from bot.secrets.web_parts import web_receipts
+from bot.secrets.web_reveal import WebRevealService
 from bot.slack.admins import Admins
 from bot.slack.dm_channels import DmChannels
+from bot.slack.names import SlackNames
 from bot.slack.people import PersonCache
 from bot.slack.respond import Responder
 from bot.storage import KeySpace, OnceMarks, RedisSecretStore, connect
@@ -47,6 +50,7 @@ from bot.storage.quota import RedisQuota
 from bot.storage.rate_counter import RedisRateCounter
 from bot.storage.refusals import RedisRefusalCounter
 from bot.storage.team_settings import TeamSettingsStore
+from bot.storage.web_codes import RedisWebCodes
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
 from bot.telemetry.slack_observer import SlackCallObserver
@@ -87,6 +91,8 @@ class Runtime:
     readiness: ReadinessCheck | None = None
     quota: RedisQuota | None = None
     was_ready: bool | None = None
+    # The web page's service (external secrets); None without PUBLIC_URL.
+    external: WebRevealService | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
@@ -135,7 +141,8 @@ class Runtime:
                                             client=client, make_client=make_client,
                                             audit=audit, logger=logger, clock=clock)
             workspaces, admins = several.workspaces, several.admins
-        limits = RateLimits(RedisRateCounter(redis, keys=keys),
+        counter = RedisRateCounter(redis, keys=keys)
+        limits = RateLimits(counter,
                             share=settings.share_rate, reveal=settings.reveal_rate,
                             request=settings.request_rate, clock=clock)
         dm_channels = DmChannels()
@@ -143,8 +150,11 @@ class Runtime:
             several.team_settings if several else TeamSettingsStore(redis, keys=keys),
             public_url=settings.public_url, mail=settings.smtp_url is not None,
             defaults=settings.external_policy, installed_settings=several is not None)
+        service = SharingService(store=store, keyring=keyring, clock=clock, limits=limits)
+        notices = TeamNotices(workspaces, audit=audit, logger=logger, clock=clock,
+                              dm_channels=dm_channels)
         deps = Deps(
-            service=SharingService(store=store, keyring=keyring, clock=clock, limits=limits),
+            service=service,
             lifecycle=lifecycle, audit=audit, background=background,
             people_cache=PersonCache(), admins=admins,
             audit_stream=audit_stream, logger=logger, clock=clock,
@@ -153,9 +163,7 @@ class Runtime:
             respond=Responder(http=http, logger=logger, dm_channels=dm_channels),
             external=external)
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
-                          notices=TeamNotices(workspaces, audit=audit, logger=logger,
-                                              clock=clock, dm_channels=dm_channels),
-                          clock=clock)
+                          notices=notices, clock=clock)
         signing_secret = settings.slack_signing_secret
         bolt = AsyncApp(
             client=client,
@@ -191,6 +199,12 @@ class Runtime:
                       scheduler, audit_stream, metrics, keys, clock)
         runtime.readiness = ReadinessCheck(store=store, keyring=keyring)
         runtime.quota = quota
+        if settings.public_url is not None:
+            runtime.external = WebRevealService(
+                sharing=service, store=store, codes=RedisWebCodes(redis, keys=keys),
+                counter=counter, names=SlackNames(workspaces, clock=time.monotonic),
+                audit=audit, keyring=keyring, logger=logger, clock=clock,
+                receipt=web_receipts(notices))
         if outbox is not None:
             runtime.outbox_task = asyncio.get_running_loop().create_task(
                 outbox.run(runtime.stopping), name="audit-outbox")
@@ -241,6 +255,8 @@ class Runtime:
                 self.logger.warning("the audit outbox did not stop in time")
             except Exception as exc:  # noqa: BLE001 - shutdown goes on; logged
                 self.logger.error("the audit outbox failed: %s", type(exc).__name__)
+        if self.external is not None:
+            await self.external.close()
         await self.redis.aclose()
         await self.http.close()
 

@@ -181,3 +181,46 @@ def sent_outside_reveals(slack, needle: str) -> list[str]:
             view.get("title", {}).get("text") == "Your secret"
     return [call.describe() for call in slack.calls if not reveals(call)
             and any(needle in s for s in strings_in(dict(call.params)))]
+
+
+# -- a real browser ----------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium through Playwright, one per test module (launching takes ~1 s).
+
+    Playwright's sync API marks its event loop as running in this thread for as long as it
+    is open, and no `async def` test can run meanwhile: so browser tests are plain `def`
+    tests in modules of their own, and the browser closes when its module ends."""
+    from devtools.harness.browser import launch_chromium
+
+    with launch_chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh page in a context of its own: no cookies or storage left by other tests."""
+    from devtools.harness.browser import open_page
+
+    with open_page(browser) as fresh:
+        yield fresh
+
+
+# -- a real SMTP server ------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    """aiosmtpd on a free local port for the whole session (plain SMTP): SMTP_URL for the
+    bots the tests start is `smtp_server.url`."""
+    from devtools.harness.smtp_server import SmtpServer
+
+    with SmtpServer() as server:
+        yield server
+
+
+@pytest.fixture
+def smtp(smtp_server):
+    """The session's SMTP server, emptied of earlier tests' mail."""
+    smtp_server.clear()
+    return smtp_server

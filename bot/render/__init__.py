@@ -11,7 +11,7 @@ from bot.render.admin import (
     NO_SUCH_CODE,
     audit_about,
 )
-from bot.render.audience import ANYONE_WITH_THE_LINK, audience_text
+from bot.render.audience import audience_text
 from bot.render.audit import audit_batch, audit_line, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
 from bot.render.home import (
@@ -116,7 +116,6 @@ from bot.render.workspace import (
 __all__ = [
     "ADMIN_REFUSED",
     "ADMIN_USAGE",
-    "ANYONE_WITH_THE_LINK",
     "AUDIENCE_UNAVAILABLE",
     "BUSY",
     "CANNOT_VERIFY_ADMIN",

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from typing import Any
 
 from bot.domain import AuditAction, AuditEvent
-from bot.render.audience import audience_text, principal
 from bot.render.blocks import (
     SECTION_LIMIT,
     Message,
     context,
     escape,
+    mentions,
     section,
     slack_date,
+    who,
 )
 
 _PHRASES = {
@@ -33,6 +34,8 @@ _PHRASES = {
     AuditAction.REVEAL_FAILED: (":warning:", "Reveal failed", "for"),
     AuditAction.RATE_LIMITED: (":hourglass:", "Rate limit reached", "by"),
     AuditAction.REFUSALS_MERGED: (":no_entry:", "More refusals", "for"),
+    AuditAction.PAGE_OPENED: (":globe_with_meridians:", "Web page opened", "by"),
+    AuditAction.CODE_SENT: (":email:", "Code mailed", "to"),
 }
 
 
@@ -87,14 +90,17 @@ def audit_message(event: AuditEvent) -> Message:
     emoji, what, preposition = _PHRASES[event.action]
     subject = f" `{event.code}`" if event.code else (
         " secrets" if event.action is AuditAction.ADMIN_VIEWED else "")
-    # The actor of a web event is a principal (an address, the link's holder).
-    text = f"{emoji} *{what}*{subject} {preposition} {principal(event.actor)}"
+    text = f"{emoji} *{what}*{subject} {preposition} {who(event.actor)}"
     if event.recipients:
         to = "from" if event.action is AuditAction.SECRET_REQUESTED else "for"
-        text += f" {to} {audience_text(event.recipients)}"
+        text += f" {to} {mentions(event.recipients)}"
     if event.expires_at and event.action is AuditAction.SECRET_CREATED:
         text += f", expires {slack_date(event.expires_at)}"
     if event.detail:
         text += f" ({escape(event.detail)})"
+    if event.mode == "external":
+        text += " · on the web" + (f" from {escape(event.client_ip)}" if event.client_ip else "")
+        if event.user_agent:
+            text += f" ({escape(event.user_agent)})"
     text += f" · {slack_date(event.at)}"
     return {"text": text, "unfurl_links": False, "unfurl_media": False}

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.domain import LINK_PRINCIPAL, WEB_VISITOR, email_of, is_slack_user
+
 View = dict[str, Any]
 Message = dict[str, Any]
 Block = dict[str, Any]
@@ -55,10 +57,24 @@ def slack_date(ts: float) -> str:
     return f"<!date^{int(ts)}^{{date_short_pretty}} at {{time}}|{fallback}>"
 
 
+def who(principal: str) -> str:
+    """A recipient or actor in mrkdwn: a Slack user by mention, an email recipient by
+    address, the link's holder or the page's visitor in words."""
+    if is_slack_user(principal):
+        return f"<@{principal}>"
+    if principal == LINK_PRINCIPAL:
+        return "anyone with the link"
+    if principal == WEB_VISITOR:
+        return "a visitor of the web page"
+    address = email_of(principal)
+    return escape(address if address is not None else principal)
+
+
 def mentions(users: Iterable[str], *, limit: int = 20) -> str:
-    """People by mention, at most `limit` of them and then "and N more"."""
+    """People by mention (or address, for external recipients), at most `limit` of them
+    and then "and N more"."""
     people = list(users)
-    shown = ", ".join(f"<@{u}>" for u in people[:limit])
+    shown = ", ".join(who(u) for u in people[:limit])
     return shown + (f" and {len(people) - limit} more" if len(people) > limit else "")
 
 

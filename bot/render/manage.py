@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from bot.domain import MAX_RECIPIENTS, Audience, EndOutcome, SecretRecord, Status, ViewState
 from bot.render import ids
-from bot.render.audience import audience_text, principal
+from bot.render.audience import audience_text
 from bot.render.blocks import (
     Block,
     Message,
@@ -20,6 +20,7 @@ from bot.render.blocks import (
     quoted_name,
     section,
     slack_date,
+    who,
 )
 
 # Answered when a command, a button or a retry cannot reach Redis.
@@ -152,7 +153,7 @@ def secret_status(record: SecretRecord, *, now: float) -> Message:
     for user in record.recipients[:STATUS_PEOPLE]:
         state = record.views.get(user, ViewState.PENDING)
         seen = record.viewed_at.get(user)
-        lines.append(f"• {principal(user)}: " + (f"viewed {slack_date(seen)}" if seen
+        lines.append(f"• {who(user)}: " + (f"viewed {slack_date(seen)}" if seen
                                          else "viewing now" if state is ViewState.CLAIMED
                                          else "not viewed"))
     if len(record.recipients) > STATUS_PEOPLE:

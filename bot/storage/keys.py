@@ -58,6 +58,16 @@ class KeySpace:
         (bot.storage.owed), by nonce."""
         return f"{self.prefix}:{{{handle(secret)}}}:o"
 
+    def web_code(self, secret: str, who: str) -> str:
+        """Hash: the one-time code mailed to one email recipient (`who`: a keyed digest
+        of the address, never the address), as a keyed digest, and its wrong tries."""
+        return f"{self.prefix}:{{{handle(secret)}}}:k:{who}"
+
+    def page_seen(self, secret: str) -> str:
+        """Present for a while after the web page of a secret was opened: the "page
+        opened" audit event is recorded at most once per while."""
+        return f"{self.prefix}:{{{handle(secret)}}}:p"
+
     def owed_index(self) -> str:
         """Sorted set: handles of secrets that may owe audit events, by when (the sweep
         appends those a dead process left)."""

@@ -1,0 +1,27 @@
+"""Words about secrets opened outside Slack: the sender's receipt, and how an address is
+shown where the address itself should not be (the audit channel)."""
+
+from __future__ import annotations
+
+from bot.domain import LINK_PRINCIPAL, email_of
+from bot.render.blocks import Message, escape, quoted_name, section
+
+
+def masked_address(address: str) -> str:
+    """`bob@vendor.com` as `b**@vendor.com`: enough to tell recipients apart, not to
+    harvest them from the audit channel."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}{'*' * min(max(len(local) - 1, 2), 6)}@{domain}"
+
+
+def opened_receipt(*, principal: str, label: str | None, code: str, client_ip: str,
+                   last_view: bool) -> Message:
+    """The sender's DM when someone opens their secret on the web page."""
+    address = email_of(principal)
+    opener = escape(address) if address is not None else (
+        "Someone with the link" if principal == LINK_PRINCIPAL else "Someone")
+    body = (f":eyes: {opener} opened {quoted_name(label, code)} on the web page "
+            f"from {escape(client_ip)}.")
+    if last_view:
+        body += " That was its last view: it is gone now."
+    return {"text": body, "blocks": [section(body)]}

@@ -1,0 +1,85 @@
+"""The small parts of the web page's service (bot.secrets.web_reveal): its limits, what
+it needs from its collaborators, keyed digests, and how a refused reveal is answered."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.crypto import KeyRing
+from bot.domain import RevealOutcome, SecretRecord
+from bot.render.external import opened_receipt
+from bot.secrets.expiry import NoticesByTeam
+from bot.secrets.external import PageInfo, WebClient, WebOutcome, WebRevealResult
+from bot.secrets.reveal import RevealResult
+
+WINDOW = 10 * 60
+
+
+@dataclass(frozen=True)
+class WebLimits:
+    """Attempts allowed per window (WINDOW seconds), per client IP and per secret."""
+
+    reveals_per_ip: int = 30
+    reveals_per_secret: int = 60
+    codes_per_ip: int = 10
+    codes_per_secret: int = 20
+    codes_per_address: int = 3
+
+
+class RecordStore(Protocol):
+    async def get(self, secret_id: str) -> SecretRecord | None: ...
+
+
+class NameSource(Protocol):
+    async def sender_and_workspace(self, team_id: str, user_id: str) -> tuple[str, str]: ...
+
+
+class CodeMail(Protocol):
+    async def send_code(self, *, to: str, code: str, page: PageInfo) -> None: ...
+
+
+# receipt(record, principal, client, last_view): tell the sender (a DM), off the request.
+Receipt = Callable[[SecretRecord, str, WebClient, bool], Awaitable[None]]
+
+
+def keyed_digest(keyring: KeyRing, purpose: str, *parts: str) -> str:
+    """A keyed digest (HMAC-SHA256 under a key derived from the ring's first key): what
+    Redis holds in place of an address or a code, useless without the key ring (a code's
+    few million values cannot be tried against it offline)."""
+    key = hashlib.sha256(b"share-secret/web " + purpose.encode() + b"|"
+                         + keyring.encryption_key().material).digest()
+    message = "|".join(parts).encode("utf-8", "surrogatepass")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+
+
+def refused(result: RevealResult) -> WebRevealResult:
+    """The page's answer to a reveal that used no view."""
+    outcome = result.outcome
+    if outcome is RevealOutcome.NEEDS_PASSPHRASE:
+        return WebRevealResult(WebOutcome.NEEDS_PASSPHRASE)
+    if outcome is RevealOutcome.WRONG_PASSPHRASE:
+        return WebRevealResult(WebOutcome.WRONG_PASSPHRASE, tries_left=result.tries_left)
+    if outcome is RevealOutcome.LOCKED:
+        return WebRevealResult(WebOutcome.LOCKED, retry_after=result.locked_seconds)
+    if outcome is RevealOutcome.GUESSES_PENDING:
+        return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=5)
+    if outcome is RevealOutcome.IN_FLIGHT:
+        return WebRevealResult(WebOutcome.BUSY, retry_after=2)
+    return WebRevealResult(WebOutcome.GONE)
+
+
+def web_receipts(notices: NoticesByTeam) -> Receipt:
+    """The sender's receipt when someone opens their secret on the web page: a DM through
+    their workspace's client."""
+    async def receipt(record: SecretRecord, principal: str, client: WebClient,
+                      last_view: bool) -> None:
+        told = await notices.for_team(record.team_id)
+        if told is not None:
+            await told.delivery.dm(record.sender_id, opened_receipt(
+                principal=principal, label=record.label, code=record.code,
+                client_ip=client.ip, last_view=last_view))
+    return receipt
