@@ -35,7 +35,7 @@ HELP = (
     "• `/share-secret revoke CODE` destroys a secret at once.\n"
     "• `/share-secret request @alice what for` asks Alice to share a secret with you.\n"
     "• The app's *Home* tab lists your secrets; the shortcut *Share a secret* works anywhere. "
-    "Admins: `/share-secret admin list|revoke|audit`."
+    "Admins: `/share-secret admin list|revoke|audit|policy`."
 )
 BUSY = "Share-secret is very busy right now. Please try again in a few seconds."
 STORE_DOWN = "Couldn't save your secret, nothing was shared. Please try again in a minute."
