@@ -77,10 +77,10 @@ def sender_confirmation(record: SecretRecord, *, failed: Sequence[str] = ()) -> 
     named = f" *{escape(record.label)}*" if record.label else ""
     if record.audience.external:
         # Who it is for, never the link: the sender saw it once, in the form.
+        how = (": they open its link with a code sent to their address"
+               if record.audience is Audience.EMAIL else " (shown to you once, in the form)")
         lines = [f":white_check_mark: Your secret{named} is ready for "
-                 f"{audience_text(record.recipients)}. Only the link you copied opens it"
-                 + (", with a code sent to their address." if record.audience is Audience.EMAIL
-                    else ".")]
+                 f"{audience_text(record.recipients)}{how}."]
     else:
         lines = [f":white_check_mark: Your secret{named} was shared with {mentions(reached)}."
                  if reached
