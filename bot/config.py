@@ -6,7 +6,6 @@ down. Secret values are `SecretStr`, and no error message ever quotes a value.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -20,25 +19,25 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from bot.crypto import MasterKey, parse_keys
 from bot.errors import ConfigError
-from bot.mail.address import parse_address
-from bot.mail.smtp_url import SmtpEndpoint, parse_smtp_url
+from bot.mail.settings import MailSettings
 from bot.secrets.limits import Rate, parse_rate
 from bot.storage.quota import Caps
 from bot.storage.redis_url import parse_redis_url
+from bot.web.settings import WebSettings
+from bot.workspaces.external_settings import ExternalSettings
 
 SLACK_API_URL = "https://slack.com/api/"
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 # The bot scopes of manifest.yml: what an OAuth install asks for unless SLACK_SCOPES says.
 MANIFEST_SCOPES = ("commands", "chat:write", "im:write", "users:read")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
-class Settings(BaseSettings):
+class Settings(WebSettings, MailSettings, ExternalSettings):
     """Every setting, named as its environment variable."""
 
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
@@ -95,14 +94,6 @@ class Settings(BaseSettings):
     slack_client_secret: SecretStr | None = None
     slack_scopes: Annotated[tuple[str, ...], NoDecode] = MANIFEST_SCOPES
     slack_redirect_uri: str | None = None
-    # The web pages of external secrets (PUBLIC_URL/s/<id>): unset, they are not offered.
-    public_url: str | None = None
-    # Proxies whose X-Forwarded-For the pages believe about the client's address.
-    trusted_proxies: Annotated[tuple[Network, ...], NoDecode] = ()
-
-    # Mail, for recipients outside Slack: SMTP_URL may carry user:password (bot.mail.smtp_url).
-    smtp_url: SecretStr | None = None
-    mail_from: str | None = None
 
     @property
     def socket_mode(self) -> bool:
@@ -237,73 +228,6 @@ class Settings(BaseSettings):
             raise ValueError("must be a URL such as https://example.com/slack/oauth_redirect")
         return value
 
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, value: str | None) -> str | None:
-        value = (value or "").strip()
-        if not value:
-            return None
-        parts = urlsplit(value)
-        try:
-            port_ok = parts.port != 0  # raises for one that is not a number up to 65535
-        except ValueError:
-            port_ok = False
-        if parts.scheme not in {"http", "https"} or not parts.hostname or not port_ok \
-                or parts.username is not None or any(c in value for c in "?# \t"):
-            raise ValueError("must be an http(s) address such as https://secrets.example.com "
-                             "(a path prefix may follow; no query, fragment or user)")
-        # The pages' paths are joined onto it: PUBLIC_URL/s/<id>.
-        return value.rstrip("/")
-
-    @property
-    def public_origin(self) -> str | None:
-        """PUBLIC_URL's origin, as browsers send it in `Origin`: scheme://host[:port],
-        lower case, without the scheme's default port."""
-        if self.public_url is None:
-            return None
-        return origin_of(self.public_url)
-
-    @field_validator("trusted_proxies", mode="before")
-    @classmethod
-    def _trusted_proxies(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = tuple(v.strip() for v in value.split(",") if v.strip())
-        try:
-            # A bare address is a network of one; host bits are forgiven (10.1.2.3/8).
-            return tuple(ipaddress.ip_network(v, strict=False) for v in value)
-        except ValueError:
-            raise ValueError("must be comma-separated addresses or CIDR networks such as "
-                             "10.0.0.0/8,2001:db8::/32") from None
-
-    @field_validator("smtp_url")
-    @classmethod
-    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None or not value.get_secret_value().strip():
-            return None
-        parse_smtp_url(value.get_secret_value())  # its errors never quote the URL
-        return value
-
-    @field_validator("mail_from")
-    @classmethod
-    def _mail_from(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        return str(parse_address(value))
-
-    @property
-    def smtp(self) -> SmtpEndpoint | None:
-        """Where mail goes, parsed from SMTP_URL; None when mail is not configured."""
-        if self.smtp_url is None:
-            return None
-        return parse_smtp_url(self.smtp_url.get_secret_value())
-
-    @model_validator(mode="after")
-    def _mail_needs_a_sender(self) -> Settings:
-        if self.smtp_url is not None and self.mail_from is None:
-            raise ValueError("MAIL_FROM is required when SMTP_URL is set: the address the "
-                             "bot's mail comes from, such as share-secret@example.com")
-        return self
-
     @model_validator(mode="after")
     def _one_way_to_authorize(self) -> Settings:
         # Refused rather than guessed: Bolt would pick one of them by itself, silently.
@@ -336,17 +260,6 @@ class Settings(BaseSettings):
             raise ValueError("SLACK_SIGNING_SECRET is required in HTTP mode "
                              "(or set SLACK_APP_TOKEN for Socket Mode)")
         return self
-
-
-def origin_of(url: str) -> str:
-    """The origin of an http(s) URL: scheme://host[:port], lower case, without the
-    scheme's default port (what a browser sends as `Origin`)."""
-    parts = urlsplit(url)
-    scheme, host, port = parts.scheme.lower(), parts.hostname or "", parts.port
-    if ":" in host:
-        host = f"[{host}]"  # an IPv6 address
-    default = {"http": 80, "https": 443}.get(scheme)
-    return f"{scheme}://{host}" + (f":{port}" if port is not None and port != default else "")
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -51,12 +51,14 @@ from bot.storage.owed import OwedEvents
 from bot.storage.quota import RedisQuota
 from bot.storage.rate_counter import RedisRateCounter
 from bot.storage.refusals import RedisRefusalCounter
+from bot.storage.team_settings import TeamSettingsStore
 from bot.storage.web_codes import RedisWebCodes
 from bot.telemetry import requests
 from bot.telemetry.metrics import Metrics, SharedState
 from bot.telemetry.slack_observer import SlackCallObserver
 from bot.web.readiness import Readiness, ReadinessCheck
 from bot.workspaces import oauth as multi_workspace
+from bot.workspaces.policy import ExternalSharing
 from bot.workspaces.routes import OneWorkspace, TeamNotices, Workspaces
 
 SLACK_TIMEOUT_SECONDS = 10
@@ -147,6 +149,10 @@ class Runtime:
                             share=settings.share_rate, reveal=settings.reveal_rate,
                             request=settings.request_rate, clock=clock)
         dm_channels = DmChannels()
+        external = ExternalSharing(
+            several.team_settings if several else TeamSettingsStore(redis, keys=keys),
+            public_url=settings.public_url, mail=settings.smtp_url is not None,
+            defaults=settings.external_policy, installed_settings=several is not None)
         service = SharingService(store=store, keyring=keyring, clock=clock, limits=limits)
         notices = TeamNotices(workspaces, audit=audit, logger=logger, clock=clock,
                               dm_channels=dm_channels)
@@ -157,7 +163,8 @@ class Runtime:
             audit_stream=audit_stream, logger=logger, clock=clock,
             team_settings=several.team_settings if several else None, metrics=metrics,
             once=OnceMarks(redis, keys=keys), dm_channels=dm_channels,
-            respond=Responder(http=http, logger=logger, dm_channels=dm_channels))
+            respond=Responder(http=http, logger=logger, dm_channels=dm_channels),
+            external=external)
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=notices, clock=clock)
         signing_secret = settings.slack_signing_secret

@@ -23,7 +23,9 @@ from bot.domain import (
     code_of,
 )
 from bot.errors import RateLimited
+from bot.options import duration_label
 from bot.secrets.limits import duration
+from bot.storage.team_settings import PolicyOverrides
 
 if TYPE_CHECKING:
     from bot.secrets.reveal import RevealResult
@@ -214,9 +216,29 @@ def admin_viewed(*, at: float, actor: str, team_id: str, what: str,
 
 def settings_changed(*, at: float, actor: str, team_id: str, what: str,
                      channel: str | None = None) -> AuditEvent:
-    """A workspace's share-secret settings changed (admins, audit channel, an install)."""
+    """A workspace's share-secret settings changed (admins, audit channel, an install, the
+    external sharing policy)."""
     return AuditEvent(AuditAction.SETTINGS_CHANGED, at=at, actor=actor, team_id=team_id,
                       channel=channel, detail=what)
+
+
+def policy_changed(change: PolicyOverrides, *, at: float, actor: str,
+                   team_id: str) -> AuditEvent:
+    """An admin changed the workspace's external sharing policy (`change`: what was set)."""
+    parts = []
+    if change.enabled is not None:
+        parts.append(f"sharing outside Slack {'on' if change.enabled else 'off'}")
+    if change.allowed_domains is not None:
+        parts.append("email domains: " + (", ".join(change.allowed_domains) or "any"))
+    if change.link_needs_passphrase is not None:
+        parts.append("link secrets " + ("need" if change.link_needs_passphrase
+                                        else "do not need") + " a passphrase")
+    if change.max_expiry_seconds is not None:
+        parts.append("longest expiry of external secrets: " + (
+            duration_label(change.max_expiry_seconds) if change.max_expiry_seconds
+            else "no cap of its own"))
+    return settings_changed(at=at, actor=actor, team_id=team_id,
+                            what="external sharing policy: " + "; ".join(parts))
 
 
 def secret_requested(*, at: float, actor: str, team_id: str, asked: str,

@@ -1,4 +1,4 @@
-"""`/share-secret admin list|revoke|audit` and the workspace settings verbs, once the
+"""`/share-secret admin list|revoke|audit|policy` and the workspace settings verbs, once the
 command listener has read the text after "admin". Not a listener: the command listener
 calls it.
 
@@ -16,7 +16,7 @@ from bot.audit import events
 from bot.audit.lookup import AuditQuery, newest_events
 from bot.domain import normalize_share_code
 from bot.errors import CannotVerify
-from bot.handlers import workspace_settings
+from bot.handlers import policy, workspace_settings
 from bot.handlers.deps import Deps
 from bot.handlers.revoke import after_admin_revoke, audit_revocation
 from bot.secrets.notices import Notices
@@ -67,6 +67,8 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
         await ack(**render.admin_audit(found, about=about))
         await _viewed(deps, notices, user, team, f"audit {about}",
                       code=found[0].code if found and not mentioned else None)
+    elif verb == "policy":
+        await policy.command(ack, deps, team=team, user=user, rest=rest)
     elif verb in workspace_settings.VERBS:
         await workspace_settings.command(ack, client, deps, team=team, user=user, verb=verb,
                                          rest=rest, mentioned=mentioned,

@@ -16,6 +16,7 @@ from bot.errors import QuotaExceeded, RateLimited, StorageUnavailable, Validatio
 from bot.handlers import admin_commands
 from bot.handlers.deps import Deps, rate_limited_event, workspace_of
 from bot.handlers.revoke import after_revoke, audit_revocation
+from bot.handlers.share_form import open_share_form
 from bot.secrets.limits import MAX_REQUEST_PEOPLE
 from bot.slack.people import SlackPeople
 
@@ -96,10 +97,10 @@ async def _open_form(ack: AsyncAck, client: AsyncWebClient, deps: Deps,
         return
     except (StorageUnavailable, TimeoutError):
         pass
-    view = render.share_modal(initial_users=users, origin_channel=command.get("channel_id"))
-    if not await deps.background.admit(deps.respond.open_view(
-            client, command.get("trigger_id"), view, deadline=Deadline(),
-            response_url=command.get("response_url")), name="open-share-form"):
+    if not await deps.background.admit(open_share_form(
+            client, deps, team=team, trigger_id=command.get("trigger_id"), deadline=Deadline(),
+            response_url=command.get("response_url"), initial_users=users,
+            origin_channel=command.get("channel_id")), name="open-share-form"):
         await ack(**render.notice(render.BUSY))
         return
     await ack()

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
@@ -16,6 +16,7 @@ from bot.audit.log import AuditLog
 from bot.background import Background
 from bot.domain import AuditEvent
 from bot.errors import RateLimited
+from bot.secrets.external import ExternalShare
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.notices import Notices
 from bot.secrets.sharing import SharingService
@@ -27,6 +28,14 @@ from bot.storage.audit_stream import AuditStream
 from bot.storage.once import OnceMarks
 from bot.storage.team_settings import TeamSettingsStore
 from bot.telemetry.metrics import Metrics
+from bot.workspaces.policy import ExternalSharing
+
+
+class LinksMailer(Protocol):
+    """Mails an email secret's link to each of its addresses."""
+
+    async def send(self, share: ExternalShare, *, sender_name: str,
+                   workspace_name: str) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +58,9 @@ class Deps:
     metrics: Metrics = field(default_factory=Metrics)
     # DM channels by person, for every workspace's client (bot.slack.dm_channels).
     dm_channels: DmChannels = field(default_factory=DmChannels)
+    # Sharing with people outside Slack: the web pages' URL, mail, each workspace's policy.
+    external: ExternalSharing | None = None
+    links_mailer: LinksMailer | None = None  # None: no SMTP_URL, the link is not mailed
 
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""

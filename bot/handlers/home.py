@@ -11,6 +11,7 @@ from bot import render
 from bot.background import Deadline
 from bot.handlers.deps import Deps, as_dict, now_or_busy, user_of, workspace_of
 from bot.handlers.home_tab import panel_state, publish_home
+from bot.handlers.share_form import open_share_form
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -23,12 +24,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
                                                  user=str(event.get("user") or ""),
                                                  looked=True, **state), name="home")
 
-    async def on_open_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient) -> None:
+    async def on_open_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
+                           context: AsyncBoltContext) -> None:
         user = user_of(body)
         await now_or_busy(
             deps,
-            deps.respond.open_view(client, body.get("trigger_id"), render.share_modal(),
-                                   deadline=Deadline(), user=user),
+            open_share_form(client, deps, team=workspace_of(context),
+                            trigger_id=body.get("trigger_id"), deadline=Deadline(), user=user),
             name="open-share-form", response_url=body.get("response_url"), client=client,
             user=user)
         await ack()

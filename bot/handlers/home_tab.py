@@ -38,7 +38,7 @@ async def publish_home(client: AsyncWebClient, deps: Deps, *, team: str, user: s
         return
     try:
         mine = await deps.lifecycle.sent_by(team_id=team, user_id=user)
-        admin = None
+        admin = policy = None
         try:
             is_admin = await deps.admins.is_admin(client, team_id=team, user_id=user)
         except CannotVerify:
@@ -48,12 +48,14 @@ async def publish_home(client: AsyncWebClient, deps: Deps, *, team: str, user: s
                 team_id=team, status=status, sender_id=sender, page=page)
             admin = render.AdminPage(records, status=status, sender_id=sender, page=page,
                                      has_next=has_next)
+            if deps.external is not None and deps.external.available:
+                policy = await deps.external.view(team)
             if looked:
                 await deps.audit.record(events.admin_viewed(
                     at=deps.clock(), actor=user, team_id=team,
                     what=f"Home panel, page {page + 1}, status {status or 'all'}"
                          + (f", sender {sender}" if sender else "")))
-        view = render.home_view(mine, now=deps.clock(), admin=admin)
+        view = render.home_view(mine, now=deps.clock(), admin=admin, policy=policy)
     except StorageUnavailable:
         deps.logger.warning("could not render a Home tab: the secret store is unreachable")
         view = render.home_unavailable_view()

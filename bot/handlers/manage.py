@@ -14,6 +14,7 @@ from bot.errors import StorageUnavailable
 from bot.handlers.deps import Deps, now_or_busy, user_of, workspace_of
 from bot.handlers.home_tab import publish_home
 from bot.handlers.revoke import after_revoke, audit_revocation
+from bot.handlers.share_form import open_share_form
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -27,7 +28,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                                       response_url=body.get("response_url")), name="revoke")
 
     async def on_answer_request(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
-                                client: AsyncWebClient) -> None:
+                                client: AsyncWebClient, context: AsyncBoltContext) -> None:
         await ack()
         try:
             request = json.loads(action.get("value") or "{}")
@@ -37,12 +38,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if not isinstance(requester, str):
             return
         reason = request.get("why") if isinstance(request.get("why"), str) else None
-        view = render.share_modal(initial_users=[requester], requested_by=requester,
-                                  request_reason=reason or None)
-        await now_or_busy(deps, deps.respond.open_view(client, body.get("trigger_id"), view,
-                                                       deadline=Deadline(),
-                                                       response_url=body.get("response_url")),
-                          name="answer-request", response_url=body.get("response_url"))
+        form = open_share_form(client, deps, team=workspace_of(context),
+                               trigger_id=body.get("trigger_id"), deadline=Deadline(),
+                               response_url=body.get("response_url"),
+                               initial_users=[requester], requested_by=requester,
+                               request_reason=reason or None)
+        await now_or_busy(deps, form, name="answer-request",
+                          response_url=body.get("response_url"))
         await ack()
 
     app.action(render.REVOKE_ACTION)(on_revoke)

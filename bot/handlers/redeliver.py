@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.domain import Status
+from bot.domain import Status, is_slack_user
 from bot.errors import StorageUnavailable
 from bot.handlers.deps import Deps, user_of, workspace_of
 
@@ -43,7 +43,7 @@ async def _redeliver(client: AsyncWebClient, deps: Deps, *, team: str, user: str
         await deps.respond.tell(response_url, render.RETRY_ENDED)
         return
     # Only the secret's own recipients: the button's value came back from a client.
-    users = [u for u in named if u in record.recipients]
+    users = [u for u in named if u in record.recipients and is_slack_user(u)]
     notices = deps.notices(client)
     report = await notices.delivery.reveal_prompts(record, only=users)
     if report.direct:

@@ -1,8 +1,11 @@
-"""The share form's submission: validate and store before answering, deliver after."""
+"""The share form's submission: validate and store before answering, deliver after.
+
+For people outside Slack (email, link) the answer turns the form into the link, shown
+once; the sender's receipt names who it is for, and the link is mailed when asked for.
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
@@ -11,20 +14,29 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.audit import events
 from bot.background import Deadline, Lane
-from bot.domain import SecretRecord, ShareForm
+from bot.domain import Audience, SecretRecord, ShareForm
 from bot.errors import (
     QuotaExceeded,
     RateLimited,
     ShareNotStored,
+    ShareSecretError,
     StorageUnavailable,
     ValidationFailed,
 )
 from bot.handlers import submissions
-from bot.handlers.deps import Deps, as_dict, rate_limited_event, user_of, workspace_of
+from bot.handlers.deps import (
+    Deps,
+    LinksMailer,
+    as_dict,
+    rate_limited_event,
+    user_of,
+    workspace_of,
+)
 from bot.handlers.home_tab import publish_home
 from bot.recovery import recover
+from bot.secrets.external import ExternalShare, link_url
 from bot.secrets.sharing import PRE_ANSWER_SECONDS
-from bot.slack.people import SlackPeople
+from bot.slack.people import SlackPeople, display_name
 
 
 def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:
@@ -44,13 +56,15 @@ def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:
         value = option.get("value") if isinstance(option, dict) else None
         return value if isinstance(value, str) else None
 
+    def ticked(block: str, action: str, value: str) -> bool:
+        # A form without the checkbox block (an older form) keeps the default: ticked.
+        options = field(block, action).get("selected_options")
+        return (block not in values) or any(
+            isinstance(o, dict) and o.get("value") == value
+            for o in (options if isinstance(options, list) else []))
+
     users = field(render.RECIPIENTS_BLOCK, render.RECIPIENTS_ACTION).get("selected_users")
-    checked = field(render.NOTIFY_BLOCK, render.NOTIFY_ACTION).get("selected_options")
-    try:
-        metadata = json.loads(view.get("private_metadata") or "{}")
-    except (json.JSONDecodeError, TypeError):
-        metadata = {}
-    channel = metadata.get("ch") if isinstance(metadata, dict) else None
+    audience = choice(render.AUDIENCE_BLOCK, render.AUDIENCE_ACTION)
     return ShareForm(
         team_id=team_id,
         sender_id=user_of(body),
@@ -64,12 +78,26 @@ def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:
         format=choice(render.FORMAT_BLOCK, render.FORMAT_ACTION),
         label=string(render.LABEL_BLOCK, render.LABEL_ACTION),
         passphrase=string(render.PASSPHRASE_BLOCK, render.PASSPHRASE_ACTION),
-        # A form without the checkbox block (an older form) keeps the default: notify.
-        notify=(render.NOTIFY_BLOCK not in values) or any(
-            isinstance(o, dict) and o.get("value") == render.NOTIFY_VALUE
-            for o in (checked if isinstance(checked, list) else [])),
-        origin_channel=channel if isinstance(channel, str) else None,
+        notify=ticked(render.NOTIFY_BLOCK, render.NOTIFY_ACTION, render.NOTIFY_VALUE),
+        origin_channel=render.ShareFormState.from_metadata(
+            view.get("private_metadata")).origin_channel,
+        # A form without the choice shares with people in the workspace, as before it.
+        audience=Audience(audience) if audience in {a.value for a in Audience}
+        else Audience.WORKSPACE,
+        emails=string(render.EMAILS_BLOCK, render.EMAILS_ACTION),
+        mail_link=ticked(render.MAIL_BLOCK, render.MAIL_ACTION, render.MAIL_VALUE),
     )
+
+
+def placed(errors: dict[str, str], view: dict[str, Any]) -> dict[str, str]:
+    """Validation errors by block id, each on a block the submitted form has (Slack
+    refuses errors for blocks it does not show): the others go under the secret."""
+    shown = {b.get("block_id") for b in view.get("blocks") or [] if isinstance(b, dict)}
+    out: dict[str, str] = {}
+    for block, message in errors.items():
+        where = block if block in shown else render.SECRET_BLOCK
+        out[where] = f"{out[where]} {message}" if where in out else message
+    return out
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -86,14 +114,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
                       errors={render.SECRET_BLOCK: render.STORE_DOWN})
             return
         if earlier == submissions.SHARED:
-            await ack()  # the same form, submitted again: it was shared; close it as then
+            # The same form, submitted again: it was shared. Closed as then, but a link
+            # (shown once, in the first answer) cannot be shown again.
+            await (ack(response_action="update", view=render.LINK_ALREADY_SHOWN)
+                   if form.audience.external else ack())
             return
         if earlier == submissions.PENDING:
             await ack(response_action="errors", errors={render.SECRET_BLOCK: render.BUSY})
             return
         shared = False
         try:
-            shared = await _share(ack, client, deps, form, received=received)
+            shared = await _share(ack, client, deps, form, received=received,
+                                  view=as_dict(body.get("view")),
+                                  workspace_name=_workspace_name(body, context))
         finally:
             if view_id:
                 await submissions.settle_submission_soon(deps, team=form.team_id,
@@ -103,7 +136,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareForm, *,
-                 received: Deadline) -> bool:
+                 received: Deadline, view: dict[str, Any], workspace_name: str) -> bool:
     """Store the secret and answer the form; True when it was shared."""
     people = SlackPeople(client, team_id=form.team_id, cache=deps.people_cache)
     # Room to deliver it is reserved before anything is stored: when deliveries lag,
@@ -112,13 +145,18 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
     if slot is None:
         await ack(response_action="errors", errors={render.SECRET_BLOCK: render.BUSY})
         return False
+    external: tuple[ExternalShare, str] | None = None  # the share and its link
     try:
         # What is left of the time before Slack must be answered.
         budget = max(0.1, PRE_ANSWER_SECONDS - received.elapsed())
-        record = await deps.service.share(form, people=people, budget=budget)
+        if form.audience.external:
+            external = await _share_external(deps, form, budget=budget)
+            record = external[0].record
+        else:
+            record = await deps.service.share(form, people=people, budget=budget)
     except ValidationFailed as exc:
         slot.release()
-        await ack(response_action="errors", errors=exc.errors)
+        await ack(response_action="errors", errors=placed(exc.errors, view))
         return False
     except RateLimited as exc:
         slot.release()
@@ -148,9 +186,36 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
     # Audited at once (Redis), before any Slack call.
     created = events.secret_created(record)
     await deps.audit.record(created.event, nonce=created.nonce)
-    slot.start(_deliver(client, record, deps), name="deliver-secret")
-    await ack()
+    if external is None:
+        slot.start(_deliver(client, record, deps), name="deliver-secret")
+        await ack()
+        return True
+    share, url = external
+    mailer = deps.links_mailer if record.audience is Audience.EMAIL and form.mail_link \
+        else None
+    slot.start(_after_external(client, deps, share, mailer=mailer,
+                               workspace_name=workspace_name), name="external-receipt")
+    # The link, once: in the form's answer, never in a message (chat history, unfurlers).
+    await ack(response_action="update",
+              view=render.link_modal(record, url=url, mailing=mailer is not None))
     return True
+
+
+async def _share_external(deps: Deps, form: ShareForm, *,
+                          budget: float) -> tuple[ExternalShare, str]:
+    """Store a secret for people outside Slack, under the workspace's policy; the share
+    and its link."""
+    external = deps.external
+    public_url = external.public_url if external is not None else None
+    if external is None or public_url is None \
+            or form.audience not in external.offered(enabled=True):
+        # Chosen in a form this deployment no longer offers it in (PUBLIC_URL or mail unset).
+        raise ValidationFailed({render.AUDIENCE_BLOCK: render.AUDIENCE_UNAVAILABLE})
+    started = Deadline()
+    policy = await external.policy_for(form.team_id)
+    share = await deps.service.share_external(
+        form, policy=policy, budget=max(0.1, budget - started.elapsed()))
+    return share, link_url(public_url, share.record.secret_id, share.link_key)
 
 
 async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> None:
@@ -162,3 +227,28 @@ async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> 
         # harmless; a missing one is not).
         deps.logger.warning("could not record a delivery; the sweep will repeat it")
     await publish_home(client, deps, team=record.team_id, user=record.sender_id)
+
+
+async def _after_external(client: AsyncWebClient, deps: Deps, share: ExternalShare, *,
+                          mailer: LinksMailer | None, workspace_name: str) -> None:
+    """The sender's receipt (who it is for, never the link), the mail with the link to
+    each address when asked for, and the Home tab."""
+    record = share.record
+    await _deliver(client, record, deps)  # nobody to send Reveal messages to: the receipt
+    if mailer is None:
+        return
+    sender_name = await display_name(client, record.sender_id) or record.sender_id
+    try:
+        await mailer.send(share, sender_name=sender_name, workspace_name=workspace_name)
+    except ShareSecretError as exc:
+        deps.logger.warning("could not email the link of a secret: %s", type(exc).__name__)
+        await deps.notices(client).delivery.dm(record.sender_id,
+                                               render.link_not_mailed_notice(record))
+
+
+def _workspace_name(body: dict[str, Any], context: AsyncBoltContext) -> str:
+    """How the mail names the workspace: its name (auth.test), else its domain."""
+    result = context.authorize_result
+    name = result.team if result is not None else None
+    domain = as_dict(body.get("team")).get("domain")
+    return name or (domain if isinstance(domain, str) and domain else context.team_id or "")

@@ -11,6 +11,7 @@ from bot.render.admin import (
     NO_SUCH_CODE,
     audit_about,
 )
+from bot.render.audience import audience_text
 from bot.render.audit import audit_batch, audit_line, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
 from bot.render.home import (
@@ -56,6 +57,18 @@ from bot.render.manage import (
     unknown_command_notice,
     viewed_receipt,
 )
+from bot.render.policy import (
+    POLICY_GONE,
+    POLICY_UNAVAILABLE,
+    POLICY_UNCHANGED,
+    POLICY_USAGE,
+    policy_changed_notice,
+    policy_form_errors,
+    policy_modal,
+    policy_problem,
+    policy_section,
+    policy_summary,
+)
 from bot.render.reveal import (
     ended_prompt,
     guesses_pending_modal,
@@ -75,7 +88,15 @@ from bot.render.reveal import (
     unavailable_modal,
     wrong_passphrase,
 )
-from bot.render.share import share_modal
+from bot.render.share import (
+    AUDIENCE_UNAVAILABLE,
+    LINK_ALREADY_SHOWN,
+    ShareFormState,
+    link_modal,
+    link_not_mailed_notice,
+    share_form,
+    share_modal,
+)
 from bot.render.workspace import (
     ONE_WORKSPACE,
     ORG_WIDE_REFUSED,
@@ -95,14 +116,20 @@ from bot.render.workspace import (
 __all__ = [
     "ADMIN_REFUSED",
     "ADMIN_USAGE",
+    "AUDIENCE_UNAVAILABLE",
     "BUSY",
     "CANNOT_VERIFY_ADMIN",
     "HELP",
+    "LINK_ALREADY_SHOWN",
     "NOT_FOUND",
     "NO_SUCH_CODE",
     "ONE_WORKSPACE",
     "ORG_WIDE_REFUSED",
     "PEOPLE_UNCHECKED",
+    "POLICY_GONE",
+    "POLICY_UNAVAILABLE",
+    "POLICY_UNCHANGED",
+    "POLICY_USAGE",
     "REQUESTS_BUSY",
     "REQUEST_USAGE",
     "RETRY_ENDED",
@@ -111,12 +138,14 @@ __all__ = [
     "STORE_UNAVAILABLE",
     "AdminPage",
     "Message",
+    "ShareFormState",
     "View",
     "admin_added_notice",
     "admin_audit",
     "admin_list",
     "admin_removed_notice",
     "asking_notice",
+    "audience_text",
     "audit_about",
     "audit_batch",
     "audit_channel_hello",
@@ -133,6 +162,8 @@ __all__ = [
     "home_unavailable_view",
     "home_view",
     "limited_detail",
+    "link_modal",
+    "link_not_mailed_notice",
     "locked",
     "locked_modal",
     "mentions",
@@ -143,6 +174,12 @@ __all__ = [
     "org_wide_refused_page",
     "parse_retry_value",
     "passphrase_modal",
+    "policy_changed_notice",
+    "policy_form_errors",
+    "policy_modal",
+    "policy_problem",
+    "policy_section",
+    "policy_summary",
     "reinstall_message",
     "reminder_notice",
     "request_limited_notice",
@@ -160,6 +197,7 @@ __all__ = [
     "secret_list",
     "secret_status",
     "sender_confirmation",
+    "share_form",
     "share_limited",
     "share_limited_notice",
     "share_modal",

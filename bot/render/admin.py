@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 ADMIN_USAGE = ("Admin commands: `/share-secret admin list [@user] [active|ended]`, "
-               "`/share-secret admin revoke CODE`, `/share-secret admin audit [CODE|@user]`.")
+               "`/share-secret admin revoke CODE`, `/share-secret admin audit [CODE|@user]`, "
+               "`/share-secret admin policy` (sharing outside Slack).")
 ADMIN_REFUSED = ":no_entry: Only share-secret admins can do that."
 CANNOT_VERIFY_ADMIN = (":warning: Couldn't check with Slack whether you are an admin. "
                        "Please try again.")

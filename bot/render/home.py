@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.domain import AuditEvent, SecretRecord, Status
 from bot.render import ids
+from bot.render.audience import audience_text
 from bot.render.audit import audit_message
 from bot.render.blocks import (
     Block,
@@ -18,13 +19,14 @@ from bot.render.blocks import (
     context,
     escape,
     in_words,
-    mentions,
     notice,
     section,
     slack_date,
     text,
 )
 from bot.render.manage import _STATUS_WORDS, revoke_button, status_line, views_summary
+from bot.render.policy import policy_section
+from bot.workspaces.policy import PolicyView
 
 MINE_ACTIVE, MINE_ENDED = 30, 15
 
@@ -41,8 +43,9 @@ class AdminPage:
 
 
 def home_view(mine: Sequence[SecretRecord], *, now: float,
-              admin: AdminPage | None = None) -> View:
-    """The Home tab: a Share button, active secrets with Revoke, then recently ended."""
+              admin: AdminPage | None = None, policy: PolicyView | None = None) -> View:
+    """The Home tab: a Share button, active secrets with Revoke, then recently ended; for
+    admins, the workspace's secrets and (with web pages) the external sharing policy."""
     active = [r for r in mine if r.status is Status.ACTIVE]
     ended = [r for r in mine if r.status is not Status.ACTIVE]
     blocks: list[Block] = [
@@ -66,6 +69,8 @@ def home_view(mine: Sequence[SecretRecord], *, now: float,
         blocks.append(context(f"{hidden} more not shown: `/share-secret list`."))
     if admin is not None:
         blocks += admin_panel(admin, now=now)
+    if admin is not None and policy is not None:
+        blocks += policy_section(policy)
     state = {"status": admin.status, "sender": admin.sender_id, "page": admin.page} \
         if admin else {}
     return {"type": "home", "blocks": blocks, "private_metadata": json.dumps(state)}
@@ -123,7 +128,7 @@ def admin_row(record: SecretRecord, now: float) -> Block:
     when = (f"expires in {in_words(record.expires_at - now)}" if record.status is Status.ACTIVE
             else f"ended {slack_date(record.ended_at or record.expires_at)}")
     line = (f"`{record.code}`{label} from <@{record.sender_id}> to "
-            f"{mentions(record.recipients, limit=5)} · {_STATUS_WORDS[record.status]} · "
+            f"{audience_text(record.recipients, limit=5)} · {_STATUS_WORDS[record.status]} · "
             f"{views_summary(record)} · {when}")
     block = section(line, block_id=f"admin:{record.secret_id}")
     if record.status is Status.ACTIVE:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bot.domain import MAX_RECIPIENTS, EndOutcome, SecretRecord, Status, ViewState
+from bot.domain import MAX_RECIPIENTS, Audience, EndOutcome, SecretRecord, Status, ViewState
 from bot.render import ids
+from bot.render.audience import audience_text
 from bot.render.blocks import (
     Block,
     Message,
@@ -19,6 +20,7 @@ from bot.render.blocks import (
     quoted_name,
     section,
     slack_date,
+    who,
 )
 
 # Answered when a command, a button or a retry cannot reach Redis.
@@ -33,7 +35,7 @@ HELP = (
     "• `/share-secret revoke CODE` destroys a secret at once.\n"
     "• `/share-secret request @alice what for` asks Alice to share a secret with you.\n"
     "• The app's *Home* tab lists your secrets; the shortcut *Share a secret* works anywhere. "
-    "Admins: `/share-secret admin list|revoke|audit`."
+    "Admins: `/share-secret admin list|revoke|audit|policy`."
 )
 BUSY = "Share-secret is very busy right now. Please try again in a few seconds."
 STORE_DOWN = "Couldn't save your secret, nothing was shared. Please try again in a minute."
@@ -73,9 +75,16 @@ def sender_confirmation(record: SecretRecord, *, failed: Sequence[str] = ()) -> 
     """The sender's private receipt: to whom, until when, the share code, and Revoke."""
     reached = [u for u in record.recipients if u not in failed]
     named = f" *{escape(record.label)}*" if record.label else ""
-    lines = [f":white_check_mark: Your secret{named} was shared with {mentions(reached)}."
-             if reached
-             else ":x: Your secret could not be delivered to anyone."]
+    if record.audience.external:
+        # Who it is for, never the link: the sender saw it once, in the form.
+        how = (": they open its link with a code sent to their address"
+               if record.audience is Audience.EMAIL else " (shown to you once, in the form)")
+        lines = [f":white_check_mark: Your secret{named} is ready for "
+                 f"{audience_text(record.recipients)}{how}."]
+    else:
+        lines = [f":white_check_mark: Your secret{named} was shared with {mentions(reached)}."
+                 if reached
+                 else ":x: Your secret could not be delivered to anyone."]
     if failed:
         lines.append(f":warning: Couldn't reach {mentions(failed)}; they did not get it. "
                      "*Retry* sends it to them again; *Revoke* destroys it.")
@@ -112,7 +121,7 @@ def parse_retry_value(value: str) -> tuple[str, tuple[str, ...]]:
 
 
 def status_line(record: SecretRecord, now: float) -> str:
-    who = mentions(record.recipients, limit=5)
+    who = audience_text(record.recipients, limit=5)
     if record.status is Status.ACTIVE:
         when = f"expires in {in_words(record.expires_at - now)}"
     else:
@@ -144,7 +153,7 @@ def secret_status(record: SecretRecord, *, now: float) -> Message:
     for user in record.recipients[:STATUS_PEOPLE]:
         state = record.views.get(user, ViewState.PENDING)
         seen = record.viewed_at.get(user)
-        lines.append(f"• <@{user}>: " + (f"viewed {slack_date(seen)}" if seen
+        lines.append(f"• {who(user)}: " + (f"viewed {slack_date(seen)}" if seen
                                          else "viewing now" if state is ViewState.CLAIMED
                                          else "not viewed"))
     if len(record.recipients) > STATUS_PEOPLE:
@@ -184,14 +193,15 @@ def expired_notice(record: SecretRecord) -> Message:
     if len(unread) == len(record.recipients):
         how = "unread"
     else:
-        how = f"without being viewed by {mentions(unread)}" if unread else "after it was viewed"
+        how = f"without being viewed by {audience_text(unread)}" if unread \
+            else "after it was viewed"
     body = f":hourglass: Your secret {quoted_name(record.label, record.code)} expired {how}."
     return {"text": body, "blocks": [section(body)]}
 
 
 def reminder_notice(record: SecretRecord, *, now: float) -> Message:
     body = (f":alarm_clock: Your secret {quoted_name(record.label, record.code)} for "
-            f"{mentions(record.recipients)} hasn't been viewed yet and expires in "
+            f"{audience_text(record.recipients)} hasn't been viewed yet and expires in "
             f"{in_words(record.expires_at - now)}.")
     return {"text": body, "blocks": [section(body)]}
 
@@ -226,6 +236,7 @@ def request_message(*, requester: str, reason: str | None) -> Message:
 
 def revoked_by_admin_notice(record: SecretRecord, *, admin: str) -> Message:
     body = (f":no_entry_sign: Your secret {quoted_name(record.label, record.code)} for "
-            f"{mentions(record.recipients)} was revoked by <@{admin}>, a share-secret admin. "
+            f"{audience_text(record.recipients)} was revoked by <@{admin}>, a share-secret "
+            "admin. "
             "Nobody can reveal it any more.")
     return {"text": body, "blocks": [section(body)]}

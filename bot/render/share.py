@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.domain import (
@@ -12,10 +13,25 @@ from bot.domain import (
     MAX_RECIPIENTS,
     MAX_SECRET_CHARS,
     MIN_PASSPHRASE_CHARS,
+    Audience,
+    SecretRecord,
 )
 from bot.options import MAX_TOTAL_VIEWS, Expiry, Format, ViewMode
 from bot.render import ids
-from bot.render.blocks import Block, View, context, escape, modal, section, text
+from bot.render.audience import audience_text
+from bot.render.blocks import (
+    Block,
+    Message,
+    View,
+    context,
+    escape,
+    modal,
+    quoted_name,
+    section,
+    slack_date,
+    text,
+)
+from bot.secrets.external_form import MAX_EMAILS
 
 
 def _option(label: str, value: str, description: str | None = None) -> dict[str, Any]:
@@ -33,10 +49,24 @@ _VIEW_OPTIONS = {
 }
 
 
+_AUDIENCE_OPTIONS = {
+    Audience.WORKSPACE: _option("People in this workspace", Audience.WORKSPACE.value),
+    Audience.EMAIL: _option("People by email address", Audience.EMAIL.value,
+                            "they get the link and a code by email"),
+    Audience.LINK: _option("Anyone with the link", Audience.LINK.value,
+                           "you send the link yourself"),
+}
+# Slack's documented limit for a plain_text_input; 64 addresses of up to 254 characters
+# would need 16,000, but real addresses are short and the form says how many fit.
+EMAILS_MAX_CHARS = 3000
+
+
 def _input(block_id: str, label: str, element: dict[str, Any], *, optional: bool = False,
-           hint: str | None = None) -> Block:
+           hint: str | None = None, dispatch: bool = False) -> Block:
     block: dict[str, Any] = {"type": "input", "block_id": block_id, "label": text(label),
                              "element": element, "optional": optional}
+    if dispatch:
+        block["dispatch_action"] = True
     if hint:
         block["hint"] = text(hint)
     return block
@@ -54,23 +84,98 @@ def _plain(action_id: str, *, placeholder: str, max_length: int,
             "max_length": max_length, "placeholder": text(placeholder)}
 
 
+@dataclass(frozen=True)
+class ShareFormState:
+    """What the share form was opened with, kept in its private_metadata so that a change
+    of audience can draw it again (views.update) without asking anyone."""
+
+    origin_channel: str | None = None
+    initial_users: tuple[str, ...] = ()
+    requested_by: str | None = None
+    request_reason: str | None = None
+    audiences: tuple[Audience, ...] = (Audience.WORKSPACE,)
+
+    def metadata(self) -> str:
+        data: dict[str, Any] = {}
+        if self.origin_channel:
+            data["ch"] = self.origin_channel
+        if len(self.audiences) > 1:
+            data["aud"] = [a.value for a in self.audiences]
+        if self.initial_users:
+            data["to"] = list(self.initial_users[:MAX_RECIPIENTS])
+        if self.requested_by:
+            data["req"] = self.requested_by
+        if self.request_reason:
+            # Kept escaped, as everywhere else in the view: no mention can hide in it.
+            data["why"] = escape(self.request_reason)
+        return json.dumps(data)
+
+    @classmethod
+    def from_metadata(cls, raw: object) -> ShareFormState:
+        """The state a form carried (untrusted shapes are dropped, not guessed)."""
+        try:
+            data = json.loads(raw) if isinstance(raw, str) and raw else {}
+        except json.JSONDecodeError:
+            data = {}
+        data = data if isinstance(data, dict) else {}
+
+        def string(key: str) -> str | None:
+            value = data.get(key)
+            return value if isinstance(value, str) and value else None
+
+        def strings(key: str) -> list[str]:
+            value = data.get(key)
+            return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+        users = strings("to")
+        audiences = [a for a in Audience if a.value in strings("aud")]
+        return cls(origin_channel=string("ch"),
+                   initial_users=tuple(users[:MAX_RECIPIENTS]),
+                   requested_by=string("req"), request_reason=_unescape(string("why")),
+                   audiences=tuple(audiences) if Audience.WORKSPACE in audiences
+                   else (Audience.WORKSPACE,))
+
+
+def _unescape(value: str | None) -> str | None:
+    """The reverse of `escape`."""
+    if value is None:
+        return None
+    return value.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
 def share_modal(*, initial_users: Sequence[str] = (), origin_channel: str | None = None,
-                requested_by: str | None = None, request_reason: str | None = None) -> View:
+                requested_by: str | None = None, request_reason: str | None = None,
+                audiences: Sequence[Audience] = (Audience.WORKSPACE,),
+                audience: Audience = Audience.WORKSPACE) -> View:
     """The form a sender fills in (from the command, or answering a request)."""
-    users: dict[str, Any] = {"type": "multi_users_select", "action_id": ids.RECIPIENTS_ACTION,
-                             "placeholder": text("Pick people"),
-                             "max_selected_items": MAX_RECIPIENTS}
-    if initial_users:
-        users["initial_users"] = list(initial_users)[:MAX_RECIPIENTS]
+    return share_form(ShareFormState(origin_channel=origin_channel,
+                                     initial_users=tuple(initial_users),
+                                     requested_by=requested_by, request_reason=request_reason,
+                                     audiences=tuple(audiences)), audience=audience)
+
+
+def share_form(state: ShareFormState, *, audience: Audience = Audience.WORKSPACE) -> View:
+    """The share form for `state`, showing the fields of the chosen `audience` (people to
+    pick, addresses to type, or nothing more for a link)."""
+    if audience not in state.audiences:
+        audience = Audience.WORKSPACE
     formats = [_option(f.label, f.value) for f in Format]
     presets = [_option(e.label, str(e.value)) for e in Expiry]
     notify = _option("Notify me when it is viewed", ids.NOTIFY_VALUE)
     blocks: list[Block] = []
-    if requested_by:
-        why = f": _{escape(request_reason)}_" if request_reason else "."
-        blocks.append(section(f":inbox_tray: <@{requested_by}> asked you for a secret{why}"))
+    if state.requested_by:
+        why = f": _{escape(state.request_reason)}_" if state.request_reason else "."
+        blocks.append(section(f":inbox_tray: <@{state.requested_by}> asked you for a "
+                              f"secret{why}"))
+    if len(state.audiences) > 1:
+        options = [_AUDIENCE_OPTIONS[a] for a in state.audiences]
+        blocks.append(_input(ids.AUDIENCE_BLOCK, "Who can open it",
+                             {"type": "radio_buttons", "action_id": ids.AUDIENCE_ACTION,
+                              "options": options,
+                              "initial_option": _AUDIENCE_OPTIONS[audience]},
+                             dispatch=True))
+    blocks += _audience_fields(state, audience)
     blocks += [
-        _input(ids.RECIPIENTS_BLOCK, "Share with", users),
         _input(ids.SECRET_BLOCK, "Secret",
                _plain(ids.SECRET_ACTION, placeholder="Paste the password, token or key",
                       max_length=MAX_SECRET_CHARS, multiline=True),
@@ -110,5 +215,79 @@ def share_modal(*, initial_users: Sequence[str] = (), origin_channel: str | None
                 "when you revoke it."),
     ]
     return modal("Share a secret", blocks, close="Cancel", submit=text("Share"),
-                 callback_id=ids.SHARE_CALLBACK,
-                 private_metadata=json.dumps({"ch": origin_channel} if origin_channel else {}))
+                 callback_id=ids.SHARE_CALLBACK, private_metadata=state.metadata())
+
+
+def _audience_fields(state: ShareFormState, audience: Audience) -> list[Block]:
+    if audience is Audience.EMAIL:
+        mail = _option("Email the link to them", ids.MAIL_VALUE)
+        return [
+            _input(ids.EMAILS_BLOCK, "Email addresses",
+                   _plain(ids.EMAILS_ACTION, placeholder="bob@vendor.com, carol@example.org",
+                          max_length=EMAILS_MAX_CHARS, multiline=True),
+                   hint=f"Up to {MAX_EMAILS}, separated by commas or new lines. Each person "
+                        "proves their address with a code we email them."),
+            _input(ids.MAIL_BLOCK, "Sending the link",
+                   {"type": "checkboxes", "action_id": ids.MAIL_ACTION, "options": [mail],
+                    "initial_options": [mail]}, optional=True,
+                   hint="Either way, the link is shown to you once, after Share."),
+        ]
+    if audience is Audience.LINK:
+        return [context(":link: Whoever holds the link can open it: after Share it is shown "
+                        "to you once, to send as you see fit. A passphrase, sent another "
+                        "way, keeps it safe from anyone who sees the link.")]
+    users: dict[str, Any] = {"type": "multi_users_select", "action_id": ids.RECIPIENTS_ACTION,
+                             "placeholder": text("Pick people"),
+                             "max_selected_items": MAX_RECIPIENTS}
+    if state.initial_users:
+        users["initial_users"] = list(state.initial_users)[:MAX_RECIPIENTS]
+    return [_input(ids.RECIPIENTS_BLOCK, "Share with", users)]
+
+
+def link_modal(record: SecretRecord, *, url: str, mailing: bool) -> View:
+    """After Share, for people outside Slack: the link, once (it is never posted, and the
+    bot keeps no copy of its key), with the code, who it is for and until when."""
+    named = f" *{escape(record.label)}*" if record.label else ""
+    if mailing:
+        lead = (f":email: Your secret{named} is shared. We are emailing the link to "
+                f"{audience_text(record.recipients, addresses=3)}. Here it is for you too:")
+    else:
+        lead = (f":link: Your secret{named} is shared. Copy this link and send it to "
+                f"{audience_text(record.recipients, addresses=3)}:")
+    facts = [f"Share code: `{record.code}`",
+             f"For: {audience_text(record.recipients, addresses=3)}",
+             f"Expires {slack_date(record.expires_at)}; "
+             f"{record.view_limit.describe(len(record.recipients))}."]
+    if record.audience is Audience.EMAIL:
+        facts.append("Each recipient proves their address with a code sent to it.")
+    if record.has_passphrase:
+        facts.append(":key: Send the passphrase another way (phone, another app), never "
+                     "with the link.")
+    return modal("Copy the link", [
+        section(lead),
+        # Preformatted: copied exactly as it is (Slack neither links nor reformats it).
+        {"type": "rich_text", "block_id": "link",
+         "elements": [{"type": "rich_text_preformatted",
+                       "elements": [{"type": "text", "text": url}]}]},
+        section("\n".join(facts)),
+        context(":warning: This link is shown only once. It is not posted anywhere. "
+                "`/share-secret revoke` with the code destroys the secret."),
+    ], close="Done")
+
+
+AUDIENCE_UNAVAILABLE = ("Sharing outside Slack is not available here any more. Choose "
+                        "people in this workspace.")
+LINK_ALREADY_SHOWN = modal("Already shared", [
+    section("This form was already shared, and its link was shown then, once. If you did "
+            "not copy it, revoke the secret (`/share-secret list`) and share it again."),
+], close="Done")
+
+
+def link_not_mailed_notice(record: SecretRecord) -> Message:
+    """The sender's DM when the link could not be mailed."""
+    body = (f":warning: Couldn't email the link of your secret "
+            f"{quoted_name(record.label, record.code)} to {audience_text(record.recipients)}. "
+            "Send them the link yourself; if you "
+            f"did not copy it, revoke the secret (`/share-secret revoke {record.code}`) and "
+            "share it again.")
+    return {"text": body, "blocks": [section(body)]}

@@ -12,7 +12,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
-from bot.domain import SecretRecord
+from bot.domain import SecretRecord, is_slack_user
 from bot.slack.calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.slack.dm_channels import STALE_ERRORS, DmChannels
 from bot.slack.retry import retried
@@ -43,14 +43,16 @@ class Delivery:
 
     async def reveal_prompts(self, record: SecretRecord,
                              only: Sequence[str] | None = None) -> DeliveryReport:
-        """Send every recipient (or `only` those) a Reveal message; report who could not
-        be reached. A `tampered` record (its seal failed) is sent to nobody."""
+        """Send every recipient in Slack (or `only` those) a Reveal message; report who
+        could not be reached. A `tampered` record (its seal failed) is sent to nobody."""
         if record.tampered:
             self._logger.warning("no Reveal message for a secret whose metadata failed its "
                                  "integrity check")
             return DeliveryReport()
         message = render.reveal_prompt(record)
-        users = tuple(record.recipients if only is None else only)
+        # People outside Slack (an address, the link's holder) open it on the web page.
+        users = tuple(u for u in (record.recipients if only is None else only)
+                      if is_slack_user(u))
         # A few at a time: conversations.open is rate-limited (Tier 3, ~50 a minute).
         slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 

@@ -160,7 +160,7 @@ class KeySpace:
         return f"{self.prefix}:oauth-state:{nonce}"
 
     def team_settings(self, team_id: str) -> str:
-        """Hash: a workspace's own settings (audit channel, admins)."""
+        """Hash: a workspace's own settings (audit channel, admins, external sharing policy)."""
         return f"{self.prefix}:team-settings:{team_id}"
 
     def rate(self, action: str, team_id: str, user_id: str) -> str:

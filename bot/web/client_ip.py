@@ -15,8 +15,8 @@ import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bot.config import Network
 from bot.secrets.external import WebClient
+from bot.web.settings import Network
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 UNKNOWN = "unknown"  # no peer address (a Unix socket): what audit lines then say

@@ -22,7 +22,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from bot.config import Network, origin_of
 from bot.domain import is_secret_id
 from bot.errors import MalformedRequest, StorageUnavailable, TooLarge
 from bot.render import web as render
@@ -51,6 +50,7 @@ from bot.web.exchange import (
 )
 from bot.web.page_posts import RevealAsk
 from bot.web.previews import is_preview
+from bot.web.settings import Network, origin_of
 
 MAX_BODY_BYTES = 8 * 1024  # a key, an address, a code and a passphrase fit many times over
 ROBOTS_TXT = b"User-agent: *\nDisallow: /\n"

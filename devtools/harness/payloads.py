@@ -140,6 +140,27 @@ class SlackUsers:
                 "enterprise": None, "is_enterprise_install": False, "view": home,
                 "actions": [action]}
 
+    def view_choice(self, user_id: str, view: dict[str, Any], *, block_id: str,
+                    value: str) -> dict[str, Any]:
+        """block_actions from choosing an option of a radio_buttons input (one with
+        `dispatch_action`) in a modal the bot opened: Slack sends the view as it stands,
+        its state holding what was chosen."""
+        block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+        element = block["element"]
+        option = next(o for o in element["options"] if o["value"] == value)
+        values = {block_id: {element["action_id"]: {"type": element["type"],
+                                                    "selected_option": option}}}
+        return {"type": "block_actions", "user": self.user_obj(user_id),
+                "api_app_id": API_APP_ID, "token": "deprecated-verification-token",
+                "container": {"type": "view", "view_id": view["id"]},
+                "trigger_id": self.slack.new_trigger_id(view_id=view["id"]),
+                "team": {"id": self.team_id, "domain": self.team_domain},
+                "enterprise": None, "is_enterprise_install": False,
+                "view": {**view, "state": {"values": values}},
+                "actions": [{"type": element["type"], "action_id": element["action_id"],
+                             "block_id": block_id, "selected_option": option,
+                             "action_ts": f"{time.time():.6f}"}]}
+
     def global_shortcut(self, user_id: str, callback_id: str) -> dict[str, Any]:
         """The payload of a global shortcut chosen from Slack's shortcut menu."""
         return {"type": "shortcut", "token": "deprecated-verification-token",

@@ -112,6 +112,14 @@ class SlackSim(SlackUsers):
         reply.trigger_id = payload["trigger_id"]
         return reply
 
+    def choose(self, user_id: str, view: dict[str, Any], *, block_id: str, value: str,
+               **kwargs: Any) -> Reply:
+        """Choose an option of a radio_buttons input that dispatches (in a modal)."""
+        payload = self.view_choice(user_id, view, block_id=block_id, value=value)
+        reply = self.interaction(payload, **kwargs)
+        reply.trigger_id = payload["trigger_id"]
+        return reply
+
     def shortcut(self, user_id: str, callback_id: str, **kwargs: Any) -> Reply:
         payload = self.global_shortcut(user_id, callback_id)
         reply = self.interaction(payload, **kwargs)

@@ -12,7 +12,16 @@ Limits and where they are documented:
 - message at most 50 blocks, header text at most 150, input label and hint at most
   2000, plain_text_input max_length at most 3000, block_id unique within a message
   or view: Slack's Block Kit reference as summarised in shared/SLACK_FACTS.md
-  (not re-checked page by page here).
+  (not re-checked page by page here);
+- radio_buttons and checkboxes at most 10 options, static_select at most 100; an
+  `initial_option` (or each of `initial_options`) must exactly match one of the options
+  (https://docs.slack.dev/reference/block-kit/block-elements/radio-button-group-element,
+  .../checkboxes-element); option text at most 75 characters and value at most 150
+  (the option object reference, as slack_sdk's `Option` model checks them), its
+  description at most 75; a placeholder at most 150
+  (https://docs.slack.dev/reference/block-kit/block-elements/plain-text-input-element);
+  an input block's `dispatch_action` is a boolean
+  (https://docs.slack.dev/reference/block-kit/blocks/input-block).
 
 The wording of each message copies the shape Slack answers in
 `response_metadata.messages` ("[ERROR] ... [json-pointer:/view/title/text]");
@@ -145,6 +154,8 @@ def _block(block: dict[str, Any], where: str) -> list[str]:
             errors.append(_error("must provide 1 to 10 items", f"{where}/elements"))
     elif kind == "input":
         errors += _text(block.get("label"), f"{where}/label", 2000, plain_only=True)
+        if "dispatch_action" in block and not isinstance(block["dispatch_action"], bool):
+            errors.append(_error("must be a boolean", f"{where}/dispatch_action"))
         if "hint" in block:
             errors += _text(block["hint"], f"{where}/hint", 2000, plain_only=True)
         if "element" not in block:
@@ -177,6 +188,8 @@ def _element(element: Any, pointer: str) -> list[str]:
             value = element.get(name)
             if value is not None and (not isinstance(value, str) or len(value) > limit):
                 errors.append(_too_long(limit, f"{pointer}/{name}"))
+    elif kind in _OPTION_LIMITS:
+        errors += _options(element, pointer, _OPTION_LIMITS[kind])
     elif kind == "plain_text_input":
         for name in ("max_length", "min_length"):
             value = element.get(name)
@@ -185,6 +198,38 @@ def _element(element: Any, pointer: str) -> list[str]:
         initial = element.get("initial_value")
         if isinstance(initial, str) and len(initial) > 3000:
             errors.append(_too_long(3000, f"{pointer}/initial_value"))
+    if "placeholder" in element:
+        errors += _text(element["placeholder"], f"{pointer}/placeholder", 150, plain_only=True)
+    return errors
+
+
+_OPTION_LIMITS = {"radio_buttons": 10, "checkboxes": 10, "static_select": 100}
+
+
+def _options(element: dict[str, Any], pointer: str, limit: int) -> list[str]:
+    """An element choosing among options: their number and sizes; initial choices among
+    them."""
+    options = element.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= limit:
+        return [_error(f"must provide 1 to {limit} items", f"{pointer}/options")]
+    errors: list[str] = []
+    for i, option in enumerate(options):
+        where = f"{pointer}/options/{i}"
+        if not isinstance(option, dict):
+            errors.append(_error("must be an object", where))
+            continue
+        errors += _text(option.get("text"), f"{where}/text", 75)
+        value = option.get("value")
+        if not isinstance(value, str) or len(value) > 150:
+            errors.append(_too_long(150, f"{where}/value"))
+        if "description" in option:
+            errors += _text(option["description"], f"{where}/description", 75)
+    initial = element.get("initial_options", [])
+    if "initial_option" in element:
+        initial = [element["initial_option"]]
+    if not isinstance(initial, list) or any(choice not in options for choice in initial):
+        name = "initial_option" if "initial_option" in element else "initial_options"
+        errors.append(_error("must exactly match one of the options", f"{pointer}/{name}"))
     return errors
 
 

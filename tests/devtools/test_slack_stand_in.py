@@ -16,7 +16,7 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient
 
-from devtools.slack_stand_in import SlackStandIn
+from devtools.slack_stand_in import SlackStandIn, blockkit
 
 TOKEN = "xoxb-test-token"
 # slack_sdk itself warns before sending a message without text; those tests mean it.
@@ -339,6 +339,55 @@ def test_button_limits_are_enforced(client):
         blocks = [{"type": "actions", "elements": [element]}]
         post = lambda b=blocks: client.chat_postMessage(channel="C0GENERAL", text="x", blocks=b)  # noqa: E731
         assert error_of(post) == "invalid_blocks"
+
+
+def _radio(options, **extra):
+    return {"type": "radio_buttons", "action_id": "a", "options": options, **extra}
+
+
+def _opt(label="ok", value="v", **extra):
+    return {"text": {"type": "plain_text", "text": label}, "value": value, **extra}
+
+
+@pytest.mark.parametrize(("element", "pointer"), [
+    (_radio([_opt(value=str(i)) for i in range(11)]), "/options"),
+    (_radio([_opt("x" * 76)]), "/options/0/text/text"),
+    (_radio([_opt(value="v" * 151)]), "/options/0/value"),
+    (_radio([_opt(description={"type": "plain_text", "text": "d" * 76})]),
+     "/options/0/description/text"),
+    (_radio([_opt()], initial_option=_opt(value="other")), "/initial_option"),
+    ({"type": "checkboxes", "action_id": "c", "options": [_opt()],
+      "initial_options": [_opt(value="other")]}, "/initial_options"),
+    ({"type": "plain_text_input", "action_id": "t",
+      "placeholder": {"type": "plain_text", "text": "p" * 151}}, "/placeholder/text"),
+])
+def test_choice_elements_are_checked_as_slack_documents(element, pointer):
+    """Options: at most 10 radio buttons or checkboxes, text 75 and value 150 characters,
+    initial choices among the options; placeholders at most 150 characters."""
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "T"},
+            "submit": {"type": "plain_text", "text": "S"},
+            "blocks": [{"type": "input", "block_id": "b", "label": {"type": "plain_text",
+                                                                    "text": "L"},
+                        "element": element}]}
+    [problem] = blockkit.modal_errors(view)
+    assert f"/view/blocks/0/element{pointer}]" in problem
+    element = dict(element, options=[_opt()])
+    element.pop("initial_option", None)
+    element.pop("initial_options", None)
+    element.pop("placeholder", None)
+    if element["type"] == "plain_text_input":
+        element.pop("options")
+    assert blockkit.modal_errors(view | {"blocks": [dict(view["blocks"][0],
+                                                         element=element)]}) == []
+
+
+def test_dispatch_action_is_a_boolean():
+    block = {"type": "input", "block_id": "b", "label": {"type": "plain_text", "text": "L"},
+             "element": _radio([_opt()]), "dispatch_action": "yes"}
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "T"},
+            "submit": {"type": "plain_text", "text": "S"}, "blocks": [block]}
+    assert "/view/blocks/0/dispatch_action" in blockkit.modal_errors(view)[0]
+    assert blockkit.modal_errors(view | {"blocks": [dict(block, dispatch_action=True)]}) == []
 
 
 def test_chat_write_public_allows_public_channels_without_joining():

@@ -8,9 +8,10 @@ import time
 import pytest
 
 from bot import render
-from bot.domain import SecretRecord, Status, ViewState
+from bot.domain import Audience, SecretRecord, Status, ViewState
 from bot.handlers.share_modal import parse_share_form
 from bot.options import ViewLimit, ViewMode
+from devtools.slack_stand_in import blockkit
 
 MANY = tuple(f"U{i:08}" for i in range(128))
 
@@ -127,3 +128,55 @@ def test_quota_messages_say_what_is_held_and_that_nothing_was_shared():
     assert render.share_over_quota(cases[0][0]).endswith(
         "revoke ones that are no longer needed (/share-secret list), or wait until they "
         "are read or expire.")
+
+
+EMAILS = tuple(f"mailto:person{i}@{'v' * 40}.example.com" for i in range(64))
+
+
+@pytest.mark.parametrize("audience", list(Audience))
+def test_the_share_form_fits_for_every_audience(audience):
+    """Each audience's form passes the stand-in's Block Kit checks, with 128 people
+    picked and a request's reason kept for the redraw."""
+    state = render.ShareFormState(origin_channel="C0GENERAL", initial_users=MANY,
+                                  requested_by="U1", request_reason="<!channel> " + "é" * 150,
+                                  audiences=tuple(Audience))
+    view = render.share_form(state, audience=audience)
+    assert blockkit.modal_errors(view) == []
+    assert "<!channel>" not in json.dumps(view)
+    assert render.ShareFormState.from_metadata(view["private_metadata"]) == state
+
+
+@pytest.mark.parametrize(("recipients", "audience"), [
+    (("link",), Audience.LINK), (EMAILS, Audience.EMAIL)])
+def test_the_link_view_shows_the_link_once_and_fits(recipients, audience):
+    url = "https://secrets.example.test/s/" + "A" * 28 + "#" + "k" * 43
+    view = render.link_modal(record(recipients=recipients, audience=audience), url=url,
+                             mailing=audience is Audience.EMAIL)
+    assert blockkit.modal_errors(view) == []
+    assert json.dumps(view).count("k" * 43) == 1
+    assert "This link is shown only once. It is not posted anywhere." in json.dumps(view)
+    receipt = render.sender_confirmation(record(recipients=recipients, audience=audience))
+    assert "/s/" not in json.dumps(receipt)
+    assert all(len(text) <= 3000 for text in section_texts(receipt))
+
+
+def test_a_submission_names_its_audience_addresses_and_mail_choice():
+    """The audience, the addresses as typed and the "email the link" box are read back;
+    a form without the choice (drawn before it existed) shares in the workspace, and
+    an unknown audience value reads as the workspace too."""
+    view = render.share_form(render.ShareFormState(audiences=tuple(Audience)),
+                             audience=Audience.EMAIL)
+    values = {"audience": {"share_audience": {"type": "radio_buttons",
+                                              "selected_option": {"value": "email"}}},
+              "emails": {"text": {"type": "plain_text_input", "value": "a@b.com\nc@d.org"}},
+              "mail_link": {"choice": {"type": "checkboxes", "selected_options": []}}}
+    body = {"user": {"id": "U1"}, "view": {**view, "state": {"values": values}}}
+    form = parse_share_form(body, team_id="T1")
+    assert (form.audience, form.emails, form.mail_link) == (Audience.EMAIL,
+                                                            "a@b.com\nc@d.org", False)
+    del values["mail_link"]
+    assert parse_share_form(body, team_id="T1").mail_link is True
+    values["audience"]["share_audience"]["selected_option"] = {"value": "everyone"}
+    assert parse_share_form(body, team_id="T1").audience is Audience.WORKSPACE
+    del values["audience"]
+    assert parse_share_form(body, team_id="T1").audience is Audience.WORKSPACE
