@@ -149,6 +149,7 @@ class Runtime:
                             share=settings.share_rate, reveal=settings.reveal_rate,
                             request=settings.request_rate, clock=clock)
         dm_channels = DmChannels()
+        mail = external_mail(settings)
         external = ExternalSharing(
             several.team_settings if several else TeamSettingsStore(redis, keys=keys),
             public_url=settings.public_url, mail=settings.smtp_url is not None,
@@ -164,7 +165,7 @@ class Runtime:
             team_settings=several.team_settings if several else None, metrics=metrics,
             once=OnceMarks(redis, keys=keys), dm_channels=dm_channels,
             respond=Responder(http=http, logger=logger, dm_channels=dm_channels),
-            external=external)
+            external=external, links_mailer=mail)
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=notices, clock=clock)
         signing_secret = settings.slack_signing_secret
@@ -202,7 +203,6 @@ class Runtime:
                       scheduler, audit_stream, metrics, keys, clock)
         runtime.readiness = ReadinessCheck(store=store, keyring=keyring)
         runtime.quota = quota
-        mail = external_mail(settings)
         if settings.public_url is not None:
             runtime.external = WebRevealService(mail=mail,
                 sharing=service, store=store, codes=RedisWebCodes(redis, keys=keys),
