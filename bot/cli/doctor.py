@@ -21,7 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import MANIFEST_SCOPES, Settings, load_settings
-from bot.errors import ConfigError, MailUnavailable, StorageUnavailable
+from bot.errors import ConfigError, StorageUnavailable
 from bot.slack.calls import SLACK_FAILURES, failure_reason
 
 # The bot scopes manifest.yml asks for (tests/unit/test_doctor.py keeps the two in step).
@@ -81,7 +81,10 @@ def print_report(verdicts: list[Verdict], out: TextIO) -> None:
 
 
 async def run_checks(settings: Settings, *, post_test: bool = False) -> list[Verdict]:
-    verdicts = [configuration(settings), await redis_check(settings), await smtp_check(settings)]
+    from bot.cli.doctor_external import public_url_check, smtp_check  # they use Verdict
+
+    verdicts = [configuration(settings), await redis_check(settings),
+                await public_url_check(settings), await smtp_check(settings)]
     if settings.slack_bot_token is None:
         verdicts.append(Verdict(
             "slack token", Status.WARN, "OAuth: each workspace's token comes with its "
@@ -136,31 +139,6 @@ async def redis_check(settings: Settings) -> Verdict:
         return Verdict("redis", Status.FAIL, f"Redis {version} is too old",
                        f"upgrade to Redis {'.'.join(map(str, MIN_REDIS))} or newer")
     return Verdict("redis", Status.OK, f"reachable, Redis {version}")
-
-
-async def smtp_check(settings: Settings) -> Verdict:
-    """A real handshake with SMTP_URL's server: EHLO, STARTTLS when offered, the login."""
-    from bot.mail import MailSender
-
-    endpoint = settings.smtp
-    if endpoint is None:
-        return Verdict("smtp", Status.OK, "not configured (SMTP_URL unset): no mail is sent, "
-                       "so recipients by email address are not offered")
-    try:
-        handshake = await MailSender(endpoint, timeout=TIMEOUT_SECONDS).check()
-    except MailUnavailable as exc:
-        return Verdict("smtp", Status.FAIL, str(exc),
-                       "check SMTP_URL (host, port, user and password; smtps:// for TLS from "
-                       "the start) and that the server takes connections from this host")
-    how = ", ".join(["TLS" if handshake.tls else "no TLS",
-                     f"logged in as {endpoint.username}" if handshake.logged_in
-                     else "no login"])
-    detail = f"{handshake.address} answered ({how}); mail from {settings.mail_from}"
-    if not handshake.tls:
-        return Verdict("smtp", Status.WARN, detail,
-                       "the links mailed cross the network in the clear: use a server that "
-                       "offers STARTTLS, or smtps://")
-    return Verdict("smtp", Status.OK, detail)
 
 
 async def token_check(client: AsyncWebClient

@@ -67,9 +67,10 @@ def test_all_checks_pass(slack, redis_url, tmp_path):
     code, verdicts, out = doctor(slack, redis_url, tmp_path)
     assert code == 0, out
     assert {name: status for name, (status, _) in verdicts.items()} == {
-        "configuration": "OK", "redis": "OK", "smtp": "OK", "slack token": "OK",
-        "scopes": "OK", "audit channel": "OK"}
+        "configuration": "OK", "redis": "OK", "public url": "OK", "smtp": "OK",
+        "slack token": "OK", "scopes": "OK", "audit channel": "OK"}
     assert "not configured" in verdicts["smtp"][1]
+    assert "not configured" in verdicts["public url"][1]
     assert "Redis " in verdicts["redis"][1]
     assert "T0ACME" in verdicts["slack token"][1]
     assert "#share-secret-audit" in verdicts["audit channel"][1]
