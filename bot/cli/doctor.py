@@ -10,16 +10,16 @@ one-line fix; any FAIL makes the exit status 1. Nothing printed quotes a credent
 from __future__ import annotations
 
 import asyncio
-import enum
 import sys
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, TextIO
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.cli.doctor_external import public_url_check, smtp_check
+from bot.cli.verdicts import TIMEOUT_SECONDS, Status, Verdict
 from bot.config import MANIFEST_SCOPES, Settings, load_settings
 from bot.errors import ConfigError, StorageUnavailable
 from bot.slack.calls import SLACK_FAILURES, failure_reason
@@ -32,25 +32,12 @@ REQUIRED_SCOPES = MANIFEST_SCOPES
 OPTIONAL_SCOPES = ("chat:write.public", "channels:read", "groups:read", "channels:history",
                    "groups:history")
 MIN_REDIS = (6, 2)  # XADD ... MINID (audit stream trimming)
-TIMEOUT_SECONDS = 10
 _REFUSED_TOKEN = {"invalid_auth", "not_authed", "token_revoked", "token_expired",
                   "account_inactive", "not_allowed_token_type"}
 TEST_LINE = ("share-secret doctor: this channel receives share-secret's audit events. "
              "(A test line; nothing happened.)")
 
 
-class Status(enum.Enum):
-    OK = "OK"
-    WARN = "WARN"
-    FAIL = "FAIL"
-
-
-@dataclass(frozen=True)
-class Verdict:
-    check: str
-    status: Status
-    detail: str
-    fix: str | None = None
 
 
 def main(*, post_test: bool = False, out: TextIO | None = None) -> int:
@@ -81,8 +68,6 @@ def print_report(verdicts: list[Verdict], out: TextIO) -> None:
 
 
 async def run_checks(settings: Settings, *, post_test: bool = False) -> list[Verdict]:
-    from bot.cli.doctor_external import public_url_check, smtp_check  # they use Verdict
-
     verdicts = [configuration(settings), await redis_check(settings),
                 await public_url_check(settings), await smtp_check(settings)]
     if settings.slack_bot_token is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import aiohttp
 
-from bot.cli.doctor import TIMEOUT_SECONDS, Status, Verdict
+from bot.cli.verdicts import TIMEOUT_SECONDS, Status, Verdict
 from bot.config import Settings
 from bot.errors import MailUnavailable
 from bot.web.headers import CONTENT_SECURITY_POLICY
