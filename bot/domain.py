@@ -91,6 +91,20 @@ def email_of(principal: str) -> str | None:
     return principal[len(EMAIL_PREFIX):] if principal.startswith(EMAIL_PREFIX) else None
 
 
+def masked_address(address: str) -> str:
+    """`bob@vendor.com` as `b**@vendor.com`: enough to tell recipients apart, not to
+    harvest them from the audit log."""
+    local, _, domain = address.partition("@")
+    return f"{local[:1]}{'*' * min(max(len(local) - 1, 2), 6)}@{domain}"
+
+
+def masked(principal: str) -> str:
+    """A principal as the audit log keeps it: an email recipient's address masked
+    (addresses live only in a secret's sealed metadata, for as long as it is kept)."""
+    address = email_of(principal)
+    return principal if address is None else email_principal(masked_address(address))
+
+
 # Who opened a secret's web page, before they proved anything (audit events' actor).
 WEB_VISITOR = "web-visitor"
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
@@ -193,6 +207,7 @@ class SecretRecord:
     viewed_at: Mapping[str, float] = field(default_factory=dict)
     dm_messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     audience: Audience = Audience.WORKSPACE
+    link_check: str | None = None  # external secrets: recognises the link's key (sealed)
     # Read from storage whose seal over who may see it, and when, did not verify (changed
     # in Redis, or written before seals): never shown or announced (bot.storage.secret_fields).
     tampered: bool = False

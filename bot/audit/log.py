@@ -15,11 +15,12 @@ import logging
 import secrets
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Protocol
 
 from bot.audit.outbox import AuditOutbox, AuditRoutes
 from bot.audit.refusals import REFUSALS, RefusalThrottle, Verdict
-from bot.domain import AuditAction, AuditEvent
+from bot.domain import AuditAction, AuditEvent, masked
 from bot.errors import StorageUnavailable
 from bot.storage.audit_stream import AuditStream
 from bot.storage.owed import OwedEvents
@@ -85,6 +86,7 @@ class DurableAuditLog:
         self._queued: dict[str, asyncio.Task[None]] = {}
 
     async def record(self, event: AuditEvent, *, nonce: str | None = None) -> None:
+        event = without_addresses(event)
         if self._metrics is not None:
             self._metrics.count_event(event)
         if nonce is None and event.action in REFUSALS and not await self._audit_refusal(event):
@@ -185,6 +187,7 @@ class DurableAuditLog:
             await self.record(event, nonce=nonce)
 
     async def _record_together(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+        events = [(without_addresses(event), nonce) for event, nonce in events]
         if self._metrics is not None:
             for event, _ in events:
                 self._metrics.count_event(event)
@@ -213,6 +216,7 @@ class DurableAuditLog:
             self._log(event, event_id)
 
     async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
+        event = without_addresses(event)
         task = self._retry_later(event, nonce=nonce, since=since, owes=True, first_wait=0.0)
         await asyncio.wait({task}, timeout=APPEND_SECONDS)
 
@@ -233,6 +237,7 @@ class DurableAuditLog:
         return task
 
     async def record_owed(self, event: AuditEvent, *, nonce: str, since: float) -> bool:
+        event = without_addresses(event)
         try:
             async with asyncio.timeout(APPEND_SECONDS):
                 event_id = await self._stream.append(event, nonce=nonce, retry_since=since)
@@ -280,3 +285,12 @@ class DurableAuditLog:
             return
         self._logger.error("audit event %s could not be stored (code=%s actor=%s)",
                            event.action.value, event.code, event.actor)
+
+
+def without_addresses(event: AuditEvent) -> AuditEvent:
+    """The event as the log keeps it: email recipients' addresses masked, in its actor,
+    its recipients, its index keys and the log line alike."""
+    actor, recipients = masked(event.actor), tuple(masked(r) for r in event.recipients)
+    if actor == event.actor and recipients == event.recipients:
+        return event
+    return replace(event, actor=actor, recipients=recipients)

@@ -101,6 +101,7 @@ def audit_message(event: AuditEvent) -> Message:
     if event.mode == "external":
         text += " · on the web" + (f" from {escape(event.client_ip)}" if event.client_ip else "")
         if event.user_agent:
-            text += f" ({escape(event.user_agent)})"
+            # As code: a URL in a user agent must not become a link in the channel.
+            text += f" (`{escape(event.user_agent).replace('`', chr(39))}`)"
     text += f" · {slack_date(event.at)}"
     return {"text": text, "unfurl_links": False, "unfurl_media": False}

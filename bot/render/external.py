@@ -7,13 +7,6 @@ from bot.domain import LINK_PRINCIPAL, email_of
 from bot.render.blocks import Message, escape, quoted_name, section
 
 
-def masked_address(address: str) -> str:
-    """`bob@vendor.com` as `b**@vendor.com`: enough to tell recipients apart, not to
-    harvest them from the audit channel."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}{'*' * min(max(len(local) - 1, 2), 6)}@{domain}"
-
-
 def opened_receipt(*, principal: str, label: str | None, code: str, client_ip: str,
                    last_view: bool) -> Message:
     """The sender's DM when someone opens their secret on the web page."""

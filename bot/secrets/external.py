@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import enum
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from typing import Protocol
@@ -40,6 +42,14 @@ def decode_link_key(text: str) -> bytes | None:
     except ValueError:
         return None
     return key if len(key) == LINK_KEY_BYTES and encode_link_key(key) == text else None
+
+
+def link_check(key: bytes, secret_id: str) -> str:
+    """What the metadata keeps to recognise the link's key before anything else is done
+    (HMAC-SHA256, 128 bits): a wrong key then costs no code try, no passphrase guess and
+    none of the secret's limits. The key has 256 bits: its check cannot be reversed."""
+    return hmac.new(key, b"share-secret/link check|" + secret_id.encode(),
+                    hashlib.sha256).hexdigest()[:32]
 
 
 def link_url(public_url: str, secret_id: str, key: bytes) -> str:
@@ -138,9 +148,10 @@ class ExternalReveals(Protocol):
         nothing but a throttled "page opened" audit event."""
         ...
 
-    async def request_code(self, secret_id: str, *, email: str,
+    async def request_code(self, secret_id: str, *, link_key: str, email: str,
                            client: WebClient) -> CodeResult:
-        """Mail a one-time code to `email` if it is one of the secret's recipients."""
+        """Mail a one-time code to `email` if it is one of the secret's recipients (for
+        holders of the link only: `link_key` is checked first)."""
         ...
 
     async def reveal(self, secret_id: str, *, link_key: str, client: WebClient,

@@ -19,7 +19,10 @@ MAX_EMAILS = 64
 MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a forward path
 _SEPARATORS = re.compile(r"[,;\s]+")
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_ADDRESS = re.compile(rf"^[^@\s,;<>\"()\[\]\\:]+@{_LABEL}(?:\.{_LABEL})+$")
+# RFC 5322's dot-atom, ASCII only: no quoted local parts, encoded words (=?...?=), control
+# or bidi characters, which could make an address read as another or reach another box.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def parse_addresses(text: str) -> tuple[tuple[str, ...], str | None]:
@@ -31,7 +34,7 @@ def parse_addresses(text: str) -> tuple[tuple[str, ...], str | None]:
         address = word.strip().strip("<>").lower()
         if not address:
             continue
-        if len(address) > MAX_EMAIL_CHARS or not _ADDRESS.match(address):
+        if len(address) > MAX_EMAIL_CHARS or not _ADDRESS.match(address) or "=?" in address:
             bad.append(word[:40])
         elif address not in found:
             found.append(address)

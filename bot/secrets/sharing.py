@@ -24,7 +24,7 @@ from bot.errors import (
     ValidationFailed,
 )
 from bot.options import Format
-from bot.secrets.external import ExternalPolicy, ExternalShare, new_link_key
+from bot.secrets.external import ExternalPolicy, ExternalShare, link_check, new_link_key
 from bot.secrets.external_form import validate_external
 from bot.secrets.formats import normalize
 from bot.secrets.kdf import KDF_CONCURRENCY, KdfSlots
@@ -133,6 +133,9 @@ class SharingService:
                                             user_id=form.sender_id)
                 for _ in range(_CODE_ATTEMPTS):
                     record = _record(form, valid, now)
+                    if link_key is not None:
+                        record = replace(record,
+                                         link_check=link_check(link_key, record.secret_id))
                     # The ciphertext is bound to the id, which holds the code: a taken
                     # code (odds 1 in 2^59 per secret stored) means encrypting again.
                     ciphertext = await self._encrypt(text, record.secret_id, valid.passphrase,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -27,7 +28,8 @@ class WebLimits:
     reveals_per_secret: int = 60
     codes_per_ip: int = 10
     codes_per_secret: int = 20
-    codes_per_address: int = 3
+    codes_per_address: int = 3  # per address and client
+    mails_per_address: int = 10  # per address, whoever asks
 
 
 class RecordStore(Protocol):
@@ -44,6 +46,18 @@ class CodeMail(Protocol):
 
 # receipt(record, principal, client, last_view): tell the sender (a DM), off the request.
 Receipt = Callable[[SecretRecord, str, WebClient, bool], Awaitable[None]]
+
+
+def client_key(ip: str) -> str:
+    """Whom a per-client limit counts: the IPv4 address, or the IPv6 /64 network (one
+    host commonly holds a whole /64, so single addresses would cost an attacker nothing)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    return str(address)
 
 
 def keyed_digest(keyring: KeyRing, purpose: str, *parts: str) -> str:

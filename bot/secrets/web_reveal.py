@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -30,11 +30,13 @@ from bot.domain import (
     RevealOutcome,
     SecretRecord,
     Status,
+    email_of,
     email_principal,
     is_secret_id,
+    masked_address,
 )
 from bot.errors import ClaimInDoubt, StorageUnavailable
-from bot.render.external import masked_address
+from bot.secrets.email_codes import EmailCodes
 from bot.secrets.external import (
     CodeOutcome,
     CodeResult,
@@ -43,6 +45,7 @@ from bot.secrets.external import (
     WebOutcome,
     WebRevealResult,
     decode_link_key,
+    link_check,
 )
 from bot.secrets.external_form import parse_addresses
 from bot.secrets.reveal import RevealResult
@@ -54,16 +57,13 @@ from bot.secrets.web_parts import (
     Receipt,
     RecordStore,
     WebLimits,
-    keyed_digest,
+    client_key,
     refused,
 )
 from bot.storage import Claim
 from bot.storage.rate_counter import RedisRateCounter
 from bot.storage.web_codes import CodeCheck, RedisWebCodes, UsedCode
 
-CODE_DIGITS = 8
-CODE_SECONDS = 15 * 60
-CODE_TRIES = 5  # wrong tries that void a code
 PAGE_AUDIT_SECONDS = 10 * 60  # "page opened" is audited at most once per secret per while
 
 
@@ -86,6 +86,8 @@ class WebRevealService:
         self._limits = limits or WebLimits()
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self._email = EmailCodes(codes=codes, keyring=keyring, mail=mail, logger=logger,
+                                 later=self._later)
 
     # -- the page --------------------------------------------------------------------------
 
@@ -94,74 +96,63 @@ class WebRevealService:
         if record is None:
             return None
         page = await self._page(record)
-        if await self._codes.first_page_view(secret_id, seconds=PAGE_AUDIT_SECONDS):
+        if await self._codes.first_page_view(record.secret_id, seconds=PAGE_AUDIT_SECONDS):
             await self._record(self._event(AuditAction.PAGE_OPENED, record, WEB_VISITOR,
                                            client))
         return page
 
     # -- codes -------------------------------------------------------------------------------
 
-    async def request_code(self, secret_id: str, *, email: str,
+    async def request_code(self, secret_id: str, *, link_key: str, email: str,
                            client: WebClient) -> CodeResult:
-        """The answer is SENT whether or not the address is listed, and the mail goes out
-        off the request, so neither the answer nor its timing tells who is."""
-        if self._mail is None:
+        """Mail a code to `email` if it is listed (bot.secrets.email_codes): the answer is
+        SENT either way, after the same work, and the mail goes out after it."""
+        if not self._email.can_mail:
             return CodeResult(CodeOutcome.NO_MAIL)
-        limited = (await self._over("code-ip", client.ip, self._limits.codes_per_ip)
-                   or await self._over("code-secret", secret_id[:12],
-                                       self._limits.codes_per_secret))
+        limited = await self._over("code-ip", client_key(client.ip), self._limits.codes_per_ip)
         if limited:
             return CodeResult(CodeOutcome.RATE_LIMITED, retry_after=limited)
-        record = await self._openable(secret_id)
+        record = await self._holder_of(secret_id, link_key, client)
         if record is None or record.audience is not Audience.EMAIL:
             return CodeResult(CodeOutcome.GONE)
         addresses, problem = parse_addresses(email)
         if problem is not None or len(addresses) != 1:
             return CodeResult(CodeOutcome.SENT)
         address = addresses[0]
-        who = self._digest("address", secret_id, address)
-        limited = await self._over("code-address", f"{secret_id[:12]}:{who}",
-                                   self._limits.codes_per_address)
+        who = self._email.who(record, address)
+        # Per secret; per address and client (so that one client cannot keep an address
+        # from asking); per address, a cap on the mail any number of clients can cause.
+        limited = (await self._over("code-secret", record.secret_id,
+                                    self._limits.codes_per_secret)
+                   or await self._over("code-address", f"{who}:{client_key(client.ip)}",
+                                       self._limits.codes_per_address)
+                   or await self._over("code-mails", who, self._limits.mails_per_address))
         if limited:
             return CodeResult(CodeOutcome.RATE_LIMITED, retry_after=limited)
-        if email_principal(address) not in record.recipients:
-            await self._record(self._event(AuditAction.ACCESS_DENIED, record, WEB_VISITOR,
-                                           client, f"asked for a code for "
-                                           f"{masked_address(address)}, not on the list"))
-            return CodeResult(CodeOutcome.SENT)
-        code = "".join(secrets.choice("0123456789") for _ in range(CODE_DIGITS))
-        await self._codes.issue(secret_id, who, seconds=CODE_SECONDS,
-                                digest=self._digest("code", secret_id, address, code))
-        await self._record(self._event(AuditAction.CODE_SENT, record, WEB_VISITOR, client,
-                                       f"to {masked_address(address)}"))
-        page = await self._page(record)
-        self._later(self._mail_code(address, code, page))
+        listed = await self._email.request(record, address, lambda: self._page(record))
+        await self._record(self._event(
+            AuditAction.CODE_SENT if listed else AuditAction.ACCESS_DENIED, record,
+            WEB_VISITOR, client, f"to {masked_address(address)}" if listed else
+            f"asked for a code for {masked_address(address)}, not on the list"))
         return CodeResult(CodeOutcome.SENT)
-
-    async def _mail_code(self, address: str, code: str, page: PageInfo) -> None:
-        assert self._mail is not None
-        try:
-            await self._mail.send_code(to=address, code=code, page=page)
-        except Exception as exc:  # noqa: BLE001 - logged by kind; the person asks again
-            self._logger.warning("a code mail could not be sent (%s)", type(exc).__name__)
 
     # -- the reveal ----------------------------------------------------------------------------
 
     async def reveal(self, secret_id: str, *, link_key: str, client: WebClient,
                      email: str | None = None, code: str | None = None,
                      passphrase: str | None = None) -> WebRevealResult:
-        limited = (await self._over("web-reveal-ip", client.ip, self._limits.reveals_per_ip)
-                   or await self._over("web-reveal-secret", secret_id[:12],
-                                       self._limits.reveals_per_secret))
+        limited = await self._over("web-reveal-ip", client_key(client.ip),
+                                   self._limits.reveals_per_ip)
         if limited:
             return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=limited)
-        record = await self._openable(secret_id)
+        record = await self._holder_of(secret_id, link_key, client)
         if record is None:
             return WebRevealResult(WebOutcome.GONE)
-        key = decode_link_key(link_key)
-        if key is None:
-            await self._denied(record, WEB_VISITOR, client, "a wrong link key")
-            return WebRevealResult(WebOutcome.GONE)
+        # Counted only for holders of the link: nobody else can use up its budget.
+        limited = await self._over("web-reveal-secret", record.secret_id,
+                                   self._limits.reveals_per_secret)
+        if limited:
+            return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=limited)
         principal, used, refusal = await self._prove(record, client, email, code)
         if refusal is not None:
             return refusal
@@ -169,6 +160,7 @@ class WebRevealService:
 
         async def show(plaintext: str, claim: Claim) -> None:
             shown.append(plaintext)
+        key = decode_link_key(link_key)
         try:
             result = await self._sharing.web_reveals.reveal(
                 secret_id=record.secret_id, user_id=principal, team_id=record.team_id,
@@ -189,6 +181,20 @@ class WebRevealService:
         return WebRevealResult(WebOutcome.REVEALED, text=shown[0] if shown else None,
                                format=record.format, last_view=result.last_view)
 
+    async def _holder_of(self, secret_id: str, link_key: str,
+                         client: WebClient) -> SecretRecord | None:
+        """The secret, if it can be opened and `link_key` is its link's key (checked
+        before anything is counted or tried; a wrong one is audited)."""
+        record = await self._openable(secret_id)
+        if record is None:
+            return None
+        key = decode_link_key(link_key)
+        if key is None or record.link_check is None or not hmac.compare_digest(
+                link_check(key, record.secret_id), record.link_check):
+            await self._denied(record, WEB_VISITOR, client, "a wrong link key")
+            return None
+        return record
+
     async def _prove(self, record: SecretRecord, client: WebClient, email: str | None,
                      code: str | None) -> tuple[str, UsedCode | None, WebRevealResult | None]:
         """Who is asking: the link's holder, or an email recipient with a right code."""
@@ -199,30 +205,21 @@ class WebRevealService:
         if problem is not None or len(addresses) != 1 or not typed:
             return "", None, WebRevealResult(WebOutcome.CODE_NEEDED)
         address = addresses[0]
-        who = self._digest("address", record.secret_id, address)
-        used = await self._codes.use(record.secret_id, who, max_tries=CODE_TRIES,
-                                     digest=self._digest("code", record.secret_id, address,
-                                                         typed))
+        used = await self._email.use(record, address, typed)
         if used.check is CodeCheck.OK:
             return email_principal(address), used, None
-        detail = (f"a wrong code for {masked_address(address)}" if used.check is
-                  CodeCheck.WRONG else f"a used, expired or voided code for "
-                                       f"{masked_address(address)}")
-        await self._denied(record, WEB_VISITOR, client, detail)
+        await self._denied(record, WEB_VISITOR, client, (
+            "a wrong code" if used.check is CodeCheck.WRONG else
+            "a used, expired or voided code") + f" for {masked_address(address)}")
         if used.check is CodeCheck.WRONG:
             return "", None, WebRevealResult(WebOutcome.WRONG_CODE, tries_left=used.tries_left)
         return "", None, WebRevealResult(WebOutcome.CODE_VOID)
 
     async def _put_back(self, record: SecretRecord, principal: str,
                         used: UsedCode | None) -> None:
-        """A code taken for a reveal that used no view stays usable (a wrong passphrase
-        must not cost a new mail)."""
-        if used is None:
-            return
-        address = principal.partition(":")[2]
-        with contextlib.suppress(StorageUnavailable):
-            await self._codes.restore(record.secret_id,
-                                      self._digest("address", record.secret_id, address), used)
+        address = email_of(principal)
+        if used is not None and address is not None:
+            await self._email.put_back(record, address, used)
 
     async def _give_back(self, doubt: ClaimInDoubt) -> None:
         with contextlib.suppress(StorageUnavailable):
@@ -265,9 +262,6 @@ class WebRevealService:
         wait = await self._counter.attempt(action, team_id="web", user_id=who, limit=limit,
                                            window_seconds=WINDOW, now=self._clock())
         return max(1, int(wait + 0.999)) if wait else 0
-
-    def _digest(self, purpose: str, secret_id: str, *parts: str) -> str:
-        return keyed_digest(self._keyring, purpose, secret_id, *parts)
 
     def _event(self, action: AuditAction, record: SecretRecord, actor: str,
                client: WebClient, detail: str | None = None) -> AuditEvent:

@@ -5,11 +5,12 @@ Short field names and omitted defaults, because this hash is most of a secret's 
 
 The fields that decide who may see a secret, when, how often and how are sealed
 (bot.crypto.seal) in the field `mac`: id, team, sender, recipients, creation and expiry
-times, view mode, channel, label, format, passphrase and notify flags, the audience, and
-the number of views in all. That number is not a field: it is `left + used + claims`, which every
-script keeps the same (a view moves between them), so views can be counted without the
-key while raising `left` alone breaks the seal. What the scripts change (status, views
-used, each recipient's `r:` state) is not sealed: see SECURITY.md for what that leaves.
+times, view mode, channel, label, format, passphrase and notify flags, the audience, the
+link key's check, and the number of views in all. That number is not a field: it is
+`left + used + claims`, which every script keeps the same (a view moves between them), so
+views can be counted without the key while raising `left` alone breaks the seal. What the
+scripts change (status, views used, each recipient's `r:` state) is not sealed: see
+SECURITY.md for what that leaves.
 A record whose seal does not verify, or that has none (written before seals existed),
 is refused wherever the secret would be shown or a Reveal message sent.
 """
@@ -26,10 +27,11 @@ from bot.options import Format, ViewLimit, ViewMode
 
 # The sealed fields, in the order the message lists them (CLAIM reads them in this order).
 SEALED_FIELDS = ("id", "team", "from", "to", "at", "exp", "mode", "ch", "lbl", "fmt", "pp",
-                 "nt", "aud")
-# The audience came later: it joins the message only when present (workspace secrets have
-# none), so that seals made before it still verify, and adding or removing it breaks one.
-_LATER_FIELDS = ("aud",)
+                 "nt", "aud", "kv")
+# The audience and the link check came later: they join the message only when present
+# (workspace secrets have neither), so that seals made before them still verify, and
+# adding or removing one breaks the seal.
+_LATER_FIELDS = ("aud", "kv")
 SEAL_FIELD = "mac"
 _SEAL_LABEL = "share-secret/meta v1"
 
@@ -104,6 +106,8 @@ def _fields(record: SecretRecord) -> dict[str, Any]:
         fields["nt"] = "0"
     if record.audience is not Audience.WORKSPACE:
         fields["aud"] = record.audience.value
+    if record.link_check:
+        fields["kv"] = record.link_check
     fields.update({f"r:{user}": "0" for user in record.recipients})
     return fields
 
@@ -150,5 +154,6 @@ def record_from(raw: Mapping[bytes, bytes], keyring: KeyRing) -> SecretRecord:
         viewed_at=viewed_at,
         dm_messages={u: (c[0], c[1]) for u, c in dms.items() if len(c) == 2},
         audience=Audience(fields.get("aud", Audience.WORKSPACE.value)),
+        link_check=fields.get("kv"),
         tampered=not intact(fields, keyring),
     )

@@ -27,16 +27,19 @@ return 1
 
 # KEYS[1] the recipient's code; ARGV[1] the digest of the code typed, ARGV[2] the wrong
 # tries that void a code
-# -> {"ok", ms it had left, wrong tries so far} (the code is taken: used once)
+# -> {"ok", when it would have expired (unix ms), wrong tries so far} (the code is taken:
+#    used once)
 #    | {"wrong", tries left} | {"void", 0} (none, expired, or voided by this try)
 WEB_CODE_USE = """
 local digest = redis.call('HGET', KEYS[1], 'h')
 if not digest then return {'void', 0} end
 if digest == ARGV[1] then
-  local left = redis.call('PTTL', KEYS[1])
+  local t = redis.call('TIME')
+  local expires = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+      + redis.call('PTTL', KEYS[1])
   local tries = redis.call('HGET', KEYS[1], 't')
   redis.call('DEL', KEYS[1])
-  return {'ok', left, tonumber(tries)}
+  return {'ok', expires, tonumber(tries)}
 end
 local tries = redis.call('HINCRBY', KEYS[1], 't', 1)
 if tries >= tonumber(ARGV[2]) then
@@ -47,12 +50,14 @@ return {'wrong', tonumber(ARGV[2]) - tries}
 """
 
 # A code taken for a reveal that used no view (a wrong passphrase, a busy moment) is put
-# back as it was, unless a newer one was issued meanwhile.
-# KEYS[1] the recipient's code; ARGV[1] digest, ARGV[2] ms left, ARGV[3] wrong tries
+# back as it was, with the expiry it had (a restore never lengthens a code's life), unless
+# a newer one was issued meanwhile.
+# KEYS[1] the recipient's code; ARGV[1] digest, ARGV[2] its expiry (unix ms), ARGV[3]
+# wrong tries
 WEB_CODE_RESTORE = """
-if redis.call('EXISTS', KEYS[1]) == 1 or tonumber(ARGV[2]) <= 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('HSET', KEYS[1], 'h', ARGV[1], 't', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIREAT', KEYS[1], ARGV[2])
 return 1
 """
 
@@ -70,7 +75,7 @@ class UsedCode:
     check: CodeCheck
     tries_left: int = 0
     digest: str = ""
-    ms_left: int = 0
+    expires_ms: int = 0
     wrong_tries: int = 0
 
 
@@ -93,14 +98,14 @@ class RedisWebCodes:
                                               args=[digest, max_tries]))
         check = CodeCheck(replies.text(reply[0]))
         if check is CodeCheck.OK:
-            return UsedCode(check, digest=digest, ms_left=int(reply[1]),
+            return UsedCode(check, digest=digest, expires_ms=int(reply[1]),
                             wrong_tries=int(reply[2]))
         return UsedCode(check, tries_left=int(reply[1]))
 
     @unavailable_on_redis_errors
     async def restore(self, secret_id: str, who: str, used: UsedCode) -> None:
         await self._restore(keys=[self._keys.web_code(secret_id, who)],
-                            args=[used.digest, used.ms_left, used.wrong_tries])
+                            args=[used.digest, used.expires_ms, used.wrong_tries])
 
     @unavailable_on_redis_errors
     async def first_page_view(self, secret_id: str, *, seconds: int) -> bool:

@@ -34,6 +34,7 @@ from bot.telemetry.metrics import CONTENT_TYPE as METRICS_TYPE
 from bot.web import inbound
 from bot.web.bolt_request import ParsedBoltRequest
 from bot.web.exchange import (
+    Message,
     Receive,
     Scope,
     Send,
@@ -83,8 +84,17 @@ class BotASGI:
         elif scope["type"] == "http":
             # Each HTTP request runs in a task of its own: the id stays with this one.
             context.bind(request_id=context.new_request_id())
-            await self._http(scope, receive,
-                             self._headers.wrap(send, csp=not self._install_page(scope)))
+            secured = _Started(self._headers.wrap(send, csp=not self._install_page(scope)))
+            try:
+                await self._http(scope, receive, secured)
+            except Exception as exc:
+                # Answered here, with the security headers, rather than by the server's
+                # bare 500; logged by type and frames only (a message could quote input).
+                self._logger.error("unhandled error serving %s: %s", scope.get("path"),
+                                   type(exc).__name__)
+                if secured.started:
+                    raise
+                await send_json(secured, 500, {"ok": False, "error": "internal error"})
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -239,3 +249,17 @@ def settle_heap() -> None:
     answer's whole budget many times over."""
     gc.collect()
     gc.freeze()
+
+
+class _Started:
+    """A `send` that remembers whether the response has started (a 500 can then still
+    be sent in its place)."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)

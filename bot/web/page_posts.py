@@ -45,20 +45,33 @@ def reveal_ask(raw: bytes) -> RevealAsk:
                      passphrase=passphrase)
 
 
-def code_ask(raw: bytes) -> str:
-    """{email}: the address to mail a code to."""
+@dataclass(frozen=True)
+class CodeAsk:
+    """A code request: the link key as posted (only holders of the link may ask), and
+    the address to mail a code to."""
+
+    link_key: str
+    email: str
+
+
+def code_ask(raw: bytes) -> CodeAsk:
+    """{key, email}"""
     fields = _json_object(raw)
-    _only(fields, {"email"})
+    _only(fields, {"key", "email"})
     email = _email(fields)
     if email is None:
         raise MalformedRequest("email: required")
-    return email
+    return CodeAsk(link_key=_text(fields, "key") or "", email=email)
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
+    if not raw.lstrip().startswith(b"{"):
+        raise MalformedRequest("body: must be a JSON object")
     try:
         value = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # RecursionError: deeply nested arrays inside the object (json's C decoder
+        # recurses); refused like any other body that is not JSON.
         raise MalformedRequest("body: not JSON") from None
     if not isinstance(value, dict):
         raise MalformedRequest("body: must be a JSON object")

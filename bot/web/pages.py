@@ -2,7 +2,7 @@
 
     GET|HEAD /s/<id>         the inert page: who shared it, its label, when it expires, and
                              a Reveal button (the key after '#' stays in the browser)
-    POST     /s/<id>/code    {email}: mail a one-time code, if the address is a recipient
+    POST     /s/<id>/code    {key, email}: mail a one-time code, if the address is a recipient
     POST     /s/<id>/reveal  {key, email?, code?, passphrase?}: use one view; the plaintext
                              is in this answer and nowhere else
     GET|HEAD /static/<name>  the page's one script and one stylesheet
@@ -48,7 +48,7 @@ from bot.web.exchange import (
     send_json,
     send_whole,
 )
-from bot.web.page_posts import RevealAsk
+from bot.web.page_posts import CodeAsk, RevealAsk
 from bot.web.previews import is_preview
 from bot.web.settings import Network, origin_of
 
@@ -189,11 +189,11 @@ class Pages:
             await _bad(send, 400, str(exc))
             return
         client = web_client(scope, self._trusted)
-        if isinstance(ask, str):
-            await self._code(service, secret_id, ask, client, send)
-        elif decode_link_key(ask.link_key) is None:
+        if decode_link_key(ask.link_key) is None:
             # Checked here, not by the service: whatever the secret, the link was cut short.
             await _bad(send, 400, "key: not a link key", render.INCOMPLETE_LINK)
+        elif isinstance(ask, CodeAsk):
+            await self._code(service, secret_id, ask, client, send)
         else:
             await self._reveal(service, secret_id, ask, client, send)
 
@@ -211,13 +211,14 @@ class Pages:
         await send_json(send, REVEAL_STATUS[result.outcome], reveal_answer(result),
                         _retry_after(result.retry_after, result.outcome is WebOutcome.BUSY))
 
-    async def _code(self, service: ExternalReveals, secret_id: str, email: str,
+    async def _code(self, service: ExternalReveals, secret_id: str, ask: CodeAsk,
                     client: WebClient, send: Send) -> None:
         if not is_secret_id(secret_id):
             result = CodeResult(CodeOutcome.GONE)
         else:
             try:
-                result = await service.request_code(secret_id, email=email, client=client)
+                result = await service.request_code(secret_id, link_key=ask.link_key,
+                                                    email=ask.email, client=client)
             except StorageUnavailable:
                 result = CodeResult(CodeOutcome.BUSY)
         answer: dict[str, Any] = {"outcome": result.outcome.value,

@@ -70,7 +70,7 @@ class ScriptedReveals:
         self.calls.append(("describe", secret_id, client, {}))
         return None if self.opened and secret_id == SECRET_ID else self.infos().get(secret_id)
 
-    async def request_code(self, secret_id: str, *, email: str,
+    async def request_code(self, secret_id: str, *, link_key: str, email: str,
                            client: WebClient) -> CodeResult:
         self.calls.append(("request_code", secret_id, client, {"email": email}))
         if secret_id != EMAIL_ID:
@@ -296,7 +296,7 @@ def test_an_incomplete_link_says_so(web_bot, reveals):
 
 def test_a_malformed_id_is_gone_without_asking(web_bot, reveals):
     reveal = post(web_bot, "/share/s/not-an-id/reveal", {"key": KEY})
-    code = post(web_bot, "/share/s/not-an-id/code", {"email": "bob@vendor.example"})
+    code = post(web_bot, "/share/s/not-an-id/code", {"key": KEY, "email": "bob@vendor.example"})
     assert (reveal.status, reveal.json()["outcome"]) == (404, "gone")
     assert (code.status, code.json()["outcome"]) == (404, "gone")
     assert not reveals.calls
@@ -310,8 +310,10 @@ def test_wrong_methods_and_unknown_actions(web_bot, reveals):
 
 
 def test_the_email_flow(web_bot, reveals):
-    listed = post(web_bot, f"/share/s/{EMAIL_ID}/code", {"email": "bob@vendor.example"})
-    stranger = post(web_bot, f"/share/s/{EMAIL_ID}/code", {"email": "eve@elsewhere.example"})
+    listed = post(web_bot, f"/share/s/{EMAIL_ID}/code",
+                  {"key": KEY, "email": "bob@vendor.example"})
+    stranger = post(web_bot, f"/share/s/{EMAIL_ID}/code",
+                    {"key": KEY, "email": "eve@elsewhere.example"})
     assert listed.status == stranger.status == 200
     assert listed.body == stranger.body
     assert listed.json()["outcome"] == "sent"

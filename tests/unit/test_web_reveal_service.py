@@ -124,7 +124,7 @@ async def test_an_email_recipient_reveals_with_the_mailed_code(web, redis_sync):
         is WebOutcome.CODE_NEEDED
     # A stranger's address gets the same answer, and no mail.
     for address in ("eve@evil.example", "Bob@Vendor.com"):
-        answer = await service.request_code(secret_id, email=address, client=CLIENT)
+        answer = await service.request_code(secret_id, link_key=key, email=address, client=CLIENT)
         assert answer.outcome is CodeOutcome.SENT
     await asyncio.sleep(0.05)
     assert list(mail.codes) == ["bob@vendor.com"]
@@ -150,7 +150,8 @@ async def test_an_email_recipient_reveals_with_the_mailed_code(web, redis_sync):
     assert used.outcome is WebOutcome.GONE  # its only recipient has used its view
     events = await stream.latest(count=50)
     lines = repr(events)
-    assert "bob@vendor.com" in lines  # the opener, as the actor of secret_opened
+    assert "bob@vendor.com" not in lines  # the audit log masks addresses
+    assert "b**@vendor.com" in lines
     assert code not in lines
     sent = [e for e in events if e.action is AuditAction.CODE_SENT]
     assert [e.detail for e in sent] == ["to b**@vendor.com"]
@@ -161,7 +162,8 @@ async def test_five_wrong_codes_void_the_code(web):
     share = await sharing.share_external(
         external(Audience.EMAIL, emails="bob@vendor.com"), policy=OPEN)
     secret_id, key = share.record.secret_id, encode_link_key(share.link_key)
-    await service.request_code(secret_id, email="bob@vendor.com", client=CLIENT)
+    await service.request_code(secret_id, link_key=key, email="bob@vendor.com",
+                               client=CLIENT)
     await asyncio.sleep(0.05)
     code = mail.codes["bob@vendor.com"]
     wrong = "1" * 8 if code != "1" * 8 else "2" * 8
@@ -180,7 +182,8 @@ async def test_a_wrong_passphrase_keeps_the_code(web):
         external(Audience.EMAIL, emails="bob@vendor.com", passphrase="correct horse"),
         policy=OPEN)
     secret_id, key = share.record.secret_id, encode_link_key(share.link_key)
-    await service.request_code(secret_id, email="bob@vendor.com", client=CLIENT)
+    await service.request_code(secret_id, link_key=key, email="bob@vendor.com",
+                               client=CLIENT)
     await asyncio.sleep(0.05)
     code = mail.codes["bob@vendor.com"]
     asked = await service.reveal(secret_id, link_key=key, client=CLIENT,
@@ -208,7 +211,55 @@ async def test_limits_per_ip_are_shared_through_redis(web, store, keyring, redis
     outcomes = [(await strict.reveal(share.record.secret_id, link_key="x",
                                      client=CLIENT)).outcome for _ in range(3)]
     assert outcomes == [WebOutcome.GONE, WebOutcome.GONE, WebOutcome.RATE_LIMITED]
+    # Every address of one IPv6 /64 is one client; another network is another.
+    same_net = [(await strict.reveal(share.record.secret_id, link_key="x",
+                                     client=WebClient(f"2001:db8::{n}"))).outcome
+                for n in range(1, 4)]
+    assert same_net == [WebOutcome.GONE, WebOutcome.GONE, WebOutcome.RATE_LIMITED]
     other_ip = await strict.reveal(share.record.secret_id, client=WebClient("198.51.100.1"),
                                    link_key=encode_link_key(share.link_key))
     assert other_ip.outcome is WebOutcome.REVEALED
     await redis.aclose()
+
+
+async def test_listed_and_unlisted_addresses_meet_the_same_answers(web):
+    """No oracle: with the link, an address not on the list gets a decoy code, so a
+    typed code is "wrong, 4 tries left" whether or not the address is listed."""
+    sharing, service, mail, _ = web
+    share = await sharing.share_external(
+        external(Audience.EMAIL, emails="bob@vendor.com"), policy=OPEN)
+    secret_id, key = share.record.secret_id, encode_link_key(share.link_key)
+    answers = []
+    for address in ("bob@vendor.com", "mallory@vendor.com"):
+        asked = await service.request_code(secret_id, link_key=key, email=address,
+                                           client=CLIENT)
+        tried = await service.reveal(secret_id, link_key=key, client=CLIENT, email=address,
+                                     code="12345678" if mail.codes.get(address) != "12345678"
+                                     else "87654321")
+        answers.append((asked, tried.outcome, tried.tries_left))
+    assert answers[0] == answers[1]
+    assert answers[0][1:] == (WebOutcome.WRONG_CODE, 4)
+
+
+async def test_without_the_link_key_nothing_is_tried_or_counted(web, redis_sync):
+    """Knowing the address of the page is not enough: a wrong key asks for no code, tries
+    no code, counts no passphrase guess and uses none of the secret's limits."""
+    sharing, service, mail, _ = web
+    locked = await sharing.share_external(external(passphrase="correct horse"), policy=OPEN)
+    wrong = encode_link_key(bytes(32))
+    for _ in range(8):
+        result = await service.reveal(locked.record.secret_id, link_key=wrong,
+                                      client=CLIENT, passphrase="guess guess")
+        assert result.outcome is WebOutcome.GONE
+    assert redis_sync.zcard(KeySpace("ss").guesses(locked.record.secret_id)) == 0
+    right = await service.reveal(locked.record.secret_id, client=CLIENT,
+                                 link_key=encode_link_key(locked.link_key),
+                                 passphrase="correct horse")
+    assert right.outcome is WebOutcome.REVEALED
+    emailed = await sharing.share_external(
+        external(Audience.EMAIL, emails="bob@vendor.com"), policy=OPEN)
+    asked = await service.request_code(emailed.record.secret_id, link_key=wrong,
+                                       email="bob@vendor.com", client=CLIENT)
+    assert asked.outcome is CodeOutcome.GONE
+    await asyncio.sleep(0.05)
+    assert mail.codes == {}

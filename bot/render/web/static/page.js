@@ -112,6 +112,10 @@
 
   async function sendCode(event) {
     event.preventDefault();
+    if (!key) {
+      say(texts.textNoKey, "error");
+      return;
+    }
     var address = emailInput.value.trim();
     if (!/^[^\s@]+@[^\s@]+$/.test(address)) {
       say(texts.textEmailFormat, "error");
@@ -120,7 +124,7 @@
     }
     setBusy(emailStep, true);
     say(texts.textWorking);
-    var answer = await post(page.dataset.codeUrl, {email: address});
+    var answer = await post(page.dataset.codeUrl, {key: key, email: address});
     setBusy(emailStep, false);
     if (!answer) {
       return;
