@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from devtools.harness.inprocess import FakeClock, InProcessBot
+from devtools.harness.clock import FakeClock
+from devtools.harness.inprocess import InProcessBot
 from devtools.harness.redis_state import assert_unchanged, snapshot
 from devtools.harness.slack_client import SlackSim
 from tests.conftest import (

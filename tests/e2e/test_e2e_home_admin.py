@@ -15,7 +15,8 @@ from bot.domain import ShareForm
 from bot.secrets.sharing import SharingService
 from bot.slack.admins import Admins
 from bot.storage import KeySpace, RedisSecretStore, connect
-from devtools.harness.inprocess import FakeClock, InProcessBot
+from devtools.harness.clock import FakeClock
+from devtools.harness.inprocess import InProcessBot
 from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,

@@ -18,7 +18,8 @@ from pathlib import Path
 import redis
 
 from devtools.harness.bot_process import REPO, BotProcess
-from devtools.harness.inprocess import FakeClock, InProcessBot
+from devtools.harness.clock import FakeClock
+from devtools.harness.inprocess import InProcessBot
 from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,

@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from devtools.harness.inprocess import FakeClock, InProcessBot
+from devtools.harness.clock import FakeClock
+from devtools.harness.inprocess import InProcessBot
 from devtools.harness.slack_client import SlackSim
 from tests.conftest import SIGNING_SECRET, inprocess_settings, populate, settle
 
