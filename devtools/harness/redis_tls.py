@@ -2,8 +2,9 @@
 certificates made here (cryptography), and client certificates required.
 
     with TlsRedis() as server:
-        server.url            # rediss://127.0.0.1:port/0?ssl_ca_certs=...&ssl_certfile=...
-        server.client()       # a synchronous TLS client
+        server.url                 # rediss://127.0.0.1:port/0?ssl_ca_certs=...&ssl_certfile=...
+        server.url_with(ca=False)  # the same without the CA (or the client certificate)
+        server.client()            # a synchronous TLS client
 
 `tls_unsupported()` says why this machine's redis-server cannot serve TLS, or None.
 """
@@ -133,8 +134,13 @@ class TlsRedis:
         assert self.node is not None
         return self.node.port
 
-    def url(self, *, ca: bool = True, client_cert: bool = True) -> str:
+    @property
+    def url(self) -> str:
         """REDIS_URL for the bot (the CA and client certificate in its query)."""
+        return self.url_with()
+
+    def url_with(self, *, ca: bool = True, client_cert: bool = True) -> str:
+        """REDIS_URL with or without the CA and the client certificate."""
         assert self.certs is not None
         query = {}
         if ca:

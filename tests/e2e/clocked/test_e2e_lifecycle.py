@@ -14,6 +14,7 @@ from tests.conftest import (
     EVE,
     GENERAL,
     audit_lines,
+    preformatted,
     redis_contents,
     sent_outside_reveals,
     settle,
@@ -23,8 +24,6 @@ from tests.conftest import (
 pytestmark = pytest.mark.e2e
 
 SECRET = '{"user": "deploy", "password": "hunter2-but-longer"}'
-
-
 
 
 def share(sim, recipients, *, channel=GENERAL, secret=SECRET, **fields):
@@ -42,13 +41,6 @@ def texts_to(slack, user):
     dms = {slack.dm_of(user)} - {None}  # opened now, or remembered by the bot
     return [c.params.get("text", "") for c in slack.calls_to("chat.postMessage")
             if c.params.get("channel") in dms]
-
-
-def preformatted(view):
-    for block in view["blocks"]:
-        if block["type"] == "rich_text":
-            return block["elements"][0]["elements"][0]["text"]
-    return None
 
 
 def test_form_offers_every_option(sim):
