@@ -73,8 +73,7 @@ def unlock_form(sim: SlackSim, user: str) -> dict[str, Any]:
 
 
 def type_passphrase(sim: SlackSim, user: str, form: dict[str, Any], phrase: str) -> None:
-    reply = sim.submit_form(user, form, {"passphrase": {"text": {
-        "type": "plain_text_input", "value": phrase}}})
+    reply = sim.submit_passphrase(user, form, phrase)
     assert reply.status == 200
     assert "Checking" in json.dumps(reply.json()["view"])  # answered at once
 

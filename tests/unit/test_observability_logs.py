@@ -97,13 +97,9 @@ def test_json_logs_carry_context_and_never_a_secret(logged, slack):
     # A passphrase typed wrong, then right.
     share(sim, [BOB], LOCKED_SECRET, passphrase=PASSPHRASE)
     message, button = sim.reveal_prompt(BOB)
-    trigger = sim.click(BOB, message, button).trigger_id
-    sim.shown_view(trigger)
-    form = next(c.response["view"] for c in slack.calls_to("views.open")
-                if c.params["trigger_id"] == trigger)
+    form = sim.opened_view(sim.click(BOB, message, button).trigger_id)
     for typed, updates in ((WRONG_PASSPHRASE, 1), (PASSPHRASE, 2)):
-        sim.submit_form(BOB, form, {"passphrase": {"text": {"type": "plain_text_input",
-                                                            "value": typed}}})
+        sim.submit_passphrase(BOB, form, typed)
         slack.wait_for("views.update", count=updates)
 
     # Slack failing: the modal refused, deliveries rate limited, an answer lost.
