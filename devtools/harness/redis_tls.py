@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, urlencode
@@ -24,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from devtools.harness.redis_nodes import RedisNode, RedisSetupError, free_port
+from devtools.harness.redis_nodes import RedisNode, RedisSetup, RedisSetupError, free_port
 
 
 @dataclass(frozen=True)
@@ -101,18 +100,18 @@ def tls_unsupported() -> str | None:
         return f"redis-server cannot serve TLS here: {str(exc).splitlines()[-1]}"
 
 
-class TlsRedis:
+class TlsRedis(RedisSetup):
     """redis-server with `--port 0 --tls-port P`, requiring client certificates."""
 
+    temp_prefix = "share-secret-tls-"
+
     def __init__(self, *, password: str | None = None) -> None:
+        super().__init__()
         self.password = password
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.node: RedisNode | None = None
         self.certs: Certificates | None = None
 
-    def start(self) -> TlsRedis:
-        self._tmp = tempfile.TemporaryDirectory(prefix="share-secret-tls-")
-        root = Path(self._tmp.name)
+    def _start_in(self, root: Path) -> None:
         self.certs = make_certificates(root)
         port = free_port()
         self.node = RedisNode(root / "server", port=port, ping=lambda _node: self._ping(),
@@ -122,12 +121,7 @@ class TlsRedis:
                                     "--tls-ca-cert-file", str(self.certs.ca),
                                     "--tls-auth-clients", "yes",
                                     *(["--requirepass", self.password] if self.password else [])])
-        try:
-            self.node.start()
-        except RedisSetupError:
-            self.stop()
-            raise
-        return self
+        self.node.start()
 
     @property
     def port(self) -> int:
@@ -171,16 +165,7 @@ class TlsRedis:
         with self.client() as client:
             client.flushall()
 
-    def stop(self) -> None:
+    def _stop_processes(self) -> None:
         if self.node is not None:
             self.node.stop()
             self.node = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> TlsRedis:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
