@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -25,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from port_for import get_port
+
+from devtools.harness.redis_nodes import free_port
+from devtools.harness.redis_nodes import redis_server as redis_server_executable
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = sys.executable
@@ -130,13 +131,10 @@ class RedisServer:
 @contextmanager
 def redis_server() -> Iterator[RedisServer]:
     """A throwaway redis-server on a free port, persisting nothing."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
     with tempfile.TemporaryDirectory(prefix="share-secret-bench-redis-") as datadir:
-        port = get_port(None)
+        port = free_port()
         proc = subprocess.Popen(
-            [executable, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+            [redis_server_executable(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
              "--appendonly", "no", "--dir", datadir, "--loglevel", "warning",
              "--databases", "4"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -221,9 +219,3 @@ def run_load(spec: dict[str, Any]) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError("load generator failed:\n" + done.stderr.decode(errors="replace"))
     return json.loads(done.stdout)
-
-
-def free_port() -> int:
-    port = get_port(None)
-    assert port is not None
-    return port

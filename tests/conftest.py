@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
 import redis
@@ -33,11 +36,26 @@ def redis_url(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def redis_sync(redis_url: str) -> Iterator[redis.Redis]:
     """A plain client on a database flushed around the test."""
-    client = redis.Redis.from_url(redis_url)
+    with flushed(redis_url) as client:
+        yield client
+
+
+@contextmanager
+def flushed(url: str) -> Iterator[redis.Redis]:
+    """A plain client of `url`'s database, flushed before and after."""
+    client = redis.Redis.from_url(url)
     client.flushdb()
-    yield client
-    client.flushdb()
-    client.close()
+    try:
+        yield client
+    finally:
+        client.flushdb()
+        client.close()
+
+
+def own_db(redis_url: str, db: int) -> str:
+    """The URL of database `db` of the test Redis: a test's own bot there shares no keys
+    with the session's bot (database 0)."""
+    return redis_url.rsplit("/", 1)[0] + f"/{db}"
 
 
 @pytest.fixture
@@ -118,22 +136,55 @@ def bot_env(slack, redis_url: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="session")
-def bot(slack, redis_url, tmp_path_factory):
+@contextmanager
+def bot_with(slack, redis_url: str, workdir: Path, **env: str):
+    """`python -m bot` on `redis_url` against the stand-in, with bot_env's settings and
+    `env` over them; stopped afterwards."""
     from devtools.harness.bot_process import BotProcess
 
-    with BotProcess(bot_env(slack, redis_url), workdir=tmp_path_factory.mktemp("bot")) as process:
+    with BotProcess(bot_env(slack, redis_url, **env), workdir=workdir) as process:
+        yield process
+
+
+@contextmanager
+def bot_on_db(slack, redis_url: str, db: int, workdir: Path, **env: str):
+    """bot_with on database `db` of the test Redis, emptied first, so that what a test
+    counts or reads there is its own bot's; yields the bot and the database's URL."""
+    url = own_db(redis_url, db)
+    with redis.Redis.from_url(url) as client:
+        client.flushdb()
+    with bot_with(slack, url, workdir, **env) as process:
+        yield process, url
+
+
+@contextmanager
+def bots_with(slack, redis_url: str, workdirs: list[Path], **env: str):
+    """One bot_with per workdir, all on `redis_url` with the same settings (replicas)."""
+    with ExitStack() as stack:
+        yield [stack.enter_context(bot_with(slack, redis_url, workdir, **env))
+               for workdir in workdirs]
+
+
+def sim_for(bot, slack):
+    """Signed requests to `bot`, with the stand-in's records cleared and Acme's workspace
+    set up again."""
+    from devtools.harness.slack_client import SlackSim
+
+    slack.reset()
+    populate(slack)
+    return SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET)
+
+
+@pytest.fixture(scope="session")
+def bot(slack, redis_url, tmp_path_factory):
+    with bot_with(slack, redis_url, tmp_path_factory.mktemp("bot")) as process:
         yield process
 
 
 @pytest.fixture
 def sim(bot, slack, redis_sync):
     """Signed requests to the running bot; Redis flushed and stand-in records cleared."""
-    from devtools.harness.slack_client import SlackSim
-
-    slack.reset()
-    populate(slack)
-    yield SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET)
+    yield sim_for(bot, slack)
     settle(slack)
 
 
@@ -149,6 +200,16 @@ def settle(slack, quiet: float = 0.15, timeout: float = 5.0) -> None:
             return
         seen = count
         time.sleep(quiet)
+
+
+def wait_until(condition: Callable[[], object], *, what: str = "condition",
+               timeout: float = 15.0, poll: float = 0.02) -> None:
+    """Poll `condition` until it holds; fail the test, naming `what`, after `timeout`
+    seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(poll)
 
 
 def audit_lines(slack, count: int, timeout: float = 10.0) -> list[str]:
@@ -181,6 +242,20 @@ def sent_outside_reveals(slack, needle: str) -> list[str]:
             view.get("title", {}).get("text") == "Your secret"
     return [call.describe() for call in slack.calls if not reveals(call)
             and any(needle in s for s in strings_in(dict(call.params)))]
+
+
+def preformatted(view) -> str | None:
+    """The text of the view's preformatted block (where a revealed secret is shown), or
+    None when it has none."""
+    for block in view["blocks"]:
+        if block["type"] == "rich_text":
+            return block["elements"][0]["elements"][0]["text"]
+    return None
+
+
+def view_text(view) -> str:
+    """The view's blocks as JSON, for checks of what it says."""
+    return json.dumps(view["blocks"])
 
 
 # -- a real browser ----------------------------------------------------------------------

@@ -22,21 +22,9 @@ from bot.runtime import Runtime
 from bot.telemetry import logs
 from bot.web.asgi import BotASGI
 from devtools.harness.bot_process import http_request
+from devtools.harness.clock import FakeClock
 
 T = TypeVar("T")
-
-
-class FakeClock:
-    """Unix time that only moves when told to."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = start if start is not None else time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 class InProcessBot:

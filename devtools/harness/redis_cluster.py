@@ -10,25 +10,32 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from redis.cluster import ClusterNode, RedisCluster
 
-from devtools.harness.redis_nodes import RedisNode, RedisSetupError, free_port, wait_until
+from devtools.harness.redis_nodes import (
+    RedisNode,
+    RedisSetup,
+    RedisSetupError,
+    free_port,
+    wait_until,
+)
 
 SLOTS = 16384
 
 
-class LocalRedisCluster:
+class LocalRedisCluster(RedisSetup):
     """`masters` cluster-enabled redis-servers joined into one Cluster."""
+
+    temp_prefix = "share-secret-cluster-"
 
     def __init__(self, masters: int = 3) -> None:
         if masters < 3:
             raise ValueError("redis-cli --cluster create needs at least 3 masters")
+        super().__init__()
         self.masters = masters
         self.nodes: list[RedisNode] = []
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def addresses(self) -> list[str]:
@@ -39,32 +46,25 @@ class LocalRedisCluster:
         """REDIS_URL for the bot: every node as a seed."""
         return "redis+cluster://" + ",".join(self.addresses)
 
-    def start(self) -> LocalRedisCluster:
+    def _start_in(self, root: Path) -> None:
         cli = shutil.which("redis-cli")
         if cli is None:
             raise RedisSetupError("redis-cli is not installed")
-        self._tmp = tempfile.TemporaryDirectory(prefix="share-secret-cluster-")
-        root = Path(self._tmp.name)
-        try:
-            for index in range(self.masters):
-                # The bus port is set explicitly: port + 10000 may be beyond 65535.
-                node = RedisNode(root / f"node{index}", args=[
-                    "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-                    "--cluster-node-timeout", "2000", "--cluster-port", str(free_port())])
-                self.nodes.append(node.start())
-            created = subprocess.run(
-                [cli, "--cluster", "create", *self.addresses, "--cluster-replicas", "0",
-                 "--cluster-yes"], capture_output=True, text=True, timeout=60, check=False)
-            if created.returncode != 0:
-                raise RedisSetupError(f"redis-cli --cluster create failed: "
-                                      f"{created.stdout[-800:]}{created.stderr[-800:]}")
-            for node in self.nodes:
-                wait_until(lambda n=node: _cluster_ok(n), timeout=20,
-                           what=f"cluster_state:ok on port {node.port}")
-        except BaseException:
-            self.stop()
-            raise
-        return self
+        for index in range(self.masters):
+            # The bus port is set explicitly: port + 10000 may be beyond 65535.
+            node = RedisNode(root / f"node{index}", args=[
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "2000", "--cluster-port", str(free_port())])
+            self.nodes.append(node.start())
+        created = subprocess.run(
+            [cli, "--cluster", "create", *self.addresses, "--cluster-replicas", "0",
+             "--cluster-yes"], capture_output=True, text=True, timeout=60, check=False)
+        if created.returncode != 0:
+            raise RedisSetupError(f"redis-cli --cluster create failed: "
+                                  f"{created.stdout[-800:]}{created.stderr[-800:]}")
+        for node in self.nodes:
+            wait_until(lambda n=node: _cluster_ok(n), timeout=20,
+                       what=f"cluster_state:ok on port {node.port}")
 
     def client(self) -> RedisCluster:
         """A synchronous cluster client (for checks and flushing)."""
@@ -84,19 +84,10 @@ class LocalRedisCluster:
                 found[node.port] = list(client.scan_iter(count=1000))
         return found
 
-    def stop(self) -> None:
+    def _stop_processes(self) -> None:
         for node in self.nodes:
             node.stop()
         self.nodes = []
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> LocalRedisCluster:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _cluster_ok(node: RedisNode) -> bool:

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Self
 
 import redis
 from port_for import get_port
@@ -110,6 +113,47 @@ class RedisNode:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
     def __enter__(self) -> RedisNode:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class RedisSetup(ABC):
+    """Several redis-server processes in a temp dir of their own, started and torn down
+    together (the Cluster, Sentinel and TLS set-ups). A set-up starts its processes in
+    `_start_in(root)` and stops them in `_stop_processes()`; a start that fails part-way
+    stops what it started and removes the dir."""
+
+    temp_prefix = "share-secret-redis-"
+
+    def __init__(self) -> None:
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def start(self) -> Self:
+        self._tmp = tempfile.TemporaryDirectory(prefix=self.temp_prefix)
+        try:
+            self._start_in(Path(self._tmp.name))
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self._stop_processes()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    @abstractmethod
+    def _start_in(self, root: Path) -> None:
+        """Start the set-up's processes, with their files under `root`."""
+
+    @abstractmethod
+    def _stop_processes(self) -> None:
+        """Stop whichever of the set-up's processes were started."""
+
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

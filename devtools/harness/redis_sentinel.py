@@ -10,27 +10,28 @@ all `redis-server` processes in a temp dir, torn down afterwards.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import redis
 
-from devtools.harness.redis_nodes import RedisNode, RedisSetupError, wait_until
+from devtools.harness.redis_nodes import RedisNode, RedisSetup, RedisSetupError, wait_until
 
 SERVICE = "mymaster"
 
 
-class LocalSentinel:
+class LocalSentinel(RedisSetup):
     """A master, `replicas` replicas and `sentinels` Sentinels watching them."""
+
+    temp_prefix = "share-secret-sentinel-"
 
     def __init__(self, *, replicas: int = 1, sentinels: int = 3,
                  service: str = SERVICE) -> None:
+        super().__init__()
         self.service = service
         self.replica_count = replicas
         self.sentinel_count = sentinels
         self.data_nodes: list[RedisNode] = []
         self.sentinels: list[RedisNode] = []
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     @property
     def url(self) -> str:
@@ -38,30 +39,23 @@ class LocalSentinel:
         hosts = ",".join(f"127.0.0.1:{s.port}" for s in self.sentinels)
         return f"redis+sentinel://{hosts}/{self.service}"
 
-    def start(self) -> LocalSentinel:
-        self._tmp = tempfile.TemporaryDirectory(prefix="share-secret-sentinel-")
-        root = Path(self._tmp.name)
-        try:
-            master = RedisNode(root / "master").start()
-            self.data_nodes.append(master)
-            for index in range(self.replica_count):
-                self.data_nodes.append(RedisNode(root / f"replica{index}", args=[
-                    "--replicaof", "127.0.0.1", str(master.port)]).start())
-            quorum = self.sentinel_count // 2 + 1
-            for index in range(self.sentinel_count):
-                config = (f"sentinel monitor {self.service} 127.0.0.1 {master.port} {quorum}\n"
-                          f"sentinel down-after-milliseconds {self.service} 1000\n"
-                          f"sentinel failover-timeout {self.service} 4000\n"
-                          f"sentinel parallel-syncs {self.service} 1\n")
-                self.sentinels.append(RedisNode(root / f"sentinel{index}", config=config,
-                                                sentinel=True).start())
-            for sentinel in self.sentinels:
-                wait_until(lambda s=sentinel: self._sees_everyone(s), timeout=30,
-                           what=f"Sentinel {sentinel.port} to see the replicas and its peers")
-        except BaseException:
-            self.stop()
-            raise
-        return self
+    def _start_in(self, root: Path) -> None:
+        master = RedisNode(root / "master").start()
+        self.data_nodes.append(master)
+        for index in range(self.replica_count):
+            self.data_nodes.append(RedisNode(root / f"replica{index}", args=[
+                "--replicaof", "127.0.0.1", str(master.port)]).start())
+        quorum = self.sentinel_count // 2 + 1
+        for index in range(self.sentinel_count):
+            config = (f"sentinel monitor {self.service} 127.0.0.1 {master.port} {quorum}\n"
+                      f"sentinel down-after-milliseconds {self.service} 1000\n"
+                      f"sentinel failover-timeout {self.service} 4000\n"
+                      f"sentinel parallel-syncs {self.service} 1\n")
+            self.sentinels.append(RedisNode(root / f"sentinel{index}", config=config,
+                                            sentinel=True).start())
+        for sentinel in self.sentinels:
+            wait_until(lambda s=sentinel: self._sees_everyone(s), timeout=30,
+                       what=f"Sentinel {sentinel.port} to see the replicas and its peers")
 
     def _sees_everyone(self, sentinel: RedisNode) -> bool:
         with sentinel.client(decode_responses=True) as client:
@@ -107,19 +101,10 @@ class LocalSentinel:
                    what="the Sentinels to turn the old master into a replica")
         return new
 
-    def stop(self) -> None:
+    def _stop_processes(self) -> None:
         for node in [*self.sentinels, *self.data_nodes]:
             node.stop()
         self.sentinels, self.data_nodes = [], []
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> LocalSentinel:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 def _role(node: RedisNode) -> str:

@@ -4,7 +4,6 @@ restarted (for the soak test)."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 import time
@@ -13,20 +12,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import redis
-from port_for import get_port
 from pytest_redis.executor import RedisExecutor
+
+from devtools.harness.redis_nodes import free_port, redis_server
 
 
 @contextmanager
 def throwaway_redis() -> Iterator[str]:
     """Start redis-server (nothing saved to disk); yield its URL; stop it afterwards."""
-    executable = shutil.which("redis-server")
-    if executable is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
     with tempfile.TemporaryDirectory(prefix="share-secret-redis-") as datadir:
-        port = get_port(None)
-        assert port is not None
-        server = RedisExecutor(executable, databases=4, redis_timeout=30, loglevel="warning",
+        port = free_port()
+        server = RedisExecutor(redis_server(), databases=4, redis_timeout=30, loglevel="warning",
                                host="127.0.0.1", port=port, datadir=Path(datadir))
         server.start()
         try:
@@ -41,12 +37,9 @@ class PersistentRedis:
     again, and comes back with its data (for the soak test's Redis restarts)."""
 
     def __init__(self, datadir: Path, *, port: int | None = None) -> None:
-        executable = shutil.which("redis-server")
-        if executable is None:
-            raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-        self.executable = executable
+        self.executable = redis_server()
         self.datadir = datadir
-        self.port = port or get_port(None)
+        self.port = port or free_port()
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property

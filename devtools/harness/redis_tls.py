@@ -2,22 +2,22 @@
 certificates made here (cryptography), and client certificates required.
 
     with TlsRedis() as server:
-        server.url            # rediss://127.0.0.1:port/0?ssl_ca_certs=...&ssl_certfile=...
-        server.client()       # a synchronous TLS client
+        server.url                 # rediss://127.0.0.1:port/0?ssl_ca_certs=...&ssl_certfile=...
+        server.url_with(ca=False)  # the same without the CA (or the client certificate)
+        server.client()            # a synchronous TLS client
 
 `tls_unsupported()` says why this machine's redis-server cannot serve TLS, or None.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import redis
 
 from devtools.harness.certificates import Certificates, make_certificates
-from devtools.harness.redis_nodes import RedisNode, RedisSetupError, free_port
+from devtools.harness.redis_nodes import RedisNode, RedisSetup, RedisSetupError, free_port
 
 
 def tls_unsupported() -> str | None:
@@ -30,18 +30,18 @@ def tls_unsupported() -> str | None:
         return f"redis-server cannot serve TLS here: {str(exc).splitlines()[-1]}"
 
 
-class TlsRedis:
+class TlsRedis(RedisSetup):
     """redis-server with `--port 0 --tls-port P`, requiring client certificates."""
 
+    temp_prefix = "share-secret-tls-"
+
     def __init__(self, *, password: str | None = None) -> None:
+        super().__init__()
         self.password = password
-        self._tmp: tempfile.TemporaryDirectory[str] | None = None
         self.node: RedisNode | None = None
         self.certs: Certificates | None = None
 
-    def start(self) -> TlsRedis:
-        self._tmp = tempfile.TemporaryDirectory(prefix="share-secret-tls-")
-        root = Path(self._tmp.name)
+    def _start_in(self, root: Path) -> None:
         self.certs = make_certificates(root)
         port = free_port()
         self.node = RedisNode(root / "server", port=port, ping=lambda _node: self._ping(),
@@ -51,20 +51,20 @@ class TlsRedis:
                                     "--tls-ca-cert-file", str(self.certs.ca),
                                     "--tls-auth-clients", "yes",
                                     *(["--requirepass", self.password] if self.password else [])])
-        try:
-            self.node.start()
-        except RedisSetupError:
-            self.stop()
-            raise
-        return self
+        self.node.start()
 
     @property
     def port(self) -> int:
         assert self.node is not None
         return self.node.port
 
-    def url(self, *, ca: bool = True, client_cert: bool = True) -> str:
+    @property
+    def url(self) -> str:
         """REDIS_URL for the bot (the CA and client certificate in its query)."""
+        return self.url_with()
+
+    def url_with(self, *, ca: bool = True, client_cert: bool = True) -> str:
+        """REDIS_URL with or without the CA and the client certificate."""
         assert self.certs is not None
         query = {}
         if ca:
@@ -95,16 +95,7 @@ class TlsRedis:
         with self.client() as client:
             client.flushall()
 
-    def stop(self) -> None:
+    def _stop_processes(self) -> None:
         if self.node is not None:
             self.node.stop()
             self.node = None
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self) -> TlsRedis:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

@@ -91,6 +91,12 @@ class SlackSim(SlackUsers):
         """Submit any modal the bot opened with these state values."""
         return self.interaction(self.form_submission(user_id, view, values), **kwargs)
 
+    def submit_passphrase(self, user_id: str, view: dict[str, Any], passphrase: str,
+                          **kwargs: Any) -> Reply:
+        """Type a passphrase into the unlock form the bot opened and submit it."""
+        return self.submit_form(user_id, view, {"passphrase": {"text": {
+            "type": "plain_text_input", "value": passphrase}}}, **kwargs)
+
     def click(self, user_id: str, message: Any, button: dict[str, Any],
               **kwargs: Any) -> Reply:
         """Click a button in a message the bot sent."""

@@ -27,7 +27,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import httptools
 
-from .server import HOLD_LIMIT_SECONDS, MAX_BODY_BYTES, App, HttpAnswer, HttpRequest, Steps
+from .server import (
+    HOLD_LIMIT_SECONDS,
+    MAX_BODY_BYTES,
+    App,
+    HttpAnswer,
+    HttpRequest,
+    Steps,
+    Transport,
+)
 
 IDLE_SECONDS = 30.0  # as server.py's handler timeout (longer than aiohttp's 15 s keep-alive)
 SERVER_HEADER = b"Server: SlackStandIn/1.0\r\n"
@@ -252,23 +260,18 @@ class _Serving:
                     connection._transport.close()
 
 
-class AsyncHttpServer:
-    """HttpServer's interface (start, stop, root_url), served by an event loop on a thread."""
+class AsyncHttpServer(Transport):
+    """A Transport served by an event loop on a thread."""
 
     def __init__(self, app: App, *, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._app = app
-        self._address = (host, port)
+        super().__init__(app, host=host, port=port)
         self._port: int | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stopped: asyncio.Event | None = None
 
-    @property
-    def root_url(self) -> str:
-        """`http://host:port`, without a trailing slash."""
-        if self._port is None:
-            raise RuntimeError("the server is not started")
-        return f"http://{self._address[0]}:{self._port}"
+    def _bound_port(self) -> int | None:
+        return self._port
 
     def start(self) -> None:
         """Bind, then serve on a daemon thread."""

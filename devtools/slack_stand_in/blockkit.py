@@ -30,6 +30,7 @@ unverified: Slack's exact wording for each rule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 MESSAGE_MAX_BLOCKS = 50
@@ -52,45 +53,51 @@ def message_block_errors(blocks: Any) -> list[str]:
 
 def modal_errors(view: Any) -> list[str]:
     """Problems with a modal view object; empty when valid."""
+    return _view_errors(view, "modal", _modal_parts)
+
+
+def home_errors(view: Any) -> list[str]:
+    """Problems with a Home tab view object (views.publish); empty when valid."""
+    return _view_errors(view, "home", _view_blocks)
+
+
+def _view_errors(view: Any, kind: str, parts: Callable[[dict[str, Any]], list[str]]) -> list[str]:
+    """Problems with a view of type `kind`: its type, then its `parts` (what its kind
+    has: a modal's title, buttons and blocks; a Home tab's blocks), then its strings."""
     if not isinstance(view, dict):
         return [_error("must be an object", "/view")]
+    errors = [] if view.get("type") == kind else [_error(f"must be `{kind}`", "/view/type")]
+    return errors + parts(view) + _view_strings(view)
+
+
+def _modal_parts(view: dict[str, Any]) -> list[str]:
     errors: list[str] = []
-    if view.get("type") != "modal":
-        errors.append(_error("must be `modal`", "/view/type"))
     if "title" not in view:
         errors.append(_error("missing required field: title", "/view"))
     for name in ("title", "submit", "close"):
         if name in view and view[name] is not None:
             errors += _text(view[name], f"/view/{name}", 24, plain_only=True)
+    errors += _view_blocks(view)
     blocks = view.get("blocks")
-    if blocks is None:
-        errors.append(_error("missing required field: blocks", "/view"))
-    else:
-        errors += _blocks(blocks, "/view/blocks", MODAL_MAX_BLOCKS)
-        has_input = isinstance(blocks, list) and any(
-            isinstance(b, dict) and b.get("type") == "input" for b in blocks
-        )
-        if has_input and not view.get("submit"):
-            errors.append(_error("missing required field: submit", "/view"))
-    for name, limit in (("private_metadata", 3000), ("callback_id", 255), ("external_id", 255)):
-        value = view.get(name)
-        if value is not None and (not isinstance(value, str) or len(value) > limit):
-            errors.append(_too_long(limit, f"/view/{name}"))
+    has_input = isinstance(blocks, list) and any(
+        isinstance(b, dict) and b.get("type") == "input" for b in blocks
+    )
+    if has_input and not view.get("submit"):
+        errors.append(_error("missing required field: submit", "/view"))
     return errors
 
 
-def home_errors(view: Any) -> list[str]:
-    """Problems with a Home tab view object (views.publish); empty when valid."""
-    if not isinstance(view, dict):
-        return [_error("must be an object", "/view")]
-    errors: list[str] = []
-    if view.get("type") != "home":
-        errors.append(_error("must be `home`", "/view/type"))
+def _view_blocks(view: dict[str, Any]) -> list[str]:
+    """Problems with a view's `blocks` (at most 100, for a modal as for Home)."""
     blocks = view.get("blocks")
     if blocks is None:
-        errors.append(_error("missing required field: blocks", "/view"))
-    else:
-        errors += _blocks(blocks, "/view/blocks", MODAL_MAX_BLOCKS)  # also 100 for Home
+        return [_error("missing required field: blocks", "/view")]
+    return _blocks(blocks, "/view/blocks", MODAL_MAX_BLOCKS)
+
+
+def _view_strings(view: dict[str, Any]) -> list[str]:
+    """Problems with a view's private_metadata, callback_id and external_id."""
+    errors = []
     for name, limit in (("private_metadata", 3000), ("callback_id", 255), ("external_id", 255)):
         value = view.get(name)
         if value is not None and (not isinstance(value, str) or len(value) > limit):

@@ -82,6 +82,15 @@ def store(state: State, message: Message) -> Message:
     return message
 
 
+def store_new(state: State, channel_id: str, text: str, blocks: list[dict[str, Any]] | None,
+              *, via: str, **fields: Any) -> Message:
+    """Remember a new message the bot sends to `channel_id` now (`fields`: the rest of
+    Message's, such as thread_ts or ephemeral_to)."""
+    return store(state, Message(channel=channel_id, ts=state.new_ts(),
+                                author=state.workspace.bot_user.id, text=text, blocks=blocks,
+                                via=via, **fields))
+
+
 def message_json(state: State, message: Message) -> dict[str, Any]:
     """The `message` object Slack returns for a posted or updated message."""
     settings = state.settings
@@ -125,20 +134,12 @@ def chat_post_message(state: State, params: dict[str, Any]) -> dict[str, Any]:
     channel = postable_channel(state, params.get("channel"))
     text, blocks = content(params)
     metadata = message_metadata(params)
-    message = store(
-        state,
-        Message(
-            channel=channel.id,
-            ts=state.new_ts(),
-            author=state.workspace.bot_user.id,
-            text=text,
-            blocks=blocks,
-            via="chat.postMessage",
-            thread_ts=params.get("thread_ts") or None,
-            unfurl_links=_optional_bool(params, "unfurl_links"),
-            unfurl_media=_optional_bool(params, "unfurl_media"),
-            metadata=metadata,
-        ),
+    message = store_new(
+        state, channel.id, text, blocks, via="chat.postMessage",
+        thread_ts=params.get("thread_ts") or None,
+        unfurl_links=_optional_bool(params, "unfurl_links"),
+        unfurl_media=_optional_bool(params, "unfurl_media"),
+        metadata=metadata,
     )
     return {"channel": channel.id, "ts": message.ts, "message": message_json(state, message)}
 
@@ -155,19 +156,8 @@ def chat_post_ephemeral(state: State, params: dict[str, Any]) -> dict[str, Any]:
         raise ApiError("user_not_in_channel")
     channel = postable_channel(state, params.get("channel"), ephemeral_to=user)
     text, blocks = content(params)
-    message = store(
-        state,
-        Message(
-            channel=channel.id,
-            ts=state.new_ts(),
-            author=state.workspace.bot_user.id,
-            text=text,
-            blocks=blocks,
-            via="chat.postEphemeral",
-            ephemeral_to=user,
-            thread_ts=params.get("thread_ts") or None,
-        ),
-    )
+    message = store_new(state, channel.id, text, blocks, via="chat.postEphemeral",
+                        ephemeral_to=user, thread_ts=params.get("thread_ts") or None)
     return {"message_ts": message.ts}
 
 

@@ -24,7 +24,7 @@ import secrets
 from typing import Any
 
 from . import blockkit
-from .chat import store
+from .chat import store, store_new
 from .state import Message, State
 from .wire import ApiError, truthy
 
@@ -86,19 +86,9 @@ def post(state: State, token: str, payload: dict[str, Any]) -> None:
     else:
         # unverified: replace_original with no original message posts a new one.
         in_channel = payload.get("response_type") == "in_channel"
-        store(
-            state,
-            Message(
-                channel=entry["channel_id"],
-                ts=state.new_ts(),
-                author=state.workspace.bot_user.id,
-                text=text,
-                blocks=blocks,
-                via="response_url",
-                ephemeral_to=None if in_channel else entry["user_id"],
-                thread_ts=payload.get("thread_ts") or None,
-            ),
-        )
+        store_new(state, entry["channel_id"], text, blocks, via="response_url",
+                  ephemeral_to=None if in_channel else entry["user_id"],
+                  thread_ts=payload.get("thread_ts") or None)
     entry["uses"] += 1
 
 

@@ -14,6 +14,7 @@ import sys
 import threading
 import time
 import traceback
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -195,21 +196,45 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.readline()
 
 
-class HttpServer:
-    """A started-on-demand threaded HTTP server bound to 127.0.0.1 and a free port."""
+class Transport(ABC):
+    """How requests reach the app: `start()`, `stop()`, and `root_url` once started.
+    A transport serves `app` on `host` and `port` (0: a free one)."""
 
     def __init__(self, app: App, *, host: str = "127.0.0.1", port: int = 0) -> None:
         self._app = app
         self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def root_url(self) -> str:
         """`http://host:port`, without a trailing slash."""
-        if self._server is None:
+        port = self._bound_port()
+        if port is None:
             raise RuntimeError("the server is not started")
-        return f"http://{self._address[0]}:{self._server.server_port}"
+        return f"http://{self._address[0]}:{port}"
+
+    @abstractmethod
+    def _bound_port(self) -> int | None:
+        """The port it listens on, or None when not started."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Bind and serve (a no-op when serving already)."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop serving and drop open keep-alive connections."""
+
+
+class HttpServer(Transport):
+    """A started-on-demand threaded HTTP server bound to 127.0.0.1 and a free port."""
+
+    def __init__(self, app: App, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(app, host=host, port=port)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def _bound_port(self) -> int | None:
+        return None if self._server is None else self._server.server_port
 
     def start(self) -> None:
         """Bind and serve on a daemon thread."""

@@ -14,7 +14,7 @@ from . import views as modals
 from .async_server import AsyncHttpServer
 from .faults import Fault
 from .records import RecordedCall
-from .server import HttpRequest, HttpServer, Steps
+from .server import HttpRequest, HttpServer, Steps, Transport
 from .socket_mode import SocketModeServer
 from .state import Message, Settings, State
 from .workspace import Channel, User, Workspace
@@ -22,8 +22,7 @@ from .workspace import Channel, User, Workspace
 DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "users:read")
 # How requests reach the stand-in: a thread per connection (the tests' default), or one
 # event loop (the benchmark's: no thread and no blocked sleep per call in flight).
-TRANSPORTS: dict[str, type[HttpServer] | type[AsyncHttpServer]] = {
-    "threads": HttpServer, "asyncio": AsyncHttpServer}
+TRANSPORTS: dict[str, type[Transport]] = {"threads": HttpServer, "asyncio": AsyncHttpServer}
 
 
 class SlackStandIn:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any
 
 from . import blockkit
@@ -60,13 +61,7 @@ def _checked_view(state: State, params: dict[str, Any], *, keep_id: str | None =
     view = params.get("view")
     if view is None:
         raise ApiError("invalid_arguments", messages=["missing required field: view"])
-    # Encoded once: for the size check, and decoded again as the copy to store.
-    encoded = json.dumps(view)
-    if blockkit.encoded_too_large(encoded):
-        raise ApiError("view_too_large")
-    problems = blockkit.modal_errors(view)
-    if problems:
-        raise ApiError("invalid_arguments", messages=problems)
+    encoded = _encoded(view, blockkit.modal_errors)
     external_id = view.get("external_id")
     if external_id:
         for other in state.views.values():
@@ -74,6 +69,19 @@ def _checked_view(state: State, params: dict[str, Any], *, keep_id: str | None =
                 raise ApiError("duplicate_external_id")
     copied: dict[str, Any] = json.loads(encoded)
     return copied
+
+
+def _encoded(view: Any, problems_in: Callable[[Any], list[str]]) -> str:
+    """The view as JSON if Slack would take it: not too large, and without the problems
+    `problems_in` (blockkit.modal_errors or home_errors) finds. Encoded once: for the size
+    check, and decoded again as the copy to store."""
+    encoded = json.dumps(view)
+    if blockkit.encoded_too_large(encoded):
+        raise ApiError("view_too_large")
+    problems = problems_in(view)
+    if problems:
+        raise ApiError("invalid_arguments", messages=problems)
+    return encoded
 
 
 def _new_hash() -> str:
@@ -196,12 +204,7 @@ def views_publish(state: State, params: dict[str, Any]) -> dict[str, Any]:
     if user_id not in state.workspace.users:
         raise ApiError("user_not_found")
     view = params.get("view")
-    encoded = json.dumps(view)
-    if blockkit.encoded_too_large(encoded):
-        raise ApiError("view_too_large")
-    problems = blockkit.home_errors(view)
-    if problems:
-        raise ApiError("invalid_arguments", messages=problems)
+    encoded = _encoded(view, blockkit.home_errors)
     current = state.homes.get(user_id)
     given_hash = params.get("hash")
     if given_hash and current and given_hash != current["hash"]:

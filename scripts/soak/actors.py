@@ -194,8 +194,7 @@ class Actors:
                           view_id=form["id"], wrong_passphrase=wrong, recipient=recipient)
             self.ledger.add(click)
             self.ledger.count("passphrase typed" + (" (wrong)" if wrong else ""))
-            values = {"passphrase": {"text": {"type": "plain_text_input", "value": typed}}}
-            if self._send(operation, lambda v=values: self.sim.submit_form(user, form, v)) \
+            if self._send(operation, lambda t=typed: self.sim.submit_passphrase(user, form, t)) \
                     is None:
                 return
 

@@ -16,21 +16,12 @@ from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook import WebhookClient
 
+from devtools.harness.clock import FakeClock
 from devtools.slack_stand_in import SlackStandIn, blockkit
 
 TOKEN = "xoxb-test-token"
 # slack_sdk itself warns before sending a message without text; those tests mean it.
 SDK_WARNS_NO_TEXT = pytest.mark.filterwarnings("ignore:The top-level `text`:UserWarning")
-
-
-class FakeClock:
-    """A clock a test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _populate(slack: SlackStandIn) -> None:
@@ -46,7 +37,7 @@ def _populate(slack: SlackStandIn) -> None:
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1000.0)
 
 
 @pytest.fixture(params=["threads", "asyncio"])

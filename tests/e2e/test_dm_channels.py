@@ -12,17 +12,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.slack.delivery import Delivery
 from bot.slack.dm_channels import DmChannels
+from devtools.harness.clock import FakeClock
 from tests.conftest import ALICE, BOB, BOT_TOKEN, GENERAL, populate, settle
 
 MESSAGE = {"text": "hello"}
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -107,7 +100,7 @@ async def test_other_errors_keep_the_remembered_dm(fresh_slack):
 def test_entries_are_per_token_bounded_and_age_out():
     """Another workspace's token does not see the entry; the least recently used goes
     first past the size; an entry past its age is gone."""
-    clock = Clock()
+    clock = FakeClock(1000.0)
     dms = DmChannels(size=2, ttl_seconds=60, clock=clock)
     dms.put("xoxb-a", BOB, "D1")
     assert dms.get("xoxb-b", BOB) is None

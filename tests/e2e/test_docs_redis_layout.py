@@ -74,8 +74,7 @@ def test_the_table_parses_and_recognises_its_own_examples():
 
 
 def type_passphrase(sim, slack, form, phrase: str, count: int) -> None:
-    sim.submit_form(BOB, form, {"passphrase": {"text": {"type": "plain_text_input",
-                                                        "value": phrase}}})
+    sim.submit_passphrase(BOB, form, phrase)
     slack.wait_for("views.update", count=count, timeout=10)
 
 

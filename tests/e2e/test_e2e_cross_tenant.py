@@ -8,19 +8,10 @@ import json
 
 import pytest
 
-from devtools.harness.inprocess import FakeClock, InProcessBot
+from devtools.harness.clock import FakeClock
+from devtools.harness.inprocess import InProcessBot
 from devtools.harness.redis_state import assert_unchanged, snapshot
-from devtools.harness.slack_client import SlackSim
-from tests.conftest import (
-    ALICE,
-    BOB,
-    GENERAL,
-    SIGNING_SECRET,
-    audit_lines,
-    inprocess_settings,
-    populate,
-    settle,
-)
+from tests.conftest import ALICE, BOB, GENERAL, audit_lines, inprocess_settings, settle, sim_for
 
 pytestmark = pytest.mark.e2e
 
@@ -33,10 +24,9 @@ def live(slack, redis_url):
 
 @pytest.fixture
 def sim(live, slack, redis_sync):
-    slack.reset()
-    populate(slack)
-    yield SlackSim(bot=live, slack=slack, signing_secret=SIGNING_SECRET)
+    yield sim_for(live, slack)
     settle(slack)
+
 
 OTHER_TEAM = "T0OTHER"
 

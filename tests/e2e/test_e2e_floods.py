@@ -13,8 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from devtools.harness.bot_process import BotProcess
-from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,
     AUDIT_CHANNEL,
@@ -22,13 +20,13 @@ from tests.conftest import (
     CAROL,
     EVE,
     GENERAL,
-    SIGNING_SECRET,
     audit_lines,
-    bot_env,
-    populate,
+    bots_with,
+    preformatted,
     settle,
+    sim_for,
 )
-from tests.e2e.test_e2e_share_reveal import CODE, SECRET, preformatted, share
+from tests.e2e.test_e2e_share_reveal import CODE, SECRET, share
 
 pytestmark = pytest.mark.e2e
 
@@ -174,22 +172,17 @@ REFUSAL_WINDOW = 5  # seconds: the guarded bots audit 10 refusals per person in 
 def guarded(slack, redis_url, tmp_path_factory):
     """Two bot processes on one Redis, with an admin, one request per person per 10
     minutes, and refusals audited one by one up to 10 per person per REFUSAL_WINDOW."""
-    env = bot_env(slack, redis_url, ADMIN_USER_IDS=ADMIN, REQUEST_LIMIT="1/600",
-                  REFUSAL_AUDIT_LIMIT=f"10/{REFUSAL_WINDOW}")
-    bots = [BotProcess(env, workdir=tmp_path_factory.mktemp(f"guarded{i}")) for i in range(2)]
-    for bot in bots:
-        bot.start()
-    yield bots
-    for bot in bots:
-        bot.stop()
+    workdirs = [tmp_path_factory.mktemp(f"guarded{i}") for i in range(2)]
+    with bots_with(slack, redis_url, workdirs, ADMIN_USER_IDS=ADMIN, REQUEST_LIMIT="1/600",
+                   REFUSAL_AUDIT_LIMIT=f"10/{REFUSAL_WINDOW}") as bots:
+        yield bots
 
 
 @pytest.fixture
 def sims(guarded, slack, redis_sync):
-    slack.reset()
-    populate(slack)
+    sims = [sim_for(bot, slack) for bot in guarded]
     slack.add_user(ADMIN, "admin")
-    yield [SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET) for bot in guarded]
+    yield sims
     settle(slack)
 
 

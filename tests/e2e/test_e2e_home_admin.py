@@ -15,27 +15,26 @@ from bot.domain import ShareForm
 from bot.secrets.sharing import SharingService
 from bot.slack.admins import Admins
 from bot.storage import KeySpace, RedisSecretStore, connect
-from devtools.harness.inprocess import FakeClock, InProcessBot
-from devtools.harness.slack_client import SlackSim
+from devtools.harness.clock import FakeClock
+from devtools.harness.inprocess import InProcessBot
 from tests.conftest import (
     ALICE,
     BOB,
     BOT_TOKEN,
     GENERAL,
-    SIGNING_SECRET,
     TEST_KEYS,
     audit_lines,
     inprocess_settings,
     populate,
     settle,
+    sim_for,
 )
 
 pytestmark = pytest.mark.e2e
 ADMIN, BOSS = "U0ADMIN", "U0BOSS"
 
 
-def people(slack) -> None:
-    populate(slack)
+def add_admins(slack) -> None:
     slack.add_user(ADMIN, "admin")
     slack.add_user(BOSS, "boss", is_admin=True)
 
@@ -49,9 +48,9 @@ def live(slack, redis_url):
 
 @pytest.fixture
 def sim(live, slack, redis_sync):
-    slack.reset()
-    people(slack)
-    yield SlackSim(bot=live, slack=slack, signing_secret=SIGNING_SECRET)
+    sim = sim_for(live, slack)
+    add_admins(slack)
+    yield sim
     settle(slack)
 
 
@@ -206,7 +205,8 @@ def test_workspace_admins_count_when_enabled(slack):
     """With ADMINS_INCLUDE_WORKSPACE_ADMINS, users.info's admins and owners are admins,
     of this workspace only: not a Slack Connect guest who administers their own, nor a
     stranger."""
-    people(slack)
+    populate(slack)
+    add_admins(slack)
     slack.add_user("U0GUEST", "guest", team_id="T0ELSEWHERE", is_admin=True)
     slack.add_user("U0STRANGE", "strange", team_id="T0ELSEWHERE", is_owner=True,
                    is_stranger=True)
@@ -232,7 +232,8 @@ def test_an_unanswered_admin_check_is_not_a_refusal(slack):
     not verify", not "you are not an admin" (and never a slow answer)."""
     from bot.errors import CannotVerify
 
-    people(slack)
+    populate(slack)
+    add_admins(slack)
     client = AsyncWebClient(token=BOT_TOKEN, base_url=slack.base_url)
     admins = Admins((ADMIN,), include_workspace_admins=True)
     slack.rate_limit("users.info", retry_after=5, times=1)

@@ -24,20 +24,17 @@ from bot.options import Format, ViewLimit, ViewMode
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.quota import Caps, RedisQuota
 from bot.storage.quota_lua import SIZE_PART, SIZE_SPAN, SIZE_UNIT
-from devtools.harness.bot_process import BotProcess
 from devtools.harness.expiry import make_due
-from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,
     BOB,
     EVE,
     GENERAL,
     METRICS_AUTH,
-    SIGNING_SECRET,
-    bot_env,
+    bot_with,
     keyring_of_test_keys,
-    populate,
     settle,
+    sim_for,
 )
 
 FULL = "You have 2 active secrets, the most allowed. Nothing was shared"
@@ -46,16 +43,14 @@ FULL = "You have 2 active secrets, the most allowed. Nothing was shared"
 @pytest.fixture(scope="module")
 def capped(slack, redis_url, tmp_path_factory):
     """A bot whose senders may hold two active secrets; sweeps every 0.2 s."""
-    env = bot_env(slack, redis_url, QUOTA_SENDER_SECRETS="2", SWEEP_INTERVAL_SECONDS="0.2")
-    with BotProcess(env, workdir=tmp_path_factory.mktemp("quota")) as process:
+    with bot_with(slack, redis_url, tmp_path_factory.mktemp("quota"),
+                  QUOTA_SENDER_SECRETS="2", SWEEP_INTERVAL_SECONDS="0.2") as process:
         yield process
 
 
 @pytest.fixture
 def sim(capped, slack, redis_sync):
-    slack.reset()
-    populate(slack)
-    yield SlackSim(bot=capped, slack=slack, signing_secret=SIGNING_SECRET)
+    yield sim_for(capped, slack)
     settle(slack)
 
 

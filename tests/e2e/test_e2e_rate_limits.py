@@ -9,19 +9,16 @@ import time
 import pytest
 
 from bot.storage import KeySpace
-from devtools.harness.bot_process import BotProcess
-from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,
     BOB,
     EVE,
     GENERAL,
     METRICS_AUTH,
-    SIGNING_SECRET,
     audit_lines,
-    bot_env,
-    populate,
+    bots_with,
     settle,
+    sim_for,
 )
 
 pytestmark = pytest.mark.e2e
@@ -35,21 +32,15 @@ REVEAL_WINDOW = 8
 def replicas(slack, redis_url, tmp_path_factory):
     """Two bot processes with small limits: 2 shares per 10 minutes, 3 reveal attempts per
     REVEAL_WINDOW seconds."""
-    env = bot_env(slack, redis_url, SHARE_LIMIT="2/600",
-                  REVEAL_ATTEMPT_LIMIT=f"3/{REVEAL_WINDOW}")
-    bots = [BotProcess(env, workdir=tmp_path_factory.mktemp(f"limited{i}")) for i in range(2)]
-    for bot in bots:
-        bot.start()
-    yield bots
-    for bot in bots:
-        bot.stop()
+    workdirs = [tmp_path_factory.mktemp(f"limited{i}") for i in range(2)]
+    with bots_with(slack, redis_url, workdirs, SHARE_LIMIT="2/600",
+                   REVEAL_ATTEMPT_LIMIT=f"3/{REVEAL_WINDOW}") as bots:
+        yield bots
 
 
 @pytest.fixture
 def sims(replicas, slack, redis_sync):
-    slack.reset()
-    populate(slack)
-    yield [SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET) for bot in replicas]
+    yield [sim_for(bot, slack) for bot in replicas]
     settle(slack)
 
 

@@ -10,8 +10,7 @@ import json
 import os
 import re
 import signal
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,8 +26,9 @@ from tests.conftest import (
     EVE,
     GENERAL,
     SIGNING_SECRET,
-    bot_env,
+    bot_with,
     settle,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -40,14 +40,16 @@ EIGHT = [BOB, CAROL, EVE, *GUESSERS]  # recipients: 7 guess wrong, the last one 
 TRIES = 5  # the bot's passphrase policy: 5 guesses per 10 minutes
 CODE = re.compile(r"[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}")
 KEYS = KeySpace("ss")
+# Seconds between looks at Redis while a reveal is caught in the act: far less than the
+# passphrase check (scrypt) a test waits inside of.
+RACE_POLL = 0.001
 
 
 @pytest.fixture(scope="module")
 def replica(slack, redis_url, tmp_path_factory) -> Iterator[BotProcess]:
     """A second bot process on the same Redis (as in any deployment with replicas), which
     a test may freeze mid-reveal while the session's bot answers the sender."""
-    with BotProcess(bot_env(slack, redis_url),
-                    workdir=tmp_path_factory.mktemp("replica")) as process:
+    with bot_with(slack, redis_url, tmp_path_factory.mktemp("replica")) as process:
         yield process
 
 
@@ -71,8 +73,7 @@ def unlock_form(sim: SlackSim, user: str) -> dict[str, Any]:
 
 
 def type_passphrase(sim: SlackSim, user: str, form: dict[str, Any], phrase: str) -> None:
-    reply = sim.submit_form(user, form, {"passphrase": {"text": {
-        "type": "plain_text_input", "value": phrase}}})
+    reply = sim.submit_passphrase(user, form, phrase)
     assert reply.status == 200
     assert "Checking" in json.dumps(reply.json()["view"])  # answered at once
 
@@ -87,14 +88,6 @@ def answer(slack, form: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]
 def slot(redis_sync, secret_id: str, user: str) -> bytes:
     """A recipient's state in the secret's metadata ("0", "c…" claimed, "s…" showing...)."""
     return redis_sync.hget(KEYS.meta(secret_id), f"r:{user}") or b""
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 5.0,
-               poll: float = 0.001) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(poll)
 
 
 def audited(redis_sync, secret_id: str) -> list[str]:
@@ -128,7 +121,7 @@ def test_eight_recipients_guessing_at_once_get_no_more_than_five_guesses(sim, sl
     def taken_in(user: str) -> bool:
         return slot(redis_sync, secret_id, user)[:1] in (b"c", b"s") or \
             forms[user]["id"] in {c.params.get("view_id") for c in slack.calls_to("views.update")}
-    wait_until(lambda: all(taken_in(u) for u in wrong))
+    wait_until(lambda: all(taken_in(u) for u in wrong), poll=RACE_POLL)
     assert len(answered) < len(wrong)
     type_passphrase(sim, last, forms[last], RIGHT)
 
@@ -158,7 +151,7 @@ def test_a_revoke_stops_a_reveal_already_under_way(sim, slack, redis_sync, repli
     type_passphrase(frozen, BOB, form, RIGHT)
     # Freeze the replica between the claim and the mark: the passphrase check (scrypt)
     # between them takes tens of milliseconds at least; Redis is polled far faster.
-    wait_until(lambda: slot(redis_sync, secret_id, BOB).startswith(b"c"))
+    wait_until(lambda: slot(redis_sync, secret_id, BOB).startswith(b"c"), poll=RACE_POLL)
     os.killpg(replica.pid, signal.SIGSTOP)
     try:
         assert slot(redis_sync, secret_id, BOB).startswith(b"c"), "froze too late"
@@ -187,7 +180,7 @@ def test_a_second_unlock_form_gets_an_answer(sim, slack, redis_sync):
     secret_id, _ = share(sim, [BOB])
     first, second = unlock_form(sim, BOB), unlock_form(sim, BOB)
     type_passphrase(sim, BOB, first, RIGHT)
-    wait_until(lambda: slot(redis_sync, secret_id, BOB)[:1] in (b"c", b"s", b"v"))
+    wait_until(lambda: slot(redis_sync, secret_id, BOB)[:1] in (b"c", b"s", b"v"), poll=RACE_POLL)
     type_passphrase(sim, BOB, second, RIGHT)
     shown, other = answer(slack, first), answer(slack, second)
     assert shown["title"]["text"] == "Your secret"

@@ -19,10 +19,12 @@ from tests.conftest import (
     GENERAL,
     METRICS_AUTH,
     audit_lines,
+    preformatted,
     redis_contents,
     sent_outside_reveals,
     settle,
     stored_secrets,
+    view_text,
 )
 from tests.project.test_manifest import SCOPES_FOR_CALLS
 
@@ -40,17 +42,6 @@ def share(sim, recipients, *, sender=ALICE, channel=GENERAL, secret=SECRET, expi
     reply = sim.submit(sender, view, recipients=recipients, secret=secret, expiry=expiry)
     assert reply.status == 200
     return reply
-
-
-def preformatted(view) -> str:
-    for block in view["blocks"]:
-        if block["type"] == "rich_text":
-            return block["elements"][0]["elements"][0]["text"]
-    raise AssertionError("no preformatted block in the view")
-
-
-def view_text(view) -> str:
-    return json.dumps(view["blocks"])
 
 
 def test_share_deliver_reveal_then_second_click_refused(sim, slack):

@@ -19,8 +19,9 @@ import redis
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from devtools.harness.clock import FakeClock
 from devtools.harness.hostile import FORM, Targets, bodies
-from devtools.harness.inprocess import FakeClock, InProcessBot
+from devtools.harness.inprocess import InProcessBot
 from devtools.harness.redis_state import assert_unchanged, snapshot
 from devtools.harness.slack_client import SlackSim, signature
 from tests.conftest import (

@@ -13,8 +13,7 @@ import redis
 from port_for import get_port
 from prometheus_client.parser import text_string_to_metric_families
 
-from devtools.harness.bot_process import REPO, BotProcess, http_request
-from devtools.harness.slack_client import SlackSim
+from devtools.harness.bot_process import REPO, http_request
 from tests.conftest import (
     ALICE,
     BOB,
@@ -22,11 +21,10 @@ from tests.conftest import (
     GENERAL,
     METRICS_AUTH,
     SIGNING_SECRET,
-    bot_env,
-    populate,
+    bot_on_db,
     settle,
+    sim_for,
 )
-from tests.unit.test_observability_logs import own_db
 
 pytestmark = pytest.mark.e2e
 
@@ -35,18 +33,14 @@ SECRET = "metrics-never-see-this-3391"
 
 @pytest.fixture(scope="module")
 def measured(slack, redis_url, tmp_path_factory):
-    url = own_db(redis_url, 3)
-    redis.Redis.from_url(url).flushdb()
-    env = bot_env(slack, url, LOG_FORMAT="json", SWEEP_INTERVAL_SECONDS="0.2")
-    with BotProcess(env, workdir=tmp_path_factory.mktemp("measured")) as process:
+    with bot_on_db(slack, redis_url, 3, tmp_path_factory.mktemp("measured"),
+                   LOG_FORMAT="json", SWEEP_INTERVAL_SECONDS="0.2") as (process, url):
         yield process, redis.Redis.from_url(url)
 
 
 @pytest.fixture
 def sim(measured, slack):
-    slack.reset()
-    populate(slack)
-    yield SlackSim(bot=measured[0], slack=slack, signing_secret=SIGNING_SECRET)
+    yield sim_for(measured[0], slack)
     settle(slack)
 
 
@@ -190,15 +184,10 @@ def test_a_metrics_port_of_its_own(slack, redis_url, tmp_path):
     """With METRICS_PORT and no token, /metrics is not on the public port (404) but on a
     loopback listener of its own, which serves only /metrics, /readyz (with its reason)
     and /healthz; with two workers a scrape there sums both workers' counts."""
-    url = own_db(redis_url, 4)
-    redis.Redis.from_url(url).flushdb()
     metrics_port = get_port(None)
-    env = bot_env(slack, url, METRICS_TOKEN="", METRICS_PORT=str(metrics_port),
-                  WEB_CONCURRENCY="2")
-    with BotProcess(env, workdir=tmp_path) as bot:
-        slack.reset()
-        populate(slack)
-        sim = SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET)
+    with bot_on_db(slack, redis_url, 4, tmp_path, METRICS_TOKEN="",
+                   METRICS_PORT=str(metrics_port), WEB_CONCURRENCY="2") as (bot, _):
+        sim = sim_for(bot, slack)
         assert bot.get("/metrics")[0] == 404
         assert bot.request("GET", "/metrics", headers=METRICS_AUTH)[0] == 404
         assert bot.get("/readyz") == (200, b'{"ok": true}')

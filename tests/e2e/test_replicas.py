@@ -33,6 +33,7 @@ from tests.conftest import (
     SIGNING_SECRET,
     bot_env,
     populate,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -85,14 +86,6 @@ def share(sim: SlackSim, recipients: list[str], secret: str, **fields: str) -> N
 
 def shows(view: dict, secret: str) -> bool:
     return secret in json.dumps(view)
-
-
-def wait_until(condition, timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
 
 
 def stream_events(url: str) -> list:

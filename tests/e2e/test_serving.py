@@ -19,7 +19,16 @@ from devtools.harness.expiry import make_due
 from devtools.harness.payloads import SlackUsers
 from devtools.harness.redis_server import PersistentRedis
 from devtools.harness.slack_client import Reply, SlackSim
-from tests.conftest import ALICE, EVE, GENERAL, METRICS_AUTH, SIGNING_SECRET, bot_env, populate
+from tests.conftest import (
+    ALICE,
+    EVE,
+    GENERAL,
+    METRICS_AUTH,
+    SIGNING_SECRET,
+    bot_env,
+    populate,
+    wait_until,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,14 +46,6 @@ def fresh_slack(slack):
         slack.add_user(f"U0PEER{n}", f"peer{n}")
     yield slack
     slack.reset()
-
-
-def wait_until(condition, timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.01)
 
 
 def share(sim: SlackSim, recipient: str, secret: str) -> None:

@@ -23,10 +23,12 @@ from tests.conftest import (
     audit_lines,
     bot_env,
     populate,
+    preformatted,
     redis_contents,
     sent_outside_reveals,
     settle,
     stored_secrets,
+    view_text,
 )
 
 pytestmark = pytest.mark.e2e
@@ -64,17 +66,6 @@ def sim(socket_bot, slack, redis_sync):
     populate(slack)
     yield SocketSim(slack=slack)
     settle(slack)
-
-
-def preformatted(view) -> str:
-    for block in view["blocks"]:
-        if block["type"] == "rich_text":
-            return block["elements"][0]["elements"][0]["text"]
-    raise AssertionError("no preformatted block in the view")
-
-
-def view_text(view) -> str:
-    return json.dumps(view["blocks"])
 
 
 def test_share_reveal_and_refusal_over_socket_mode(sim, slack, socket_bot, redis_sync):

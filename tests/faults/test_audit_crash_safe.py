@@ -15,36 +15,16 @@ import time
 from collections import Counter
 
 import pytest
-import redis
 
 from devtools.harness.bot_process import BotProcess
 from devtools.harness.slack_client import SlackSim
-from tests.conftest import ALICE, BOB, GENERAL, SIGNING_SECRET, bot_env, populate
+from tests.conftest import ALICE, BOB, GENERAL, SIGNING_SECRET, bot_env, populate, wait_until
 from tests.faults.test_faults_crash import audit, metas, prompts_by_id, share
 
 pytestmark = pytest.mark.e2e
 
 STREAM = "ss:{audit}:events"
 ORPHAN_TIMEOUT = 2  # CLAIM_TIMEOUT_SECONDS: the sweep takes over owed events this soon
-
-
-@pytest.fixture
-def db(redis_url):
-    """Database 5 of the test Redis, flushed: the session's bot (database 0) is not
-    involved."""
-    url = redis_url.rsplit("/", 1)[0] + "/5"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url, client
-    client.flushdb()
-    client.close()
-
-
-def wait_until(check, *, what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
 
 
 def owed(client) -> dict[bytes, dict[bytes, bytes]]:
@@ -103,11 +83,11 @@ def assert_told_once(events: list[dict[str, str]], ids: dict[str, str]) -> None:
     assert order.index("secret_opened") < order.index("secret_burned")
 
 
-def test_events_owed_by_a_killed_process_are_recorded_once_after_a_restart(slack, db,
+def test_events_owed_by_a_killed_process_are_recorded_once_after_a_restart(slack, crash_db,
                                                                            tmp_path):
     """SIGKILL after revoke, reveal (opened, burned) and expiry changed Redis but before
     their events reached the stream; the restarted process's sweep records each once."""
-    url, client = db
+    url, client = crash_db
     slack.reset()
     populate(slack)
     env = bot_env(slack, url, SWEEP_INTERVAL_SECONDS="0.5",
@@ -137,10 +117,10 @@ def test_events_owed_by_a_killed_process_are_recorded_once_after_a_restart(slack
     assert_told_once(events, ids)
 
 
-def test_a_live_process_and_the_sweep_record_an_owed_event_once(slack, db, tmp_path):
+def test_a_live_process_and_the_sweep_record_an_owed_event_once(slack, crash_db, tmp_path):
     """The stream blocked for longer than the sweep's grace: the process keeps retrying
     its events and the sweep takes them over too; each is stored once all the same."""
-    url, client = db
+    url, client = crash_db
     slack.reset()
     populate(slack)
     env = bot_env(slack, url, SWEEP_INTERVAL_SECONDS="0.5",

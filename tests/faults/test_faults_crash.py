@@ -26,18 +26,6 @@ KILL_AFTER = 0.3
 ORPHAN_TIMEOUT = 3  # CLAIM_TIMEOUT_SECONDS for the test: the sweep takes over soon
 
 
-@pytest.fixture
-def crash_db(redis_url):
-    """Database 3 of the test Redis, flushed: the session's bot (on database 0) is not
-    involved."""
-    url = redis_url.rsplit("/", 1)[0] + "/3"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    yield url, client
-    client.flushdb()
-    client.close()
-
-
 def metas(client) -> dict[str, dict[str, str]]:
     """Every secret's metadata by label."""
     found = {}

@@ -15,17 +15,7 @@ import redis
 from devtools.harness.bot_process import BotProcess
 from devtools.harness.redis_control import ControlledRedis
 from devtools.harness.slack_client import SlackSim
-from tests.conftest import (
-    ALICE,
-    BOB,
-    CAROL,
-    GENERAL,
-    METRICS_AUTH,
-    SIGNING_SECRET,
-    bot_env,
-    populate,
-    settle,
-)
+from tests.conftest import ALICE, BOB, CAROL, GENERAL, METRICS_AUTH, bot_with, settle, sim_for
 
 pytestmark = pytest.mark.e2e
 
@@ -45,8 +35,8 @@ def own_redis(tmp_path_factory) -> Iterator[ControlledRedis]:
 def fault_bot(slack, own_redis, tmp_path_factory) -> Iterator[BotProcess]:
     # No share limit: its Redis step would come between the recipient check and the
     # storing, where the mid-store freeze below is aimed.
-    env = bot_env(slack, own_redis.url, SWEEP_INTERVAL_SECONDS="0", SHARE_LIMIT="off")
-    with BotProcess(env, workdir=tmp_path_factory.mktemp("bot-redis-faults")) as process:
+    with bot_with(slack, own_redis.url, tmp_path_factory.mktemp("bot-redis-faults"),
+                  SWEEP_INTERVAL_SECONDS="0", SHARE_LIMIT="off") as process:
         yield process
 
 
@@ -56,9 +46,7 @@ def fsim(fault_bot, slack, own_redis) -> Iterator[SlackSim]:
     restore(own_redis)
     with own_redis.client() as client:
         client.flushdb()
-    slack.reset()
-    populate(slack)
-    yield SlackSim(bot=fault_bot, slack=slack, signing_secret=SIGNING_SECRET)
+    yield sim_for(fault_bot, slack)
     restore(own_redis)
     settle(slack)
 

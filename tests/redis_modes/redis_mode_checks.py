@@ -1,5 +1,6 @@
 """The bot's real flows, run against any Redis set-up (Cluster, Sentinel, TLS): used by
-tests/redis_modes/test_redis_cluster.py, test_redis_sentinel.py and test_redis_tls.py.
+tests/redis_modes/test_redis_cluster.py, test_redis_sentinel.py and test_redis_tls.py
+(whose `bot` and `sim` fixtures are in this folder's conftest.py).
 
 Each check drives the real bot (a subprocess over HTTP, or the in-process server with a
 clock the test moves) and reads Redis back with a plain client of the set-up.
@@ -11,14 +12,14 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 
 import redis
 
-from devtools.harness.bot_process import REPO, BotProcess
-from devtools.harness.inprocess import FakeClock, InProcessBot
+from devtools.harness.bot_process import REPO
+from devtools.harness.clock import FakeClock
+from devtools.harness.inprocess import InProcessBot
 from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,
@@ -29,31 +30,23 @@ from tests.conftest import (
     SIGNING_SECRET,
     TEST_KEYS,
     audit_lines,
-    bot_env,
     inprocess_settings,
-    populate,
+    preformatted,
     redis_contents,
     settle,
+    sim_for,
+    view_text,
 )
 
 SECRET = "postgres://admin:Tr0ub4dor&3@db.internal:5432/prod"
 CODE = re.compile(r"[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}-[2-9A-HJKMNP-TV-Z]{4}")
 
 
-@contextmanager
-def bot_on(url: str, slack, workdir: Path) -> Iterator[BotProcess]:  # type: ignore[no-untyped-def]
-    """`python -m bot` with REDIS_URL=url, against the Slack stand-in."""
-    with BotProcess(bot_env(slack, url), workdir=workdir) as process:
-        yield process
-
-
 def fresh_sim(bot, slack, flush: Callable[[], None]) -> SlackSim:  # type: ignore[no-untyped-def]
     """Redis flushed, the stand-in's records cleared: a SlackSim for one test."""
     settle(slack)
     flush()
-    slack.reset()
-    populate(slack)
-    return SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET)
+    return sim_for(bot, slack)
 
 
 def share(sim: SlackSim, recipients: list[str], *, secret: str = SECRET,
@@ -82,10 +75,8 @@ def reveal(sim: SlackSim, user: str, prompt: tuple[object, dict] | None = None) 
     click = sim.click(user, message, button)
     assert click.status == 200
     view = sim.shown_view(click.trigger_id)
-    for block in view["blocks"]:
-        if block["type"] == "rich_text":
-            return str(block["elements"][0]["elements"][0]["text"])
-    return json.dumps(view["blocks"])
+    shown = preformatted(view)
+    return view_text(view) if shown is None else str(shown)
 
 
 def check_share_and_reveal(sim: SlackSim, client: redis.Redis) -> str:

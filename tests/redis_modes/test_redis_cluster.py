@@ -21,12 +21,10 @@ from devtools.harness.redis_nodes import free_port
 from tests.conftest import BOB, TEST_KEYS, keyring_of_test_keys
 from tests.redis_modes.redis_mode_checks import (
     SECRET,
-    bot_on,
     check_doctor,
     check_share_and_reveal,
     check_sweep,
     check_tools,
-    fresh_sim,
     reveal,
     run_tool,
     share,
@@ -42,14 +40,8 @@ def cluster() -> Iterator[LocalRedisCluster]:
 
 
 @pytest.fixture(scope="module")
-def bot(cluster, slack, tmp_path_factory):
-    with bot_on(cluster.url, slack, tmp_path_factory.mktemp("bot-cluster")) as process:
-        yield process
-
-
-@pytest.fixture
-def sim(bot, slack, cluster):
-    return fresh_sim(bot, slack, cluster.flush)
+def redis_mode(cluster):
+    return cluster
 
 
 def test_share_reveal_and_audit_on_a_cluster(sim, cluster, bot):

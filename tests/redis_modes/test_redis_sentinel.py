@@ -14,12 +14,10 @@ from devtools.harness.redis_sentinel import LocalSentinel
 from tests.conftest import BOB, CAROL, audit_lines
 from tests.redis_modes.redis_mode_checks import (
     SECRET,
-    bot_on,
     check_doctor,
     check_share_and_reveal,
     check_sweep,
     check_tools,
-    fresh_sim,
     reveal,
     share,
 )
@@ -34,14 +32,8 @@ def sentinel() -> Iterator[LocalSentinel]:
 
 
 @pytest.fixture(scope="module")
-def bot(sentinel, slack, tmp_path_factory):
-    with bot_on(sentinel.url, slack, tmp_path_factory.mktemp("bot-sentinel")) as process:
-        yield process
-
-
-@pytest.fixture
-def sim(bot, slack, sentinel):
-    return fresh_sim(bot, slack, sentinel.flush)
+def redis_mode(sentinel):
+    return sentinel
 
 
 def test_share_reveal_and_audit_behind_sentinel(sim, sentinel):

@@ -12,13 +12,7 @@ from bot.errors import StorageUnavailable
 from bot.storage import KeySpace, RedisSecretStore, connect
 from devtools.harness.redis_tls import TlsRedis, tls_unsupported
 from tests.conftest import keyring_of_test_keys
-from tests.redis_modes.redis_mode_checks import (
-    bot_on,
-    check_doctor,
-    check_share_and_reveal,
-    check_tools,
-    fresh_sim,
-)
+from tests.redis_modes.redis_mode_checks import check_doctor, check_share_and_reveal, check_tools
 
 pytestmark = [pytest.mark.redis_tls, pytest.mark.e2e]
 
@@ -35,14 +29,8 @@ def server() -> Iterator[TlsRedis]:
 
 
 @pytest.fixture(scope="module")
-def bot(server, slack, tmp_path_factory):
-    with bot_on(server.url(), slack, tmp_path_factory.mktemp("bot-tls")) as process:
-        yield process
-
-
-@pytest.fixture
-def sim(bot, slack, server):
-    return fresh_sim(bot, slack, server.flush)
+def redis_mode(server):
+    return server
 
 
 def test_share_and_reveal_over_tls(sim, server, bot):
@@ -55,15 +43,15 @@ def test_share_and_reveal_over_tls(sim, server, bot):
 
 def test_tools_over_tls(sim, server, tmp_path):
     """`admin stats` and `audit export` connect over TLS too."""
-    check_tools(sim, server.url(), tmp_path, count=2)
-    check_doctor(server.url(), tmp_path)
+    check_tools(sim, server.url, tmp_path, count=2)
+    check_doctor(server.url, tmp_path)
 
 
 @pytest.mark.parametrize("missing", ["ca", "client_cert"])
 async def test_tls_is_verified_both_ways(server, missing):
     """Without the CA the bot does not trust the server; without a client certificate
     the server refuses the bot: either way the store reads as unavailable."""
-    client = connect(server.url(**{missing: False}))
+    client = connect(server.url_with(**{missing: False}))
     store = RedisSecretStore(client, keys=KeySpace("ss"), keyring=keyring_of_test_keys(),
                              metadata_retention_seconds=60)
     with pytest.raises(StorageUnavailable):

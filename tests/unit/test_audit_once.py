@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from bot.storage import connect
 from bot.storage.audit_stream import AuditStream
 from devtools.harness.bot_process import BotProcess
 from devtools.slack_stand_in import DEFAULT_SCOPES, SlackStandIn
-from tests.conftest import BOT_TOKEN, METRICS_AUTH, bot_env, populate
+from tests.conftest import BOT_TOKEN, METRICS_AUTH, bot_env, populate, wait_until
 from tests.unit.test_audit_outbox import delivered, event
 
 # Its own key prefix: a bot other tests left running on this Redis (the session's) holds
@@ -58,13 +57,6 @@ def append(redis_url: str, numbers: range) -> None:
             await stream.append(event(n))
         await client.aclose()
     asyncio.run(go())
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def crash_after_accepted_post(slack: SlackStandIn, redis_url: str, redis_sync,

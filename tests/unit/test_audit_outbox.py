@@ -15,7 +15,7 @@ from bot.errors import StorageUnavailable
 from bot.storage import connect
 from bot.storage.audit_stream import AuditStream
 from devtools.harness.bot_process import BotProcess
-from tests.conftest import AUDIT_CHANNEL, BOT_TOKEN, bot_env
+from tests.conftest import AUDIT_CHANNEL, BOT_TOKEN, bot_env, bots_with
 
 SEQ = re.compile(r"\(seq (\d+)\)")
 
@@ -37,6 +37,35 @@ async def wait_until(predicate, timeout=20.0):
     while not predicate():
         assert time.monotonic() < deadline, "timed out"
         await asyncio.sleep(0.02)
+
+
+async def start_one(outbox_factory, slack, *, until: int) -> None:
+    """Start one outbox; back once the admin channel has received `until` events."""
+    start, _ = outbox_factory
+    start()
+    await wait_until(lambda: len(delivered(slack)) >= until)
+
+
+class FirstAppendFails:
+    """An audit stream whose first append fails with StorageUnavailable: before the event
+    is stored (Redis away), or after it (`stored`: the answer was lost)."""
+
+    def __init__(self, real: AuditStream, *, stored: bool) -> None:
+        self.real, self.stored, self.calls = real, stored, 0
+
+    async def append(self, item, **kwargs):
+        self.calls += 1
+        if self.calls > 1:
+            return await self.real.append(item, **kwargs)
+        if self.stored:
+            await self.real.append(item, **kwargs)
+            raise StorageUnavailable("connection closed before the answer")
+        raise StorageUnavailable("away")
+
+
+def posted_text(slack) -> str:
+    """Every audit message the admin channel received, one after another."""
+    return "\n".join(c.params["text"] for c in slack.calls_to("chat.postMessage") if c.ok)
 
 
 @pytest.fixture
@@ -89,9 +118,7 @@ async def test_failures_and_rate_limits_then_recovery_deliver_each_once_in_order
         await stream.append(event(n))
     slack.fail("chat.postMessage", error="internal_error", times=3)
     slack.rate_limit("chat.postMessage", retry_after=1, times=2)
-    start, _ = outbox_factory
-    start()
-    await wait_until(lambda: len(delivered(slack)) >= 30)
+    await start_one(outbox_factory, slack, until=30)
     for n in range(30, 40):  # more events after recovery
         await stream.append(event(n))
     await wait_until(lambda: len(delivered(slack)) >= 40)
@@ -140,11 +167,10 @@ async def test_two_outboxes_at_once_post_each_event_once(stream, slack, outbox_f
 def test_two_bot_processes_deliver_each_event_once(slack, redis_url, redis_sync, tmp_path):
     """Two real bot processes sharing one Redis post every audit event exactly once."""
     slack.reset()
-    bots = [BotProcess(bot_env(slack, redis_url), workdir=tmp_path / str(i)) for i in range(2)]
-    for i, bot in enumerate(bots):
-        (tmp_path / str(i)).mkdir()
-        bot.start()
-    try:
+    workdirs = [tmp_path / str(i) for i in range(2)]
+    for workdir in workdirs:
+        workdir.mkdir()
+    with bots_with(slack, redis_url, workdirs):
         async def append() -> None:
             client = connect(redis_url)
             stream = AuditStream(client, prefix="ss", retention_seconds=86400)
@@ -157,9 +183,6 @@ def test_two_bot_processes_deliver_each_event_once(slack, redis_url, redis_sync,
             time.sleep(0.05)
         time.sleep(0.5)
         assert delivered(slack) == list(range(40))
-    finally:
-        for bot in bots:
-            bot.stop()
 
 
 async def test_retention_trims_the_stream_by_time(redis_url, redis_sync):
@@ -186,10 +209,8 @@ async def test_an_unreadable_entry_does_not_stop_the_log(stream, slack, outbox_f
     redis_sync.xadd("ss:{audit}:events", {"event": "secret_rotated", "at": "x",
                                           "actor": "U0OPS", "team": "T0ACME"})
     await stream.append(event(1))
-    start, _ = outbox_factory
-    start()
-    await wait_until(lambda: len(delivered(slack)) >= 2)
-    text = "\n".join(c.params["text"] for c in slack.calls_to("chat.postMessage") if c.ok)
+    await start_one(outbox_factory, slack, until=2)
+    text = posted_text(slack)
     assert "Unreadable audit entry" in text
     assert "secret_rotated" in text
     assert delivered(slack) == [0, 1]
@@ -199,9 +220,7 @@ async def test_retry_after_is_honoured(stream, slack, outbox_factory):
     """A 429 is retried no sooner than its Retry-After, and the event arrives once."""
     await stream.append(event(0))
     slack.rate_limit("chat.postMessage", retry_after=2, times=1)
-    start, _ = outbox_factory
-    start()
-    await wait_until(lambda: len(delivered(slack)) >= 1)
+    await start_one(outbox_factory, slack, until=1)
     refused, posted = slack.calls_to("chat.postMessage")[:2]
     assert refused.status == 429
     assert posted.at - refused.at >= 1.9
@@ -249,9 +268,7 @@ async def test_a_long_burst_is_split_below_slacks_length_limit(stream, slack, ou
                                        actor="U0ALICE", team_id="T0ACME",
                                        code="ABCD-EFGH-JKMN", recipients=many,
                                        detail=f"seq {n:04}"))
-    start, _ = outbox_factory
-    start()
-    await wait_until(lambda: len(delivered(slack)) >= 100)
+    await start_one(outbox_factory, slack, until=100)
     posts = [c for c in slack.calls_to("chat.postMessage") if c.ok]
     assert len(posts) > 1
     assert max(len(c.params["text"]) for c in posts) <= 12_000
@@ -266,31 +283,18 @@ async def test_an_entry_with_an_impossible_time_does_not_stall(stream, slack, ou
     redis_sync.xadd("ss:{audit}:events", {"event": "secret_opened", "at": "1e30",
                                           "actor": "U1", "team": "T1"})
     await stream.append(event(7))
-    start, _ = outbox_factory
-    start()
-    await wait_until(lambda: len(delivered(slack)) >= 1)
-    text = "\n".join(c.params["text"] for c in slack.calls_to("chat.postMessage") if c.ok)
+    await start_one(outbox_factory, slack, until=1)
+    text = posted_text(slack)
     assert text.count("Unreadable audit entry") == 2
 
 
 async def test_recording_never_waits_long_and_retries_later(redis_url, redis_sync):
     """With Redis away, record() returns within half a second, and the event is stored
     once Redis answers again (here: a store that fails once)."""
-    from bot.audit.log import DurableAuditLog
-    from bot.errors import StorageUnavailable
-
     client = connect(redis_url)
-    real = AuditStream(client, prefix="ss", retention_seconds=86400)
-    calls = {"n": 0}
-
-    class Flaky:
-        async def append(self, item, **kwargs):
-            calls["n"] += 1
-            if calls["n"] == 1:
-                raise StorageUnavailable("away")
-            return await real.append(item, **kwargs)
-
-    log = DurableAuditLog(Flaky(), logger=__import__("logging").getLogger("test"))
+    flaky = FirstAppendFails(AuditStream(client, prefix="ss", retention_seconds=86400),
+                             stored=False)
+    log = DurableAuditLog(flaky, logger=__import__("logging").getLogger("test"))
     started = time.monotonic()
     await log.record(event(1))
     assert time.monotonic() - started < 0.6
@@ -301,25 +305,13 @@ async def test_recording_never_waits_long_and_retries_later(redis_url, redis_syn
 async def test_a_retry_after_a_lost_answer_stores_the_event_once(redis_url, redis_sync):
     """Redis stored the event but its answer was lost (it shut down, say): the retry
     finds the entry by its nonce and stores nothing twice. Found by the soak test."""
-    from bot.audit.log import DurableAuditLog
-    from bot.errors import StorageUnavailable
-
     client = connect(redis_url)
     real = AuditStream(client, prefix="ss", retention_seconds=86400)
-    calls = {"n": 0}
-
-    class AnswerLost:
-        async def append(self, item, **kwargs):
-            calls["n"] += 1
-            event_id = await real.append(item, **kwargs)
-            if calls["n"] == 1:
-                raise StorageUnavailable("connection closed before the answer")
-            return event_id
-
-    log = DurableAuditLog(AnswerLost(), logger=__import__("logging").getLogger("test"))
+    answer_lost = FirstAppendFails(real, stored=True)
+    log = DurableAuditLog(answer_lost, logger=__import__("logging").getLogger("test"))
     await log.record(event(1))
     await log.record(event(2))  # stored at once, no retry
-    await wait_until(lambda: calls["n"] >= 3, timeout=5)
+    await wait_until(lambda: answer_lost.calls >= 3, timeout=5)
     await asyncio.sleep(0.2)
     assert redis_sync.xlen("ss:{audit}:events") == 2
     # Without the nonce check the retry would have stored event 1 again.

@@ -9,6 +9,7 @@ from slack_sdk.oauth.installation_store import Installation
 
 from bot.storage import KeySpace, connect
 from bot.storage.installations import RedisInstallationStore, RedisOAuthStateStore
+from devtools.harness.clock import FakeClock
 from tests.conftest import redis_contents
 
 TOKEN_A, TOKEN_A2 = "xoxb-111-222-firsttokenofacmeabc", "xoxb-111-222-secondtokenofacmexyz"
@@ -20,17 +21,9 @@ def installation(team: str | None, user: str, token: str, **extra) -> Installati
                         bot_scopes="commands,chat:write", user_id=user, **extra)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> FakeClock:
+    return FakeClock(1_800_000_000.0)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from bot.secrets.reveal import PassphrasePolicy
 from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace, RedisSecretStore, connect
 from devtools.harness.bot_process import REPO
-from devtools.harness.inprocess import FakeClock
+from devtools.harness.clock import FakeClock
 from tests.conftest import keyring_of_test_keys, redis_contents, stored_secrets
 
 SECRET = "s3cr3t-value-for-lifecycle"

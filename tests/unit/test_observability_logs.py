@@ -18,7 +18,6 @@ from bot.telemetry.logformat import JsonFormatter, TextFormatter
 from bot.telemetry.scrub import REDACTED, Scrubber
 from devtools.harness.bot_process import BotProcess
 from devtools.harness.redis_server import throwaway_redis
-from devtools.harness.slack_client import SlackSim
 from tests.conftest import (
     ALICE,
     BOB,
@@ -27,8 +26,9 @@ from tests.conftest import (
     GENERAL,
     SIGNING_SECRET,
     bot_env,
-    populate,
+    bot_on_db,
     settle,
+    sim_for,
 )
 
 SECRET = "correct-horse-battery-staple-4471"
@@ -51,11 +51,6 @@ def needles() -> dict[str, str]:
             "key (hex)": KEY_MATERIAL.hex()}
 
 
-def own_db(redis_url: str, db: int) -> str:
-    """The test Redis, another database: no other bot process of the session uses it."""
-    return redis_url.rsplit("/", 1)[0] + f"/{db}"
-
-
 def json_lines(text: str) -> list[dict]:
     """Every line parsed as JSON (fails on the first line that is not an object)."""
     parsed = []
@@ -74,17 +69,9 @@ def assert_clean(text: str) -> None:
 
 @pytest.fixture(scope="module")
 def logged(slack, redis_url, tmp_path_factory):
-    url = own_db(redis_url, 2)
-    redis.Redis.from_url(url).flushdb()
-    env = bot_env(slack, url, LOG_FORMAT="json", LOG_LEVEL="DEBUG")
-    with BotProcess(env, workdir=tmp_path_factory.mktemp("logged")) as process:
-        yield process, url
-
-
-def sim_for(bot, slack) -> SlackSim:
-    slack.reset()
-    populate(slack)
-    return SlackSim(bot=bot, slack=slack, signing_secret=SIGNING_SECRET)
+    with bot_on_db(slack, redis_url, 2, tmp_path_factory.mktemp("logged"), LOG_FORMAT="json",
+                   LOG_LEVEL="DEBUG") as logged_bot:
+        yield logged_bot
 
 
 def share(sim, recipients, secret, **fields):
@@ -110,13 +97,9 @@ def test_json_logs_carry_context_and_never_a_secret(logged, slack):
     # A passphrase typed wrong, then right.
     share(sim, [BOB], LOCKED_SECRET, passphrase=PASSPHRASE)
     message, button = sim.reveal_prompt(BOB)
-    trigger = sim.click(BOB, message, button).trigger_id
-    sim.shown_view(trigger)
-    form = next(c.response["view"] for c in slack.calls_to("views.open")
-                if c.params["trigger_id"] == trigger)
+    form = sim.opened_view(sim.click(BOB, message, button).trigger_id)
     for typed, updates in ((WRONG_PASSPHRASE, 1), (PASSPHRASE, 2)):
-        sim.submit_form(BOB, form, {"passphrase": {"text": {"type": "plain_text_input",
-                                                            "value": typed}}})
+        sim.submit_passphrase(BOB, form, typed)
         slack.wait_for("views.update", count=updates)
 
     # Slack failing: the modal refused, deliveries rate limited, an answer lost.

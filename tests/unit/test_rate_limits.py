@@ -14,15 +14,10 @@ from bot.secrets.limits import Action, Rate, RateLimits, duration, parse_rate
 from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace, connect
 from bot.storage.rate_counter import RedisRateCounter
+from devtools.harness.clock import FakeClock
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TEST_KEYS, stored_secrets
 
-
-class Clock:
-    def __init__(self, now: float = 1_800_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+START = 1_800_000_000.0  # the tests' clocks start at this Unix time
 
 
 class People:
@@ -92,7 +87,7 @@ def test_duration_rounds_up(seconds, words):
 async def test_window_slides_and_says_when_to_retry(counter):
     """Three in a minute pass; the fourth is refused with the wait until the oldest leaves
     the window; then exactly one more passes."""
-    clock = Clock()
+    clock = FakeClock(START)
     limiter = limits(counter, clock)
     for step in (0, 10, 20):
         clock.now += step and 10
@@ -111,7 +106,7 @@ async def test_window_slides_and_says_when_to_retry(counter):
 
 async def test_refused_attempts_are_not_counted(counter):
     """Hammering while refused does not extend the wait."""
-    clock = Clock()
+    clock = FakeClock(START)
     limiter = limits(counter, clock)
     for _ in range(3):
         await take(limiter)
@@ -126,7 +121,7 @@ async def test_refused_attempts_are_not_counted(counter):
 async def test_counts_are_per_action_workspace_and_person(counter):
     """Another person, the same person in another workspace, or another action each have
     their own window."""
-    limiter = limits(counter, Clock())
+    limiter = limits(counter, FakeClock(START))
     for _ in range(3):
         await take(limiter)
     with pytest.raises(RateLimited):
@@ -141,7 +136,7 @@ async def test_one_count_across_replicas_and_exact_under_concurrency(redis_url, 
     simultaneous attempts exactly the limit pass."""
     other_client = connect(redis_url)
     try:
-        clock = Clock()
+        clock = FakeClock(START)
         replicas = [limits(counter, clock, share=Rate(10, 60)),
                     limits(RedisRateCounter(other_client, keys=KeySpace("ss")), clock,
                            share=Rate(10, 60))]
@@ -155,7 +150,7 @@ async def test_one_count_across_replicas_and_exact_under_concurrency(redis_url, 
 
 async def test_ensure_room_counts_nothing(counter):
     """Looking (before a form is filled in) does not use up an attempt."""
-    limiter = limits(counter, Clock())
+    limiter = limits(counter, FakeClock(START))
     for _ in range(10):
         await limiter.ensure_room(Action.SHARE, team_id="T1", user_id="U1")
     for _ in range(3):
@@ -167,7 +162,7 @@ async def test_ensure_room_counts_nothing(counter):
 async def test_a_lowered_limit_waits_for_enough_attempts_to_leave(counter):
     """With more attempts in the window than a (newly lowered) limit, the wait is until
     enough of them have left, not just the oldest."""
-    clock = Clock()
+    clock = FakeClock(START)
     for _ in range(5):
         await take(limits(counter, clock, share=Rate(5, 60)))
         clock.now += 10
@@ -180,7 +175,7 @@ async def test_a_lowered_limit_waits_for_enough_attempts_to_leave(counter):
 
 async def test_no_limit_when_off(counter):
     """A limit set to off never refuses."""
-    limiter = limits(counter, Clock(), share=None)
+    limiter = limits(counter, FakeClock(START), share=None)
     for _ in range(50):
         await take(limiter)
 
@@ -195,7 +190,7 @@ def form(**changes) -> ShareForm:
 async def test_share_past_the_limit_stores_nothing(store, counter, keyring, redis_sync):
     """Invalid forms cost nothing; past the limit a valid share raises RateLimited and
     nothing more is stored."""
-    clock = Clock()
+    clock = FakeClock(START)
     service = SharingService(store=store, keyring=keyring, clock=clock,
                              limits=limits(counter, clock, share=Rate(2, 600)))
     for bad in (form(text=""), form(recipients=("BDEPLOY",))):
@@ -216,7 +211,7 @@ async def test_share_past_the_limit_stores_nothing(store, counter, keyring, redi
 async def test_reveal_past_the_limit_claims_nothing(store, counter, keyring):
     """A limited reveal is refused before the claim: the view is not used, the secret is
     not touched, and once the window has passed it reveals."""
-    clock = Clock()
+    clock = FakeClock(START)
     service = SharingService(store=store, keyring=keyring, clock=clock,
                              limits=limits(counter, clock, reveal=Rate(2, 60)))
     record = await service.share(form(), people=People())

@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from devtools.harness.inprocess import FakeClock, InProcessBot
-from devtools.harness.slack_client import SlackSim
-from tests.conftest import SIGNING_SECRET, inprocess_settings, populate, settle
+from devtools.harness.clock import FakeClock
+from devtools.harness.inprocess import InProcessBot
+from tests.conftest import inprocess_settings, settle, sim_for
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,5 @@ def live(slack, redis_url, clock):
 @pytest.fixture
 def sim(live, slack, redis_sync, clock):
     clock.now = time.time()
-    slack.reset()
-    populate(slack)
-    yield SlackSim(bot=live, slack=slack, signing_secret=SIGNING_SECRET)
+    yield sim_for(live, slack)
     settle(slack)

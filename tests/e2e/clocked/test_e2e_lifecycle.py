@@ -14,6 +14,7 @@ from tests.conftest import (
     EVE,
     GENERAL,
     audit_lines,
+    preformatted,
     redis_contents,
     sent_outside_reveals,
     settle,
@@ -23,8 +24,6 @@ from tests.conftest import (
 pytestmark = pytest.mark.e2e
 
 SECRET = '{"user": "deploy", "password": "hunter2-but-longer"}'
-
-
 
 
 def share(sim, recipients, *, channel=GENERAL, secret=SECRET, **fields):
@@ -37,18 +36,17 @@ def share(sim, recipients, *, channel=GENERAL, secret=SECRET, **fields):
     return view
 
 
+def unlock_form(sim) -> dict:
+    """Bob clicks Reveal on a secret locked with a passphrase: the form Slack opened."""
+    message, button = sim.reveal_prompt(BOB)
+    return sim.opened_view(sim.click(BOB, message, button).trigger_id)
+
+
 def texts_to(slack, user):
     """Every message text the bot sent to a user's DM."""
     dms = {slack.dm_of(user)} - {None}  # opened now, or remembered by the bot
     return [c.params.get("text", "") for c in slack.calls_to("chat.postMessage")
             if c.params.get("channel") in dms]
-
-
-def preformatted(view):
-    for block in view["blocks"]:
-        if block["type"] == "rich_text":
-            return block["elements"][0]["elements"][0]["text"]
-    return None
 
 
 def test_form_offers_every_option(sim):
@@ -98,8 +96,7 @@ def test_passphrase_flow(sim, slack):
     opened = slack.calls_to("views.open")[-1].response["view"]
 
     def unlock(passphrase: str, count: int) -> dict:
-        reply = sim.submit_form(BOB, opened, {"passphrase": {"text": {
-            "type": "plain_text_input", "value": passphrase}}})
+        reply = sim.submit_passphrase(BOB, opened, passphrase)
         assert reply.json()["response_action"] == "update"
         assert "Checking" in json.dumps(reply.json()["view"])
         update = slack.wait_for("views.update", count=count)[-1]
@@ -227,13 +224,7 @@ def test_nothing_secret_in_logs_redis_or_slack(sim, slack, live, redis_sync):
     """After passphrase and plain flows, no secret or passphrase is in Redis, the logs, or
     any message other than the reveal itself."""
     share(sim, [BOB], passphrase="quiet-mountain-7")
-    message, button = sim.reveal_prompt(BOB)
-    trigger = sim.click(BOB, message, button).trigger_id
-    sim.shown_view(trigger)
-    opened = next(c.response["view"] for c in slack.calls_to("views.open")
-                  if c.params["trigger_id"] == trigger)
-    sim.submit_form(BOB, opened, {"passphrase": {"text": {"type": "plain_text_input",
-                                                          "value": "quiet-mountain-7"}}})
+    sim.submit_passphrase(BOB, unlock_form(sim), "quiet-mountain-7")
     slack.wait_for("views.update")
     settle(slack)
     for needle in (SECRET, "quiet-mountain-7"):
@@ -247,15 +238,9 @@ def test_five_wrong_passphrases_lock_and_are_audited(sim, slack):
     """Five wrong passphrases lock the secret (audited as a lockout); the right one is
     then refused until the lock ends."""
     share(sim, [BOB], passphrase="green-river-9")
-    message, button = sim.reveal_prompt(BOB)
-    trigger = sim.click(BOB, message, button).trigger_id
-    sim.shown_view(trigger)
-    opened = next(c.response["view"] for c in slack.calls_to("views.open")
-                  if c.params["trigger_id"] == trigger)
+    opened = unlock_form(sim)
     for n in range(6):
-        phrase = "green-river-9" if n == 5 else f"wrong-{n}"
-        sim.submit_form(BOB, opened, {"passphrase": {"text": {"type": "plain_text_input",
-                                                              "value": phrase}}})
+        sim.submit_passphrase(BOB, opened, "green-river-9" if n == 5 else f"wrong-{n}")
         slack.wait_for("views.update", count=n + 1, timeout=10)
     last = slack.calls_to("views.update")[-1].params["view"]
     assert "locked" in json.dumps(last)

@@ -32,8 +32,6 @@ KEYS = KeySpace("ss")
 REFUSED = "integrity check"  # the audit detail of a refused record
 
 
-
-
 def share(sim, recipients, **fields):
     view = sim.opened_view(sim.slash_command(ALICE, GENERAL).trigger_id)
     reply = sim.submit(ALICE, view, recipients=recipients, secret=SECRET, **fields)
