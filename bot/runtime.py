@@ -150,9 +150,11 @@ class Runtime:
                             request=settings.request_rate, clock=clock)
         dm_channels = DmChannels()
         mail = external_mail(settings)
+        # Who shared, as the web page and the link mail name them (asked of Slack, kept).
+        names = SlackNames(workspaces, clock=time.monotonic)
         external = ExternalSharing(
             several.team_settings if several else TeamSettingsStore(redis, keys=keys),
-            public_url=settings.public_url, mail=settings.smtp_url is not None,
+            public_url=settings.public_url, mail=mail is not None,
             defaults=settings.external_policy, installed_settings=several is not None)
         service = SharingService(store=store, keyring=keyring, clock=clock, limits=limits)
         notices = TeamNotices(workspaces, audit=audit, logger=logger, clock=clock,
@@ -165,7 +167,7 @@ class Runtime:
             team_settings=several.team_settings if several else None, metrics=metrics,
             once=OnceMarks(redis, keys=keys), dm_channels=dm_channels,
             respond=Responder(http=http, logger=logger, dm_channels=dm_channels),
-            external=external, links_mailer=mail)
+            external=external, links_mailer=mail, names=names)
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=notices, clock=clock)
         signing_secret = settings.slack_signing_secret
@@ -206,7 +208,7 @@ class Runtime:
         if settings.public_url is not None:
             runtime.external = WebRevealService(mail=mail,
                 sharing=service, store=store, codes=RedisWebCodes(redis, keys=keys),
-                counter=counter, names=SlackNames(workspaces, clock=time.monotonic),
+                counter=counter, names=names,
                 audit=audit, keyring=keyring, logger=logger, clock=clock,
                 receipt=web_receipts(notices))
         if outbox is not None:

@@ -22,6 +22,7 @@ from bot.secrets.notices import Notices
 from bot.secrets.sharing import SharingService
 from bot.slack.admins import Admins
 from bot.slack.dm_channels import DmChannels
+from bot.slack.names import SlackNames
 from bot.slack.people import PersonCache
 from bot.slack.respond import Responder
 from bot.storage.audit_stream import AuditStream
@@ -61,6 +62,7 @@ class Deps:
     # Sharing with people outside Slack: the web pages' URL, mail, each workspace's policy.
     external: ExternalSharing | None = None
     links_mailer: LinksMailer | None = None  # None: no SMTP_URL, the link is not mailed
+    names: SlackNames | None = None  # who shared, as the link mail names them
 
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""

@@ -36,7 +36,8 @@ from bot.handlers.home_tab import publish_home
 from bot.recovery import recover
 from bot.secrets.external import ExternalShare, link_url
 from bot.secrets.sharing import PRE_ANSWER_SECONDS
-from bot.slack.people import SlackPeople, display_name
+from bot.slack.names import UNKNOWN_PERSON, UNKNOWN_WORKSPACE
+from bot.slack.people import SlackPeople
 
 
 def parse_share_form(body: dict[str, Any], *, team_id: str) -> ShareForm:
@@ -125,8 +126,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         shared = False
         try:
             shared = await _share(ack, client, deps, form, received=received,
-                                  view=as_dict(body.get("view")),
-                                  workspace_name=_workspace_name(body, context))
+                                  view=as_dict(body.get("view")))
         finally:
             if view_id:
                 await submissions.settle_submission_soon(deps, team=form.team_id,
@@ -136,7 +136,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareForm, *,
-                 received: Deadline, view: dict[str, Any], workspace_name: str) -> bool:
+                 received: Deadline, view: dict[str, Any]) -> bool:
     """Store the secret and answer the form; True when it was shared."""
     people = SlackPeople(client, team_id=form.team_id, cache=deps.people_cache)
     # Room to deliver it is reserved before anything is stored: when deliveries lag,
@@ -193,8 +193,7 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
     share, url = external
     mailer = deps.links_mailer if record.audience is Audience.EMAIL and form.mail_link \
         else None
-    slot.start(_after_external(client, deps, share, mailer=mailer,
-                               workspace_name=workspace_name), name="external-receipt")
+    slot.start(_after_external(client, deps, share, mailer=mailer), name="external-receipt")
     # The link, once: in the form's answer, never in a message (chat history, unfurlers).
     await ack(response_action="update",
               view=render.link_modal(record, url=url, mailing=mailer is not None))
@@ -230,14 +229,16 @@ async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> 
 
 
 async def _after_external(client: AsyncWebClient, deps: Deps, share: ExternalShare, *,
-                          mailer: LinksMailer | None, workspace_name: str) -> None:
+                          mailer: LinksMailer | None) -> None:
     """The sender's receipt (who it is for, never the link), the mail with the link to
     each address when asked for, and the Home tab."""
     record = share.record
     await _deliver(client, record, deps)  # nobody to send Reveal messages to: the receipt
     if mailer is None:
         return
-    sender_name = await display_name(client, record.sender_id) or record.sender_id
+    # Named as the web page names them.
+    sender_name, workspace_name = (UNKNOWN_PERSON, UNKNOWN_WORKSPACE) if deps.names is None \
+        else await deps.names.sender_and_workspace(record.team_id, record.sender_id)
     try:
         await mailer.send(share, sender_name=sender_name, workspace_name=workspace_name)
     except ShareSecretError as exc:
@@ -245,10 +246,3 @@ async def _after_external(client: AsyncWebClient, deps: Deps, share: ExternalSha
         await deps.notices(client).delivery.dm(record.sender_id,
                                                render.link_not_mailed_notice(record))
 
-
-def _workspace_name(body: dict[str, Any], context: AsyncBoltContext) -> str:
-    """How the mail names the workspace: its name (auth.test), else its domain."""
-    result = context.authorize_result
-    name = result.team if result is not None else None
-    domain = as_dict(body.get("team")).get("domain")
-    return name or (domain if isinstance(domain, str) and domain else context.team_id or "")

@@ -82,17 +82,3 @@ def _cannot_check() -> ValidationFailed:
     return ValidationFailed({"recipients": "Couldn't check the recipients with Slack just now. "
                                            "Please try again."})
 
-
-async def display_name(client: AsyncWebClient, user_id: str) -> str | None:
-    """How a person is called in the workspace (display name, else real name, else user
-    name); None when Slack cannot say."""
-    try:
-        user = (await client.users_info(user=user_id))["user"]
-    except SLACK_FAILURES:
-        return None
-    profile = user.get("profile") or {}
-    for name in (profile.get("display_name"), profile.get("real_name"), user.get("real_name"),
-                 user.get("name")):
-        if isinstance(name, str) and name.strip():
-            return name.strip()
-    return None

@@ -38,20 +38,20 @@ LINK = re.compile(re.escape(PUBLIC_URL) + r"/s/([A-Za-z0-9_-]{28})#([A-Za-z0-9_-
 
 
 @pytest.fixture(scope="module")
-def external_bot(slack, redis_url, tmp_path_factory):
-    # Nothing listens on the SMTP port: the form only needs to know mail is set up.
-    env = bot_env(slack, redis_url, PUBLIC_URL=PUBLIC_URL, SMTP_URL="smtp://127.0.0.1:2",
+def external_bot(slack, redis_url, smtp_server, tmp_path_factory):
+    env = bot_env(slack, redis_url, PUBLIC_URL=PUBLIC_URL, SMTP_URL=smtp_server.url,
                   MAIL_FROM="share-secret@example.test", ADMIN_USER_IDS=ALICE)
     with BotProcess(env, workdir=tmp_path_factory.mktemp("external-bot")) as process:
         yield process
 
 
 @pytest.fixture
-def xsim(external_bot, slack, redis_sync):
+def xsim(external_bot, slack, redis_sync, smtp):
     slack.reset()
     populate(slack)
     yield SlackSim(bot=external_bot, slack=slack, signing_secret=SIGNING_SECRET)
     settle(slack)
+    smtp.refused.clear()
 
 
 def blocks_of(view) -> dict[str, dict]:
@@ -166,18 +166,56 @@ def test_a_link_share_shows_the_link_once_and_posts_it_nowhere(xsim, slack, exte
     assert "anyone with the link" in created
 
 
-def test_an_email_share_names_the_addresses(xsim, slack):
-    """Share with three addresses: the link view and the receipt name them (the first,
-    and how many more)."""
+def test_an_email_share_mails_the_link_to_each_address(xsim, slack, smtp):
+    """Share with three addresses, "email the link" left ticked: the link view says it is
+    being mailed, each address gets the same link by mail (with the sender's and the
+    workspace's names, never the secret), and the receipt names the addresses (the first,
+    and how many more). No Slack message holds the link."""
     form = choose(xsim, slack, open_form(xsim), "email")
-    reply = xsim.submit(ALICE, form, recipients=None, secret=SECRET,
+    reply = xsim.submit(ALICE, form, recipients=None, secret=SECRET, label="Staging DB",
                         emails="bob@vendor.com, carol@example.org\ndan@vendor.com")
     view = reply.json()["view"]
     assert blockkit.modal_errors(view) == []
-    assert len(LINK.findall(json.dumps(view))) == 1
-    assert "bob@vendor.com" in json.dumps(view)
+    [link] = LINK.findall(json.dumps(view))
+    assert "emailing the link to bob@vendor.com" in json.dumps(view)
+    for address in ("bob@vendor.com", "carol@example.org", "dan@vendor.com"):
+        mail = smtp.wait_for(address)
+        assert mail.rcpt_tos == (address,)
+        assert LINK.findall(mail.text()) == [link]
+        assert "alice" in mail.text()
+        assert "Staging DB" in mail.text()
+        assert SECRET not in mail.raw.decode(errors="replace")
     receipt = slack.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == ALICE)[0]
     assert "bob@vendor.com and 2 more" in receipt.params["text"]
+    settle(slack)
+    assert sent_outside_reveals(slack, "/s/") == []
+
+
+def test_unticked_the_link_is_not_mailed(xsim, slack, smtp):
+    form = choose(xsim, slack, open_form(xsim), "email")
+    reply = xsim.submit(ALICE, form, recipients=None, secret=SECRET,
+                        emails="bob@vendor.com", mail_link=[])
+    view = json.dumps(reply.json()["view"])
+    assert len(LINK.findall(view)) == 1
+    assert "Copy this link and send it to bob@vendor.com" in view
+    slack.wait_for("chat.postEphemeral", where=lambda c: c.params["user"] == ALICE)
+    settle(slack)
+    assert smtp.messages() == []
+
+
+def test_a_link_mail_that_fails_is_told_to_the_sender(xsim, slack, smtp):
+    """The mail server refuses one address: the sender is told by DM, with the code to
+    revoke it (and still no link in Slack)."""
+    smtp.refused.add("bob@vendor.com")
+    form = choose(xsim, slack, open_form(xsim), "email")
+    answer = xsim.submit(ALICE, form, recipients=None, secret=SECRET,
+                         emails="bob@vendor.com, carol@example.org").json()
+    code = CODE.search(json.dumps(answer)).group()
+    smtp.wait_for("carol@example.org")
+    told = slack.wait_for("chat.postMessage", where=lambda c: "Couldn't email the link" in
+                          c.params.get("text", ""))[0]
+    assert told.params["channel"] == slack.dm_of(ALICE)
+    assert f"/share-secret revoke {code}" in told.params["text"]
     settle(slack)
     assert sent_outside_reveals(slack, "/s/") == []
 
