@@ -141,15 +141,21 @@ class SlackUsers:
                 "actions": [action]}
 
     def view_choice(self, user_id: str, view: dict[str, Any], *, block_id: str,
-                    value: str) -> dict[str, Any]:
+                    value: str, typed: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """block_actions from choosing an option of a radio_buttons input (one with
         `dispatch_action`) in a modal the bot opened: Slack sends the view as it stands,
-        its state holding what was chosen."""
+        its state holding what was chosen and everything typed so far (`typed`, by block
+        id, as `submission`'s fields: the secret too, if it was typed first)."""
         block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
         element = block["element"]
         option = next(o for o in element["options"] if o["value"] == value)
-        values = {block_id: {element["action_id"]: {"type": element["type"],
-                                                    "selected_option": option}}}
+        values: dict[str, Any] = {}
+        for other in view.get("blocks", []):
+            if other.get("type") == "input" and other["block_id"] in (typed or {}):
+                values[other["block_id"]] = {other["element"]["action_id"]: _input_state(
+                    other["element"], (typed or {})[other["block_id"]], given=True)}
+        values[block_id] = {element["action_id"]: {"type": element["type"],
+                                                   "selected_option": option}}
         return {"type": "block_actions", "user": self.user_obj(user_id),
                 "api_app_id": API_APP_ID, "token": "deprecated-verification-token",
                 "container": {"type": "view", "view_id": view["id"]},

@@ -119,9 +119,11 @@ class SlackSim(SlackUsers):
         return reply
 
     def choose(self, user_id: str, view: dict[str, Any], *, block_id: str, value: str,
-               **kwargs: Any) -> Reply:
-        """Choose an option of a radio_buttons input that dispatches (in a modal)."""
-        payload = self.view_choice(user_id, view, block_id=block_id, value=value)
+               typed: Mapping[str, Any] | None = None, **kwargs: Any) -> Reply:
+        """Choose an option of a radio_buttons input that dispatches (in a modal), with
+        what was `typed` so far in the form's state."""
+        payload = self.view_choice(user_id, view, block_id=block_id, value=value,
+                                   typed=typed)
         reply = self.interaction(payload, **kwargs)
         reply.trigger_id = payload["trigger_id"]
         return reply

@@ -353,3 +353,20 @@ def test_without_public_url_only_people_in_the_workspace_are_offered(sim, slack)
     form = open_form(sim)
     assert "audience" not in blocks_of(form)
     assert "recipients" in blocks_of(form)
+
+
+def test_a_secret_typed_before_the_audience_is_chosen_goes_nowhere(xsim, slack, external_bot,
+                                                                   redis_sync):
+    """Choosing the audience sends Slack's whole form state, the secret typed so far with
+    it: the redraw keeps none of it, and no log line, Redis value or Slack call holds it."""
+    typed = "typed-before-choosing-0b6f2d"
+    before = len(slack.calls_to("views.update"))
+    reply = xsim.choose(ALICE, open_form(xsim), block_id="audience", value="link",
+                        typed={"secret": typed, "label": "Vendor key"})
+    assert reply.status == 200
+    redrawn = slack.wait_for("views.update", count=before + 1)[-1]
+    assert redrawn.ok, redrawn.describe()
+    settle(slack)
+    assert sent_outside_reveals(slack, typed) == []
+    assert typed not in external_bot.log_text()
+    assert not [v for v in redis_contents(redis_sync) if typed.encode() in v]
