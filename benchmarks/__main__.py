@@ -13,7 +13,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-PARTS = ("startup", "floor", "least", "bot", "overload", "snappass", "storage", "memory", "sweep")
+PARTS = ("startup", "floor", "least", "bot", "overload", "snappass", "web", "storage", "memory",
+         "sweep")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -27,7 +27,8 @@ def run(*, server: Server, slack: StandIn, redis: RedisServer, timing: Timing, k
     """One run: load for warmup + duration, wait for the bot's calls to settle, summarize.
 
     `e2e` is "views" (match views.open by trigger_id), "prompts" (match Reveal
-    messages by sender) or None. CPU seconds per process are read around the run.
+    messages by sender), "receipts" (count the senders' receipts, sent after the
+    answers) or None. CPU seconds per process are read around the run.
     """
     from benchmarks.standin_proc import GENERAL
 
@@ -76,6 +77,10 @@ def run(*, server: Server, slack: StandIn, redis: RedisServer, timing: Timing, k
             (max((c[1] for c in relevant), default=last_click) - last_click) * 1000, 1)
         if e2e == "views":
             result.update(stats.end_to_end_views(load, calls, title=title))
+        elif e2e == "receipts":
+            # Over the whole run, warm-up included: against every request sent.
+            result["receipts"] = stats.web_receipts(calls)
+            result["requests_total"] = load["sent_total"]
         else:
             result.update(stats.end_to_end_prompts(load, calls))
         result["slack_calls"] = len(calls)

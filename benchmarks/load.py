@@ -155,7 +155,7 @@ class Source:
     async def next(self) -> Prepared | None:
         if self.control is not None:
             return await self._next_minted()
-        if self.kind in ("snappass_reveal", "block_actions", "slash") and \
+        if self.kind in ("snappass_reveal", "web_reveal", "block_actions", "slash") and \
                 self.cursor >= len(self.items):
             self.exhausted = True
             return None
@@ -209,6 +209,14 @@ class Source:
         if kind == "snappass_reveal":
             return Prepared("/" + quote_plus(item), b"", {
                 "Content-Type": "application/x-www-form-urlencoded"}, None)
+        if kind == "web_reveal":
+            # The page's own POST: the link key in the body, the page's origin, and (the
+            # bot behind a proxy it trusts) a client address of its own per request, as
+            # many people opening their links would have.
+            secret_id, key = item
+            return Prepared(f"/s/{secret_id}/reveal", f'{{"key":"{key}"}}'.encode(), {
+                "Content-Type": "application/json", "Origin": self.spec["origin"],
+                "X-Forwarded-For": client_address(n)}, None)
         if kind == "snappass_create":
             return Prepared("/", self.template.encode(), {
                 "Content-Type": "application/x-www-form-urlencoded",
@@ -244,6 +252,11 @@ class Source:
             "Content-Type": "application/x-www-form-urlencoded",
             "X-Slack-Request-Timestamp": ts,
             "X-Slack-Signature": sign(self.secret, ts, raw)}, key)
+
+
+def client_address(n: int) -> str:
+    """The n-th of 2^24 distinct addresses in 10.0.0.0/8."""
+    return f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:

@@ -63,6 +63,21 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                 check(f"{name} throughput vs framework floor @{level}",
                       f"{ours / base:.2f}x ({ours:.0f} vs {base:.0f}/s)", ">= 0.5x",
                       ours / base >= 0.5)
+    for level in LEVELS:
+        web = _get(results, "web", "reveal", level)
+        peer_reveal, reveal_by = best_peer(results, "reveal", level)
+        if not web or not peer_reveal:
+            continue
+        check(f"web reveal throughput vs snappass reveal @{level}",
+              f"{web['throughput'] / peer_reveal:.2f}x ({web['throughput']:.0f} vs "
+              f"{peer_reveal:.0f}/s, {reveal_by})", ">= 1.5x",
+              web["throughput"] / peer_reveal >= 1.5)
+        # Against the serving the throughput is compared with (the faster one).
+        peer_p99 = _get(results, "snappass", reveal_by, "reveal", level, "ack_p99_ms")
+        if web.get("ack_p99_ms") is not None and peer_p99 is not None:
+            check(f"web reveal p99 vs snappass reveal @{level}",
+                  f"{web['ack_p99_ms']:.1f} vs {peer_p99:.1f} ms ({reveal_by})",
+                  "lower", web["ack_p99_ms"] < peer_p99)
     for scenario in ("reveal", "command", "submission"):
         p50 = _get(bot0, scenario, 1, "ack_p50_ms")
         if p50 is not None:
@@ -219,6 +234,13 @@ def table(results: dict[str, Any]) -> str:
         for op in ("create", "reveal"):
             for level in LEVELS:
                 row(f"snappass {op} ({serving})", _get(runs, op, level))
+    for level in LEVELS:
+        row("bot web reveal: POST /s/<id>/reveal", _get(results, "web", "reveal", level))
+    receipts = [f"{run['receipts']}/{run['requests_total']} @{level}" for level in LEVELS
+                if (run := _get(results, "web", "reveal", level)) and "receipts" in run]
+    if receipts:
+        lines.append("    web reveal: receipts DMed to senders / requests, warm-up included: "
+                     + ", ".join(receipts))
     overload = results.get("overload")
     if overload:
         row("bot reveal OVERLOAD (Slack 1000 ms)", overload.get("run"))

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from typing import Any
 
 _PROMPT = re.compile(r"^<@([UW][A-Z0-9]+)> shared a secret with you")
+# The sender's DM when someone with the link opens their secret (bot.render.external).
+WEB_RECEIPT = ":eyes: Someone with the link opened "
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -107,6 +109,12 @@ def _e2e_figures(latencies: list[float], timeline: list[tuple[float, float]], *,
         "e2e_first_fifth_p50_ms": ms(percentile(first, 50)),
         "e2e_last_fifth_p50_ms": ms(percentile(last, 50)),
     }
+
+
+def web_receipts(calls: list[list[Any]]) -> int:
+    """How many senders were told, by DM, that someone with the link opened a secret."""
+    return sum(1 for method, _, ok, _, _, _, _, text in calls
+               if ok and method == "chat.postMessage" and (text or "").startswith(WEB_RECEIPT))
 
 
 def outcome_counts(calls: list[list[Any]], busy_text: str) -> dict[str, int]:

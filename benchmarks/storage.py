@@ -1,6 +1,7 @@
 """Scenarios that run in-process against a throwaway Redis, through the bot's own code.
 
 - `seed_secrets`: secrets for the reveal runs, made by the bot's SharingService.
+- `seed_link_secrets`: link secrets for the web page's reveal runs, made the same way.
 - `memory_per_secret`: Redis bytes per active secret (scenario 4).
 - `sweep_cost`: the expiry sweep's time against expired and stored counts (scenario 5).
 - `storage_floor`: raw GET/SET/GETDEL round trips with the bot's Redis client.
@@ -14,6 +15,7 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -68,23 +70,34 @@ def _service(store: RedisSecretStore, keys: str,
 
 def _sharer(client: aioredis.Redis, keys: str) -> Callable[[ShareForm], Awaitable[SecretRecord]]:
     """Share as the bot does, start to finish: store the secret through its service, then
-    what its share handler does once the Reveal messages are out: record the
-    secret_created event the share owes, and settle the delivery. (A secret left owing
-    both looks like the work of a process that died: the bot's sweep takes it over two
-    minutes later and sends its Reveal messages again, in the middle of a run.)"""
+    settle it as its share handler does (`_settler`)."""
     store = _store(client, keys)
     service = _service(store, keys)
+    settle = _settler(client, store)
+
+    async def share(form: ShareForm) -> SecretRecord:
+        record = await service.share(form, people=Everyone())
+        await settle(record)
+        return record
+    return share
+
+
+def _settler(client: aioredis.Redis,
+             store: RedisSecretStore) -> Callable[[SecretRecord], Awaitable[None]]:
+    """What the bot's share handler does once a secret is stored and its Reveal messages
+    (or, for people outside Slack, the sender's receipt) are out: record the
+    secret_created event the share owes, and settle the delivery. (A secret left owing
+    both looks like the work of a process that died: the bot's sweep takes it over two
+    minutes later and sends its messages again, in the middle of a run.)"""
     stream = AuditStream(client, prefix=PREFIX, retention_seconds=RETENTION_SECONDS)
     audit = DurableAuditLog(stream, logger=logging.getLogger("benchmarks.seed"),
                             owed=OwedEvents(client, keys=KeySpace(PREFIX)))
 
-    async def share(form: ShareForm) -> SecretRecord:
-        record = await service.share(form, people=Everyone())
+    async def settle(record: SecretRecord) -> None:
         created = secret_created(record)
         await audit.record(created.event, nonce=created.nonce)
         await store.delivered(record.secret_id)
-        return record
-    return share
+    return settle
 
 
 async def _bounded(count: int, make: Callable[[int], Awaitable[Any]],
@@ -144,6 +157,37 @@ async def seed_secrets(redis_url: str, keys: str, *, count: int, team_id: str, c
     # Both recipients of a secret click, but not one right after the other.
     half = len(clicks) // 2
     return clicks[0::2] + clicks[1::2] if half else clicks
+
+
+async def seed_link_secrets(redis_url: str, keys: str, *, count: int, team_id: str,
+                            senders: Sequence[str]) -> list[list[str]]:
+    """`count` secrets for anyone with the link, stored as the share form stores them (the
+    service's `share_external` under the default policy, each under a fresh link key inside
+    the key ring's layer; then audited and settled); return [secret id, link key]s, the
+    key as the link carries it after '#'.
+
+    Senders take turns from `senders`, people the stand-in knows (each reveal DMs its
+    sender a receipt).
+    """
+    from bot.domain import Audience
+    from bot.secrets.external import ExternalPolicy, encode_link_key
+
+    client = aioredis.from_url(redis_url, max_connections=POOL)
+    store = _store(client, keys)
+    service = _service(store, keys)
+    settle = _settler(client, store)
+    policy = ExternalPolicy()
+
+    async def one(i: int) -> list[str]:
+        form = replace(_form(team_id, senders[i % len(senders)], (), None),
+                       audience=Audience.LINK)
+        share = await service.share_external(form, policy=policy)
+        await settle(share.record)
+        return [share.record.secret_id, encode_link_key(share.link_key)]
+
+    links = await _bounded(count, one)
+    await client.aclose()
+    return links
 
 
 async def memory_per_secret(redis_url: str, keys: str, *, count: int) -> dict[str, Any]:

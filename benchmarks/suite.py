@@ -33,7 +33,7 @@ from benchmarks.procs import (
     redis_server,
     start_server,
 )
-from benchmarks.report import LEVELS, targets
+from benchmarks.report import LEVELS, best_peer, targets
 from benchmarks.standin_proc import AUDIT, BOT_TOKEN, GENERAL, TEAM_ID
 from benchmarks.stats import outcome_counts
 from bot import render
@@ -122,6 +122,9 @@ class Suite:
                 if self.wanted("snappass"):
                     self.results["snappass"] = self.snappass(slack, redis, workdir)
                     self.checkpoint()
+                if self.wanted("web"):
+                    self.results["web"] = self.web(slack, redis, workdir)
+                    self.checkpoint()
             finally:
                 slack.stop()
             if self.wanted("storage"):
@@ -188,7 +191,7 @@ class Suite:
 
     def _http(self, server, slack, redis, **kwargs: Any) -> dict[str, Any]:
         profile_to = None
-        if self.profile_dir is not None and server.name == "bot":
+        if self.profile_dir is not None and server.name.startswith("bot"):
             self.profile_dir.mkdir(parents=True, exist_ok=True)
             latency = slack.latency
             profile_to = self.profile_dir / (f"{kwargs['kind']}-{kwargs['concurrency']}-"
@@ -311,6 +314,47 @@ class Suite:
                                                 team_id=TEAM_ID, channel=GENERAL, tag=tag,
                                                 senders=self.senders))
         self.log(f"  seeded {len(made) // 2} secrets in {time.perf_counter() - t0:.1f} s")
+        return made
+
+    # -- the web page -------------------------------------------------------------------
+
+    def web(self, slack: StandIn, redis: RedisServer, workdir: Path) -> dict[str, Any]:
+        """The reveal page's POST /s/<id>/reveal, one link secret per request, seeded
+        beforehand as the share form stores them. The bot serves its pages at its own
+        address (PUBLIC_URL), behind a proxy it trusts (TRUSTED_PROXIES): each request
+        comes from a client address of its own, as many people opening their links do,
+        rather than from one address that the per-address limit would soon refuse."""
+        self.log("web reveal (POST /s/<id>/reveal) ...")
+        port = free_port()
+        public_url = f"http://127.0.0.1:{port}"
+        env = {**self._bot_env(slack, redis, port), "PUBLIC_URL": public_url,
+               "TRUSTED_PROXIES": "127.0.0.1/32"}
+        server = start_server("bot-web", [PYTHON, "-m", "bot"], env, port=port,
+                              workdir=workdir)
+        out: dict[str, Any] = {"reveal": {}}
+        try:
+            for level in LEVELS:
+                links = self._seed_links(redis, self._links_needed(level))
+                out["reveal"][str(level)] = self._http(
+                    server, slack, redis, kind="web_reveal", concurrency=level, items=links,
+                    e2e="receipts", extra={"origin": public_url})
+        finally:
+            out["log"] = log_summary(server.log_text())
+            server.stop()
+        return out
+
+    def _links_needed(self, level: int) -> int:
+        """Enough link secrets for a run at twice snappass's reveal rate (the target is
+        1.5 times it), or 1,500 per second when snappass was not measured."""
+        peer, _ = best_peer(self.results, "reveal", level)
+        rate = max(2 * (peer or 0), 1500)
+        return math.ceil(1.3 * rate * (self.timing.warmup + self.timing.duration)) + 200
+
+    def _seed_links(self, redis: RedisServer, count: int) -> list[list[str]]:
+        t0 = time.perf_counter()
+        made = asyncio.run(storage.seed_link_secrets(redis.url, self.keys, count=count,
+                                                     team_id=TEAM_ID, senders=self.senders))
+        self.log(f"  seeded {len(made)} link secrets in {time.perf_counter() - t0:.1f} s")
         return made
 
     # -- the peer -------------------------------------------------------------------------

@@ -1,8 +1,12 @@
 """A guided run of the real bot, with no Slack workspace needed.
 
-Starts a throwaway Redis, the Slack stand-in and `python -m bot` in HTTP mode, then
-plays share -> reveal -> second reveal refused -> a stranger refused, through signed
-HTTP requests shaped like Slack's, and prints what each person saw.
+Starts a throwaway Redis, the Slack stand-in, a local SMTP server and `python -m bot` in
+HTTP mode, its web pages at its own address (PUBLIC_URL). Then plays two stories and
+prints what each person saw: in Slack, share -> reveal -> second reveal refused -> a
+stranger refused, through signed HTTP requests shaped like Slack's; outside Slack, a link
+shared through the same form, fetched by a link previewer, opened in headless Chromium,
+and found gone the second time (scripts/demo_external.py, which saves screenshots).
+Last, it checks that no secret leaked where it should not be.
 
     make demo        (or: python -m scripts.demo)
 """
@@ -11,60 +15,28 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 import sys
 import tempfile
-import textwrap
-import time
 from pathlib import Path
-from typing import Any
+
+from port_for import get_port
 
 from bot.crypto import generate_key_entry
 from devtools.harness.bot_process import BotProcess
 from devtools.harness.redis_server import throwaway_redis
 from devtools.harness.slack_client import SlackSim
+from devtools.harness.smtp_server import SmtpServer
 from devtools.slack_stand_in import SlackStandIn
+from scripts import demo_external
+from scripts.demo_view import AUDIT, GENERAL, NAMES, audit_lines, readable, say, view_lines
 
-NAMES = {"U0ALICE": "alice", "U0BOB": "bob", "U0EVE": "eve"}
-GENERAL, AUDIT = "C0GENERAL", "C0AUDIT"
 SECRET = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-
-
-def readable(mrkdwn: str) -> str:
-    """Slack mrkdwn as a person would read it: names for mentions, dates as text."""
-    text = re.sub(r"<@(U\w+)(?:\|[^>]*)?>", lambda m: "@" + NAMES.get(m.group(1), m.group(1)),
-                  mrkdwn)
-    text = re.sub(r"<!date\^\d+\^[^|]*\|([^>]*)>", r"\1", text)
-    return re.sub(r":[a-z_]+: ", "", text)
-
-
-def view_lines(view: dict[str, Any]) -> list[str]:
-    lines = [f"[ {view['title']['text']} ]"]
-    for block in view.get("blocks", []):
-        if block["type"] == "section":
-            lines.append(readable(block["text"]["text"]))
-        elif block["type"] == "context":
-            lines.append("  " + readable(block["elements"][0]["text"]))
-        elif block["type"] == "input":
-            lines.append(f"  {block['label']['text']}: [{block['element']['type']}]")
-        elif block["type"] == "rich_text":
-            secret = block["elements"][0]["elements"][0]["text"]
-            lines.append(f"  | {secret} |")
-    return lines
-
-
-def say(who: str, what: str, lines: list[str] | str) -> None:
-    body = lines if isinstance(lines, list) else [lines]
-    print(f"\n{who} {what}")
-    for line in body:
-        for wrapped in textwrap.wrap(line, 86) or [""]:
-            print(f"    {wrapped}")
 
 
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="share-secret-demo-") as workdir, \
-            _redis() as redis_url, \
+            _redis() as redis_url, SmtpServer() as smtp, \
             SlackStandIn(bot_token="xoxb-demo-" + secrets.token_hex(8), team_id="T0ACME",
                          team_domain="acme") as slack:
         for user_id, name in NAMES.items():
@@ -72,23 +44,37 @@ def main() -> int:
         slack.add_channel(GENERAL, "general", members=["U0ALICE", "U0BOB", "U0EVE"])
         slack.add_channel(AUDIT, "secrets-audit", members=["U0ALICE"])
         signing_secret = secrets.token_hex(16)
+        port = get_port(None)
+        public_url = f"http://127.0.0.1:{port}"
         env = {"SLACK_BOT_TOKEN": slack.bot_token, "SLACK_SIGNING_SECRET": signing_secret,
                "SLACK_API_URL": slack.base_url, "REDIS_URL": redis_url,
-               "ENCRYPTION_KEYS": generate_key_entry("demo"), "AUDIT_CHANNEL_ID": AUDIT}
-        print("share-secret demo: the real bot (python -m bot, HTTP mode), a throwaway Redis "
-              f"at {redis_url}\nand the Slack stand-in at {slack.base_url}")
-        with BotProcess(env, workdir=Path(workdir)) as bot:
+               "ENCRYPTION_KEYS": generate_key_entry("demo"), "AUDIT_CHANNEL_ID": AUDIT,
+               "PUBLIC_URL": public_url, "SMTP_URL": smtp.url,
+               "MAIL_FROM": "share-secret@acme.example",
+               # The checks below read the log at its chattiest.
+               "LOG_LEVEL": "DEBUG"}
+        print("share-secret demo: the real bot (python -m bot, HTTP mode, its pages at "
+              f"{public_url}),\na throwaway Redis at {redis_url}, the Slack stand-in at "
+              f"{slack.base_url}\nand an SMTP server at {smtp.url}")
+        with BotProcess(env, workdir=Path(workdir), port=port) as bot:
             sim = SlackSim(bot=bot, slack=slack, signing_secret=signing_secret)
+            print("\n=== In Slack ===")
             play(sim, slack)
+            print("\n=== Outside Slack: anyone with the link ===")
+            seen = demo_external.play(sim, slack, bot)
             log = bot.log_text()
-        print("\nChecks:")
-        print(f"    secret in the bot's log: {'YES (bug!)' if SECRET in log else 'no'}")
         leaked = [c.method for c in slack.calls
                   if SECRET in json.dumps(c.params)
                   and not (c.method == "views.open" and "rich_text" in json.dumps(c.params))]
-        print(f"    secret in any message to Slack other than the reveal: "
-              f"{'YES (bug!) ' + str(leaked) if leaked else 'no'}")
-        return 1 if leaked or SECRET in log else 0
+        found = [("secret in the bot's log", ["log"] if SECRET in log else []),
+                 ("secret in any message to Slack other than the reveal", leaked),
+                 *demo_external.checks(seen, log=log, slack=slack, redis_url=redis_url,
+                                       smtp=smtp, plaintexts=(SECRET,
+                                                              demo_external.LINK_SECRET))]
+        print("\nChecks:")
+        for question, problems in found:
+            print(f"    {question}: {'YES (bug!) ' + str(problems) if problems else 'no'}")
+        return 1 if any(problems for _, problems in found) else 0
 
 
 def _redis():
@@ -125,20 +111,6 @@ def play(sim: SlackSim, slack: SlackStandIn) -> None:
     say("eve", "replays bob's button:", view_lines(sim.shown_view(stranger.trigger_id)))
 
     say("admins", "see in #secrets-audit:", [readable(line) for line in audit_lines(slack, 4)])
-
-
-def audit_lines(slack: SlackStandIn, count: int, timeout: float = 15.0) -> list[str]:
-    """The admin channel's lines (the outbox may post several events in one message)."""
-    deadline = time.monotonic() + timeout
-    lines: list[str] = []
-    while time.monotonic() < deadline:
-        lines = [line for c in slack.calls_to("chat.postMessage")
-                 if c.ok and c.params.get("channel") == AUDIT
-                 for line in c.params["text"].split("\n")]
-        if len(lines) >= count:
-            break
-        time.sleep(0.05)
-    return lines
 
 
 if __name__ == "__main__":

@@ -27,8 +27,10 @@ class BotProcess:
     """
 
     def __init__(self, env: Mapping[str, str], *, workdir: Path,
-                 ready: Callable[[], bool] | None = None) -> None:
-        self.port = get_port(None)
+                 ready: Callable[[], bool] | None = None, port: int | None = None) -> None:
+        # `port` when the environment must name it beforehand (PUBLIC_URL, the bot's own
+        # address); else a free one.
+        self.port = port or get_port(None)
         self.workdir = workdir
         self.log_path = workdir / "bot.log"
         self._ready = ready or self._healthy

@@ -5,8 +5,10 @@ Cheap and not timing-based: the benchmark itself runs with `make bench`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -18,7 +20,7 @@ from urllib.parse import parse_qs
 from slack_sdk.signature import SignatureVerifier
 
 from benchmarks import payloads, report, stats
-from benchmarks.load import Source, parse_response, sign
+from benchmarks.load import Source, client_address, parse_response, sign
 from bot.web import inbound
 
 
@@ -218,3 +220,102 @@ async def test_seeded_secrets_owe_nothing_as_if_the_bot_had_shared_them(redis_ur
     created = [e for _, e in redis_sync.xrange(f"{PREFIX}:{{audit}}:events")
                if b"secret_created" in b"".join(e.values())]
     assert len(created) == 3
+
+
+def test_web_reveal_requests_are_the_pages_own_posts() -> None:
+    """Each request is the reveal page's POST: its path, the link key in a JSON body the
+    page route accepts, the page's origin, and a client address of its own (the bot
+    behind a trusted proxy), so no per-address limit is reached; the run ends when the
+    secrets do."""
+    from bot.web.page_posts import reveal_ask
+
+    links = [["S" * 28, "k" * 43], ["T" * 28, "m" * 43]]
+    source = Source({"kind": "web_reveal", "items": links, "origin": "http://127.0.0.1:9"})
+    first, second, after = [asyncio.run(source.next()) for _ in range(3)]
+    assert after is None
+    assert source.exhausted
+    assert first is not None
+    assert second is not None
+    assert first.path == f"/s/{'S' * 28}/reveal"
+    assert reveal_ask(first.body).link_key == "k" * 43
+    assert first.headers["Content-Type"] == "application/json"
+    assert first.headers["Origin"] == "http://127.0.0.1:9"
+    assert first.headers["X-Forwarded-For"] != second.headers["X-Forwarded-For"]
+    assert len({client_address(n) for n in range(70_000)}) == 70_000
+
+
+def test_web_receipts_count_only_the_senders_link_receipts() -> None:
+    """Of the stand-in's calls, only the DMs telling a sender their link was opened."""
+    rows = [["chat.postMessage", 1.0, True, None, None, None, "D1",
+             stats.WEB_RECEIPT + "*Staging DB* on the web page from 10.0.0.1."],
+            ["chat.postMessage", 1.1, False, "channel_not_found", None, None, "D2",
+             stats.WEB_RECEIPT + "`ABCD-EFGH-JKLM` on the web page from 10.0.0.2."],
+            ["chat.postMessage", 1.2, True, None, None, None, "C0AUDIT",
+             "*Secret opened* `ABCD-EFGH-JKLM` by anyone with the link"],
+            ["conversations.open", 1.3, True, None, None, "U0S1", None, ""]]
+    assert stats.web_receipts(rows) == 1
+
+
+def test_the_web_reveal_targets_compare_with_the_faster_snappass_serving() -> None:
+    """At least 1.5 times the faster serving's reveals per second, with a lower p99 than
+    that same serving's."""
+    web = {"throughput": 1600.0, "ack_p99_ms": 30.0}
+    results = {"web": {"reveal": {"16": web}},
+               "snappass": {"a": {"reveal": {"16": {"throughput": 1000.0, "ack_p99_ms": 40.0}}},
+                            "b": {"reveal": {"16": {"throughput": 800.0, "ack_p99_ms": 20.0}}}}}
+
+    def checks() -> dict[str, dict]:
+        return {t["name"]: t for t in report.targets(results)
+                if t["name"].startswith("web reveal")}
+    assert {name: check["passed"] for name, check in checks().items()} == {
+        "web reveal throughput vs snappass reveal @16": True,
+        "web reveal p99 vs snappass reveal @16": True}
+    assert "1.60x (1600 vs 1000/s, a)" in checks()[
+        "web reveal throughput vs snappass reveal @16"]["measured"]
+    web.update(throughput=1400.0, ack_p99_ms=40.0)
+    assert {check["passed"] for check in checks().values()} == {False}
+
+
+def test_seeded_link_secrets_open_once_through_the_bots_page(slack, redis_url, redis_sync,
+                                                             tmp_path) -> None:
+    """Link secrets the benchmark seeds open with the requests its load generator builds,
+    through the real bot's reveal page: each once (200 and the secret; its sender's receipt
+    names the request's own client address), then "gone" (404). Seeded as the share form
+    shares them, they owe nothing before the run."""
+    from port_for import get_port
+
+    from benchmarks.storage import PREFIX, seed_link_secrets
+    from bot.crypto import generate_key_entry
+    from bot.storage import KeySpace
+    from devtools.harness.bot_process import BotProcess
+    from tests.conftest import ALICE, bot_env
+
+    keys = generate_key_entry("t")
+    links = asyncio.run(seed_link_secrets(redis_url, keys, count=2, team_id="T0ACME",
+                                          senders=[ALICE]))
+    space = KeySpace(PREFIX)
+    assert redis_sync.zcard(space.undelivered()) == 0
+    assert all(redis_sync.hlen(space.owed(secret_id)) == 0 for secret_id, _ in links)
+    created = [e for _, e in redis_sync.xrange(f"{PREFIX}:{{audit}}:events")
+               if e.get(b"event") == b"secret_created" and e.get(b"secret_id") in
+               {secret_id.encode() for secret_id, _ in links}]
+    assert len(created) == 2
+    slack.reset()
+    port = get_port(None)
+    public_url = f"http://127.0.0.1:{port}"
+    source = Source({"kind": "web_reveal", "items": links + links[:1], "origin": public_url})
+    env = bot_env(slack, redis_url, ENCRYPTION_KEYS=keys, PUBLIC_URL=public_url,
+                  TRUSTED_PROXIES="127.0.0.1/32")
+    with BotProcess(env, workdir=tmp_path, port=port) as bot:
+        answers = [bot.request("POST", r.path, r.body, r.headers)
+                   for r in [source._build(item, n, trigger="", response_url="")
+                             for n, item in enumerate(source.items)]]
+        receipts = slack.wait_for("chat.postMessage", count=2, where=lambda c: c.params.get(
+            "text", "").startswith(stats.WEB_RECEIPT))
+    assert [status for status, _ in answers] == [200, 200, 404]
+    assert [json.loads(body).get("text") for _, body in answers] == [
+        payloads.SECRET_100, payloads.SECRET_100, None]
+    assert sorted(r.params["channel"] for r in receipts) == [slack.dm_of(ALICE)] * 2
+    addresses = {re.search(r" from ([0-9.]+[0-9])\.", r.params["text"]).group(1)
+                 for r in receipts}
+    assert addresses == {client_address(0), client_address(1)}
