@@ -85,6 +85,7 @@
     say("");
     secretBox.focus();
     secretBox.setSelectionRange(0, 0);
+    secretBox.scrollTop = 0;
   }
 
   async function copySecret() {
