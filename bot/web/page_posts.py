@@ -65,8 +65,6 @@ def code_ask(raw: bytes) -> CodeAsk:
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
-    if not raw.lstrip().startswith(b"{"):
-        raise MalformedRequest("body: must be a JSON object")
     try:
         value = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from bot.errors import MalformedRequest
-from bot.web.page_posts import RevealAsk, code_ask, reveal_ask
+from bot.web.page_posts import CodeAsk, RevealAsk, code_ask, reveal_ask
 
 KEY = "A" * 43
 
@@ -31,7 +31,15 @@ def test_a_bare_reveal():
 
 
 def test_a_code_request():
-    assert code_ask(body(email="bob@vendor.example")) == "bob@vendor.example"
+    assert code_ask(body(key=KEY, email="bob@vendor.example")) == CodeAsk(
+        link_key=KEY, email="bob@vendor.example")
+
+
+@pytest.mark.parametrize("ask", [reveal_ask, code_ask])
+def test_deeply_nested_json_is_refused_not_a_crash(ask):
+    with pytest.raises(MalformedRequest) as refused:
+        ask(b'{"key": ' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+    assert str(refused.value) == "body: not JSON"
 
 
 @pytest.mark.parametrize(("raw", "named"), [
@@ -58,7 +66,8 @@ def test_malformed_reveals(raw, named):
 @pytest.mark.parametrize(("raw", "named"), [
     (body(), "email: required"),
     (body(email="  "), "email: required"),
-    (body(email="bob@vendor.example", key=KEY), "body: fields other than email"),
+    (body(email="bob@vendor.example", key=KEY, code="123456"),
+     "body: fields other than email, key"),
     (body(email=["bob@vendor.example"]), "email: must be a string"),
 ])
 def test_malformed_code_requests(raw, named):
