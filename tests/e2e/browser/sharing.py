@@ -101,12 +101,12 @@ class Answer:
     body: bytes
 
 
-def fetch(bot: BotProcess, method: str, path: str,
-          headers: dict[str, str] | None = None) -> Answer:
+def fetch(bot: BotProcess, method: str, path: str, headers: dict[str, str] | None = None,
+          body: bytes = b"") -> Answer:
     """One plain HTTP request (no browser), as a previewer or a scanner would send it."""
     conn = http.client.HTTPConnection("127.0.0.1", bot.port, timeout=10)
     try:
-        conn.request(method, path, headers=headers or {})
+        conn.request(method, path, body=body, headers=headers or {})
         response = conn.getresponse()
         return Answer(response.status, {k.lower(): v for k, v in response.getheaders()},
                       response.read())
