@@ -23,6 +23,7 @@ from tests.e2e.test_e2e_share_reveal import CODE
 
 MAIL_FROM = "share-secret@example.test"
 LINK = re.compile(r"http://127\.0\.0\.1:\d+/s/[A-Za-z0-9_-]{28}#[A-Za-z0-9_-]{43}")
+CODE_IN_MAIL = re.compile(r"^    ([0-9]{6,8})$", re.MULTILINE)  # on a line of its own
 REVEAL = "Reveal the secret"  # the button's name, as a screen reader reads it
 GONE_HEADING = "This secret is no longer available"
 GONE_TITLE = "No longer available · Share-secret"
