@@ -45,7 +45,7 @@ from bot.secrets.external import (
     decode_link_key,
 )
 from bot.secrets.external_form import parse_addresses
-from bot.secrets.reveal import RevealResult
+from bot.secrets.reveal import RevealResult, ShowSecret
 from bot.secrets.sharing import SharingService
 from bot.secrets.web_parts import (
     WINDOW,
@@ -65,6 +65,11 @@ CODE_DIGITS = 8
 CODE_SECONDS = 15 * 60
 CODE_TRIES = 5  # wrong tries that void a code
 PAGE_AUDIT_SECONDS = 10 * 60  # "page opened" is audited at most once per secret per while
+# Everyone with a link reveals as the one principal, whose view in flight (claimed, not yet
+# confirmed: milliseconds, or a passphrase's check) refuses the next claim as a double
+# click would. Another holder waits that long for their turn instead of being refused.
+IN_TURN_SECONDS = 2.0
+IN_TURN_PAUSE = 0.02
 
 
 class WebRevealService:
@@ -170,9 +175,8 @@ class WebRevealService:
         async def show(plaintext: str, claim: Claim) -> None:
             shown.append(plaintext)
         try:
-            result = await self._sharing.web_reveals.reveal(
-                secret_id=record.secret_id, user_id=principal, team_id=record.team_id,
-                show=show, passphrase=passphrase or None, link_key=key)
+            result = await self._reveal_in_turn(record, principal, show=show,
+                                                passphrase=passphrase or None, key=key)
         except ClaimInDoubt as doubt:
             self._later(self._give_back(doubt))
             await self._put_back(record, principal, used)
@@ -188,6 +192,22 @@ class WebRevealService:
             self._later(self._receipt(record, principal, client, result.last_view))
         return WebRevealResult(WebOutcome.REVEALED, text=shown[0] if shown else None,
                                format=record.format, last_view=result.last_view)
+
+    async def _reveal_in_turn(self, record: SecretRecord, principal: str, *, show: ShowSecret,
+                              passphrase: str | None, key: bytes) -> RevealResult:
+        """The reveal; for a link secret, tried again while another holder's reveal is in
+        flight (up to IN_TURN_SECONDS), so that concurrent holders get one view each while
+        views are left, and "gone" once they are not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + IN_TURN_SECONDS
+        while True:
+            result = await self._sharing.web_reveals.reveal(
+                secret_id=record.secret_id, user_id=principal, team_id=record.team_id,
+                show=show, passphrase=passphrase, link_key=key)
+            if result.outcome is not RevealOutcome.IN_FLIGHT or principal != LINK_PRINCIPAL \
+                    or loop.time() >= deadline:
+                return result
+            await asyncio.sleep(IN_TURN_PAUSE)
 
     async def _prove(self, record: SecretRecord, client: WebClient, email: str | None,
                      code: str | None) -> tuple[str, UsedCode | None, WebRevealResult | None]:
