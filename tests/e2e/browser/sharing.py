@@ -116,15 +116,18 @@ def fetch(bot: BotProcess, method: str, path: str, headers: dict[str, str] | Non
 
 
 def assert_kept_nowhere(bot: BotProcess, client: redis.Redis, slack: SlackStandIn,
-                        *values: str) -> None:
-    """None of `values` (plaintexts, link keys, codes, passphrases) is in the bot's log,
-    in any Redis key or value (read by type, and as DUMP serialises it), or in anything
-    sent to Slack."""
-    assert values
+                        shared: Shared, *values: str) -> None:
+    """Neither the link's key nor any of `values` (plaintexts, codes, passphrases) is in
+    the bot's log, in any Redis key or value (read by type, and as DUMP serialises it),
+    or in anything sent to Slack. (The search looks where the secret left its traces:
+    its share code is in the log, its metadata in Redis.)"""
     log = bot.log_text()
+    assert shared.code in log
+    keys = list(client.scan_iter())
+    assert [k for k in keys if shared.code.replace("-", "").encode() in k]
     contents = redis_contents(client)
-    dumps = [dump for key in client.scan_iter() if (dump := client.dump(key)) is not None]
-    for value in values:
+    dumps = [dump for key in keys if (dump := client.dump(key)) is not None]
+    for value in (shared.key, *values):
         assert value not in log, "found in the bot's log"
         needle = value.encode()
         assert not [v for v in contents if needle in v], "found in Redis"

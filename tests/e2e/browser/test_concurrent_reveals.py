@@ -62,4 +62,4 @@ def test_concurrent_reveals_use_each_view_once(wsim, slack, web_bot, redis_sync,
         [404] * (RACERS - views)
     assert {answer["outcome"] for status, answer in answers if status != 200} == {"gone"}
     settle(slack)
-    assert_kept_nowhere(web_bot, redis_sync, slack, secret, shared.key)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret)

@@ -90,11 +90,11 @@ def test_an_email_recipient_reveals_with_the_code_mailed_to_him(wsim, slack, web
     assert len(smtp.messages()) == 2  # the link and one code, both to Bob
     settle(slack)
     assert_not_mailed(smtp, secret)
-    assert_kept_nowhere(web_bot, redis_sync, slack, secret, shared.key, code)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret, code)
 
 
 def test_a_stranger_is_answered_the_same_and_gets_no_mail(wsim, slack, web_bot, browser,
-                                                          smtp):
+                                                          smtp, redis_sync):
     """An address not on the list gets the answer a listed one gets, to the byte, and the
     same page; no code is mailed to it (Bob, asking after the stranger, gets his)."""
     secret = new_secret("vendor-password")
@@ -122,3 +122,5 @@ def test_a_stranger_is_answered_the_same_and_gets_no_mail(wsim, slack, web_bot, 
     assert smtp.messages(to=STRANGER) == []
     assert [m.rcpt_tos for m in smtp.messages()] == [(BOB,)]
     assert_not_mailed(smtp, secret)
+    # Nor is the stranger's address kept: the audit masks it, and nothing else holds it.
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret, STRANGER)

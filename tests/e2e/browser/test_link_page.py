@@ -81,7 +81,7 @@ def test_a_link_shared_in_slack_opens_once_in_the_browser(wsim, slack, web_bot, 
         expect(again.get_by_role("button", name=REVEAL)).to_have_count(0)
         assert secret not in again.content()
     settle(slack)
-    assert_kept_nowhere(web_bot, redis_sync, slack, secret, shared.key)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret)
 
 
 def test_the_page_asks_for_the_passphrase(wsim, slack, web_bot, browser, redis_sync):
@@ -112,10 +112,11 @@ def test_the_page_asks_for_the_passphrase(wsim, slack, web_bot, browser, redis_s
         expect(page.locator("#after")).to_contain_text("That was the last view")
         expect(passphrase_box).to_have_value("")
     settle(slack)
-    assert_kept_nowhere(web_bot, redis_sync, slack, secret, shared.key, passphrase, wrong)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret, passphrase, wrong)
 
 
-def test_a_secret_revoked_while_its_page_is_open_is_gone(wsim, slack, web_bot, browser):
+def test_a_secret_revoked_while_its_page_is_open_is_gone(wsim, slack, web_bot, browser,
+                                                         redis_sync):
     """The page is open, Alice revokes the secret in Slack, then Reveal: the page turns
     into the "no longer available" one, and the secret never reaches the browser."""
     secret = new_secret("revoked")
@@ -137,3 +138,5 @@ def test_a_secret_revoked_while_its_page_is_open_is_gone(wsim, slack, web_bot, b
         expect(page.get_by_role("heading", level=1)).to_be_focused()
         expect(page).to_have_title(GONE_TITLE)
         expect(page.locator("#secret")).to_have_count(0)
+    settle(slack)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret)

@@ -42,7 +42,7 @@ def tab_to(page: Page, element_id: str, *, most: int = 12) -> list[str]:
 
 
 def test_a_link_secret_is_revealed_and_copied_with_the_keyboard(wsim, slack, web_bot,
-                                                                 browser):
+                                                                 browser, redis_sync):
     """Tab reaches Reveal, Enter reveals; the focus moves to the secret; Tab reaches
     Copy, Enter copies."""
     secret = new_secret("keyboard")
@@ -59,9 +59,12 @@ def test_a_link_secret_is_revealed_and_copied_with_the_keyboard(wsim, slack, web
         page.keyboard.press("Enter")
         expect(page.get_by_role("status")).to_have_text("Copied to the clipboard.")
         assert page.evaluate("navigator.clipboard.readText()") == secret
+    settle(slack)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret)
 
 
-def test_an_email_secret_is_revealed_with_the_keyboard(wsim, slack, browser, smtp):
+def test_an_email_secret_is_revealed_with_the_keyboard(wsim, slack, web_bot, browser, smtp,
+                                                       redis_sync):
     """Tab to the address, type it, Enter; the focus moves to the code field; type the
     mailed code, Enter: the secret."""
     secret = new_secret("keyboard-mail")
@@ -79,6 +82,8 @@ def test_an_email_secret_is_revealed_with_the_keyboard(wsim, slack, browser, smt
         page.keyboard.press("Enter")
         expect(page.locator("#secret")).to_have_value(secret)
         expect(page.locator("#secret")).to_be_focused()
+    settle(slack)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret, code[0])
 
 
 def width_laid_out(page: Page) -> int:
@@ -137,4 +142,4 @@ def test_without_javascript_the_page_says_what_to_do_and_uses_nothing(wsim, slac
         expect(page.locator("#secret")).to_have_value(secret)
         expect(page.locator("#after")).to_contain_text("That was the last view")
     settle(slack)
-    assert_kept_nowhere(web_bot, redis_sync, slack, secret, shared.key)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret)

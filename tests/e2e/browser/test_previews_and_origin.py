@@ -90,7 +90,7 @@ def test_gets_heads_unfurlers_and_scanners_use_nothing(wsim, slack, web_bot, bro
         expect(page.locator("#after")).to_have_text(
             "This view has been counted. Copy the secret before you leave the page.")
     settle(slack)
-    assert_kept_nowhere(web_bot, redis_sync, slack, secret, shared.key)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret)
 
 
 def test_a_reveal_from_another_origin_is_refused_and_uses_nothing(wsim, slack, web_bot,
@@ -127,4 +127,4 @@ def test_a_reveal_from_another_origin_is_refused_and_uses_nothing(wsim, slack, w
     assert answer["text"] == secret
     assert answer["last_view"] is True
     settle(slack)
-    assert_kept_nowhere(web_bot, redis_sync, slack, secret, shared.key)
+    assert_kept_nowhere(web_bot, redis_sync, slack, shared, secret)
