@@ -97,6 +97,8 @@ def post_reveal(bot: BotProcess, shared: Shared, *, origin: str | None,
 
 @dataclass(frozen=True)
 class Answer:
+    """A plain HTTP answer, read whole."""
+
     status: int
     headers: dict[str, str]  # names in lower case
     body: bytes
