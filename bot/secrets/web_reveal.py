@@ -16,9 +16,7 @@ import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 
-from bot.audit import events as audit_events
 from bot.audit.log import AuditLog
 from bot.crypto import KeyRing
 from bot.domain import (
@@ -26,7 +24,6 @@ from bot.domain import (
     WEB_VISITOR,
     Audience,
     AuditAction,
-    AuditEvent,
     RevealOutcome,
     SecretRecord,
     Status,
@@ -48,8 +45,9 @@ from bot.secrets.external import (
     link_check,
 )
 from bot.secrets.external_form import parse_addresses
-from bot.secrets.reveal import RevealResult
+from bot.secrets.reveal import RevealResult, ShowSecret
 from bot.secrets.sharing import SharingService
+from bot.secrets.web_audit import WebAudit
 from bot.secrets.web_parts import (
     WINDOW,
     CodeMail,
@@ -65,6 +63,11 @@ from bot.storage.rate_counter import RedisRateCounter
 from bot.storage.web_codes import CodeCheck, RedisWebCodes, UsedCode
 
 PAGE_AUDIT_SECONDS = 10 * 60  # "page opened" is audited at most once per secret per while
+# Everyone with a link reveals as the one principal, whose view in flight (claimed, not yet
+# confirmed: milliseconds, or a passphrase's check) refuses the next claim as a double
+# click would. Another holder waits that long for their turn instead of being refused.
+IN_TURN_SECONDS = 2.0
+IN_TURN_PAUSE = 0.02
 
 
 class WebRevealService:
@@ -86,6 +89,7 @@ class WebRevealService:
         self._limits = limits or WebLimits()
         self._clock = clock
         self._tasks: set[asyncio.Task[None]] = set()
+        self._web_audit = WebAudit(audit, clock=clock)
         self._email = EmailCodes(codes=codes, keyring=keyring, mail=mail, logger=logger,
                                  later=self._later)
 
@@ -97,8 +101,8 @@ class WebRevealService:
             return None
         page = await self._page(record)
         if await self._codes.first_page_view(record.secret_id, seconds=PAGE_AUDIT_SECONDS):
-            await self._record(self._event(AuditAction.PAGE_OPENED, record, WEB_VISITOR,
-                                           client))
+            await self._web_audit.record(self._web_audit.event(
+                AuditAction.PAGE_OPENED, record, WEB_VISITOR, client))
         return page
 
     # -- codes -------------------------------------------------------------------------------
@@ -112,9 +116,10 @@ class WebRevealService:
         limited = await self._over("code-ip", client_key(client.ip), self._limits.codes_per_ip)
         if limited:
             return CodeResult(CodeOutcome.RATE_LIMITED, retry_after=limited)
-        record = await self._holder_of(secret_id, link_key, client)
-        if record is None or record.audience is not Audience.EMAIL:
+        held = await self._holder_of(secret_id, link_key, client)
+        if held is None or held[0].audience is not Audience.EMAIL:
             return CodeResult(CodeOutcome.GONE)
+        record = held[0]
         addresses, problem = parse_addresses(email)
         if problem is not None or len(addresses) != 1:
             return CodeResult(CodeOutcome.SENT)
@@ -130,7 +135,7 @@ class WebRevealService:
         if limited:
             return CodeResult(CodeOutcome.RATE_LIMITED, retry_after=limited)
         listed = await self._email.request(record, address, lambda: self._page(record))
-        await self._record(self._event(
+        await self._web_audit.record(self._web_audit.event(
             AuditAction.CODE_SENT if listed else AuditAction.ACCESS_DENIED, record,
             WEB_VISITOR, client, f"to {masked_address(address)}" if listed else
             f"asked for a code for {masked_address(address)}, not on the list"))
@@ -145,9 +150,10 @@ class WebRevealService:
                                    self._limits.reveals_per_ip)
         if limited:
             return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=limited)
-        record = await self._holder_of(secret_id, link_key, client)
-        if record is None:
+        held = await self._holder_of(secret_id, link_key, client)
+        if held is None:
             return WebRevealResult(WebOutcome.GONE)
+        record, key = held
         # Counted only for holders of the link: nobody else can use up its budget.
         limited = await self._over("web-reveal-secret", record.secret_id,
                                    self._limits.reveals_per_secret)
@@ -160,11 +166,9 @@ class WebRevealService:
 
         async def show(plaintext: str, claim: Claim) -> None:
             shown.append(plaintext)
-        key = decode_link_key(link_key)
         try:
-            result = await self._sharing.web_reveals.reveal(
-                secret_id=record.secret_id, user_id=principal, team_id=record.team_id,
-                show=show, passphrase=passphrase or None, link_key=key)
+            result = await self._reveal_in_turn(record, principal, show=show,
+                                                passphrase=passphrase or None, key=key)
         except ClaimInDoubt as doubt:
             self._later(self._give_back(doubt))
             await self._put_back(record, principal, used)
@@ -172,7 +176,7 @@ class WebRevealService:
         except StorageUnavailable:
             await self._put_back(record, principal, used)
             return WebRevealResult(WebOutcome.BUSY, retry_after=5)
-        await self._audit_reveal(record, principal, client, result)
+        await self._web_audit.reveal(record, principal, client, result)
         if result.outcome is not RevealOutcome.REVEALED:
             await self._put_back(record, principal, used)
             return refused(result)
@@ -182,7 +186,7 @@ class WebRevealService:
                                format=record.format, last_view=result.last_view)
 
     async def _holder_of(self, secret_id: str, link_key: str,
-                         client: WebClient) -> SecretRecord | None:
+                         client: WebClient) -> tuple[SecretRecord, bytes] | None:
         """The secret, if it can be opened and `link_key` is its link's key (checked
         before anything is counted or tried; a wrong one is audited)."""
         record = await self._openable(secret_id)
@@ -191,9 +195,25 @@ class WebRevealService:
         key = decode_link_key(link_key)
         if key is None or record.link_check is None or not hmac.compare_digest(
                 link_check(key, record.secret_id), record.link_check):
-            await self._denied(record, WEB_VISITOR, client, "a wrong link key")
+            await self._web_audit.denied(record, WEB_VISITOR, client, "a wrong link key")
             return None
-        return record
+        return record, key
+
+    async def _reveal_in_turn(self, record: SecretRecord, principal: str, *, show: ShowSecret,
+                              passphrase: str | None, key: bytes) -> RevealResult:
+        """The reveal; for a link secret, tried again while another holder's reveal is in
+        flight (up to IN_TURN_SECONDS), so that concurrent holders get one view each while
+        views are left, and "gone" once they are not."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + IN_TURN_SECONDS
+        while True:
+            result = await self._sharing.web_reveals.reveal(
+                secret_id=record.secret_id, user_id=principal, team_id=record.team_id,
+                show=show, passphrase=passphrase, link_key=key)
+            if result.outcome is not RevealOutcome.IN_FLIGHT or principal != LINK_PRINCIPAL \
+                    or loop.time() >= deadline:
+                return result
+            await asyncio.sleep(IN_TURN_PAUSE)
 
     async def _prove(self, record: SecretRecord, client: WebClient, email: str | None,
                      code: str | None) -> tuple[str, UsedCode | None, WebRevealResult | None]:
@@ -208,7 +228,7 @@ class WebRevealService:
         used = await self._email.use(record, address, typed)
         if used.check is CodeCheck.OK:
             return email_principal(address), used, None
-        await self._denied(record, WEB_VISITOR, client, (
+        await self._web_audit.denied(record, WEB_VISITOR, client, (
             "a wrong code" if used.check is CodeCheck.WRONG else
             "a used, expired or voided code") + f" for {masked_address(address)}")
         if used.check is CodeCheck.WRONG:
@@ -224,19 +244,6 @@ class WebRevealService:
     async def _give_back(self, doubt: ClaimInDoubt) -> None:
         with contextlib.suppress(StorageUnavailable):
             await self._sharing.give_back(doubt)
-
-    async def _audit_reveal(self, record: SecretRecord, principal: str, client: WebClient,
-                            result: RevealResult) -> None:
-        if result.outcome is RevealOutcome.FAILED:
-            # The outer layer opened (or the key ring lost its key): with the ring's key
-            # known, a failure is the link's key.
-            await self._denied(record, principal, client, "a wrong link key or damaged data")
-            return
-        owed = audit_events.reveal_attempt(
-            result, secret_id=record.secret_id, user_id=principal, team_id=record.team_id,
-            channel=None, at=self._clock())
-        await self._audit.record_all([(self._external(event, client), nonce)
-                                      for event, nonce in owed])
 
     # -- helpers ---------------------------------------------------------------------------------
 
@@ -262,25 +269,6 @@ class WebRevealService:
         wait = await self._counter.attempt(action, team_id="web", user_id=who, limit=limit,
                                            window_seconds=WINDOW, now=self._clock())
         return max(1, int(wait + 0.999)) if wait else 0
-
-    def _event(self, action: AuditAction, record: SecretRecord, actor: str,
-               client: WebClient, detail: str | None = None) -> AuditEvent:
-        return self._external(AuditEvent(action, at=self._clock(), actor=actor,
-                                         team_id=record.team_id, code=record.code,
-                                         secret_id=record.secret_id, detail=detail), client)
-
-    @staticmethod
-    def _external(event: AuditEvent, client: WebClient) -> AuditEvent:
-        return replace(event, mode="external", client_ip=client.ip,
-                       user_agent=client.user_agent)
-
-    async def _denied(self, record: SecretRecord, actor: str, client: WebClient,
-                      detail: str) -> None:
-        await self._record(self._event(AuditAction.ACCESS_DENIED, record, actor, client,
-                                       detail))
-
-    async def _record(self, event: AuditEvent) -> None:
-        await self._audit.record(event)
 
     def _later(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)

@@ -64,6 +64,12 @@ class BotProcess:
             return False
 
     @property
+    def url(self) -> str:
+        """Where the bot listens: PUBLIC_URL for tests that open its web pages (set it in
+        `env` before `start`)."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
     def returncode(self) -> int | None:
         """The exit status once the process has ended, else None."""
         return self._proc.poll() if self._proc else None
