@@ -109,7 +109,7 @@ def test_every_other_answer_carries_the_headers(wsim, slack, web_bot):
         "favicon.ico": 404}
     forged = {**posted, "Origin": "https://evil.example"}
     for name, action, body, headers in [
-            ("code", "code", {"email": "bob@vendor.com"}, posted),
+            ("code", "code", {"key": shared.key, "email": "bob@vendor.com"}, posted),
             ("reveal without a code", "reveal", {"key": shared.key}, posted),
             ("reveal, forged origin", "reveal", {"key": shared.key}, forged)]:
         answers[name] = fetch(web_bot, "POST", f"{shared.path}/{action}", headers,
