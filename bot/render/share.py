@@ -251,6 +251,9 @@ def link_modal(record: SecretRecord, *, url: str, mailing: bool) -> View:
     if mailing:
         lead = (f":email: Your secret{named} is shared. We are emailing the link to "
                 f"{audience_text(record.recipients, addresses=3)}. Here it is for you too:")
+    elif record.audience is Audience.LINK:
+        lead = (f":link: Your secret{named} is shared. Copy this link and send it to the "
+                "person who needs it: whoever has it can open the secret.")
     else:
         lead = (f":link: Your secret{named} is shared. Copy this link and send it to "
                 f"{audience_text(record.recipients, addresses=3)}:")
