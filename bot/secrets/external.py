@@ -111,6 +111,7 @@ class WebOutcome(enum.Enum):
     LOCKED = "locked"  # too many wrong passphrases (`retry_after`)
     RATE_LIMITED = "rate_limited"  # this client or secret tried too often (`retry_after`)
     BUSY = "busy"  # our storage is not answering: try again shortly; nothing was used
+    OPENING = "opening"  # the same recipient is opening it elsewhere right now (`retry_after`)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,7 @@ def refused(result: RevealResult) -> WebRevealResult:
     if outcome is RevealOutcome.GUESSES_PENDING:
         return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=5)
     if outcome is RevealOutcome.IN_FLIGHT:
-        return WebRevealResult(WebOutcome.BUSY, retry_after=2)
+        return WebRevealResult(WebOutcome.OPENING, retry_after=2)
     return WebRevealResult(WebOutcome.GONE)
 
 

@@ -70,6 +70,7 @@ REVEAL_STATUS = {
     WebOutcome.LOCKED: 423,
     WebOutcome.RATE_LIMITED: 429,
     WebOutcome.BUSY: 503,
+    WebOutcome.OPENING: 409,
 }
 CODE_STATUS = {
     CodeOutcome.SENT: 200,

@@ -333,6 +333,7 @@ def test_the_email_flow(web_bot, reveals):
     (WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=90), 429, "90"),
     (WebRevealResult(WebOutcome.LOCKED, retry_after=1800), 423, "1800"),
     (WebRevealResult(WebOutcome.BUSY), 503, "30"),
+    (WebRevealResult(WebOutcome.OPENING, retry_after=2), 409, "2"),
     (WebRevealResult(WebOutcome.WRONG_PASSPHRASE, tries_left=4), 403, None),
     (WebRevealResult(WebOutcome.NEEDS_PASSPHRASE), 401, None),
     (WebRevealResult(WebOutcome.CODE_VOID), 403, None),

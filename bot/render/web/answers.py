@@ -7,6 +7,8 @@ from bot.secrets.external import CodeOutcome, CodeResult, WebOutcome, WebRevealR
 from bot.secrets.limits import duration
 
 GONE = "This secret is no longer available."
+OPENING = ("This secret is being opened in another window or tab right now. If that was not "
+           "you, try again in a moment.")
 BUSY = ("Our storage is not answering right now. Nothing was used: please try again in a "
         "minute.")
 BAD_REQUEST = ("This request could not be read. Nothing was used: reload the page and try "
@@ -56,6 +58,8 @@ def reveal_message(result: WebRevealResult) -> str:
             return f"Too many tries. Nothing was used: please try again in {_wait(result)}."
         case WebOutcome.BUSY:
             return BUSY
+        case WebOutcome.OPENING:
+            return OPENING
 
 
 def code_message(result: CodeResult) -> str:
