@@ -11,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
 
 from bot.crypto import KeyRing
 from bot.domain import SecretRecord, email_principal
@@ -25,7 +26,7 @@ CODE_SECONDS = 15 * 60
 CODE_TRIES = 5  # wrong tries that void a code
 
 # later(work): run `work` after the answer (the service keeps the task).
-Later = Callable[[Awaitable[None]], None]
+Later = Callable[[Coroutine[Any, Any, None]], None]
 
 
 class EmailCodes:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from bot.crypto import KeyRing
 from bot.domain import RevealOutcome, SecretRecord
@@ -45,7 +45,7 @@ class CodeMail(Protocol):
 
 
 # receipt(record, principal, client, last_view): tell the sender (a DM), off the request.
-Receipt = Callable[[SecretRecord, str, WebClient, bool], Awaitable[None]]
+Receipt = Callable[[SecretRecord, str, WebClient, bool], Coroutine[Any, Any, None]]
 
 
 def client_key(ip: str) -> str:

@@ -15,7 +15,8 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from bot.audit.log import AuditLog
 from bot.crypto import KeyRing
@@ -63,6 +64,7 @@ from bot.storage.rate_counter import RedisRateCounter
 from bot.storage.web_codes import CodeCheck, RedisWebCodes, UsedCode
 
 PAGE_AUDIT_SECONDS = 10 * 60  # "page opened" is audited at most once per secret per while
+MAX_WAITING = 500  # mails and receipts waiting to run after their answers
 # Everyone with a link reveals as the one principal, whose view in flight (claimed, not yet
 # confirmed: milliseconds, or a passphrase's check) refuses the next claim as a double
 # click would. Another holder waits that long for their turn instead of being refused.
@@ -270,7 +272,14 @@ class WebRevealService:
                                            window_seconds=WINDOW, now=self._clock())
         return max(1, int(wait + 0.999)) if wait else 0
 
-    def _later(self, work: Awaitable[None]) -> None:
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run `work` (a mail, a receipt) after the answer; dropped, and logged, when too
+        much is waiting already (a stalled mail server must not grow memory without end)."""
+        if len(self._tasks) >= MAX_WAITING:
+            work.close()
+            self._logger.warning("a mail or receipt of the web page was dropped: %d waiting",
+                                 len(self._tasks))
+            return
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

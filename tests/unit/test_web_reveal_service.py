@@ -278,3 +278,29 @@ async def test_without_the_link_key_nothing_is_tried_or_counted(web, redis_sync)
     assert asked.outcome is CodeOutcome.GONE
     await asyncio.sleep(0.05)
     assert mail.codes == {}
+
+
+async def test_mail_waiting_behind_a_stalled_server_is_bounded(web, monkeypatch):
+    """A stalled mail server must not let waiting mails grow without end: past the bound
+    a code mail is dropped (and logged); the answer is the same."""
+    from bot.secrets import web_reveal
+
+    sharing, service, mail, _ = web
+    stalled = asyncio.Event()
+    sent: list[str] = []
+
+    async def send_code(*, to, code, page):
+        await stalled.wait()
+        sent.append(to)
+    monkeypatch.setattr(mail, "send_code", send_code)
+    monkeypatch.setattr(web_reveal, "MAX_WAITING", 1)
+    share = await sharing.share_external(
+        external(Audience.EMAIL, emails="bob@vendor.com, carol@example.org"), policy=OPEN)
+    key = encode_link_key(share.link_key)
+    for address in ("bob@vendor.com", "carol@example.org"):
+        answer = await service.request_code(share.record.secret_id, link_key=key,
+                                            email=address, client=CLIENT)
+        assert answer.outcome is CodeOutcome.SENT
+    stalled.set()
+    await service.close()
+    assert sent == ["bob@vendor.com"]
