@@ -139,6 +139,9 @@ class CodeOutcome(enum.Enum):
 class CodeResult:
     outcome: CodeOutcome
     retry_after: int | None = None
+    # SENT: names this request's code; the page sends it back with the code typed, so
+    # that nobody else's tries can spend or void it.
+    ticket: str | None = None
 
 
 class ExternalReveals(Protocol):
@@ -157,6 +160,7 @@ class ExternalReveals(Protocol):
 
     async def reveal(self, secret_id: str, *, link_key: str, client: WebClient,
                      email: str | None = None, code: str | None = None,
+                     ticket: str | None = None,
                      passphrase: str | None = None) -> WebRevealResult:
         """Use one view and return the plaintext, or say why not (changing nothing)."""
         ...

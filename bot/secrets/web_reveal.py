@@ -28,13 +28,12 @@ from bot.domain import (
     RevealOutcome,
     SecretRecord,
     Status,
-    email_of,
     email_principal,
     is_secret_id,
     masked_address,
 )
 from bot.errors import ClaimInDoubt, StorageUnavailable
-from bot.secrets.email_codes import EmailCodes
+from bot.secrets.email_codes import EmailCodes, TakenCode
 from bot.secrets.external import (
     CodeOutcome,
     CodeResult,
@@ -61,7 +60,7 @@ from bot.secrets.web_parts import (
 )
 from bot.storage import Claim
 from bot.storage.rate_counter import RedisRateCounter
-from bot.storage.web_codes import CodeCheck, RedisWebCodes, UsedCode
+from bot.storage.web_codes import CodeCheck, RedisWebCodes
 
 PAGE_AUDIT_SECONDS = 10 * 60  # "page opened" is audited at most once per secret per while
 MAX_WAITING = 500  # mails and receipts waiting to run after their answers
@@ -136,17 +135,19 @@ class WebRevealService:
                    or await self._over("code-mails", who, self._limits.mails_per_address))
         if limited:
             return CodeResult(CodeOutcome.RATE_LIMITED, retry_after=limited)
-        listed = await self._email.request(record, address, lambda: self._page(record))
+        listed, ticket = await self._email.request(record, address,
+                                                   lambda: self._page(record))
         await self._web_audit.record(self._web_audit.event(
             AuditAction.CODE_SENT if listed else AuditAction.ACCESS_DENIED, record,
             WEB_VISITOR, client, f"to {masked_address(address)}" if listed else
             f"asked for a code for {masked_address(address)}, not on the list"))
-        return CodeResult(CodeOutcome.SENT)
+        return CodeResult(CodeOutcome.SENT, ticket=ticket)
 
     # -- the reveal ----------------------------------------------------------------------------
 
     async def reveal(self, secret_id: str, *, link_key: str, client: WebClient,
                      email: str | None = None, code: str | None = None,
+                     ticket: str | None = None,
                      passphrase: str | None = None) -> WebRevealResult:
         limited = await self._over("web-reveal-ip", client_key(client.ip),
                                    self._limits.reveals_per_ip)
@@ -161,7 +162,7 @@ class WebRevealService:
                                    self._limits.reveals_per_secret)
         if limited:
             return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=limited)
-        principal, used, refusal = await self._prove(record, client, email, code)
+        principal, used, refusal = await self._prove(record, client, email, code, ticket)
         if refusal is not None:
             return refusal
         shown: list[str] = []
@@ -173,14 +174,14 @@ class WebRevealService:
                                                 passphrase=passphrase or None, key=key)
         except ClaimInDoubt as doubt:
             self._later(self._give_back(doubt))
-            await self._put_back(record, principal, used)
+            await self._put_back(record, used)
             return WebRevealResult(WebOutcome.BUSY, retry_after=5)
         except StorageUnavailable:
-            await self._put_back(record, principal, used)
+            await self._put_back(record, used)
             return WebRevealResult(WebOutcome.BUSY, retry_after=5)
         await self._web_audit.reveal(record, principal, client, result)
         if result.outcome is not RevealOutcome.REVEALED:
-            await self._put_back(record, principal, used)
+            await self._put_back(record, used)
             return refused(result)
         if self._receipt is not None and record.notify:
             self._later(self._receipt(record, principal, client, result.last_view))
@@ -218,18 +219,19 @@ class WebRevealService:
             await asyncio.sleep(IN_TURN_PAUSE)
 
     async def _prove(self, record: SecretRecord, client: WebClient, email: str | None,
-                     code: str | None) -> tuple[str, UsedCode | None, WebRevealResult | None]:
+                     code: str | None, ticket: str | None
+                     ) -> tuple[str, TakenCode | None, WebRevealResult | None]:
         """Who is asking: the link's holder, or an email recipient with a right code."""
         if record.audience is Audience.LINK:
             return LINK_PRINCIPAL, None, None
         addresses, problem = parse_addresses(email or "")
         typed = "".join(ch for ch in (code or "") if not ch.isspace())
-        if problem is not None or len(addresses) != 1 or not typed:
+        if problem is not None or len(addresses) != 1 or not typed or not ticket:
             return "", None, WebRevealResult(WebOutcome.CODE_NEEDED)
         address = addresses[0]
-        used = await self._email.use(record, address, typed)
+        used = await self._email.use(record, address, ticket, typed)
         if used.check is CodeCheck.OK:
-            return email_principal(address), used, None
+            return email_principal(address), TakenCode(address, ticket, used), None
         await self._web_audit.denied(record, WEB_VISITOR, client, (
             "a wrong code" if used.check is CodeCheck.WRONG else
             "a used, expired or voided code") + f" for {masked_address(address)}")
@@ -237,11 +239,10 @@ class WebRevealService:
             return "", None, WebRevealResult(WebOutcome.WRONG_CODE, tries_left=used.tries_left)
         return "", None, WebRevealResult(WebOutcome.CODE_VOID)
 
-    async def _put_back(self, record: SecretRecord, principal: str,
-                        used: UsedCode | None) -> None:
-        address = email_of(principal)
-        if used is not None and address is not None:
-            await self._email.put_back(record, address, used)
+    async def _put_back(self, record: SecretRecord,
+                        taken: TakenCode | None) -> None:
+        if taken is not None:
+            await self._email.put_back(record, taken)
 
     async def _give_back(self, doubt: ClaimInDoubt) -> None:
         with contextlib.suppress(StorageUnavailable):

@@ -58,10 +58,11 @@ class KeySpace:
         (bot.storage.owed), by nonce."""
         return f"{self.prefix}:{{{handle(secret)}}}:o"
 
-    def web_code(self, secret: str, who: str) -> str:
-        """Hash: the one-time code mailed to one email recipient (`who`: a keyed digest
-        of the address, never the address), as a keyed digest, and its wrong tries."""
-        return f"{self.prefix}:{{{handle(secret)}}}:k:{who}"
+    def web_code(self, secret: str, who: str, ticket: str) -> str:
+        """Hash: one one-time code mailed to an email recipient, as a keyed digest, and its
+        wrong tries. `who` is a keyed digest of the address (never the address), `ticket`
+        one of the request's ticket: each request's code is tried only with its own."""
+        return f"{self.prefix}:{{{handle(secret)}}}:k:{who}:{ticket}"
 
     def page_seen(self, secret: str) -> str:
         """Present for a while after the web page of a secret was opened: the "page

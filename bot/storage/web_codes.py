@@ -16,10 +16,10 @@ from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
 
-# KEYS[1] the recipient's code; ARGV[1] the code's digest, ARGV[2] its lifetime (ms)
-# -> 1. A new code replaces the one before (and its count of wrong tries).
+# KEYS[1] the code of one request; ARGV[1] the code's digest, ARGV[2] its lifetime (ms)
+# -> 1. Each request has a code of its own (its ticket names it): another request, by
+# anyone, neither replaces it nor spends its tries.
 WEB_CODE_ISSUE = """
-redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'h', ARGV[1], 't', 0)
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
@@ -88,13 +88,16 @@ class RedisWebCodes:
         self._restore = redis.register_script(WEB_CODE_RESTORE)
 
     @unavailable_on_redis_errors
-    async def issue(self, secret_id: str, who: str, *, digest: str, seconds: int) -> None:
-        await self._issue(keys=[self._keys.web_code(secret_id, who)],
+    async def issue(self, secret_id: str, who: str, ticket: str, *, digest: str,
+                    seconds: int) -> None:
+        await self._issue(keys=[self._keys.web_code(secret_id, who, ticket)],
                           args=[digest, seconds * 1000])
 
     @unavailable_on_redis_errors
-    async def use(self, secret_id: str, who: str, *, digest: str, max_tries: int) -> UsedCode:
-        reply = replies.array(await self._use(keys=[self._keys.web_code(secret_id, who)],
+    async def use(self, secret_id: str, who: str, ticket: str, *, digest: str,
+                  max_tries: int) -> UsedCode:
+        reply = replies.array(await self._use(keys=[self._keys.web_code(secret_id, who,
+                                                                        ticket)],
                                               args=[digest, max_tries]))
         check = CodeCheck(replies.text(reply[0]))
         if check is CodeCheck.OK:
@@ -103,8 +106,8 @@ class RedisWebCodes:
         return UsedCode(check, tries_left=int(reply[1]))
 
     @unavailable_on_redis_errors
-    async def restore(self, secret_id: str, who: str, used: UsedCode) -> None:
-        await self._restore(keys=[self._keys.web_code(secret_id, who)],
+    async def restore(self, secret_id: str, who: str, ticket: str, used: UsedCode) -> None:
+        await self._restore(keys=[self._keys.web_code(secret_id, who, ticket)],
                             args=[used.digest, used.expires_ms, used.wrong_tries])
 
     @unavailable_on_redis_errors

@@ -18,6 +18,7 @@ from bot.errors import MalformedRequest
 
 MAX_EMAIL_CHARS = 254
 _CODE = re.compile(r"^[0-9]{6,8}$")
+_TICKET = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
 @dataclass(frozen=True)
@@ -28,13 +29,17 @@ class RevealAsk:
     link_key: str
     email: str | None = None
     code: str | None = None
+    ticket: str | None = None  # the code request's, from its answer
     passphrase: str | None = None
 
 
 def reveal_ask(raw: bytes) -> RevealAsk:
-    """{key, email?, code?, passphrase?}"""
+    """{key, email?, code?, ticket?, passphrase?}"""
     fields = _json_object(raw)
-    _only(fields, {"key", "email", "code", "passphrase"})
+    _only(fields, {"key", "email", "code", "ticket", "passphrase"})
+    ticket = _text(fields, "ticket") or None
+    if ticket is not None and not _TICKET.match(ticket):
+        raise MalformedRequest("ticket: not a code request's ticket")
     code = (_text(fields, "code") or "").strip() or None
     if code is not None and not _CODE.match(code):
         raise MalformedRequest("code: must be 6 to 8 digits")
@@ -42,7 +47,7 @@ def reveal_ask(raw: bytes) -> RevealAsk:
     if passphrase is not None and len(passphrase) > MAX_PASSPHRASE_CHARS:
         raise MalformedRequest(f"passphrase: at most {MAX_PASSPHRASE_CHARS} characters")
     return RevealAsk(link_key=_text(fields, "key") or "", email=_email(fields), code=code,
-                     passphrase=passphrase)
+                     ticket=ticket, passphrase=passphrase)
 
 
 @dataclass(frozen=True)

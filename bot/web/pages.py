@@ -3,7 +3,7 @@
     GET|HEAD /s/<id>         the inert page: who shared it, its label, when it expires, and
                              a Reveal button (the key after '#' stays in the browser)
     POST     /s/<id>/code    {key, email}: mail a one-time code, if the address is a recipient
-    POST     /s/<id>/reveal  {key, email?, code?, passphrase?}: use one view; the plaintext
+    POST     /s/<id>/reveal  {key, email?, code?, ticket?, passphrase?}: use one view; the plaintext
                              is in this answer and nowhere else
     GET|HEAD /static/<name>  the page's one script and one stylesheet
     GET|HEAD /robots.txt     disallows everything (at the root, where crawlers look)
@@ -206,7 +206,7 @@ class Pages:
             try:
                 result = await service.reveal(
                     secret_id, link_key=ask.link_key, client=client, email=ask.email,
-                    code=ask.code, passphrase=ask.passphrase)
+                    code=ask.code, ticket=ask.ticket, passphrase=ask.passphrase)
             except StorageUnavailable:
                 result = WebRevealResult(WebOutcome.BUSY)
         await send_json(send, REVEAL_STATUS[result.outcome], reveal_answer(result),
@@ -226,6 +226,8 @@ class Pages:
                                   "message": render.code_message(result)}
         if result.retry_after is not None:
             answer["retry_after"] = result.retry_after
+        if result.ticket is not None:
+            answer["ticket"] = result.ticket
         await send_json(send, CODE_STATUS[result.outcome], answer,
                         _retry_after(result.retry_after, result.outcome is CodeOutcome.BUSY))
 

@@ -79,9 +79,11 @@ class ScriptedReveals:
 
     async def reveal(self, secret_id: str, *, link_key: str, client: WebClient,
                      email: str | None = None, code: str | None = None,
+                     ticket: str | None = None,
                      passphrase: str | None = None) -> WebRevealResult:
         self.calls.append(("reveal", secret_id, client, {
-            "link_key": link_key, "email": email, "code": code, "passphrase": passphrase}))
+            "link_key": link_key, "email": email, "code": code, "ticket": ticket,
+            "passphrase": passphrase}))
         if self.answer is not None:
             return self.answer
         if secret_id != SECRET_ID or link_key != KEY or self.opened:
@@ -245,7 +247,7 @@ def test_a_reveal_answers_the_plaintext_once(web_bot, reveals):
     assert again.json()["outcome"] == "gone"
     assert PLAINTEXT.encode() not in again.body
     assert reveals.named("reveal")[0][3] == {"link_key": KEY, "email": None, "code": None,
-                                              "passphrase": None}
+                                              "ticket": None, "passphrase": None}
 
 
 @pytest.mark.parametrize("origin", [None, "https://evil.example", "null",
@@ -273,7 +275,7 @@ def test_the_origin_is_compared_without_case(web_bot, reveals):
     ({"raw": b"{not json"}, 400, "body: not JSON"),
     ({"raw": b"[]"}, 400, "body: must be a JSON object"),
     ({"raw": json.dumps({"key": KEY, "admin": True}).encode()}, 400,
-     "body: fields other than code, email, key, passphrase"),
+     "body: fields other than code, email, key, passphrase, ticket"),
     ({"raw": json.dumps({"key": KEY, "code": "12"}).encode()}, 400,
      "code: must be 6 to 8 digits"),
     ({"raw": json.dumps({"key": KEY, "pad": "x" * 9000}).encode()}, 413,
@@ -321,12 +323,15 @@ def test_the_email_flow(web_bot, reveals):
         "bob@vendor.example", "eve@elsewhere.example"]
     reveals.answer = WebRevealResult(WebOutcome.WRONG_CODE, tries_left=2)
     wrong = post(web_bot, f"/share/s/{EMAIL_ID}/reveal", {
-        "key": KEY, "email": "bob@vendor.example", "code": "123456", "passphrase": "pw-12345"})
+        "key": KEY, "email": "bob@vendor.example", "code": "123456",
+        "ticket": "t-0123456789abcdef", "passphrase": "pw-12345"})
     assert wrong.status == 403
     assert wrong.json()["tries_left"] == 2
     assert "2 more tries" in wrong.json()["message"]
     assert reveals.named("reveal")[-1][3] == {"link_key": KEY, "email": "bob@vendor.example",
-                                               "code": "123456", "passphrase": "pw-12345"}
+                                               "code": "123456",
+                                               "ticket": "t-0123456789abcdef",
+                                               "passphrase": "pw-12345"}
 
 
 @pytest.mark.parametrize(("result", "status", "retry_after"), [

@@ -42,12 +42,16 @@ def test_deeply_nested_json_is_refused_not_a_crash(ask):
     assert str(refused.value) == "body: not JSON"
 
 
+FIELDS = "body: fields other than code, email, key, passphrase, ticket"
+
+
 @pytest.mark.parametrize(("raw", "named"), [
     (b"\xff\xfe", "body: not JSON"),
     (b"key=abc", "body: not JSON"),
     (b"[1, 2]", "body: must be a JSON object"),
-    (body(key=KEY, extra="x"), "body: fields other than code, email, key, passphrase"),
-    (body(key=KEY, **{"123456": 1}), "body: fields other than code, email, key, passphrase"),
+    (body(key=KEY, extra="x"), FIELDS),
+    (body(key=KEY, **{"123456": 1}), FIELDS),
+    (body(key=KEY, ticket="short"), "ticket: not a code request's ticket"),
     (body(key=123), "key: must be a string"),
     (body(key=KEY, code="12345"), "code: must be 6 to 8 digits"),
     (body(key=KEY, code="123456789"), "code: must be 6 to 8 digits"),

@@ -138,9 +138,14 @@ async def test_an_email_recipient_reveals_with_the_mailed_code(web, redis_sync):
     assert (await service.reveal(secret_id, link_key=key, client=CLIENT)).outcome \
         is WebOutcome.CODE_NEEDED
     # A stranger's address gets the same answer, and no mail.
+    tickets = {}
     for address in ("eve@evil.example", "Bob@Vendor.com"):
-        answer = await service.request_code(secret_id, link_key=key, email=address, client=CLIENT)
+        answer = await service.request_code(secret_id, link_key=key, email=address,
+                                            client=CLIENT)
         assert answer.outcome is CodeOutcome.SENT
+        assert answer.ticket  # decoys have one too
+        tickets[address.lower()] = answer.ticket
+    ticket = tickets["bob@vendor.com"]
     await asyncio.sleep(0.05)
     assert list(mail.codes) == ["bob@vendor.com"]
     code = mail.codes["bob@vendor.com"]
@@ -152,15 +157,18 @@ async def test_an_email_recipient_reveals_with_the_mailed_code(web, redis_sync):
     for text in (b"bob@vendor.com", code.encode(), SECRET.encode()):
         assert text not in keys
     assert code.encode() not in dump
-    wrong = await service.reveal(secret_id, link_key=key, client=CLIENT,
+    without_ticket = await service.reveal(secret_id, link_key=key, client=CLIENT,
+                                          email="bob@vendor.com", code=code)
+    assert without_ticket.outcome is WebOutcome.CODE_NEEDED
+    wrong = await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=ticket,
                                  email="bob@vendor.com", code="00000000" if code != "00000000"
                                  else "11111111")
     assert (wrong.outcome, wrong.tries_left) == (WebOutcome.WRONG_CODE, 4)
-    right = await service.reveal(secret_id, link_key=key, client=CLIENT,
+    right = await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=ticket,
                                  email="bob@vendor.com", code=f"{code[:4]} {code[4:]}")
     assert right.outcome is WebOutcome.REVEALED
     assert right.text == SECRET
-    used = await service.reveal(secret_id, link_key=key, client=CLIENT,
+    used = await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=ticket,
                                 email="bob@vendor.com", code=code)
     assert used.outcome is WebOutcome.GONE  # its only recipient has used its view
     events = await stream.latest(count=50)
@@ -172,23 +180,31 @@ async def test_an_email_recipient_reveals_with_the_mailed_code(web, redis_sync):
     assert [e.detail for e in sent] == ["to b**@vendor.com"]
 
 
-async def test_five_wrong_codes_void_the_code(web):
+async def test_five_wrong_codes_void_their_own_request_s_code_only(web):
     sharing, service, mail, _ = web
     share = await sharing.share_external(
         external(Audience.EMAIL, emails="bob@vendor.com"), policy=OPEN)
     secret_id, key = share.record.secret_id, encode_link_key(share.link_key)
-    await service.request_code(secret_id, link_key=key, email="bob@vendor.com",
-                               client=CLIENT)
+    mine = (await service.request_code(secret_id, link_key=key, email="bob@vendor.com",
+                                       client=CLIENT)).ticket
     await asyncio.sleep(0.05)
     code = mail.codes["bob@vendor.com"]
-    wrong = "1" * 8 if code != "1" * 8 else "2" * 8
-    outcomes = [(await service.reveal(secret_id, link_key=key, client=CLIENT,
+    # Another request's tries (a fellow recipient's, say) spend only its own code.
+    theirs = (await service.request_code(secret_id, link_key=key, email="bob@vendor.com",
+                                         client=CLIENT)).ticket
+    await asyncio.sleep(0.05)
+    wrong = "1" * 8 if code != "1" * 8 and mail.codes["bob@vendor.com"] != "1" * 8 \
+        else "2" * 8
+    outcomes = [(await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=theirs,
                                       email="bob@vendor.com", code=wrong)).outcome
                 for _ in range(5)]
     assert outcomes == [WebOutcome.WRONG_CODE] * 4 + [WebOutcome.CODE_VOID]
-    late = await service.reveal(secret_id, link_key=key, client=CLIENT,
-                                email="bob@vendor.com", code=code)
-    assert late.outcome is WebOutcome.CODE_VOID
+    voided = await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=theirs,
+                                  email="bob@vendor.com", code=mail.codes["bob@vendor.com"])
+    assert voided.outcome is WebOutcome.CODE_VOID
+    mine_still = await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=mine,
+                                      email="bob@vendor.com", code=code)
+    assert mine_still.outcome is WebOutcome.REVEALED
 
 
 async def test_a_wrong_passphrase_keeps_the_code(web):
@@ -197,17 +213,17 @@ async def test_a_wrong_passphrase_keeps_the_code(web):
         external(Audience.EMAIL, emails="bob@vendor.com", passphrase="correct horse"),
         policy=OPEN)
     secret_id, key = share.record.secret_id, encode_link_key(share.link_key)
-    await service.request_code(secret_id, link_key=key, email="bob@vendor.com",
-                               client=CLIENT)
+    ticket = (await service.request_code(secret_id, link_key=key, email="bob@vendor.com",
+                                         client=CLIENT)).ticket
     await asyncio.sleep(0.05)
     code = mail.codes["bob@vendor.com"]
-    asked = await service.reveal(secret_id, link_key=key, client=CLIENT,
+    asked = await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=ticket,
                                  email="bob@vendor.com", code=code)
     assert asked.outcome is WebOutcome.NEEDS_PASSPHRASE
-    wrong = await service.reveal(secret_id, link_key=key, client=CLIENT,
+    wrong = await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=ticket,
                                  email="bob@vendor.com", code=code, passphrase="wrong horse")
     assert wrong.outcome is WebOutcome.WRONG_PASSPHRASE
-    right = await service.reveal(secret_id, link_key=key, client=CLIENT,
+    right = await service.reveal(secret_id, link_key=key, client=CLIENT, ticket=ticket,
                                  email="bob@vendor.com", code=code, passphrase="correct horse")
     assert right.outcome is WebOutcome.REVEALED
 
@@ -249,9 +265,10 @@ async def test_listed_and_unlisted_addresses_meet_the_same_answers(web):
         asked = await service.request_code(secret_id, link_key=key, email=address,
                                            client=CLIENT)
         tried = await service.reveal(secret_id, link_key=key, client=CLIENT, email=address,
+                                     ticket=asked.ticket,
                                      code="12345678" if mail.codes.get(address) != "12345678"
                                      else "87654321")
-        answers.append((asked, tried.outcome, tried.tries_left))
+        answers.append((asked.outcome, tried.outcome, tried.tries_left))
     assert answers[0] == answers[1]
     assert answers[0][1:] == (WebOutcome.WRONG_CODE, 4)
 

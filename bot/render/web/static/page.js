@@ -28,6 +28,9 @@
   var revealed = document.getElementById("revealed");
   var secretBox = document.getElementById("secret");
   var codeSent = false;
+  // The code request's ticket: sent back with the code typed, so that only the code this
+  // request mailed is tried (nobody else's tries can spend or void it).
+  var ticket = null;
 
   function say(message, kind) {
     status.textContent = message || "";
@@ -134,6 +137,7 @@
       gone();
     } else if (answer.outcome === "sent") {
       codeSent = true;
+      ticket = answer.ticket || null;
       document.getElementById("send-code").textContent = texts.textResend;
       revealStep.hidden = false;
       say(answer.message, "ok");
@@ -154,6 +158,9 @@
     if (emailStep) {
       body.email = emailInput.value.trim();
       body.code = codeInput.value.replace(/\s+/g, "");
+      if (ticket) {
+        body.ticket = ticket;
+      }
       if (!/^[0-9]{6,8}$/.test(body.code)) {
         say(texts.textCodeFormat, "error");
         codeInput.focus();
