@@ -133,7 +133,7 @@ class Prepared:
 
 @dataclass
 class Source:
-    """Builds the next request of a run from the spec (see `benchmarks.scenarios`)."""
+    """Builds the next request of a run from the spec (built by `benchmarks.http_runs`)."""
 
     spec: dict[str, Any]
     control: tuple[str, int] | None = None
