@@ -109,6 +109,22 @@ def test_the_least_app_bounds_name_the_ratio_each_target_asks_for() -> None:
     assert "the bot does 0.30x of it" in line
 
 
+def test_the_least_web_bounds_set_it_against_snappass_and_the_bots_page() -> None:
+    """The web bound lines give the least web reveal's req/s and p99, its ratio to
+    snappass's faster serving (with that serving's p99), and what the bot's page does of
+    it."""
+    results = {"least_web": {"reveal": {"64": {"throughput": 1800.0, "ack_p99_ms": 52.25}}},
+               "snappass": {"a": {"reveal": {"64": {"throughput": 1000.0,
+                                                    "ack_p99_ms": 70.0}}},
+                            "b": {"reveal": {"64": {"throughput": 1200.0,
+                                                    "ack_p99_ms": 60.0}}}},
+               "web": {"reveal": {"64": {"throughput": 450.0}}}}
+    [line] = report.least_web_bounds(results)
+    assert line == ("web reveal @64: 1800 req/s, p99 52.2 ms, 1.50x snappass reveal (b, p99 "
+                    "60.0 ms; the bot's target >= 1.5x with a lower p99), the bot's web "
+                    "reveal does 0.25x of it")
+
+
 @contextmanager
 def served(module: str, slack, **env: str) -> Iterator[str]:
     """`python -m <module>` started as the benchmark starts it; yields its base URL once
