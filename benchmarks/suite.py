@@ -125,6 +125,8 @@ class Suite:
                 if self.wanted("web"):
                     self.results["web"] = self.web(slack, redis, workdir)
                     self.checkpoint()
+                    self.results["least_web"] = self.least_web(slack, redis, workdir)
+                    self.checkpoint()
             finally:
                 slack.stop()
             if self.wanted("storage"):
@@ -350,6 +352,37 @@ class Suite:
         rate = max(2 * (peer or 0), 1500)
         return math.ceil(1.3 * rate * (self.timing.warmup + self.timing.duration)) + 200
 
+    def least_web(self, slack: StandIn, redis: RedisServer, workdir: Path) -> dict[str, Any]:
+        """benchmarks.least_web: the least any web reveal must do, driven as the bot's
+        page is (the same load generator and requests, one seeded secret each)."""
+        self.log("least web reveal (benchmarks.least_web) ...")
+        port = free_port()
+        server = start_server("least-web", [PYTHON, "-m", "benchmarks.least_web"],
+                              child_env(PORT=str(port), REDIS_URL=redis.url), port=port,
+                              workdir=workdir)
+        out: dict[str, Any] = {"reveal": {}}
+        try:
+            for level in LEVELS:
+                # It answers about 10,000 per s on one core of the benchmark machine:
+                # seed for twice that (seeding costs about 15 µs a secret), and a run
+                # that still runs out is marked EXHAUSTED.
+                count = self._least_links_needed(level)
+                t0 = time.perf_counter()
+                links = seed_least_web(redis.url, count, tag=str(level))
+                self.log(f"  seeded {len(links)} least web secrets in "
+                         f"{time.perf_counter() - t0:.1f} s")
+                out["reveal"][str(level)] = self._http(
+                    server, slack, redis, kind="web_reveal", concurrency=level, items=links,
+                    extra={"origin": f"http://127.0.0.1:{port}"})
+        finally:
+            server.stop()
+        return out
+
+    def _least_links_needed(self, level: int) -> int:
+        peer, _ = best_peer(self.results, "reveal", level)
+        rate = max(10 * (peer or 0), 20_000)
+        return math.ceil(1.3 * rate * (self.timing.warmup + self.timing.duration)) + 200
+
     def _seed_links(self, redis: RedisServer, count: int) -> list[list[str]]:
         t0 = time.perf_counter()
         made = asyncio.run(storage.seed_link_secrets(redis.url, self.keys, count=count,
@@ -428,6 +461,28 @@ def seed_least(redis_url: str, key: bytes, count: int, *, tag: str) -> list[list
     pipe.execute()
     client.close()
     return clicks
+
+
+def seed_least_web(redis_url: str, count: int, *, tag: str) -> list[list[str]]:
+    """Secrets as benchmarks.least_web stores them, each under a link key of its own;
+    return [secret id, link key]s, the key as the link carries it."""
+    import redis
+
+    from benchmarks.least_web import PREFIX, seal
+    from bot.secrets.external import encode_link_key
+
+    client = redis.Redis.from_url(redis_url)
+    links = []
+    pipe = client.pipeline(transaction=False)
+    for i in range(count):
+        secret_id, key = f"leastweb{tag}x{i:012d}", os.urandom(32)
+        pipe.set(PREFIX + secret_id, seal(key, secret_id, payloads.SECRET_100), ex=3600)
+        links.append([secret_id, encode_link_key(key)])
+        if i % 1000 == 999:
+            pipe.execute()
+    pipe.execute()
+    client.close()
+    return links
 
 
 def seed_snappass(redis_url: str, count: int) -> list[str]:

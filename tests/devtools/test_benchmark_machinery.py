@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -108,6 +109,22 @@ def test_the_least_app_bounds_name_the_ratio_each_target_asks_for() -> None:
     assert "the bot does 0.30x of it" in line
 
 
+def test_the_least_web_bounds_set_it_against_snappass_and_the_bots_page() -> None:
+    """The web bound lines give the least web reveal's req/s and p99, its ratio to
+    snappass's faster serving (with that serving's p99), and what the bot's page does of
+    it."""
+    results = {"least_web": {"reveal": {"64": {"throughput": 1800.0, "ack_p99_ms": 52.25}}},
+               "snappass": {"a": {"reveal": {"64": {"throughput": 1000.0,
+                                                    "ack_p99_ms": 70.0}}},
+                            "b": {"reveal": {"64": {"throughput": 1200.0,
+                                                    "ack_p99_ms": 60.0}}}},
+               "web": {"reveal": {"64": {"throughput": 450.0}}}}
+    [line] = report.least_web_bounds(results)
+    assert line == ("web reveal @64: 1800 req/s, p99 52.2 ms, 1.50x snappass reveal (b, p99 "
+                    "60.0 ms; the bot's target >= 1.5x with a lower p99), the bot's web "
+                    "reveal does 0.25x of it")
+
+
 @contextmanager
 def served(module: str, slack, **env: str) -> Iterator[str]:
     """`python -m <module>` started as the benchmark starts it; yields its base URL once
@@ -199,6 +216,40 @@ def test_the_least_app_shows_a_secret_once_and_posts_a_share_to_each_recipient(
                    for p in posts)
         assert len(redis_sync.keys(PREFIX + "*")) == before + 1
     assert len(slack.calls_to("views.open")) == 1
+
+
+def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return int(answer.status), json.loads(answer.read())
+    except urllib.error.HTTPError as refused:
+        return refused.code, json.loads(refused.read())
+
+
+def test_the_least_web_reveal_reveals_a_seeded_secret_once(slack, redis_url,
+                                                           redis_sync) -> None:
+    """The least web reveal (the bound the report prints) does its whole job, with the
+    requests the load generator builds: the seeded secret, encrypted at rest, is revealed
+    once and deleted; a second POST answers "gone" (404), as does a key it does not open
+    under (which costs the secret its life: no check comes first)."""
+    from benchmarks.least_web import PREFIX
+    from benchmarks.suite import seed_least_web
+
+    links = seed_least_web(redis_url, 2, tag="t")
+    assert all(payloads.SECRET_100.encode() not in redis_sync.get(PREFIX + secret_id)
+               for secret_id, _ in links)
+    (first_id, first_key), (second_id, second_key) = links
+    source = Source({"kind": "web_reveal", "items": [[first_id, first_key]] * 2
+                     + [[second_id, first_key]], "origin": "http://127.0.0.1:9"})
+    with served("benchmarks.least_web", slack, REDIS_URL=redis_url) as base:
+        answers = [post_json(base + r.path, r.body, r.headers)
+                   for r in [source._build(item, n, trigger="", response_url="")
+                             for n, item in enumerate(source.items)]]
+    assert answers == [(200, {"outcome": "revealed", "text": payloads.SECRET_100}),
+                       (404, {"outcome": "gone"}), (404, {"outcome": "gone"})]
+    assert redis_sync.exists(PREFIX + first_id, PREFIX + second_id) == 0
+    assert second_key != first_key
 
 
 async def test_seeded_secrets_owe_nothing_as_if_the_bot_had_shared_them(redis_url,
