@@ -17,6 +17,7 @@ from bot.secrets.external import (
 from bot.secrets.external_form import MAX_EMAILS, parse_addresses
 from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace
+from tests.conftest import stored_secrets
 from tests.unit.test_sharing import SECRET
 
 KEYS = KeySpace("ss")
@@ -172,7 +173,6 @@ async def refusal(service, form, policy) -> dict[str, str]:
 
 
 async def test_policy_refusals_name_the_field_and_store_nothing(service, redis_sync):
-    before = redis_sync.dbsize()
     assert "audience" in await refusal(service, external(), ExternalPolicy(enabled=False))
     errors = await refusal(service, external(Audience.EMAIL, emails="bob@gmail.com, a@corp.com"),
                            ExternalPolicy(allowed_domains=("corp.com",)))
@@ -185,7 +185,7 @@ async def test_policy_refusals_name_the_field_and_store_nothing(service, redis_s
     assert errors == {"expiry": "Secrets shared outside Slack can last at most 1 day in "
                                 "this workspace."}
     assert "custom_expiry" in await refusal(service, external(custom_expiry="3d"), capped)
-    assert redis_sync.dbsize() == before
+    assert stored_secrets(redis_sync) == []
 
 
 async def test_an_allowed_domain_allows_its_subdomains(service):
