@@ -259,10 +259,13 @@ def table(results: dict[str, Any]) -> str:
     for level in LEVELS:
         row("bot web reveal: POST /s/<id>/reveal", _get(results, "web", "reveal", level))
     for level in LEVELS:
+        row("bot web reveal, sender's receipt DM", _get(results, "web", "reveal_receipt",
+                                                         level))
+    for level in LEVELS:
         row("least web reveal: GETDEL, AES-GCM, JSON", _get(results, "least_web", "reveal",
                                                             level))
     receipts = [f"{run['receipts']}/{run['requests_total']} @{level}" for level in LEVELS
-                if (run := _get(results, "web", "reveal", level)) and "receipts" in run]
+                if (run := _get(results, "web", "reveal_receipt", level)) and "receipts" in run]
     if receipts:
         lines.append("    web reveal: receipts DMed to senders / requests, warm-up included: "
                      + ", ".join(receipts))

@@ -160,14 +160,14 @@ async def seed_secrets(redis_url: str, keys: str, *, count: int, team_id: str, c
 
 
 async def seed_link_secrets(redis_url: str, keys: str, *, count: int, team_id: str,
-                            senders: Sequence[str]) -> list[list[str]]:
+                            senders: Sequence[str], receipts: bool = True) -> list[list[str]]:
     """`count` secrets for anyone with the link, stored as the share form stores them (the
     service's `share_external` under the default policy, each under a fresh link key inside
     the key ring's layer; then audited and settled); return [secret id, link key]s, the
     key as the link carries it after '#'.
 
-    Senders take turns from `senders`, people the stand-in knows (each reveal DMs its
-    sender a receipt).
+    Senders take turns from `senders`, people the stand-in knows (with `receipts`, each
+    reveal DMs its sender a receipt; without, the sender asked for none).
     """
     from bot.domain import Audience
     from bot.secrets.external import ExternalPolicy, encode_link_key
@@ -180,7 +180,7 @@ async def seed_link_secrets(redis_url: str, keys: str, *, count: int, team_id: s
 
     async def one(i: int) -> list[str]:
         form = replace(_form(team_id, senders[i % len(senders)], (), None),
-                       audience=Audience.LINK)
+                       audience=Audience.LINK, notify=receipts)
         share = await service.share_external(form, policy=policy)
         await settle(share.record)
         return [share.record.secret_id, encode_link_key(share.link_key)]

@@ -333,13 +333,20 @@ class Suite:
                "TRUSTED_PROXIES": "127.0.0.1/32"}
         server = start_server("bot-web", [PYTHON, "-m", "bot"], env, port=port,
                               workdir=workdir)
-        out: dict[str, Any] = {"reveal": {}}
+        # "reveal": what the target compares with snappass (one request, one Redis step,
+        # one decryption, and the audit): secrets whose senders asked for no receipt.
+        # "reveal_receipt": each reveal also DMs its sender through Slack (the stand-in),
+        # after the answer.
+        out: dict[str, Any] = {"reveal": {}, "reveal_receipt": {}}
         try:
-            for level in LEVELS:
-                links = self._seed_links(redis, self._links_needed(level))
-                out["reveal"][str(level)] = self._http(
-                    server, slack, redis, kind="web_reveal", concurrency=level, items=links,
-                    e2e="receipts", extra={"origin": public_url})
+            for name, receipts in (("reveal", False), ("reveal_receipt", True)):
+                for level in LEVELS:
+                    links = self._seed_links(redis, self._links_needed(level),
+                                             receipts=receipts)
+                    out[name][str(level)] = self._http(
+                        server, slack, redis, kind="web_reveal", concurrency=level,
+                        items=links, e2e="receipts" if receipts else None,
+                        extra={"origin": public_url})
         finally:
             out["log"] = log_summary(server.log_text())
             server.stop()
@@ -383,10 +390,12 @@ class Suite:
         rate = max(10 * (peer or 0), 20_000)
         return math.ceil(1.3 * rate * (self.timing.warmup + self.timing.duration)) + 200
 
-    def _seed_links(self, redis: RedisServer, count: int) -> list[list[str]]:
+    def _seed_links(self, redis: RedisServer, count: int, *,
+                    receipts: bool) -> list[list[str]]:
         t0 = time.perf_counter()
         made = asyncio.run(storage.seed_link_secrets(redis.url, self.keys, count=count,
-                                                     team_id=TEAM_ID, senders=self.senders))
+                                                     team_id=TEAM_ID, senders=self.senders,
+                                                     receipts=receipts))
         self.log(f"  seeded {len(made)} link secrets in {time.perf_counter() - t0:.1f} s")
         return made
 

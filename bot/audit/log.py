@@ -178,9 +178,11 @@ class DurableAuditLog:
                                  "code": event.code, "actor": event.actor})
 
     async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
-        """`record` for several events: stored in one round trip, settled in one more when
-        they are one secret's (a reveal's secret_opened and secret_burned)."""
-        if len(events) != 1 and len({e.secret_id for e, _ in events}) == 1:
+        """`record` for several events, each secret's in this order: stored in one round
+        trip and settled in one more when every event is owed by a change or they are one
+        secret's (a reveal's secret_opened and secret_burned; many reveals' at once)."""
+        if len(events) != 1 and (all(n is not None for _, n in events)
+                                 or len({e.secret_id for e, _ in events}) == 1):
             await self._record_together(events)
             return
         for event, nonce in events:
@@ -194,25 +196,26 @@ class DurableAuditLog:
         named = [(event, nonce or secrets.token_hex(8), nonce is not None)
                  for event, nonce in events]
         tried_at = time.time() - RETRY_LOOKBACK_SECONDS
-        queued = (events[0][0].secret_id or "") in self._queued
-        ids: list[str] | None = None
-        if not queued:  # else behind this secret's waiting events, in order
-            try:
-                async with asyncio.timeout(APPEND_SECONDS):
-                    ids = await self._stream.append_all([(e, n) for e, n, _ in named])
-            except Exception as exc:  # noqa: BLE001 - must not raise: retried later, logged
-                self._logger.warning("audit events not stored yet (%s); retrying",
-                                     type(exc).__name__)
-        if ids is None:
-            # Some may be stored: a retry finds those by their nonces and stores no copy.
-            for event, nonce, owes in named:
+        # A secret with events waiting to be retried: these go behind them, in order.
+        ready = [item for item in named if (item[0].secret_id or "") not in self._queued]
+        for event, nonce, owes in named:
+            if (event.secret_id or "") in self._queued:
                 self._retry_later(event, nonce=nonce, since=tried_at, owes=owes,
-                                  first_wait=0.0 if queued else 0.5)
+                                  first_wait=0.0)
+        if not ready:
             return
-        owed = [nonce for _, nonce, owes in named if owes]
-        if owed:
-            await self._settle(events[0][0], *owed)
-        for (event, _, _), event_id in zip(named, ids, strict=True):
+        try:
+            async with asyncio.timeout(APPEND_SECONDS):
+                ids = await self._stream.append_all([(e, n) for e, n, _ in ready])
+        except Exception as exc:  # noqa: BLE001 - must not raise: retried later, logged
+            self._logger.warning("audit events not stored yet (%s); retrying",
+                                 type(exc).__name__)
+            # Some may be stored: a retry finds those by their nonces and stores no copy.
+            for event, nonce, owes in ready:
+                self._retry_later(event, nonce=nonce, since=tried_at, owes=owes)
+            return
+        await self._settle_all([(e, n) for e, n, owes in ready if owes])
+        for (event, _, _), event_id in zip(ready, ids, strict=True):
             self._log(event, event_id)
 
     async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
@@ -253,14 +256,19 @@ class DurableAuditLog:
         return True
 
     async def _settle(self, event: AuditEvent, *nonces: str | None) -> None:
-        """The events (of one secret) are stored: what their change owed (if anything) is
-        paid. If this fails, the sweep finds them stored by their nonces and settles them
-        then."""
-        owed = [n for n in nonces if n is not None]
-        if self._owed is None or not owed or event.secret_id is None:
+        await self._settle_all([(event, n) for n in nonces if n is not None])
+
+    async def _settle_all(self, stored: Sequence[tuple[AuditEvent, str]]) -> None:
+        """The events are stored: what their changes owed is paid (one round trip). If
+        this fails, the sweep finds them stored by their nonces and settles them then."""
+        by_secret: dict[str, list[str]] = {}
+        for event, nonce in stored:
+            if event.secret_id is not None:
+                by_secret.setdefault(event.secret_id, []).append(nonce)
+        if self._owed is None or not by_secret:
             return
         try:
-            await self._owed.settle(event.secret_id, *owed)
+            await self._owed.settle_all(by_secret)
         except StorageUnavailable:
             self._logger.warning("an owed audit event stays owed: storage unreachable")
 

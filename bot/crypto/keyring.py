@@ -45,6 +45,11 @@ class KeyRing(Protocol):
         """The key with this id, or None when the ring does not hold it."""
         ...
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        """The ids of every key the ring holds."""
+        ...
+
 
 class StaticKeyRing:
     """A key ring from a fixed list: the first key encrypts, all of them decrypt."""

@@ -4,7 +4,7 @@ shortened user agent (bot.secrets.web_reveal records them)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from bot.audit import events as audit_events
@@ -28,6 +28,9 @@ class WebAudit:
     async def record(self, event: AuditEvent) -> None:
         await self._audit.record(event)
 
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+        await self._audit.record_all(events)
+
     async def denied(self, record: SecretRecord, actor: str, client: WebClient,
                      detail: str) -> None:
         await self.record(self.event(AuditAction.ACCESS_DENIED, record, actor, client, detail))
@@ -36,11 +39,14 @@ class WebAudit:
                      result: RevealResult) -> None:
         """What a reveal owes the audit log, as a Slack reveal's (bot.audit.events), from
         the web."""
+        await self._audit.record_all(self.reveal_events(record, principal, client, result))
+
+    def reveal_events(self, record: SecretRecord, principal: str, client: WebClient,
+                      result: RevealResult) -> list[tuple[AuditEvent, str | None]]:
         owed = audit_events.reveal_attempt(
             result, secret_id=record.secret_id, user_id=principal, team_id=record.team_id,
             channel=None, at=self._clock())
-        await self._audit.record_all([(external(event, client), nonce)
-                                      for event, nonce in owed])
+        return [(external(event, client), nonce) for event, nonce in owed]
 
 
 def external(event: AuditEvent, client: WebClient) -> AuditEvent:

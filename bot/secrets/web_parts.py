@@ -16,6 +16,7 @@ from bot.render.external import opened_receipt
 from bot.secrets.expiry import NoticesByTeam
 from bot.secrets.external import PageInfo, WebClient, WebOutcome, WebRevealResult
 from bot.secrets.reveal import RevealResult
+from bot.storage.link_views import LinkViews
 
 WINDOW = 10 * 60
 
@@ -33,6 +34,8 @@ class WebLimits:
 
 
 class RecordStore(Protocol):
+    link_views: LinkViews
+
     async def get(self, secret_id: str) -> SecretRecord | None: ...
 
 

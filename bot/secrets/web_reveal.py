@@ -45,9 +45,11 @@ from bot.secrets.external import (
     link_check,
 )
 from bot.secrets.external_form import parse_addresses
+from bot.secrets.link_reveal import LinkReveals
 from bot.secrets.reveal import RevealResult, ShowSecret
 from bot.secrets.sharing import SharingService
 from bot.secrets.web_audit import WebAudit
+from bot.secrets.web_followups import Followups
 from bot.secrets.web_parts import (
     WINDOW,
     CodeMail,
@@ -93,6 +95,11 @@ class WebRevealService:
         self._web_audit = WebAudit(audit, clock=clock)
         self._email = EmailCodes(codes=codes, keyring=keyring, mail=mail, logger=logger,
                                  later=self._later)
+        self._followups = Followups(audit=self._web_audit, views=store.link_views,
+                                    later=self._later, logger=logger, clock=clock)
+        self._links = LinkReveals(views=store.link_views, counter=counter, keyring=keyring,
+                                  audit=self._web_audit, receipt=receipt, limits=self._limits,
+                                  followups=self._followups, clock=clock)
 
     # -- the page --------------------------------------------------------------------------
 
@@ -149,6 +156,13 @@ class WebRevealService:
                      email: str | None = None, code: str | None = None,
                      ticket: str | None = None,
                      passphrase: str | None = None) -> WebRevealResult:
+        key = decode_link_key(link_key)
+        if key is not None and is_secret_id(secret_id) and not (email or code or passphrase):
+            # A link secret is revealed in one step (bot.secrets.link_reveal); for email
+            # and passphrase secrets it counts nothing and answers None.
+            answer = await self._links.reveal(secret_id, key=key, client=client)
+            if answer is not None:
+                return answer
         limited = await self._over("web-reveal-ip", client_key(client.ip),
                                    self._limits.reveals_per_ip)
         if limited:
@@ -158,8 +172,10 @@ class WebRevealService:
             return WebRevealResult(WebOutcome.GONE)
         record, key = held
         # Counted only for holders of the link: nobody else can use up its budget.
-        limited = await self._over("web-reveal-secret", record.secret_id,
-                                   self._limits.reveals_per_secret)
+        wait = await self._counter.attempt_on(
+            self._store.link_views.secret_attempts(record.secret_id),
+            limit=self._limits.reveals_per_secret, window_seconds=WINDOW, now=self._clock())
+        limited = max(1, int(wait + 0.999)) if wait else 0
         if limited:
             return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=limited)
         principal, used, refusal = await self._prove(record, client, email, code, ticket)
@@ -286,7 +302,8 @@ class WebRevealService:
         task.add_done_callback(self._tasks.discard)
 
     async def close(self) -> None:
-        """Let mails and receipts under way finish (at shutdown)."""
+        """Let follow-ups, mails and receipts under way finish (at shutdown)."""
+        await self._followups.close()
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=10)
 

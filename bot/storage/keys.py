@@ -69,6 +69,11 @@ class KeySpace:
         opened" audit event is recorded at most once per while."""
         return f"{self.prefix}:{{{handle(secret)}}}:p"
 
+    def link_reveals(self, secret: str) -> str:
+        """Sorted set: the web page's reveal attempts on one secret by holders of its link,
+        by when (ms): the secret's own limit, however many addresses they come from."""
+        return f"{self.prefix}:{{{handle(secret)}}}:r"
+
     def owed_index(self) -> str:
         """Sorted set: handles of secrets that may owe audit events, by when (the sweep
         appends those a dead process left)."""

@@ -14,6 +14,7 @@ The nonces: bot.audit.owed.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 
 from bot.audit.owed import OwedEvent
 from bot.domain import AuditAction
@@ -55,6 +56,14 @@ class OwedEvents:
     async def settle(self, secret_id: str, *nonces: str) -> None:
         """The events are in the stream: nothing is owed for them any more."""
         await self._redis.hdel(self._keys.owed(secret_id), *nonces)
+
+    @unavailable_on_redis_errors
+    async def settle_all(self, nonces: Mapping[str, Sequence[str]]) -> None:
+        """`settle` for several secrets' events (by secret id), in one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for secret_id, names in nonces.items():
+                pipe.hdel(self._keys.owed(secret_id), *names)
+            await pipe.execute()
 
     @unavailable_on_redis_errors
     async def take_due(self, *, cutoff: float, now: float, limit: int) -> list[OwedEvent]:

@@ -57,6 +57,19 @@ class RedisRateCounter:
         keys = [self._keys.rate(action, team_id, user_id)]
         if once is not None:
             keys.append(self._keys.attempt(action, team_id, user_id, once))
+        return await self._attempt(keys, limit=limit, window_seconds=window_seconds, now=now,
+                                   count=count, once_seconds=once_seconds)
+
+    @unavailable_on_redis_errors
+    async def attempt_on(self, key: str, *, limit: int, window_seconds: int,
+                         now: float) -> float:
+        """`attempt` (counted) on a window kept under a key of its own (one that a
+        script of another store checks as well: bot.storage.link_views)."""
+        return await self._attempt([key], limit=limit, window_seconds=window_seconds,
+                                   now=now) or 0.0
+
+    async def _attempt(self, keys: list[str], *, limit: int | None, window_seconds: int,
+                       now: float, count: bool = True, once_seconds: int = 0) -> float | None:
         allowed, wait_ms = await self._rate(
             keys=keys, args=[int(now * 1000), window_seconds * 1000,
                              -1 if limit is None else limit,

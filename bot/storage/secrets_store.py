@@ -21,6 +21,7 @@ from bot.errors import CodeTaken
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
+from bot.storage.link_views import LinkViews
 from bot.storage.quota import RedisQuota, footprint
 from bot.storage.secret_fields import meta_fields
 from bot.storage.secret_index import SecretIndex
@@ -60,6 +61,8 @@ class RedisSecretStore:
         self._views = SecretViews(redis, keys=keys, keyring=keyring,
                                   retention_ms=self._retention_ms, quota=quota)
         self._index = SecretIndex(redis, keys=keys, keyring=keyring)
+        self.link_views = LinkViews(redis, keys=keys, retention_ms=self._retention_ms,
+                                    quota=quota)
 
     def with_keyring(self, keyring: KeyRing) -> RedisSecretStore:
         """The same store sealing and checking with another key ring (as a bot restarted

@@ -206,6 +206,10 @@ class _RingWithoutItsKey:
     def key(self, key_id: str) -> MasterKey | None:
         return None
 
+    @property
+    def key_ids(self) -> tuple[str, ...]:
+        return ()
+
 
 async def test_readiness_needs_usable_keys(store):
     """Redis alone is not enough: keys that cannot decrypt what they encrypt are not

@@ -1,0 +1,95 @@
+"""What follows the web page's reveals, done after their answers and for many at once
+(a group commit): their audit events stored in one round trip and settled in one more,
+burned secrets out of the expiry index with their quota room given back, and the
+senders' receipts sent. The first follow-up waits a few milliseconds for others to join
+it, and under load one round trip serves every reveal answered since the last.
+
+Nothing here is lost when the process dies first: the reveal's Redis step owed its audit
+events (the sweep records them), and the expiry index and the quota let go of a secret at
+its expiry time all the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain import AuditEvent
+from bot.errors import StorageUnavailable
+from bot.secrets.web_audit import WebAudit
+from bot.storage.link_views import LinkViews
+
+BATCH = 256  # reveals per round trip: a burst is taken in slices this size
+# How long the first follow-up waits for others to share its round trips: the cost of a
+# reveal's follow-up falls several times over once a few share them, while the audit
+# log, posted to Slack about once a second, is none the later for it.
+GATHER_SECONDS = 0.01
+MAX_QUEUED = 10_000  # beyond this, follow-ups are left to the sweep and the expiry time
+
+Later = Callable[[Coroutine[Any, Any, None]], None]
+
+
+@dataclass(frozen=True)
+class Followup:
+    """One reveal's follow-up: the events its step owed (with their nonces), the secret
+    it burned as (id, team, sender), and the sender's receipt."""
+
+    events: tuple[tuple[AuditEvent, str | None], ...]
+    burned: tuple[str, str, str] | None = None
+    receipt: Coroutine[Any, Any, None] | None = None
+
+
+class Followups:
+    def __init__(self, *, audit: WebAudit, views: LinkViews, later: Later,
+                 logger: logging.Logger, clock: Callable[[], float] = time.time) -> None:
+        self._audit = audit
+        self._views = views
+        self._later = later
+        self._logger = logger
+        self._clock = clock
+        self._queue: list[Followup] = []
+        self._worker: asyncio.Task[None] | None = None
+
+    def add(self, item: Followup) -> None:
+        if len(self._queue) >= MAX_QUEUED:
+            if item.receipt is not None:
+                item.receipt.close()
+            self._logger.warning("a web reveal's follow-up was left to the sweep: %d queued",
+                                 len(self._queue))
+            return
+        self._queue.append(item)
+        if self._worker is None:
+            self._worker = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        try:
+            await asyncio.sleep(GATHER_SECONDS)
+            while self._queue:
+                batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+                try:
+                    await self._apply(batch)
+                except Exception:  # the next batch goes on; the sweep settles what is owed
+                    self._logger.exception("a batch of web reveals' follow-ups failed")
+        finally:
+            self._worker = None
+
+    async def _apply(self, batch: list[Followup]) -> None:
+        events = [event for item in batch for event in item.events]
+        if events:
+            await self._audit.record_all(events)  # never raises: retried, then owed
+        burned = [item.burned for item in batch if item.burned is not None]
+        with contextlib.suppress(StorageUnavailable):
+            await self._views.burned(burned, now=self._clock())
+        for item in batch:
+            if item.receipt is not None:
+                self._later(item.receipt)
+
+    async def close(self) -> None:
+        """Finish what is queued (at shutdown)."""
+        if self._worker is not None:
+            await asyncio.wait({self._worker}, timeout=10)
