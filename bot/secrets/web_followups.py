@@ -89,7 +89,7 @@ class Followups:
             if item.receipt is not None:
                 self._later(item.receipt)
 
-    async def close(self) -> None:
-        """Finish what is queued (at shutdown)."""
+    async def drained(self, timeout: float = 10.0) -> None:
+        """Once what is queued now is done (at shutdown; tests)."""
         if self._worker is not None:
-            await asyncio.wait({self._worker}, timeout=10)
+            await asyncio.wait({self._worker}, timeout=timeout)

@@ -3,9 +3,11 @@ it needs from its collaborators, keyed digests, and how a refused reveal is answ
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import ipaddress
+import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +21,7 @@ from bot.secrets.reveal import RevealResult
 from bot.storage.link_views import LinkViews
 
 WINDOW = 10 * 60
+MAX_WAITING = 500  # mails and receipts waiting to run after their answers
 
 
 @dataclass(frozen=True)
@@ -100,3 +103,26 @@ def web_receipts(notices: NoticesByTeam) -> Receipt:
                 principal=principal, label=record.label, code=record.code,
                 client_ip=client.ip, last_view=last_view))
     return receipt
+
+
+class Later:
+    """Runs work (a mail, a receipt) after the answer; dropped, and logged, when too much
+    is waiting already (a stalled mail server must not grow memory without end)."""
+
+    def __init__(self, logger: logging.Logger) -> None:
+        self._logger = logger
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __call__(self, work: Coroutine[Any, Any, None]) -> None:
+        if len(self._tasks) >= MAX_WAITING:
+            work.close()
+            self._logger.warning("a mail or receipt of the web page was dropped: %d waiting",
+                                 len(self._tasks))
+            return
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)

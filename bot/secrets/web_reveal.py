@@ -15,8 +15,7 @@ import contextlib
 import hmac
 import logging
 import time
-from collections.abc import Callable, Coroutine
-from typing import Any
+from collections.abc import Callable
 
 from bot.audit.log import AuditLog
 from bot.crypto import KeyRing
@@ -53,6 +52,7 @@ from bot.secrets.web_followups import Followups
 from bot.secrets.web_parts import (
     WINDOW,
     CodeMail,
+    Later,
     NameSource,
     Receipt,
     RecordStore,
@@ -65,7 +65,6 @@ from bot.storage.rate_counter import RedisRateCounter
 from bot.storage.web_codes import CodeCheck, RedisWebCodes
 
 PAGE_AUDIT_SECONDS = 10 * 60  # "page opened" is audited at most once per secret per while
-MAX_WAITING = 500  # mails and receipts waiting to run after their answers
 # Everyone with a link reveals as the one principal, whose view in flight (claimed, not yet
 # confirmed: milliseconds, or a passphrase's check) refuses the next claim as a double
 # click would. Another holder waits that long for their turn instead of being refused.
@@ -91,7 +90,7 @@ class WebRevealService:
         self._receipt = receipt
         self._limits = limits or WebLimits()
         self._clock = clock
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._later = Later(logger)
         self._web_audit = WebAudit(audit, clock=clock)
         self._email = EmailCodes(codes=codes, keyring=keyring, mail=mail, logger=logger,
                                  later=self._later)
@@ -158,8 +157,7 @@ class WebRevealService:
                      passphrase: str | None = None) -> WebRevealResult:
         key = decode_link_key(link_key)
         if key is not None and is_secret_id(secret_id) and not (email or code or passphrase):
-            # A link secret is revealed in one step (bot.secrets.link_reveal); for email
-            # and passphrase secrets it counts nothing and answers None.
+            # A link secret in one step (bot.secrets.link_reveal); None for the others.
             answer = await self._links.reveal(secret_id, key=key, client=client)
             if answer is not None:
                 return answer
@@ -172,10 +170,8 @@ class WebRevealService:
             return WebRevealResult(WebOutcome.GONE)
         record, key = held
         # Counted only for holders of the link: nobody else can use up its budget.
-        wait = await self._counter.attempt_on(
-            self._store.link_views.secret_attempts(record.secret_id),
-            limit=self._limits.reveals_per_secret, window_seconds=WINDOW, now=self._clock())
-        limited = max(1, int(wait + 0.999)) if wait else 0
+        limited = await self._over("", self._store.link_views.secret_attempts(
+            record.secret_id), self._limits.reveals_per_secret)
         if limited:
             return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=limited)
         principal, used, refusal = await self._prove(record, client, email, code, ticket)
@@ -284,26 +280,19 @@ class WebRevealService:
                         expires_at=record.expires_at, has_passphrase=record.has_passphrase)
 
     async def _over(self, action: str, who: str, limit: int) -> int:
-        """0 when an attempt is allowed (and counted), else the seconds to wait."""
-        wait = await self._counter.attempt(action, team_id="web", user_id=who, limit=limit,
-                                           window_seconds=WINDOW, now=self._clock())
+        """0 when an attempt is allowed (and counted), else the seconds to wait; no
+        `action`: `who` is the window's key."""
+        wait = await (self._counter.attempt_on(who, limit=limit, window_seconds=WINDOW,
+                                               now=self._clock()) if not action else
+                      self._counter.attempt(action, team_id="web", user_id=who, limit=limit,
+                                            window_seconds=WINDOW, now=self._clock()))
         return max(1, int(wait + 0.999)) if wait else 0
 
-    def _later(self, work: Coroutine[Any, Any, None]) -> None:
-        """Run `work` (a mail, a receipt) after the answer; dropped, and logged, when too
-        much is waiting already (a stalled mail server must not grow memory without end)."""
-        if len(self._tasks) >= MAX_WAITING:
-            work.close()
-            self._logger.warning("a mail or receipt of the web page was dropped: %d waiting",
-                                 len(self._tasks))
-            return
-        task = asyncio.ensure_future(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+    async def settled(self) -> None:
+        """Once the follow-ups of the reveals answered so far are done."""
+        await self._followups.drained()
 
     async def close(self) -> None:
         """Let follow-ups, mails and receipts under way finish (at shutdown)."""
-        await self._followups.close()
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=10)
-
+        await self._followups.drained()
+        await self._later.close()

@@ -12,7 +12,10 @@ import pytest
 import redis
 from redis.asyncio.cluster import RedisCluster
 
+from bot.domain import AuditAction
 from bot.errors import StorageUnavailable
+from bot.secrets.external import WebOutcome
+from bot.secrets.web_parts import WebLimits
 from bot.storage import KeySpace, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.quota_lua import SIZE_SPAN, SIZE_UNIT
@@ -29,6 +32,8 @@ from tests.redis_modes.redis_mode_checks import (
     run_tool,
     share,
 )
+from tests.unit.test_link_reveal import Web
+from tests.unit.test_sharing import SECRET as SECRET_TEXT
 
 pytestmark = [pytest.mark.redis_cluster, pytest.mark.e2e]
 
@@ -186,3 +191,29 @@ async def test_ping_needs_every_master():
         with pytest.raises(StorageUnavailable):
             await store.ping()
         await client.aclose()
+
+
+async def test_a_link_is_revealed_in_one_step_on_a_cluster(cluster):
+    """The web page's one-step reveal on a Cluster: the client's limit, in another slot,
+    is counted in a step of its own first; the view, its events and the burn happen in
+    the secret's slot, and the follow-ups reach the audit stream."""
+    cluster.flush()
+    client = connect(cluster.url)
+    web = Web(client, WebLimits(reveals_per_ip=2, reveals_per_secret=100))
+    assert not web.store.link_views.one_server
+    secret_id, key = await web.link(view_mode="total", total_views="2")
+    results = await asyncio.gather(*(web.reveal(secret_id, key) for _ in range(2)))
+    assert [r.text for r in results] == [SECRET_TEXT, SECRET_TEXT]
+    assert sorted(r.last_view for r in results) == [False, True]
+    assert (await web.reveal(secret_id, key)).outcome is WebOutcome.RATE_LIMITED
+    await web.service.settled()
+    actions = [e.action for e in await web.events(secret_id)]
+    assert actions.count(AuditAction.SECRET_OPENED) == 2
+    assert actions[-1] is AuditAction.SECRET_BURNED
+    with cluster.client() as plain:
+        handle = secret_id.replace("-", "")[:12]
+        settled = {f"opened:{secret_id}:1", f"opened:{secret_id}:2", f"burned:{secret_id}"}
+        assert not settled & {k.decode() for k in plain.hkeys(f"ss:{{{handle}}}:o")}
+        assert not plain.exists(f"ss:{{{handle}}}:c")
+    await web.service.close()
+    await client.aclose()

@@ -300,7 +300,7 @@ async def test_without_the_link_key_nothing_is_tried_or_counted(web, redis_sync)
 async def test_mail_waiting_behind_a_stalled_server_is_bounded(web, monkeypatch):
     """A stalled mail server must not let waiting mails grow without end: past the bound
     a code mail is dropped (and logged); the answer is the same."""
-    from bot.secrets import web_reveal
+    from bot.secrets import web_parts
 
     sharing, service, mail, _ = web
     stalled = asyncio.Event()
@@ -310,7 +310,7 @@ async def test_mail_waiting_behind_a_stalled_server_is_bounded(web, monkeypatch)
         await stalled.wait()
         sent.append(to)
     monkeypatch.setattr(mail, "send_code", send_code)
-    monkeypatch.setattr(web_reveal, "MAX_WAITING", 1)
+    monkeypatch.setattr(web_parts, "MAX_WAITING", 1)
     share = await sharing.share_external(
         external(Audience.EMAIL, emails="bob@vendor.com, carol@example.org"), policy=OPEN)
     key = encode_link_key(share.link_key)
