@@ -5,6 +5,7 @@ bot.storage.audit_delivery's part.
 
 from __future__ import annotations
 
+import json
 import math
 import secrets
 from collections.abc import Mapping, Sequence
@@ -36,10 +37,11 @@ end
 # the stream from its first try on, reading every event since (a sweep taking over a
 # dead process's events after minutes paid that for each, with the server blocked).
 # KEYS[1] stream, KEYS[2] the nonce's mark, KEYS[3..] the entry's indexes;
-# ARGV[1] MINID, ARGV[2] mark ms, ARGV[3] retention ms, ARGV[4..] field/value pairs
+# ARGV[1] MINID, ARGV[2] mark ms, ARGV[3] retention ms, ARGV[4] the field/value pairs as a
+# JSON array (one argument, not twenty: each argument costs the client its encoding)
 # -> the new entry's id
 APPEND = """
-local id = redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[1], '*', unpack(ARGV, 4))
+local id = redis.call('XADD', KEYS[1], 'MINID', '=', ARGV[1], '*', unpack(cjson.decode(ARGV[4])))
 redis.call('SET', KEYS[2], id, 'PX', ARGV[2])
 """ + _INDEX.replace("RETENTION", "3") + """
 return id
@@ -98,16 +100,16 @@ class AuditStream(AuditDelivery):
         """
         nonce = nonce or secrets.token_hex(8)  # every entry is marked and indexed alike
         oldest, fields = self._entry(event, nonce)
-        pairs = [item for pair in fields.items() for item in pair]
         keys = [self._keys.stream, self._keys.mark(nonce), *self._keys.indexes(event)]
         if retry_since is not None:
+            pairs = [item for pair in fields.items() for item in pair]
             found = await self._append_once(
                 keys=keys, args=[oldest, nonce, max(0, int(retry_since * 1000)), MARK_MS,
                                  self._retention_ms, *pairs])
             return replies.text(found)
         # Exact trimming: MINID only ever removes from the head, so it costs what it trims.
         return replies.text(await self._append(
-            keys=keys, args=[oldest, MARK_MS, self._retention_ms, *pairs]))
+            keys=keys, args=[oldest, MARK_MS, self._retention_ms, _packed(fields)]))
 
     @unavailable_on_redis_errors
     async def append_all(self, events: Sequence[tuple[AuditEvent, str]]) -> list[str]:
@@ -117,12 +119,11 @@ class AuditStream(AuditDelivery):
         async with self._redis.pipeline(transaction=False) as pipe:
             for event, nonce in events:
                 oldest, fields = self._entry(event, nonce)
-                pairs = [item for pair in fields.items() for item in pair]
                 # By its text (EVAL): a registered script queued in a pipeline first costs
                 # a round trip of its own (SCRIPT EXISTS).
                 keys = [self._keys.stream, self._keys.mark(nonce), *self._keys.indexes(event)]
                 pipe.eval(APPEND, len(keys), *keys, oldest, MARK_MS, self._retention_ms,
-                          *pairs)
+                          _packed(fields))
             return [replies.text(i) for i in await pipe.execute()]
 
     def _entry(self, event: AuditEvent, nonce: str | None) -> tuple[str, dict[str, str]]:
@@ -199,6 +200,11 @@ class AuditStream(AuditDelivery):
     @unavailable_on_redis_errors
     async def length(self) -> int:
         return int(await self._redis.xlen(self._keys.stream))
+
+
+def _packed(fields: Mapping[str, str]) -> str:
+    """An entry's field/value pairs as APPEND takes them: a JSON array, in order."""
+    return json.dumps([item for pair in fields.items() for item in pair], ensure_ascii=False)
 
 
 def encode(event: AuditEvent) -> dict[str, str]:

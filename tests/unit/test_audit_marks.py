@@ -58,3 +58,23 @@ async def test_a_retry_of_an_event_never_stored_appends_it_once(redis_url, redis
     assert await stream.append(event(1), nonce="created:xyz", retry_since=since) == stored
     assert redis_sync.xlen(STREAM) == 1
     await client.aclose()
+
+
+async def test_an_entry_comes_back_as_it_was_appended_alone_or_with_others(redis_url,
+                                                                            redis_sync):
+    """APPEND takes an entry's fields packed in one argument: every field, in any script
+    and with any characters, is stored as given."""
+    from dataclasses import replace
+
+    client = connect(redis_url)
+    stream = AuditStream(client, prefix="ss", retention_seconds=86400)
+    odd = replace(event(1), at=1796600000.125, detail='Zoë\'s "key", ✓ [1,2] {x} \\ end',
+                  mode="external", client_ip="2001:db8::1", user_agent="Mozilla/5.0 (Ünïcode)")
+    alone = await stream.append(odd, nonce="n1")
+    together = await stream.append_all([(replace(odd, actor="U2"), "n2"),
+                                        (event(3), "n3")])
+    found = {e.event_id: e for e in await stream.between(count=10)}
+    assert replace(found[alone], event_id=None) == odd
+    assert replace(found[together[0]], event_id=None) == replace(odd, actor="U2")
+    assert redis_sync.xrange(STREAM)[0][1][b"detail"] == odd.detail.encode()
+    await client.aclose()
