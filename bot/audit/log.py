@@ -107,7 +107,7 @@ class DurableAuditLog:
             self._retry_later(event, nonce=nonce, since=tried_at, owes=owes)
             return
         if owes:
-            await self._settle(event, nonce)
+            await self._settle_all([(event, nonce)])
         self._log(event, event_id)
 
     async def _audit_refusal(self, event: AuditEvent) -> bool:
@@ -178,9 +178,8 @@ class DurableAuditLog:
                                  "code": event.code, "actor": event.actor})
 
     async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
-        """`record` for several events, each secret's in this order: stored in one round
-        trip and settled in one more when every event is owed by a change or they are one
-        secret's (a reveal's secret_opened and secret_burned; many reveals' at once)."""
+        """`record` for several events, each secret's in order: in one round trip, settled
+        in one more, when each is owed by a change or all are one secret's."""
         if len(events) != 1 and (all(n is not None for _, n in events)
                                  or len({e.secret_id for e, _ in events}) == 1):
             await self._record_together(events)
@@ -250,13 +249,10 @@ class DurableAuditLog:
             return False
         if self._metrics is not None:
             self._metrics.count_event(event)
-        await self._settle(event, nonce)
+        await self._settle_all([(event, nonce)])
         self._logger.info("audit %s id=%s code=%s stored for a stopped process",
                           event.action.value, event_id, event.code)
         return True
-
-    async def _settle(self, event: AuditEvent, *nonces: str | None) -> None:
-        await self._settle_all([(event, n) for n in nonces if n is not None])
 
     async def _settle_all(self, stored: Sequence[tuple[AuditEvent, str]]) -> None:
         """The events are stored: what their changes owed is paid (one round trip). If
@@ -288,7 +284,7 @@ class DurableAuditLog:
                 wait = min(wait * 2, 30.0)
                 continue
             if owes:
-                await self._settle(event, nonce)
+                await self._settle_all([(event, nonce)])
             self._logger.info("audit %s id=%s stored late", event.action.value, event_id)
             return
         self._logger.error("audit event %s could not be stored (code=%s actor=%s)",

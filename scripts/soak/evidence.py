@@ -50,7 +50,7 @@ def gather(*, ledger: Ledger, redis_url: str, keys: str, team_id: str, slack: Sl
     return Evidence(
         stored=asyncio.run(_stored(ledger, redis_url, keys, team_id)),
         displays=[d for c in calls if (d := _display(c)) is not None],
-        stream=[AuditRecord(e.action.value, e.code, e.actor) for e in events],
+        stream=[AuditRecord(e.action.value, e.code, e.actor, e.detail) for e in events],
         stream_lines=[audit_line(e) for e in events],
         posted_lines=audit_posts(calls, audit_channel),
         leaks={"Redis keys and values": markers([dumped.decode(errors="replace")]),

@@ -37,6 +37,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from bot.audit.owed import SHOWN_WHEN_STOPPED
 from bot.domain import code_of
 from scripts.soak.ledger import Ledger, Share
 
@@ -72,6 +73,7 @@ class AuditRecord:
     action: str
     code: str | None
     actor: str
+    detail: str | None = None
 
 
 @dataclass
@@ -145,6 +147,18 @@ def _lost(ledger: Ledger, evidence: Evidence, by_token: dict[str, Share],
           who: dict[str, str]) -> Invariant:
     result = Invariant("confirmed shares lost")
     maybe = _displays_by(evidence, by_token, who, certain=False)
+    # A process killed while Slack was being asked to show a view leaves it marked as
+    # being shown: the sweep counts it as used (never shown twice), says so in the audit
+    # log, and the recipient may or may not have seen it (SECURITY.md, known limits).
+    # When the kill landed before the request left, no display is on record: the bot's
+    # own audit event is the evidence of that "maybe".
+    stopped = Counter((r.code, r.actor) for r in evidence.stream
+                      if r.action == "secret_opened" and r.detail == SHOWN_WHEN_STOPPED)
+    for share in ledger.shares.values():
+        stored = evidence.stored.get(share.label)
+        for recipient in share.recipients:
+            if stored is not None and stopped[(stored.code, recipient)]:
+                maybe[(share.label, recipient)] += stopped[(stored.code, recipient)]
     revoked = {r.code for r in ledger.revokes}
     for share in ledger.shares.values():
         if share.outcome != "confirmed":

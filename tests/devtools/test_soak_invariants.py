@@ -123,6 +123,22 @@ def test_burned_without_a_modal_is_lost_but_a_revoke_asked_for_is_not():
     assert violations(ledger, evidence) == {}
 
 
+def test_a_view_the_sweep_counted_after_its_process_stopped_may_have_been_shown():
+    """A bot killed between marking a view as being shown and asking Slack to show it
+    leaves no modal on record; the sweep counts the view as used and audits it so. That
+    event (and only that one: not an ordinary secret_opened) stands for "maybe shown"."""
+    from bot.audit.owed import SHOWN_WHEN_STOPPED
+
+    ledger, evidence = world()
+    evidence.displays.clear()
+    evidence.stream[1] = AuditRecord("secret_opened", CODE, BOB)
+    assert violations(ledger, evidence)["confirmed shares lost"] == 1
+    evidence.stream[1] = AuditRecord("secret_opened", CODE, EVE, SHOWN_WHEN_STOPPED)
+    assert violations(ledger, evidence)["confirmed shares lost"] == 1  # not Bob's view
+    evidence.stream[1] = AuditRecord("secret_opened", CODE, BOB, SHOWN_WHEN_STOPPED)
+    assert "confirmed shares lost" not in violations(ledger, evidence)
+
+
 def test_audit_events_lost_or_duplicated_are_caught():
     """A missing event, a repeated one, a line never posted and a line posted twice."""
     ledger, evidence = world()
