@@ -112,8 +112,8 @@ class LinkReveals:
             text = crypto.decrypt(taken.token, record_id=secret_id, keyring=self._keyring,
                                   link_key=key).decode("utf-8")
         except (InvalidToken, UnicodeDecodeError):
-            self._followups.add(self._failed(secret_id, taken, client, DAMAGED,
-                                                 record.team_id))
+            self._followups.add(
+                self._failed(secret_id, taken, client, DAMAGED, record.team_id))
             return WebRevealResult(WebOutcome.GONE)
         self._followups.add(self._shown(record, taken, client))
         return WebRevealResult(WebOutcome.REVEALED, text=text, format=record.format,

@@ -22,6 +22,7 @@ from typing import Any
 from bot.domain import AuditEvent
 from bot.errors import StorageUnavailable
 from bot.secrets.web_audit import WebAudit
+from bot.secrets.web_parts import Later
 from bot.storage.link_views import LinkViews
 
 BATCH = 256  # reveals per round trip: a burst is taken in slices this size
@@ -30,9 +31,6 @@ BATCH = 256  # reveals per round trip: a burst is taken in slices this size
 # log, posted to Slack about once a second, is none the later for it.
 GATHER_SECONDS = 0.01
 MAX_QUEUED = 10_000  # beyond this, follow-ups are left to the sweep and the expiry time
-
-Later = Callable[[Coroutine[Any, Any, None]], None]
-
 
 @dataclass(frozen=True)
 class Followup:

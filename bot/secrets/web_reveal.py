@@ -170,8 +170,9 @@ class WebRevealService:
             return WebRevealResult(WebOutcome.GONE)
         record, key = held
         # Counted only for holders of the link: nobody else can use up its budget.
-        limited = await self._over("", self._store.link_views.secret_attempts(
-            record.secret_id), self._limits.reveals_per_secret)
+        limited = _seconds(await self._counter.attempt_on(
+            self._store.link_views.secret_attempts(record.secret_id),
+            limit=self._limits.reveals_per_secret, window_seconds=WINDOW, now=self._clock()))
         if limited:
             return WebRevealResult(WebOutcome.RATE_LIMITED, retry_after=limited)
         principal, used, refusal = await self._prove(record, client, email, code, ticket)
@@ -280,13 +281,10 @@ class WebRevealService:
                         expires_at=record.expires_at, has_passphrase=record.has_passphrase)
 
     async def _over(self, action: str, who: str, limit: int) -> int:
-        """0 when an attempt is allowed (and counted), else the seconds to wait; no
-        `action`: `who` is the window's key."""
-        wait = await (self._counter.attempt_on(who, limit=limit, window_seconds=WINDOW,
-                                               now=self._clock()) if not action else
-                      self._counter.attempt(action, team_id="web", user_id=who, limit=limit,
-                                            window_seconds=WINDOW, now=self._clock()))
-        return max(1, int(wait + 0.999)) if wait else 0
+        """0 when an attempt is allowed (and counted), else the seconds to wait."""
+        return _seconds(await self._counter.attempt(action, team_id="web", user_id=who,
+                                                    limit=limit, window_seconds=WINDOW,
+                                                    now=self._clock()))
 
     async def settled(self) -> None:
         """Once the follow-ups of the reveals answered so far are done."""
@@ -296,3 +294,7 @@ class WebRevealService:
         """Let follow-ups, mails and receipts under way finish (at shutdown)."""
         await self._followups.drained()
         await self._later.close()
+
+
+def _seconds(wait: float | None) -> int:
+    return max(1, int(wait + 0.999)) if wait else 0
