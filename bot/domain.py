@@ -107,6 +107,22 @@ def masked(principal: str) -> str:
 
 # Who opened a secret's web page, before they proved anything (audit events' actor).
 WEB_VISITOR = "web-visitor"
+# A secret shared through the HTTP API names its token as the sender: "api:<id>:<name>"
+# (the id keeps tokens apart; the name is what people read in the audit log).
+API_PREFIX = "api:"
+
+
+def api_principal(token_id: str, name: str) -> str:
+    """The sender (and actor) an API token stands for."""
+    return f"{API_PREFIX}{token_id}:{name}"
+
+
+def api_token_name(principal: str) -> str | None:
+    """The token name an API principal carries (None for anything else)."""
+    if not principal.startswith(API_PREFIX):
+        return None
+    _, sep, name = principal[len(API_PREFIX):].partition(":")
+    return name if sep and name else None
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
@@ -265,6 +281,8 @@ class AuditAction(enum.Enum):
     REFUSALS_MERGED = "refusals_merged"
     PAGE_OPENED = "page_opened"  # an external secret's web page was loaded (throttled)
     CODE_SENT = "code_sent"  # a one-time code was mailed to an email recipient
+    API_TOKEN_CREATED = "api_token_created"
+    API_TOKEN_REVOKED = "api_token_revoked"
     UNREADABLE = "unreadable"  # an entry of the stream this version cannot read
 
 

@@ -36,6 +36,8 @@ _PHRASES = {
     AuditAction.REFUSALS_MERGED: (":no_entry:", "More refusals", "for"),
     AuditAction.PAGE_OPENED: (":globe_with_meridians:", "Web page opened", "by"),
     AuditAction.CODE_SENT: (":email:", "Code mailed", "to"),
+    AuditAction.API_TOKEN_CREATED: (":robot_face:", "API token created", "by"),
+    AuditAction.API_TOKEN_REVOKED: (":robot_face:", "API token revoked", "by"),
 }
 
 

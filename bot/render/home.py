@@ -23,6 +23,7 @@ from bot.render.blocks import (
     section,
     slack_date,
     text,
+    who,
 )
 from bot.render.manage import _STATUS_WORDS, revoke_button, status_line, views_summary
 from bot.render.policy import policy_section
@@ -127,7 +128,7 @@ def admin_row(record: SecretRecord, now: float) -> Block:
     label = f" *{escape(record.label)}*" if record.label else ""
     when = (f"expires in {in_words(record.expires_at - now)}" if record.status is Status.ACTIVE
             else f"ended {slack_date(record.ended_at or record.expires_at)}")
-    line = (f"`{record.code}`{label} from <@{record.sender_id}> to "
+    line = (f"`{record.code}`{label} from {who(record.sender_id)} to "
             f"{audience_text(record.recipients, limit=5)} · {_STATUS_WORDS[record.status]} · "
             f"{views_summary(record)} · {when}")
     block = section(line, block_id=f"admin:{record.secret_id}")

@@ -18,13 +18,14 @@ from bot.render.blocks import (
     section,
     slack_date,
     text,
+    who,
 )
 
 
 def reveal_prompt(record: SecretRecord) -> Message:
     """The message a recipient gets: who sent what, and a Reveal button (a value, no URL)."""
     what = f"*{escape(record.label)}*" if record.label else "a secret"
-    intro = f"<@{record.sender_id}> shared {what} with you."
+    intro = f"{who(record.sender_id)} shared {what} with you."
     lock = ("\n:key: It is protected by a passphrase, which the sender will give you "
             "another way.") if record.has_passphrase else ""
     limit = record.view_limit.describe(len(record.recipients))
@@ -58,7 +59,7 @@ def revealed_modal(plaintext: str, *, sender_id: str, code: str, label: str | No
     """The one place a secret is shown: a modal, so it never lands in a conversation."""
     after = after_view(mode, views_left)
     return modal("Your secret", [
-        section(f"From <@{sender_id}> · {quoted_name(label, code)}"),
+        section(f"From {who(sender_id)} · {quoted_name(label, code)}"),
         # Preformatted rich text shows the secret verbatim: no mrkdwn, no escaping.
         {"type": "rich_text", "elements": [{"type": "rich_text_preformatted",
                                             "elements": [{"type": "text", "text": plaintext}]}]},
@@ -71,7 +72,7 @@ def revealed_message(*, sender_id: str, code: str, label: str | None, at: float,
                      reveal_again: tuple[str, str] | None = None) -> Message:
     """What the recipient's Reveal message becomes once they have seen the secret; it
     keeps a Reveal button when they may view it again (`(action id, secret id)`)."""
-    body = (f":unlock: You revealed {quoted_name(label, code)} from <@{sender_id}> "
+    body = (f":unlock: You revealed {quoted_name(label, code)} from {who(sender_id)} "
             f"{slack_date(at)}.")
     blocks = [section(body)]
     if reveal_again:
@@ -83,10 +84,10 @@ def revealed_message(*, sender_id: str, code: str, label: str | None, at: float,
 
 def reveal_unconfirmed_message(sender_id: str | None) -> Message:
     """Slack did not confirm the secret was shown; the view counts as used, to be safe."""
-    who = f"<@{sender_id}>" if sender_id else "the sender"
+    sender = who(sender_id) if sender_id else "the sender"
     return {"response_type": "ephemeral", "replace_original": False,
             "text": f":warning: Slack did not confirm that the secret was shown to you. If you "
-                    f"did not see it, ask {who} to share it again: to be safe, that view "
+                    f"did not see it, ask {sender} to share it again: to be safe, that view "
                     "counts as used."}
 
 
@@ -98,7 +99,7 @@ def opening_modal() -> View:
 
 def ended_prompt(record: SecretRecord, why: str) -> Message:
     """A Reveal DM after its secret was revoked or expired (no button any more)."""
-    body = (f":no_entry_sign: The secret <@{record.sender_id}> shared "
+    body = (f":no_entry_sign: The secret {who(record.sender_id)} shared "
             f"({quoted_name(record.label, record.code)}) {why}. It can no longer be viewed.")
     return {"text": body, "blocks": [section(body)]}
 
@@ -175,10 +176,10 @@ def opening_elsewhere_modal() -> View:
 
 
 def reveal_failed_modal(sender_id: str | None) -> View:
-    who = f"<@{sender_id}>" if sender_id else "the sender"
+    sender = who(sender_id) if sender_id else "the sender"
     return _notice_modal(
         f":warning: This secret couldn't be opened. It has not been used up: please "
-        f"contact {who} and try again later.")
+        f"contact {sender} and try again later.")
 
 
 def reveal_retry_message() -> Message:

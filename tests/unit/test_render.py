@@ -180,3 +180,15 @@ def test_a_submission_names_its_audience_addresses_and_mail_choice():
     assert parse_share_form(body, team_id="T1").audience is Audience.WORKSPACE
     del values["audience"]
     assert parse_share_form(body, team_id="T1").audience is Audience.WORKSPACE
+
+
+def test_an_api_token_is_named_as_a_token_in_the_audit_log_and_messages() -> None:
+    from bot.domain import api_principal, api_token_name, is_slack_user
+    from bot.render.blocks import who
+
+    principal = api_principal("T0KEN1D", "deploy-bot")
+    assert api_token_name(principal) == "deploy-bot"
+    assert not is_slack_user(principal)
+    assert who(principal) == "API token *deploy-bot*"
+    assert who(api_principal("T0KEN1D", "<!channel>")) == "API token *&lt;!channel&gt;*"
+    assert api_token_name("U0123ABCD") is None and api_token_name("api:") is None
