@@ -221,6 +221,10 @@ class Source:
             return Prepared("/", self.template.encode(), {
                 "Content-Type": "application/x-www-form-urlencoded",
                 "Accept": "application/json"}, None)
+        if kind == "api_create":
+            return Prepared("/api/v1/secrets", self.template.encode(), {
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {self.spec['token']}"}, None)
         if kind == "block_actions":
             secret_id, user = item
             body, key = (self.template.replace("__SECRET__", secret_id)
@@ -290,7 +294,7 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
             if t0 >= measure_from:
                 records.append([prepared.key, wall, t1 - t0, status])
                 last_done[0] = max(last_done[0], t1)
-                if status != 200:
+                if status not in (200, 201):  # 201: a create that stored its secret
                     errors[f"HTTP {status}"] = errors.get(f"HTTP {status}", 0) + 1
 
     await asyncio.gather(*(worker(c) for c in conns))

@@ -110,3 +110,9 @@ def _as_slack_echoes(view: dict[str, Any], *, team_id: str,
 
 def snappass_create() -> str:
     return urlencode({"password": SECRET_100, "ttl": "day"})
+
+
+def api_create() -> str:
+    """POST /api/v1/secrets: the same 100-byte secret, for anyone with the link, a day."""
+    return json.dumps({"secret": SECRET_100, "audience": {"link": True},
+                       "expires_in": "1d"})

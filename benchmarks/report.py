@@ -64,6 +64,18 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                       f"{ours / base:.2f}x ({ours:.0f} vs {base:.0f}/s)", ">= 0.5x",
                       ours / base >= 0.5)
     for level in LEVELS:
+        api = _get(results, "web", "create", level)
+        peer_create, create_by = best_peer(results, "create", level)
+        if api and peer_create:
+            check(f"API create throughput vs snappass create @{level}",
+                  f"{api['throughput'] / peer_create:.2f}x ({api['throughput']:.0f} vs "
+                  f"{peer_create:.0f}/s, {create_by})", ">= 1.5x",
+                  api["throughput"] / peer_create >= 1.5)
+            peer_p99 = _get(results, "snappass", create_by, "create", level, "ack_p99_ms")
+            if api.get("ack_p99_ms") is not None and peer_p99 is not None:
+                check(f"API create p99 vs snappass create @{level}",
+                      f"{api['ack_p99_ms']:.1f} vs {peer_p99:.1f} ms ({create_by})",
+                      "lower", api["ack_p99_ms"] < peer_p99)
         web = _get(results, "web", "reveal", level)
         peer_reveal, reveal_by = best_peer(results, "reveal", level)
         if not web or not peer_reveal:
@@ -256,6 +268,8 @@ def table(results: dict[str, Any]) -> str:
         for op in ("create", "reveal"):
             for level in LEVELS:
                 row(f"snappass {op} ({serving})", _get(runs, op, level))
+    for level in LEVELS:
+        row("bot API create: POST /api/v1/secrets", _get(results, "web", "create", level))
     for level in LEVELS:
         row("bot web reveal: POST /s/<id>/reveal", _get(results, "web", "reveal", level))
     for level in LEVELS:

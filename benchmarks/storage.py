@@ -190,6 +190,21 @@ async def seed_link_secrets(redis_url: str, keys: str, *, count: int, team_id: s
     return links
 
 
+async def api_token(redis_url: str, keys: str, *, team_id: str) -> str:
+    """A new API token of `team_id`'s, as `python -m bot api-tokens create` makes one."""
+    from bot.api.tokens import ApiTokens
+
+    client = aioredis.from_url(redis_url)
+    try:
+        tokens = ApiTokens(client, keys=KeySpace(PREFIX),
+                           keyring=StaticKeyRing(parse_keys(keys)))
+        _, bearer = await tokens.create(team_id=team_id, name=f"bench-{time.time_ns()}",
+                                        created_by="cli")
+        return bearer
+    finally:
+        await client.aclose()
+
+
 async def memory_per_secret(redis_url: str, keys: str, *, count: int) -> dict[str, Any]:
     """Redis memory per active secret (100-byte secret, 2 recipients), every key included.
 

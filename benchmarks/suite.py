@@ -326,19 +326,26 @@ class Suite:
         address (PUBLIC_URL), behind a proxy it trusts (TRUSTED_PROXIES): each request
         comes from a client address of its own, as many people opening their links do,
         rather than from one address that the per-address limit would soon refuse."""
-        self.log("web reveal (POST /s/<id>/reveal) ...")
+        self.log("web reveal (POST /s/<id>/reveal) and API create (POST /api/v1/secrets) ...")
         port = free_port()
         public_url = f"http://127.0.0.1:{port}"
         env = {**self._bot_env(slack, redis, port), "PUBLIC_URL": public_url,
-               "TRUSTED_PROXIES": "127.0.0.1/32"}
+               "TRUSTED_PROXIES": "127.0.0.1/32", "API_LIMIT": "off"}
         server = start_server("bot-web", [PYTHON, "-m", "bot"], env, port=port,
                               workdir=workdir)
         # "reveal": what the target compares with snappass (one request, one Redis step,
         # one decryption, and the audit): secrets whose senders asked for no receipt.
         # "reveal_receipt": each reveal also DMs its sender through Slack (the stand-in),
         # after the answer.
-        out: dict[str, Any] = {"reveal": {}, "reveal_receipt": {}}
+        out: dict[str, Any] = {"reveal": {}, "reveal_receipt": {}, "create": {}}
         try:
+            # "create": POST /api/v1/secrets, a 100-byte secret for anyone with the link,
+            # with an API token (limit off), against snappass's create.
+            token = asyncio.run(storage.api_token(redis.url, self.keys, team_id=TEAM_ID))
+            for level in LEVELS:
+                out["create"][str(level)] = self._http(
+                    server, slack, redis, kind="api_create", concurrency=level,
+                    template=payloads.api_create(), extra={"token": token})
             for name, receipts in (("reveal", False), ("reveal_receipt", True)):
                 for level in LEVELS:
                     links = self._seed_links(redis, self._links_needed(level),

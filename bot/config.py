@@ -75,6 +75,7 @@ class Settings(WebSettings, MailSettings, ExternalSettings):
     request_limit: str = "10/600"  # `/share-secret request` commands (each asks <= 10)
     # Refusals audited one by one per person (the rest are counted: bot.audit.refusals).
     refusal_audit_limit: str = "10/60"
+    api_limit: str = "600/60"  # HTTP API requests per token, shared by every replica
     # A reveal confirms its view within seconds; one unconfirmed for longer was handed
     # out by a process that died, and the sweep gives it back.
     claim_timeout_seconds: float = Field(default=120, ge=1, le=3600)
@@ -162,7 +163,7 @@ class Settings(WebSettings, MailSettings, ExternalSettings):
         return value
 
     @field_validator("share_limit", "reveal_attempt_limit", "request_limit",
-                     "refusal_audit_limit")
+                     "refusal_audit_limit", "api_limit")
     @classmethod
     def _rate(cls, value: str) -> str:
         parse_rate(value)
@@ -190,6 +191,10 @@ class Settings(WebSettings, MailSettings, ExternalSettings):
     @property
     def refusal_audit_rate(self) -> Rate | None:
         return parse_rate(self.refusal_audit_limit)
+
+    @property
+    def api_rate(self) -> Rate | None:
+        return parse_rate(self.api_limit)
 
     @field_validator("audit_channel_id", mode="before")
     @classmethod

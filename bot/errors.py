@@ -21,12 +21,13 @@ contain secret material: they are safe to log.
     ├── RateLimited            a person did something too often; carries when to retry
     ├── QuotaExceeded          a share would pass a storage cap; nothing was stored
     ├── NotShown               a secret was certainly not displayed (its view is given back)
-    └── MailUnavailable        the mail server could not be reached, or refused the mail
+    ├── MailUnavailable        the mail server could not be reached, or refused the mail
+    └── ApiRefusal             an HTTP API request refused: an RFC 9457 problem (bot.api)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -148,3 +149,19 @@ class MailUnavailable(ShareSecretError):
     refused, or the message refused). The message names the server (host:port) and what
     failed, with the server's reply code when there is one; never the password, an
     address or anything of the mail."""
+
+
+class ApiRefusal(ShareSecretError):
+    """An HTTP API request refused, answered as an RFC 9457 problem. `kind` names its
+    stable problem type (bot.api.problems), `detail` is for the client (never a value it
+    sent), `errors` lists bad fields as {"field": ..., "detail": ...}."""
+
+    def __init__(self, kind: str, detail: str, *,
+                 errors: Sequence[Mapping[str, str]] = (),
+                 retry_after: int | None = None, allow: str | None = None) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.detail = detail
+        self.errors = [dict(e) for e in errors]
+        self.retry_after = retry_after
+        self.allow = allow

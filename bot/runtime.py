@@ -23,6 +23,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.api import wiring as api_wiring
+from bot.api.routes import ApiRoutes
 from bot.audit.log import AuditOutbox, DurableAuditLog
 from bot.audit.refusals import RefusalThrottle
 from bot.background import Background
@@ -96,6 +98,7 @@ class Runtime:
     # The service behind the web pages of external secrets (PUBLIC_URL/s/...), which
     # bot.web.pages calls; None when PUBLIC_URL is unset (the pages' routes then 404).
     external: WebRevealService | None = None
+    api: ApiRoutes | None = None  # the HTTP API for scripts (/api/v1/...)
 
     @classmethod
     async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
@@ -211,6 +214,10 @@ class Runtime:
                 counter=counter, names=names,
                 audit=audit, keyring=keyring, logger=logger, clock=clock,
                 receipt=web_receipts(notices))
+        runtime.api = api_wiring.build(api_wiring.ApiParts(
+            settings, redis, keys, keyring, service, lifecycle, audit, external, workspaces,
+            notices, mail, names, counter, clock=clock,
+            later=lambda work: background.later(work, name="api-follow-up")))
         if outbox is not None:
             runtime.outbox_task = asyncio.get_running_loop().create_task(
                 outbox.run(runtime.stopping), name="audit-outbox")

@@ -88,7 +88,8 @@ class SharingService:
                                          clock=clock, passphrases=passphrases)
 
     async def share_external(self, form: ShareForm, *, policy: ExternalPolicy,
-                             budget: float = PRE_ANSWER_SECONDS) -> ExternalShare:
+                             budget: float = PRE_ANSWER_SECONDS,
+                             counted: bool = True) -> ExternalShare:
         """`share`, for people outside Slack (form.audience EMAIL or LINK): checked against
         the workspace's `policy`, encrypted under a fresh link key inside the key ring's
         layer. The key is returned for the link, and never stored."""
@@ -97,11 +98,11 @@ class SharingService:
         valid, principals = validate_external(form, policy)
         link_key = new_link_key()
         record = await self._store_share(replace(form, recipients=principals), valid,
-                                         budget=budget, link_key=link_key)
+                                         budget=budget, link_key=link_key, counted=counted)
         return ExternalShare(record, link_key)
 
-    async def share(self, form: ShareForm, *, people: PeopleDirectory,
-                    budget: float = PRE_ANSWER_SECONDS) -> SecretRecord:
+    async def share(self, form: ShareForm, *, people: PeopleDirectory | None,
+                    budget: float = PRE_ANSWER_SECONDS, counted: bool = True) -> SecretRecord:
         """Validate, encrypt and store a secret; raise ValidationFailed on bad input, and
         RateLimited (storing nothing) when the sender has shared too often.
 
@@ -110,27 +111,32 @@ class SharingService:
         recipients, a passphrase's scrypt, Redis) are bounded by `budget` seconds; past
         the bound nothing is stored (ShareNotStored when Redis may still store it late)
         and the sender is asked to try again.
+
+        `counted`: False for a share counted by its caller instead (the HTTP API counts
+        requests per token): the sender's share limit is then not applied.
         """
-        return await self._store_share(form, validate(form), budget=budget, people=people)
+        return await self._store_share(form, validate(form), budget=budget, people=people,
+                                       counted=counted)
 
     async def _store_share(self, form: ShareForm, valid: ValidShare, *, budget: float,
                            people: PeopleDirectory | None = None,
-                           link_key: bytes | None = None) -> SecretRecord:
+                           link_key: bytes | None = None, counted: bool = True) -> SecretRecord:
         """Check the format (and with `people`, that the recipients are people), count the
         share, encrypt and store it, within `budget` seconds."""
         now = self._clock()
         storing: SecretRecord | None = None
         try:
             async with asyncio.timeout(budget):
-                text = await self._checked_text(form, valid)
+                limits = self._limits if counted else None
+                text = await self._checked_text(form, valid, limits)
                 refused = await people.not_people(form.recipients) if people else {}
                 if refused:
                     raise ValidationFailed({"recipients": _refusal(refused)})
                 # Counted once the share is valid (a format refusal was counted above),
                 # so correcting the recipients costs nothing.
-                if self._limits is not None:
-                    await self._limits.take(Action.SHARE, team_id=form.team_id,
-                                            user_id=form.sender_id)
+                if limits is not None:
+                    await limits.take(Action.SHARE, team_id=form.team_id,
+                                      user_id=form.sender_id)
                 for _ in range(_CODE_ATTEMPTS):
                     record = _record(form, valid, now)
                     if link_key is not None:
@@ -157,21 +163,22 @@ class SharingService:
             raise ShareNotStored(storing) from None
         raise CodeTaken("no free share code found")  # would mean a broken RNG
 
-    async def _checked_text(self, form: ShareForm, valid: ValidShare) -> str:
+    async def _checked_text(self, form: ShareForm, valid: ValidShare,
+                            limits: RateLimits | None) -> str:
         """The text as it will be shown, once its format is checked. Someone at the share
         limit is refused before it is parsed, and a format refusal counts as a share:
         neither costs the bot more than a share would."""
         if valid.format is Format.TEXT:
             return valid.text
-        if self._limits is not None:
-            await self._limits.ensure_room(Action.SHARE, team_id=form.team_id,
-                                           user_id=form.sender_id)
+        if limits is not None:
+            await limits.ensure_room(Action.SHARE, team_id=form.team_id,
+                                     user_id=form.sender_id)
         try:
             return normalize(valid.format, valid.text)
         except FormatError as exc:
-            if self._limits is not None:
-                await self._limits.take(Action.SHARE, team_id=form.team_id,
-                                        user_id=form.sender_id)
+            if limits is not None:
+                await limits.take(Action.SHARE, team_id=form.team_id,
+                                  user_id=form.sender_id)
             raise ValidationFailed({"secret": str(exc)}) from None
 
     async def ensure_room_to_share(self, *, team_id: str, user_id: str) -> None:

@@ -2,8 +2,9 @@
 
 Routes: POST /slack/events (commands, interactivity, events) to Bolt, GET /healthz
 (liveness), GET /readyz (readiness: Redis and the keys), GET /metrics (Prometheus), with
-OAuth GET /slack/install and /slack/oauth_redirect (Bolt's install flow), and with
-PUBLIC_URL the web pages of external secrets (bot.web.pages). Bodies are size-limited
+OAuth GET /slack/install and /slack/oauth_redirect (Bolt's install flow), the HTTP API
+for scripts under /api/ (bot.api.routes), and with PUBLIC_URL the web pages of external
+secrets (bot.web.pages). Bodies are size-limited
 before they are read in full.
 
 What the bot's counts and state tell is not for anyone who can reach the public port:
@@ -132,6 +133,8 @@ class BotASGI:
             await self._slack(runtime, scope, receive, send)
         elif method == "GET" and self._install_page(scope):
             await self._install(runtime, scope, send)
+        elif runtime.api is not None and runtime.api.serves(path):
+            await runtime.api.handle(scope, receive, send)
         elif self._pages is not None and self._pages.serves(path):
             await self._pages.handle(runtime.external, scope, receive, send)
         else:

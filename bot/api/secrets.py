@@ -1,0 +1,153 @@
+"""What the API's endpoints do with secrets: create, describe, revoke, for one token.
+
+The same services as the Slack flow (bot.secrets), so the same rules, quotas, audit and
+receipts apply. A token acts for its workspace: it sees and revokes that workspace's
+secrets (as an admin would: a secret it did not create is revoked as by an admin, and
+the sender told), and nothing of another's (403).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import replace
+from typing import Any, Protocol
+
+from bot.api.tokens import ApiToken
+
+from bot.api import answers
+from bot.api.bodies import CreateSecret, invalid, share_form
+from bot.api.problems import refusal
+from bot.audit import events
+from bot.audit.log import AuditLog
+from bot.domain import Audience, EndOutcome, SecretRecord, Status, normalize_share_code
+from bot.errors import QuotaExceeded, ValidationFailed
+from bot.render import api as words
+from bot.secrets.external import ExternalShare, link_url
+from bot.secrets.lifecycle import LifecycleService
+from bot.secrets.sharing import SharingService
+from bot.workspaces.policy import ExternalSharing
+
+# What runs after the answer (deliveries, receipts, mail): the caller's bounded runner.
+Later = Callable[[Coroutine[Any, Any, None]], None]
+
+
+class SlackRecipients(Protocol):
+    """Slack users named by id or email address, checked as people (bot.slack)."""
+
+    async def resolve(self, team_id: str, entries: Sequence[str]) -> tuple[str, ...]:
+        """Their user ids, each checked to be a person of the workspace (not a bot, not
+        deactivated); ValidationFailed naming the entries that are not."""
+        ...
+
+
+class FollowUps(Protocol):
+    """After a secret is stored: its Reveal messages and the sender's receipt; for an
+    email audience, the link mailed when asked for."""
+
+    async def delivered(self, record: SecretRecord) -> None: ...
+    async def external(self, share: ExternalShare, *, mail: bool) -> None: ...
+    async def revoked(self, record: SecretRecord, *, actor: str, by_admin: bool) -> None: ...
+
+
+class ApiSecrets:
+    def __init__(self, *, sharing: SharingService, lifecycle: LifecycleService,
+                 audit: AuditLog, external: ExternalSharing | None,
+                 recipients: SlackRecipients, follow_ups: FollowUps, later: Later,
+                 mail: bool, clock: Callable[[], float] = time.time,
+                 logger: logging.Logger | None = None) -> None:
+        self._sharing = sharing
+        self._lifecycle = lifecycle
+        self._audit = audit
+        self._external = external
+        self._recipients = recipients
+        self._follow_ups = follow_ups
+        self._later = later
+        self._mail = mail
+        self._clock = clock
+        self._logger = logger or logging.getLogger("bot.api")
+
+    async def create(self, token: ApiToken, body: CreateSecret) -> dict[str, Any]:
+        """Store a secret for the token's workspace; its answer (201's body)."""
+        form = share_form(body, team_id=token.team_id, sender_id=token.principal,
+                          receipts_to=token.receipts_to)
+        try:
+            if form.audience.external:
+                share, url = await self._share_external(form, mail=form.mail_link)
+                record = share.record
+            else:
+                recipients = await self._recipients.resolve(
+                    token.team_id, body.audience.slack_users or ())
+                record = await self._sharing.share(
+                    replace(form, recipients=recipients), counted=False, people=None)
+                share, url = None, None
+        except ValidationFailed as exc:
+            raise invalid(exc.errors) from None
+        except QuotaExceeded as exc:
+            raise refusal("quota-exceeded", words.OVER_QUOTA.format(
+                scope=exc.scope, limit=exc.limit)) from None
+        created = events.secret_created(record)
+        await self._audit.record(created.event, nonce=created.nonce)
+        if share is None:
+            self._later(self._follow_ups.delivered(record))
+        else:
+            self._later(self._follow_ups.external(share, mail=form.mail_link))
+        return answers.created(record, url=url)
+
+    async def _share_external(self, form: Any, *, mail: bool) -> tuple[ExternalShare, str]:
+        external = self._external
+        if external is None or external.public_url is None:
+            raise refusal("invalid-request", errors=[
+                {"field": "audience", "detail": words.NO_WEB_PAGES}])
+        if form.audience is Audience.EMAIL and mail and not self._mail:
+            raise refusal("invalid-request", errors=[
+                {"field": "audience.mail", "detail": words.NO_MAIL}])
+        policy = await external.policy_for(form.team_id)
+        share = await self._sharing.share_external(form, policy=policy, counted=False)
+        return share, link_url(external.public_url, share.record.secret_id, share.link_key)
+
+    async def status(self, token: ApiToken, code: str) -> dict[str, Any]:
+        """What GET answers: the secret's metadata, never its content."""
+        record = await self._own(token, code)
+        if record.sender_id != token.principal:
+            # As an admin's look at someone else's secret is.
+            await self._audit.record(events.admin_viewed(
+                at=self._clock(), actor=token.principal, team_id=token.team_id,
+                code=record.code, what=f"status of {record.code}"))
+        return answers.status(record)
+
+    async def revoke(self, token: ApiToken, code: str) -> dict[str, Any]:
+        """Revoke a secret of the token's workspace; its status after (DELETE's body)."""
+        record = await self._own(token, code)
+        by_admin = record.sender_id != token.principal
+        revocation = await self._lifecycle.revoke(
+            team_id=token.team_id, user_id=token.principal, secret_id=record.secret_id,
+            as_admin=by_admin)
+        if revocation.record is None:
+            raise refusal("not-found", words.NO_SUCH_SECRET)
+        if not revocation.revoked:
+            status = revocation.previous.value if revocation.previous is not \
+                EndOutcome.UNKNOWN else Status.REVOKED.value
+            raise refusal("not-active", words.ALREADY_ENDED.format(status=status))
+        revoked = events.secret_revoked(revocation.record, at=self._clock(),
+                                        actor=token.principal, by_admin=by_admin,
+                                        in_flight=revocation.in_flight)
+        await self._audit.record(revoked.event, nonce=revoked.nonce)
+        self._later(self._follow_ups.revoked(revocation.record, actor=token.principal,
+                                             by_admin=by_admin))
+        return answers.status(revocation.record)
+
+    async def _own(self, token: ApiToken, code: str) -> SecretRecord:
+        """The secret a code names, if it is the token's workspace's: else not-found or
+        forbidden."""
+        handle = normalize_share_code(code)
+        if handle is None:
+            raise refusal("not-found", words.BAD_CODE)
+        record = await self._lifecycle.record(handle.replace("-", ""))
+        if record is None or record.tampered:
+            raise refusal("not-found", words.NO_SUCH_SECRET)
+        if record.team_id != token.team_id:
+            raise refusal("forbidden")
+        return record
+

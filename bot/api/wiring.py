@@ -1,0 +1,67 @@
+"""The HTTP API, assembled from the runtime's parts (bot.runtime calls `build`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from bot.api.recipients import WorkspaceRecipients
+from bot.api.tokens import ApiTokens
+
+from bot.api.deliveries import ApiDeliveries, LinksMailer
+from bot.api.idempotency import IdempotentCreates
+from bot.api.routes import ApiRoutes
+from bot.api.secrets import ApiSecrets
+from bot.audit.log import AuditLog
+from bot.config import Settings
+from bot.crypto import KeyRing
+from bot.secrets.expiry import NoticesByTeam
+from bot.secrets.lifecycle import LifecycleService
+from bot.secrets.limits import RateCounter
+from bot.secrets.sharing import SharingService
+from bot.secrets.web_parts import NameSource
+from bot.slack.people import PersonCache
+from bot.storage import KeySpace, OnceMarks
+from bot.storage.connection import RedisClient
+from bot.workspaces.policy import ExternalSharing
+from bot.workspaces.routes import Workspaces
+
+
+@dataclass(frozen=True)
+class ApiParts:
+    """What the API shares with the rest of the bot."""
+
+    settings: Settings
+    redis: RedisClient
+    keys: KeySpace
+    keyring: KeyRing
+    sharing: SharingService
+    lifecycle: LifecycleService
+    audit: AuditLog
+    external: ExternalSharing
+    workspaces: Workspaces
+    notices: NoticesByTeam
+    mailer: LinksMailer | None
+    names: NameSource
+    counter: RateCounter
+    later: Callable[[Coroutine[Any, Any, None]], None]
+    clock: Callable[[], float]
+
+
+def build(parts: ApiParts) -> ApiRoutes:
+    logger = logging.getLogger("bot.api")
+    tokens = ApiTokens(parts.redis, keys=parts.keys, keyring=parts.keyring,
+                       clock=parts.clock, logger=logger)
+    deliveries = ApiDeliveries(notices=parts.notices, lifecycle=parts.lifecycle,
+                               mailer=parts.mailer, names=parts.names, logger=logger)
+    secrets = ApiSecrets(
+        sharing=parts.sharing, lifecycle=parts.lifecycle, audit=parts.audit,
+        external=parts.external, follow_ups=deliveries, later=parts.later,
+        recipients=WorkspaceRecipients(parts.workspaces, cache=PersonCache()),
+        mail=parts.mailer is not None, clock=parts.clock, logger=logger)
+    return ApiRoutes(tokens=tokens, secrets=secrets, counter=parts.counter,
+                     rate=parts.settings.api_rate,
+                     replays=IdempotentCreates(OnceMarks(parts.redis, keys=parts.keys)),
+                     logger=logger, clock=parts.clock)
