@@ -85,10 +85,8 @@ def test_a_receipts_channel_hears_of_creation_views_and_expiry(sim, slack, live,
     expired = slack.wait_for("chat.postMessage", count=4,
                              where=lambda c: c.params["channel"] == RECEIPTS)[3]
     assert f"*{unread.label}* (`{unread.code}`) expired unread" in expired.params["text"]
-    # Nothing treated the token as a person: no DM, no users.info, no Home tab.
     assert {c for c, _ in sent(slack)} == {RECEIPTS}
-    assert all(DEPLOY not in str(c.params) for c in slack.calls_to("users.info")
-               + slack.calls_to("conversations.open") + slack.calls_to("views.publish"))
+    assert_never_a_person(slack)
     lines = audit_lines(slack, 5)
     assert sum("API token *deploy-bot*" in line for line in lines) >= 2
 
@@ -111,6 +109,16 @@ def test_without_a_destination_only_the_audit_channel_hears(sim, slack, live, cl
     reveal(sim, slack)
     lines = audit_lines(slack, 2)
     assert any("Secret opened" in line and record.code in line for line in lines)
-    clock.advance(1)
-    live.call(live.runtime.sweeper.run_once())
+    api_share(live)  # left unread
+    deliver(live, clock)
+    clock.advance(3600)
+    assert live.call(live.runtime.sweeper.run_once()) == 1
+    assert "Secret expired" in audit_lines(slack, 5)[-1]
     assert sent(slack) == []
+    assert_never_a_person(slack)
+
+
+def assert_never_a_person(slack) -> None:
+    """Nothing treated the token as a person: no DM, no users.info, no Home tab."""
+    assert all(DEPLOY not in str(c.params) for c in slack.calls_to("users.info")
+               + slack.calls_to("conversations.open") + slack.calls_to("views.publish"))
