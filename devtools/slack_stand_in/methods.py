@@ -14,10 +14,10 @@ from collections.abc import Callable
 from typing import Any
 
 from . import chat, history, views
-from .users import EMAIL_SCOPE, users_info, users_lookup_by_email
 from .conversations import visible_conversation
 from .faults import Fault
 from .state import State
+from .users import EMAIL_SCOPE, users_info, users_lookup_by_email
 from .wire import Answer, ApiError, Parsed, add_warnings, json_answer, truthy
 from .workspace import channel_info
 

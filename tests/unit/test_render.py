@@ -191,4 +191,5 @@ def test_an_api_token_is_named_as_a_token_in_the_audit_log_and_messages() -> Non
     assert not is_slack_user(principal)
     assert who(principal) == "API token *deploy-bot*"
     assert who(api_principal("T0KEN1D", "<!channel>")) == "API token *&lt;!channel&gt;*"
-    assert api_token_name("U0123ABCD") is None and api_token_name("api:") is None
+    assert api_token_name("U0123ABCD") is None
+    assert api_token_name("api:") is None
