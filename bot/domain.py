@@ -196,6 +196,7 @@ class ShareForm:
     audience: Audience = Audience.WORKSPACE
     emails: str | None = None  # EMAIL: the addresses as typed (commas or newlines)
     mail_link: bool = True  # EMAIL: mail the link to each address (when mail is set up)
+    receipts_to: str | None = None  # see SecretRecord.receipts_to
 
 
 @dataclass(frozen=True)
@@ -224,6 +225,9 @@ class SecretRecord:
     dm_messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     audience: Audience = Audience.WORKSPACE
     link_check: str | None = None  # external secrets: recognises the link's key (sealed)
+    # Where a non-Slack sender's notices go: a channel (C…/G…) or user id (U…/W…); None:
+    # nowhere (a Slack sender's go to their DM). Sealed. See Delivery.to_sender.
+    receipts_to: str | None = None
     # Read from storage whose seal over who may see it, and when, did not verify (changed
     # in Redis, or written before seals): never shown or announced (bot.storage.secret_fields).
     tampered: bool = False

@@ -9,6 +9,7 @@ contain secret material: they are safe to log.
     ├── InvalidToken           a ciphertext could not be authenticated or decrypted
     ├── NeedsPassphrase        a ciphertext only its passphrase can re-encrypt (rotation)
     ├── ValidationFailed       user input rejected; carries per-field messages
+    │   └── MissingScope       ... because the bot's Slack token lacks a scope it needs
     ├── FormatError            a JSON, YAML or .env secret is not valid; names the line
     ├── MalformedRequest       a body in a shape Slack or the reveal page never sends (400)
     ├── TooLarge               a request body past the size limit (answered 413)
@@ -61,6 +62,17 @@ class ValidationFailed(ShareSecretError):
     def __init__(self, errors: Mapping[str, str]) -> None:
         super().__init__("invalid input: " + ", ".join(sorted(errors)))
         self.errors = dict(errors)
+
+
+class MissingScope(ValidationFailed):
+    """Input the bot could act on only with a Slack scope its token lacks (Slack people
+    named by email address need `users:read.email`): `errors` names the field and tells an
+    admin what to add; `scope` is the scope. Not the caller's fault: an API answers it as
+    a refusal of that field all the same (nothing was done)."""
+
+    def __init__(self, errors: Mapping[str, str], *, scope: str) -> None:
+        super().__init__(errors)
+        self.scope = scope
 
 
 class MalformedRequest(ShareSecretError):

@@ -23,14 +23,16 @@ from bot.cli.verdicts import TIMEOUT_SECONDS, Status, Verdict
 from bot.config import MANIFEST_SCOPES, Settings, load_settings
 from bot.errors import ConfigError, StorageUnavailable
 from bot.slack.calls import SLACK_FAILURES, failure_reason
+from bot.slack.people import EMAIL_SCOPE
 
 # The bot scopes manifest.yml asks for (tests/unit/test_doctor.py keeps the two in step).
 REQUIRED_SCOPES = MANIFEST_SCOPES
 # Scopes the bot can use but does not need: posting to a public audit channel without
-# being invited, reading channel information for this check, and reading the audit
-# channel's history so that a post in doubt after a crash is not repeated.
+# being invited, reading channel information for this check, reading the audit channel's
+# history so that a post in doubt after a crash is not repeated, and finding Slack
+# recipients of the HTTP API by email address.
 OPTIONAL_SCOPES = ("chat:write.public", "channels:read", "groups:read", "channels:history",
-                   "groups:history")
+                   "groups:history", EMAIL_SCOPE)
 MIN_REDIS = (6, 2)  # XADD ... MINID (audit stream trimming)
 _REFUSED_TOKEN = {"invalid_auth", "not_authed", "token_revoked", "token_expired",
                   "account_inactive", "not_allowed_token_type"}
@@ -85,6 +87,8 @@ async def run_checks(settings: Settings, *, post_test: bool = False) -> list[Ver
         if token.status is Status.FAIL:
             return verdicts
         verdicts.append(scope_check(scopes))
+        if scopes is not None:
+            verdicts.append(email_lookup_check(scopes))
         verdicts += await audit_channel_checks(client, settings.audit_channel_id, scopes,
                                                post_test=post_test, bot_name=bot_name)
     return verdicts
@@ -166,6 +170,18 @@ def scope_check(scopes: set[str] | None) -> Verdict:
                        "remove scopes share-secret does not use (least privilege), then "
                        "reinstall the app")
     return Verdict("scopes", Status.OK, ", ".join(sorted(scopes)))
+
+
+def email_lookup_check(scopes: set[str]) -> Verdict:
+    """Whether the HTTP API can name Slack recipients by email address: information, not
+    a fault (the manifests leave the scope out: it lets the bot read every member's
+    address)."""
+    if EMAIL_SCOPE in scopes:
+        return Verdict("email lookup", Status.OK, f"{EMAIL_SCOPE} granted: the HTTP API can "
+                       "address Slack recipients by email")
+    return Verdict("email lookup", Status.OK, f"{EMAIL_SCOPE} not granted: the HTTP API can "
+                   f"address Slack recipients by email only with {EMAIL_SCOPE}, by user id "
+                   "otherwise (to add it: docs/api.md, \"Slack recipients by email\")")
 
 
 async def audit_channel_checks(client: AsyncWebClient, channel: str | None,

@@ -10,6 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
 from bot.audit import events
+from bot.domain import is_slack_user
 from bot.errors import CannotVerify, StorageUnavailable
 from bot.handlers.deps import Deps, as_dict
 from bot.slack.calls import SLACK_FAILURES, failure_reason
@@ -33,8 +34,9 @@ async def publish_home(client: AsyncWebClient, deps: Deps, *, team: str, user: s
                        page: int = 0, looked: bool = False) -> None:
     """Render and publish a user's Home tab (with the admin panel for admins). `looked`:
     the person opened it or asked for a page (an admin's look is audited; a refresh after
-    their own action is not)."""
-    if not user:
+    their own action is not). Nothing for a sender who is not a Slack user (an API
+    token): it has no Home tab."""
+    if not is_slack_user(user):
         return
     try:
         mine = await deps.lifecycle.sent_by(team_id=team, user_id=user)

@@ -266,7 +266,7 @@ async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResul
         sender_id=result.sender_id, code=result.code, label=result.label, at=deps.clock(),
         reveal_again=_again(click, result)))
     if result.notify and result.sender_id != click.user_id:
-        await deps.notices(client).delivery.dm(result.sender_id, render.viewed_receipt(
+        await deps.notices(client).delivery.to_sender(result, render.viewed_receipt(
             viewer=click.user_id, label=result.label, code=result.code,
             used=result.views_used, allowed=result.views_allowed))
 

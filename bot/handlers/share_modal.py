@@ -243,6 +243,6 @@ async def _after_external(client: AsyncWebClient, deps: Deps, share: ExternalSha
         await mailer.send(share, sender_name=sender_name, workspace_name=workspace_name)
     except ShareSecretError as exc:
         deps.logger.warning("could not email the link of a secret: %s", type(exc).__name__)
-        await deps.notices(client).delivery.dm(record.sender_id,
-                                               render.link_not_mailed_notice(record))
+        await deps.notices(client).delivery.to_sender(record,
+                                                      render.link_not_mailed_notice(record))
 

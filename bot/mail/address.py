@@ -1,11 +1,29 @@
 """Mail addresses as the bot accepts them: one mailbox, `name@domain` or
-`Display Name <name@domain>`, with no header tricks (no line breaks, no groups or lists)."""
+`Display Name <name@domain>`, with no header tricks (no line breaks, no groups or lists);
+and a recipient's bare address (`plain_address`), stricter still."""
 
 from __future__ import annotations
 
+import re
 from email.errors import HeaderParseError
 from email.headerregistry import Address, AddressHeader
 from email.policy import default
+
+MAX_ADDRESS_CHARS = 254  # RFC 5321's limit on a forward path
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+# RFC 5322's dot-atom, ASCII only: no quoted local parts, encoded words (=?...?=), control
+# or bidi characters, which could make an address read as another or reach another box.
+_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
+
+
+def plain_address(text: str) -> str | None:
+    """A recipient's address as typed (`bob@vendor.com`, or `<bob@vendor.com>`),
+    lower-cased; None when it is not one the bot accepts."""
+    address = text.strip().strip("<>").lower()
+    if len(address) > MAX_ADDRESS_CHARS or not _ADDRESS.match(address) or "=?" in address:
+        return None
+    return address
 
 
 def parse_address(value: str) -> Address:

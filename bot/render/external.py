@@ -1,5 +1,6 @@
-"""Words about secrets opened outside Slack: the sender's receipt, and how an address is
-shown where the address itself should not be (the audit channel)."""
+"""Words about secrets opened outside Slack: the sender's receipt, how an address is
+shown where the address itself should not be (the audit channel), and how the page names
+a sender who is not a Slack user."""
 
 from __future__ import annotations
 
@@ -18,3 +19,9 @@ def opened_receipt(*, principal: str, label: str | None, code: str, client_ip: s
     if last_view:
         body += " That was its last view: it is gone now."
     return {"text": body, "blocks": [section(body)]}
+
+
+def api_sender_name(token_name: str) -> str:
+    """How the web page and the link mail name an API token that shared a secret (plain
+    text: the page and the mail escape it themselves)."""
+    return f"{token_name[:60]} (API)"

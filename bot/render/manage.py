@@ -180,6 +180,16 @@ def revoked_notice(record: SecretRecord, previous: EndOutcome, in_flight: int = 
     return f"{name} had already ended ({previous.value}); there was nothing to revoke."
 
 
+def for_sender_elsewhere(message: Message, *, sender: str) -> Message:
+    """A sender's notice as it reaches the channel or person named for a sender who is not
+    a Slack user (an API token): it says whose secret it is about, and loses its buttons
+    (Revoke and Retry work for the sender alone)."""
+    whose = f"For {who(sender)}"
+    blocks = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
+    return {**message, "text": f"{whose}: {message.get('text', '')}",
+            "blocks": [context(whose), *blocks]}
+
+
 def viewed_receipt(*, viewer: str, label: str | None, code: str, used: int,
                    allowed: int | None) -> Message:
     """The sender's DM when someone reveals their secret."""

@@ -11,18 +11,13 @@ from dataclasses import replace
 
 from bot.domain import LINK_PRINCIPAL, Audience, ShareForm, email_principal
 from bot.errors import ValidationFailed
+from bot.mail.address import plain_address
 from bot.secrets.external import ExternalPolicy
 from bot.secrets.limits import duration
 from bot.secrets.share_form import ValidShare, validate
 
 MAX_EMAILS = 64
-MAX_EMAIL_CHARS = 254  # RFC 5321's limit on a forward path
 _SEPARATORS = re.compile(r"[,;\s]+")
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-# RFC 5322's dot-atom, ASCII only: no quoted local parts, encoded words (=?...?=), control
-# or bidi characters, which could make an address read as another or reach another box.
-_ATOM = r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+"
-_ADDRESS = re.compile(rf"^{_ATOM}(?:\.{_ATOM})*@{_LABEL}(?:\.{_LABEL})+$")
 
 
 def parse_addresses(text: str) -> tuple[tuple[str, ...], str | None]:
@@ -31,10 +26,10 @@ def parse_addresses(text: str) -> tuple[tuple[str, ...], str | None]:
     found: list[str] = []
     bad: list[str] = []
     for word in _SEPARATORS.split(text.strip()):
-        address = word.strip().strip("<>").lower()
-        if not address:
+        if not word.strip().strip("<>"):
             continue
-        if len(address) > MAX_EMAIL_CHARS or not _ADDRESS.match(address) or "=?" in address:
+        address = plain_address(word)
+        if address is None:
             bad.append(word[:40])
         elif address not in found:
             found.append(address)

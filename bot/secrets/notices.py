@@ -1,8 +1,9 @@
 """Telling people what happened to a secret, after the fact, through Slack.
 
 Shared by the listeners (after a reveal or revoke) and the scheduled sweeps (after an
-expiry), so every path tells people the same way; the audit events themselves are worded
-in bot.audit.events.
+expiry), so every path tells people the same way; whatever is for a secret's sender goes
+through Delivery.to_sender (which knows where a non-Slack sender's notices go). The audit
+events themselves are worded in bot.audit.events.
 """
 
 from __future__ import annotations
@@ -44,15 +45,16 @@ class Notices:
             return
         await self._retire_prompts(record, "was revoked")
         if by_admin and actor != record.sender_id:
-            await self.delivery.dm(record.sender_id,
-                                   render.revoked_by_admin_notice(record, admin=actor))
+            await self.delivery.to_sender(record,
+                                          render.revoked_by_admin_notice(record, admin=actor))
 
     async def announce(self, record: SecretRecord) -> DeliveryReport:
         """A new secret's Reveal messages, then the sender's receipt naming anyone Slack
-        would not let us reach (with Retry and Revoke)."""
+        would not let us reach (with Retry and Revoke), where the sender's notices go."""
         report = await self.delivery.reveal_prompts(record)
-        await self.delivery.send(record.sender_id, record.origin_channel,
-                                 render.sender_confirmation(record, failed=report.failed))
+        await self.delivery.to_sender(record,
+                                      render.sender_confirmation(record, failed=report.failed),
+                                      channel=record.origin_channel)
         return report
 
     async def expired(self, record: SecretRecord) -> None:
@@ -60,12 +62,12 @@ class Notices:
         (nothing for a changed record, as for a revoke)."""
         if record.tampered:
             return
-        await self.delivery.dm(record.sender_id, render.expired_notice(record))
+        await self.delivery.to_sender(record, render.expired_notice(record))
         await self._retire_prompts(record, "expired")
 
     async def remind(self, record: SecretRecord) -> None:
-        await self.delivery.dm(record.sender_id,
-                               render.reminder_notice(record, now=self._clock()))
+        await self.delivery.to_sender(record,
+                                      render.reminder_notice(record, now=self._clock()))
 
     async def _retire_prompts(self, record: SecretRecord, why: str) -> None:
         message = render.ended_prompt(record, why)

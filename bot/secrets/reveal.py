@@ -67,6 +67,7 @@ class RevealResult:
     outcome: RevealOutcome
     code: str | None = None
     sender_id: str | None = None
+    receipts_to: str | None = None  # where a non-Slack sender's receipts go
     label: str | None = None
     notify: bool = False
     last_view: bool = False
@@ -185,6 +186,7 @@ class RevealService:
             with contextlib.suppress(StorageUnavailable):
                 await self._store.drop([secret_id])
         return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
+                            receipts_to=claim.receipts_to,
                             label=claim.label, notify=claim.notify,
                             last_view=state is ConfirmOutcome.BURNED,
                             views_used=used, views_allowed=claim.views_allowed,

@@ -6,6 +6,7 @@ worded for the sender.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -30,6 +31,8 @@ from bot.options import (
 )
 
 E = TypeVar("E", Format, ViewMode)
+# Where a non-Slack sender's receipts may go: a channel (C…, G…) or a person (U…, W…).
+_RECEIPTS_TO = re.compile(r"^[CGUW][A-Z0-9]{2,}$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +69,8 @@ def validate(form: ShareForm) -> ValidShare:
             MIN_PASSPHRASE_CHARS <= len(passphrase.strip()) <= MAX_PASSPHRASE_CHARS):
         errors["passphrase"] = (f"A passphrase needs {MIN_PASSPHRASE_CHARS} to "
                                 f"{MAX_PASSPHRASE_CHARS} characters.")
+    if form.receipts_to is not None and not _RECEIPTS_TO.match(form.receipts_to):
+        errors["receipts_to"] = "A Slack channel id (C… or G…) or user id (U… or W…)."
     if errors:
         raise ValidationFailed(errors)
     assert form.text is not None

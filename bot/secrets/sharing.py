@@ -237,7 +237,7 @@ def _record(form: ShareForm, valid: ValidShare, now: float) -> SecretRecord:
         expires_at=now + valid.lifetime, origin_channel=form.origin_channel,
         label=valid.label, format=valid.format, view_limit=valid.view_limit,
         has_passphrase=valid.passphrase is not None, notify=form.notify,
-        audience=form.audience)
+        audience=form.audience, receipts_to=form.receipts_to)
 
 
 def _refusal(refused: Mapping[str, str]) -> str:

@@ -50,7 +50,7 @@ class CodeMail(Protocol):
     async def send_code(self, *, to: str, code: str, page: PageInfo) -> None: ...
 
 
-# receipt(record, principal, client, last_view): tell the sender (a DM), off the request.
+# receipt(record, principal, client, last_view): tell the sender, off the request.
 Receipt = Callable[[SecretRecord, str, WebClient, bool], Coroutine[Any, Any, None]]
 
 
@@ -93,13 +93,13 @@ def refused(result: RevealResult) -> WebRevealResult:
 
 
 def web_receipts(notices: NoticesByTeam) -> Receipt:
-    """The sender's receipt when someone opens their secret on the web page: a DM through
-    their workspace's client."""
+    """The sender's receipt when someone opens their secret on the web page, through
+    their workspace's client, where the sender's notices go (Delivery.to_sender)."""
     async def receipt(record: SecretRecord, principal: str, client: WebClient,
                       last_view: bool) -> None:
         told = await notices.for_team(record.team_id)
         if told is not None:
-            await told.delivery.dm(record.sender_id, opened_receipt(
+            await told.delivery.to_sender(record, opened_receipt(
                 principal=principal, label=record.label, code=record.code,
                 client_ip=client.ip, last_view=last_view))
     return receipt

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -29,6 +29,15 @@ class DeliveryReport:
     ephemeral: tuple[str, ...] = ()
     direct: dict[str, tuple[str, str]] = field(default_factory=dict)
     failed: tuple[str, ...] = ()
+
+
+class SenderOf(Protocol):
+    """Whose secret it is, and where their notices go (a SecretRecord, a RevealResult)."""
+
+    @property
+    def sender_id(self) -> str | None: ...
+    @property
+    def receipts_to(self) -> str | None: ...
 
 
 class Delivery:
@@ -72,6 +81,31 @@ class Delivery:
             else:  # "ephemeral"
                 ephemeral.append(user)
         return DeliveryReport(tuple(ephemeral), direct, tuple(failed))
+
+    async def to_sender(self, secret: SenderOf, message: dict[str, Any], *,
+                        channel: str | None = None) -> str | tuple[str, str] | None:
+        """A message for a secret's sender, the one way every such message goes. A Slack
+        sender gets it as `send` gives it (privately in `channel` when given, else by
+        DM). A sender who is not a Slack user (an API token) has it at its
+        `receipts_to`: a post in that channel, or that person's DM; or nowhere, without
+        one (its audit events still reach the audit channel). Returns where it went, as
+        `send` does; None when nowhere, or it failed (logged)."""
+        sender = secret.sender_id
+        if not sender:
+            return None
+        if is_slack_user(sender):
+            return await self.send(sender, channel, message)
+        target = secret.receipts_to
+        if target is None:
+            return None
+        message = render.for_sender_elsewhere(message, sender=sender)
+        if is_slack_user(target):
+            return await self.dm(target, message)
+        try:
+            return await self._post(target, message)
+        except SLACK_FAILURES as exc:
+            self._logger.warning("a receipt to %s failed: %s", target, failure_reason(exc))
+            return None
 
     async def send(self, user: str, channel: str | None,
                    message: dict[str, Any]) -> str | tuple[str, str] | None:

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from bot.domain import api_token_name, is_slack_user
+from bot.render.external import api_sender_name
 from bot.workspaces.routes import Workspaces
 
 NAME_TTL_SECONDS = 3600
@@ -26,8 +28,14 @@ class SlackNames:
         self._names: dict[tuple[str, str], tuple[float, str]] = {}
 
     async def sender_and_workspace(self, team_id: str, user_id: str) -> tuple[str, str]:
-        return (await self._name(team_id, user_id, self._person),
-                await self._name(team_id, "", self._workspace))
+        """The sender's name and the workspace's. A sender who is not a Slack user is
+        named without asking Slack: an API token by its name ("deploy-bot (API)")."""
+        if is_slack_user(user_id):
+            sender = await self._name(team_id, user_id, self._person)
+        else:
+            token = api_token_name(user_id)
+            sender = api_sender_name(token) if token is not None else UNKNOWN_PERSON
+        return sender, await self._name(team_id, "", self._workspace)
 
     async def _name(self, team_id: str, user_id: str,
                     ask: Callable[[str, str], Awaitable[str]]) -> str:

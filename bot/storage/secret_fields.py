@@ -6,11 +6,11 @@ Short field names and omitted defaults, because this hash is most of a secret's 
 The fields that decide who may see a secret, when, how often and how are sealed
 (bot.crypto.seal) in the field `mac`: id, team, sender, recipients, creation and expiry
 times, view mode, channel, label, format, passphrase and notify flags, the audience, the
-link key's check, and the number of views in all. That number is not a field: it is
-`left + used + claims`, which every script keeps the same (a view moves between them), so
-views can be counted without the key while raising `left` alone breaks the seal. What the
-scripts change (status, views used, each recipient's `r:` state) is not sealed: see
-SECURITY.md for what that leaves.
+link key's check, where a non-Slack sender's receipts go, and the number of views in all.
+That number is not a field: it is `left + used + claims`, which every script keeps the
+same (a view moves between them), so views can be counted without the key while raising
+`left` alone breaks the seal. What the scripts change (status, views used, each
+recipient's `r:` state) is not sealed: see SECURITY.md for what that leaves.
 A record whose seal does not verify, or that has none (written before seals existed),
 is refused wherever the secret would be shown or a Reveal message sent.
 """
@@ -27,11 +27,11 @@ from bot.options import Format, ViewLimit, ViewMode
 
 # The sealed fields, in the order the message lists them (CLAIM reads them in this order).
 SEALED_FIELDS = ("id", "team", "from", "to", "at", "exp", "mode", "ch", "lbl", "fmt", "pp",
-                 "nt", "aud", "kv")
-# The audience and the link check came later: they join the message only when present
-# (workspace secrets have neither), so that seals made before them still verify, and
-# adding or removing one breaks the seal.
-_LATER_FIELDS = ("aud", "kv")
+                 "nt", "aud", "kv", "rto")
+# The audience, the link check and where a non-Slack sender's receipts go came later: they
+# join the message only when present (most secrets have none of them), so that seals made
+# before them still verify, and adding, changing or removing one breaks the seal.
+_LATER_FIELDS = ("aud", "kv", "rto")
 SEAL_FIELD = "mac"
 _SEAL_LABEL = "share-secret/meta v1"
 
@@ -108,6 +108,8 @@ def _fields(record: SecretRecord) -> dict[str, Any]:
         fields["aud"] = record.audience.value
     if record.link_check:
         fields["kv"] = record.link_check
+    if record.receipts_to:
+        fields["rto"] = record.receipts_to
     fields.update({f"r:{user}": "0" for user in record.recipients})
     return fields
 
@@ -155,5 +157,6 @@ def record_from(raw: Mapping[bytes, bytes], keyring: KeyRing) -> SecretRecord:
         dm_messages={u: (c[0], c[1]) for u, c in dms.items() if len(c) == 2},
         audience=Audience(fields.get("aud", Audience.WORKSPACE.value)),
         link_check=fields.get("kv"),
+        receipts_to=fields.get("rto"),
         tampered=not intact(fields, keyring),
     )

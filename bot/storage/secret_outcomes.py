@@ -55,6 +55,7 @@ class Claim:
     ciphertext: bytes | None = None
     code: str | None = None
     sender_id: str | None = None
+    receipts_to: str | None = None  # where a non-Slack sender's receipts go (sealed)
     label: str | None = None
     notify: bool = True
     has_passphrase: bool = False
@@ -92,7 +93,8 @@ def claim_reply(answer: object, secret_id: str) -> ClaimReply:
         sealed.update(left=str(allowed))
     return ClaimReply(Claim(
         outcome, ciphertext=replies.raw(reply[1]), code=code,
-        sender_id=replies.text(reply[2]), label=replies.text(reply[3]) or None,
+        sender_id=replies.text(reply[2]), receipts_to=sealed.get("rto"),
+        label=replies.text(reply[3]) or None,
         notify=replies.text(reply[4]) == "1", has_passphrase=replies.text(reply[5]) == "1",
         mode=replies.text(reply[6]), views_left=None if left < 0 else left,
         views_allowed=None if allowed < 0 else allowed), sealed=sealed)

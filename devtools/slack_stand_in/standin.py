@@ -222,10 +222,15 @@ class SlackStandIn:
         tz_offset: int = -28800,
         team_id: str | None = None,
         is_stranger: bool = False,
+        email: str | None = None,
     ) -> None:
         """Add (or replace) a workspace member; with `team_id`, someone of another
         workspace whom this one's users.info can see (Slack Connect), `is_stranger` when
-        they share no channel visible to the app."""
+        they share no channel visible to the app. Every person has an address (Slack
+        requires one): `email`, else `name@<team domain>.example.com`; bots have none
+        unless `email` gives one."""
+        if email is None and not is_bot:
+            email = f"{name}@{self._state.settings.team_domain}.example.com"
         user = User(
             id=user_id,
             name=name,
@@ -239,6 +244,7 @@ class SlackStandIn:
             is_owner=is_owner,
             tz=tz,
             tz_offset=tz_offset,
+            email=email,
         )
         with self._state.lock:
             self._state.workspace.add_user(user)
@@ -266,6 +272,29 @@ class SlackStandIn:
         )
         with self._state.lock:
             self._state.workspace.add_channel(channel)
+
+    def set_scopes(self, scopes: Iterable[str]) -> None:
+        """The scopes the bot token has from now on (as after a reinstall that added or
+        removed some), e.g. `(*DEFAULT_SCOPES, "users:read.email")`."""
+        with self._state.lock:
+            self._state.settings.scopes = tuple(scopes)
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes the bot token has now."""
+        with self._state.lock:
+            return self._state.settings.scopes
+
+    def limit_rate(self, method: str, *, per_minute: int | None) -> None:
+        """Enforce at most `per_minute` calls to `method` per minute from this workspace
+        (429 with Retry-After beyond; each workspace counted on its own), or, with None,
+        no limit; users.lookupByEmail starts at its tier's 50 (tiers.py)."""
+        with self._state.lock:
+            limits = self._state.rate_windows.per_minute
+            if per_minute is None:
+                limits.pop(method, None)
+            else:
+                limits[method] = per_minute
 
     def set_member(self, channel_id: str, user_id: str, is_member: bool = True) -> None:
         """Make a user (or the bot) join or leave a channel."""

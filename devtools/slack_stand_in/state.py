@@ -13,6 +13,7 @@ from typing import Any
 from .faults import Faults
 from .oauth import OAuthApp
 from .records import CallLog
+from .tiers import RateWindows
 from .workspace import Workspace
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
@@ -88,6 +89,8 @@ class State:
     held_answers: dict[str, int] = field(default_factory=dict)
     answer_gates: list[threading.Event] = field(default_factory=list)
     oauth_apps: list[OAuthApp] = field(default_factory=list)  # at most one: the app
+    # Calls per minute of the methods whose rate tier is enforced (tiers.py), per team.
+    rate_windows: RateWindows = field(default_factory=RateWindows)
     _last_ts_micros: int = 0
 
     def __post_init__(self) -> None:
@@ -115,6 +118,7 @@ class State:
     def forget_conversation_state(self) -> None:
         """Drop messages, views, triggers, response urls and faults; keep the workspace."""
         self.faults.clear()
+        self.rate_windows.clear()
         self.lost_answers.clear()
         self.stalls.clear()
         self.homes.clear()

@@ -35,9 +35,13 @@ class User:
     tz_offset: int = -28800
     bot_id: str | None = None
     app_id: str | None = None
+    # The address they sign in with; Slack's bots have none.
+    email: str | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        """The `user` object of users.info (https://docs.slack.dev/reference/methods/users.info)."""
+    def as_json(self, *, with_email: bool = False) -> dict[str, Any]:
+        """The `user` object of users.info (https://docs.slack.dev/reference/methods/users.info).
+        `with_email`: the token has users:read.email, without which Slack leaves
+        `profile.email` out (https://docs.slack.dev/reference/scopes/users.read.email)."""
         profile: dict[str, Any] = {
             "real_name": self.real_name,
             "real_name_normalized": self.real_name,
@@ -45,6 +49,8 @@ class User:
             "display_name_normalized": self.display_name,
             "team": self.team_id,
         }
+        if with_email and self.email:
+            profile["email"] = self.email
         if self.bot_id:
             profile.update(bot_id=self.bot_id, api_app_id=self.app_id or "", always_active=True)
         user: dict[str, Any] = {
@@ -172,6 +178,13 @@ class Workspace:
             if not (channel.is_im or channel.is_mpim) and channel.name == name:
                 return channel
         return None
+
+    def by_email(self, address: str) -> User | None:
+        """The member whose address this is (compared without regard to case), deactivated
+        or not."""
+        wanted = address.strip().lower()
+        return next((u for u in self.users.values()
+                     if u.email is not None and u.email.lower() == wanted), None)
 
     def live_user(self, user_id: str) -> User | None:
         """The user, unless unknown or deactivated."""

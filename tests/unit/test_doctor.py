@@ -68,7 +68,7 @@ def test_all_checks_pass(slack, redis_url, tmp_path):
     assert code == 0, out
     assert {name: status for name, (status, _) in verdicts.items()} == {
         "configuration": "OK", "redis": "OK", "public url": "OK", "smtp": "OK",
-        "slack token": "OK", "scopes": "OK", "audit channel": "OK"}
+        "slack token": "OK", "scopes": "OK", "email lookup": "OK", "audit channel": "OK"}
     assert "not configured" in verdicts["smtp"][1]
     assert "not configured" in verdicts["public url"][1]
     assert "Redis " in verdicts["redis"][1]
@@ -141,6 +141,25 @@ def test_audit_history_scopes_are_optional(redis_url, tmp_path):
         code, verdicts, _ = doctor(slack, redis_url, tmp_path)
     assert code == 0
     assert verdicts["scopes"][0] == "OK"
+
+
+def test_email_lookup_is_reported_as_information(redis_url, tmp_path):
+    """users:read.email is not in the manifests: without it doctor says what the HTTP API
+    then cannot do (OK, exit 0: it is no fault); with it, it is no extra scope either."""
+    with stand_in() as slack:
+        code, verdicts, out = doctor(slack, redis_url, tmp_path)
+    assert code == 0
+    status, detail = verdicts["email lookup"]
+    assert status == "OK"
+    assert ("users:read.email not granted: the HTTP API can address Slack recipients by "
+            "email only with users:read.email") in detail
+    assert "all checks passed" in out
+    with stand_in(scopes=(*READABLE, "users:read.email")) as slack:
+        code, verdicts, _ = doctor(slack, redis_url, tmp_path)
+    assert code == 0
+    assert verdicts["scopes"][0] == "OK"  # an optional scope, not a least-privilege WARN
+    assert verdicts["email lookup"] == ("OK", "users:read.email granted: the HTTP API can "
+                                              "address Slack recipients by email")
 
 
 @pytest.mark.parametrize(("scopes", "channel", "setting", "expected", "words"), [

@@ -8,12 +8,14 @@ make it.
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
 
 from bot.crypto import MasterKey, StaticKeyRing, seal
-from bot.domain import RevealOutcome, Status
+from bot.domain import RevealOutcome, Status, api_principal
+from bot.errors import ValidationFailed
 from bot.secrets import rotation
 from bot.secrets.sharing import SharingService
 from bot.storage import KeySpace
@@ -117,6 +119,68 @@ async def test_a_changed_sender_or_label_is_refused(service, store, redis_sync):
     await refused(service, store, second)
 
 
+API_SENDER = api_principal("tok1", "deploy")
+
+
+async def test_where_an_api_senders_receipts_go_is_sealed(service, store, redis_sync):
+    """`rto` names who gets an API sender's receipts: changed, removed, or added to a
+    secret that had none, the record is refused, so a Redis writer cannot have receipts
+    (who viewed it, when) sent to a channel or person of their choosing."""
+    api = form(sender_id=API_SENDER, receipts_to="C0RECEIPTS", origin_channel=None)
+    changed = await service.share(api, people=People())
+    removed = await service.share(api, people=People())
+    added = await service.share(form(sender_id=API_SENDER, origin_channel=None),
+                                people=People())
+    assert redis_sync.hget(meta(changed), "rto") == b"C0RECEIPTS"
+    assert (await store.get(changed.secret_id)).receipts_to == "C0RECEIPTS"
+    redis_sync.hset(meta(changed), "rto", "C0EVIL")
+    redis_sync.hdel(meta(removed), "rto")
+    redis_sync.hset(meta(added), "rto", "U0EVE")
+    for record in (changed, removed, added):
+        await refused(service, store, record)
+
+
+async def test_receipts_to_is_stored_only_when_set_and_comes_back_with_a_view(service,
+                                                                             redis_sync):
+    """Most secrets have no `rto` field (memory); an API sender's reveal answers where its
+    receipts go, from the sealed fields the claim read."""
+    plain = await service.share(form(), people=People())
+    assert b"rto" not in redis_sync.hgetall(meta(plain))
+    api = await service.share(form(sender_id=API_SENDER, receipts_to="U0OPS"),
+                              people=People())
+    result = await reveal(service, api)
+    assert result.outcome is RevealOutcome.REVEALED
+    assert (result.sender_id, result.receipts_to) == (API_SENDER, "U0OPS")
+    assert (await reveal(service, plain)).receipts_to is None
+
+
+async def test_a_bad_receipts_to_is_refused_before_anything_is_stored(service, redis_sync):
+    for bad in ("#general", "c0lower", "D0DIRECT", "U0ALICE,U0EVE", ""):
+        with pytest.raises(ValidationFailed) as raised:
+            await service.share(form(receipts_to=bad), people=People())
+        assert list(raised.value.errors) == ["receipts_to"]
+    assert not redis_sync.keys("ss:*:m")
+
+
+async def test_a_record_sealed_before_receipts_to_existed_still_verifies(service, store,
+                                                                        redis_sync, keyring):
+    """Seals made before `rto` existed cover the twelve first fields and the views in all,
+    and nothing else: such a record (re-sealed here exactly as that release sealed it)
+    still opens."""
+    record = await service.share(form(label="db"), people=People())
+    fields = {k.decode(): v.decode() for k, v in redis_sync.hgetall(meta(record)).items()}
+    before = json.dumps(["share-secret/meta v1",
+                         [fields.get(name) for name in ("id", "team", "from", "to", "at",
+                                                        "exp", "mode", "ch", "lbl", "fmt",
+                                                        "pp", "nt")],
+                         fields["left"]], ensure_ascii=True, separators=(",", ":")).encode()
+    assert sealed_message(fields, fields["left"]) == before
+    redis_sync.hset(meta(record), "mac", seal.seal(before, keyring))
+    shown: list[str] = []
+    assert (await reveal(service, record, shown=shown)).outcome is RevealOutcome.REVEALED
+    assert shown == [SECRET]
+
+
 async def test_a_seal_copied_from_another_secret_or_removed_is_refused(service, store,
                                                                      redis_sync):
     """A seal names nothing but its fields: one secret's seal does not fit another's, and
@@ -188,6 +252,14 @@ def test_the_message_is_unambiguous_and_names_absent_fields():
     assert sealed_message(base, None) != sealed_message(base, "2")
     assert sealed_message({"to": "UA", "lbl": ",UB"}, None) != sealed_message(
         {"to": "UA,UB", "lbl": ""}, None)
+    # The fields that came later join only when present, named: the message of a record
+    # without them is the one seals were first made over.
+    assert sealed_message({"id": "X", "team": "T"}, "1") == (
+        b'["share-secret/meta v1",["X","T",null,null,null,null,null,null,null,null,null,'
+        b'null],"1"]')
+    assert sealed_message({"id": "X", "rto": "C1"}, None).endswith(b'],null,["rto","C1"]]')
+    assert sealed_message({"id": "X", "rto": "C1"}, None) != sealed_message(
+        {"id": "X", "kv": "C1"}, None)
 
 
 def test_a_seal_names_its_key_and_is_small():
