@@ -9,7 +9,8 @@ contain secret material: they are safe to log.
     ├── InvalidToken           a ciphertext could not be authenticated or decrypted
     ├── NeedsPassphrase        a ciphertext only its passphrase can re-encrypt (rotation)
     ├── ValidationFailed       user input rejected; carries per-field messages
-    │   └── MissingScope       ... because the bot's Slack token lacks a scope it needs
+    │   ├── MissingScope       ... because the bot's Slack token lacks a scope it needs
+    │   └── SlackUnreachable   ... because Slack could not be asked about it just now
     ├── FormatError            a JSON, YAML or .env secret is not valid; names the line
     ├── MalformedRequest       a body in a shape Slack or the reveal page never sends (400)
     ├── TooLarge               a request body past the size limit (answered 413)
@@ -62,6 +63,12 @@ class ValidationFailed(ShareSecretError):
     def __init__(self, errors: Mapping[str, str]) -> None:
         super().__init__("invalid input: " + ", ".join(sorted(errors)))
         self.errors = dict(errors)
+
+
+class SlackUnreachable(ValidationFailed):
+    """Slack could not be asked about the recipients right now (an error, a timeout):
+    the share form shows it on the field; an API answers it as Slack being unavailable,
+    to be retried (nothing was done)."""
 
 
 class MissingScope(ValidationFailed):

@@ -75,7 +75,7 @@ class CreateSecret(BaseModel):
 
 
 # The share form's field names (the Slack modal's) as the API calls them.
-API_FIELDS = {"secret": "secret", "recipients": "audience", "emails": "audience.emails",
+API_FIELDS = {"secret": "secret", "recipients": "audience.slack_users", "emails": "audience.emails",
               "expiry": "expires_in", "custom_expiry": "expires_in", "views": "views",
               "total_views": "views", "format": "format", "label": "label",
               "passphrase": "passphrase", "audience": "audience"}

@@ -10,17 +10,18 @@ undelivered in Redis: the sweep sends its Reveal messages (bot.secrets.expiry).
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from bot.domain import SecretRecord
 from bot.errors import ShareSecretError, StorageUnavailable
-from bot.render import external as render
+from bot.render.share import link_not_mailed_notice
 from bot.secrets.expiry import NoticesByTeam
 from bot.secrets.external import ExternalShare
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.web_parts import NameSource
 
 
-class LinksMailer:
+class LinksMailer(Protocol):
     """Mails an email secret's link (bot.mail.external_mail.ExternalMail)."""
 
     async def send(self, share: ExternalShare, *, sender_name: str,
@@ -64,7 +65,7 @@ class ApiDeliveries:
                                  type(exc).__name__)
             notices = await self._notices.for_team(record.team_id)
             if notices is not None:
-                await notices.delivery.to_sender(record, render.link_not_mailed_notice(record))
+                await notices.delivery.to_sender(record, link_not_mailed_notice(record))
 
     async def revoked(self, record: SecretRecord, *, actor: str, by_admin: bool) -> None:
         """Strike out its Reveal messages; tell its sender when another revoked it."""

@@ -22,13 +22,14 @@ from bot.api.problems import refusal
 from bot.audit import events
 from bot.audit.log import AuditLog
 from bot.domain import Audience, EndOutcome, SecretRecord, Status, normalize_share_code
-from bot.errors import QuotaExceeded, ValidationFailed
+from bot.errors import QuotaExceeded, SlackUnreachable, ValidationFailed
 from bot.render import api as words
 from bot.secrets.external import ExternalShare, link_url
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.sharing import SharingService
 from bot.workspaces.policy import ExternalSharing
 
+SLACK_RETRY_SECONDS = 5
 # What runs after the answer (deliveries, receipts, mail): the caller's bounded runner.
 Later = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -82,7 +83,9 @@ class ApiSecrets:
                 record = await self._sharing.share(
                     replace(form, recipients=recipients), counted=False, people=None)
                 share, url = None, None
-        except ValidationFailed as exc:
+        except SlackUnreachable:
+            raise refusal("slack-unavailable", retry_after=SLACK_RETRY_SECONDS) from None
+        except ValidationFailed as exc:  # a MissingScope too: the field says what to add
             raise invalid(exc.errors) from None
         except QuotaExceeded as exc:
             raise refusal("quota-exceeded", words.OVER_QUOTA.format(

@@ -7,11 +7,11 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.api.recipients import WorkspaceRecipients
 from bot.api.tokens import ApiTokens
 
 from bot.api.deliveries import ApiDeliveries, LinksMailer
 from bot.api.idempotency import IdempotentCreates
+from bot.api.recipients import WorkspaceRecipients
 from bot.api.routes import ApiRoutes
 from bot.api.secrets import ApiSecrets
 from bot.audit.log import AuditLog

@@ -66,3 +66,4 @@ EITHER_OR = {
     "expires_in": "Give seconds (300 to 2592000) or a duration such as 45m, 12h or 3d.",
     "views": "Give a number of views from 1 to 1000, or \"each\", or \"unlimited\".",
 }
+NOT_INSTALLED = "share-secret is not installed in this workspace any more."

@@ -15,7 +15,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.domain import MAX_RECIPIENTS, is_slack_user, masked_address
-from bot.errors import MissingScope, ValidationFailed
+from bot.errors import MissingScope, SlackUnreachable, ValidationFailed
 from bot.mail.address import plain_address
 from bot.render import recipients as words
 from bot.slack.calls import SLACK_FAILURES, failure_reason
@@ -237,5 +237,5 @@ def _verdict(user_id: str, user: dict[str, Any]) -> str | None:
 
 
 def _cannot_check(field: str = "recipients") -> ValidationFailed:
-    return ValidationFailed({field: words.CANNOT_CHECK})
+    return SlackUnreachable({field: words.CANNOT_CHECK})
 
