@@ -159,7 +159,7 @@ class RedisApiTokens:
                                    args=[token_id, digest])
         if reply is None:
             return None
-        flat = replies.texts(reply)
+        flat = [replies.raw(v).decode(errors="replace") for v in replies.array(reply)]
         return dict(zip(flat[::2], flat[1::2], strict=True))
 
     async def every_record(self) -> list[tuple[str, Fields]]:

@@ -131,7 +131,8 @@ async def test_a_malformed_token_is_refused_without_asking_redis(keyring):
 
 @pytest.mark.parametrize("change", [
     {"team": "T2"}, {"name": "other"}, {"to": "U0EVE"}, {"by": "U0EVE"}, {"id": "AAAAAAAA"},
-    {"at": "1"}, {"h": "0" * 64}, {"mac": "k1:" + "A" * 22}, {"mac": "nonsense"}],
+    {"at": "1"}, {"h": "0" * 64}, {"h": "\u00e9" * 64}, {"name": b"\xff"},
+    {"mac": "k1:" + "A" * 22}, {"mac": "k\u00e9:" + "A" * 22}, {"mac": "nonsense"}],
     ids=lambda c: next(iter(c)))
 async def test_a_record_changed_in_redis_is_refused(tokens, redis_sync, change):
     _token, text = await tokens.create(team_id="T1", name="deploy-bot", created_by="U0A",
