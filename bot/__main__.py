@@ -1,4 +1,5 @@
-"""Command line: `python -m bot` serves; `python -m bot keygen` makes a key."""
+"""Command line: `python -m bot` serves; `python -m bot keygen` makes a key; the operator's
+tools (audit, admin, doctor, keys, api-tokens) follow."""
 
 from __future__ import annotations
 
@@ -6,9 +7,13 @@ import argparse
 import asyncio
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from bot.crypto import generate_key_entry
 from bot.errors import ConfigError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 EXIT_CONFIG = 2
 
@@ -48,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
                                         "stored before metadata seals, as it stands now")
     seal.add_argument("--force", action="store_true",
                       help="run again although it ran before (see the README first)")
+    _api_tokens_parser(commands)
     args = parser.parse_args(argv)
 
     if args.command == "keygen":
@@ -57,12 +63,29 @@ def main(argv: list[str] | None = None) -> int:
             print(f"share-secret: {exc}", file=sys.stderr)
             return EXIT_CONFIG
         return 0
-    if args.command in {"audit", "admin", "keys"}:
+    if args.command in {"audit", "admin", "keys", "api-tokens"}:
         return _tool(args)
     if args.command == "doctor":
         from bot.cli import doctor as doctor_checks
         return doctor_checks.main(post_test=args.post_test)
     return serve()
+
+
+def _api_tokens_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    tokens = commands.add_parser("api-tokens", help="tokens for the HTTP API").add_subparsers(
+        dest="tokens_command", required=True)
+    team_help = "the workspace id (needed only when the bot serves several workspaces)"
+    create = tokens.add_parser("create", help="create a token; it is printed once, alone "
+                                              "on the last line")
+    create.add_argument("--name", required=True, help="1-40 characters: a-z, 0-9, . _ -")
+    create.add_argument("--team", help=team_help)
+    create.add_argument("--receipts-to", help="a channel (C...) or person (U...) id that "
+                                              "gets the receipts of what the token shares")
+    listing = tokens.add_parser("list", help="the workspace's live tokens (ids and names)")
+    listing.add_argument("--team", help=team_help)
+    revoke = tokens.add_parser("revoke", help="revoke a token at once, by name or id")
+    revoke.add_argument("name_or_id", metavar="NAME_OR_ID")
+    revoke.add_argument("--team", help=team_help)
 
 
 def _tool(args: argparse.Namespace) -> int:
@@ -71,10 +94,12 @@ def _tool(args: argparse.Namespace) -> int:
     from bot.cli import keys as cli_keys
     from bot.cli import tools as cli_tools
     from bot.config import load_settings
-    from bot.errors import StorageUnavailable
+    from bot.errors import StorageUnavailable, ValidationFailed
 
     try:
         settings = load_settings()
+        if args.command == "api-tokens":
+            return asyncio.run(_api_tokens(args, settings))
         if args.command == "audit" and args.audit_command == "reindex":
             asyncio.run(cli_tools.reindex_audit(settings))
         elif args.command == "audit":
@@ -92,6 +117,9 @@ def _tool(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"share-secret: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except ValidationFailed as exc:
+        print("share-secret: " + " ".join(exc.errors.values()), file=sys.stderr)
+        return EXIT_CONFIG
     except (StorageUnavailable, RedisError, RedisClusterException, OSError):
         print("share-secret: Redis is unreachable (check REDIS_URL)", file=sys.stderr)
         return 1
@@ -100,6 +128,17 @@ def _tool(args: argparse.Namespace) -> int:
         print("share-secret: interrupted; run it again to continue", file=sys.stderr)
         return 130
     return 0
+
+
+async def _api_tokens(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.cli import api_tokens
+
+    if args.tokens_command == "create":
+        return await api_tokens.create_token(settings, name=args.name, team=args.team,
+                                             receipts_to=args.receipts_to)
+    if args.tokens_command == "list":
+        return await api_tokens.list_tokens(settings, team=args.team)
+    return await api_tokens.revoke_token(settings, name_or_id=args.name_or_id, team=args.team)
 
 
 def serve() -> int:

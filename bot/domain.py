@@ -107,6 +107,8 @@ def masked(principal: str) -> str:
 
 # Who opened a secret's web page, before they proved anything (audit events' actor).
 WEB_VISITOR = "web-visitor"
+# The operator at the command line (`python -m bot api-tokens ...`), as an actor.
+CLI_ACTOR = "command-line"
 # A secret shared through the HTTP API names its token as the sender: "api:<id>:<name>"
 # (the id keeps tokens apart; the name is what people read in the audit log).
 API_PREFIX = "api:"

@@ -25,6 +25,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.api import wiring as api_wiring
 from bot.api.routes import ApiRoutes
+from bot.api.tokens import ApiTokens
 from bot.audit.log import AuditOutbox, DurableAuditLog
 from bot.audit.refusals import RefusalThrottle
 from bot.background import Background
@@ -162,6 +163,8 @@ class Runtime:
         service = SharingService(store=store, keyring=keyring, clock=clock, limits=limits)
         notices = TeamNotices(workspaces, audit=audit, logger=logger, clock=clock,
                               dm_channels=dm_channels)
+        api_tokens = ApiTokens(redis, keys=keys, keyring=keyring, clock=clock,
+                               logger=logging.getLogger("bot.api"))
         deps = Deps(
             service=service,
             lifecycle=lifecycle, audit=audit, background=background,
@@ -170,7 +173,7 @@ class Runtime:
             team_settings=several.team_settings if several else None, metrics=metrics,
             once=OnceMarks(redis, keys=keys), dm_channels=dm_channels,
             respond=Responder(http=http, logger=logger, dm_channels=dm_channels),
-            external=external, links_mailer=mail, names=names)
+            external=external, links_mailer=mail, names=names, api_tokens=api_tokens)
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=notices, clock=clock)
         signing_secret = settings.slack_signing_secret

@@ -28,6 +28,7 @@ from bot.secrets.limits import duration
 from bot.storage.team_settings import PolicyOverrides
 
 if TYPE_CHECKING:
+    from bot.api.tokens import ApiToken
     from bot.secrets.reveal import RevealResult
 
 
@@ -247,3 +248,21 @@ def secret_requested(*, at: float, actor: str, team_id: str, asked: str,
     return AuditEvent(AuditAction.SECRET_REQUESTED, at=at, actor=actor, team_id=team_id,
                       recipients=(asked,),
                       detail=None if delivered else "the request could not be delivered")
+
+
+def api_token_created(token: ApiToken, *, at: float, actor: str) -> AuditEvent:
+    """An admin (or the operator at the command line) created an API token: its name, id
+    and where its receipts go; never the token."""
+    receipts = f"; receipts to {token.receipts_to}" if token.receipts_to else ""
+    return AuditEvent(AuditAction.API_TOKEN_CREATED, at=at, actor=actor,
+                      team_id=token.team_id, detail=f"{token.name}, id {token.token_id}"
+                      f"{receipts}")
+
+
+def api_token_revoked(token: ApiToken, *, at: float, actor: str,
+                      never_shown: bool = False) -> AuditEvent:
+    """An API token was revoked: by an admin or at the command line, or at once because
+    Slack could not show it to the admin who created it (`never_shown`)."""
+    why = "; Slack could not show it, so it was revoked at once" if never_shown else ""
+    return AuditEvent(AuditAction.API_TOKEN_REVOKED, at=at, actor=actor,
+                      team_id=token.team_id, detail=f"{token.name}, id {token.token_id}{why}")

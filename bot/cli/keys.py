@@ -1,5 +1,6 @@
 """Operator commands `keys rotate`, `keys check` and `keys seal`: counts and key ids only, never a
-secret, a key or a ciphertext."""
+secret, a key or a ciphertext. API tokens' records are sealed with the key ring too: rotation
+re-seals them, and `keys check` counts them by key."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import TextIO
 
+from bot.api.tokens import ApiTokens
 from bot.config import Settings
 from bot.crypto import StaticKeyRing
 from bot.secrets import rotation
@@ -36,9 +38,20 @@ async def rotate_keys(settings: Settings, *, out: TextIO = sys.stdout,
     progress.write(f"Re-encrypting active secrets under key {ring.encryption_key().key_id}\n")
     try:
         report = await rotation.rotate(store, ring, progress=tick, page=page)
+        tokens = await ApiTokens(client, keys=KeySpace(settings.redis_key_prefix),
+                                 keyring=ring).reseal()
     finally:
         await client.aclose()
     out.write(_summary(report))
+    if any(tokens.values()):
+        out.write(f"API tokens: re-sealed {tokens['rotated']}, already current "
+                  f"{tokens['current']}, revoked meanwhile {tokens['ended']}.\n")
+        if tokens["changed"]:
+            out.write(f"  {tokens['changed']} changed during the run: run it again.\n")
+        if tokens["refused"]:
+            out.write(f"  {tokens['refused']} fail their integrity check (changed in Redis, "
+                      "or sealed with a key not in ENCRYPTION_KEYS): refused, left as "
+                      "they are. Revoke them.\n")
     return report
 
 
@@ -80,14 +93,16 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
     """Print which key ids active secrets use; 1 when one of them is not configured."""
     configured = [key.key_id for key in settings.encryption_keys]
     client = connect(settings.redis_url.get_secret_value(), cluster=settings.redis_cluster)
+    ring = StaticKeyRing(settings.encryption_keys)
     try:
         found = await rotation.usage(
-            RedisKeyUsage(client, keys=KeySpace(settings.redis_key_prefix)),
-            keyring=StaticKeyRing(settings.encryption_keys))
+            RedisKeyUsage(client, keys=KeySpace(settings.redis_key_prefix)), keyring=ring)
+        tokens = await ApiTokens(client, keys=KeySpace(settings.redis_key_prefix),
+                                 keyring=ring).seal_key_ids()
     finally:
         await client.aclose()
     total = sum(found.by_key.values())
-    used = set(found.by_key) | set(found.installations)
+    used = set(found.by_key) | set(found.installations) | set(tokens)
     out.write(f"Active secrets: {total}\n")
     for key_id in configured + sorted(used - set(configured)):
         role = "encrypts" if key_id == configured[0] else (
@@ -101,6 +116,8 @@ async def check_keys(settings: Settings, *, out: TextIO = sys.stdout) -> int:
                      "rotation cannot move them)")
         if found.installations.get(key_id):
             line += f"; {found.installations[key_id]} OAuth installation values"
+        if tokens.get(key_id):
+            line += f"; {tokens[key_id]} API tokens (valid while this key is configured)"
         out.write(line + "\n")
     if found.unreadable:
         out.write(f"  {found.unreadable} ciphertexts are damaged (no key id can be read)\n")

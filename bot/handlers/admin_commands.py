@@ -1,6 +1,6 @@
-"""`/share-secret admin list|revoke|audit|policy` and the workspace settings verbs, once the
-command listener has read the text after "admin". Not a listener: the command listener
-calls it.
+"""`/share-secret admin list|revoke|audit|policy|api-token` and the workspace settings
+verbs, once the command listener has read the text after "admin". Not a listener: the
+command listener calls it.
 
 Admins see and revoke any secret of their workspace (metadata only: nobody can see a
 secret's content). Anyone else is refused, and the attempt is audited.
@@ -16,14 +16,15 @@ from bot.audit import events
 from bot.audit.lookup import AuditQuery, newest_events
 from bot.domain import normalize_share_code
 from bot.errors import CannotVerify
-from bot.handlers import policy, workspace_settings
+from bot.handlers import api_tokens, policy, workspace_settings
 from bot.handlers.deps import Deps
 from bot.handlers.revoke import after_admin_revoke, audit_revocation
 from bot.secrets.notices import Notices
 
 
 async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: str, user: str,
-                  text: str, mentioned: list[str], response_url: str | None = None) -> None:
+                  text: str, mentioned: list[str], response_url: str | None = None,
+                  trigger_id: object = None) -> None:
     """`/share-secret admin ...` (the text after "admin")."""
     notices = deps.notices(client)
     try:
@@ -69,6 +70,10 @@ async def command(ack: AsyncAck, client: AsyncWebClient, deps: Deps, *, team: st
                       code=found[0].code if found and not mentioned else None)
     elif verb == "policy":
         await policy.command(ack, deps, team=team, user=user, rest=rest)
+    elif verb == "api-token":
+        await api_tokens.command(ack, client, deps, team=team, user=user, rest=rest,
+                                 mentioned=mentioned, trigger_id=trigger_id,
+                                 response_url=response_url)
     elif verb in workspace_settings.VERBS:
         await workspace_settings.command(ack, client, deps, team=team, user=user, verb=verb,
                                          rest=rest, mentioned=mentioned,

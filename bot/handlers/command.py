@@ -62,7 +62,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             elif word == "admin":
                 await admin_commands.command(ack, client, deps, team=team, user=user,
                                              text=rest, mentioned=mentioned_users(rest),
-                                             response_url=command.get("response_url"))
+                                             response_url=command.get("response_url"),
+                                             trigger_id=command.get("trigger_id"))
             elif word == "request":
                 await _request(ack, client, deps, team=team, requester=user, text=rest,
                                response_url=command.get("response_url"))

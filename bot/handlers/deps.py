@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.api.tokens import ApiTokens
 from bot.audit import events
 from bot.audit.log import AuditLog
 from bot.background import Background
@@ -63,6 +64,7 @@ class Deps:
     external: ExternalSharing | None = None
     links_mailer: LinksMailer | None = None  # None: no SMTP_URL, the link is not mailed
     names: SlackNames | None = None  # who shared, as the link mail names them
+    api_tokens: ApiTokens | None = None  # tokens for the HTTP API (admin api-token ...)
 
     def notices(self, client: AsyncWebClient) -> Notices:
         """Notices through the client of the workspace a request came from."""

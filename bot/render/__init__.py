@@ -11,6 +11,19 @@ from bot.render.admin import (
     NO_SUCH_CODE,
     audit_about,
 )
+from bot.render.api_tokens import (
+    API_TOKEN_NAME_RULES,
+    API_TOKEN_NOT_SHOWN,
+    API_TOKEN_RECEIPTS_RULES,
+    API_TOKEN_USAGE,
+    api_token_list,
+    api_token_modal,
+    api_token_name_taken,
+    api_token_problem,
+    api_token_revoked_notice,
+    api_tokens_full,
+    no_such_api_token,
+)
 from bot.render.audience import audience_text
 from bot.render.audit import audit_batch, audit_line, audit_message
 from bot.render.blocks import Message, View, escape, mentions, notice, slack_date
@@ -117,6 +130,10 @@ from bot.render.workspace import (
 __all__ = [
     "ADMIN_REFUSED",
     "ADMIN_USAGE",
+    "API_TOKEN_NAME_RULES",
+    "API_TOKEN_NOT_SHOWN",
+    "API_TOKEN_RECEIPTS_RULES",
+    "API_TOKEN_USAGE",
     "AUDIENCE_UNAVAILABLE",
     "BUSY",
     "CANNOT_VERIFY_ADMIN",
@@ -145,6 +162,12 @@ __all__ = [
     "admin_audit",
     "admin_list",
     "admin_removed_notice",
+    "api_token_list",
+    "api_token_modal",
+    "api_token_name_taken",
+    "api_token_problem",
+    "api_token_revoked_notice",
+    "api_tokens_full",
     "asking_notice",
     "audience_text",
     "audit_about",
@@ -169,6 +192,7 @@ __all__ = [
     "locked",
     "locked_modal",
     "mentions",
+    "no_such_api_token",
     "not_for_you_modal",
     "notice",
     "opening_elsewhere_modal",

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 ADMIN_USAGE = ("Admin commands: `/share-secret admin list [@user] [active|ended]`, "
                "`/share-secret admin revoke CODE`, `/share-secret admin audit [CODE|@user]`, "
-               "`/share-secret admin policy` (sharing outside Slack).")
+               "`/share-secret admin policy` (sharing outside Slack), "
+               "`/share-secret admin api-token create NAME [#channel|@person]`, "
+               "`admin api-token list`, `admin api-token revoke NAME` (tokens for scripts "
+               "using the HTTP API).")
 ADMIN_REFUSED = ":no_entry: Only share-secret admins can do that."
 CANNOT_VERIFY_ADMIN = (":warning: Couldn't check with Slack whether you are an admin. "
                        "Please try again.")

@@ -6,7 +6,14 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.domain import LINK_PRINCIPAL, WEB_VISITOR, api_token_name, email_of, is_slack_user
+from bot.domain import (
+    CLI_ACTOR,
+    LINK_PRINCIPAL,
+    WEB_VISITOR,
+    api_token_name,
+    email_of,
+    is_slack_user,
+)
 
 View = dict[str, Any]
 Message = dict[str, Any]
@@ -59,13 +66,16 @@ def slack_date(ts: float) -> str:
 
 def who(principal: str) -> str:
     """A recipient or actor in mrkdwn: a Slack user by mention, an email recipient by
-    address, an API token by name, the link's holder or the page's visitor in words."""
+    address, an API token by name, the link's holder, the page's visitor or the command
+    line in words."""
     if is_slack_user(principal):
         return f"<@{principal}>"
     if principal == LINK_PRINCIPAL:
         return "anyone with the link"
     if principal == WEB_VISITOR:
         return "a visitor of the web page"
+    if principal == CLI_ACTOR:
+        return "the command line"
     token = api_token_name(principal)
     if token is not None:
         return f"API token *{escape(token)}*"

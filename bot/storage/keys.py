@@ -196,6 +196,22 @@ class KeySpace:
         (`team|user|window`), by when it is due; left once it is recorded."""
         return f"{self.prefix}:refusals:{{refusals}}:due"
 
+    # API tokens (bot.storage.api_tokens) share the hash tag {api-tokens}, so that creating
+    # and revoking one (its record and its workspace's index) is one script in Cluster too.
+
+    def api_token(self, digest: str) -> str:
+        """Hash: one API token's sealed record, named by the SHA-256 of its bearer text
+        (never the text itself): what every API request looks up."""
+        return f"{self.prefix}:api-tokens:{{api-tokens}}:token:{digest}"
+
+    def api_tokens(self, team_id: str) -> str:
+        """Hash: a workspace's live API tokens: `i:ID` -> digest, `n:NAME` -> id."""
+        return f"{self.prefix}:api-tokens:{{api-tokens}}:team:{team_id}"
+
+    def every_api_token(self) -> str:
+        """SCAN pattern: every API token's record (key rotation re-seals them)."""
+        return f"{self.prefix}:api-tokens:{{api-tokens}}:token:*"
+
     def once(self, kind: str, *parts: str) -> str:
         """A marker that something Slack may deliver twice (a form submission, an event,
         a click) was already taken in: `kind` names what, `parts` identify it."""

@@ -32,6 +32,7 @@ PLACEHOLDERS = {
     "ACTION": r"[a-z]+",
     "NONCE": r".+",  # an audit event's nonce may itself hold colons ("opened:ID:1")
     "WINDOW": r"\d+",
+    "DIGEST": r"[0-9a-f]{64}",  # an API token's SHA-256, in hex
 }
 
 

@@ -402,3 +402,29 @@ async def test_check_counts_installations_under_a_missing_key(store, redis_url, 
     assert gone.returncode == 1
     assert "missing from ENCRYPTION_KEYS: k1" in gone.stdout
     assert "xoxb-1-2-abc" not in kept.stdout + gone.stdout
+
+
+async def test_api_tokens_keep_their_key_until_rotation_reseals_them(store, redis_url,
+                                                                   redis_sync, tmp_path):
+    """`keys check` counts API token records by the key that sealed them, and does not
+    call that key removable; `keys rotate` re-seals them under the first key, after which
+    the token still works with the old key gone."""
+    from bot.api.tokens import ApiTokens
+
+    client = connect(redis_url)
+    try:
+        _, text = await ApiTokens(client, keys=KEYS, keyring=OLD).create(
+            team_id="T1", name="deploy-bot", created_by="U0ADMIN")
+        kept = await asyncio.to_thread(cli, ["keys", "check"], redis_url, tmp_path, [K2, K1])
+        assert kept.returncode == 0
+        assert "1 API tokens" in kept.stdout
+        assert "can be removed" not in kept.stdout
+        done = await asyncio.to_thread(cli, ["keys", "rotate"], redis_url, tmp_path, [K2, K1])
+        assert done.returncode == 0, done.stderr
+        assert "API tokens: re-sealed 1, already current 0" in done.stdout
+        assert text not in done.stdout + done.stderr
+        after = await asyncio.to_thread(cli, ["keys", "check"], redis_url, tmp_path, [K2, K1])
+        assert "Unused, can be removed from ENCRYPTION_KEYS: k1" in after.stdout
+        assert await ApiTokens(client, keys=KEYS, keyring=NEW).verify(text) is not None
+    finally:
+        await client.aclose()

@@ -193,3 +193,21 @@ def test_an_api_token_is_named_as_a_token_in_the_audit_log_and_messages() -> Non
     assert who(api_principal("T0KEN1D", "<!channel>")) == "API token *&lt;!channel&gt;*"
     assert api_token_name("U0123ABCD") is None
     assert api_token_name("api:") is None
+
+
+def test_the_command_line_is_named_in_words_and_api_token_lines_name_the_token() -> None:
+    from bot.api.tokens import CLI_ACTOR, ApiToken
+    from bot.audit import events
+    from bot.render import audit_line
+    from bot.render.blocks import who
+
+    assert who(CLI_ACTOR) == "the command line"
+    token = ApiToken(token_id="7KQMX4PD", team_id="T1", name="deploy-bot",
+                     created_at=1.0, created_by=CLI_ACTOR, receipts_to="C0DEPLOYS")
+    created = audit_line(events.api_token_created(token, at=2.0, actor=CLI_ACTOR))
+    assert created.startswith(":robot_face: *API token created* by the command line "
+                              "(deploy-bot, id 7KQMX4PD; receipts to C0DEPLOYS)")
+    revoked = audit_line(events.api_token_revoked(token, at=2.0, actor="U0ADMIN",
+                                                  never_shown=True))
+    assert revoked.startswith(":robot_face: *API token revoked* by <@U0ADMIN> (deploy-bot, "
+                              "id 7KQMX4PD; Slack could not show it, so it was revoked at once)")

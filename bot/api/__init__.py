@@ -1,0 +1,1 @@
+"""The HTTP API for scripts: tokens, endpoints, OpenAPI document"""
