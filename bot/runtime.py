@@ -218,7 +218,7 @@ class Runtime:
                 audit=audit, keyring=keyring, logger=logger, clock=clock,
                 receipt=web_receipts(notices))
         runtime.api = api_wiring.build(api_wiring.ApiParts(
-            settings, redis, keys, keyring, service, lifecycle, audit, external, workspaces,
+            settings, redis, keys, api_tokens, service, lifecycle, audit, external, workspaces,
             notices, mail, names, counter, clock=clock,
             later=lambda work: background.later(work, name="api-follow-up")))
         if outbox is not None:

@@ -21,12 +21,11 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from bot.api.tokens import ApiToken
-
 from bot.api import bodies, openapi, problems
 from bot.api.idempotency import IdempotentCreates, Replay
 from bot.api.problems import refusal
 from bot.api.secrets import ApiSecrets
+from bot.api.tokens import ApiToken
 from bot.errors import ApiRefusal, StorageUnavailable, TooLarge
 from bot.render import api as words
 from bot.secrets.limits import Rate, RateCounter, duration

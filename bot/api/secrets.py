@@ -14,11 +14,10 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
-from bot.api.tokens import ApiToken
-
 from bot.api import answers
 from bot.api.bodies import CreateSecret, invalid, share_form
 from bot.api.problems import refusal
+from bot.api.tokens import ApiToken
 from bot.audit import events
 from bot.audit.log import AuditLog
 from bot.domain import Audience, EndOutcome, SecretRecord, Status, normalize_share_code

@@ -7,16 +7,14 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.api.tokens import ApiTokens
-
 from bot.api.deliveries import ApiDeliveries, LinksMailer
 from bot.api.idempotency import IdempotentCreates
 from bot.api.recipients import WorkspaceRecipients
 from bot.api.routes import ApiRoutes
 from bot.api.secrets import ApiSecrets
+from bot.api.tokens import ApiTokens
 from bot.audit.log import AuditLog
 from bot.config import Settings
-from bot.crypto import KeyRing
 from bot.secrets.expiry import NoticesByTeam
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateCounter
@@ -36,7 +34,7 @@ class ApiParts:
     settings: Settings
     redis: RedisClient
     keys: KeySpace
-    keyring: KeyRing
+    tokens: ApiTokens
     sharing: SharingService
     lifecycle: LifecycleService
     audit: AuditLog
@@ -52,8 +50,6 @@ class ApiParts:
 
 def build(parts: ApiParts) -> ApiRoutes:
     logger = logging.getLogger("bot.api")
-    tokens = ApiTokens(parts.redis, keys=parts.keys, keyring=parts.keyring,
-                       clock=parts.clock, logger=logger)
     deliveries = ApiDeliveries(notices=parts.notices, lifecycle=parts.lifecycle,
                                mailer=parts.mailer, names=parts.names, logger=logger)
     secrets = ApiSecrets(
@@ -61,7 +57,7 @@ def build(parts: ApiParts) -> ApiRoutes:
         external=parts.external, follow_ups=deliveries, later=parts.later,
         recipients=WorkspaceRecipients(parts.workspaces, cache=PersonCache()),
         mail=parts.mailer is not None, clock=parts.clock, logger=logger)
-    return ApiRoutes(tokens=tokens, secrets=secrets, counter=parts.counter,
+    return ApiRoutes(tokens=parts.tokens, secrets=secrets, counter=parts.counter,
                      rate=parts.settings.api_rate,
                      replays=IdempotentCreates(OnceMarks(parts.redis, keys=parts.keys)),
                      logger=logger, clock=parts.clock)

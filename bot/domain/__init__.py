@@ -7,12 +7,43 @@ functions that the service, storage and rendering share.
 from __future__ import annotations
 
 import enum
-import re
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+# Principals and codes live in modules of their own; they are part of the domain's names.
+from bot.domain.codes import (
+    CODE_ALPHABET,
+    CODE_GROUP_LEN,
+    CODE_GROUPS,
+    HANDLE_LEN,
+    code_of,
+    is_secret_id,
+    new_secret_id,
+    new_share_code,
+    normalize_share_code,
+)
+from bot.domain.principals import (
+    API_PREFIX,
+    CLI_ACTOR,
+    EMAIL_PREFIX,
+    LINK_PRINCIPAL,
+    WEB_VISITOR,
+    api_principal,
+    api_token_name,
+    email_of,
+    email_principal,
+    is_slack_user,
+    masked,
+    masked_address,
+)
 from bot.options import Format, ViewLimit
+
+__all__ = [
+    "API_PREFIX", "CLI_ACTOR", "CODE_ALPHABET", "CODE_GROUPS", "CODE_GROUP_LEN", "EMAIL_PREFIX",
+    "HANDLE_LEN", "LINK_PRINCIPAL", "WEB_VISITOR", "api_principal", "api_token_name",
+    "code_of", "email_of", "email_principal", "is_secret_id", "is_slack_user", "masked",
+    "masked_address", "new_secret_id", "new_share_code", "normalize_share_code",
+]
 
 MAX_RECIPIENTS = 128
 MAX_SECRET_CHARS = 3000  # Slack's plain_text_input limit: the modal cannot carry more.
@@ -20,16 +51,6 @@ MAX_LABEL_CHARS = 150
 # 8 at least: a passphrase is the last defence of a secret whose Redis data and master key
 # were both taken (then each guess costs one scrypt, see SECURITY.md "Passphrases").
 MIN_PASSPHRASE_CHARS, MAX_PASSPHRASE_CHARS = 8, 200
-
-# Unambiguous characters for share codes: no 0/O, 1/I/L, and no U (avoids accidental words).
-CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-CODE_GROUPS, CODE_GROUP_LEN = 3, 4
-# A secret id is its share code (12 characters, no dashes) followed by 16 characters of
-# URL-safe base64 (96 more random bits): 155 random bits in all. The code part names the
-# secret in storage (no separate code index is needed); the rest must match too.
-_SECRET_ID = re.compile(r"^[" + "23456789ABCDEFGHJKMNPQRSTVWXYZ" + r"]{12}[A-Za-z0-9_-]{16}$")
-HANDLE_LEN = 12
-
 
 class Status(enum.Enum):
     """Where a secret is in its life: active, then burned, expired or revoked."""
@@ -74,108 +95,12 @@ class Audience(enum.Enum):
         return self is not Audience.WORKSPACE
 
 
-# The recipients of an external secret are principals, not Slack user ids: the one
-# "link" principal (whoever holds the link), or "mailto:<address>" per email recipient.
-# They share the view-counting machinery of Slack recipients (`r:<principal>`).
-LINK_PRINCIPAL = "link"
-EMAIL_PREFIX = "mailto:"
-
-
-def email_principal(address: str) -> str:
-    """The principal of an email recipient (the address as normalised by the form)."""
-    return EMAIL_PREFIX + address
-
-
-def email_of(principal: str) -> str | None:
-    """The address an email principal stands for (None for anything else)."""
-    return principal[len(EMAIL_PREFIX):] if principal.startswith(EMAIL_PREFIX) else None
-
-
-def masked_address(address: str) -> str:
-    """`bob@vendor.com` as `b**@vendor.com`: enough to tell recipients apart, not to
-    harvest them from the audit log."""
-    local, _, domain = address.partition("@")
-    return f"{local[:1]}{'*' * min(max(len(local) - 1, 2), 6)}@{domain}"
-
-
-def masked(principal: str) -> str:
-    """A principal as the audit log keeps it: an email recipient's address masked
-    (addresses live only in a secret's sealed metadata, for as long as it is kept)."""
-    address = email_of(principal)
-    return principal if address is None else email_principal(masked_address(address))
-
-
-# Who opened a secret's web page, before they proved anything (audit events' actor).
-WEB_VISITOR = "web-visitor"
-# The operator at the command line (`python -m bot api-tokens ...`), as an actor.
-CLI_ACTOR = "command-line"
-# A secret shared through the HTTP API names its token as the sender: "api:<id>:<name>"
-# (the id keeps tokens apart; the name is what people read in the audit log).
-API_PREFIX = "api:"
-
-
-def api_principal(token_id: str, name: str) -> str:
-    """The sender (and actor) an API token stands for."""
-    return f"{API_PREFIX}{token_id}:{name}"
-
-
-def api_token_name(principal: str) -> str | None:
-    """The token name an API principal carries (None for anything else)."""
-    if not principal.startswith(API_PREFIX):
-        return None
-    _, sep, name = principal[len(API_PREFIX):].partition(":")
-    return name if sep and name else None
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
-
-
-def is_slack_user(principal: str) -> bool:
-    """Whether a recipient or actor is a Slack user (gets Reveal messages, is mentioned),
-    not an external principal."""
-    return bool(_SLACK_USER.match(principal))
-
-
 class ViewState(enum.Enum):
     """One recipient's view of a secret."""
 
     PENDING = "pending"
     CLAIMED = "claimed"  # handed out, not yet confirmed as shown
     VIEWED = "viewed"
-
-
-def new_secret_id(code: str) -> str:
-    """A fresh secret id for a share code: the code's characters, then 96 random bits."""
-    return code.replace("-", "") + secrets.token_urlsafe(12)
-
-
-def code_of(secret_id: str) -> str:
-    """The share code inside a secret id (or a storage handle)."""
-    handle = secret_id[:HANDLE_LEN]
-    return "-".join(handle[i:i + CODE_GROUP_LEN] for i in range(0, HANDLE_LEN, CODE_GROUP_LEN))
-
-
-def is_secret_id(value: object) -> bool:
-    """Whether `value` has the shape of a secret id (cheap check before any lookup)."""
-    return isinstance(value, str) and bool(_SECRET_ID.match(value))
-
-
-def new_share_code() -> str:
-    """A fresh share code `XXXX-XXXX-XXXX` of unambiguous characters (~59 bits)."""
-    groups = ("".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUP_LEN))
-              for _ in range(CODE_GROUPS))
-    return "-".join(groups)
-
-
-def normalize_share_code(text: str) -> str | None:
-    """A share code as typed by a person, in canonical form, or None if it is not one.
-
-    Case, spaces and dashes are forgiven.
-    """
-    cleaned = re.sub(r"[\s-]", "", text.upper())
-    if len(cleaned) != CODE_GROUPS * CODE_GROUP_LEN or any(c not in CODE_ALPHABET
-                                                          for c in cleaned):
-        return None
-    return "-".join(cleaned[i:i + CODE_GROUP_LEN]
-                    for i in range(0, len(cleaned), CODE_GROUP_LEN))
 
 
 @dataclass(frozen=True)
