@@ -1,11 +1,12 @@
 """A guided run of the real bot, with no Slack workspace needed.
 
 Starts a throwaway Redis, the Slack stand-in, a local SMTP server and `python -m bot` in
-HTTP mode, its web pages at its own address (PUBLIC_URL). Then plays two stories and
+HTTP mode, its web pages at its own address (PUBLIC_URL). Then plays three stories and
 prints what each person saw: in Slack, share -> reveal -> second reveal refused -> a
 stranger refused, through signed HTTP requests shaped like Slack's; outside Slack, a link
 shared through the same form, fetched by a link previewer, opened in headless Chromium,
-and found gone the second time (scripts/demo_external.py, which saves screenshots).
+and found gone the second time (scripts/demo_external.py, which saves screenshots); from
+a script, a secret made through the HTTP API with a token (scripts/demo_api.py).
 Last, it checks that no secret leaked where it should not be.
 
     make demo        (or: python -m scripts.demo)
@@ -28,7 +29,7 @@ from devtools.harness.redis_server import throwaway_redis
 from devtools.harness.slack_client import SlackSim
 from devtools.harness.smtp_server import SmtpServer
 from devtools.slack_stand_in import SlackStandIn
-from scripts import demo_external
+from scripts import demo_api, demo_external
 from scripts.demo_view import AUDIT, GENERAL, NAMES, audit_lines, readable, say, view_lines
 
 SECRET = "AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
@@ -62,15 +63,23 @@ def main() -> int:
             play(sim, slack)
             print("\n=== Outside Slack: anyone with the link ===")
             seen = demo_external.play(sim, slack, bot)
+            print("\n=== From a script: the HTTP API ===")
+            token = demo_api.play(bot, slack, env, public_url)
             log = bot.log_text()
         leaked = [c.method for c in slack.calls
                   if SECRET in json.dumps(c.params)
                   and not (c.method == "views.open" and "rich_text" in json.dumps(c.params))]
+        stored = b"".join(demo_external.redis_values(redis_url))
         found = [("secret in the bot's log", ["log"] if SECRET in log else []),
+                 ("API token in the bot's log, Redis or any call to Slack",
+                  [where for where, text in (("log", log), ("Redis", stored.decode(
+                      "latin-1")), ("Slack", json.dumps([c.params for c in slack.calls])))
+                   if token in text]),
                  ("secret in any message to Slack other than the reveal", leaked),
                  *demo_external.checks(seen, log=log, slack=slack, redis_url=redis_url,
                                        smtp=smtp, plaintexts=(SECRET,
-                                                              demo_external.LINK_SECRET))]
+                                                              demo_external.LINK_SECRET,
+                                                              demo_api.API_SECRET))]
         print("\nChecks:")
         for question, problems in found:
             print(f"    {question}: {'YES (bug!) ' + str(problems) if problems else 'no'}")

@@ -140,7 +140,7 @@ def checks(seen: Seen, *, log: str, slack: SlackStandIn, redis_url: str,
     raw_key = decode_link_key(key) or b"?"
     secrets = [s.encode() for s in (*plaintexts, key)] + [raw_key]
     mails = smtp.messages()
-    stored = list(_redis_values(redis_url))
+    stored = list(redis_values(redis_url))
     return [
         ("link secret or link key in the bot's log",
          [name for name, text in (("link secret", LINK_SECRET), ("key", key)) if text in log]),
@@ -229,7 +229,7 @@ def _title(html: bytes) -> str:
     return found.group(1).decode().strip() if found else ""
 
 
-def _redis_values(url: str) -> Iterator[bytes]:
+def redis_values(url: str) -> Iterator[bytes]:
     """Every key name, field and value in Redis, whatever the key's type."""
     client = redis.Redis.from_url(url)
     try:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from bot.domain import MAX_RECIPIENTS, Audience, EndOutcome, SecretRecord, Status, ViewState
+from bot.domain import (
+    MAX_RECIPIENTS,
+    Audience,
+    EndOutcome,
+    SecretRecord,
+    Status,
+    ViewState,
+    api_token_name,
+)
 from bot.render import ids
 from bot.render.audience import audience_text
 from bot.render.blocks import (
@@ -77,8 +85,10 @@ def sender_confirmation(record: SecretRecord, *, failed: Sequence[str] = ()) -> 
     named = f" *{escape(record.label)}*" if record.label else ""
     if record.audience.external:
         # Who it is for, never the link: the sender saw it once, in the form.
+        shown = (" (its link was in the API's answer, once)"
+                 if api_token_name(record.sender_id) else " (shown to you once, in the form)")
         how = (": they open its link with a code sent to their address"
-               if record.audience is Audience.EMAIL else " (shown to you once, in the form)")
+               if record.audience is Audience.EMAIL else shown)
         lines = [f":white_check_mark: Your secret{named} is ready for "
                  f"{audience_text(record.recipients)}{how}."]
     else:
