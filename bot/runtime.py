@@ -219,8 +219,7 @@ class Runtime:
                 receipt=web_receipts(notices))
         runtime.api = api_wiring.build(api_wiring.ApiParts(
             settings, redis, keys, api_tokens, service, lifecycle, audit, external, workspaces,
-            notices, mail, names, counter, clock=clock,
-            later=lambda work: background.later(work, name="api-follow-up")))
+            notices, mail, names, counter, background, clock))
         if outbox is not None:
             runtime.outbox_task = asyncio.get_running_loop().create_task(
                 outbox.run(runtime.stopping), name="audit-outbox")

@@ -162,8 +162,14 @@ class ApiRoutes:
             # Refused or failed: nothing was created, so the key may be used again.
             await self._replays.abandon(bearer=bearer, token_id=token.token_id, key=key)
             raise
-        await self._replays.finish(bearer=bearer, token_id=token.token_id, key=key,
-                                   payload=payload, answer=Replay(201, answer))
+        try:
+            await self._replays.finish(bearer=bearer, token_id=token.token_id, key=key,
+                                       payload=payload, answer=Replay(201, answer))
+        except StorageUnavailable:
+            # The secret exists: its answer goes out. A retry within the key's pending
+            # time is told to wait; after it, it would create another (logged).
+            self._logger.warning("could not keep an idempotent answer; a late retry may "
+                                 "create a second secret")
         return 201, answer, _location(answer)
 
     def _log(self, method: str, path: str, status: int, token: ApiToken | None) -> None:

@@ -21,7 +21,7 @@ from bot.api.tokens import ApiToken
 from bot.audit import events
 from bot.audit.log import AuditLog
 from bot.domain import Audience, EndOutcome, SecretRecord, Status, normalize_share_code
-from bot.errors import QuotaExceeded, SlackUnreachable, ValidationFailed
+from bot.errors import QuotaExceeded, ShareNotStored, SlackUnreachable, ValidationFailed
 from bot.render import api as words
 from bot.secrets.external import ExternalShare, link_url
 from bot.secrets.lifecycle import LifecycleService
@@ -29,6 +29,8 @@ from bot.secrets.sharing import SharingService
 from bot.workspaces.policy import ExternalSharing
 
 SLACK_RETRY_SECONDS = 5
+# No Slack deadline here (the share form's 3 s): a passphrase's scrypt and Redis get longer.
+BUDGET_SECONDS = 10.0
 # What runs after the answer (deliveries, receipts, mail): the caller's bounded runner.
 Later = Callable[[Coroutine[Any, Any, None]], None]
 
@@ -55,7 +57,8 @@ class ApiSecrets:
     def __init__(self, *, sharing: SharingService, lifecycle: LifecycleService,
                  audit: AuditLog, external: ExternalSharing | None,
                  recipients: SlackRecipients, follow_ups: FollowUps, later: Later,
-                 mail: bool, clock: Callable[[], float] = time.time,
+                 in_doubt: Callable[[SecretRecord], None], mail: bool,
+                 clock: Callable[[], float] = time.time,
                  logger: logging.Logger | None = None) -> None:
         self._sharing = sharing
         self._lifecycle = lifecycle
@@ -64,6 +67,7 @@ class ApiSecrets:
         self._recipients = recipients
         self._follow_ups = follow_ups
         self._later = later
+        self._in_doubt = in_doubt
         self._mail = mail
         self._clock = clock
         self._logger = logger or logging.getLogger("bot.api")
@@ -80,12 +84,17 @@ class ApiSecrets:
                 recipients = await self._recipients.resolve(
                     token.team_id, body.audience.slack_users or ())
                 record = await self._sharing.share(
-                    replace(form, recipients=recipients), counted=False, people=None)
+                    replace(form, recipients=recipients), counted=False, people=None,
+                    budget=BUDGET_SECONDS)
                 share, url = None, None
         except SlackUnreachable:
             raise refusal("slack-unavailable", retry_after=SLACK_RETRY_SECONDS) from None
         except ValidationFailed as exc:  # a MissingScope too: the field says what to add
             raise invalid(exc.errors) from None
+        except ShareNotStored as exc:
+            # Answered 503 ("nothing was stored"): make sure of it once Redis is back.
+            self._in_doubt(exc.record)
+            raise
         except QuotaExceeded as exc:
             raise refusal("quota-exceeded", words.OVER_QUOTA.format(
                 scope=exc.scope, limit=exc.limit)) from None
@@ -106,7 +115,8 @@ class ApiSecrets:
             raise refusal("invalid-request", errors=[
                 {"field": "audience.mail", "detail": words.NO_MAIL}])
         policy = await external.policy_for(form.team_id)
-        share = await self._sharing.share_external(form, policy=policy, counted=False)
+        share = await self._sharing.share_external(form, policy=policy, counted=False,
+                                                   budget=BUDGET_SECONDS)
         return share, link_url(external.public_url, share.record.secret_id, share.link_key)
 
     async def status(self, token: ApiToken, code: str) -> dict[str, Any]:

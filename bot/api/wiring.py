@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from bot.api.deliveries import ApiDeliveries, LinksMailer
 from bot.api.idempotency import IdempotentCreates
@@ -14,7 +13,9 @@ from bot.api.routes import ApiRoutes
 from bot.api.secrets import ApiSecrets
 from bot.api.tokens import ApiTokens
 from bot.audit.log import AuditLog
+from bot.background import Background
 from bot.config import Settings
+from bot.recovery import recover
 from bot.secrets.expiry import NoticesByTeam
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateCounter
@@ -44,7 +45,7 @@ class ApiParts:
     mailer: LinksMailer | None
     names: NameSource
     counter: RateCounter
-    later: Callable[[Coroutine[Any, Any, None]], None]
+    background: Background
     clock: Callable[[], float]
 
 
@@ -54,7 +55,11 @@ def build(parts: ApiParts) -> ApiRoutes:
                                mailer=parts.mailer, names=parts.names, logger=logger)
     secrets = ApiSecrets(
         sharing=parts.sharing, lifecycle=parts.lifecycle, audit=parts.audit,
-        external=parts.external, follow_ups=deliveries, later=parts.later,
+        external=parts.external, follow_ups=deliveries,
+        later=lambda work: parts.background.later(work, name="api-follow-up"),
+        in_doubt=lambda record: recover(parts.background,
+                                        lambda: parts.sharing.withdraw(record),
+                                        what="share", logger=logger),
         recipients=WorkspaceRecipients(parts.workspaces, cache=PersonCache()),
         mail=parts.mailer is not None, clock=parts.clock, logger=logger)
     return ApiRoutes(tokens=parts.tokens, secrets=secrets, counter=parts.counter,
