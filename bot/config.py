@@ -201,7 +201,7 @@ class Settings(WebSettings, MailSettings, ExternalSettings):
     def _audit_channel(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = value.strip() or None
-        if value is not None and not _CHANNEL_ID.match(value):
+        if value is not None and not _CHANNEL_ID.fullmatch(value):
             raise ValueError("must be a channel id such as C0123456789")
         return value
 
@@ -210,7 +210,7 @@ class Settings(WebSettings, MailSettings, ExternalSettings):
     def _admins(cls, value: Any) -> Any:
         if isinstance(value, str):
             value = tuple(v.strip() for v in value.split(",") if v.strip())
-        if any(not _USER_ID.match(v) for v in value):
+        if any(not _USER_ID.fullmatch(v) for v in value):
             raise ValueError("must be comma-separated user ids such as U0123456789")
         return value
 

@@ -192,7 +192,8 @@ class Runtime:
         bolt.error(_log_error(logger))
         register_all(bolt, deps)
         multi_workspace.register_uninstall(bolt, logger,
-                                           several.team_settings if several else None)
+                                           several.team_settings if several else None,
+                                           api_tokens=api_tokens, audit=audit, clock=clock)
         scheduler = start_scheduler(sweeper, interval_seconds=settings.sweep_interval_seconds) \
             if settings.sweep_interval_seconds > 0 else None
         outbox = None

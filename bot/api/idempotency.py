@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,15 +31,25 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from bot.api.problems import refusal
 from bot.render import api as words
-from bot.storage.once import PENDING, OnceMarks
+from bot.storage.once import OnceMarks
 
 KIND = "api-idempotency"
 MAX_KEY_CHARS = 255
-# Longer than a create may take; short enough that a crashed request frees its key soon.
-PENDING_SECONDS = 30
+# Longer than a create may take (bot.api.secrets bounds it well inside this), so that a
+# retry never starts a second one; short enough that a crashed request frees its key.
+PENDING_SECONDS = 120
+_PENDING = "pending:"  # and the request's own nonce: only it settles or frees the mark
 KEPT_SECONDS = 24 * 3600  # as Stripe keeps them: a day of retries
 RETRY_AFTER_SECONDS = 1
 _INFO = b"share-secret/v1 idempotent answer"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A request that holds its key: what it wrote in the mark."""
+
+    name: str
+    pending: str
 
 
 @dataclass(frozen=True)
@@ -73,16 +84,17 @@ class IdempotentCreates:
         self._marks = marks
 
     async def begin(self, *, bearer: str, token_id: str, key: str,
-                    payload: Any) -> Replay | None:
-        """None: this request goes ahead (its key is now pending). A Replay: a request
-        with this key and the same body was answered. ApiRefusal while the first is in
-        progress, or for another body."""
+                    payload: Any) -> Claim | Replay:
+        """A Claim: this request goes ahead (its key is now pending, in its name). A
+        Replay: a request with this key and the same body was answered. ApiRefusal while
+        the first is in progress, or for another body."""
         keyed = _Keyed(bearer, token_id, checked(key))
+        claim = Claim(keyed.name, _PENDING + secrets.token_hex(8))
         earlier = await self._marks.begin(KIND, token_id, keyed.name,
-                                          ttl_seconds=PENDING_SECONDS)
+                                          ttl_seconds=PENDING_SECONDS, pending=claim.pending)
         if earlier is None:
-            return None
-        if earlier == PENDING:
+            return claim
+        if earlier.startswith(_PENDING):
             raise refusal("idempotency-in-progress", words.KEY_IN_PROGRESS,
                           retry_after=RETRY_AFTER_SECONDS)
         kept = _open(keyed, earlier)
@@ -91,17 +103,19 @@ class IdempotentCreates:
             raise refusal("idempotency-key-reused")
         return Replay(int(kept["s"]), dict(kept["b"]))
 
-    async def finish(self, *, bearer: str, token_id: str, key: str, payload: Any,
-                     answer: Replay) -> None:
-        """Keep the answer for retries."""
+    async def finish(self, claim: Claim, *, bearer: str, token_id: str, key: str,
+                     payload: Any, answer: Replay) -> bool:
+        """Keep the answer for retries (False: the key was no longer this request's)."""
         keyed = _Keyed(bearer, token_id, key)
         kept = {"f": keyed.fingerprint(payload), "s": answer.status, "b": answer.body}
-        await self._marks.settle(KIND, token_id, keyed.name, outcome=_seal(keyed, kept),
-                                 ttl_seconds=KEPT_SECONDS)
+        return await self._marks.settle_if_mine(
+            KIND, token_id, claim.name, pending=claim.pending, outcome=_seal(keyed, kept),
+            ttl_seconds=KEPT_SECONDS)
 
-    async def abandon(self, *, bearer: str, token_id: str, key: str) -> None:
-        """The request was refused: the key may be used again."""
-        await self._marks.forget(KIND, token_id, _Keyed(bearer, token_id, key).name)
+    async def abandon(self, claim: Claim, *, token_id: str) -> None:
+        """The request was refused: the key may be used again (if it is still ours)."""
+        await self._marks.settle_if_mine(KIND, token_id, claim.name, pending=claim.pending,
+                                         outcome="", ttl_seconds=0)
 
 
 def checked(key: str) -> str:

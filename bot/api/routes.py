@@ -14,6 +14,7 @@ sends never causes a 500.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -151,20 +152,21 @@ class ApiRoutes:
         if key is None:
             answer = await self._secrets.create(token, body)
             return 201, answer, _location(answer)
-        replay = await self._replays.begin(bearer=bearer, token_id=token.token_id, key=key,
-                                           payload=payload)
-        if replay is not None:
-            return replay.status, replay.body, [*_location(replay.body),
-                                                (b"idempotent-replayed", b"true")]
+        claim = await self._replays.begin(bearer=bearer, token_id=token.token_id, key=key,
+                                          payload=payload)
+        if isinstance(claim, Replay):
+            return claim.status, claim.body, [*_location(claim.body),
+                                              (b"idempotent-replayed", b"true")]
         try:
             answer = await self._secrets.create(token, body)
-        except BaseException:
-            # Refused or failed: nothing was created, so the key may be used again.
-            await self._replays.abandon(bearer=bearer, token_id=token.token_id, key=key)
+        except (ApiRefusal, StorageUnavailable):
+            # Refused, or not stored: the key may be used again (else it frees itself).
+            with contextlib.suppress(StorageUnavailable):
+                await self._replays.abandon(claim, token_id=token.token_id)
             raise
         try:
-            await self._replays.finish(bearer=bearer, token_id=token.token_id, key=key,
-                                       payload=payload, answer=Replay(201, answer))
+            await self._replays.finish(claim, bearer=bearer, token_id=token.token_id,
+                                       key=key, payload=payload, answer=Replay(201, answer))
         except StorageUnavailable:
             # The secret exists: its answer goes out. A retry within the key's pending
             # time is told to wait; after it, it would create another (logged).
@@ -191,12 +193,21 @@ async def _json_body(headers: dict[str, Any], receive: Receive) -> Any:
     except TooLarge:
         raise refusal("too-large") from None
     try:
-        payload = json.loads(raw)
+        payload = json.loads(raw, object_pairs_hook=_unique_keys)
     except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested past the limit
         raise refusal("invalid-json") from None
     if not isinstance(payload, dict):
         raise refusal("invalid-json")
     return payload
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: a key given twice is refused, as a proxy
+    that read the first would disagree with us about the body."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise ValueError("a key appears twice")
+    return found
 
 
 def _allow(method: str, allowed: str) -> None:

@@ -8,9 +8,10 @@ the sender told), and nothing of another's (403).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -20,7 +21,15 @@ from bot.api.problems import refusal
 from bot.api.tokens import ApiToken
 from bot.audit import events
 from bot.audit.log import AuditLog
-from bot.domain import Audience, EndOutcome, SecretRecord, Status, normalize_share_code
+from bot.background import Background, Lane
+from bot.domain import (
+    Audience,
+    EndOutcome,
+    SecretRecord,
+    ShareForm,
+    Status,
+    normalize_share_code,
+)
 from bot.errors import QuotaExceeded, ShareNotStored, SlackUnreachable, ValidationFailed
 from bot.render import api as words
 from bot.secrets.external import ExternalShare, link_url
@@ -30,9 +39,10 @@ from bot.workspaces.policy import ExternalSharing
 
 SLACK_RETRY_SECONDS = 5
 # No Slack deadline here (the share form's 3 s): a passphrase's scrypt and Redis get longer.
+# With the recipients' lookup, a create stays well inside an Idempotency-Key's pending
+# time (bot.api.idempotency), so a retry is never taken for a new request.
 BUDGET_SECONDS = 10.0
-# What runs after the answer (deliveries, receipts, mail): the caller's bounded runner.
-Later = Callable[[Coroutine[Any, Any, None]], None]
+RESOLVE_SECONDS = 30.0
 
 
 class SlackRecipients(Protocol):
@@ -56,7 +66,7 @@ class FollowUps(Protocol):
 class ApiSecrets:
     def __init__(self, *, sharing: SharingService, lifecycle: LifecycleService,
                  audit: AuditLog, external: ExternalSharing | None,
-                 recipients: SlackRecipients, follow_ups: FollowUps, later: Later,
+                 recipients: SlackRecipients, follow_ups: FollowUps, background: Background,
                  in_doubt: Callable[[SecretRecord], None], mail: bool,
                  clock: Callable[[], float] = time.time,
                  logger: logging.Logger | None = None) -> None:
@@ -66,7 +76,7 @@ class ApiSecrets:
         self._external = external
         self._recipients = recipients
         self._follow_ups = follow_ups
-        self._later = later
+        self._background = background
         self._in_doubt = in_doubt
         self._mail = mail
         self._clock = clock
@@ -76,13 +86,37 @@ class ApiSecrets:
         """Store a secret for the token's workspace; its answer (201's body)."""
         form = share_form(body, team_id=token.team_id, sender_id=token.principal,
                           receipts_to=token.receipts_to)
+        # Room for its deliveries is reserved before anything is stored (as the share
+        # form does): when they lag, the script is told to retry, not "created".
+        slot = await self._background.reserve(Lane.FOLLOW_UP)
+        if slot is None:
+            raise refusal("unavailable", words.BUSY, retry_after=SLACK_RETRY_SECONDS)
+        try:
+            record, share, url = await self._store(token, body, form)
+        except BaseException:
+            slot.release()
+            raise
+        created = events.secret_created(record)
+        await self._audit.record(created.event, nonce=created.nonce)
+        slot.start(self._follow_ups.delivered(record) if share is None
+                   else self._follow_ups.external(share, mail=form.mail_link),
+                   name="api-deliveries")
+        return answers.created(record, url=url)
+
+    async def _store(self, token: ApiToken, body: CreateSecret, form: ShareForm
+                     ) -> tuple[SecretRecord, ExternalShare | None, str | None]:
+        """Look up the recipients (within RESOLVE_SECONDS), check, encrypt and store."""
         try:
             if form.audience.external:
                 share, url = await self._share_external(form, mail=form.mail_link)
                 record = share.record
             else:
-                recipients = await self._recipients.resolve(
-                    token.team_id, body.audience.slack_users or ())
+                try:
+                    async with asyncio.timeout(RESOLVE_SECONDS):
+                        recipients = await self._recipients.resolve(
+                            token.team_id, body.audience.slack_users or ())
+                except TimeoutError:
+                    raise SlackUnreachable({"recipients": words.SLACK_SLOW}) from None
                 record = await self._sharing.share(
                     replace(form, recipients=recipients), counted=False, people=None,
                     budget=BUDGET_SECONDS)
@@ -98,13 +132,7 @@ class ApiSecrets:
         except QuotaExceeded as exc:
             raise refusal("quota-exceeded", words.OVER_QUOTA.format(
                 scope=exc.scope, limit=exc.limit)) from None
-        created = events.secret_created(record)
-        await self._audit.record(created.event, nonce=created.nonce)
-        if share is None:
-            self._later(self._follow_ups.delivered(record))
-        else:
-            self._later(self._follow_ups.external(share, mail=form.mail_link))
-        return answers.created(record, url=url)
+        return record, share, url
 
     async def _share_external(self, form: Any, *, mail: bool) -> tuple[ExternalShare, str]:
         external = self._external
@@ -146,8 +174,8 @@ class ApiSecrets:
                                         actor=token.principal, by_admin=by_admin,
                                         in_flight=revocation.in_flight)
         await self._audit.record(revoked.event, nonce=revoked.nonce)
-        self._later(self._follow_ups.revoked(revocation.record, actor=token.principal,
-                                             by_admin=by_admin))
+        self._background.later(self._follow_ups.revoked(
+            revocation.record, actor=token.principal, by_admin=by_admin), name="api-revoked")
         return answers.status(revocation.record)
 
     async def _own(self, token: ApiToken, code: str) -> SecretRecord:

@@ -67,12 +67,12 @@ class ApiToken:
 def check_name(name: str) -> None:
     """Raise ValidationFailed unless `name` is a token name (1-40 characters of a-z, 0-9,
     '.', '_', '-', starting with a letter or digit)."""
-    if not (1 <= len(name) <= MAX_NAME_CHARS and _NAME.match(name)):
+    if not (1 <= len(name) <= MAX_NAME_CHARS and _NAME.fullmatch(name)):
         raise ValidationFailed({"name": render.API_TOKEN_NAME_RULES})
 
 
 def check_receipts_to(receipts_to: str | None) -> None:
-    if receipts_to is not None and not _RECEIPTS_TO.match(receipts_to):
+    if receipts_to is not None and not _RECEIPTS_TO.fullmatch(receipts_to):
         raise ValidationFailed({"receipts_to": render.API_TOKEN_RECEIPTS_RULES})
 
 
@@ -178,6 +178,13 @@ class ApiTokens:
             return ApiToken(token_id=token_id, team_id=team_id,
                             name=index.name_of(token_id) or token_id, created_at=0.0,
                             created_by="", receipts_to=None)
+
+    async def revoke_all(self, team_id: str) -> tuple[ApiToken, ...]:
+        """Revoke every token of `team_id` (the app was removed from it): what they were."""
+        index = await self._store.index(team_id)
+        gone = [await self.revoke(team_id=team_id, name_or_id=token_id)
+                for token_id in tuple(index.digests)]
+        return tuple(token for token in gone if token is not None)
 
     async def verify(self, bearer: str) -> ApiToken | None:
         """The live token `bearer` is, or None: malformed or mistyped (decided without

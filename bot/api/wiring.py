@@ -56,7 +56,7 @@ def build(parts: ApiParts) -> ApiRoutes:
     secrets = ApiSecrets(
         sharing=parts.sharing, lifecycle=parts.lifecycle, audit=parts.audit,
         external=parts.external, follow_ups=deliveries,
-        later=lambda work: parts.background.later(work, name="api-follow-up"),
+        background=parts.background,
         in_doubt=lambda record: recover(parts.background,
                                         lambda: parts.sharing.withdraw(record),
                                         what="share", logger=logger),

@@ -260,9 +260,11 @@ def api_token_created(token: ApiToken, *, at: float, actor: str) -> AuditEvent:
 
 
 def api_token_revoked(token: ApiToken, *, at: float, actor: str,
-                      never_shown: bool = False) -> AuditEvent:
-    """An API token was revoked: by an admin or at the command line, or at once because
-    Slack could not show it to the admin who created it (`never_shown`)."""
-    why = "; Slack could not show it, so it was revoked at once" if never_shown else ""
+                      never_shown: bool = False, uninstalled: bool = False) -> AuditEvent:
+    """An API token was revoked: by an admin or at the command line, at once because
+    Slack could not show it to the admin who created it (`never_shown`), or with every
+    other token of a workspace that removed the app (`uninstalled`)."""
+    why = "; Slack could not show it, so it was revoked at once" if never_shown else \
+        "; the app was removed from the workspace" if uninstalled else ""
     return AuditEvent(AuditAction.API_TOKEN_REVOKED, at=at, actor=actor,
                       team_id=token.team_id, detail=f"{token.name}, id {token.token_id}{why}")

@@ -103,7 +103,7 @@ async def revoke_token(settings: Settings, *, name_or_id: str, team: str | None,
 async def workspace(settings: Settings, client: RedisClient, team: str | None) -> str:
     """The workspace a command is about: `team`, checked, or with one bot token the
     token's own. Raises ConfigError, with what to do, when it cannot be known."""
-    if team is not None and not _TEAM.match(team):
+    if team is not None and not _TEAM.fullmatch(team):
         raise ConfigError(f"--team must be a workspace id such as T0123ABCD, not {team!r}")
     if settings.oauth:
         if team is None:

@@ -28,7 +28,7 @@ class MasterKey:
     material: bytes = field(repr=False)
 
     def __post_init__(self) -> None:
-        if not _KEY_ID.match(self.key_id):
+        if not _KEY_ID.fullmatch(self.key_id):
             raise ValueError("a key id is 1-32 characters of A-Z, a-z, 0-9, '_', '.', '-'")
         if len(self.material) != KEY_BYTES:
             raise ValueError(f"a key is exactly {KEY_BYTES} bytes")

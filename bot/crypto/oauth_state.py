@@ -55,7 +55,7 @@ def verify(state: str, keyring: KeyRing, *, now: float,
 
     Raises InvalidToken, whatever is wrong (shape, key, MAC or age).
     """
-    match = _SHAPE.match(state) if state.isascii() else None
+    match = _SHAPE.fullmatch(state) if state.isascii() else None
     if match is None:
         raise InvalidToken("not a state")
     key_id, issued, nonce, mac = match.groups()

@@ -27,6 +27,7 @@ from bot.domain.principals import (
     CLI_ACTOR,
     EMAIL_PREFIX,
     LINK_PRINCIPAL,
+    SLACK_PLATFORM,
     WEB_VISITOR,
     api_principal,
     api_token_name,
@@ -40,9 +41,10 @@ from bot.options import Format, ViewLimit
 
 __all__ = [
     "API_PREFIX", "CLI_ACTOR", "CODE_ALPHABET", "CODE_GROUPS", "CODE_GROUP_LEN", "EMAIL_PREFIX",
-    "HANDLE_LEN", "LINK_PRINCIPAL", "WEB_VISITOR", "api_principal", "api_token_name",
-    "code_of", "email_of", "email_principal", "is_secret_id", "is_slack_user", "masked",
-    "masked_address", "new_secret_id", "new_share_code", "normalize_share_code",
+    "HANDLE_LEN", "LINK_PRINCIPAL", "SLACK_PLATFORM", "WEB_VISITOR", "api_principal",
+    "api_token_name", "code_of", "email_of", "email_principal", "is_secret_id",
+    "is_slack_user", "masked", "masked_address", "new_secret_id", "new_share_code",
+    "normalize_share_code",
 ]
 
 MAX_RECIPIENTS = 128

@@ -29,7 +29,7 @@ def code_of(secret_id: str) -> str:
 
 def is_secret_id(value: object) -> bool:
     """Whether `value` has the shape of a secret id (cheap check before any lookup)."""
-    return isinstance(value, str) and bool(_SECRET_ID.match(value))
+    return isinstance(value, str) and bool(_SECRET_ID.fullmatch(value))
 
 
 def new_share_code() -> str:

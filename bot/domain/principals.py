@@ -59,10 +59,12 @@ def api_token_name(principal: str) -> str | None:
     return name if sep and name else None
 
 
+# Slack itself, as the actor of what it tells the bot (the app was removed, say).
+SLACK_PLATFORM = "slack-platform"
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
 
 def is_slack_user(principal: str) -> bool:
     """Whether a recipient or actor is a Slack user (gets Reveal messages, is mentioned),
     not an external principal."""
-    return bool(_SLACK_USER.match(principal))
+    return bool(_SLACK_USER.fullmatch(principal))

@@ -6,7 +6,8 @@ from __future__ import annotations
 # kind: (HTTP status, title, description). The kinds are the stable part of each type.
 PROBLEMS: dict[str, tuple[int, str, str]] = {
     "invalid-json": (400, "Malformed JSON",
-                     "The request body must be a JSON object (Content-Type: application/json)."),
+                     "The request body must be a JSON object (Content-Type: application/json), "
+                     "each key given once."),
     "invalid-header": (400, "Malformed header",
                        "A header of the request is malformed; `detail` names it."),
     "unauthorized": (401, "Missing or invalid API token",
@@ -67,3 +68,5 @@ EITHER_OR = {
     "views": "Give a number of views from 1 to 1000, or \"each\", or \"unlimited\".",
 }
 NOT_INSTALLED = "share-secret is not installed in this workspace any more."
+BUSY = "share-secret has too much work in flight right now; nothing was stored."
+SLACK_SLOW = "Slack took too long to find the recipients; nothing was stored."

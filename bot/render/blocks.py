@@ -9,6 +9,7 @@ from typing import Any
 from bot.domain import (
     CLI_ACTOR,
     LINK_PRINCIPAL,
+    SLACK_PLATFORM,
     WEB_VISITOR,
     api_token_name,
     email_of,
@@ -74,6 +75,8 @@ def who(principal: str) -> str:
         return "anyone with the link"
     if principal == WEB_VISITOR:
         return "a visitor of the web page"
+    if principal == SLACK_PLATFORM:
+        return "Slack"
     if principal == CLI_ACTOR:
         return "the command line"
     token = api_token_name(principal)

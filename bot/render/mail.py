@@ -93,7 +93,7 @@ def link_mail(envelope: Envelope, *, link: str, sender: str, workspace: str,
 def code_mail(envelope: Envelope, *, code: str, sender: str, workspace: str,
               label: str | None, minutes: int = CODE_VALID_MINUTES) -> EmailMessage:
     """The mail with a one-time code (6 to 8 digits) for a recipient who asked for one."""
-    if not _CODE.match(code):
+    if not _CODE.fullmatch(code):
         raise ValueError("a one-time code is 6 to 8 digits")
     now = time.time() if envelope.now is None else envelope.now
     what = label if label else "the secret"

@@ -25,3 +25,7 @@ def deactivated(name: str) -> str:
 
 def too_many_recipients(limit: int) -> str:
     return f"At most {limit} recipients."
+
+
+def outside(name: str) -> str:
+    return f"{name} (not in this workspace: share by link or email instead)"

@@ -83,7 +83,11 @@ def _yaml(text: str) -> str:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise FormatError(f"Not valid YAML: {where}: {exc.problem or exc.context}.") from None
+        # PyYAML quotes what it found ("the tag '!x'"): that is the secret, so the quotes
+        # go; the position says where to look.
+        problem = _QUOTED.sub(lambda m: m.group(1) or "…",
+                              str(exc.problem or exc.context or "a syntax error"))
+        raise FormatError(f"Not valid YAML: {where}: {problem}.") from None
     except (yaml.YAMLError, ValueError, OverflowError):  # ValueError: 2001-02-30, say
         raise FormatError("Not valid YAML.") from None
     except RecursionError:  # block nesting ("- - - ..."), without libyaml's own bound
@@ -91,6 +95,10 @@ def _yaml(text: str) -> str:
     if not documents or all(d is None for d in documents):
         raise FormatError("Not valid YAML: it is empty.")
     return text.strip("\n")  # YAML is already written for people: shown as typed
+
+
+# A quoted character (the punctuation PyYAML expected) stays; longer quotes go.
+_QUOTED = re.compile(r"('.'|\".\")|'[^']*'|\"[^\"]*\"")
 
 
 def _too_deep(text: str, tokens: re.Pattern[str]) -> bool:

@@ -69,7 +69,7 @@ def validate(form: ShareForm) -> ValidShare:
             MIN_PASSPHRASE_CHARS <= len(passphrase.strip()) <= MAX_PASSPHRASE_CHARS):
         errors["passphrase"] = (f"A passphrase needs {MIN_PASSPHRASE_CHARS} to "
                                 f"{MAX_PASSPHRASE_CHARS} characters.")
-    if form.receipts_to is not None and not _RECEIPTS_TO.match(form.receipts_to):
+    if form.receipts_to is not None and not _RECEIPTS_TO.fullmatch(form.receipts_to):
         errors["receipts_to"] = "A Slack channel id (C… or G…) or user id (U… or W…)."
     if errors:
         raise ValidationFailed(errors)

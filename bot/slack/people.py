@@ -192,7 +192,7 @@ class SlackPeople:
         user_id = user.get("id") if isinstance(user, dict) else None
         if not isinstance(user_id, str) or not is_slack_user(user_id):
             raise _cannot_check(field)
-        self._cache.put(self._team_id, user_id, _verdict(user_id, user))
+        self._cache.put(self._team_id, user_id, _verdict(user_id, user, self._team_id))
         self._cache.put_address(self._team_id, address, user_id)
         return user_id
 
@@ -208,7 +208,7 @@ class SlackPeople:
             raise _cannot_check(field) from None
         except SLACK_FAILURES:
             raise _cannot_check(field) from None
-        refusal = _verdict(user_id, user)
+        refusal = _verdict(user_id, user, self._team_id)
         self._cache.put(self._team_id, user_id, refusal)
         return refusal
 
@@ -226,13 +226,21 @@ def _found(address: str | None, found: Mapping[str, tuple[str | None, str | None
     return user_id, None
 
 
-def _verdict(user_id: str, user: dict[str, Any]) -> str | None:
-    """Why this account cannot receive a secret (None: a person)."""
+def _verdict(user_id: str, user: dict[str, Any], team_id: str) -> str | None:
+    """Why this account cannot receive a secret (None: a person of `team_id`). Someone
+    Slack Connect shows from another organisation (another team_id, or is_stranger) is
+    not one: secrets for people outside go by link or email, under the workspace's
+    policy. In an Enterprise Grid, a member of several workspaces lists them."""
     name = user.get("name") or user_id
     if user_id == SLACKBOT or user.get("is_bot"):
         return words.a_bot(name)
     if user.get("deleted"):
         return words.deactivated(name)
+    grid = user.get("enterprise_user")
+    teams = grid.get("teams") if isinstance(grid, dict) else None
+    member = user.get("team_id") == team_id or (isinstance(teams, list) and team_id in teams)
+    if user.get("is_stranger") or not member:
+        return words.outside(name)
     return None
 
 

@@ -16,6 +16,18 @@ from bot.storage.keys import KeySpace
 
 PENDING = "pending"
 
+# A mark's holder replaces or removes it only while it is still theirs: a mark that
+# expired and was taken by another request is left alone.
+# KEYS[1] the mark; ARGV[1] what the holder wrote; ARGV[2] the new value ("" to remove it);
+# ARGV[3] its time to live (s)
+# -> 1 done | 0 the mark is another's (or gone): nothing changed
+SETTLE_IF_MINE = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then redis.call('DEL', KEYS[1])
+else redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+return 1
+"""
+
 
 class OnceMarks:
     """First-comer marks in Redis (the connection and key space are passed in)."""
@@ -23,6 +35,7 @@ class OnceMarks:
     def __init__(self, redis: RedisClient, *, keys: KeySpace) -> None:
         self._redis = redis
         self._keys = keys
+        self._settle_if_mine = redis.register_script(SETTLE_IF_MINE)
 
     @unavailable_on_redis_errors
     async def first(self, kind: str, *parts: str, ttl_seconds: int) -> bool:
@@ -31,12 +44,22 @@ class OnceMarks:
                                           ex=ttl_seconds))
 
     @unavailable_on_redis_errors
-    async def begin(self, kind: str, *parts: str, ttl_seconds: int) -> str | None:
+    async def begin(self, kind: str, *parts: str, ttl_seconds: int,
+                    pending: str = PENDING) -> str | None:
         """Start work that may be repeated: None for the first caller (the mark now says
-        "pending"), else what the mark says (PENDING, or what `settle` wrote)."""
-        previous = await self._redis.set(self._keys.once(kind, *parts), PENDING, nx=True,
+        `pending`), else what the mark says (a pending value, or what `settle` wrote)."""
+        previous = await self._redis.set(self._keys.once(kind, *parts), pending, nx=True,
                                          get=True, ex=ttl_seconds)
         return replies.optional_text(previous)
+
+    @unavailable_on_redis_errors
+    async def settle_if_mine(self, kind: str, *parts: str, pending: str, outcome: str,
+                             ttl_seconds: int) -> bool:
+        """`settle` (or with outcome "", `forget`) only while the mark still says
+        `pending`, what this caller's `begin` wrote; False when it is another's now."""
+        done = await self._settle_if_mine(keys=[self._keys.once(kind, *parts)],
+                                          args=[pending, outcome, ttl_seconds])
+        return bool(done)
 
     @unavailable_on_redis_errors
     async def settle(self, kind: str, *parts: str, outcome: str, ttl_seconds: int) -> None:

@@ -110,7 +110,7 @@ def parse_redis_url(url: str, *, cluster: bool = False) -> RedisTarget:
     path = [unquote(p) for p in parts.path.split("/") if p]
     service_name = None
     if mode is RedisMode.SENTINEL:
-        if not path or not _SERVICE_NAME.match(path[0]) or len(path) > 2:
+        if not path or not _SERVICE_NAME.fullmatch(path[0]) or len(path) > 2:
             raise ValueError("must name the Sentinel master: "
                              "redis+sentinel://host:26379[,host:26379...]/mymaster[/db]")
         service_name, path = path[0], path[1:]
@@ -180,7 +180,7 @@ def _query(query: str, *, tls: bool, mode: RedisMode, unix: bool) -> _Query:
         allowed.add("db")
     for name in raw:
         if name not in allowed:
-            shown = f"'{name}'" if _OPTION_NAME.match(name) else "an option"
+            shown = f"'{name}'" if _OPTION_NAME.fullmatch(name) else "an option"
             if name in _TLS_OPTIONS:
                 raise ValueError(f"has {shown}, which needs TLS: use rediss:// "
                                  "(or rediss+sentinel://, rediss+cluster://)")

@@ -182,4 +182,4 @@ class _Shared(Collector):
 
 def _bounded(value: str) -> str:
     """A label value from Slack (a method or error code), or "other" if it looks odd."""
-    return value if _LABEL.match(value) else "other"
+    return value if _LABEL.fullmatch(value) else "other"

@@ -38,10 +38,10 @@ def reveal_ask(raw: bytes) -> RevealAsk:
     fields = _json_object(raw)
     _only(fields, {"key", "email", "code", "ticket", "passphrase"})
     ticket = _text(fields, "ticket") or None
-    if ticket is not None and not _TICKET.match(ticket):
+    if ticket is not None and not _TICKET.fullmatch(ticket):
         raise MalformedRequest("ticket: not a code request's ticket")
     code = (_text(fields, "code") or "").strip() or None
-    if code is not None and not _CODE.match(code):
+    if code is not None and not _CODE.fullmatch(code):
         raise MalformedRequest("code: must be 6 to 8 digits")
     passphrase = _text(fields, "passphrase") or None
     if passphrase is not None and len(passphrase) > MAX_PASSPHRASE_CHARS:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -30,10 +31,12 @@ from slack_sdk.oauth.installation_store import Installation
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import render
+from bot.api.tokens import ApiTokens
 from bot.audit import events
 from bot.audit.log import AuditLog
 from bot.config import Settings
 from bot.crypto import KeyRing
+from bot.domain import SLACK_PLATFORM
 from bot.errors import CannotVerify, StorageUnavailable
 from bot.slack.admins import Admins, workspace_admin
 from bot.slack.delivery import Delivery
@@ -119,10 +122,13 @@ def build(settings: Settings, *, redis: RedisClient, keys: KeySpace, keyring: Ke
 
 
 def register_uninstall(app: AsyncApp, logger: logging.Logger,
-                       team_settings: TeamSettingsStore | None = None) -> None:
+                       team_settings: TeamSettingsStore | None = None,
+                       api_tokens: ApiTokens | None = None, audit: AuditLog | None = None,
+                       clock: Callable[[], float] = time.time) -> None:
     """Forget a workspace's tokens when it removes the app or revokes them; when it
     removes the app, its settings too (audit channel, admins), so that its next install
-    is a first install again."""
+    is a first install again, and its API tokens (revoked and audited): they were made
+    by admins of the installation that is gone."""
     if app.installation_store is None:
         return
     uninstalled = app.default_app_uninstalled_event_listener()
@@ -132,6 +138,11 @@ def register_uninstall(app: AsyncApp, logger: logging.Logger,
         await uninstalled(context=context)
         if team_settings is not None and context.team_id:
             await team_settings.forget(context.team_id)
+        if api_tokens is not None and context.team_id:
+            for token in await api_tokens.revoke_all(context.team_id):
+                if audit is not None:
+                    await audit.record(events.api_token_revoked(
+                        token, at=clock(), actor=SLACK_PLATFORM, uninstalled=True))
         logger.info("share-secret was uninstalled from %s: its installation and settings "
                     "are deleted", context.team_id or context.enterprise_id)
 

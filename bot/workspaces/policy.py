@@ -27,7 +27,7 @@ def parse_domains(text: str) -> tuple[str, ...] | None:
     domain (or there are more than MAX_DOMAINS). An empty text is no domain: any."""
     domains = tuple(dict.fromkeys(d.strip().lower().lstrip("@") for d in text.split(",")
                                   if d.strip()))
-    if len(domains) > MAX_DOMAINS or any(not _DOMAIN.match(d) for d in domains):
+    if len(domains) > MAX_DOMAINS or any(not _DOMAIN.fullmatch(d) for d in domains):
         return None
     return domains
 

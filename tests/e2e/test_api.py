@@ -315,7 +315,9 @@ def test_bodies_that_are_not_json_objects_are_refused(api, token_for, redis_sync
              (b"[" * 100000, "application/json", "too-large", 413),
              (b"secret=x", "application/x-www-form-urlencoded", "unsupported-media-type", 415),
              (b"[" * 5000 + b"]" * 5000, "application/json", "invalid-json", 400),
-             (b'{"views": 1' + b"0" * 5000 + b"}", "application/json", "invalid-json", 400)]
+             (b'{"views": 1' + b"0" * 5000 + b"}", "application/json", "invalid-json", 400),
+             (b'{"secret": "a", "secret": "b", "audience": {"link": true}}',
+              "application/json", "invalid-json", 400)]
     for raw, kind, problem, status in cases:
         answer = api.call("POST", "/api/v1/secrets", token=token, raw=raw,
                           headers={"Content-Type": kind})
