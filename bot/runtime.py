@@ -273,6 +273,8 @@ class Runtime:
                 self.logger.error("the audit outbox failed: %s", type(exc).__name__)
         if self.external is not None:
             await self.external.close()
+        if self.api is not None:
+            await self.api.close()
         await self.redis.aclose()
         await self.http.close()
 

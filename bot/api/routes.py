@@ -73,6 +73,9 @@ class ApiRoutes:
     def serves(path: str) -> bool:
         return path.startswith(ROOT)
 
+    async def close(self) -> None:
+        await self._secrets.close()
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         path, method = scope["path"], scope["method"]
         token: ApiToken | None = None

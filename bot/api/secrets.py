@@ -21,6 +21,7 @@ from bot.api.problems import refusal
 from bot.api.tokens import ApiToken
 from bot.audit import events
 from bot.audit.log import AuditLog
+from bot.audit.soon import AuditSoon
 from bot.background import Background, Lane
 from bot.domain import (
     Audience,
@@ -65,7 +66,7 @@ class FollowUps(Protocol):
 
 class ApiSecrets:
     def __init__(self, *, sharing: SharingService, lifecycle: LifecycleService,
-                 audit: AuditLog, external: ExternalSharing | None,
+                 audit: AuditLog, soon: AuditSoon, external: ExternalSharing | None,
                  recipients: SlackRecipients, follow_ups: FollowUps, background: Background,
                  in_doubt: Callable[[SecretRecord], None], mail: bool,
                  clock: Callable[[], float] = time.time,
@@ -73,6 +74,7 @@ class ApiSecrets:
         self._sharing = sharing
         self._lifecycle = lifecycle
         self._audit = audit
+        self._soon = soon
         self._external = external
         self._recipients = recipients
         self._follow_ups = follow_ups
@@ -96,8 +98,10 @@ class ApiSecrets:
         except BaseException:
             slot.release()
             raise
+        # Owed since the store's step (its script noted it): recorded after the answer,
+        # with other requests' in one round trip.
         created = events.secret_created(record)
-        await self._audit.record(created.event, nonce=created.nonce)
+        self._soon.add(created.event, nonce=created.nonce)
         slot.start(self._follow_ups.delivered(record) if share is None
                    else self._follow_ups.external(share, mail=form.mail_link),
                    name="api-deliveries")
@@ -147,6 +151,10 @@ class ApiSecrets:
                                                    budget=BUDGET_SECONDS)
         return share, link_url(external.public_url, share.record.secret_id, share.link_key)
 
+    async def close(self) -> None:
+        """At shutdown: record the audit events still queued."""
+        await self._soon.drained()
+
     async def status(self, token: ApiToken, code: str) -> dict[str, Any]:
         """What GET answers: the secret's metadata, never its content."""
         record = await self._own(token, code)
@@ -173,7 +181,7 @@ class ApiSecrets:
         revoked = events.secret_revoked(revocation.record, at=self._clock(),
                                         actor=token.principal, by_admin=by_admin,
                                         in_flight=revocation.in_flight)
-        await self._audit.record(revoked.event, nonce=revoked.nonce)
+        self._soon.add(revoked.event, nonce=revoked.nonce)  # owed since the revoke's step
         self._background.later(self._follow_ups.revoked(
             revocation.record, actor=token.principal, by_admin=by_admin), name="api-revoked")
         return answers.status(revocation.record)

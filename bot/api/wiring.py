@@ -13,6 +13,7 @@ from bot.api.routes import ApiRoutes
 from bot.api.secrets import ApiSecrets
 from bot.api.tokens import ApiTokens
 from bot.audit.log import AuditLog
+from bot.audit.soon import AuditSoon
 from bot.background import Background
 from bot.config import Settings
 from bot.recovery import recover
@@ -55,6 +56,7 @@ def build(parts: ApiParts) -> ApiRoutes:
                                mailer=parts.mailer, names=parts.names, logger=logger)
     secrets = ApiSecrets(
         sharing=parts.sharing, lifecycle=parts.lifecycle, audit=parts.audit,
+        soon=AuditSoon(parts.audit, logger=logger),
         external=parts.external, follow_ups=deliveries,
         background=parts.background,
         in_doubt=lambda record: recover(parts.background,
