@@ -64,32 +64,20 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
                       f"{ours / base:.2f}x ({ours:.0f} vs {base:.0f}/s)", ">= 0.5x",
                       ours / base >= 0.5)
     for level in LEVELS:
-        api = _get(results, "web", "create", level)
-        peer_create, create_by = best_peer(results, "create", level)
-        if api and peer_create:
-            check(f"API create throughput vs snappass create @{level}",
-                  f"{api['throughput'] / peer_create:.2f}x ({api['throughput']:.0f} vs "
-                  f"{peer_create:.0f}/s, {create_by})", ">= 1.5x",
-                  api["throughput"] / peer_create >= 1.5)
-            peer_p99 = _get(results, "snappass", create_by, "create", level, "ack_p99_ms")
-            if api.get("ack_p99_ms") is not None and peer_p99 is not None:
-                check(f"API create p99 vs snappass create @{level}",
-                      f"{api['ack_p99_ms']:.1f} vs {peer_p99:.1f} ms ({create_by})",
-                      "lower", api["ack_p99_ms"] < peer_p99)
-        web = _get(results, "web", "reveal", level)
-        peer_reveal, reveal_by = best_peer(results, "reveal", level)
-        if not web or not peer_reveal:
-            continue
-        check(f"web reveal throughput vs snappass reveal @{level}",
-              f"{web['throughput'] / peer_reveal:.2f}x ({web['throughput']:.0f} vs "
-              f"{peer_reveal:.0f}/s, {reveal_by})", ">= 1.5x",
-              web["throughput"] / peer_reveal >= 1.5)
-        # Against the serving the throughput is compared with (the faster one).
-        peer_p99 = _get(results, "snappass", reveal_by, "reveal", level, "ack_p99_ms")
-        if web.get("ack_p99_ms") is not None and peer_p99 is not None:
-            check(f"web reveal p99 vs snappass reveal @{level}",
-                  f"{web['ack_p99_ms']:.1f} vs {peer_p99:.1f} ms ({reveal_by})",
-                  "lower", web["ack_p99_ms"] < peer_p99)
+        for name, ours, op in (("API create", _get(results, "web", "create", level), "create"),
+                               ("web reveal", _get(results, "web", "reveal", level), "reveal")):
+            peer, peer_by = best_peer(results, op, level)
+            if not ours or not peer:
+                continue
+            check(f"{name} throughput vs snappass {op} @{level}",
+                  f"{ours['throughput'] / peer:.2f}x ({ours['throughput']:.0f} vs "
+                  f"{peer:.0f}/s, {peer_by})", ">= 1.5x", ours["throughput"] / peer >= 1.5)
+            # Against the serving the throughput is compared with (the faster one).
+            peer_p99 = _get(results, "snappass", peer_by, op, level, "ack_p99_ms")
+            if ours.get("ack_p99_ms") is not None and peer_p99 is not None:
+                check(f"{name} p99 vs snappass {op} @{level}",
+                      f"{ours['ack_p99_ms']:.1f} vs {peer_p99:.1f} ms ({peer_by})",
+                      "lower", ours["ack_p99_ms"] < peer_p99)
     for scenario in ("reveal", "command", "submission"):
         p50 = _get(bot0, scenario, 1, "ack_p50_ms")
         if p50 is not None:

@@ -130,3 +130,30 @@ def test_names_and_receipt_targets_with_a_trailing_newline_are_refused(token_for
         check_name("deploy-bot\n")
     with pytest.raises(ValidationFailed):
         token_for("newline", receipts_to="C0GENERAL\n")
+
+
+def test_creates_are_turned_away_while_their_deliveries_lag(api, token_for, slack,
+                                                            redis_sync):
+    """Each create reserves room for its deliveries (the receipt, Reveal messages) before
+    it stores anything: when Slack stops answering, the follow-up lane fills, and further
+    creates are told to retry, with nothing stored, rather than pile up work."""
+    from bot.background import LANE_CONCURRENCY, Lane
+    from tests.conftest import GENERAL
+
+    room = LANE_CONCURRENCY[Lane.FOLLOW_UP]
+    tokens = [token_for(receipts_to=GENERAL) for _ in range(room // 30 + 2)]
+    slack.hold_answers("chat.postMessage", times=10 * room)
+    answers = []
+    try:
+        for n in range(room + 10):
+            answers.append(api.create(tokens[n // 30], link_body()))
+            if answers[-1].status != 201:
+                break
+    finally:
+        slack.release_answers()
+    refused = answers[-1]
+    assert refused.status == 503, [a.status for a in answers]
+    assert refused.body["type"] == "/api/v1/problems/unavailable"
+    assert int(refused.headers["retry-after"]) >= 1
+    assert room - 10 <= len(answers) - 1 <= room
+    assert len(stored(redis_sync)) == len(answers) - 1
