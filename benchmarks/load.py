@@ -3,7 +3,8 @@
     python -m benchmarks.load < spec.json > result.json
 
 Closed loop: `concurrency` keep-alive connections, each sending its next request as
-soon as the previous answer is in. Requests are built from templates by string
+soon as the previous answer is in. Open loop (a `rate` in the spec): requests on a fixed
+schedule, whatever the answers do (`run_open`). Requests are built from templates by string
 substitution and signed as Slack signs them (HMAC-SHA256 over "v0:ts:body"); the HTTP
 client is a minimal asyncio protocol on uvloop, not aiohttp, so that the generator
 takes as little as possible of the CPU it shares with the servers it measures.
@@ -30,6 +31,7 @@ from urllib.parse import quote_plus, urlsplit
 
 MINT_BATCH = 64
 MINT_LOW_WATER = 96
+MAX_OPEN_CONNECTIONS = 1024  # an open loop's, when answers lag far behind its schedule
 
 
 class HttpConnection(asyncio.Protocol):
@@ -264,6 +266,8 @@ def client_address(n: int) -> str:
 
 
 async def run(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec.get("rate"):
+        return await run_open(spec)
     host, port = spec["host"], spec["port"]
     loop = asyncio.get_running_loop()
     source = Source(spec)
@@ -308,6 +312,78 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         "window": max(1e-9, last_done[0] - measure_from),
         "measure_from_wall": time.time() - (time.perf_counter() - measure_from),
         "cpu_seconds": usage.ru_utime + usage.ru_stime,
+    }
+
+
+async def run_open(spec: dict[str, Any]) -> dict[str, Any]:
+    """Open loop: a request every 1/rate seconds on schedule, whether or not earlier ones
+    were answered (on a free keep-alive connection, or a new one). Each is timed from its
+    scheduled moment, so time spent queueing, in the server or here, counts: a closed
+    loop, which waits for answers, hides it."""
+    host, port, rate = spec["host"], spec["port"], float(spec["rate"])
+    loop = asyncio.get_running_loop()
+    source = Source(spec)
+    idle = [(await loop.create_connection(HttpConnection, host, port))[1]
+            for _ in range(spec.get("concurrency") or 1)]
+    started = time.perf_counter()
+    wall_at_start = time.time()
+    measure_from = started + spec["warmup"]
+    stop_at = measure_from + spec["duration"]
+    records: list[list[Any]] = []  # key, wall time scheduled, seconds to answer, status
+    errors: dict[str, int] = {}
+    last_done = [measure_from]
+    sent = [0]
+    opened = [len(idle)]
+
+    async def one(prepared: Prepared, due: float) -> None:
+        conn = idle.pop() if idle else None
+        if conn is None:
+            if opened[0] >= MAX_OPEN_CONNECTIONS:
+                errors["no connection"] = errors.get("no connection", 0) + 1
+                return
+            opened[0] += 1
+            conn = (await loop.create_connection(HttpConnection, host, port))[1]
+        try:
+            status, _ = await conn.request(http_request(prepared.path, prepared.body,
+                                                        prepared.headers))
+        except ConnectionError:
+            errors["connection closed"] = errors.get("connection closed", 0) + 1
+            return
+        done = time.perf_counter()
+        sent[0] += 1
+        idle.append(conn)
+        if due >= measure_from:
+            records.append([prepared.key, wall_at_start + (due - started), done - due, status])
+            last_done[0] = max(last_done[0], done)
+            if status not in (200, 201):
+                errors[f"HTTP {status}"] = errors.get(f"HTTP {status}", 0) + 1
+
+    tasks: set[asyncio.Task[None]] = set()
+    due = started
+    while due < stop_at:
+        wait = due - time.perf_counter()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        prepared = await source.next()
+        if prepared is None:
+            break
+        task = loop.create_task(one(prepared, due))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        due += 1.0 / rate
+    if tasks:
+        await asyncio.wait(set(tasks), timeout=60)
+    for conn in idle:
+        conn.close()
+    if source.minting is not None:
+        await source.minting
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "records": records, "sent_total": sent[0], "errors": errors, "exhausted": source.exhausted,
+        # The measured window is the schedule's: requests answered late still count in it.
+        "window": spec["duration"], "late": round(max(0.0, last_done[0] - stop_at), 3),
+        "measure_from_wall": wall_at_start + spec["warmup"],
+        "cpu_seconds": usage.ru_utime + usage.ru_stime, "connections": opened[0],
     }
 
 
