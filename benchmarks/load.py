@@ -302,17 +302,22 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
                     errors[f"HTTP {status}"] = errors.get(f"HTTP {status}", 0) + 1
 
     await asyncio.gather(*(worker(c) for c in conns))
+    return await _finished(conns, source, records=records, sent=sent[0], errors=errors,
+                           window=max(1e-9, last_done[0] - measure_from),
+                           measure_from_wall=time.time() - (time.perf_counter() - measure_from))
+
+
+async def _finished(conns: list[HttpConnection], source: Source, **result: Any
+                    ) -> dict[str, Any]:
+    """Close the connections, let a mint in flight end; the run's result."""
     for conn in conns:
         conn.close()
     if source.minting is not None:
         await source.minting
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "records": records, "sent_total": sent[0], "errors": errors, "exhausted": source.exhausted,
-        "window": max(1e-9, last_done[0] - measure_from),
-        "measure_from_wall": time.time() - (time.perf_counter() - measure_from),
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
-    }
+    records, sent = result.pop("records"), result.pop("sent")
+    return {"records": records, "sent_total": sent, "exhausted": source.exhausted, **result,
+            "cpu_seconds": usage.ru_utime + usage.ru_stime}
 
 
 async def run_open(spec: dict[str, Any]) -> dict[str, Any]:
@@ -373,18 +378,12 @@ async def run_open(spec: dict[str, Any]) -> dict[str, Any]:
         due += 1.0 / rate
     if tasks:
         await asyncio.wait(set(tasks), timeout=60)
-    for conn in idle:
-        conn.close()
-    if source.minting is not None:
-        await source.minting
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "records": records, "sent_total": sent[0], "errors": errors, "exhausted": source.exhausted,
-        # The measured window is the schedule's: requests answered late still count in it.
-        "window": spec["duration"], "late": round(max(0.0, last_done[0] - stop_at), 3),
-        "measure_from_wall": wall_at_start + spec["warmup"],
-        "cpu_seconds": usage.ru_utime + usage.ru_stime, "connections": opened[0],
-    }
+    # The measured window is the schedule's: requests answered late still count in it.
+    return await _finished(idle, source, records=records, sent=sent[0], errors=errors,
+                           window=spec["duration"],
+                           late=round(max(0.0, last_done[0] - stop_at), 3),
+                           measure_from_wall=wall_at_start + spec["warmup"],
+                           connections=opened[0])
 
 
 def main() -> int:
