@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import os
@@ -299,3 +300,19 @@ def smtp(smtp_server):
     """The session's SMTP server, emptied of earlier tests' mail."""
     smtp_server.clear()
     return smtp_server
+
+
+def with_api_tokens(redis_url: str, use, *, prefix: str = "ss"):
+    """`await use(tokens)` with the API token service on `redis_url` (TEST_KEYS, `prefix`),
+    from synchronous test code; its result."""
+    from bot.api.tokens import ApiTokens
+    from bot.storage import KeySpace, connect
+
+    async def run():
+        client = connect(redis_url)
+        try:
+            return await use(ApiTokens(client, keys=KeySpace(prefix),
+                                       keyring=keyring_of_test_keys()))
+        finally:
+            await client.aclose()
+    return asyncio.run(run())

@@ -10,22 +10,14 @@ undelivered in Redis: the sweep sends its Reveal messages (bot.secrets.expiry).
 from __future__ import annotations
 
 import logging
-from typing import Protocol
 
 from bot.domain import SecretRecord
 from bot.errors import ShareSecretError, StorageUnavailable
 from bot.render.share import link_not_mailed_notice
 from bot.secrets.expiry import NoticesByTeam
-from bot.secrets.external import ExternalShare
+from bot.secrets.external import ExternalShare, LinksMailer
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.web_parts import NameSource
-
-
-class LinksMailer(Protocol):
-    """Mails an email secret's link (bot.mail.external_mail.ExternalMail)."""
-
-    async def send(self, share: ExternalShare, *, sender_name: str,
-                   workspace_name: str) -> None: ...
 
 
 class ApiDeliveries:

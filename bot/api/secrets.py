@@ -9,7 +9,6 @@ the sender told), and nothing of another's (403).
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -28,7 +27,6 @@ from bot.domain import (
     EndOutcome,
     SecretRecord,
     ShareForm,
-    Status,
     normalize_share_code,
 )
 from bot.errors import QuotaExceeded, ShareNotStored, SlackUnreachable, ValidationFailed
@@ -69,8 +67,7 @@ class ApiSecrets:
                  audit: AuditLog, soon: AuditSoon, external: ExternalSharing | None,
                  recipients: SlackRecipients, follow_ups: FollowUps, background: Background,
                  in_doubt: Callable[[SecretRecord], None], mail: bool,
-                 clock: Callable[[], float] = time.time,
-                 logger: logging.Logger | None = None) -> None:
+                 clock: Callable[[], float] = time.time) -> None:
         self._sharing = sharing
         self._lifecycle = lifecycle
         self._audit = audit
@@ -82,7 +79,6 @@ class ApiSecrets:
         self._in_doubt = in_doubt
         self._mail = mail
         self._clock = clock
-        self._logger = logger or logging.getLogger("bot.api")
 
     async def create(self, token: ApiToken, body: CreateSecret) -> dict[str, Any]:
         """Store a secret for the token's workspace; its answer (201's body)."""
@@ -112,7 +108,7 @@ class ApiSecrets:
         """Look up the recipients (within RESOLVE_SECONDS), check, encrypt and store."""
         try:
             if form.audience.external:
-                share, url = await self._share_external(form, mail=form.mail_link)
+                share, url = await self._share_external(form)
                 record = share.record
             else:
                 try:
@@ -138,12 +134,12 @@ class ApiSecrets:
                 scope=exc.scope, limit=exc.limit)) from None
         return record, share, url
 
-    async def _share_external(self, form: Any, *, mail: bool) -> tuple[ExternalShare, str]:
+    async def _share_external(self, form: ShareForm) -> tuple[ExternalShare, str]:
         external = self._external
         if external is None or external.public_url is None:
             raise refusal("invalid-request", errors=[
                 {"field": "audience", "detail": words.NO_WEB_PAGES}])
-        if form.audience is Audience.EMAIL and mail and not self._mail:
+        if form.audience is Audience.EMAIL and form.mail_link and not self._mail:
             raise refusal("invalid-request", errors=[
                 {"field": "audience.mail", "detail": words.NO_MAIL}])
         policy = await external.policy_for(form.team_id)
@@ -169,22 +165,21 @@ class ApiSecrets:
         """Revoke a secret of the token's workspace; its status after (DELETE's body)."""
         record = await self._own(token, code)
         by_admin = record.sender_id != token.principal
-        revocation = await self._lifecycle.revoke(
-            team_id=token.team_id, user_id=token.principal, secret_id=record.secret_id,
-            as_admin=by_admin)
-        if revocation.record is None:
+        revocation = await self._lifecycle.revoke_found(record, user_id=token.principal,
+                                                        as_admin=by_admin)
+        if revocation.previous is EndOutcome.UNKNOWN:  # gone since it was read
             raise refusal("not-found", words.NO_SUCH_SECRET)
         if not revocation.revoked:
-            status = revocation.previous.value if revocation.previous is not \
-                EndOutcome.UNKNOWN else Status.REVOKED.value
-            raise refusal("not-active", words.ALREADY_ENDED.format(status=status))
-        revoked = events.secret_revoked(revocation.record, at=self._clock(),
+            raise refusal("not-active",
+                          words.ALREADY_ENDED.format(status=revocation.previous.value))
+        ended = revocation.record or record
+        revoked = events.secret_revoked(ended, at=self._clock(),
                                         actor=token.principal, by_admin=by_admin,
                                         in_flight=revocation.in_flight)
         self._soon.add(revoked.event, nonce=revoked.nonce)  # owed since the revoke's step
         self._background.later(self._follow_ups.revoked(
-            revocation.record, actor=token.principal, by_admin=by_admin), name="api-revoked")
-        return answers.status(revocation.record)
+            ended, actor=token.principal, by_admin=by_admin), name="api-revoked")
+        return answers.status(ended)
 
     async def _own(self, token: ApiToken, code: str) -> SecretRecord:
         """The secret a code names, if it is the token's workspace's: else not-found or

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.api.deliveries import ApiDeliveries, LinksMailer
+from bot.api.deliveries import ApiDeliveries
 from bot.api.idempotency import IdempotentCreates
 from bot.api.recipients import WorkspaceRecipients
 from bot.api.routes import ApiRoutes
@@ -18,6 +18,7 @@ from bot.background import Background
 from bot.config import Settings
 from bot.recovery import recover
 from bot.secrets.expiry import NoticesByTeam
+from bot.secrets.external import LinksMailer
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateCounter
 from bot.secrets.sharing import SharingService
@@ -63,7 +64,7 @@ def build(parts: ApiParts) -> ApiRoutes:
                                         lambda: parts.sharing.withdraw(record),
                                         what="share", logger=logger),
         recipients=WorkspaceRecipients(parts.workspaces, cache=PersonCache()),
-        mail=parts.mailer is not None, clock=parts.clock, logger=logger)
+        mail=parts.mailer is not None, clock=parts.clock)
     return ApiRoutes(tokens=parts.tokens, secrets=secrets, counter=parts.counter,
                      rate=parts.settings.api_rate,
                      replays=IdempotentCreates(OnceMarks(parts.redis, keys=parts.keys)),

@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_sdk.web.async_client import AsyncWebClient
@@ -17,7 +17,7 @@ from bot.audit.log import AuditLog
 from bot.background import Background
 from bot.domain import AuditEvent
 from bot.errors import RateLimited
-from bot.secrets.external import ExternalShare
+from bot.secrets.external import LinksMailer as LinksMailer  # the handlers' name too
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.notices import Notices
 from bot.secrets.sharing import SharingService
@@ -31,13 +31,6 @@ from bot.storage.once import OnceMarks
 from bot.storage.team_settings import TeamSettingsStore
 from bot.telemetry.metrics import Metrics
 from bot.workspaces.policy import ExternalSharing
-
-
-class LinksMailer(Protocol):
-    """Mails an email secret's link to each of its addresses."""
-
-    async def send(self, share: ExternalShare, *, sender_name: str,
-                   workspace_name: str) -> None: ...
 
 
 @dataclass(frozen=True)

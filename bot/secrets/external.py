@@ -144,6 +144,13 @@ class CodeResult:
     ticket: str | None = None
 
 
+class LinksMailer(Protocol):
+    """Mails an email secret's link to each of its addresses (bot.mail.external_mail)."""
+
+    async def send(self, share: ExternalShare, *, sender_name: str,
+                   workspace_name: str) -> None: ...
+
+
 class ExternalReveals(Protocol):
     """The service behind the web page."""
 

@@ -133,6 +133,11 @@ class LifecycleService:
                                  secret_id=secret_id, code=code)
         if record is None:
             return Revocation(None)
+        return await self.revoke_found(record, user_id=user_id, as_admin=as_admin)
+
+    async def revoke_found(self, record: SecretRecord, *, user_id: str,
+                           as_admin: bool = False) -> Revocation:
+        """`revoke`, for a record the caller has found and checked already."""
         previous, in_flight = await self._store.end(
             record.secret_id, status=Status.REVOKED, now=self._clock(), actor=user_id,
             action=AuditAction.SECRET_REVOKED_ADMIN if as_admin else AuditAction.SECRET_REVOKED)

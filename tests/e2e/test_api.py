@@ -5,7 +5,6 @@ the bot serves (devtools.harness.api_client), so each test here is also a check 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -16,8 +15,7 @@ from openapi_spec_validator import validate as validate_spec
 
 from bot.api.bearer import new_bearer
 from bot.api.problems import PROBLEMS
-from bot.api.tokens import ApiTokens
-from bot.storage import KeySpace, connect
+from bot.storage import KeySpace
 from devtools.harness.api_client import ApiClient
 from devtools.harness.bot_process import BotProcess
 from devtools.slack_stand_in import DEFAULT_SCOPES
@@ -28,10 +26,10 @@ from tests.conftest import (
     GENERAL,
     audit_lines,
     bot_env,
-    keyring_of_test_keys,
     populate,
     redis_contents,
     settle,
+    with_api_tokens,
 )
 
 pytestmark = pytest.mark.e2e
@@ -66,17 +64,9 @@ def token_for(redis_url):
 
     def make(name: str | None = None, *, team: str = "T0ACME",
              receipts_to: str | None = None) -> str:
-        async def create() -> str:
-            client = connect(redis_url)
-            try:
-                tokens = ApiTokens(client, keys=KeySpace(), keyring=keyring_of_test_keys())
-                _, bearer = await tokens.create(
-                    team_id=team, name=name or f"script-{len(made)}-{time.monotonic_ns()}",
-                    created_by=ALICE, receipts_to=receipts_to)
-                return bearer
-            finally:
-                await client.aclose()
-        bearer = asyncio.run(create())
+        _, bearer = with_api_tokens(redis_url, lambda tokens: tokens.create(
+            team_id=team, name=name or f"script-{len(made)}-{time.monotonic_ns()}",
+            created_by=ALICE, receipts_to=receipts_to))
         made.append(bearer)
         return bearer
 
@@ -276,14 +266,8 @@ def test_a_revoked_token_is_refused_at_once(api, token_for, redis_url):
     token = token_for("short-lived")
     assert api.create(token, link_body()).status == 201
 
-    async def revoke() -> None:
-        client = connect(redis_url)
-        try:
-            tokens = ApiTokens(client, keys=KeySpace(), keyring=keyring_of_test_keys())
-            assert await tokens.revoke(team_id="T0ACME", name_or_id="short-lived")
-        finally:
-            await client.aclose()
-    asyncio.run(revoke())
+    assert with_api_tokens(redis_url, lambda tokens: tokens.revoke(
+        team_id="T0ACME", name_or_id="short-lived"))
     assert api.create(token, link_body()).status == 401
 
 

@@ -4,13 +4,12 @@ Redis. A new token is shown once, in a window, and nowhere else."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 
 import pytest
 
-from bot.api.tokens import ApiToken, ApiTokens
+from bot.api.tokens import ApiToken
 from devtools.harness.clock import FakeClock
 from devtools.harness.inprocess import InProcessBot
 from tests.conftest import (
@@ -18,12 +17,12 @@ from tests.conftest import (
     GENERAL,
     audit_lines,
     inprocess_settings,
-    keyring_of_test_keys,
     preformatted,
     redis_contents,
     settle,
     sim_for,
     strings_in,
+    with_api_tokens,
 )
 from tests.e2e.test_docs_redis_layout import documented_patterns, undocumented
 
@@ -48,16 +47,7 @@ def sim(live, slack, redis_sync):
 
 
 def verify(redis_url: str, text: str) -> ApiToken | None:
-    from bot.storage import KeySpace, connect
-
-    async def go() -> ApiToken | None:
-        client = connect(redis_url)
-        try:
-            return await ApiTokens(client, keys=KeySpace("ss"),
-                                   keyring=keyring_of_test_keys()).verify(text)
-        finally:
-            await client.aclose()
-    return asyncio.run(go())
+    return with_api_tokens(redis_url, lambda tokens: tokens.verify(text))
 
 
 def create(sim, slack, text: str) -> tuple[str, dict]:

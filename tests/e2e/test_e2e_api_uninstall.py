@@ -9,17 +9,15 @@ bot and helpers of tests/e2e/test_e2e_workspaces.py.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 
 import pytest
 
-from bot.api.tokens import ApiTokens
 from bot.domain import code_of
-from bot.storage import KeySpace, connect
+from bot.storage import KeySpace
 from devtools.harness.api_client import ApiClient
-from tests.conftest import keyring_of_test_keys
+from tests.conftest import with_api_tokens
 from tests.e2e.test_e2e_workspaces import (  # noqa: F401 - fixtures used by name
     PREFIX,
     fresh,
@@ -34,16 +32,9 @@ pytestmark = pytest.mark.e2e
 
 
 def _token(redis_url: str, team_id: str, created_by: str) -> str:
-    async def create() -> str:
-        client = connect(redis_url)
-        try:
-            tokens = ApiTokens(client, keys=KeySpace(PREFIX), keyring=keyring_of_test_keys())
-            _, bearer = await tokens.create(team_id=team_id, name="old-admins-script",
-                                            created_by=created_by)
-            return bearer
-        finally:
-            await client.aclose()
-    return asyncio.run(create())
+    _, bearer = with_api_tokens(redis_url, lambda tokens: tokens.create(
+        team_id=team_id, name="old-admins-script", created_by=created_by), prefix=PREFIX)
+    return str(bearer)
 
 
 def test_removing_the_app_revokes_its_api_tokens(fresh, oauth_bot, redis_url,

@@ -3,14 +3,11 @@ real Redis, the Slack stand-in answering auth.test (which workspace the bot toke
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 
-from bot.api.tokens import ApiTokens
-from bot.storage import KeySpace, connect
 from devtools.harness.bot_process import REPO
-from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TEST_KEYS, keyring_of_test_keys
+from tests.conftest import BOT_TOKEN, SIGNING_SECRET, TEST_KEYS, with_api_tokens
 
 
 def run(args, redis_url, tmp_path, **env):
@@ -24,14 +21,7 @@ def run(args, redis_url, tmp_path, **env):
 
 
 def verify(redis_url, text):
-    async def go():
-        client = connect(redis_url)
-        try:
-            return await ApiTokens(client, keys=KeySpace("ss"),
-                                   keyring=keyring_of_test_keys()).verify(text)
-        finally:
-            await client.aclose()
-    return asyncio.run(go())
+    return with_api_tokens(redis_url, lambda tokens: tokens.verify(text))
 
 
 def audit_entries(redis_sync):
