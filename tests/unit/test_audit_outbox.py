@@ -135,9 +135,11 @@ async def test_restart_in_between_loses_nothing(stream, slack, outbox_factory):
     """An outbox stopped mid-stream leaves the rest for the next one, which resumes where
     the first stopped, without repeating anything."""
     start, stop = outbox_factory
+    # Slack is down before the events exist: another outbox on this Redis (the session's
+    # bot process, when one runs) must not post them in between either.
+    slack.fail("chat.postMessage", error="service_unavailable", times=None)
     for n in range(10):
         await stream.append(event(n))
-    slack.fail("chat.postMessage", error="service_unavailable", times=None)
     start()
     await asyncio.sleep(0.3)
     await stop(0)  # "crash" while Slack is down: nothing delivered yet
