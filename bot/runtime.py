@@ -33,9 +33,9 @@ from bot.config import Settings
 from bot.crypto import StaticKeyRing
 from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
-from bot.mail import MailSender
 from bot.mail.external_mail import ExternalMail
 from bot.secrets.expiry import Scheduler, Sweeper, start_scheduler
+from bot.secrets.followups import Followups
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateLimits
 from bot.secrets.sharing import SharingService
@@ -100,6 +100,7 @@ class Runtime:
     # bot.web.pages calls; None when PUBLIC_URL is unset (the pages' routes then 404).
     external: WebRevealService | None = None
     api: ApiRoutes | None = None  # the HTTP API for scripts (/api/v1/...)
+    followups: Followups | None = None  # what follows Slack reveals (bot.secrets.followups)
 
     @classmethod
     async def start(cls, settings: Settings, *, logger: logging.Logger | None = None,
@@ -153,7 +154,7 @@ class Runtime:
                             share=settings.share_rate, reveal=settings.reveal_rate,
                             request=settings.request_rate, clock=clock)
         dm_channels = DmChannels()
-        mail = external_mail(settings)
+        mail = ExternalMail.for_settings(settings)
         # Who shared, as the web page and the link mail name them (asked of Slack, kept).
         names = SlackNames(workspaces, clock=time.monotonic)
         external = ExternalSharing(
@@ -165,6 +166,8 @@ class Runtime:
                               dm_channels=dm_channels)
         api_tokens = ApiTokens(redis, keys=keys, keyring=keyring, clock=clock,
                                logger=logging.getLogger("bot.api"))
+        followups = Followups(audit=audit, views=store.link_views, logger=logger, clock=clock,
+                              later=lambda work: background.later(work, name="receipt"))
         deps = Deps(
             service=service,
             lifecycle=lifecycle, audit=audit, background=background,
@@ -173,6 +176,7 @@ class Runtime:
             team_settings=several.team_settings if several else None, metrics=metrics,
             once=OnceMarks(redis, keys=keys), dm_channels=dm_channels,
             respond=Responder(http=http, logger=logger, dm_channels=dm_channels),
+            followups=followups,
             external=external, links_mailer=mail, names=names, api_tokens=api_tokens)
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=notices, clock=clock)
@@ -211,7 +215,7 @@ class Runtime:
         runtime = cls(settings, bolt, redis, http, store, background, logger, sweeper,
                       scheduler, audit_stream, metrics, keys, clock)
         runtime.readiness = ReadinessCheck(store=store, keyring=keyring)
-        runtime.quota = quota
+        runtime.quota, runtime.followups = quota, followups
         if settings.public_url is not None:
             runtime.external = WebRevealService(mail=mail,
                 sharing=service, store=store, codes=RedisWebCodes(redis, keys=keys),
@@ -261,6 +265,8 @@ class Runtime:
             self.scheduler.shutdown(wait=False)  # cancels the job, not the pass (jobs.py)
         await asyncio.gather(self.background.drain(DRAIN_SECONDS),
                              self.sweeper.stop(DRAIN_SECONDS))
+        if self.followups is not None:  # after the reveals that add to it have finished
+            await self.followups.drained()
         if self.outbox_task is not None:
             # Stopped last, after the drained work has recorded its events; whatever it
             # has not posted yet stays in the stream for the next process.
@@ -286,12 +292,3 @@ def _log_error(logger: logging.Logger) -> Callable[[Exception], Awaitable[None]]
         logger.error("unhandled error in a listener: %s\n%s", type(error).__name__,
                      frames.rstrip())
     return on_error
-
-
-def external_mail(settings: Settings) -> ExternalMail | None:
-    """The link and code mails, with PUBLIC_URL and SMTP_URL both set."""
-    endpoint = settings.smtp
-    if endpoint is None or settings.public_url is None or settings.mail_from is None:
-        return None
-    return ExternalMail(MailSender(endpoint), mail_from=settings.mail_from,
-                        public_url=settings.public_url, logger=logging.getLogger("bot.mail"))

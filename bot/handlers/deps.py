@@ -18,6 +18,7 @@ from bot.background import Background
 from bot.domain import AuditEvent
 from bot.errors import RateLimited
 from bot.secrets.external import LinksMailer as LinksMailer  # the handlers' name too
+from bot.secrets.followups import Followups
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.notices import Notices
 from bot.secrets.sharing import SharingService
@@ -47,6 +48,7 @@ class Deps:
     logger: logging.Logger
     once: OnceMarks
     respond: Responder  # answering a click: views, response_url posts, "busy"
+    followups: Followups  # after reveals, many at once: their audit events, burned secrets
     clock: Callable[[], float] = field(default=time.time)
     # Several workspaces (OAuth): each one's audit channel and admins; None with one token.
     team_settings: TeamSettingsStore | None = None

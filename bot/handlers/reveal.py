@@ -31,6 +31,7 @@ from bot.handlers.deps import (
     workspace_of,
 )
 from bot.recovery import recover
+from bot.secrets.followups import Followup
 from bot.secrets.reveal import RevealResult
 from bot.slack.calls import SLACK_FAILURES, failure_reason, without_retries
 from bot.storage import Claim
@@ -242,17 +243,25 @@ def _refusal_view(result: RevealResult, *, unlocking: bool) -> render.View | Non
 
 
 async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
-    """Record what a reveal attempt did, right after Redis changed (before any Slack call,
-    so a crash cannot lose the event)."""
+    """Record what a reveal attempt did. A refusal's event is recorded now, before any
+    Slack call. A shown secret's events were owed by the step that confirmed its view (a
+    crash cannot lose them): they are recorded after it, many reveals' in one round trip,
+    and a burned secret leaves the expiry index and gives its quota room back with them
+    (bot.secrets.followups)."""
     deps.metrics.count_refusal(result.outcome)
-    if result.outcome is RevealOutcome.REVEALED and not result.confirmed:
+    owed = events.reveal_attempt(
+        result, secret_id=click.secret_id, user_id=click.user_id, team_id=click.team_id,
+        channel=click.channel, at=deps.clock())
+    if result.outcome is not RevealOutcome.REVEALED:
+        await deps.audit.record_all(owed)
+        return
+    if not result.confirmed:
         # Confirmed by an earlier try whose answer was lost, or left to the sweep: the
         # events are owed where the view was settled and recorded from there, once.
         deps.logger.warning("a reveal's audit events are left to the sweep")
-    # One append (and one settlement) for a reveal's opened and burned together.
-    await deps.audit.record_all(events.reveal_attempt(
-        result, secret_id=click.secret_id, user_id=click.user_id, team_id=click.team_id,
-        channel=click.channel, at=deps.clock()))
+    assert result.sender_id is not None
+    deps.followups.add(Followup(events=tuple(owed), burned=(
+        click.secret_id, click.team_id, result.sender_id) if result.last_view else None))
 
 
 async def after_reveal(client: AsyncWebClient, click: Click, result: RevealResult,

@@ -4,12 +4,16 @@ sender asks for it, and a one-time code to a recipient who asked for one on the 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from bot.domain import email_of
 from bot.errors import MailUnavailable
 from bot.mail.sender import MailSender
 from bot.render.mail import Envelope, code_mail, link_mail
 from bot.secrets.external import ExternalShare, PageInfo, link_url
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 class ExternalMail:
@@ -19,6 +23,15 @@ class ExternalMail:
         self._from = mail_from
         self._public_url = public_url
         self._logger = logger
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> ExternalMail | None:
+        """The link and code mails, with PUBLIC_URL and SMTP_URL both set."""
+        endpoint = settings.smtp
+        if endpoint is None or settings.public_url is None or settings.mail_from is None:
+            return None
+        return cls(MailSender(endpoint), mail_from=settings.mail_from,
+                   public_url=settings.public_url, logger=logging.getLogger("bot.mail"))
 
     async def send_code(self, *, to: str, code: str, page: PageInfo) -> None:
         await self._sender.send(code_mail(Envelope(self._from, to), code=code,

@@ -29,9 +29,9 @@ from bot.domain import (
 )
 from bot.errors import InvalidToken
 from bot.secrets.external import WebClient, WebOutcome, WebRevealResult, link_check
+from bot.secrets.followups import Followup, Followups
 from bot.secrets.reveal import RevealResult
 from bot.secrets.web_audit import WebAudit, external
-from bot.secrets.web_followups import Followup, Followups
 from bot.secrets.web_parts import WINDOW, Receipt, WebLimits, client_key
 from bot.storage.link_views import LinkViews, Taken, Took
 from bot.storage.rate_counter import RedisRateCounter

@@ -9,7 +9,6 @@ the caller passes in how to show a secret (`ShowSecret`).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -42,10 +41,11 @@ class RevealStore(Protocol):
     """What a reveal needs from storage (see bot.storage.RedisSecretStore)."""
 
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
-                    now: float, guess: Guess | None = None) -> Claim: ...
+                    now: float, guess: Guess | None = None,
+                    showing: bool = False) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
-                      channel: str | None = None) -> tuple[ConfirmOutcome, int]: ...
-    async def drop(self, secret_ids: list[str]) -> int: ...
+                      channel: str | None = None,
+                      give_back: bool = True) -> tuple[ConfirmOutcome, int]: ...
     async def showing(self, secret_id: str, *, user_id: str, now: float,
                       guess: str | None = None) -> bool: ...
     async def release(self, secret_id: str, *, user_id: str,
@@ -70,7 +70,7 @@ class RevealResult:
     receipts_to: str | None = None  # where a non-Slack sender's receipts go
     label: str | None = None
     notify: bool = False
-    last_view: bool = False
+    last_view: bool = False  # it burned: the caller lets go of it (bot.secrets.followups)
     views_used: int = 0
     views_allowed: int | None = None  # in all (None: unlimited)
     can_view_again: bool = False  # this person has views left (total or unlimited modes)
@@ -136,8 +136,11 @@ class RevealService:
         guess = None if passphrase is None else Guess(
             secrets.token_urlsafe(12), tries=policy.tries, window_seconds=policy.window)
         try:
+            # Without a passphrase to check, nothing that waits comes between the claim
+            # and `show` (the decryption is quick and on the event loop): the claim's
+            # step also marks the view as being shown.
             claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
-                                            now=now, guess=guess)
+                                            now=now, guess=guess, showing=passphrase is None)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # a guess stays counted
         if claim.outcome is ClaimOutcome.LOCKED:
@@ -156,14 +159,15 @@ class RevealService:
             await self._store.release(secret_id, user_id=user_id)
             return await self._failed(secret_id, claim, counted)
         try:
-            # Marked as being shown in a step of its own, right before `show`: a process
-            # dying from here on leaves a view the sweep counts as used, while a view only
-            # claimed (never shown) is given back. Refused (and the view given back) when
-            # the secret was revoked or expired while it was being decrypted: the same
-            # answer as a revoked secret's. A counted guess was right: uncounted in the
-            # same step.
-            if not await self._store.showing(secret_id, user_id=user_id, now=self._clock(),
-                                             guess=counted):
+            # Marked as being shown right before `show` (in the claim's step when no
+            # passphrase was checked): a process dying from here on leaves a view the
+            # sweep counts as used, while a view only claimed (never shown) is given
+            # back. After a passphrase check (scrypt, off the event loop), a step of its
+            # own: refused (and the view given back) when the secret was revoked or
+            # expired meanwhile, the same answer as a revoked secret's; the counted
+            # guess was right, and is uncounted in the same step.
+            if not claim.showing and not await self._store.showing(
+                    secret_id, user_id=user_id, now=self._clock(), guess=counted):
                 return RevealResult(RevealOutcome.UNAVAILABLE, code=claim.code)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # given back later
@@ -177,14 +181,11 @@ class RevealService:
             uncertain = True
         # The confirmation owes its audit events (secret_opened, in `channel`;
         # secret_burned for the last view) in the same step.
+        # A burned secret leaves the expiry index and gives its quota room back after
+        # this, with other reveals' (the caller's bot.secrets.followups: `last_view`).
         state, used = await self._confirm_after_show(
             secret_id, user_id, detail=audit_owed.UNCONFIRMED if uncertain else "",
             channel=channel)
-        if state is ConfirmOutcome.BURNED:
-            # Out of the expiry index at once (the sweep would drop it at its expiry time
-            # otherwise), so that the index counts only active secrets.
-            with contextlib.suppress(StorageUnavailable):
-                await self._store.drop([secret_id])
         return RevealResult(RevealOutcome.REVEALED, code=claim.code, sender_id=claim.sender_id,
                             receipts_to=claim.receipts_to,
                             label=claim.label, notify=claim.notify,
@@ -214,7 +215,7 @@ class RevealService:
             try:
                 return await self._store.confirm(secret_id, user_id=user_id,
                                                  now=self._clock(), detail=detail,
-                                                 channel=channel)
+                                                 channel=channel, give_back=False)
             except StorageUnavailable:
                 if attempt + 1 < CONFIRM_ATTEMPTS:
                     await asyncio.sleep(0.2 * (attempt + 1))

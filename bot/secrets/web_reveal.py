@@ -44,11 +44,11 @@ from bot.secrets.external import (
     link_check,
 )
 from bot.secrets.external_form import parse_addresses
+from bot.secrets.followups import Followup, Followups
 from bot.secrets.link_reveal import LinkReveals
 from bot.secrets.reveal import RevealResult, ShowSecret
 from bot.secrets.sharing import SharingService
 from bot.secrets.web_audit import WebAudit
-from bot.secrets.web_followups import Followups
 from bot.secrets.web_parts import (
     WINDOW,
     CodeMail,
@@ -193,6 +193,9 @@ class WebRevealService:
             await self._put_back(record, used)
             return WebRevealResult(WebOutcome.BUSY, retry_after=5)
         await self._web_audit.reveal(record, principal, client, result)
+        if result.last_view:
+            self._followups.add(Followup(events=(), burned=(
+                record.secret_id, record.team_id, record.sender_id)))
         if result.outcome is not RevealOutcome.REVEALED:
             await self._put_back(record, used)
             return refused(result)

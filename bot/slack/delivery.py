@@ -93,24 +93,25 @@ class Delivery:
         sender = secret.sender_id
         if not sender:
             return None
+        # A sender's notices are never edited afterwards: a DM needs no channel id first.
         if is_slack_user(sender):
-            return await self.send(sender, channel, message)
+            return await self.send(sender, channel, message, edited_later=False)
         target = secret.receipts_to
         if target is None:
             return None
         message = render.for_sender_elsewhere(message, sender=sender)
         if is_slack_user(target):
-            return await self.dm(target, message)
+            return await self.dm(target, message, edited_later=False)
         try:
             return await self._post(target, message)
         except SLACK_FAILURES as exc:
             self._logger.warning("a receipt to %s failed: %s", target, failure_reason(exc))
             return None
 
-    async def send(self, user: str, channel: str | None,
-                   message: dict[str, Any]) -> str | tuple[str, str] | None:
-        """Privately in `channel` if possible ("ephemeral"), else by DM ((channel, ts)).
-        None when neither worked."""
+    async def send(self, user: str, channel: str | None, message: dict[str, Any], *,
+                   edited_later: bool = True) -> str | tuple[str, str] | None:
+        """Privately in `channel` if possible ("ephemeral"), else by DM ((channel, ts), as
+        `dm` sends it). None when neither worked."""
         # Ephemeral first where the conversation is known: the person sees it where they
         # are. It fails when they are not a member (or the bot cannot post there), and
         # then a DM from the bot, which also persists, is the fallback.
@@ -122,10 +123,18 @@ class Delivery:
             except SLACK_FAILURES as exc:
                 self._logger.info("ephemeral delivery to %s in %s failed (%s); sending a DM",
                                   user, channel, failure_reason(exc))
-        return await self.dm(user, message)
+        return await self.dm(user, message, edited_later=edited_later)
 
-    async def dm(self, user: str, message: dict[str, Any]) -> tuple[str, str] | None:
-        """A DM from the bot; returns where it is, or None (logged) when it failed."""
+    async def dm(self, user: str, message: dict[str, Any], *,
+                 edited_later: bool = True) -> tuple[str, str] | None:
+        """A DM from the bot; returns where it is, or None (logged) when it failed.
+
+        A message that may be `edited_later` (a Reveal message, retired when its secret
+        ends) needs its DM's channel id, which chat.update insists on: conversations.open
+        gives it, once per person (then remembered). One that is never edited (a sender's
+        receipt or notice) is posted to the person's id, which chat.postMessage puts in
+        the bot's DM with them: no call first, and conversations.open's Tier 3 limit is
+        kept for the Reveal messages."""
         token = self._client.token or ""
         try:
             known = self._dms.get(token, user)
@@ -137,6 +146,11 @@ class Delivery:
                         raise
                     # The remembered DM no longer works (Slack says so): open it again, once.
                     self._dms.forget(token, user, known)
+            if not edited_later:
+                posted = await self._post(user, message)
+                if posted[0].startswith("D"):  # the DM's id: remembered for the next
+                    self._dms.put(token, user, posted[0])
+                return posted
             opened = await retried(lambda: self._client.conversations_open(users=user))
             channel = opened["channel"]["id"]
             self._dms.put(token, user, channel)

@@ -63,6 +63,7 @@ class Claim:
     mode: str = "each"
     views_left: int | None = None  # after this claim, in all (None: unlimited)
     views_allowed: int | None = None  # in all, used or not (None: unlimited)
+    showing: bool = False  # marked as being shown in the claim's step (no SHOWING needed)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,8 @@ def claim_reply(answer: object, secret_id: str) -> ClaimReply:
         label=replies.text(reply[3]) or None,
         notify=replies.text(reply[4]) == "1", has_passphrase=replies.text(reply[5]) == "1",
         mode=replies.text(reply[6]), views_left=None if left < 0 else left,
-        views_allowed=None if allowed < 0 else allowed), sealed=sealed)
+        views_allowed=None if allowed < 0 else allowed,
+        showing=bool(int(reply[10]))), sealed=sealed)
 
 
 def confirm_reply(answer: object) -> tuple[ConfirmOutcome, int]:

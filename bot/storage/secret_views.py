@@ -72,10 +72,13 @@ class SecretViews:
 
     @unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
-                    guess: Guess | None = None) -> Claim:
-        """Atomically hand out the ciphertext to a recipient with a view left (marked as
+                    guess: Guess | None = None, showing: bool = False) -> Claim:
+        """Atomically hand out the ciphertext to a recipient with a view left, marked as
         being shown only later, by `showing`: a process that dies before then leaves a view
-        that cannot have been shown, and the sweep gives it back).
+        that cannot have been shown, and the sweep gives it back. With `showing`, the
+        caller shows it straight away (nothing that waits in between), so a secret without
+        a passphrase is marked as being shown in this step (`Claim.showing`), one round
+        trip fewer; a passphrase secret still waits for its check.
 
         With a `guess` (a passphrase came with the attempt), a passphrase secret's claim
         also counts it, in the same step, before it is checked: refused ("guessing") while
@@ -92,7 +95,7 @@ class SecretViews:
                       self._keys.guesses(secret_id), self._keys.failures(secret_id),
                       user_id, team_id, int(now), secret_id,
                       guess.token if guess else "", guess.tries if guess else 0,
-                      guess.window_seconds * 1000 if guess else 0)
+                      guess.window_seconds * 1000 if guess else 0, "1" if showing else "0")
             _, answer = await pipe.execute()
         reply = claim_reply(answer, secret_id)
         outcome = reply.claim.outcome
@@ -124,21 +127,25 @@ class SecretViews:
 
     @unavailable_on_redis_errors
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
-                      channel: str | None = None) -> tuple[ConfirmOutcome, int]:
+                      channel: str | None = None,
+                      give_back: bool = True) -> tuple[ConfirmOutcome, int]:
         """Record a claimed view as seen: (what it did, views used). Its audit events are
         owed at once (bot.storage.owed): secret_opened with this `detail` and `channel`,
-        and secret_burned when it was the last view."""
+        and secret_burned when it was the last view. A burned secret's quota room is
+        given back here unless `give_back` is False: then the caller lets go of it later,
+        with others (bot.secrets.followups), and at its expiry time all the same."""
         async with self._redis.pipeline(transaction=False) as pipe:
             pipe.zadd(self._keys.owed_index(), {handle(secret_id): now})
             pipe.eval(CONFIRM, 3, self._keys.meta(secret_id),
                       self._keys.ciphertext(secret_id), self._keys.owed(secret_id),
                       user_id, int(now), self._retention_ms, detail, channel or "")
             pipe.zrem(self._keys.claims(), _claim_member(secret_id, user_id))
-            pipe.hmget(self._keys.meta(secret_id), "team", "from")
-            _, answer, _, owner = await pipe.execute()
+            if give_back:
+                pipe.hmget(self._keys.meta(secret_id), "team", "from")
+            _, answer, *rest = await pipe.execute()
         state, used = confirm_reply(answer)
-        if state is ConfirmOutcome.BURNED:
-            await self._give_back([(secret_id, owner)], now=now)
+        if state is ConfirmOutcome.BURNED and give_back:
+            await self._give_back([(secret_id, rest[1])], now=now)
         return state, used
 
     @unavailable_on_redis_errors

@@ -5,7 +5,9 @@ script runs within one Redis Cluster slot.
 
 A reveal is two steps: `CLAIM` checks the person and the limits, reserves one view
 and hands out the ciphertext, atomically (of any number of concurrent clicks exactly
-one per allowed view wins); `CONFIRM` records the view once the secret has been shown,
+one per allowed view wins), and marks it as being shown unless a passphrase must be
+checked first (then `SHOWING` does, once it is); `CONFIRM` records the view once the
+secret has been shown,
 and deletes the ciphertext when it was the last. `RELEASE_VIEW` gives a claimed view back
 when the secret could not be shown (decryption failed, wrong passphrase, Slack
 refused the modal), so a fault never destroys a secret.
@@ -42,9 +44,11 @@ end
 # KEYS[5] the wrong-guess counter of earlier releases
 # ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id,
 # ARGV[5] the passphrase guess this reveal brings ("": none), ARGV[6] guesses allowed
-# per window, ARGV[7] the window (ms)
+# per window, ARGV[7] the window (ms), ARGV[8] "1": mark the view as being shown at once
+# unless the secret has a passphrase (the caller shows it with no wait in between)
 # -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left,
-#     views allowed in all (-1: unlimited), {the sealed fields as stored, then the seal}}
+#     views allowed in all (-1: unlimited), {the sealed fields as stored, then the seal},
+#     1 when marked as being shown, else 0}
 #    (the guess counted, for a passphrase secret; the caller checks the seal before it
 #    decrypts: a script cannot hold the key)
 #    | {outcome, held} for unknown, wrong_team, not_recipient (held: 1 when this person
@@ -95,13 +99,16 @@ end
 if left then left = redis.call('HINCRBY', m, 'left', -1) end
 local claims = redis.call('HINCRBY', m, 'claims', 1)
 local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp', 'used')
--- Only claimed ('c'): SHOWING marks it as being shown once it is about to be (a view
--- claimed by a process that dies before that cannot have been shown: it is given back).
-redis.call('HSET', m, field, 'c' .. ARGV[3] .. '|' .. slot)
+-- Claimed ('c'): SHOWING marks it as being shown once it is about to be (a view claimed
+-- by a process that dies before that cannot have been shown: it is given back). Marked
+-- at once ('s') when the caller goes straight on to show it: without a passphrase to
+-- check, nothing that waits comes between this step and showing.
+local shown = ARGV[8] == '1' and info[4] ~= '1'
+redis.call('HSET', m, field, (shown and 's' or 'c') .. ARGV[3] .. '|' .. slot)
 -- left + used + claims stays the same through claims, confirmations and give-backs
 return {'claimed', ciphertext, info[1], info[2] or '', info[3] or '1', info[4] or '0',
         mode, left or -1, left and (left + tonumber(info[5] or '0') + claims) or -1,
-        redis.call('HMGET', m, SEALED)}
+        redis.call('HMGET', m, SEALED), shown and 1 or 0}
 """.replace("SEALED", ", ".join(f"'{name}'" for name in (*SEALED_FIELDS, SEAL_FIELD)))
 
 # The last step before Slack is asked to show the secret: the secret must still be

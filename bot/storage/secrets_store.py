@@ -132,18 +132,19 @@ class RedisSecretStore:
     # -- viewing (bot.storage.secret_views) ---------------------------------------------
 
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
-                    guess: Guess | None = None) -> Claim:
+                    guess: Guess | None = None, showing: bool = False) -> Claim:
         return await self._views.claim(secret_id, user_id=user_id, team_id=team_id,
-                                       now=now, guess=guess)
+                                       now=now, guess=guess, showing=showing)
 
     async def showing(self, secret_id: str, *, user_id: str, now: float,
                       guess: str | None = None) -> bool:
         return await self._views.showing(secret_id, user_id=user_id, now=now, guess=guess)
 
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
-                      channel: str | None = None) -> tuple[ConfirmOutcome, int]:
+                      channel: str | None = None,
+                      give_back: bool = True) -> tuple[ConfirmOutcome, int]:
         return await self._views.confirm(secret_id, user_id=user_id, now=now,
-                                         detail=detail, channel=channel)
+                                         detail=detail, channel=channel, give_back=give_back)
 
     async def release(self, secret_id: str, *, user_id: str,
                       claimed_at: float | None = None, audited: str = "",

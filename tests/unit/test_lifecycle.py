@@ -483,3 +483,23 @@ async def test_views_claimed_by_a_dead_process_are_given_back_once(service, life
     later = SharingService(store=store, keyring=keyring, clock=clock)
     assert (await reveal(later, crashed)).outcome is RevealOutcome.REVEALED
     await other.aclose()
+
+
+async def test_a_claim_marked_as_being_shown_counts_as_used_when_its_process_died(
+        service, lifecycle, store, clock):
+    """A claim that goes straight on to show (no passphrase to check: the Slack reveal's)
+    marks its view as being shown in the same step, so a process that dies after it may
+    have shown the secret: the sweep counts that view as used, never gives it back. A
+    passphrase secret's claim stays only claimed until its guess is checked (`showing`),
+    and is given back."""
+    plain = await service.share(form(), people=People())
+    locked = await service.share(form(passphrase="correct horse"), people=People())
+    claims = [await store.claim(record.secret_id, user_id="UBOB", team_id="T1",
+                                now=clock.now, showing=True) for record in (plain, locked)]
+    assert [claim.showing for claim in claims] == [True, False]
+    clock.advance(121)
+    settled = {r.secret_id: outcome for r, _, outcome, _ in await lifecycle.return_stale_claims()}
+    assert settled == {plain.secret_id: StaleOutcome.BURNED,
+                       locked.secret_id: StaleOutcome.RETURNED}
+    assert (await reveal(service, plain)).outcome is RevealOutcome.UNAVAILABLE
+    assert (await reveal(service, locked)).outcome is RevealOutcome.NEEDS_PASSPHRASE

@@ -1,5 +1,5 @@
 """The web page's reveal of a link secret in one Redis step (bot.secrets.link_reveal,
-bot.storage.link_views), and its follow-ups after the answer (bot.secrets.web_followups).
+bot.storage.link_views), and its follow-ups after the answer (bot.secrets.followups).
 Real Redis; round trips are counted where the client writes them."""
 
 from __future__ import annotations

@@ -70,10 +70,14 @@ def form(**changes) -> ShareForm:
 
 
 def posts(slack, *, skip: set[str] = frozenset()) -> list[tuple[str, str, str]]:
-    """(method, channel, text) of every message the bot sent, outside `skip` channels."""
-    return [(c.method, c.params["channel"], c.params.get("text", "")) for c in slack.calls
-            if c.method in ("chat.postMessage", "chat.postEphemeral") and c.ok
-            and c.params["channel"] not in skip]
+    """(method, channel, text) of every message the bot sent, outside `skip` channels: the
+    channel it landed in (a post to a person's id lands in the bot's DM with them)."""
+    found = [(c.method, c.params["channel"], c.params.get("text", "")) for c in slack.calls
+             if c.method in ("chat.postMessage", "chat.postEphemeral") and c.ok]
+    landed = [(method, slack.dm_of(channel) if method == "chat.postMessage"
+               and channel.startswith("U") else channel, text)
+              for method, channel, text in found]
+    return [post for post in landed if post[1] not in skip]
 
 
 def bob_dm(slack) -> set[str]:
@@ -99,12 +103,22 @@ async def test_a_receipts_channel_gets_an_api_senders_receipt(parts, workspace):
 
 
 async def test_a_receipts_person_gets_them_by_dm(parts, workspace):
+    """Into the bot's DM with them, posted to their id: no conversations.open first (a
+    notice is never edited, so its DM's id is not needed), and the DM the answer names is
+    remembered, so the next notice goes there."""
     service, notices, people, _, _ = parts
     record = await service.share(form(receipts_to=OPS), people=people)
     await notices.announce(record)
-    [(_, channel, text)] = posts(workspace, skip=bob_dm(workspace))
-    assert channel == workspace.dm_of(OPS)
-    assert "For API token *deploy*" in text
+    await notices.remind(record)
+    first, second = posts(workspace, skip=bob_dm(workspace))
+    assert first[1] == second[1] == workspace.dm_of(OPS)
+    assert "For API token *deploy*" in first[2]
+    asked = [c.params["channel"] for c in workspace.calls_to("chat.postMessage")
+             if c.params["channel"] not in bob_dm(workspace)]
+    assert asked == [OPS, workspace.dm_of(OPS)]
+    landed = [m for m in workspace.messages() if m.channel == workspace.dm_of(OPS)]
+    assert [m.text for m in landed] == [first[2], second[2]]
+    assert [c.params["users"] for c in workspace.calls_to("conversations.open")] == [BOB]
 
 
 async def test_without_a_receipts_destination_nothing_is_sent_to_the_sender(parts,

@@ -1,8 +1,9 @@
-"""What follows the web page's reveals, done after their answers and for many at once
-(a group commit): their audit events stored in one round trip and settled in one more,
-burned secrets out of the expiry index with their quota room given back, and the
-senders' receipts sent. The first follow-up waits a few milliseconds for others to join
-it, and under load one round trip serves every reveal answered since the last.
+"""What follows a reveal, done after it and for many reveals at once (a group commit):
+their audit events stored in one round trip and settled in one more, burned secrets out
+of the expiry index with their quota room given back, and the senders' receipts sent.
+The first follow-up waits a few milliseconds for others to join it, and under load one
+round trip serves every reveal since the last. The web page's reveals (bot.secrets.
+web_reveal) and the Slack ones (bot.handlers.reveal) each have one.
 
 Nothing here is lost when the process dies first: the reveal's Redis step owed its audit
 events (the sweep records them), and the expiry index and the quota let go of a secret at
@@ -15,15 +16,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from bot.domain import AuditEvent
 from bot.errors import StorageUnavailable
-from bot.secrets.web_audit import WebAudit
-from bot.secrets.web_parts import Later
-from bot.storage.link_views import LinkViews
 
 BATCH = 256  # reveals per round trip: a burst is taken in slices this size
 # How long the first follow-up waits for others to share its round trips: the cost of a
@@ -31,6 +29,18 @@ BATCH = 256  # reveals per round trip: a burst is taken in slices this size
 # log, posted to Slack about once a second, is none the later for it.
 GATHER_SECONDS = 0.01
 MAX_QUEUED = 10_000  # beyond this, follow-ups are left to the sweep and the expiry time
+
+
+class EventLog(Protocol):
+    """Where the events go (bot.audit.log.AuditLog: retried, then left owed; never raises)."""
+
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None: ...
+
+
+class Burned(Protocol):
+    """What lets go of burned secrets (bot.storage.link_views.LinkViews.burned)."""
+
+    async def burned(self, ended: Sequence[tuple[str, str, str]], *, now: float) -> None: ...
 
 @dataclass(frozen=True)
 class Followup:
@@ -43,7 +53,8 @@ class Followup:
 
 
 class Followups:
-    def __init__(self, *, audit: WebAudit, views: LinkViews, later: Later,
+    def __init__(self, *, audit: EventLog, views: Burned,
+                 later: Callable[[Coroutine[Any, Any, None]], None],
                  logger: logging.Logger, clock: Callable[[], float] = time.time) -> None:
         self._audit = audit
         self._views = views
@@ -57,7 +68,7 @@ class Followups:
         if len(self._queue) >= MAX_QUEUED:
             if item.receipt is not None:
                 item.receipt.close()
-            self._logger.warning("a web reveal's follow-up was left to the sweep: %d queued",
+            self._logger.warning("a reveal's follow-up was left to the sweep: %d queued",
                                  len(self._queue))
             return
         self._queue.append(item)
@@ -72,7 +83,7 @@ class Followups:
                 try:
                     await self._apply(batch)
                 except Exception:  # the next batch goes on; the sweep settles what is owed
-                    self._logger.exception("a batch of web reveals' follow-ups failed")
+                    self._logger.exception("a batch of reveals' follow-ups failed")
         finally:
             self._worker = None
 
