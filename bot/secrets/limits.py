@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from bot.errors import RateLimited
+from bot.storage.rate_counter import RateStep
 
 # Slack repeats a delivery for minutes at most; a replayed attempt is refused for as long.
 REPEAT_SECONDS = 3600
@@ -98,6 +99,24 @@ class RateLimits:
         return await self._check(action, team_id=team_id, user_id=user_id, count=True,
                                  once=once)
 
+    def step(self, action: Action, *, team_id: str, user_id: str,
+             once: str | None = None) -> RateStep | None:
+        """`take`, as a step for the store to take in with the work it guards (a
+        reveal's claim: bot.storage.secret_views); None when there is nothing to take."""
+        rate = self._rates[action]
+        if rate is None and once is None:
+            return None
+        return RateStep(action.value, team_id, user_id, limit=rate.count if rate else None,
+                        window_seconds=rate.window if rate else 1, now=self._clock(),
+                        once=once, once_seconds=REPEAT_SECONDS)
+
+    def refused(self, action: Action, wait_seconds: float) -> RateLimited:
+        """What `take` raises for an attempt a store's step refused for `wait_seconds`."""
+        rate = self._rates[action]
+        assert rate is not None  # only a limit refuses for a while
+        return RateLimited(action.value, retry_after=math.ceil(wait_seconds),
+                           limit=rate.count, window=rate.window)
+
     async def ensure_room(self, action: Action, *, team_id: str, user_id: str) -> None:
         """Raise RateLimited when an attempt would be refused now; count nothing (to warn
         before someone fills in a form)."""
@@ -105,16 +124,15 @@ class RateLimits:
 
     async def _check(self, action: Action, *, team_id: str, user_id: str,
                      count: bool, once: str | None = None) -> bool:
-        rate = self._rates[action]
-        if rate is None and once is None:
+        step = self.step(action, team_id=team_id, user_id=user_id, once=once)
+        if step is None:
             return True
         wait = await self._counter.attempt(
-            action.value, team_id=team_id, user_id=user_id,
-            limit=rate.count if rate else None, window_seconds=rate.window if rate else 1,
-            now=self._clock(), count=count, once=once, once_seconds=REPEAT_SECONDS)
+            step.action, team_id=team_id, user_id=user_id, limit=step.limit,
+            window_seconds=step.window_seconds, now=step.now, count=count, once=once,
+            once_seconds=step.once_seconds)
         if wait is None:
             return False
-        if wait > 0 and rate is not None:
-            raise RateLimited(action.value, retry_after=math.ceil(wait), limit=rate.count,
-                              window=rate.window)
+        if wait > 0 and step.limit is not None:
+            raise self.refused(action, wait)
         return True

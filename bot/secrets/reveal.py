@@ -21,7 +21,7 @@ from bot.domain import RevealOutcome, is_secret_id
 from bot.errors import ClaimInDoubt, InvalidToken, NotShown, RateLimited, StorageUnavailable
 from bot.secrets.kdf import KdfSlots
 from bot.secrets.limits import Action, RateLimits
-from bot.storage import Claim, ClaimOutcome, ConfirmOutcome, Guess
+from bot.storage import Claim, ClaimOutcome, ConfirmOutcome, Guess, RateStep
 
 CONFIRM_ATTEMPTS = 3
 
@@ -41,8 +41,8 @@ class RevealStore(Protocol):
     """What a reveal needs from storage (see bot.storage.RedisSecretStore)."""
 
     async def claim(self, secret_id: str, *, user_id: str, team_id: str,
-                    now: float, guess: Guess | None = None,
-                    showing: bool = False) -> Claim: ...
+                    now: float, guess: Guess | None = None, showing: bool = False,
+                    rate: RateStep | None = None) -> Claim: ...
     async def confirm(self, secret_id: str, *, user_id: str, now: float, detail: str = "",
                       channel: str | None = None,
                       give_back: bool = True) -> tuple[ConfirmOutcome, int]: ...
@@ -119,14 +119,10 @@ class RevealService:
             return RevealResult(RevealOutcome.UNAVAILABLE)
         if attempt is not None and self._limits is None:
             raise ValueError("an attempt is marked by the rate limits: none were given")
-        if self._limits is not None:
-            # Before the claim: a refused attempt uses up no view and learns nothing.
-            try:
-                if not await self._limits.take(Action.REVEAL, team_id=team_id,
-                                               user_id=user_id, once=attempt):
-                    return RevealResult(RevealOutcome.REPEATED)
-            except RateLimited as exc:
-                return RevealResult(RevealOutcome.RATE_LIMITED, limited=exc)
+        # Taken in by the claim's step, before anything is claimed: a refused attempt uses
+        # up no view and learns nothing.
+        rate = None if self._limits is None else self._limits.step(
+            Action.REVEAL, team_id=team_id, user_id=user_id, once=attempt)
         now = self._clock()
         policy = self._passphrases
         # A passphrase guess is counted in the claim's step, before the (slow) check, so
@@ -140,9 +136,16 @@ class RevealService:
             # and `show` (the decryption is quick and on the event loop): the claim's
             # step also marks the view as being shown.
             claim = await self._store.claim(secret_id, user_id=user_id, team_id=team_id,
-                                            now=now, guess=guess, showing=passphrase is None)
+                                            now=now, guess=guess, showing=passphrase is None,
+                                            rate=rate)
         except StorageUnavailable:
             raise ClaimInDoubt(secret_id, user_id, now) from None  # a guess stays counted
+        if claim.outcome is ClaimOutcome.REPEATED:
+            return RevealResult(RevealOutcome.REPEATED)
+        if claim.outcome is ClaimOutcome.LIMITED:
+            assert self._limits is not None
+            return RevealResult(RevealOutcome.RATE_LIMITED, limited=self._limits.refused(
+                Action.REVEAL, claim.wait_ms / 1000))
         if claim.outcome is ClaimOutcome.LOCKED:
             return RevealResult(RevealOutcome.LOCKED, code=claim.code,
                                 locked_seconds=max(1, claim.locked_ms // 1000))

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 
+from bot.storage import replies
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace
@@ -21,22 +23,70 @@ from bot.storage.keys import KeySpace
 # mark stays (s)
 # -> {1, 0} allowed (and counted when asked) | {0, ms until an attempt is allowed}
 #    | {-1, 0} the mark was there: a repeat (nothing counted)
-RATE = """
-if KEYS[2] and not redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[6]) then return {-1, 0} end
-local now, window, limit = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-if limit < 0 then return {1, 0} end
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
-if count >= limit then
-  local freeing = redis.call('ZRANGE', KEYS[1], count - limit, count - limit, 'WITHSCORES')
-  return {0, math.max(1, tonumber(freeing[2]) + window - now)}
+# As a function (`rate_step(window key, mark key or nil, ARGV[1..6] as above)`), so that
+# a script of another store can take an attempt in its own step (bot.storage.secret_views:
+# a reveal's claim, on one server).
+RATE_STEP = """
+local function rate_step(key, mark, now, window, limit, member, count, mark_seconds)
+  if mark and not redis.call('SET', mark, '1', 'NX', 'EX', mark_seconds) then
+    return {-1, 0}
+  end
+  now, window, limit = tonumber(now), tonumber(window), tonumber(limit)
+  if limit < 0 then return {1, 0} end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
+  local n = redis.call('ZCARD', key)
+  if n >= limit then
+    local freeing = redis.call('ZRANGE', key, n - limit, n - limit, 'WITHSCORES')
+    return {0, math.max(1, tonumber(freeing[2]) + window - now)}
+  end
+  if count == '1' then
+    redis.call('ZADD', key, now, member)
+    redis.call('PEXPIRE', key, window)
+  end
+  return {1, 0}
 end
-if ARGV[5] == '1' then
-  redis.call('ZADD', KEYS[1], now, ARGV[4])
-  redis.call('PEXPIRE', KEYS[1], window)
-end
-return {1, 0}
 """
+RATE = RATE_STEP + """
+return rate_step(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6])
+"""
+
+
+@dataclass(frozen=True)
+class RateStep:
+    """One person's attempt at an action, to be taken in by the step that carries it
+    out: counted against at most `limit` within `window_seconds` (None: no limit), and
+    marked by its name `once` (for `once_seconds`) so that a repeat is refused."""
+
+    action: str
+    team_id: str
+    user_id: str
+    limit: int | None
+    window_seconds: int
+    now: float
+    once: str | None = None
+    once_seconds: int = 0
+
+    def keys(self, keys: KeySpace) -> list[str]:
+        """The window, then the mark (with `once`): RATE's KEYS."""
+        found = [keys.rate(self.action, self.team_id, self.user_id)]
+        if self.once is not None:
+            found.append(keys.attempt(self.action, self.team_id, self.user_id, self.once))
+        return found
+
+    def args(self, *, count: bool = True) -> list[str | int]:
+        """RATE's ARGV."""
+        return [int(self.now * 1000), self.window_seconds * 1000,
+                -1 if self.limit is None else self.limit,
+                f"{self.now:.6f}:{secrets.token_hex(4)}", "1" if count else "0",
+                self.once_seconds]
+
+
+def rate_reply(answer: object) -> float | None:
+    """RATE's reply: 0 allowed, else the seconds until an attempt will be; None: a repeat."""
+    allowed, wait_ms = (int(v) for v in replies.array(answer))
+    if allowed < 0:
+        return None
+    return 0.0 if allowed else wait_ms / 1000
 
 
 class RedisRateCounter:
@@ -54,27 +104,15 @@ class RedisRateCounter:
         the seconds until one will be; no `limit`: always allowed. With `once` (a token
         naming the attempt, marked for `once_seconds`), None for a repeat of one already
         taken in, before anything is counted."""
-        keys = [self._keys.rate(action, team_id, user_id)]
-        if once is not None:
-            keys.append(self._keys.attempt(action, team_id, user_id, once))
-        return await self._attempt(keys, limit=limit, window_seconds=window_seconds, now=now,
-                                   count=count, once_seconds=once_seconds)
+        step = RateStep(action, team_id, user_id, limit=limit, window_seconds=window_seconds,
+                        now=now, once=once, once_seconds=once_seconds)
+        return rate_reply(await self._rate(keys=step.keys(self._keys),
+                                           args=step.args(count=count)))
 
     @unavailable_on_redis_errors
     async def attempt_on(self, key: str, *, limit: int, window_seconds: int,
                          now: float) -> float:
         """`attempt` (counted) on a window kept under a key of its own (one that a
         script of another store checks as well: bot.storage.link_views)."""
-        return await self._attempt([key], limit=limit, window_seconds=window_seconds,
-                                   now=now) or 0.0
-
-    async def _attempt(self, keys: list[str], *, limit: int | None, window_seconds: int,
-                       now: float, count: bool = True, once_seconds: int = 0) -> float | None:
-        allowed, wait_ms = await self._rate(
-            keys=keys, args=[int(now * 1000), window_seconds * 1000,
-                             -1 if limit is None else limit,
-                             f"{now:.6f}:{secrets.token_hex(4)}", "1" if count else "0",
-                             once_seconds])
-        if int(allowed) < 0:
-            return None
-        return 0.0 if int(allowed) else int(wait_ms) / 1000
+        step = RateStep("", "", "", limit=limit, window_seconds=window_seconds, now=now)
+        return rate_reply(await self._rate(keys=[key], args=step.args())) or 0.0

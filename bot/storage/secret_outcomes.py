@@ -24,6 +24,8 @@ class ClaimOutcome(StrEnum):
     IN_FLIGHT = "in_flight"  # this person's own reveal is already under way
     GUESSING = "guessing"  # as many passphrase guesses as allowed are counted already
     TAMPERED = "tampered"  # the record's seal failed: refused, the view given back
+    REPEATED = "repeated"  # the attempt was taken in before (a replayed click): nothing done
+    LIMITED = "limited"  # over the person's reveal limit (`wait_ms`): nothing claimed
 
 
 class ConfirmOutcome(StrEnum):
@@ -35,6 +37,8 @@ class ConfirmOutcome(StrEnum):
 
 
 REFUSED = {ClaimOutcome.UNKNOWN, ClaimOutcome.WRONG_TEAM, ClaimOutcome.NOT_RECIPIENT}
+# Turned away before anything was claimed (the attempt was not taken in).
+NOT_TAKEN = {ClaimOutcome.REPEATED, ClaimOutcome.LIMITED}
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Claim:
     notify: bool = True
     has_passphrase: bool = False
     locked_ms: int = 0
+    wait_ms: int = 0  # LIMITED: until an attempt is allowed
     mode: str = "each"
     views_left: int | None = None  # after this claim, in all (None: unlimited)
     views_allowed: int | None = None  # in all, used or not (None: unlimited)
@@ -82,6 +87,9 @@ def claim_reply(answer: object, secret_id: str) -> ClaimReply:
     code = code_of(secret_id) if outcome is not ClaimOutcome.UNKNOWN else None
     if outcome is ClaimOutcome.LOCKED:
         return ClaimReply(Claim(outcome, code=code, locked_ms=int(reply[1])))
+    if outcome in (ClaimOutcome.REPEATED, ClaimOutcome.LIMITED):
+        return ClaimReply(Claim(outcome, code=code, wait_ms=int(reply[1])),
+                          held=bool(int(reply[2])))
     if outcome is not ClaimOutcome.CLAIMED:
         return ClaimReply(Claim(outcome, code=code),
                           held=outcome in REFUSED and bool(int(reply[1])))

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 
+from redis.asyncio.cluster import RedisCluster
+
 from bot.audit import owed as audit_owed
 from bot.crypto import KeyRing
 from bot.domain import StaleOutcome, code_of
@@ -17,8 +19,10 @@ from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 from bot.storage.lua import FORGET_UNLESS_NEWER
 from bot.storage.quota import RedisQuota
+from bot.storage.rate_counter import RATE, RateStep, rate_reply
 from bot.storage.secret_fields import intact
 from bot.storage.secret_outcomes import (
+    NOT_TAKEN,
     REFUSED,
     Claim,
     ClaimOutcome,
@@ -29,7 +33,15 @@ from bot.storage.secret_outcomes import (
     confirm_reply,
     stale_reply,
 )
-from bot.storage.secret_views_lua import CLAIM, CONFIRM, FAIL, RELEASE_VIEW, RETURN_STALE, SHOWING
+from bot.storage.secret_views_lua import (
+    CLAIM,
+    CLAIM_COUNTED,
+    CONFIRM,
+    FAIL,
+    RELEASE_VIEW,
+    RETURN_STALE,
+    SHOWING,
+)
 
 
 async def give_back(quota: RedisQuota | None, ended: list[tuple[str, object]], *,
@@ -66,13 +78,16 @@ class SecretViews:
         self._return_stale = redis.register_script(RETURN_STALE)
         self._forget_claim = redis.register_script(FORGET_UNLESS_NEWER)
         self._showing = redis.register_script(SHOWING)
+        self._rate = redis.register_script(RATE)
+        self._one_server = not isinstance(redis, RedisCluster)
 
     async def _give_back(self, ended: list[tuple[str, object]], *, now: float) -> None:
         await give_back(self._quota, ended, now=now, retention_seconds=self._retention_ms // 1000)
 
     @unavailable_on_redis_errors
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
-                    guess: Guess | None = None, showing: bool = False) -> Claim:
+                    guess: Guess | None = None, showing: bool = False,
+                    rate: RateStep | None = None) -> Claim:
         """Atomically hand out the ciphertext to a recipient with a view left, marked as
         being shown only later, by `showing`: a process that dies before then leaves a view
         that cannot have been shown, and the sweep gives it back. With `showing`, the
@@ -83,23 +98,40 @@ class SecretViews:
         With a `guess` (a passphrase came with the attempt), a passphrase secret's claim
         also counts it, in the same step, before it is checked: refused ("guessing") while
         the guesses allowed are all counted. A counted guess is then settled by `showing`
-        (right), `record_failure` (wrong) or `forget_guess` (not decidable)."""
+        (right), `record_failure` (wrong) or `forget_guess` (not decidable).
+
+        With a `rate`, the person's attempt is taken in first (their reveal limit, the
+        click's replay mark): REPEATED or LIMITED, claiming nothing, when it is refused.
+        On one server in the claim's own step; on a Cluster, whose slots keep the keys
+        apart, in a step before it."""
+        keys = [self._keys.meta(secret_id), self._keys.ciphertext(secret_id),
+                self._keys.lock(secret_id), self._keys.guesses(secret_id),
+                self._keys.failures(secret_id)]
+        args: list[str | int] = [
+            user_id, team_id, int(now), secret_id, guess.token if guess else "",
+            guess.tries if guess else 0, guess.window_seconds * 1000 if guess else 0,
+            "1" if showing else "0"]
+        script = CLAIM
+        if rate is not None and not self._one_server:
+            wait = rate_reply(await self._rate(keys=rate.keys(self._keys), args=rate.args()))
+            if wait is None or wait > 0:
+                return Claim(ClaimOutcome.REPEATED if wait is None else ClaimOutcome.LIMITED,
+                             code=code_of(secret_id), wait_ms=int((wait or 0) * 1000))
+        elif rate is not None:
+            script = CLAIM_COUNTED
+            keys += rate.keys(self._keys)  # no KEYS[7] (nil in the script): no name
+            args += rate.args()
         async with self._redis.pipeline(transaction=False) as pipe:
             # Noted in the claims index in the same round trip (whether or not it is
             # granted: the stale-claim pass skips entries without a claim), so a view
             # handed out by a process that then dies can be found and given back.
             pipe.zadd(self._keys.claims(), {_claim_member(secret_id, user_id): now})
             # By its text (EVAL), as every script queued in a pipeline: see the store's `end`.
-            pipe.eval(CLAIM, 5, self._keys.meta(secret_id),
-                      self._keys.ciphertext(secret_id), self._keys.lock(secret_id),
-                      self._keys.guesses(secret_id), self._keys.failures(secret_id),
-                      user_id, team_id, int(now), secret_id,
-                      guess.token if guess else "", guess.tries if guess else 0,
-                      guess.window_seconds * 1000 if guess else 0, "1" if showing else "0")
+            pipe.eval(script, len(keys), *keys, *args)
             _, answer = await pipe.execute()
         reply = claim_reply(answer, secret_id)
         outcome = reply.claim.outcome
-        if outcome in REFUSED and not reply.held:
+        if (outcome in REFUSED or outcome in NOT_TAKEN) and not reply.held:
             # Nobody may view it: the index entry is taken back, so a refused click (a
             # hostile one included) leaves nothing behind. Only an entry still as this
             # call wrote it: a newer claim by the same person keeps its own.

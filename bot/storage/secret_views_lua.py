@@ -23,6 +23,7 @@ script keeps that sum unchanged (a view only moves between them).
 """
 
 from bot.storage.lua import OWE
+from bot.storage.rate_counter import RATE_STEP
 from bot.storage.secret_fields import SEAL_FIELD, SEALED_FIELDS
 
 # Passphrase guesses: a claim that brings one counts it (a member "p:<guess>" scored by
@@ -55,7 +56,7 @@ end
 #      has a view of the secret at this handle in flight all the same)
 #    | {outcome} for unavailable, in_flight, guessing (the guesses allowed are all counted,
 #      some still being checked) | {"locked", lock ms left}
-CLAIM = GUESS_CLOCK + """
+CLAIMING = """
 local m = KEYS[1]
 local team = redis.call('HGET', m, 'team')
 if not team then return {'unknown', 0} end
@@ -110,6 +111,25 @@ return {'claimed', ciphertext, info[1], info[2] or '', info[3] or '1', info[4] o
         mode, left or -1, left and (left + tonumber(info[5] or '0') + claims) or -1,
         redis.call('HMGET', m, SEALED), shown and 1 or 0}
 """.replace("SEALED", ", ".join(f"'{name}'" for name in (*SEALED_FIELDS, SEAL_FIELD)))
+CLAIM = GUESS_CLOCK + CLAIMING
+
+# CLAIM that first takes in the person's attempt (bot.storage.rate_counter's RATE: their
+# reveal limit, and the click's replay mark), on one server, where the keys of both may
+# be in one script; a Cluster runs RATE in a step before CLAIM. A refused attempt claims
+# nothing, as when the steps are apart.
+# KEYS[1..5] and ARGV[1..8] as CLAIM's; KEYS[6] the person's reveal window, KEYS[7] (when
+# the attempt is named) its mark; ARGV[9..14] RATE's ARGV[1..6]
+# -> CLAIM's reply | {"repeated", 0, held} | {"limited", ms until allowed, held} (held as
+#    for a refusal: this person has a view of the secret in flight all the same)
+CLAIM_COUNTED = GUESS_CLOCK + RATE_STEP + """
+local took = rate_step(KEYS[6], KEYS[7], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13],
+                       ARGV[14])
+if took[1] ~= 1 then
+  local slot = redis.call('HGET', KEYS[1], 'r:' .. ARGV[1])
+  local held = (slot and string.find('cs', string.sub(slot, 1, 1), 1, true)) and 1 or 0
+  return {took[1] == -1 and 'repeated' or 'limited', took[2], held}
+end
+""" + CLAIMING
 
 # The last step before Slack is asked to show the secret: the secret must still be
 # active and unexpired here, not only when it was claimed, so that a revoke (or the

@@ -23,6 +23,7 @@ from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 from bot.storage.link_views import LinkViews
 from bot.storage.quota import RedisQuota, footprint
+from bot.storage.rate_counter import RateStep
 from bot.storage.secret_fields import meta_fields
 from bot.storage.secret_index import SecretIndex
 from bot.storage.secret_outcomes import (
@@ -132,9 +133,10 @@ class RedisSecretStore:
     # -- viewing (bot.storage.secret_views) ---------------------------------------------
 
     async def claim(self, secret_id: str, *, user_id: str, team_id: str, now: float,
-                    guess: Guess | None = None, showing: bool = False) -> Claim:
+                    guess: Guess | None = None, showing: bool = False,
+                    rate: RateStep | None = None) -> Claim:
         return await self._views.claim(secret_id, user_id=user_id, team_id=team_id,
-                                       now=now, guess=guess, showing=showing)
+                                       now=now, guess=guess, showing=showing, rate=rate)
 
     async def showing(self, secret_id: str, *, user_id: str, now: float,
                       guess: str | None = None) -> bool:

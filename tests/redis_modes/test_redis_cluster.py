@@ -217,3 +217,40 @@ async def test_a_link_is_revealed_in_one_step_on_a_cluster(cluster):
         assert not plain.exists(f"ss:{{{handle}}}:c")
     await web.service.close()
     await client.aclose()
+
+
+async def test_a_reveals_attempt_is_taken_in_a_step_of_its_own_on_a_cluster(cluster):
+    """On a Cluster the person's reveal window and the click's mark are in another slot
+    than the secret: the attempt is taken in a step before the claim, with the same
+    answers as on one server (a replay does nothing, the limit refuses, neither claims a
+    view)."""
+    from bot.domain import RevealOutcome
+    from bot.secrets.limits import Rate, RateLimits
+    from bot.secrets.sharing import SharingService
+    from bot.storage.rate_counter import RedisRateCounter
+    from tests.unit.test_sharing import People, form
+
+    cluster.flush()
+    client = connect(cluster.url)
+    keys = KeySpace("ss")
+    store = RedisSecretStore(client, keys=keys, keyring=keyring_of_test_keys(),
+                             metadata_retention_seconds=60)
+    limits = RateLimits(RedisRateCounter(client, keys=keys), share=None, reveal=Rate(1, 600))
+    service = SharingService(store=store, keyring=keyring_of_test_keys(), limits=limits)
+    record = await service.share(form(view_mode="unlimited"), people=People())
+    shown: list[str] = []
+
+    async def attempt(token: str) -> RevealOutcome:
+        async def show(plaintext, claim):  # type: ignore[no-untyped-def]
+            shown.append(plaintext)
+        return (await service.reveal(secret_id=record.secret_id, user_id="UBOB",
+                                     team_id="T1", show=show, attempt=token)).outcome
+
+    assert await attempt("one") is RevealOutcome.REVEALED
+    assert await attempt("one") is RevealOutcome.REPEATED
+    assert await attempt("two") is RevealOutcome.RATE_LIMITED
+    assert shown == [SECRET_TEXT]
+    with cluster.client() as plain:
+        assert plain.hget(keys.meta(record.secret_id), "used") == b"1"
+        assert plain.hget(keys.meta(record.secret_id), "claims") == b"0"
+    await client.aclose()
