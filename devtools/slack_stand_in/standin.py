@@ -356,6 +356,16 @@ class SlackStandIn:
             return next((c.id for c in self._state.workspace.channels.values()
                          if c.is_im and c.im_user == user_id), None)
 
+    def landed_in(self, call: RecordedCall) -> str | None:
+        """The conversation a chat.postMessage call posted into: a person's id as its
+        channel posts into the bot's DM with them (chat.postMessage's docs)."""
+        channel = call.params.get("channel")
+        if not isinstance(channel, str):
+            return None
+        if call.method == "chat.postMessage" and channel[:1] in ("U", "W"):
+            return self.dm_of(channel)
+        return channel
+
     def calls_to(self, method: str) -> list[RecordedCall]:
         """Recorded calls to one method ("chat.postMessage", "response_url")."""
         return self._state.calls.matching(method)

@@ -389,7 +389,7 @@ def test_seeded_link_secrets_open_once_through_the_bots_page(slack, redis_url, r
     assert [status for status, _ in answers] == [200, 200, 404]
     assert [json.loads(body).get("text") for _, body in answers] == [
         payloads.SECRET_100, payloads.SECRET_100, None]
-    assert sorted(r.params["channel"] for r in receipts) == [slack.dm_of(ALICE)] * 2
+    assert sorted(slack.landed_in(r) for r in receipts) == [slack.dm_of(ALICE)] * 2
     addresses = {re.search(r" from ([0-9.]+[0-9])\.", r.params["text"]).group(1)
                  for r in receipts}
     assert addresses == {client_address(0), client_address(1)}

@@ -214,7 +214,7 @@ def test_a_link_mail_that_fails_is_told_to_the_sender(xsim, slack, smtp):
     smtp.wait_for("carol@example.org")
     told = slack.wait_for("chat.postMessage", where=lambda c: "Couldn't email the link" in
                           c.params.get("text", ""))[0]
-    assert told.params["channel"] == slack.dm_of(ALICE)
+    assert slack.landed_in(told) == slack.dm_of(ALICE)
     assert f"/share-secret revoke {code}" in told.params["text"]
     settle(slack)
     assert sent_outside_reveals(slack, "/s/") == []

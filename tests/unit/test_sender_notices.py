@@ -72,12 +72,9 @@ def form(**changes) -> ShareForm:
 def posts(slack, *, skip: set[str] = frozenset()) -> list[tuple[str, str, str]]:
     """(method, channel, text) of every message the bot sent, outside `skip` channels: the
     channel it landed in (a post to a person's id lands in the bot's DM with them)."""
-    found = [(c.method, c.params["channel"], c.params.get("text", "")) for c in slack.calls
+    found = [(c.method, slack.landed_in(c), c.params.get("text", "")) for c in slack.calls
              if c.method in ("chat.postMessage", "chat.postEphemeral") and c.ok]
-    landed = [(method, slack.dm_of(channel) if method == "chat.postMessage"
-               and channel.startswith("U") else channel, text)
-              for method, channel, text in found]
-    return [post for post in landed if post[1] not in skip]
+    return [post for post in found if post[1] not in skip]
 
 
 def bob_dm(slack) -> set[str]:

@@ -69,7 +69,7 @@ def test_a_link_shared_in_slack_opens_once_in_the_browser(wsim, slack, web_bot, 
         assert page.url == shared.page_url
 
     dm = slack.wait_for("chat.postMessage",
-                        where=lambda c: c.params["channel"] == slack.dm_of(ALICE))[0]
+                        where=lambda c: slack.landed_in(c) == slack.dm_of(ALICE))[0]
     assert dm.params["text"] == (f":eyes: Someone with the link opened *Staging DB* "
                                  f"(`{shared.code}`) on the web page from 127.0.0.1. That "
                                  "was its last view: it is gone now.")

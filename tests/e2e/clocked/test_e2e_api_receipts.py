@@ -47,9 +47,9 @@ def deliver(live, clock) -> None:
 
 def sent(slack) -> list[tuple[str, str]]:
     """(channel, text) of every message posted, outside the audit channel and Bob's DM."""
-    return [(c.params["channel"], c.params.get("text", ""))
+    return [(slack.landed_in(c), c.params.get("text", ""))
             for c in slack.calls_to("chat.postMessage") + slack.calls_to("chat.postEphemeral")
-            if c.ok and c.params["channel"] not in (AUDIT_CHANNEL, slack.dm_of(BOB))]
+            if c.ok and slack.landed_in(c) not in (AUDIT_CHANNEL, slack.dm_of(BOB))]
 
 
 def reveal(sim, slack) -> None:
@@ -97,7 +97,7 @@ def test_a_receipts_person_hears_by_dm(sim, slack, live, clock):
     reveal(sim, slack)
     texts = lambda: [t for c, t in sent(slack) if c == slack.dm_of(CAROL)]  # noqa: E731
     slack.wait_for("chat.postMessage", count=2,
-                   where=lambda c: c.params["channel"] == slack.dm_of(CAROL))
+                   where=lambda c: slack.landed_in(c) == slack.dm_of(CAROL))
     assert "Your secret *deploy key* was shared with" in texts()[0]
     assert f"<@{BOB}> viewed *deploy key*" in texts()[1]
     assert {c for c, _ in sent(slack)} == {slack.dm_of(CAROL)}
