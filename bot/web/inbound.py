@@ -16,9 +16,10 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from slack_bolt.request.internals import extract_content_type, parse_body
+from slack_bolt.request.internals import extract_content_type
 
 from bot.errors import MalformedRequest
+from bot.web.form_body import parse_body
 
 # Slack ids: an upper-case letter, then upper-case letters and digits (U0123ABCD, T0.., E..).
 _ID = re.compile(r"[A-Z][A-Z0-9]{1,39}")
@@ -30,11 +31,15 @@ def read(raw_body: str, headers: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The body as Bolt will read it (headers by lower-case name), if its shape is one
     Slack sends; else raise MalformedRequest (naming the field, never a value)."""
     try:
-        body = parse_body(raw_body, extract_content_type(dict(headers)))
+        body: dict[str, Any] = parse_body(raw_body, extract_content_type(dict(headers)))
         _SHAPES["body"](body, "body")
     except (ValueError, RecursionError):  # broken JSON, or nested past Python's depth
         raise MalformedRequest("body") from None
-    _text_only(body)
+    # Only a JSON `\u` escape can make a lone surrogate (the body itself is UTF-8, and
+    # percent escapes are decoded as UTF-8): without a backslash, raw or escaped, there is
+    # none to look for.
+    if "\\" in raw_body or "%5C" in raw_body or "%5c" in raw_body:
+        _text_only(body)
     return body
 
 

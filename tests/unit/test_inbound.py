@@ -108,4 +108,6 @@ def test_lone_surrogates_are_refused():
     """JSON may escape a lone surrogate; it is not text, so the request is refused."""
     body = {**CLICK, "actions": [{**CLICK["actions"][0], "value": "\ud800"}]}
     assert "not Unicode text" in refused(payload(body))
+    assert "not Unicode text" in refused(payload(body).replace("%5C", "%5c"))
+    assert "not Unicode text" in refused(json.dumps(body), JSON)
     assert inbound.read(payload({**CLICK, "text": "\U0001f4a3 é"}), FORM)["text"] == "💣 é"
