@@ -35,6 +35,7 @@ from bot.handlers.deps import (
 from bot.handlers.home_tab import publish_home
 from bot.recovery import recover
 from bot.secrets.external import ExternalShare, link_url
+from bot.secrets.followups import Followup
 from bot.secrets.sharing import PRE_ANSWER_SECONDS
 from bot.slack.names import UNKNOWN_PERSON, UNKNOWN_WORKSPACE
 from bot.slack.people import SlackPeople
@@ -183,9 +184,10 @@ async def _share(ack: AsyncAck, client: AsyncWebClient, deps: Deps, form: ShareF
     except BaseException:
         slot.release()
         raise
-    # Audited at once (Redis), before any Slack call.
+    # Owed by the step that stored it (a crash cannot lose it): recorded just after the
+    # answer, many shares' and reveals' in one round trip (bot.secrets.followups).
     created = events.secret_created(record)
-    await deps.audit.record(created.event, nonce=created.nonce)
+    deps.followups.add(Followup(events=((created.event, created.nonce),)))
     if external is None:
         slot.start(_deliver(client, record, deps), name="deliver-secret")
         await ack()

@@ -1,9 +1,10 @@
-"""What follows a reveal, done after it and for many reveals at once (a group commit):
-their audit events stored in one round trip and settled in one more, burned secrets out
-of the expiry index with their quota room given back, and the senders' receipts sent.
-The first follow-up waits a few milliseconds for others to join it, and under load one
-round trip serves every reveal since the last. The web page's reveals (bot.secrets.
-web_reveal) and the Slack ones (bot.handlers.reveal) each have one.
+"""What follows a reveal (or a share), done after it and for many at once (a group
+commit): their audit events stored in one round trip and settled in one more, burned
+secrets out of the expiry index with their quota room given back, and the senders'
+receipts sent. The first follow-up waits a few milliseconds for others to join it, and
+under load one round trip serves every reveal since the last. The web page's reveals
+(bot.secrets.web_reveal) have one; the Slack ones (bot.handlers.reveal) and the Slack
+share form's secret_created (bot.handlers.share_modal) share another.
 
 Nothing here is lost when the process dies first: the reveal's Redis step owed its audit
 events (the sweep records them), and the expiry index and the quota let go of a secret at
@@ -29,6 +30,7 @@ BATCH = 256  # reveals per round trip: a burst is taken in slices this size
 # log, posted to Slack about once a second, is none the later for it.
 GATHER_SECONDS = 0.01
 MAX_QUEUED = 10_000  # beyond this, follow-ups are left to the sweep and the expiry time
+CATCH_UP_SECONDS = 1.0
 
 
 class EventLog(Protocol):
@@ -63,6 +65,8 @@ class Followups:
         self._clock = clock
         self._queue: list[Followup] = []
         self._worker: asyncio.Task[None] | None = None
+        self._added = self._done = 0  # follow-ups queued, and done, since the start
+        self._waiting: list[tuple[int, asyncio.Future[None]]] = []  # (until done, waiter)
 
     def add(self, item: Followup) -> None:
         if len(self._queue) >= MAX_QUEUED:
@@ -72,6 +76,7 @@ class Followups:
                                  len(self._queue))
             return
         self._queue.append(item)
+        self._added += 1
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
 
@@ -84,8 +89,20 @@ class Followups:
                     await self._apply(batch)
                 except Exception:  # the next batch goes on; the sweep settles what is owed
                     self._logger.exception("a batch of reveals' follow-ups failed")
+                self._done += len(batch)
+                self._wake()
         finally:
             self._worker = None
+            self._done = self._added  # what is left was dropped with the worker
+            self._wake()
+
+    def _wake(self) -> None:
+        waiting, self._waiting = self._waiting, []
+        for until, waiter in waiting:
+            if self._done < until:
+                self._waiting.append((until, waiter))
+            elif not waiter.done():
+                waiter.set_result(None)
 
     async def _apply(self, batch: list[Followup]) -> None:
         events = [event for item in batch for event in item.events]
@@ -102,3 +119,17 @@ class Followups:
         """Once what is queued now is done (at shutdown; tests)."""
         if self._worker is not None:
             await asyncio.wait({self._worker}, timeout=timeout)
+
+    async def caught_up(self) -> None:
+        """Before an event recorded at once (a refusal): what is queued now is recorded
+        first, so the audit log keeps the order things happened in (a share's
+        secret_created before a refused click on it, a view before a refusal that
+        followed; queued events keep their order among themselves). Waits
+        CATCH_UP_SECONDS at most: a stalled Redis must not hold a refusal's answer (what
+        is queued stays owed and is recorded all the same)."""
+        if self._done >= self._added:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiting.append((self._added, waiter))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(asyncio.shield(waiter), CATCH_UP_SECONDS)

@@ -1,0 +1,87 @@
+"""bot.secrets.followups: follow-ups gathered into few round trips, and `caught_up`, which
+lets an event recorded at once (a refusal) or a Reveal message wait for those queued
+before it, and for no later ones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from bot.domain import AuditAction, AuditEvent
+from bot.secrets import followups
+from bot.secrets.followups import Followup, Followups
+
+
+class SlowLog:
+    """Records each batch it is given, taking `seconds` per batch (a round trip)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.batches: list[list[str]] = []
+
+    async def record_all(self, events):  # type: ignore[no-untyped-def]
+        await asyncio.sleep(self.seconds)
+        self.batches.append([event.secret_id for event, _ in events])
+
+
+class Views:
+    def __init__(self) -> None:
+        self.burned: list[str] = []
+
+    async def burned_many(self, ended, *, now):  # type: ignore[no-untyped-def]
+        self.burned += [secret_id for secret_id, _, _ in ended]
+
+
+def item(name: str, *, burned: bool = False) -> Followup:
+    event = AuditEvent(AuditAction.SECRET_OPENED, at=0.0, actor="U0BOB", team_id="T1",
+                       code="CODE", secret_id=name)
+    return Followup(events=((event, f"opened:{name}"),),
+                    burned=(name, "T1", "U0ALICE") if burned else None)
+
+
+def make(log: SlowLog, views: Views) -> Followups:
+    burn = type("Burn", (), {"burned": lambda self, ended, now: views.burned_many(
+        ended, now=now)})()
+    return Followups(audit=log, views=burn, later=lambda work: None,
+                     logger=logging.getLogger("test"))
+
+
+async def test_a_burst_is_gathered_into_one_batch():
+    log, views = SlowLog(0.0), Views()
+    queue = make(log, views)
+    for n in range(5):
+        queue.add(item(f"s{n}", burned=n == 4))
+    await queue.drained()
+    assert log.batches == [["s0", "s1", "s2", "s3", "s4"]]
+    assert views.burned == ["s4"]
+
+
+async def test_caught_up_waits_for_what_was_queued_before_and_no_more():
+    """While batches keep coming, a caller waits for the batch holding what was queued
+    when it asked, not for the queue to empty (under load it never does)."""
+    log = SlowLog(0.05)
+    queue = make(log, Views())
+    queue.add(item("first"))
+    await asyncio.sleep(followups.GATHER_SECONDS + 0.01)  # its batch is under way
+    queue.add(item("second"))
+    waiter = asyncio.ensure_future(queue.caught_up())
+    await asyncio.sleep(0.07)  # "first" done, "second" under way
+    queue.add(item("third"))  # queued after the caller asked
+    await waiter
+    assert log.batches == [["first"], ["second"]]
+    await queue.caught_up()
+    assert log.batches == [["first"], ["second"], ["third"]]
+    await queue.caught_up()  # nothing queued: at once
+
+
+async def test_caught_up_gives_up_after_its_bound(monkeypatch):
+    """A stalled store does not hold a refusal's answer past CATCH_UP_SECONDS."""
+    monkeypatch.setattr(followups, "CATCH_UP_SECONDS", 0.1)
+    log = SlowLog(5.0)
+    queue = make(log, Views())
+    queue.add(item("stuck"))
+    started = asyncio.get_running_loop().time()
+    await queue.caught_up()
+    assert asyncio.get_running_loop().time() - started < 1.0
+    assert log.batches == []
+    queue._worker.cancel()  # type: ignore[union-attr]
