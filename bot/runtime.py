@@ -50,6 +50,7 @@ from bot.storage import KeySpace, OnceMarks, RedisSecretStore, connect
 from bot.storage.audit_stream import AuditStream
 from bot.storage.connection import RedisClient
 from bot.storage.counts import active_secrets
+from bot.storage.home_seen import HomeSeen
 from bot.storage.owed import OwedEvents
 from bot.storage.quota import RedisQuota
 from bot.storage.rate_counter import RedisRateCounter
@@ -176,7 +177,7 @@ class Runtime:
             team_settings=several.team_settings if several else None, metrics=metrics,
             once=OnceMarks(redis, keys=keys), dm_channels=dm_channels,
             respond=Responder(http=http, logger=logger, dm_channels=dm_channels),
-            followups=followups,
+            followups=followups, home_seen=HomeSeen(redis, keys=keys),
             external=external, links_mailer=mail, names=names, api_tokens=api_tokens)
         sweeper = Sweeper(lifecycle=lifecycle, audit=audit, logger=logger,
                           notices=notices, clock=clock)

@@ -28,6 +28,7 @@ from bot.slack.names import SlackNames
 from bot.slack.people import PersonCache
 from bot.slack.respond import Responder
 from bot.storage.audit_stream import AuditStream
+from bot.storage.home_seen import HomeSeen
 from bot.storage.once import OnceMarks
 from bot.storage.team_settings import TeamSettingsStore
 from bot.telemetry.metrics import Metrics
@@ -49,6 +50,7 @@ class Deps:
     once: OnceMarks
     respond: Responder  # answering a click: views, response_url posts, "busy"
     followups: Followups  # after reveals, many at once: their audit events, burned secrets
+    home_seen: HomeSeen  # who opened their Home tab (only theirs are kept up to date)
     clock: Callable[[], float] = field(default=time.time)
     # Several workspaces (OAuth): each one's audit channel and admins; None with one token.
     team_settings: TeamSettingsStore | None = None

@@ -10,7 +10,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Deadline
 from bot.handlers.deps import Deps, as_dict, now_or_busy, user_of, workspace_of
-from bot.handlers.home_tab import panel_state, publish_home
+from bot.handlers.home_tab import opened_home, panel_state, publish_home
 from bot.handlers.share_form import open_share_form
 
 
@@ -20,9 +20,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if event.get("tab") != "home":
             return
         state = panel_state(as_dict(event.get("view")))
-        deps.background.maybe_later(publish_home(client, deps, team=workspace_of(context),
-                                                 user=str(event.get("user") or ""),
-                                                 looked=True, **state), name="home")
+        deps.background.maybe_later(opened_home(client, deps, team=workspace_of(context),
+                                                user=str(event.get("user") or ""), **state),
+                                    name="home")
 
     async def on_open_form(ack: AsyncAck, body: dict[str, Any], client: AsyncWebClient,
                            context: AsyncBoltContext) -> None:

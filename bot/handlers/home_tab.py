@@ -1,8 +1,9 @@
-"""Publishing a person's Home tab (with the admin panel for admins): after they open it,
-and after anything that changes what it lists (a share, a revoke)."""
+"""Publishing a person's Home tab (with the admin panel for admins): when they open it,
+and after anything that changes what it lists (a share, a revoke) once they have."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -27,6 +28,30 @@ def panel_state(view: dict[str, Any]) -> dict[str, Any]:
     return {"status": status if status in ("active", "ended") else None,
             "sender": sender if isinstance(sender, str) else None,
             "page": page if isinstance(page, int) and 0 <= page < 1000 else 0}
+
+
+async def opened_home(client: AsyncWebClient, deps: Deps, *, team: str, user: str,
+                      **state: Any) -> None:
+    """A person opened their Home tab: noted (so that later changes keep it up to date:
+    `refresh_home`), and published afresh."""
+    if is_slack_user(user):
+        with contextlib.suppress(StorageUnavailable):  # publish_home says Redis is down
+            await deps.home_seen.note(team, user)
+    await publish_home(client, deps, team=team, user=user, looked=True, **state)
+
+
+async def refresh_home(client: AsyncWebClient, deps: Deps, *, team: str, user: str) -> None:
+    """After a change to what a person's Home tab lists (their share, their revoke):
+    republished if they have opened it (bot.storage.home_seen); if not, it is published
+    afresh whenever they do."""
+    if not is_slack_user(user):
+        return
+    try:
+        if not await deps.home_seen.seen(team, user):
+            return
+    except StorageUnavailable:
+        return  # published afresh when they next open it
+    await publish_home(client, deps, team=team, user=user)
 
 
 async def publish_home(client: AsyncWebClient, deps: Deps, *, team: str, user: str,

@@ -12,7 +12,7 @@ from bot import render
 from bot.background import Deadline
 from bot.errors import StorageUnavailable
 from bot.handlers.deps import Deps, now_or_busy, user_of, workspace_of
-from bot.handlers.home_tab import publish_home
+from bot.handlers.home_tab import refresh_home
 from bot.handlers.revoke import after_revoke, audit_revocation
 from bot.handlers.share_form import open_share_form
 
@@ -78,5 +78,5 @@ async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, s
     if revocation.revoked:
         await after_revoke(client, deps, revocation, user=user)
     else:
-        await publish_home(client, deps, team=team, user=user)
+        await refresh_home(client, deps, team=team, user=user)
 

@@ -7,7 +7,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.audit import events
 from bot.handlers.deps import Deps
-from bot.handlers.home_tab import publish_home
+from bot.handlers.home_tab import refresh_home
 from bot.secrets.lifecycle import Revocation
 
 
@@ -25,7 +25,7 @@ async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocatio
     """Tell everyone concerned about a sender's revoke and refresh their Home tab."""
     assert revocation.record is not None
     await deps.notices(client).revoked(revocation.record, actor=user)
-    await publish_home(client, deps, team=revocation.record.team_id, user=user)
+    await refresh_home(client, deps, team=revocation.record.team_id, user=user)
 
 
 async def after_admin_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,

@@ -32,7 +32,7 @@ from bot.handlers.deps import (
     user_of,
     workspace_of,
 )
-from bot.handlers.home_tab import publish_home
+from bot.handlers.home_tab import refresh_home
 from bot.recovery import recover
 from bot.secrets.external import ExternalShare, link_url
 from bot.secrets.followups import Followup
@@ -227,7 +227,7 @@ async def _deliver(client: AsyncWebClient, record: SecretRecord, deps: Deps) -> 
         # Still owed in Redis: the sweep sends it again (a duplicate Reveal message is
         # harmless; a missing one is not).
         deps.logger.warning("could not record a delivery; the sweep will repeat it")
-    await publish_home(client, deps, team=record.team_id, user=record.sender_id)
+    await refresh_home(client, deps, team=record.team_id, user=record.sender_id)
 
 
 async def _after_external(client: AsyncWebClient, deps: Deps, share: ExternalShare, *,

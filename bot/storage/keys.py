@@ -174,6 +174,11 @@ class KeySpace:
         Tagged by person, like `attempt`, so that one script checks both."""
         return f"{self.prefix}:rate:{action}:{{{team_id}:{user_id}}}"
 
+    def home_seen(self, team_id: str, user_id: str) -> str:
+        """A mark that this person has opened the app's Home tab (bot.storage.home_seen),
+        in their slot."""
+        return f"{self.prefix}:home-seen:{{{team_id}:{user_id}}}"
+
     def attempt(self, action: str, team_id: str, user_id: str, token: str) -> str:
         """A marker that one person's attempt named `token` (a click's trigger id) was
         already taken in, in the slot of their rate window."""

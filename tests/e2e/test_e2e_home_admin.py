@@ -92,15 +92,34 @@ def elements(view, action_id):
 
 
 def test_home_lists_own_secrets_and_refreshes_after_sharing(sim, slack):
-    """Sharing refreshes the sender's Home tab: the secret with a Revoke button."""
+    """Once the sender has opened their Home tab, sharing refreshes it: the secret with a
+    Revoke button."""
+    sim.open_home(ALICE)
+    published(slack, ALICE)
     command = sim.slash_command(ALICE, GENERAL)
     sim.submit(ALICE, sim.opened_view(command.trigger_id), recipients=[BOB], secret="pw-1",
                label="Wiki admin")
-    view = published(slack, ALICE)
+    view = published(slack, ALICE, count=2)
     assert "Wiki admin" in json.dumps(view["blocks"])
     assert elements(view, "revoke_secret")
     assert elements(view, "open_share_form")
     assert "pw-1" not in json.dumps(view)
+
+
+def test_a_home_tab_never_opened_is_not_published_after_a_share(sim, slack, redis_sync):
+    """Nobody is looking at a Home tab never opened (Slack tells the bot when someone
+    opens it, and it is published afresh then): a share sends no views.publish for it,
+    and opening it afterwards shows the secret. The mark is in Redis, for every replica."""
+    command = sim.slash_command(ALICE, GENERAL)
+    sim.submit(ALICE, sim.opened_view(command.trigger_id), recipients=[BOB], secret="pw-2",
+               label="Never looked")
+    assert sim.reveal_prompt(BOB)
+    settle(slack)
+    assert [c for c in slack.calls_to("views.publish") if c.params["user_id"] == ALICE] == []
+    assert redis_sync.exists(KeySpace("ss").home_seen("T0ACME", ALICE)) == 0
+    sim.open_home(ALICE)
+    assert "Never looked" in json.dumps(published(slack, ALICE)["blocks"])
+    assert redis_sync.ttl(KeySpace("ss").home_seen("T0ACME", ALICE)) > 80 * 86_400
 
 
 def test_share_button_and_global_shortcut_open_the_form(sim, slack):
