@@ -35,7 +35,7 @@ from bot.errors import StorageUnavailable
 from bot.handlers import Deps, register_all
 from bot.mail.external_mail import ExternalMail
 from bot.secrets.expiry import Scheduler, Sweeper, start_scheduler
-from bot.secrets.followups import Followups
+from bot.secrets.followups import Followups, InOrder
 from bot.secrets.lifecycle import LifecycleService
 from bot.secrets.limits import RateLimits
 from bot.secrets.sharing import SharingService
@@ -171,7 +171,7 @@ class Runtime:
                               later=lambda work: background.later(work, name="receipt"))
         deps = Deps(
             service=service,
-            lifecycle=lifecycle, audit=audit, background=background,
+            lifecycle=lifecycle, audit=InOrder(audit, followups), background=background,
             people_cache=PersonCache(), admins=admins,
             audit_stream=audit_stream, logger=logger, clock=clock,
             team_settings=several.team_settings if several else None, metrics=metrics,

@@ -253,7 +253,6 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
         result, secret_id=click.secret_id, user_id=click.user_id, team_id=click.team_id,
         channel=click.channel, at=deps.clock())
     if result.outcome is not RevealOutcome.REVEALED:
-        await deps.followups.caught_up()  # after the views (and shares) queued before it
         await deps.audit.record_all(owed)
         return
     if not result.confirmed:

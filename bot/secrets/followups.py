@@ -21,6 +21,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from bot.audit.log import AuditLog
 from bot.domain import AuditEvent
 from bot.errors import StorageUnavailable
 
@@ -121,15 +122,42 @@ class Followups:
             await asyncio.wait({self._worker}, timeout=timeout)
 
     async def caught_up(self) -> None:
-        """Before an event recorded at once (a refusal): what is queued now is recorded
-        first, so the audit log keeps the order things happened in (a share's
-        secret_created before a refused click on it, a view before a refusal that
-        followed; queued events keep their order among themselves). Waits
-        CATCH_UP_SECONDS at most: a stalled Redis must not hold a refusal's answer (what
-        is queued stays owed and is recorded all the same)."""
+        """Before an event recorded at once (`InOrder`): what is queued now is recorded
+        first (queued events keep their order among themselves). Waits CATCH_UP_SECONDS
+        at most: a stalled Redis must not hold a refusal's answer (what is queued stays
+        owed and is recorded all the same)."""
         if self._done >= self._added:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiting.append((self._added, waiter))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(waiter), CATCH_UP_SECONDS)
+
+
+class InOrder:
+    """The audit log as the listeners record to it: an event recorded at once (a refusal,
+    a revoke, an admin's look) comes after the follow-ups queued before it
+    (`Followups.caught_up`), so the log keeps the order things happened in: a share's
+    secret_created before its admin revoke, a view before the refusal that followed."""
+
+    def __init__(self, audit: AuditLog, followups: Followups) -> None:
+        self._audit = audit
+        self._followups = followups
+
+    async def record(self, event: AuditEvent, *, nonce: str | None = None) -> None:
+        await self._followups.caught_up()
+        await self._audit.record(event, nonce=nonce)
+
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+        await self._followups.caught_up()
+        await self._audit.record_all(events)
+
+    async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
+        await self._followups.caught_up()
+        await self._audit.record_once(event, nonce=nonce, since=since)
+
+    async def record_owed(self, event: AuditEvent, *, nonce: str, since: float) -> bool:
+        return await self._audit.record_owed(event, nonce=nonce, since=since)
+
+    async def record_owed_summaries(self) -> int:
+        return await self._audit.record_owed_summaries()

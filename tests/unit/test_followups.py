@@ -9,7 +9,7 @@ import logging
 
 from bot.domain import AuditAction, AuditEvent
 from bot.secrets import followups
-from bot.secrets.followups import Followup, Followups
+from bot.secrets.followups import Followup, Followups, InOrder
 
 
 class SlowLog:
@@ -85,3 +85,16 @@ async def test_caught_up_gives_up_after_its_bound(monkeypatch):
     assert asyncio.get_running_loop().time() - started < 1.0
     assert log.batches == []
     queue._worker.cancel()  # type: ignore[union-attr]
+
+
+async def test_an_event_recorded_at_once_comes_after_those_queued_before_it():
+    """The listeners' audit log (InOrder): a revoke recorded at once, right after a share
+    whose secret_created is queued, is stored after it."""
+    log = SlowLog(0.02)
+    queue = make(log, Views())
+    ordered = InOrder(log, queue)  # type: ignore[arg-type]
+    queue.add(item("created"))
+    revoked = AuditEvent(AuditAction.SECRET_REVOKED, at=0.0, actor="U0ALICE", team_id="T1",
+                         code="CODE", secret_id="revoked")
+    await ordered.record_all([(revoked, None)])
+    assert log.batches == [["created"], ["revoked"]]
