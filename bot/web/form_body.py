@@ -15,15 +15,34 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.request.internals import parse_body as bolt_parse_body
 
 _PREFIX = "payload="
+# A JSON escape of a UTF-16 surrogate (`\ud800`): the one way a body can carry a string
+# that is not Unicode text (the body itself is UTF-8, and percent escapes are decoded as
+# UTF-8, a broken sequence replaced).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+@dataclass(frozen=True)
+class Parsed:
+    body: Any  # what Bolt's parse_body answers
+    # False when no string in it can be a lone surrogate (no JSON escape of one), so the
+    # caller need not look (bot.web.inbound).
+    maybe_surrogates: bool
 
 
 def parse_body(body: str, content_type: str | None) -> Any:
     """What Bolt's `parse_body` answers for `body` (or raises), sooner for a payload."""
+    return parse(body, content_type).body
+
+
+def parse(body: str, content_type: str | None) -> Parsed:
+    """`parse_body`, and whether a string in the result may be a lone surrogate."""
     if content_type != "application/json" and body.startswith(_PREFIX) and "&" not in body:
         value = body[len(_PREFIX):]
         # Left to the standard library: anything outside ASCII (encoded as UTF-8 first),
@@ -34,5 +53,8 @@ def parse_body(body: str, content_type: str | None) -> Any:
             # one takes fewer, and leaves the body to the standard library.
             if len(decoded) == len(value) - 2 * value.count("%"):
                 # As urllib's unquote decodes: UTF-8, a broken sequence replaced.
-                return json.loads(decoded.decode("utf-8", "replace"))
-    return bolt_parse_body(body, content_type)
+                text = decoded.decode("utf-8", "replace")
+                return Parsed(json.loads(text), _SURROGATE_ESCAPE.search(text) is not None)
+    # Any other body: it may hold such an escape if it has a backslash, raw or escaped.
+    return Parsed(bolt_parse_body(body, content_type),
+                  "\\" in body or "%5C" in body or "%5c" in body)

@@ -19,7 +19,7 @@ from typing import Any
 from slack_bolt.request.internals import extract_content_type
 
 from bot.errors import MalformedRequest
-from bot.web.form_body import parse_body
+from bot.web.form_body import parse
 
 # Slack ids: an upper-case letter, then upper-case letters and digits (U0123ABCD, T0.., E..).
 _ID = re.compile(r"[A-Z][A-Z0-9]{1,39}")
@@ -31,14 +31,12 @@ def read(raw_body: str, headers: Mapping[str, Sequence[str]]) -> dict[str, Any]:
     """The body as Bolt will read it (headers by lower-case name), if its shape is one
     Slack sends; else raise MalformedRequest (naming the field, never a value)."""
     try:
-        body: dict[str, Any] = parse_body(raw_body, extract_content_type(dict(headers)))
+        parsed = parse(raw_body, extract_content_type(dict(headers)))
+        body: dict[str, Any] = parsed.body
         _SHAPES["body"](body, "body")
     except (ValueError, RecursionError):  # broken JSON, or nested past Python's depth
         raise MalformedRequest("body") from None
-    # Only a JSON `\u` escape can make a lone surrogate (the body itself is UTF-8, and
-    # percent escapes are decoded as UTF-8): without a backslash, raw or escaped, there is
-    # none to look for.
-    if "\\" in raw_body or "%5C" in raw_body or "%5c" in raw_body:
+    if parsed.maybe_surrogates:  # else there is none to look for (bot.web.form_body)
         _text_only(body)
     return body
 
