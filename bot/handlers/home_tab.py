@@ -31,20 +31,25 @@ def panel_state(view: dict[str, Any]) -> dict[str, Any]:
 
 
 async def opened_home(client: AsyncWebClient, deps: Deps, *, team: str, user: str,
-                      **state: Any) -> None:
-    """A person opened their Home tab: noted (so that later changes keep it up to date:
-    `refresh_home`), and published afresh."""
+                      looked: bool = True, **state: Any) -> None:
+    """A person opened their Home tab (or acted on it): noted (so that later changes keep
+    it up to date: `refresh_home`), and published afresh."""
     if is_slack_user(user):
         with contextlib.suppress(StorageUnavailable):  # publish_home says Redis is down
             await deps.home_seen.note(team, user)
-    await publish_home(client, deps, team=team, user=user, looked=True, **state)
+    await publish_home(client, deps, team=team, user=user, looked=looked, **state)
 
 
-async def refresh_home(client: AsyncWebClient, deps: Deps, *, team: str, user: str) -> None:
+async def refresh_home(client: AsyncWebClient, deps: Deps, *, team: str, user: str,
+                       looking: bool = False) -> None:
     """After a change to what a person's Home tab lists (their share, their revoke):
     republished if they have opened it (bot.storage.home_seen); if not, it is published
-    afresh whenever they do."""
+    afresh whenever they do. `looking`: the change came from their Home tab (a Revoke
+    there), which they are looking at whatever the mark says (it may predate the mark)."""
     if not is_slack_user(user):
+        return
+    if looking:
+        await opened_home(client, deps, team=team, user=user, looked=False)
         return
     try:
         if not await deps.home_seen.seen(team, user):

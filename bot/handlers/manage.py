@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import render
 from bot.background import Deadline
 from bot.errors import StorageUnavailable
-from bot.handlers.deps import Deps, now_or_busy, user_of, workspace_of
+from bot.handlers.deps import Deps, as_dict, now_or_busy, user_of, workspace_of
 from bot.handlers.home_tab import refresh_home
 from bot.handlers.revoke import after_revoke, audit_revocation
 from bot.handlers.share_form import open_share_form
@@ -25,7 +25,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
                                       user=user_of(body),
                                       secret_id=str(action.get("value") or ""),
                                       block=str(action.get("block_id") or ""),
-                                      response_url=body.get("response_url")), name="revoke")
+                                      response_url=body.get("response_url"),
+                                      from_home=as_dict(body.get("view")).get("type")
+                                      == "home"), name="revoke")
 
     async def on_answer_request(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any],
                                 client: AsyncWebClient, context: AsyncBoltContext) -> None:
@@ -52,7 +54,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, secret_id: str,
-                  block: str, response_url: str | None) -> None:
+                  block: str, response_url: str | None, from_home: bool) -> None:
     try:
         revocation = await deps.lifecycle.revoke(team_id=team, user_id=user,
                                                  secret_id=secret_id)
@@ -76,7 +78,7 @@ async def _revoke(client: AsyncWebClient, deps: Deps, *, team: str, user: str, s
                                now=now)
         await deps.respond.post_to_response_url(response_url, {**fresh, "replace_original": True})
     if revocation.revoked:
-        await after_revoke(client, deps, revocation, user=user)
+        await after_revoke(client, deps, revocation, user=user, from_home=from_home)
     else:
-        await refresh_home(client, deps, team=team, user=user)
+        await refresh_home(client, deps, team=team, user=user, looking=from_home)
 

@@ -253,7 +253,8 @@ async def audit_reveal(click: Click, result: RevealResult, deps: Deps) -> None:
         result, secret_id=click.secret_id, user_id=click.user_id, team_id=click.team_id,
         channel=click.channel, at=deps.clock())
     if result.outcome is not RevealOutcome.REVEALED:
-        await deps.audit.record_all(owed)
+        if owed:  # some refusals (a passphrase asked for, a double click) owe none
+            await deps.audit.record_all(owed)
         return
     if not result.confirmed:
         # Confirmed by an earlier try whose answer was lost, or left to the sweep: the

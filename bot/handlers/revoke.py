@@ -21,11 +21,13 @@ async def audit_revocation(client: AsyncWebClient, deps: Deps, revocation: Revoc
 
 
 async def after_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,
-                       user: str) -> None:
-    """Tell everyone concerned about a sender's revoke and refresh their Home tab."""
+                       user: str, from_home: bool = False) -> None:
+    """Tell everyone concerned about a sender's revoke and refresh their Home tab
+    (`from_home`: revoked there, so they are looking at it)."""
     assert revocation.record is not None
     await deps.notices(client).revoked(revocation.record, actor=user)
-    await refresh_home(client, deps, team=revocation.record.team_id, user=user)
+    await refresh_home(client, deps, team=revocation.record.team_id, user=user,
+                       looking=from_home)
 
 
 async def after_admin_revoke(client: AsyncWebClient, deps: Deps, revocation: Revocation, *,

@@ -73,7 +73,7 @@ class Followups:
         if len(self._queue) >= MAX_QUEUED:
             if item.receipt is not None:
                 item.receipt.close()
-            self._logger.warning("a reveal's follow-up was left to the sweep: %d queued",
+            self._logger.warning("a follow-up was left to the sweep: %d queued",
                                  len(self._queue))
             return
         self._queue.append(item)
@@ -94,7 +94,7 @@ class Followups:
                 self._wake()
         finally:
             self._worker = None
-            self._done = self._added  # what is left was dropped with the worker
+            self._done = self._added - len(self._queue)  # a next worker takes what is left
             self._wake()
 
     def _wake(self) -> None:
@@ -149,6 +149,8 @@ class InOrder:
         await self._audit.record(event, nonce=nonce)
 
     async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+        if not events:  # nothing to keep in order: no wait
+            return
         await self._followups.caught_up()
         await self._audit.record_all(events)
 

@@ -32,14 +32,15 @@ happen.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from bot.errors import QuotaExceeded
+from bot.errors import QuotaExceeded, StorageUnavailable
 from bot.storage import replies
 from bot.storage.connection import RedisClient
 from bot.storage.faults import unavailable_on_redis_errors
-from bot.storage.keys import KeySpace
+from bot.storage.keys import KeySpace, handle
 from bot.storage.quota_lua import PEEK, RELEASE_ROOM, RESERVE
 
 # The Reveal messages' places, noted in a secret's metadata once they are sent
@@ -160,8 +161,8 @@ class RedisQuota:
         store keeps it). One that held none (given back before, or never reserved)
         changes nothing."""
         by_owner: dict[tuple[str, str], list[str]] = {}
-        for team_id, sender_id, handle in secrets:
-            by_owner.setdefault((team_id, sender_id), []).append(handle)
+        for team_id, sender_id, name in secrets:
+            by_owner.setdefault((team_id, sender_id), []).append(name)
         if not by_owner:
             return
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -182,3 +183,22 @@ class RedisQuota:
             found = await pipe.execute()
         return {scope: max((score for _, score in replies.scored(top)), default=0.0)
                 for scope, top in zip(SCOPES, found, strict=True)}
+
+
+async def give_back(quota: RedisQuota | None, ended: list[tuple[str, object]], *,
+                    now: float, retention_seconds: int) -> None:
+    """Give back the quota room of secrets that just ended, as (id, HMGET of their
+    metadata's team and sender), but their metadata's part, counted while it is kept
+    (the retention from now, as the ending script set its TTL). Should this step be lost
+    (the process dies first), that happens at the secret's expiry time all the same."""
+    if quota is None:
+        return
+    owners = []
+    for secret_id, owner in ended:
+        team, sender = (replies.optional_text(v) for v in replies.array(owner))
+        if team and sender:
+            owners.append((team, sender, handle(secret_id)))
+    with contextlib.suppress(StorageUnavailable):
+        # The secret has ended all the same: its room comes back at its expiry time
+        # (its metadata's part, after the retention from then).
+        await quota.release(owners, ended=True, now=now, retention_seconds=retention_seconds)

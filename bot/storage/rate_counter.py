@@ -81,12 +81,18 @@ class RateStep:
                 self.once_seconds]
 
 
-def rate_reply(answer: object) -> float | None:
-    """RATE's reply: 0 allowed, else the seconds until an attempt will be; None: a repeat."""
+def rate_wait_ms(answer: object) -> int | None:
+    """RATE's reply: 0 allowed, else the ms until an attempt will be; None: a repeat."""
     allowed, wait_ms = (int(v) for v in replies.array(answer))
     if allowed < 0:
         return None
-    return 0.0 if allowed else wait_ms / 1000
+    return 0 if allowed else wait_ms
+
+
+def rate_reply(answer: object) -> float | None:
+    """RATE's reply in seconds (`rate_wait_ms`)."""
+    wait_ms = rate_wait_ms(answer)
+    return None if wait_ms is None else wait_ms / 1000
 
 
 class RedisRateCounter:

@@ -37,8 +37,6 @@ class ConfirmOutcome(StrEnum):
 
 
 REFUSED = {ClaimOutcome.UNKNOWN, ClaimOutcome.WRONG_TEAM, ClaimOutcome.NOT_RECIPIENT}
-# Turned away before anything was claimed (the attempt was not taken in).
-NOT_TAKEN = {ClaimOutcome.REPEATED, ClaimOutcome.LIMITED}
 
 
 @dataclass(frozen=True)

@@ -5,27 +5,25 @@ into named fields in bot.storage.secret_outcomes.
 
 from __future__ import annotations
 
-import contextlib
-
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import NoScriptError
 
 from bot.audit import owed as audit_owed
 from bot.crypto import KeyRing
 from bot.domain import StaleOutcome, code_of
-from bot.errors import StorageUnavailable
 from bot.storage import replies
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 from bot.storage.lua import FORGET_UNLESS_NEWER
-from bot.storage.quota import RedisQuota
-from bot.storage.rate_counter import RATE, RateStep, rate_reply
+from bot.storage.quota import RedisQuota, give_back
+from bot.storage.rate_counter import RATE, RateStep, rate_wait_ms
 from bot.storage.secret_fields import intact
 from bot.storage.secret_outcomes import (
-    NOT_TAKEN,
     REFUSED,
     Claim,
     ClaimOutcome,
+    ClaimReply,
     ConfirmOutcome,
     Guess,
     Stale,
@@ -35,32 +33,13 @@ from bot.storage.secret_outcomes import (
 )
 from bot.storage.secret_views_lua import (
     CLAIM,
-    CLAIM_COUNTED,
+    CLAIM_HERE,
     CONFIRM,
     FAIL,
     RELEASE_VIEW,
     RETURN_STALE,
     SHOWING,
 )
-
-
-async def give_back(quota: RedisQuota | None, ended: list[tuple[str, object]], *,
-                    now: float, retention_seconds: int) -> None:
-    """Give back the quota room of secrets that just ended, as (id, HMGET of their
-    metadata's team and sender), but their metadata's part, counted while it is kept
-    (the retention from now, as the ending script set its TTL). Should this step be lost
-    (the process dies first), that happens at the secret's expiry time all the same."""
-    if quota is None:
-        return
-    owners = []
-    for secret_id, owner in ended:
-        team, sender = (replies.optional_text(v) for v in replies.array(owner))
-        if team and sender:
-            owners.append((team, sender, handle(secret_id)))
-    with contextlib.suppress(StorageUnavailable):
-        # The secret has ended all the same: its room comes back at its expiry time
-        # (its metadata's part, after the retention from then).
-        await quota.release(owners, ended=True, now=now, retention_seconds=retention_seconds)
 
 
 class SecretViews:
@@ -79,6 +58,7 @@ class SecretViews:
         self._forget_claim = redis.register_script(FORGET_UNLESS_NEWER)
         self._showing = redis.register_script(SHOWING)
         self._rate = redis.register_script(RATE)
+        self._shas = {CLAIM_HERE: redis.register_script(CLAIM_HERE).sha}
         self._one_server = not isinstance(redis, RedisCluster)
 
     async def _give_back(self, ended: list[tuple[str, object]], *, now: float) -> None:
@@ -102,41 +82,62 @@ class SecretViews:
 
         With a `rate`, the person's attempt is taken in first (their reveal limit, the
         click's replay mark): REPEATED or LIMITED, claiming nothing, when it is refused.
-        On one server in the claim's own step; on a Cluster, whose slots keep the keys
-        apart, in a step before it."""
+        On one server in the claim's own step, which also notes a view it hands out in the
+        claims index; on a Cluster, whose slots keep those keys apart, the attempt is
+        taken in a step before, and the note is written in the claim's round trip and
+        taken back if the claim is refused."""
         keys = [self._keys.meta(secret_id), self._keys.ciphertext(secret_id),
                 self._keys.lock(secret_id), self._keys.guesses(secret_id),
                 self._keys.failures(secret_id)]
-        args: list[str | int] = [
+        args: list[str | int | float] = [
             user_id, team_id, int(now), secret_id, guess.token if guess else "",
             guess.tries if guess else 0, guess.window_seconds * 1000 if guess else 0,
             "1" if showing else "0"]
-        script = CLAIM
-        if rate is not None and not self._one_server:
-            wait = rate_reply(await self._rate(keys=rate.keys(self._keys), args=rate.args()))
-            if wait is None or wait > 0:
-                return Claim(ClaimOutcome.REPEATED if wait is None else ClaimOutcome.LIMITED,
-                             code=code_of(secret_id), wait_ms=int((wait or 0) * 1000))
-        elif rate is not None:
-            script = CLAIM_COUNTED
-            keys += rate.keys(self._keys)  # no KEYS[7] (nil in the script): no name
-            args += rate.args()
+        member = _claim_member(secret_id, user_id)
+        if self._one_server:
+            answer = await self._by_sha(CLAIM_HERE, [*keys, self._keys.claims(), *(
+                rate.keys(self._keys) if rate else [])], [*args, member, now, *(
+                rate.args() if rate else [])])
+            return await self._checked(claim_reply(answer, secret_id), secret_id, user_id,
+                                       team_id, now)
+        if rate is not None:
+            wait_ms = rate_wait_ms(await self._rate(keys=rate.keys(self._keys),
+                                                    args=rate.args()))
+            if wait_ms is None or wait_ms > 0:
+                return Claim(ClaimOutcome.REPEATED if wait_ms is None else ClaimOutcome.LIMITED,
+                             code=code_of(secret_id), wait_ms=wait_ms or 0)
         async with self._redis.pipeline(transaction=False) as pipe:
             # Noted in the claims index in the same round trip (whether or not it is
             # granted: the stale-claim pass skips entries without a claim), so a view
             # handed out by a process that then dies can be found and given back.
-            pipe.zadd(self._keys.claims(), {_claim_member(secret_id, user_id): now})
+            pipe.zadd(self._keys.claims(), {member: now})
             # By its text (EVAL), as every script queued in a pipeline: see the store's `end`.
-            pipe.eval(script, len(keys), *keys, *args)
+            pipe.eval(CLAIM, len(keys), *keys, *args)
             _, answer = await pipe.execute()
         reply = claim_reply(answer, secret_id)
-        outcome = reply.claim.outcome
-        if (outcome in REFUSED or outcome in NOT_TAKEN) and not reply.held:
+        if reply.claim.outcome in REFUSED and not reply.held:
             # Nobody may view it: the index entry is taken back, so a refused click (a
             # hostile one included) leaves nothing behind. Only an entry still as this
             # call wrote it: a newer claim by the same person keeps its own.
-            await self._forget_claim(keys=[self._keys.claims()],
-                                     args=[_claim_member(secret_id, user_id), now])
+            await self._forget_claim(keys=[self._keys.claims()], args=[member, now])
+        return await self._checked(reply, secret_id, user_id, team_id, now)
+
+    async def _by_sha(self, script: str, keys: list[str], args: list[str | int | float]
+                      ) -> object:
+        """A script by its SHA (EVALSHA): the claim is the hottest, and sending its 4 KB of
+        text each time cost the bot and Redis more than the rest of the step. A Redis that
+        lost its scripts (a restart, a flush, a failover) answers NOSCRIPT, and the script
+        goes again by its text, which loads it."""
+        try:
+            return await self._redis.evalsha(self._shas[script], len(keys), *keys, *args)
+        except NoScriptError:
+            return await self._redis.eval(script, len(keys), *keys, *args)
+
+    async def _checked(self, reply: ClaimReply, secret_id: str, user_id: str, team_id: str,
+                       now: float) -> Claim:
+        """The claim, once its seal is checked (a view handed out on a record whose seal
+        fails is given back: TAMPERED)."""
+        outcome = reply.claim.outcome
         if outcome is ClaimOutcome.CLAIMED and not self._sealed_claim(
                 reply.sealed, secret_id, user_id, team_id, now):
             # Nothing decrypted or shown: the view goes back (the caller audits it).

@@ -1,7 +1,8 @@
 """Lua for viewing a secret (bot.storage.secret_views runs these).
 
 Every key a script touches belongs to one secret and shares its hash tag, so every
-script runs within one Redis Cluster slot.
+script runs within one Redis Cluster slot, but for CLAIM_HERE, which one server runs in
+CLAIM's place (the claims index and the person's rate window are in other slots).
 
 A reveal is two steps: `CLAIM` checks the person and the limits, reserves one view
 and hands out the ciphertext, atomically (of any number of concurrent clicks exactly
@@ -46,7 +47,8 @@ end
 # ARGV[1] user id, ARGV[2] team id, ARGV[3] now (unix seconds), ARGV[4] the full secret id,
 # ARGV[5] the passphrase guess this reveal brings ("": none), ARGV[6] guesses allowed
 # per window, ARGV[7] the window (ms), ARGV[8] "1": mark the view as being shown at once
-# unless the secret has a passphrase (the caller shows it with no wait in between)
+# unless the secret has a passphrase (the caller shows it with no wait in between) or the
+# step runs more than FRESH_SECONDS after ARGV[3]
 # -> {"claimed", ciphertext, sender, label, notify, passphrase, mode, views left,
 #     views allowed in all (-1: unlimited), {the sealed fields as stored, then the seal},
 #     1 when marked as being shown, else 0}
@@ -103,31 +105,37 @@ local info = redis.call('HMGET', m, 'from', 'lbl', 'nt', 'pp', 'used')
 -- Claimed ('c'): SHOWING marks it as being shown once it is about to be (a view claimed
 -- by a process that dies before that cannot have been shown: it is given back). Marked
 -- at once ('s') when the caller goes straight on to show it: without a passphrase to
--- check, nothing that waits comes between this step and showing.
+-- check, nothing that waits comes between this step and showing. Not when this step runs
+-- late (a frozen Redis runs what it received when it thaws): its caller has long given
+-- up on it, and a view marked as being shown would be counted as used by the sweep.
 local shown = ARGV[8] == '1' and info[4] ~= '1'
+    and tonumber(redis.call('TIME')[1]) - tonumber(ARGV[3]) <= FRESH_SECONDS
+if KEYS[6] then redis.call('ZADD', KEYS[6], ARGV[10], ARGV[9]) end
 redis.call('HSET', m, field, (shown and 's' or 'c') .. ARGV[3] .. '|' .. slot)
 -- left + used + claims stays the same through claims, confirmations and give-backs
 return {'claimed', ciphertext, info[1], info[2] or '', info[3] or '1', info[4] or '0',
         mode, left or -1, left and (left + tonumber(info[5] or '0') + claims) or -1,
         redis.call('HMGET', m, SEALED), shown and 1 or 0}
-""".replace("SEALED", ", ".join(f"'{name}'" for name in (*SEALED_FIELDS, SEAL_FIELD)))
+""".replace("SEALED", ", ".join(f"'{name}'" for name in (*SEALED_FIELDS, SEAL_FIELD))).replace(
+    "FRESH_SECONDS", "5")
 CLAIM = GUESS_CLOCK + CLAIMING
 
-# CLAIM that first takes in the person's attempt (bot.storage.rate_counter's RATE: their
-# reveal limit, and the click's replay mark), on one server, where the keys of both may
-# be in one script; a Cluster runs RATE in a step before CLAIM. A refused attempt claims
-# nothing, as when the steps are apart.
-# KEYS[1..5] and ARGV[1..8] as CLAIM's; KEYS[6] the person's reveal window, KEYS[7] (when
-# the attempt is named) its mark; ARGV[9..14] RATE's ARGV[1..6]
-# -> CLAIM's reply | {"repeated", 0, held} | {"limited", ms until allowed, held} (held as
-#    for a refusal: this person has a view of the secret in flight all the same)
-CLAIM_COUNTED = GUESS_CLOCK + RATE_STEP + """
-local took = rate_step(KEYS[6], KEYS[7], ARGV[9], ARGV[10], ARGV[11], ARGV[12], ARGV[13],
-                       ARGV[14])
-if took[1] ~= 1 then
-  local slot = redis.call('HGET', KEYS[1], 'r:' .. ARGV[1])
-  local held = (slot and string.find('cs', string.sub(slot, 1, 1), 1, true)) and 1 or 0
-  return {took[1] == -1 and 'repeated' or 'limited', took[2], held}
+# CLAIM on one server, where keys of several slots may be in one script: the view is
+# noted in the claims index only when it is handed out (the Cluster's CLAIM is preceded
+# by that note in its pipeline, and a refusal takes it back), and the person's attempt
+# (bot.storage.rate_counter's RATE: their reveal limit, and the click's replay mark) is
+# taken in first, when there is one (a Cluster takes it in a step before CLAIM). A
+# refused attempt claims and notes nothing, as when the steps are apart.
+# KEYS[1..5] and ARGV[1..8] as CLAIM's; KEYS[6] the claims index; KEYS[7] the person's
+# reveal window and KEYS[8] the attempt's mark (both absent without an attempt to take
+# in; the mark absent when the attempt is not named); ARGV[9] the index entry, ARGV[10]
+# its score; ARGV[11..16] RATE's ARGV[1..6]
+# -> CLAIM's reply | {"repeated", 0, 0} | {"limited", ms until allowed, 0}
+CLAIM_HERE = GUESS_CLOCK + RATE_STEP + """
+if KEYS[7] then
+  local took = rate_step(KEYS[7], KEYS[8], ARGV[11], ARGV[12], ARGV[13], ARGV[14], ARGV[15],
+                         ARGV[16])
+  if took[1] ~= 1 then return {took[1] == -1 and 'repeated' or 'limited', took[2], 0} end
 end
 """ + CLAIMING
 

@@ -22,7 +22,7 @@ from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 from bot.storage.link_views import LinkViews
-from bot.storage.quota import RedisQuota, footprint
+from bot.storage.quota import RedisQuota, footprint, give_back
 from bot.storage.rate_counter import RateStep
 from bot.storage.secret_fields import meta_fields
 from bot.storage.secret_index import SecretIndex
@@ -32,7 +32,7 @@ from bot.storage.secret_outcomes import (
     Guess,
     end_reply,
 )
-from bot.storage.secret_views import SecretViews, give_back
+from bot.storage.secret_views import SecretViews
 from bot.storage.secrets_store_lua import CREATE, END, WITHDRAW
 
 # Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.

@@ -28,6 +28,9 @@ RATE_WINDOWS = b"ss:rate:"
 # an event id, a form's view id), so that a replay of it does nothing: written for every
 # such request, a hostile one too, by design.
 ONCE_MARKS = b"ss:once:"
+# That someone opened the app's Home tab (bot.storage.home_seen): an event Slack sends as
+# it is, hostile or not, marks it; a string that expires, as the marks above.
+HOME_SEEN = b"ss:home-seen:"
 # Each audit entry's nonce mark (bot.storage.audit_stream.APPEND): it holds the id of
 # the entry appended with it, and expires.
 AUDIT_MARKS = b"ss:{audit}:n:"
@@ -68,7 +71,7 @@ def assert_unchanged(before: dict[bytes, Any], after: dict[bytes, Any]) -> set[b
     """Nothing changed but refusals appended to the audit stream, attempts added to
     rate-limit windows and marks of requests taken in (a TTL may only run down, never be
     set, lifted or extended). Returns the kinds of audit events added."""
-    marks = {k for k in {*before, *after} if k.startswith(ONCE_MARKS)}
+    marks = {k for k in {*before, *after} if k.startswith((ONCE_MARKS, HOME_SEEN))}
     for key in (marks & set(after)) - set(before):
         assert after[key][0] == b"string", f"{key!r} is not a mark"
         assert after[key][2] > 0, f"{key!r} does not expire"

@@ -122,6 +122,20 @@ def test_a_home_tab_never_opened_is_not_published_after_a_share(sim, slack, redi
     assert redis_sync.ttl(KeySpace("ss").home_seen("T0ACME", ALICE)) > 80 * 86_400
 
 
+def test_a_revoke_from_the_home_tab_refreshes_it_without_the_mark(sim, slack, redis_sync,
+                                                                  redis_url):
+    """Someone revoking in their Home tab is looking at it, whether or not the bot noted
+    that they opened it (a tab published before the mark existed, or a Redis flushed
+    since): the tab is published again without the secret, and they are noted."""
+    many_secrets(redis_url, 1)
+    sim.open_home(ALICE)
+    block_id, revoke = elements(published(slack, ALICE), "revoke_secret")[0]
+    redis_sync.delete(KeySpace("ss").home_seen("T0ACME", ALICE))
+    sim.click_home(ALICE, revoke, block_id=block_id)
+    assert elements(published(slack, ALICE, count=2), "revoke_secret") == []
+    assert redis_sync.exists(KeySpace("ss").home_seen("T0ACME", ALICE)) == 1
+
+
 def test_share_button_and_global_shortcut_open_the_form(sim, slack):
     """The Home tab's button and the "Share a secret" shortcut open the share form."""
     sim.open_home(ALICE)

@@ -158,8 +158,12 @@ def test_both_sweeps_expire_each_secret_once(pair, slack):
     0.2 s: each is expired once (one audit event, one notice to its sender)."""
     for n in range(10):
         share(pair.sim_a if n % 2 else pair.sim_b, [BOB], f"due-{n}")
-    codes = {e.code for e in stream_events(pair.url) if e.action.value == "secret_created"}
-    assert len(codes) == 10
+
+    def created() -> set[str | None]:  # recorded just after each share's answer
+        return {e.code for e in stream_events(pair.url) if e.action.value == "secret_created"}
+
+    wait_until(lambda: len(created()) == 10, what="the shares' secret_created")
+    codes = created()
     make_due(pair.redis)
     wait_until(lambda: not pair.redis.zcard("ss:expiries"), what="the sweeps")
     time.sleep(1.0)  # both have swept several times since

@@ -98,3 +98,34 @@ async def test_an_event_recorded_at_once_comes_after_those_queued_before_it():
                          code="CODE", secret_id="revoked")
     await ordered.record_all([(revoked, None)])
     assert log.batches == [["created"], ["revoked"]]
+
+
+async def test_nothing_to_record_waits_for_nothing(monkeypatch):
+    """A refusal that owes no event (a passphrase asked for, a double click) does not
+    wait for a stalled queue before its modal opens."""
+    log = SlowLog(5.0)
+    queue = make(log, Views())
+    queue.add(item("stuck"))
+    started = asyncio.get_running_loop().time()
+    await InOrder(log, queue).record_all([])  # type: ignore[arg-type]
+    assert asyncio.get_running_loop().time() - started < 0.05
+    queue._worker.cancel()  # type: ignore[union-attr]
+
+
+async def test_what_a_cancelled_worker_left_is_waited_for_under_the_next():
+    """A worker cancelled with items still queued leaves them to the next one, and a
+    caller waiting for them waits for that one (not a count that says they are done)."""
+    log = SlowLog(0.05)
+    queue = make(log, Views())
+    queue.add(item("first"))
+    await asyncio.sleep(followups.GATHER_SECONDS + 0.01)  # "first" under way
+    queue.add(item("second"))
+    worker = queue._worker
+    assert worker is not None
+    worker.cancel()
+    await asyncio.gather(worker, return_exceptions=True)
+    waiter = asyncio.ensure_future(queue.caught_up())  # for "second"
+    await asyncio.sleep(0)
+    queue.add(item("third"))  # a new worker: "second" and "third"
+    await waiter
+    assert log.batches == [["second", "third"]]

@@ -196,6 +196,40 @@ async def test_a_refused_attempt_claims_nothing_in_the_claims_step(service, stor
     # Bob's view being shown meanwhile keeps its entry when his other click is refused.
     await store.claim(record.secret_id, user_id="UBOB", team_id="T1", now=time.time(),
                       showing=True)
-    held = redis_sync.zrange(KeySpace("ss").claims(), 0, -1)
+    held = redis_sync.zrange(KeySpace("ss").claims(), 0, -1, withscores=True)
     assert (await attempt("third")).outcome is RevealOutcome.RATE_LIMITED
-    assert redis_sync.zrange(KeySpace("ss").claims(), 0, -1) == held != []
+    # Its time too: the stale-claim pass finds it when it is due, not later.
+    assert redis_sync.zrange(KeySpace("ss").claims(), 0, -1, withscores=True) == held != []
+
+
+async def test_the_claim_goes_by_its_sha_and_by_its_text_once_redis_lost_it(service,
+                                                                           redis_sync):
+    """The claim's script (4 KB) is sent by its SHA; a Redis that lost its scripts (a
+    restart, a flush, a failover) gets it by its text once, and by its SHA again after."""
+    from bot.domain import RevealOutcome
+
+    def calls(command: str) -> int:
+        return int(redis_sync.info("commandstats").get(f"cmdstat_{command}", {}).get("calls", 0))
+
+    record = await service.share(form(view_mode="unlimited"), people=People())
+    assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+    redis_sync.script_flush()
+    redis_sync.config_resetstat()
+    assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+    assert (calls("evalsha"), calls("eval")) == (1, 2)  # refused by SHA; by text; confirm
+    redis_sync.config_resetstat()
+    assert (await reveal(service, record)).outcome is RevealOutcome.REVEALED
+    assert (calls("evalsha"), calls("eval")) == (1, 1)  # the claim by SHA; the confirm
+
+
+async def test_a_claim_that_runs_late_is_not_marked_as_being_shown(service, store):
+    """A claim Redis runs long after it was sent (a frozen Redis runs what it received
+    when it thaws) finds its click answered "try again" long ago: it is only claimed, so
+    the sweep gives that view back, rather than counting it as used."""
+    late, fresh = [await service.share(form(), people=People()) for _ in range(2)]
+    stale = await store.claim(late.secret_id, user_id="UBOB", team_id="T1",
+                              now=time.time() - 60, showing=True)
+    now = await store.claim(fresh.secret_id, user_id="UBOB", team_id="T1", now=time.time(),
+                            showing=True)
+    assert (stale.outcome, stale.showing) == ("claimed", False)
+    assert (now.outcome, now.showing) == ("claimed", True)
