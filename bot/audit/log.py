@@ -14,16 +14,17 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Protocol
 
 from bot.audit.outbox import AuditOutbox, AuditRoutes
+from bot.audit.recording import AuditLog
 from bot.audit.refusals import REFUSALS, RefusalThrottle, Verdict
 from bot.domain import AuditAction, AuditEvent, masked
 from bot.errors import StorageUnavailable
 from bot.storage.audit_stream import AuditStream
 from bot.storage.owed import OwedEvents
+from bot.telemetry import context
 from bot.telemetry.metrics import Metrics
 
 __all__ = ["AuditAction", "AuditEvent", "AuditLog", "AuditOutbox", "AuditRoutes",
@@ -34,34 +35,6 @@ RETRY_SECONDS = 3600.0  # how long an unstored event is retried in the backgroun
 # How far before its first try a retried event is looked for (clocks of the bot and
 # Redis may differ a little; stream ids are Redis's milliseconds).
 RETRY_LOOKBACK_SECONDS = 60.0
-
-
-class AuditLog(Protocol):
-    """Where audit events go."""
-
-    async def record(self, event: AuditEvent, *, nonce: str | None = None) -> None:
-        """Record one event; must not raise for delivery problems. A `nonce` names the
-        event for `record_once`, and the event its change owes (bot.storage.owed), which
-        is settled once the event is stored."""
-        ...
-
-    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
-        """`record` for several events (each with its nonce or None), in this order."""
-        ...
-
-    async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
-        """Record an event unless one with this nonce was recorded since `since` (a
-        process that died may or may not have recorded it)."""
-        ...
-
-    async def record_owed(self, event: AuditEvent, *, nonce: str, since: float) -> bool:
-        """Store an event a dead process owed, unless stored since `since`, and settle it;
-        one try (the next sweep tries again). True when it is stored."""
-        ...
-
-    async def record_owed_summaries(self) -> int:
-        """Record the summaries of merged refusals that a stopped process owed; how many."""
-        ...
 
 
 class DurableAuditLog:
@@ -177,23 +150,28 @@ class DurableAuditLog:
                           extra={"event": "audit", "audit_event": event.action.value,
                                  "code": event.code, "actor": event.actor})
 
-    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]], *,
+                         contexts: Sequence[Mapping[str, str]] | None = None) -> None:
         """`record` for several events, each secret's in order: in one round trip, settled
         in one more, when each is owed by a change or all are one secret's."""
+        fields = list(contexts) if contexts is not None else [{} for _ in events]
         if len(events) != 1 and (all(n is not None for _, n in events)
                                  or len({e.secret_id for e, _ in events}) == 1):
-            await self._record_together(events)
+            await self._record_together(events, fields)
             return
-        for event, nonce in events:
-            await self.record(event, nonce=nonce)
+        for (event, nonce), ctx in zip(events, fields, strict=True):
+            with context.scope(**ctx):
+                await self.record(event, nonce=nonce)
 
-    async def _record_together(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+    async def _record_together(self, events: Sequence[tuple[AuditEvent, str | None]],
+                               contexts: list[Mapping[str, str]]) -> None:
         events = [(without_addresses(event), nonce) for event, nonce in events]
         if self._metrics is not None:
             for event, _ in events:
                 self._metrics.count_event(event)
         named = [(event, nonce or secrets.token_hex(8), nonce is not None)
                  for event, nonce in events]
+        logged_in = {id(item): ctx for item, ctx in zip(named, contexts, strict=True)}
         tried_at = time.time() - RETRY_LOOKBACK_SECONDS
         # A secret with events waiting to be retried: these go behind them, in order.
         ready = [item for item in named if (item[0].secret_id or "") not in self._queued]
@@ -214,8 +192,9 @@ class DurableAuditLog:
                 self._retry_later(event, nonce=nonce, since=tried_at, owes=owes)
             return
         await self._settle_all([(e, n) for e, n, owes in ready if owes])
-        for (event, _, _), event_id in zip(ready, ids, strict=True):
-            self._log(event, event_id)
+        for item, event_id in zip(ready, ids, strict=True):
+            with context.scope(**logged_in[id(item)]):  # each under its own request
+                self._log(item[0], event_id)
 
     async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
         event = without_addresses(event)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 from bot.audit.log import AuditLog
 from bot.domain import AuditEvent
+from bot.telemetry import context
 
 BATCH = 256  # events per round trip: a burst is taken in slices this size
 # The audit channel hears of events about once a second: 10 ms later costs nothing, and
@@ -28,7 +30,8 @@ class AuditSoon:
         self._audit = audit
         self._logger = logger
         self._gather = gather_seconds
-        self._queue: list[tuple[AuditEvent, str]] = []
+        # Each event, its nonce, and the request it follows (logged under it).
+        self._queue: list[tuple[AuditEvent, str, Mapping[str, str]]] = []
         self._worker: asyncio.Task[None] | None = None
 
     def add(self, event: AuditEvent, *, nonce: str) -> None:
@@ -37,7 +40,7 @@ class AuditSoon:
             self._logger.warning("an owed audit event was left to the sweep: %d queued",
                                  len(self._queue))
             return
-        self._queue.append((event, nonce))
+        self._queue.append((event, nonce, context.current()))
         if self._worker is None:
             self._worker = asyncio.get_running_loop().create_task(self._run())
 
@@ -47,7 +50,9 @@ class AuditSoon:
             while self._queue:
                 batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
                 try:
-                    await self._audit.record_all(batch)  # retried, then left owed
+                    await self._audit.record_all(  # retried, then left owed
+                        [(event, nonce) for event, nonce, _ in batch],
+                        contexts=[fields for _, _, fields in batch])
                 except Exception:  # the next batch goes on; the sweep records what is owed
                     self._logger.exception("a batch of owed audit events failed")
         finally:

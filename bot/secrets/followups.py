@@ -17,13 +17,14 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from bot.audit.log import AuditLog
 from bot.domain import AuditEvent
 from bot.errors import StorageUnavailable
+from bot.telemetry import context as request_context
 
 BATCH = 256  # reveals per round trip: a burst is taken in slices this size
 # How long the first follow-up waits for others to share its round trips: the cost of a
@@ -37,7 +38,8 @@ CATCH_UP_SECONDS = 1.0
 class EventLog(Protocol):
     """Where the events go (bot.audit.log.AuditLog: retried, then left owed; never raises)."""
 
-    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None: ...
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]], *,
+                         contexts: Sequence[Mapping[str, str]] | None = None) -> None: ...
 
 
 class Burned(Protocol):
@@ -53,6 +55,8 @@ class Followup:
     events: tuple[tuple[AuditEvent, str | None], ...]
     burned: tuple[str, str, str] | None = None
     receipt: Coroutine[Any, Any, None] | None = None
+    # The request it follows (bot.telemetry.context): its events are logged under it.
+    context: Mapping[str, str] = field(default_factory=request_context.current)
 
 
 class Followups:
@@ -107,8 +111,9 @@ class Followups:
 
     async def _apply(self, batch: list[Followup]) -> None:
         events = [event for item in batch for event in item.events]
-        if events:
-            await self._audit.record_all(events)  # never raises: retried, then owed
+        if events:  # never raises: retried, then left owed
+            await self._audit.record_all(events, contexts=[
+                item.context for item in batch for _ in item.events])
         burned = [item.burned for item in batch if item.burned is not None]
         with contextlib.suppress(StorageUnavailable):
             await self._views.burned(burned, now=self._clock())
@@ -148,11 +153,12 @@ class InOrder:
         await self._followups.caught_up()
         await self._audit.record(event, nonce=nonce)
 
-    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]], *,
+                         contexts: Sequence[Mapping[str, str]] | None = None) -> None:
         if not events:  # nothing to keep in order: no wait
             return
         await self._followups.caught_up()
-        await self._audit.record_all(events)
+        await self._audit.record_all(events, contexts=contexts)
 
     async def record_once(self, event: AuditEvent, *, nonce: str, since: float) -> None:
         await self._followups.caught_up()

@@ -4,7 +4,7 @@ shortened user agent (bot.secrets.web_reveal records them)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from bot.audit import events as audit_events
@@ -28,8 +28,9 @@ class WebAudit:
     async def record(self, event: AuditEvent) -> None:
         await self._audit.record(event)
 
-    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]]) -> None:
-        await self._audit.record_all(events)
+    async def record_all(self, events: Sequence[tuple[AuditEvent, str | None]], *,
+                         contexts: Sequence[Mapping[str, str]] | None = None) -> None:
+        await self._audit.record_all(events, contexts=contexts)
 
     async def denied(self, record: SecretRecord, actor: str, client: WebClient,
                      detail: str) -> None:

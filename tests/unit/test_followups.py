@@ -19,9 +19,10 @@ class SlowLog:
         self.seconds = seconds
         self.batches: list[list[str]] = []
 
-    async def record_all(self, events):  # type: ignore[no-untyped-def]
+    async def record_all(self, events, *, contexts=None):  # type: ignore[no-untyped-def]
         await asyncio.sleep(self.seconds)
         self.batches.append([event.secret_id for event, _ in events])
+        self.contexts = list(contexts or [])
 
 
 class Views:
@@ -129,3 +130,18 @@ async def test_what_a_cancelled_worker_left_is_waited_for_under_the_next():
     queue.add(item("third"))  # a new worker: "second" and "third"
     await waiter
     assert log.batches == [["second", "third"]]
+
+
+async def test_each_event_is_logged_under_the_request_it_follows():
+    """A batch gathers many requests' events: each keeps its own request's context (its
+    log line carries that request id, not the id of whichever request started the batch)."""
+    from bot.telemetry import context
+
+    log = SlowLog(0.0)
+    queue = make(log, Views())
+    for n in range(3):
+        with context.scope(request_id=f"req{n}"):
+            queue.add(item(f"s{n}"))
+    await queue.drained()
+    assert log.batches == [["s0", "s1", "s2"]]
+    assert [fields.get("request_id") for fields in log.contexts] == ["req0", "req1", "req2"]
