@@ -104,6 +104,17 @@ def test_slack_targets_set_completed_work_against_the_least_app_at_each_latency(
     assert checks["share (delivered/s) vs the least app @1, Slack 100ms"]["passed"] is False
 
 
+def test_a_ratio_short_of_its_target_never_prints_as_meeting_it() -> None:
+    """341 of 689 is 0.4949: rounded it would read 0.50x beside FAIL; it reads 0.49x."""
+    results = {"bot": {"0ms": {"submission": {"64": {"delivered": 341, "window_s": 1.0}}}},
+               "least": {"submission": {"64": {"delivered": 689, "window_s": 1.0}}}}
+    [check] = [t for t in report.targets(results) if "@64" in t["name"]]
+    assert (check["passed"], check["measured"]) == (False, "0.49x (341 vs 689/s)")
+    assert report.times(1.4999) == "1.49x"
+    assert report.times(0.6) == "0.60x"
+    assert report.times(290 / 1000) == "0.29x"
+
+
 def test_open_loop_targets_check_ack_and_end_to_end_p99_and_dead_triggers() -> None:
     run = {"acked": 500, "delivered": 499, "missing": 0, "refused": {"expired_trigger_id": 1},
            "ack_p99_ms": 8.0, "e2e_p99_ms": 320.0}
