@@ -120,19 +120,33 @@ class RedisQuota:
                       size: Footprint, now: float, retention_seconds: int) -> None:
         """Reserve room for one secret in its sender's and its workspace's quotas; raise
         QuotaExceeded, changing nothing, when either would pass a cap."""
-        answer = replies.array(await self._reserve(
-            keys=self._script_keys(team_id, sender_id),
-            args=[*self._owner_args(team_id, sender_id, now, retention_seconds), handle,
-                  int(expires_at) + 1, size.total, size.kept]))
-        if replies.text(answer[0]) == "ok":
+        keys, args = self.reservation(team_id=team_id, sender_id=sender_id, handle=handle,
+                                      expires_at=expires_at, size=size, now=now,
+                                      retention_seconds=retention_seconds)
+        self.check_reserved(await self._reserve(keys=keys, args=args),
+                            retention_seconds=retention_seconds)
+
+    def reservation(self, *, team_id: str, sender_id: str, handle: str, expires_at: float,
+                    size: Footprint, now: float,
+                    retention_seconds: int) -> tuple[list[str], list[str | int]]:
+        """RESERVE's KEYS and ARGV, for `reserve` or a script that reserves in its own
+        step (bot.storage.secret_writes, on one server)."""
+        return self._script_keys(team_id, sender_id), [
+            *self._owner_args(team_id, sender_id, now, retention_seconds), handle,
+            int(expires_at) + 1, size.total, size.kept]
+
+    def check_reserved(self, answer: object, *, retention_seconds: int) -> None:
+        """Raise QuotaExceeded when RESERVE's answer is a refusal."""
+        reply = replies.array(answer)
+        if replies.text(reply[0]) == "ok":
             return
-        scope, limit = replies.text(answer[0]), replies.text(answer[1])
+        scope, limit = replies.text(reply[0]), replies.text(reply[1])
         cap = {("sender", "secrets"): self.caps.sender_secrets,
                ("sender", "bytes"): self.caps.sender_bytes,
                ("workspace", "secrets"): self.caps.workspace_secrets,
                ("workspace", "bytes"): self.caps.workspace_bytes}[(scope, limit)]
-        raise QuotaExceeded(scope, limit, cap=cap, held_secrets=int(answer[2]),
-                            held_bytes=int(answer[3]), kept_days=retention_seconds // 86400)
+        raise QuotaExceeded(scope, limit, cap=cap, held_secrets=int(reply[2]),
+                            held_bytes=int(reply[3]), kept_days=retention_seconds // 86400)
 
     @unavailable_on_redis_errors
     async def ensure_room(self, *, team_id: str, sender_id: str, now: float,

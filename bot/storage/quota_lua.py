@@ -136,27 +136,35 @@ end
 # them its metadata keeps after it ends
 # -> {"ok"} reserved (or reserved before) | {"sender" | "workspace", "secrets" | "bytes",
 #    secrets held, bytes held}: a cap would be passed, nothing changed
-RESERVE = _COMMON + """
-local name = ARGV[12]
-local meta = math.min(math.ceil(tonumber(ARGV[15]) / UNIT), PART - 1)
-local rest = math.min(math.max(math.ceil(tonumber(ARGV[14]) / UNIT) - meta, 0), PART - 1)
-local size = (meta + rest) * UNIT
-prune_all()
-if redis.call('ZSCORE', KEYS[1], name) then return {'ok'} end
-local count, bytes = sender_use(KEYS[1], KEYS[3])
-if caps[1] > 0 and count + 1 > caps[1] then return {'sender', 'secrets', count, bytes} end
-if caps[2] > 0 and bytes + size > caps[2] then return {'sender', 'bytes', count, bytes} end
-count, bytes = workspace_use(KEYS[5])
-if caps[3] > 0 and count + 1 > caps[3] then return {'workspace', 'secrets', count, bytes} end
-if caps[4] > 0 and bytes + size > caps[4] then return {'workspace', 'bytes', count, bytes} end
-redis.call('ZADD', KEYS[1], int(tonumber(ARGV[13]) * SPAN + meta * PART + rest), name)
-add(KEYS[3], '*', size)
-add(KEYS[5], '*', size)
-add(KEYS[5], 'n', 1)
-reindex(KEYS[1], KEYS[2], KEYS[4], ARGV[1])
-renew(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
-settle()
-return {'ok'}
+# As a function (`reserve()`, reading the KEYS and ARGV above), so that a script of
+# the secret store can reserve in its own step (bot.storage.secrets_store_lua:
+# STORE_HERE, on one server).
+RESERVING = _COMMON + """
+local function reserve()
+  local name = ARGV[12]
+  local meta = math.min(math.ceil(tonumber(ARGV[15]) / UNIT), PART - 1)
+  local rest = math.min(math.max(math.ceil(tonumber(ARGV[14]) / UNIT) - meta, 0), PART - 1)
+  local size = (meta + rest) * UNIT
+  prune_all()
+  if redis.call('ZSCORE', KEYS[1], name) then return {'ok'} end
+  local count, bytes = sender_use(KEYS[1], KEYS[3])
+  if caps[1] > 0 and count + 1 > caps[1] then return {'sender', 'secrets', count, bytes} end
+  if caps[2] > 0 and bytes + size > caps[2] then return {'sender', 'bytes', count, bytes} end
+  count, bytes = workspace_use(KEYS[5])
+  if caps[3] > 0 and count + 1 > caps[3] then return {'workspace', 'secrets', count, bytes} end
+  if caps[4] > 0 and bytes + size > caps[4] then return {'workspace', 'bytes', count, bytes} end
+  redis.call('ZADD', KEYS[1], int(tonumber(ARGV[13]) * SPAN + meta * PART + rest), name)
+  add(KEYS[3], '*', size)
+  add(KEYS[5], '*', size)
+  add(KEYS[5], 'n', 1)
+  reindex(KEYS[1], KEYS[2], KEYS[4], ARGV[1])
+  renew(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5])
+  settle()
+  return {'ok'}
+end
+"""
+RESERVE = RESERVING + """
+return reserve()
 """
 
 # KEYS and ARGV[1..11] as RESERVE's; ARGV[12] "1": the secrets ended, and their metadata

@@ -1,6 +1,7 @@
-"""The Redis secret store: ciphertext and metadata in separate keys. This module stores
-and ends secrets; viewing one (bot.storage.secret_views) and browsing them
-(bot.storage.secret_index) are parts of their own, which RedisSecretStore hands calls to.
+"""The Redis secret store: ciphertext and metadata in separate keys. This module ends
+secrets; storing one (bot.storage.secret_writes), viewing one (bot.storage.secret_views)
+and browsing them (bot.storage.secret_index) are parts of their own, which
+RedisSecretStore hands calls to.
 
 The ciphertext key carries the secret's TTL, so Redis itself enforces expiry; the
 metadata hash outlives it by the retention period so the audit trail and the sender
@@ -10,21 +11,16 @@ never pickle.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-
-from redis.asyncio.cluster import RedisCluster
 
 from bot.crypto import KeyRing
 from bot.domain import AuditAction, EndOutcome, SecretRecord, StaleOutcome, Status
-from bot.errors import CodeTaken
 from bot.storage.connection import RedisClient, script_client
 from bot.storage.faults import unavailable_on_redis_errors
 from bot.storage.keys import KeySpace, handle
 from bot.storage.link_views import LinkViews
-from bot.storage.quota import RedisQuota, footprint, give_back
+from bot.storage.quota import RedisQuota, give_back
 from bot.storage.rate_counter import RateStep
-from bot.storage.secret_fields import meta_fields
 from bot.storage.secret_index import SecretIndex
 from bot.storage.secret_outcomes import (
     Claim,
@@ -33,13 +29,8 @@ from bot.storage.secret_outcomes import (
     end_reply,
 )
 from bot.storage.secret_views import SecretViews
-from bot.storage.secrets_store_lua import CREATE, END, WITHDRAW
-
-# Sender and team indexes keep ids for 30 days (the longest expiry); lists show no older.
-SENDER_INDEX_SECONDS = 30 * 86400
-# A write the bot gave up on waits in Redis's socket buffer at most while Redis is frozen;
-# it runs the moment Redis runs again, long before this mark expires.
-WITHDRAWN_MARK_MS = 3600 * 1000
+from bot.storage.secret_writes import SecretWrites
+from bot.storage.secrets_store_lua import END
 
 
 class RedisSecretStore:
@@ -54,11 +45,9 @@ class RedisSecretStore:
         self._keyring = keyring
         self._quota = quota
         self._retention_ms = metadata_retention_seconds * 1000
-        self._create = redis.register_script(CREATE)
-        # One server runs a pipeline's commands in the order sent; a Cluster does not.
-        self._in_order = not isinstance(redis, RedisCluster)
         self._end = redis.register_script(END)
-        self._withdraw = redis.register_script(WITHDRAW)
+        self._writes = SecretWrites(redis, keys=keys, keyring=keyring,
+                                    retention_ms=self._retention_ms, quota=quota)
         self._views = SecretViews(redis, keys=keys, keyring=keyring,
                                   retention_ms=self._retention_ms, quota=quota)
         self._index = SecretIndex(redis, keys=keys, keyring=keyring)
@@ -71,57 +60,8 @@ class RedisSecretStore:
         return RedisSecretStore(self._redis, keys=self._keys, keyring=keyring,
                                 metadata_retention_seconds=self._retention_ms // 1000)
 
-    @unavailable_on_redis_errors
     async def create(self, record: SecretRecord, ciphertext: bytes, *, now: float) -> None:
-        """Store a new secret and index it; raise CodeTaken if its share code is used, and
-        QuotaExceeded (storing nothing) when it would pass a storage cap."""
-        ttl_ms = max(1, round((record.expires_at - now) * 1000))
-        meta_ttl_ms = ttl_ms + self._retention_ms
-        name = handle(record.secret_id)
-        meta = meta_fields(record, self._keyring)
-        fields = [item for pair in meta.items() for item in pair]
-        if self._quota is not None:
-            # A step of its own (the quota keys are in another Cluster slot), before
-            # anything of the secret is written; given back below if the code is taken,
-            # and by `withdraw` if storing is called off.
-            await self._quota.reserve(
-                team_id=record.team_id, sender_id=record.sender_id, handle=name,
-                expires_at=record.expires_at, now=now,
-                size=footprint(meta, ciphertext, len(record.recipients)),
-                retention_seconds=self._retention_ms // 1000)
-        sent = self._keys.by_sender(record.team_id, record.sender_id)
-        keys = [self._keys.meta(name), self._keys.ciphertext(name), self._keys.withdrawn(name),
-                self._keys.owed(name)]
-        # Indexes first: an entry whose secret never got written is skipped by readers (who
-        # check team and sender), while a secret missing from the expiry index would never
-        # be swept. Then the secret itself, atomically, only if its code is free.
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.zadd(self._keys.expiries(), {name: record.expires_at}, nx=True)
-            # Delivery is owed from the moment the secret exists, until `delivered`; and
-            # so is its secret_created (CREATE notes it), until it is in the audit stream.
-            pipe.zadd(self._keys.undelivered(), {name: now})
-            pipe.zadd(self._keys.owed_index(), {name: now})
-            for index in (sent, self._keys.by_team(record.team_id)):
-                pipe.zadd(index, {name: record.created_at})
-                pipe.zremrangebyscore(index, "-inf", now - SENDER_INDEX_SECONDS)
-                pipe.pexpire(index, SENDER_INDEX_SECONDS * 1000 + self._retention_ms)
-            if self._in_order:
-                # In the same round trip, after the indexes (one server runs a pipeline in
-                # order). By its text (EVAL): a registered script queued in a pipeline
-                # first costs a round trip of its own (SCRIPT EXISTS).
-                pipe.eval(CREATE, 4, *keys, ciphertext, ttl_ms, meta_ttl_ms, *fields)
-            indexed = await pipe.execute()
-        # A Cluster sends a pipeline's commands to their nodes at once: the secret only
-        # after its indexes have been written.
-        created = indexed[-1] if self._in_order else await self._create(
-            keys=keys, args=[ciphertext, ttl_ms, meta_ttl_ms, *fields])
-        if not created:
-            if self._quota is not None:
-                # Nothing of it was stored: nothing is kept either.
-                await self._quota.release([(record.team_id, record.sender_id, name)],
-                                          ended=False, now=now,
-                                          retention_seconds=self._retention_ms // 1000)
-            raise CodeTaken(record.code)
+        await self._writes.create(record, ciphertext, now=now)
 
     async def ensure_room(self, *, team_id: str, sender_id: str, now: float) -> None:
         """Raise QuotaExceeded when the sender or the workspace holds as many secrets as
@@ -171,30 +111,8 @@ class RedisSecretStore:
 
     # -- storing and ending ---------------------------------------------------------------
 
-    @unavailable_on_redis_errors
     async def withdraw(self, record: SecretRecord) -> bool:
-        """Call off a share whose storing may or may not have happened (Redis stopped
-        answering mid-way): remove it if it is there, and make sure a late write of it
-        stores nothing. True when a stored secret was removed."""
-        name = handle(record.secret_id)
-        async with self._redis.pipeline(transaction=False) as pipe:
-            await self._withdraw(keys=[self._keys.meta(name), self._keys.ciphertext(name),
-                                       self._keys.withdrawn(name), self._keys.owed(name)],
-                                 args=[record.secret_id, WITHDRAWN_MARK_MS],
-                                 client=script_client(pipe))
-            pipe.zrem(self._keys.expiries(), name)
-            pipe.zrem(self._keys.undelivered(), name)
-            pipe.zrem(self._keys.owed_index(), name)
-            pipe.zrem(self._keys.by_sender(record.team_id, record.sender_id), name)
-            pipe.zrem(self._keys.by_team(record.team_id), name)
-            removed, *_ = await pipe.execute()
-        if self._quota is not None:
-            # Whether or not it was stored: its room may have been reserved. Its metadata
-            # is removed too: nothing is kept.
-            await self._quota.release([(record.team_id, record.sender_id, name)],
-                                      ended=False, now=time.time(),
-                                      retention_seconds=self._retention_ms // 1000)
-        return bool(removed)
+        return await self._writes.withdraw(record)
 
     @unavailable_on_redis_errors
     async def end(self, secret_id: str, *, status: Status, now: float,

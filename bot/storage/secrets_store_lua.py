@@ -2,25 +2,67 @@
 indexes' own scripts are in bot.storage.secret_index).
 
 Every key a script touches belongs to one secret and shares its hash tag, so every
-script runs within one Redis Cluster slot. The meta hash's fields are described in
-bot.storage.secret_views_lua.
+script runs within one Redis Cluster slot, but for STORE_HERE, which one server runs in
+place of three steps (the quota's and the indexes' keys are in other slots). The meta
+hash's fields are described in bot.storage.secret_views_lua.
 """
 
 from bot.storage.lua import OWE
+from bot.storage.quota_lua import RESERVING
+
+# A secret's own keys: `taken` whether its code is used or withdrawn; `create` stores it
+# (its ciphertext for `ttl` ms, its metadata, field/value pairs from ARGV[first], for
+# `meta_ttl` ms) and owes its secret_created.
+CREATING = OWE + """
+local function taken(meta, withdrawn)
+  return redis.call('EXISTS', meta) == 1 or redis.call('EXISTS', withdrawn) == 1
+end
+local function create(meta, ciphertext, owed, sealed, ttl, meta_ttl, first)
+  redis.call('SET', ciphertext, sealed, 'PX', ttl)
+  redis.call('HSET', meta, unpack(ARGV, first))
+  redis.call('PEXPIRE', meta, meta_ttl)
+  local made = redis.call('HMGET', meta, 'id', 'at', 'from', 'ch')
+  owe(owed, meta, 'created:' .. made[1], 'secret_created', made[2], made[3], '',
+      made[4] or '')
+end
+"""
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark, KEYS[4] owed events
 # ARGV[1] ciphertext, ARGV[2] ttl ms, ARGV[3] meta ttl ms, ARGV[4..] meta field/value pairs
 # -> 1 (secret_created owed), or 0 when the share code (the keys' handle) is already
 #    taken or withdrawn
-CREATE = OWE + """
-if redis.call('EXISTS', KEYS[1]) == 1 or redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
-redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, 4))
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-local made = redis.call('HMGET', KEYS[1], 'id', 'at', 'from', 'ch')
-owe(KEYS[4], KEYS[1], 'created:' .. made[1], 'secret_created', made[2], made[3], '',
-    made[4] or '')
+CREATE = CREATING + """
+if taken(KEYS[1], KEYS[3]) then return 0 end
+create(KEYS[1], KEYS[2], KEYS[4], ARGV[1], ARGV[2], ARGV[3], 4)
 return 1
+"""
+
+# One server stores a secret in one step, in place of the quota's RESERVE, the indexes'
+# pipeline and CREATE (a Cluster keeps the three apart: their keys are in other slots).
+# The code is checked first, so a taken or withdrawn one reserves and indexes nothing.
+# KEYS[1..7] RESERVE's; KEYS[8] the expiry index, KEYS[9] the undelivered index, KEYS[10]
+# the owed index, KEYS[11] / KEYS[12] the sender's / the workspace's index, KEYS[13..16]
+# CREATE's KEYS[1..4]
+# ARGV[1..15] RESERVE's (ARGV[12], the handle, is each index's member); ARGV[16] the
+# expiry time, ARGV[17] now, ARGV[18] the creation time, ARGV[19] / ARGV[20] how long the
+# sender's and workspace's indexes keep an entry (s) / keep their key (ms), ARGV[21..23]
+# CREATE's ARGV[1..3], ARGV[24..] its meta field/value pairs
+# -> {"ok"} (secret_created owed) | {"taken"} | RESERVE's refusal (nothing changed)
+STORE_HERE = RESERVING + CREATING + """
+if taken(KEYS[13], KEYS[15]) then return {'taken'} end
+local reserved = reserve()
+if reserved[1] ~= 'ok' then return reserved end
+local member = ARGV[12]
+redis.call('ZADD', KEYS[8], 'NX', ARGV[16], member)
+redis.call('ZADD', KEYS[9], ARGV[17], member)
+redis.call('ZADD', KEYS[10], ARGV[17], member)
+for i = 11, 12 do
+  redis.call('ZADD', KEYS[i], ARGV[18], member)
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', tonumber(ARGV[17]) - tonumber(ARGV[19]))
+  redis.call('PEXPIRE', KEYS[i], ARGV[20])
+end
+create(KEYS[13], KEYS[14], KEYS[16], ARGV[21], ARGV[22], ARGV[23], 24)
+return {'ok'}
 """
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] owed events
