@@ -1,5 +1,5 @@
-"""Lua for storing and ending a secret (bot.storage.secrets_store runs these; the
-indexes' own scripts are in bot.storage.secret_index).
+"""Lua for storing and ending a secret (bot.storage.secret_writes stores and withdraws,
+bot.storage.secrets_store ends; the indexes' own scripts are in bot.storage.secret_index).
 
 Every key a script touches belongs to one secret and shares its hash tag, so every
 script runs within one Redis Cluster slot, but for STORE_HERE, which one server runs in
@@ -10,12 +10,21 @@ hash's fields are described in bot.storage.secret_views_lua.
 from bot.storage.lua import OWE
 from bot.storage.quota_lua import RESERVING
 
-# A secret's own keys: `taken` whether its code is used or withdrawn; `create` stores it
-# (its ciphertext for `ttl` ms, its metadata, field/value pairs from ARGV[first], for
-# `meta_ttl` ms) and owes its secret_created.
+# A secret's own keys. `code_state`: "free"; "stored", by an earlier try of this very
+# call (its id is the one among the fields from ARGV[first]: a client that lost the
+# answer and sent it again must not be told the code is taken, nor give its room back);
+# or "taken", by another secret or a withdrawn share. `create` stores it (its ciphertext
+# for `ttl` ms, its metadata, field/value pairs from ARGV[first], for `meta_ttl` ms) and
+# owes its secret_created.
 CREATING = OWE + """
-local function taken(meta, withdrawn)
-  return redis.call('EXISTS', meta) == 1 or redis.call('EXISTS', withdrawn) == 1
+local function code_state(meta, withdrawn, first)
+  if redis.call('EXISTS', withdrawn) == 1 then return 'taken' end
+  local stored = redis.call('HGET', meta, 'id')
+  if not stored then return 'free' end
+  for i = first, #ARGV - 1, 2 do
+    if ARGV[i] == 'id' then return stored == ARGV[i + 1] and 'stored' or 'taken' end
+  end
+  return 'taken'
 end
 local function create(meta, ciphertext, owed, sealed, ttl, meta_ttl, first)
   redis.call('SET', ciphertext, sealed, 'PX', ttl)
@@ -29,17 +38,19 @@ end
 
 # KEYS[1] meta hash, KEYS[2] ciphertext, KEYS[3] withdrawal mark, KEYS[4] owed events
 # ARGV[1] ciphertext, ARGV[2] ttl ms, ARGV[3] meta ttl ms, ARGV[4..] meta field/value pairs
-# -> 1 (secret_created owed), or 0 when the share code (the keys' handle) is already
-#    taken or withdrawn
+# -> 1 (stored, now or by an earlier try; secret_created owed), or 0 when the share code
+#    (the keys' handle) is another secret's or withdrawn
 CREATE = CREATING + """
-if taken(KEYS[1], KEYS[3]) then return 0 end
-create(KEYS[1], KEYS[2], KEYS[4], ARGV[1], ARGV[2], ARGV[3], 4)
+local state = code_state(KEYS[1], KEYS[3], 4)
+if state == 'taken' then return 0 end
+if state == 'free' then create(KEYS[1], KEYS[2], KEYS[4], ARGV[1], ARGV[2], ARGV[3], 4) end
 return 1
 """
 
 # One server stores a secret in one step, in place of the quota's RESERVE, the indexes'
 # pipeline and CREATE (a Cluster keeps the three apart: their keys are in other slots).
-# The code is checked first, so a taken or withdrawn one reserves and indexes nothing.
+# The code is checked first, so a taken or withdrawn one reserves and indexes nothing (and
+# a secret stored by an earlier try is left as it is).
 # KEYS[1..7] RESERVE's; KEYS[8] the expiry index, KEYS[9] the undelivered index, KEYS[10]
 # the owed index, KEYS[11] / KEYS[12] the sender's / the workspace's index, KEYS[13..16]
 # CREATE's KEYS[1..4]
@@ -47,9 +58,11 @@ return 1
 # expiry time, ARGV[17] now, ARGV[18] the creation time, ARGV[19] / ARGV[20] how long the
 # sender's and workspace's indexes keep an entry (s) / keep their key (ms), ARGV[21..23]
 # CREATE's ARGV[1..3], ARGV[24..] its meta field/value pairs
-# -> {"ok"} (secret_created owed) | {"taken"} | RESERVE's refusal (nothing changed)
+# -> {"ok"} (stored, now or by an earlier try; secret_created owed) | {"taken"} |
+#    RESERVE's refusal (nothing changed)
 STORE_HERE = RESERVING + CREATING + """
-if taken(KEYS[13], KEYS[15]) then return {'taken'} end
+local state = code_state(KEYS[13], KEYS[15], 24)
+if state ~= 'free' then return {state == 'stored' and 'ok' or 'taken'} end
 local reserved = reserve()
 if reserved[1] ~= 'ok' then return reserved end
 local member = ARGV[12]
