@@ -192,11 +192,21 @@ async def test_unknown_and_malformed_ids_are_unavailable(service):
         assert result.outcome is RevealOutcome.UNAVAILABLE
 
 
-async def test_code_collision_is_detected(store, service):
-    """A share code already in use is never overwritten."""
+async def test_code_collision_is_detected(store, service, redis_sync):
+    """A share code already in use by another secret is never overwritten."""
+    from dataclasses import replace
+
+    from bot.domain.codes import new_secret_id
+
     record = await service.share(form(), people=People())
+    other = replace(record, secret_id=new_secret_id(record.code))
     with pytest.raises(CodeTaken):
-        await store.create(record, b"other", now=time.time())
+        await store.create(other, b"other", now=time.time())
+    assert redis_sync.hget(KeySpace("ss").meta(record.code), "id") == \
+        record.secret_id.encode()
+    shown: list[str] = []
+    await reveal(service, record, shown=shown)
+    assert shown == [SECRET]
 
 
 async def test_a_redis_blip_after_showing_never_shows_twice(service, store, monkeypatch):
