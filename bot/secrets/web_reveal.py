@@ -83,10 +83,6 @@ class WebRevealService:
         self._codes = codes
         self._counter = counter
         self._names = names
-        self._audit = audit
-        self._keyring = keyring
-        self._logger = logger
-        self._mail = mail
         self._receipt = receipt
         self._limits = limits or WebLimits()
         self._clock = clock
