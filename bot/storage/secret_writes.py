@@ -56,15 +56,16 @@ class SecretWrites:
         name = handle(record.secret_id)
         meta = meta_fields(record, self._keyring)
         ttl_ms = max(1, round((record.expires_at - now) * 1000))
-        sealed = [ciphertext, ttl_ms, ttl_ms + self._retention_ms,
-                  *(item for pair in meta.items() for item in pair)]
+        # CREATE's ARGV: the ciphertext, its TTL, the metadata's, the metadata's fields.
+        create_args = [ciphertext, ttl_ms, ttl_ms + self._retention_ms,
+                       *(item for pair in meta.items() for item in pair)]
         own = [self._keys.meta(name), self._keys.ciphertext(name), self._keys.withdrawn(name),
                self._keys.owed(name)]
         retention_seconds = self._retention_ms // 1000
         if self._quota is not None:
             size = footprint(meta, ciphertext, len(record.recipients))
             if self._in_order:
-                await self._here(record, own, sealed, self._quota.reservation(
+                await self._here(record, own, create_args, self._quota.reservation(
                     team_id=record.team_id, sender_id=record.sender_id, handle=name,
                     expires_at=record.expires_at, size=size, now=now,
                     retention_seconds=retention_seconds), now=now)
@@ -75,7 +76,7 @@ class SecretWrites:
             await self._quota.reserve(team_id=record.team_id, sender_id=record.sender_id,
                                       handle=name, expires_at=record.expires_at, size=size,
                                       now=now, retention_seconds=retention_seconds)
-        created = await self._indexed_then_created(record, name, own, sealed, now=now)
+        created = await self._indexed_then_created(record, name, own, create_args, now=now)
         if not created:
             if self._quota is not None:
                 # Nothing of it was stored: nothing is kept either.
@@ -85,7 +86,7 @@ class SecretWrites:
             raise CodeTaken(record.code)
 
     async def _here(self, record: SecretRecord, own: list[str],
-                    sealed: list[bytes | str | int],
+                    create_args: list[bytes | str | int],
                     reservation: tuple[list[str], list[str | int]], *, now: float) -> None:
         """STORE_HERE: the quota's room, the indexes and the secret in one step."""
         assert self._quota is not None
@@ -97,13 +98,13 @@ class SecretWrites:
             keys=[*quota_keys, *indexes, *own],
             args=[*quota_args, record.expires_at, now, record.created_at,
                   SENDER_INDEX_SECONDS, SENDER_INDEX_SECONDS * 1000 + self._retention_ms,
-                  *sealed])
+                  *create_args])
         if replies.text(replies.array(answer)[0]) == "taken":
             raise CodeTaken(record.code)
         self._quota.check_reserved(answer, retention_seconds=self._retention_ms // 1000)
 
     async def _indexed_then_created(self, record: SecretRecord, name: str, own: list[str],
-                                    sealed: list[bytes | str | int], *, now: float) -> bool:
+                                    create_args: list[bytes | str | int], *, now: float) -> bool:
         """The indexes, then the secret if its code is free: whether it was stored.
         Indexes first: an entry whose secret never got written is skipped by readers (who
         check team and sender), while a secret missing from the expiry index would never
@@ -123,12 +124,12 @@ class SecretWrites:
                 # In the same round trip, after the indexes (one server runs a pipeline in
                 # order). By its text (EVAL): a registered script queued in a pipeline
                 # first costs a round trip of its own (SCRIPT EXISTS).
-                pipe.eval(CREATE, 4, *own, *sealed)
+                pipe.eval(CREATE, 4, *own, *create_args)
             indexed = await pipe.execute()
         # A Cluster sends a pipeline's commands to their nodes at once: the secret only
         # after its indexes have been written.
         return bool(indexed[-1] if self._in_order else await self._create(keys=own,
-                                                                          args=sealed))
+                                                                          args=create_args))
 
     @unavailable_on_redis_errors
     async def withdraw(self, record: SecretRecord) -> bool:
